@@ -1,0 +1,3 @@
+"""EduTrack: a realtime, chat-first backend for a school electronic diary."""
+
+__version__ = "0.1.0"

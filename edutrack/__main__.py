@@ -1,0 +1,3 @@
+from edutrack.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""Request parsing and response helpers shared by every handler."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import marshmallow as ma
+from aiohttp import web
+
+from edutrack import errors
+from edutrack.context import AppContext
+from edutrack.keys import CTX, PRINCIPAL
+from edutrack.security.tokens import Principal
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, default=_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+    return web.json_response(data, status=status, headers=headers, dumps=dumps)
+
+
+def ctx_of(request: web.Request) -> AppContext:
+    return request.app[CTX]
+
+
+def principal(request: web.Request) -> Principal:
+    """The authenticated caller (from `Authorization: Bearer <access token>`), or 401."""
+    found: Principal | None = request.get(PRINCIPAL)
+    if found is not None:
+        return found
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise errors.Unauthorized("Send an access token: Authorization: Bearer <token>",
+                                  headers={"WWW-Authenticate": "Bearer"})
+    decoded = request.app[CTX].tokens.decode_access(token.strip())
+    request[PRINCIPAL] = decoded
+    return decoded
+
+
+def _validation_details(exc: ma.ValidationError) -> Any:
+    return exc.messages
+
+
+async def load_json(request: web.Request, schema: ma.Schema) -> dict[str, Any]:
+    if request.content_type != "application/json":
+        raise errors.UnsupportedMediaType(f"Expected Content-Type application/json, got {request.content_type!r}")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise errors.PayloadTooLarge(
+            f"Request body exceeds {request.app[CTX].settings.max_body_bytes} bytes"
+        ) from exc
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise errors.BadRequest("Request body is not valid JSON", code="invalid_json",
+                                details={"reason": str(exc)[:200]}) from exc
+    if not isinstance(body, dict):
+        raise errors.BadRequest("Request body must be a JSON object", code="invalid_json")
+    try:
+        loaded: dict[str, Any] = schema.load(body)
+    except ma.ValidationError as exc:
+        raise errors.ValidationFailed(details=_validation_details(exc)) from exc
+    return loaded
+
+
+def load_query(request: web.Request, schema: ma.Schema) -> dict[str, Any]:
+    raw = {key: request.query.getall(key) if key in _list_fields(schema) else request.query[key]
+           for key in request.query}
+    try:
+        loaded: dict[str, Any] = schema.load(raw)
+    except ma.ValidationError as exc:
+        raise errors.ValidationFailed("Query parameters are invalid", details=_validation_details(exc)) from exc
+    return loaded
+
+
+def _list_fields(schema: ma.Schema) -> set[str]:
+    return {name for name, f in schema.fields.items() if isinstance(f, ma.fields.List)}
+
+
+def path_int(request: web.Request, name: str) -> int:
+    raw = request.match_info[name]
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise errors.NotFound(f"{name} must be an integer id") from exc
+    if value < 1 or value > 2**63 - 1:
+        raise errors.NotFound(f"No such {name}")
+    return value
+
+
+def client_ip(request: web.Request) -> str:
+    # Behind a proxy, aiohttp's `remote` is the proxy; deployments that trust X-Forwarded-For
+    # configure aiohttp-remotes or the proxy to set it. We do not trust client-supplied headers here.
+    return request.remote or "unknown"

@@ -1,0 +1,139 @@
+"""Request id + access log, the one JSON error shape, CORS for configured origins, security headers."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from edutrack import errors
+from edutrack.api.http import json_response
+from edutrack.logs import request_id_var
+from edutrack.settings import Settings
+
+log = logging.getLogger("edutrack.http")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def _error_body(code: str, message: str, details: object = None) -> dict[str, object]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    incoming = request.headers.get("X-Request-ID", "")
+    # Accept a caller's id only if it looks like one, so logs cannot be forged through it.
+    request_id = incoming if 8 <= len(incoming) <= 64 and incoming.replace("-", "").isalnum() else uuid.uuid4().hex
+    token = request_id_var.set(request_id)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-ID"] = request_id
+        return response
+    finally:
+        if request.path not in ("/health", "/health/ready"):
+            log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+        request_id_var.reset(token)
+
+
+@web.middleware
+async def error_handler(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except errors.ApiError as exc:
+        return json_response(_error_body(exc.code, exc.message, exc.details), status=exc.status,
+                             headers=exc.headers)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if exc.status == 413:
+            return json_response(_error_body("payload_too_large", "Request body is too large"), status=413)
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After", "WWW-Authenticate")}
+        message = exc.reason if exc.status != 404 else f"No route for {request.method} {request.path}"
+        return json_response(_error_body(HTTP_CODES.get(exc.status, "http_error"), message), status=exc.status,
+                             headers=headers)
+    except Exception:
+        log.exception("unhandled error", extra={"method": request.method, "path": request.path})
+        return json_response(
+            _error_body(
+                "internal_error",
+                "Something went wrong on our side. Quote the request id when reporting it.",
+                {"request_id": request_id_var.get()},
+            ),
+            status=500,
+        )
+
+
+CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+CORS_HEADERS = "Authorization, Content-Type, X-Request-ID"
+
+
+def cors_and_security(settings: Settings) -> Middleware:
+    allowed = frozenset(settings.cors_origins)
+    csp = (
+        "default-src 'self'; img-src 'self' data: https://ui-avatars.com; style-src 'self' 'unsafe-inline'; "
+        "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    )
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        origin_ok = origin is not None and origin.rstrip("/") in allowed
+        if request.method == "OPTIONS" and origin and "Access-Control-Request-Method" in request.headers:
+            if not origin_ok:
+                return json_response(_error_body("cors_forbidden", "Origin is not allowed"), status=403)
+            response: web.StreamResponse = web.Response(status=204)
+            response.headers.update(
+                {
+                    "Access-Control-Allow-Methods": CORS_METHODS,
+                    "Access-Control-Allow-Headers": CORS_HEADERS,
+                    "Access-Control-Max-Age": "600",
+                }
+            )
+        else:
+            response = await handler(request)
+        if origin_ok and origin is not None:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = "X-Request-ID, Retry-After"
+            response.headers["Vary"] = "Origin"
+        if not response.prepared:
+            h = response.headers
+            h.setdefault("X-Content-Type-Options", "nosniff")
+            h.setdefault("X-Frame-Options", "DENY")
+            h.setdefault("Referrer-Policy", "no-referrer")
+            h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+            h.setdefault("Content-Security-Policy", csp)
+            if settings.is_production:
+                h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+            if request.path.startswith("/api/"):
+                h.setdefault("Cache-Control", "no-store")
+        return response
+
+    return middleware

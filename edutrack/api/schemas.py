@@ -1,0 +1,150 @@
+"""Marshmallow schemas of the foundation endpoints (accounts, auth, profile, health)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from edutrack.db.models import EmailPreference, Role
+
+ROLES = [r.value for r in Role]
+
+
+class StrictSchema(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+class PageQuerySchema(StrictSchema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+
+
+class RegisterSchema(StrictSchema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, validate=validate.Length(max=1024))
+    first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    middle_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    birthday = fields.Date(load_default=None, allow_none=True)
+    role = fields.String(load_default=Role.STUDENT.value, validate=validate.OneOf(ROLES))
+
+
+class CreateUserSchema(RegisterSchema):
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    school_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    is_superuser = fields.Boolean(load_default=False)
+
+
+class UpdateUserSchema(StrictSchema):
+    role = fields.String(validate=validate.OneOf(ROLES))
+    is_active = fields.Boolean()
+    school_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+
+
+class UserListQuerySchema(PageQuerySchema):
+    role = fields.String(validate=validate.OneOf(ROLES))
+    q = fields.String(validate=validate.Length(min=1, max=100))
+    school_id = fields.Integer(validate=validate.Range(min=1))
+
+
+class LoginSchema(StrictSchema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+class RefreshSchema(StrictSchema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=10, max=200))
+
+
+class PasswordResetRequestSchema(StrictSchema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+
+
+class PasswordResetConfirmSchema(StrictSchema):
+    token = fields.String(required=True, validate=validate.Length(min=10, max=200))
+    new_password = fields.String(required=True, validate=validate.Length(max=1024))
+
+
+class ChangePasswordSchema(StrictSchema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    new_password = fields.String(required=True, validate=validate.Length(max=1024))
+
+
+class ProfileUpdateSchema(StrictSchema):
+    first_name = fields.String(validate=validate.Length(min=1, max=100))
+    last_name = fields.String(validate=validate.Length(min=1, max=100))
+    middle_name = fields.String(allow_none=True, validate=validate.Length(max=100))
+    birthday = fields.Date(allow_none=True)
+    show_birthday = fields.Boolean()
+    avatar_url = fields.Url(allow_none=True, schemes={"https", "http"}, validate=validate.Length(max=500))
+    email_notifications = fields.String(validate=validate.OneOf([p.value for p in EmailPreference]))
+
+    @ma.validates_schema
+    def not_empty(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ma.ValidationError("Nothing to update.", "_schema")
+
+
+class ProfileSchema(ma.Schema):
+    first_name = fields.String()
+    last_name = fields.String()
+    middle_name = fields.String(allow_none=True)
+    full_name = fields.String()
+    birthday = fields.Date(allow_none=True)
+    show_birthday = fields.Boolean()
+    avatar_url = fields.String()
+    has_custom_avatar = fields.Boolean()
+    email_notifications = fields.String()
+
+
+class UserSchema(ma.Schema):
+    id = fields.Integer()
+    email = fields.String()
+    role = fields.String()
+    is_superuser = fields.Boolean()
+    is_active = fields.Boolean()
+    school_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    profile = fields.Nested(ProfileSchema)
+
+
+class UserPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(UserSchema))
+    total = fields.Integer()
+    limit = fields.Integer()
+    offset = fields.Integer()
+
+
+class TokenPairSchema(ma.Schema):
+    access_token = fields.String()
+    access_expires_at = fields.Integer(metadata={"description": "Unix time"})
+    refresh_token = fields.String()
+    refresh_expires_at = fields.Integer(metadata={"description": "Unix time"})
+    token_type = fields.String()
+
+
+class AuthResultSchema(TokenPairSchema):
+    user = fields.Nested(UserSchema)
+
+
+class AcceptedSchema(ma.Schema):
+    status = fields.String()
+    message = fields.String()
+
+
+class HealthSchema(ma.Schema):
+    status = fields.String()
+
+
+class CheckSchema(ma.Schema):
+    status = fields.String()
+    latency_ms = fields.Float(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+class ReadinessSchema(ma.Schema):
+    status = fields.String(metadata={"description": "ok, degraded or down"})
+    checks = fields.Dict(keys=fields.String(), values=fields.Nested(CheckSchema))

@@ -1,0 +1,39 @@
+"""The app factory: `create_app(settings)` builds one API node with its own resources."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from edutrack.api import accounts, docs, health
+from edutrack.api.middlewares import cors_and_security, error_handler, request_context
+from edutrack.keys import CTX, SETTINGS
+from edutrack.resources import open_context
+from edutrack.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+async def _resources(app: web.Application) -> AsyncIterator[None]:
+    async with open_context(app[SETTINGS], role="api") as ctx:
+        app[CTX] = ctx
+        yield
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[request_context, cors_and_security(settings), error_handler],
+    )
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_resources)
+    health.setup_routes(app)
+    accounts.setup_routes(app)
+    docs.setup_routes(app)
+    app.router.add_static("/static", STATIC_DIR, name="static")
+    return app

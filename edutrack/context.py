@@ -1,0 +1,37 @@
+"""The resources one process holds, built by the app factory and handed to services.
+
+Services receive this object instead of reaching for globals, so two apps in one process
+(the multi-node tests do that) never share state by accident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from edutrack.amqp import AmqpLink
+from edutrack.background import BackgroundTasks
+from edutrack.mail.templates import MailTemplates
+from edutrack.ratelimit import RateLimiter
+from edutrack.security.passwords import PasswordHasher
+from edutrack.security.tokens import TokenService
+from edutrack.settings import Settings
+
+
+@dataclass(eq=False)
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    amqp: AmqpLink
+    passwords: PasswordHasher
+    tokens: TokenService
+    limiter: RateLimiter
+    mail: MailTemplates
+    background: BackgroundTasks = field(default_factory=BackgroundTasks)
+
+    def redis_key(self, *parts: object) -> str:
+        return ":".join([self.settings.namespace, *(str(p) for p in parts)])

@@ -1,0 +1,6 @@
+"""Imports every model module so that `Base.metadata` is complete (Alembic autogenerate, tests)."""
+
+from edutrack.db import models as foundation
+from edutrack.db.base import Base
+
+__all__ = ["Base", "foundation"]

@@ -1,0 +1,40 @@
+"""Email rendering: jinja2 templates under edutrack/templates/email, one HTML and one text part each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+class MailTemplates:
+    def __init__(self) -> None:
+        self._html = jinja2.Environment(
+            loader=jinja2.PackageLoader("edutrack", "templates/email"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self._text = jinja2.Environment(
+            loader=jinja2.PackageLoader("edutrack", "templates/email"),
+            autoescape=False,  # noqa: S701 - plain-text parts are never rendered as HTML
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def render(self, template: str, subject: str, **context: Any) -> RenderedEmail:
+        return RenderedEmail(
+            subject=subject,
+            text=self._text.get_template(f"{template}.txt").render(subject=subject, **context),
+            html=self._html.get_template(f"{template}.html").render(subject=subject, **context),
+        )

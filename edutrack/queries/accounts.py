@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edutrack.db.models import EmailOutbox, PasswordResetToken, Profile, RefreshToken, User
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    result = await session.execute(select(User).where(User.email == email.lower()))
+    return result.scalar_one_or_none()
+
+
+async def user_by_id(session: AsyncSession, user_id: int, *, for_update: bool = False) -> User | None:
+    stmt = select(User).where(User.id == user_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=User)
+    result = await session.execute(stmt)
+    return result.scalar_one_or_none()
+
+
+async def email_taken(session: AsyncSession, email: str) -> bool:
+    result = await session.execute(select(func.count()).select_from(User).where(User.email == email.lower()))
+    return bool(result.scalar_one())
+
+
+async def insert_user(session: AsyncSession, user_fields: dict[str, Any], profile_fields: dict[str, Any]) -> User:
+    user = User(**user_fields)
+    user.profile = Profile(**profile_fields)
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def list_users(
+    session: AsyncSession,
+    *,
+    school_id: int | None,
+    role: str | None,
+    q: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[User], int]:
+    conditions = []
+    if school_id is not None:
+        conditions.append(User.school_id == school_id)
+    if role:
+        conditions.append(User.role == role)
+    if q:
+        pattern = f"%{q.lower()}%"
+        conditions.append(
+            or_(
+                User.email.like(pattern),
+                func.lower(Profile.first_name).like(pattern),
+                func.lower(Profile.last_name).like(pattern),
+            )
+        )
+    base = select(User).join(Profile, Profile.user_id == User.id).where(*conditions)
+    total = (await session.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
+    rows = await session.execute(base.order_by(User.id).limit(limit).offset(offset))
+    return list(rows.scalars().unique()), int(total)
+
+
+async def insert_refresh_token(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    token_hash: str,
+    family_id: uuid.UUID,
+    expires_at: datetime,
+    user_agent: str | None,
+) -> None:
+    session.add(
+        RefreshToken(
+            user_id=user_id,
+            token_hash=token_hash,
+            family_id=family_id,
+            expires_at=expires_at,
+            user_agent=user_agent,
+        )
+    )
+    await session.flush()
+
+
+async def refresh_token_for_update(session: AsyncSession, token_hash: str) -> RefreshToken | None:
+    result = await session.execute(
+        select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
+async def revoke_refresh_family(session: AsyncSession, family_id: uuid.UUID) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )
+
+
+async def revoke_user_refresh_tokens(session: AsyncSession, user_id: int) -> int:
+    result = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def insert_reset_token(session: AsyncSession, *, user_id: int, token_hash: str, expires_at: datetime) -> None:
+    session.add(PasswordResetToken(user_id=user_id, token_hash=token_hash, expires_at=expires_at))
+    await session.flush()
+
+
+async def reset_token_for_update(session: AsyncSession, token_hash: str) -> PasswordResetToken | None:
+    result = await session.execute(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash).with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
+async def invalidate_reset_tokens(session: AsyncSession, user_id: int) -> None:
+    await session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=func.now())
+    )
+
+
+async def insert_outbox_email(
+    session: AsyncSession,
+    *,
+    recipient: str,
+    subject: str,
+    body_text: str,
+    body_html: str | None,
+    kind: str,
+    user_id: int | None,
+) -> EmailOutbox:
+    row = EmailOutbox(
+        recipient=recipient, subject=subject, body_text=body_text, body_html=body_html, kind=kind, user_id=user_id
+    )
+    session.add(row)
+    await session.flush()
+    return row

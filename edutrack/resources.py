@@ -1,0 +1,58 @@
+"""Opening and closing the resources of one process (API node, worker, or a CLI command)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from redis.asyncio import Redis
+
+from edutrack.amqp import AmqpLink
+from edutrack.context import AppContext
+from edutrack.db.engine import make_engine, make_sessionmaker
+from edutrack.mail.templates import MailTemplates
+from edutrack.ratelimit import RateLimiter
+from edutrack.security.passwords import PasswordHasher
+from edutrack.security.tokens import TokenService
+from edutrack.settings import Settings
+
+
+def make_redis(settings: Settings) -> Redis:
+    # Short timeouts: a stopped Redis must degrade features quickly, never hang a request.
+    return Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=1.0,
+        socket_timeout=1.0,
+        health_check_interval=15,
+        decode_responses=False,
+    )
+
+
+@asynccontextmanager
+async def open_context(settings: Settings, *, role: str, connect_amqp: bool = True,
+                       small_pool: bool = False) -> AsyncIterator[AppContext]:
+    engine = make_engine(settings, pool_size=2, max_overflow=2) if small_pool else make_engine(settings)
+    redis = make_redis(settings)
+    amqp = AmqpLink(settings.rabbitmq_url, name=f"edutrack-{role}:{settings.namespace}")
+    if connect_amqp:
+        await amqp.start()
+    passwords = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism)
+    ctx = AppContext(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        redis=redis,
+        amqp=amqp,
+        passwords=passwords,
+        tokens=TokenService(settings.jwt_secret, settings.jwt_algorithm, settings.access_token_ttl),
+        limiter=RateLimiter(redis, settings.namespace),
+        mail=MailTemplates(),
+    )
+    try:
+        yield ctx
+    finally:
+        await ctx.background.drain()
+        await amqp.close()
+        await redis.aclose()
+        await engine.dispose()
+        passwords.close()

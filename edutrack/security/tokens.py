@@ -1,0 +1,91 @@
+"""Access tokens (JWT, short-lived) and opaque refresh / reset tokens (random, stored hashed)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+
+from edutrack.errors import Unauthorized
+
+ISSUER = "edutrack"
+REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "typ", "role"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling, as the access token says. Authorization decisions start from this."""
+
+    user_id: int
+    role: str
+    school_id: int | None
+    is_superuser: bool
+    expires_at: int = 0
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin" or self.is_superuser
+
+
+def new_opaque_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenService:
+    def __init__(self, secret: str, algorithm: str, access_ttl: int) -> None:
+        self._secret = secret
+        self._algorithm = algorithm
+        self.access_ttl = access_ttl
+
+    def issue_access(self, user_id: int, role: str, school_id: int | None, is_superuser: bool) -> tuple[str, int]:
+        now = int(time.time())
+        exp = now + self.access_ttl
+        claims = {
+            "iss": ISSUER,
+            "sub": str(user_id),
+            "iat": now,
+            "exp": exp,
+            "jti": uuid.uuid4().hex,
+            "typ": "access",
+            "role": role,
+            "sch": school_id,
+            "su": is_superuser,
+        }
+        return jwt.encode(claims, self._secret, algorithm=self._algorithm), exp
+
+    def decode_access(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                # Pinned: never trust the token's own "alg" header (no "none", no key confusion).
+                algorithms=[self._algorithm],
+                issuer=ISSUER,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("Access token has expired", code="token_expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("Access token is invalid", code="invalid_token") from exc
+        if claims.get("typ") != "access":
+            raise Unauthorized("Access token is invalid", code="invalid_token")
+        try:
+            user_id = int(claims["sub"])
+        except (TypeError, ValueError) as exc:
+            raise Unauthorized("Access token is invalid", code="invalid_token") from exc
+        school = claims.get("sch")
+        return Principal(
+            user_id=user_id,
+            role=str(claims["role"]),
+            school_id=int(school) if isinstance(school, int) else None,
+            is_superuser=bool(claims.get("su", False)),
+            expires_at=int(claims["exp"]),
+        )

@@ -1,0 +1,1 @@
+"""Services decide and own transactions. Handlers call them; they call `edutrack.queries`."""

@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+import dataclasses
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from edutrack import errors
+from edutrack.context import AppContext
+from edutrack.db.models import Role, User
+from edutrack.queries import accounts as q
+from edutrack.security.tokens import Principal
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+SELF_REGISTRATION_ROLES = (Role.STUDENT.value, Role.PARENT.value)
+PROFILE_FIELDS = ("first_name", "last_name", "middle_name", "birthday", "show_birthday", "avatar_url",
+                  "email_notifications")
+
+
+def check_password_policy(password: str, email: str, field: str = "password") -> None:
+    problems = []
+    if len(password) < PASSWORD_MIN:
+        problems.append(f"Password must be at least {PASSWORD_MIN} characters long.")
+    if len(password) > PASSWORD_MAX:
+        problems.append(f"Password must be at most {PASSWORD_MAX} characters long.")
+    if password.strip().lower() == email.strip().lower():
+        problems.append("Password must not be the same as the email.")
+    if problems:
+        raise errors.ValidationFailed("Password does not meet the policy", details={field: problems})
+
+
+def avatar_for(user: User) -> str:
+    """The user's own avatar, or one drawn from their initials by UI Avatars."""
+    profile = user.profile
+    if profile.avatar_url:
+        return profile.avatar_url
+    name = f"{profile.first_name} {profile.last_name}".strip() or user.email
+    query = urllib.parse.urlencode({"name": name, "background": "random", "size": 128, "format": "png"})
+    return f"https://ui-avatars.com/api/?{query}"
+
+
+def user_view(user: User) -> dict[str, Any]:
+    profile = user.profile
+    return {
+        "id": user.id,
+        "email": user.email,
+        "role": user.role,
+        "is_superuser": user.is_superuser,
+        "is_active": user.is_active,
+        "school_id": user.school_id,
+        "created_at": user.created_at,
+        "profile": {
+            "first_name": profile.first_name,
+            "last_name": profile.last_name,
+            "middle_name": profile.middle_name,
+            "full_name": " ".join(p for p in (profile.last_name, profile.first_name, profile.middle_name) if p),
+            "birthday": profile.birthday,
+            "show_birthday": profile.show_birthday,
+            "avatar_url": avatar_for(user),
+            "has_custom_avatar": profile.avatar_url is not None,
+            "email_notifications": profile.email_notifications,
+        },
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    email: str
+    password: str
+    role: str
+    first_name: str
+    last_name: str
+    middle_name: str | None = None
+    birthday: Any = None
+    school_id: int | None = None
+    is_superuser: bool = False
+
+
+async def _create(ctx: AppContext, new: NewUser) -> User:
+    email = new.email.strip().lower()
+    check_password_policy(new.password, email)
+    password_hash = await ctx.passwords.hash(new.password)
+    try:
+        async with ctx.sessions.begin() as session:
+            if await q.email_taken(session, email):
+                raise errors.Conflict("A user with this email already exists", code="email_taken")
+            user = await q.insert_user(
+                session,
+                {
+                    "email": email,
+                    "password_hash": password_hash,
+                    "role": new.role,
+                    "school_id": new.school_id,
+                    "is_superuser": new.is_superuser,
+                },
+                {
+                    "first_name": new.first_name.strip(),
+                    "last_name": new.last_name.strip(),
+                    "middle_name": (new.middle_name or "").strip() or None,
+                    "birthday": new.birthday,
+                },
+            )
+            await session.refresh(user, ["created_at", "is_active", "profile"])
+    except IntegrityError as exc:
+        # Two concurrent registrations of one email: the unique index decides.
+        raise errors.Conflict("A user with this email already exists", code="email_taken") from exc
+    return user
+
+
+async def register(ctx: AppContext, new: NewUser) -> User:
+    if not ctx.settings.allow_self_registration:
+        raise errors.Forbidden("Self-registration is disabled; ask your school administrator",
+                               code="registration_disabled")
+    if new.role not in SELF_REGISTRATION_ROLES:
+        raise errors.ValidationFailed(
+            "Only students and parents may register themselves",
+            details={"role": [f"Must be one of: {', '.join(SELF_REGISTRATION_ROLES)}."]},
+        )
+    return await _create(ctx, dataclasses.replace(new, school_id=None, is_superuser=False))
+
+
+def _require_admin(actor: Principal) -> None:
+    if not actor.is_admin:
+        raise errors.Forbidden("Only school administrators can manage users")
+
+
+async def create_by_admin(ctx: AppContext, actor: Principal, new: NewUser) -> User:
+    _require_admin(actor)
+    if not actor.is_superuser:
+        if new.is_superuser or new.role == Role.ADMIN.value:
+            raise errors.Forbidden("Only a superuser can create administrators")
+        if actor.school_id is None:
+            raise errors.Forbidden("You are not attached to a school")
+        if new.school_id is not None and new.school_id != actor.school_id:
+            raise errors.Forbidden("You can only add users to your own school")
+        new = dataclasses.replace(new, school_id=actor.school_id)
+    return await _create(ctx, new)
+
+
+async def create_superuser(ctx: AppContext, email: str, password: str, first_name: str, last_name: str) -> User:
+    return await _create(
+        ctx, NewUser(email=email, password=password, role=Role.ADMIN.value, first_name=first_name,
+                     last_name=last_name, is_superuser=True)
+    )
+
+
+def _visible(actor: Principal, user: User) -> bool:
+    if actor.is_superuser or actor.user_id == user.id:
+        return True
+    return actor.role == Role.ADMIN.value and actor.school_id is not None and actor.school_id == user.school_id
+
+
+async def get_user(ctx: AppContext, actor: Principal, user_id: int) -> User:
+    async with ctx.sessions() as session:
+        user = await q.user_by_id(session, user_id)
+    if user is None or not _visible(actor, user):
+        raise errors.NotFound("User not found")
+    return user
+
+
+async def list_users(
+    ctx: AppContext, actor: Principal, *, role: str | None, q_text: str | None, school_id: int | None,
+    limit: int, offset: int,
+) -> tuple[list[User], int]:
+    _require_admin(actor)
+    if not actor.is_superuser:
+        school_id = actor.school_id
+        if school_id is None:
+            return [], 0
+    async with ctx.sessions() as session:
+        return await q.list_users(session, school_id=school_id, role=role, q=q_text, limit=limit, offset=offset)
+
+
+async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: dict[str, Any]) -> User:
+    _require_admin(actor)
+    async with ctx.sessions.begin() as session:
+        user = await q.user_by_id(session, user_id, for_update=True)
+        if user is None or not _visible(actor, user):
+            raise errors.NotFound("User not found")
+        if user.id == actor.user_id and changes.get("is_active") is False:
+            raise errors.Conflict("You cannot deactivate yourself", code="self_deactivation")
+        if not actor.is_superuser:
+            if user.is_superuser or (user.role == Role.ADMIN.value and user.id != actor.user_id):
+                raise errors.Forbidden("Only a superuser can change administrators")
+            if changes.get("role") == Role.ADMIN.value or "school_id" in changes:
+                raise errors.Forbidden("Only a superuser can make administrators or move users between schools")
+        for key in ("role", "is_active", "school_id"):
+            if key in changes:
+                setattr(user, key, changes[key])
+        if changes.get("is_active") is False:
+            await q.revoke_user_refresh_tokens(session, user.id)
+        await session.flush()
+        await session.refresh(user, ["updated_at", "profile"])
+    return user
+
+
+async def get_me(ctx: AppContext, actor: Principal) -> User:
+    async with ctx.sessions() as session:
+        user = await q.user_by_id(session, actor.user_id)
+    if user is None or not user.is_active:
+        raise errors.Unauthorized("This account no longer exists or is disabled", code="account_disabled")
+    return user
+
+
+async def update_me(ctx: AppContext, actor: Principal, changes: dict[str, Any]) -> User:
+    async with ctx.sessions.begin() as session:
+        user = await q.user_by_id(session, actor.user_id, for_update=True)
+        if user is None or not user.is_active:
+            raise errors.Unauthorized("This account no longer exists or is disabled", code="account_disabled")
+        for key in PROFILE_FIELDS:
+            if key in changes:
+                value = changes[key]
+                if isinstance(value, str):
+                    value = value.strip() or None if key in ("middle_name", "avatar_url") else value.strip()
+                setattr(user.profile, key, value)
+        await session.flush()
+        await session.refresh(user.profile)
+    return user

@@ -1,0 +1,203 @@
+"""Login, token rotation, logout, password change and reset."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edutrack import errors
+from edutrack.context import AppContext
+from edutrack.db.models import User
+from edutrack.queries import accounts as q
+from edutrack.security.tokens import Principal, hash_token, new_opaque_token
+from edutrack.services.accounts import check_password_policy
+
+log = logging.getLogger(__name__)
+
+RESET_REQUESTS_PER_HOUR = 3
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    access_expires_at: int
+    refresh_token: str
+    refresh_expires_at: int
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _key_for(email: str) -> str:
+    # Hash so that addresses never sit in Redis in the clear.
+    return hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+async def _issue(ctx: AppContext, session: AsyncSession, user: User, family: uuid.UUID | None,
+                 user_agent: str | None) -> TokenPair:
+    access, access_exp = ctx.tokens.issue_access(user.id, user.role, user.school_id, user.is_superuser)
+    refresh = new_opaque_token()
+    refresh_exp = _now() + timedelta(seconds=ctx.settings.refresh_token_ttl)
+    await q.insert_refresh_token(
+        session,
+        user_id=user.id,
+        token_hash=hash_token(refresh),
+        family_id=family or uuid.uuid4(),
+        expires_at=refresh_exp,
+        user_agent=(user_agent or "")[:300] or None,
+    )
+    return TokenPair(access, access_exp, refresh, int(refresh_exp.timestamp()))
+
+
+async def start_session(ctx: AppContext, user: User, user_agent: str | None) -> TokenPair:
+    async with ctx.sessions.begin() as session:
+        return await _issue(ctx, session, user, None, user_agent)
+
+
+async def login(ctx: AppContext, email: str, password: str, ip: str, user_agent: str | None) -> tuple[User, TokenPair]:
+    s = ctx.settings
+    email = email.strip().lower()
+    account_key = f"login:acct:{_key_for(email)}"
+    ip_count, ip_ttl = await ctx.limiter.hit(f"login:ip:{ip}", s.login_ip_window)
+    if ip_count > s.login_max_attempts_per_ip:
+        raise errors.TooManyRequests(ip_ttl, "Too many login attempts from this address; try again later")
+    failures, acct_ttl = await ctx.limiter.peek(account_key)
+    if failures >= s.login_max_failures_per_account:
+        raise errors.TooManyRequests(acct_ttl, "Too many failed logins for this account; try again later")
+
+    async with ctx.sessions() as session:
+        user = await q.user_by_email(session, email)
+    ok, needs_rehash = await ctx.passwords.verify(password, user.password_hash if user else None)
+    if user is None or not ok or not user.is_active:
+        await ctx.limiter.hit(account_key, s.login_account_window)
+        raise errors.Unauthorized("Email or password is incorrect", code="invalid_credentials")
+    await ctx.limiter.reset(account_key)
+
+    new_hash = await ctx.passwords.hash(password) if needs_rehash else None
+    async with ctx.sessions.begin() as session:
+        if new_hash:
+            locked = await q.user_by_id(session, user.id, for_update=True)
+            if locked is not None:
+                locked.password_hash = new_hash
+        pair = await _issue(ctx, session, user, None, user_agent)
+    return user, pair
+
+
+async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -> TokenPair:
+    async with ctx.sessions.begin() as session:
+        row = await q.refresh_token_for_update(session, hash_token(refresh_token))
+        if row is None:
+            raise errors.Unauthorized("Refresh token is invalid", code="invalid_refresh_token")
+        if row.revoked_at is not None or row.rotated_at is not None:
+            # A rotated token presented again means it leaked: end every session of that login.
+            if row.rotated_at is not None and row.revoked_at is None:
+                log.warning("refresh token reuse detected; revoking family", extra={"user_id": row.user_id})
+            await q.revoke_refresh_family(session, row.family_id)
+            reuse = True
+        else:
+            reuse = False
+        if not reuse and row.expires_at <= _now():
+            raise errors.Unauthorized("Refresh token has expired", code="refresh_token_expired")
+        if not reuse:
+            user = await q.user_by_id(session, row.user_id)
+            if user is None or not user.is_active:
+                raise errors.Unauthorized("This account no longer exists or is disabled", code="account_disabled")
+            row.rotated_at = _now()
+            return await _issue(ctx, session, user, row.family_id, user_agent)
+    # The revocation above must commit before we refuse, hence outside the transaction block.
+    raise errors.Unauthorized("Refresh token has been revoked", code="invalid_refresh_token")
+
+
+async def logout(ctx: AppContext, refresh_token: str) -> None:
+    async with ctx.sessions.begin() as session:
+        row = await q.refresh_token_for_update(session, hash_token(refresh_token))
+        if row is not None:
+            await q.revoke_refresh_family(session, row.family_id)
+
+
+async def logout_everywhere(ctx: AppContext, actor: Principal) -> int:
+    async with ctx.sessions.begin() as session:
+        return await q.revoke_user_refresh_tokens(session, actor.user_id)
+
+
+async def change_password(ctx: AppContext, actor: Principal, current: str, new: str,
+                          user_agent: str | None) -> TokenPair:
+    async with ctx.sessions() as session:
+        user = await q.user_by_id(session, actor.user_id)
+    if user is None or not user.is_active:
+        raise errors.Unauthorized("This account no longer exists or is disabled", code="account_disabled")
+    ok, _ = await ctx.passwords.verify(current, user.password_hash)
+    if not ok:
+        raise errors.ValidationFailed("Current password is incorrect",
+                                      details={"current_password": ["Current password is incorrect."]})
+    check_password_policy(new, user.email, field="new_password")
+    new_hash = await ctx.passwords.hash(new)
+    async with ctx.sessions.begin() as session:
+        locked = await q.user_by_id(session, user.id, for_update=True)
+        assert locked is not None
+        locked.password_hash = new_hash
+        # Other devices must log in again with the new password; this one gets a fresh pair.
+        await q.revoke_user_refresh_tokens(session, user.id)
+        return await _issue(ctx, session, locked, None, user_agent)
+
+
+async def request_password_reset(ctx: AppContext, email: str) -> None:
+    """Runs after the 202 has been sent, so its duration tells the caller nothing."""
+    email = email.strip().lower()
+    count, _ = await ctx.limiter.hit(f"reset:{_key_for(email)}", 3600)
+    if count > RESET_REQUESTS_PER_HOUR:
+        log.info("password reset request throttled")
+        return
+    token = new_opaque_token()
+    ttl = ctx.settings.password_reset_ttl
+    async with ctx.sessions.begin() as session:
+        user = await q.user_by_email(session, email)
+        if user is None or not user.is_active:
+            return
+        await q.insert_reset_token(
+            session, user_id=user.id, token_hash=hash_token(token), expires_at=_now() + timedelta(seconds=ttl)
+        )
+        link = f"{ctx.settings.public_url.rstrip('/')}/reset-password?token={token}"
+        mail = ctx.mail.render(
+            "password_reset",
+            "Восстановление пароля EduTrack",
+            name=user.profile.first_name or user.email,
+            link=link,
+            token=token,
+            ttl_minutes=max(ttl // 60, 1),
+        )
+        # Same transaction as the token: either both exist or neither does.
+        await q.insert_outbox_email(
+            session, recipient=user.email, subject=mail.subject, body_text=mail.text, body_html=mail.html,
+            kind="password_reset", user_id=user.id,
+        )
+
+
+async def confirm_password_reset(ctx: AppContext, token: str, new_password: str) -> None:
+    async with ctx.sessions() as session:
+        row = await q.reset_token_for_update(session, hash_token(token))
+        user = await q.user_by_id(session, row.user_id) if row is not None else None
+    invalid = errors.BadRequest("This reset link is invalid or has expired", code="invalid_reset_token")
+    if row is None or user is None or row.used_at is not None or row.expires_at <= _now():
+        raise invalid
+    check_password_policy(new_password, user.email, field="new_password")
+    new_hash = await ctx.passwords.hash(new_password)
+    async with ctx.sessions.begin() as session:
+        # Re-check under the row lock: two confirmations racing must not both succeed.
+        row = await q.reset_token_for_update(session, hash_token(token))
+        if row is None or row.used_at is not None or row.expires_at <= _now():
+            raise invalid
+        row.used_at = _now()
+        locked = await q.user_by_id(session, row.user_id, for_update=True)
+        if locked is None:
+            raise invalid
+        locked.password_hash = new_hash
+        await q.invalidate_reset_tokens(session, locked.id)
+        await q.revoke_user_refresh_tokens(session, locked.id)

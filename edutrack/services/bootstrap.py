@@ -1,0 +1,30 @@
+"""Operations run from the command line, outside any web app: they build a short-lived context."""
+
+from __future__ import annotations
+
+from edutrack.errors import Conflict
+from edutrack.queries import accounts as q
+from edutrack.resources import open_context
+from edutrack.services import accounts
+from edutrack.settings import Settings
+
+
+async def create_superuser(settings: Settings, email: str, password: str, first_name: str, last_name: str,
+                           update_existing: bool) -> tuple[int, bool]:
+    async with open_context(settings, role="cli", connect_amqp=False, small_pool=True) as ctx:
+        try:
+            user = await accounts.create_superuser(ctx, email, password, first_name, last_name)
+            return user.id, True
+        except Conflict:
+            if not update_existing:
+                raise
+        accounts.check_password_policy(password, email)
+        new_hash = await ctx.passwords.hash(password)
+        async with ctx.sessions.begin() as session:
+            existing = await q.user_by_email(session, email)
+            assert existing is not None
+            existing.password_hash = new_hash
+            existing.is_superuser = True
+            existing.is_active = True
+            existing.role = "admin"
+            return existing.id, False

@@ -1,0 +1,123 @@
+"""Shared fixtures: a fresh PostgreSQL database per test run (migrated with Alembic), a Redis namespace
+and a RabbitMQ namespace per test, and an aiohttp test client of a real app."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
+
+from edutrack.app import create_app
+from edutrack.cli import migrate
+from edutrack.context import AppContext
+from edutrack.db.engine import drop_database, ensure_database
+from edutrack.keys import CTX
+from edutrack.settings import Settings, load_settings
+from tests.support.factories import Factory
+from tests.support.services import ensure_service
+
+PG_SERVER = os.environ.get("TEST_PG_SERVER", "postgresql+asyncpg://postgres@127.0.0.1:5432")
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+
+
+def base_test_settings(database_url: str, **overrides: Any) -> Settings:
+    env = {
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "NAMESPACE": f"t{uuid.uuid4().hex[:12]}",
+        # Cheap hashing keeps the suite fast; production cost is set by the defaults.
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST": "8",
+        "ARGON2_PARALLELISM": "1",
+        "LOG_LEVEL": "WARNING",
+        "DEV_MAIL_CATCHER": "false",
+    }
+    return load_settings(env, env_file=None).replace(**overrides)
+
+
+@pytest.fixture(scope="session")
+def services() -> None:
+    for name in ("postgres", "redis", "rabbitmq"):
+        ensure_service(name)
+
+
+@pytest.fixture(scope="session")
+def database_url(services: None) -> Iterator[str]:
+    """One database for the whole run, named uniquely so parallel runs never collide."""
+    url = f"{PG_SERVER}/edutrack_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    asyncio.run(ensure_database(url))
+    migrate(base_test_settings(url))
+    yield url
+    asyncio.run(drop_database(url))
+
+
+async def truncate_all(database_url: str) -> None:
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    try:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )
+        if tables:
+            names = ", ".join(f'"{t["tablename"]}"' for t in tables)
+            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+async def drop_namespace(redis_url: str, namespace: str) -> None:
+    redis = Redis.from_url(redis_url)
+    try:
+        keys = [key async for key in redis.scan_iter(match=f"{namespace}:*", count=500)]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+
+
+@pytest.fixture
+async def settings(database_url: str) -> AsyncIterator[Settings]:
+    await truncate_all(database_url)
+    settings = base_test_settings(database_url)
+    yield settings
+    await drop_namespace(settings.redis_url, settings.namespace)
+
+
+AppFactory = Callable[..., Awaitable[TestClient]]
+
+
+@pytest.fixture
+async def make_client(
+    aiohttp_client: Callable[..., Awaitable[TestClient]], settings: Settings
+) -> AppFactory:
+    """Build another app (e.g. a second API node) on the same database, optionally with other settings."""
+
+    async def build(**overrides: Any) -> TestClient:
+        app: web.Application = create_app(settings.replace(**overrides))
+        return await aiohttp_client(app)
+
+    return build
+
+
+@pytest.fixture
+async def client(make_client: AppFactory) -> TestClient:
+    return await make_client()
+
+
+@pytest.fixture
+def ctx(client: TestClient) -> AppContext:
+    return client.app[CTX]
+
+
+@pytest.fixture
+def factory(client: TestClient, ctx: AppContext) -> Factory:
+    return Factory(client, ctx)
