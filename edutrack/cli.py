@@ -51,7 +51,7 @@ def alembic_config(settings: Settings):  # type: ignore[no-untyped-def]
     return config
 
 
-def migrate(settings: Settings, revision: str = "head") -> None:
+def migrate(settings: Settings, revision: str = "heads") -> None:
     from alembic import command
 
     from edutrack.db.engine import ensure_database
@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int)
     run.add_argument("--no-migrate", action="store_true", help="skip applying migrations first")
     mig = add("migrate", cmd_migrate, "create the database if needed and apply migrations")
-    mig.add_argument("revision", nargs="?", default="head")
+    mig.add_argument("revision", nargs="?", default="heads")
     su = add("create-superuser", cmd_create_superuser, "create (or update) a superuser account")
     su.add_argument("--email")
     su.add_argument("--password", help="prefer EDUTRACK_SUPERUSER_PASSWORD: arguments show up in `ps`")

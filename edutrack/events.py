@@ -1,0 +1,87 @@
+"""The contract between features that change state and the realtime gateway that pushes it.
+
+Services write `notifications` rows (and chat messages) inside their transaction, then, AFTER commit,
+call `publish_notifications` / `publish`. Redis pub/sub is only the fast path: a publish that fails is
+logged and forgotten, because PostgreSQL has the row and clients resume from their last id.
+
+Channel names (logical, shared by REST, the websocket protocol and Redis):
+  user:{id}      the user's notification feed
+  class:{id}     a class chat
+  dm:{a}:{b}     private messages between users a < b
+Redis channel = f"{namespace}:ev:{logical channel}".
+
+Notification kinds and their payload (every payload has "title", a short Russian line for display/email):
+  grade / grade_changed / grade_deleted: grade_id, student_id, student_name, subject, value, work_type, date,
+                                         teacher, comment
+  homework:   lesson_id, class_id, subject, date, text
+  attendance: lesson_id, student_id, student_name, subject, date, status, reason
+  news:       news_id, title, summary
+  message:    channel, message_id, sender_id, sender, text      (private messages only)
+`about_user_id` is the student the event concerns (for parents: which child), null for news/messages.
+
+Presence: while a user has at least one open socket on any node, Redis key
+f"{namespace}:presence:user:{id}" exists (refreshed with a TTL by the gateway).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from edutrack.context import AppContext
+from edutrack.db.models import Notification
+
+log = logging.getLogger(__name__)
+
+NOTIFICATION_KINDS = ("grade", "grade_changed", "grade_deleted", "homework", "attendance", "news", "message")
+
+
+def redis_channel(namespace: str, channel: str) -> str:
+    return f"{namespace}:ev:{channel}"
+
+
+def presence_key(namespace: str, user_id: int) -> str:
+    return f"{namespace}:presence:user:{user_id}"
+
+
+def notification_event(row: Notification) -> dict[str, Any]:
+    return {
+        "type": "notification",
+        "channel": f"user:{row.user_id}",
+        "id": row.id,
+        "kind": row.kind,
+        "about_user_id": row.about_user_id,
+        "payload": row.payload,
+        "created_at": row.created_at.isoformat() if row.created_at else None,
+        "read": row.read_at is not None,
+    }
+
+
+async def publish(ctx: AppContext, channel: str, event: dict[str, Any]) -> None:
+    try:
+        await ctx.redis.publish(redis_channel(ctx.settings.namespace, channel),
+                                json.dumps(event, ensure_ascii=False, default=str))
+    except (RedisError, OSError) as exc:
+        log.warning("live publish failed; clients will catch up on resume",
+                    extra={"channel": channel, "error": str(exc)})
+
+
+async def publish_notifications(ctx: AppContext, rows: Iterable[Notification]) -> None:
+    """Push committed notification rows to their users' feeds. Call only after the commit."""
+    items = list(rows)
+    if not items:
+        return
+    try:
+        async with ctx.redis.pipeline(transaction=False) as pipe:
+            for row in items:
+                event = notification_event(row)
+                pipe.publish(redis_channel(ctx.settings.namespace, event["channel"]),
+                             json.dumps(event, ensure_ascii=False, default=str))
+            await pipe.execute()
+    except (RedisError, OSError) as exc:
+        log.warning("live publish failed; clients will catch up on resume",
+                    extra={"count": len(items), "error": str(exc)})
