@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from aiohttp import web
 
@@ -19,7 +20,7 @@ from edutrack.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Worker = Callable[[Settings, asyncio.Event], Awaitable[None]]
+Worker = Callable[[Settings, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def available_workers() -> dict[str, Worker]:
