@@ -67,9 +67,8 @@ class User(TimestampMixin, Base):
     role: Mapped[str] = mapped_column(String(16))
     is_superuser: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
-    # The school a user belongs to (admins administer it). The schools table and its foreign key
-    # arrive with the diary domain migration.
-    school_id: Mapped[int | None] = mapped_column(index=True)
+    # The school a user belongs to (admins administer it); the schools table lives in edutrack.db.diary.
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="SET NULL"), index=True)
 
     profile: Mapped[Profile] = relationship(back_populates="user", lazy="joined", uselist=False)
 

@@ -1,0 +1,82 @@
+"""The authorization matrix of the diary, in one place.
+
+students see their own data; parents their children's; teachers the classes/subjects they teach;
+admins their school; superusers everything. Objects outside your reach are reported as 404 (not 403),
+so ids cannot be probed; an action your role can never take is 403.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edutrack import errors
+from edutrack.db.models import Role
+from edutrack.queries import accounts as account_queries
+from edutrack.queries import membership as m
+from edutrack.security.tokens import Principal
+
+
+def require_role(who: Principal, *roles: str) -> None:
+    if who.is_superuser or who.role in roles:
+        return
+    raise errors.Forbidden(f"This needs one of the roles: {', '.join(roles)}")
+
+
+def require_school_admin(who: Principal, school_id: int) -> None:
+    if who.is_superuser:
+        return
+    if who.role == Role.ADMIN.value and who.school_id == school_id:
+        return
+    if who.role == Role.ADMIN.value:
+        raise errors.NotFound("No such school")
+    raise errors.Forbidden("Only the school's administrators can do this")
+
+
+def require_same_school(who: Principal, school_id: int, what: str = "resource") -> None:
+    if who.is_superuser or who.school_id == school_id:
+        return
+    raise errors.NotFound(f"No such {what}")
+
+
+async def can_view_class(session: AsyncSession, who: Principal, class_id: int) -> bool:
+    visible = await m.visible_class_ids(session, who)
+    return visible is None or class_id in visible
+
+
+async def require_class_visible(session: AsyncSession, who: Principal, class_id: int) -> None:
+    if not await can_view_class(session, who, class_id):
+        raise errors.NotFound("No such class")
+
+
+async def require_teaches(session: AsyncSession, who: Principal, class_id: int, subject_id: int) -> None:
+    """Grades, homework and attendance: the teacher of that class and subject, or the school's admin."""
+    if who.is_superuser:
+        return
+    if who.role == Role.ADMIN.value:
+        if await m.school_of_class(session, class_id) == who.school_id:
+            return
+        raise errors.NotFound("No such class")
+    if who.role == Role.TEACHER.value and await m.teaches(session, who.user_id, class_id, subject_id):
+        return
+    if who.role == Role.TEACHER.value:
+        raise errors.Forbidden("You do not teach this subject in this class")
+    raise errors.Forbidden("Only teachers can do this")
+
+
+async def can_view_student(session: AsyncSession, who: Principal, student_id: int) -> bool:
+    if who.is_superuser or who.user_id == student_id:
+        return True
+    if who.role == Role.PARENT.value:
+        return await m.is_parent_of(session, who.user_id, student_id)
+    if who.role == Role.TEACHER.value:
+        taught = await m.class_ids_taught_by(session, who.user_id)
+        return bool(taught & await m.class_ids_of_student(session, student_id))
+    if who.role == Role.ADMIN.value:
+        student = await account_queries.user_by_id(session, student_id)
+        return student is not None and student.school_id is not None and student.school_id == who.school_id
+    return False
+
+
+async def require_student_visible(session: AsyncSession, who: Principal, student_id: int) -> None:
+    if not await can_view_student(session, who, student_id):
+        raise errors.NotFound("No such student")
