@@ -41,6 +41,8 @@ def base_test_settings(database_url: str, **overrides: Any) -> Settings:
         "LOG_LEVEL": "WARNING",
         "DEV_MAIL_CATCHER": "false",
     }
+    # Services elsewhere than the local defaults: the same variables the app reads.
+    env.update({k: os.environ[k] for k in ("REDIS_URL", "RABBITMQ_URL") if k in os.environ})
     return load_settings(env, env_file=None).replace(**overrides)
 
 
