@@ -9,6 +9,10 @@ from redis.asyncio import Redis
 
 from edutrack.amqp import AmqpLink
 from edutrack.context import AppContext
+
+# Mappers resolve foreign keys across feature modules (users.school_id -> schools): every model module must be
+# imported before the first query, in every process (API, workers, CLI), not only where Alembic loads them.
+from edutrack.db import all_models  # noqa: F401
 from edutrack.db.engine import make_engine, make_sessionmaker
 from edutrack.mail.templates import MailTemplates
 from edutrack.ratelimit import RateLimiter

@@ -47,7 +47,7 @@ async def register(request: web.Request) -> web.Response:
 
 
 @doc("Log in with email and password: a short-lived access token and a rotating refresh token", tags=AUTH,
-     auth=False, body=LoginSchema, response=AuthResultSchema, errors=(429,))
+     auth=False, body=LoginSchema, response=AuthResultSchema, errors=(401, 429))
 async def login(request: web.Request) -> web.Response:
     data = await load_json(request, LoginSchema())
     user, pair = await auth.login(ctx_of(request), data["email"], data["password"], client_ip(request),
@@ -56,7 +56,7 @@ async def login(request: web.Request) -> web.Response:
 
 
 @doc("Exchange a refresh token for a new pair (the old refresh token stops working)", tags=AUTH, auth=False,
-     body=RefreshSchema, response=TokenPairSchema)
+     body=RefreshSchema, response=TokenPairSchema, errors=(401,))
 async def refresh(request: web.Request) -> web.Response:
     data = await load_json(request, RefreshSchema())
     pair = await auth.refresh(ctx_of(request), data["refresh_token"], request.headers.get("User-Agent"))

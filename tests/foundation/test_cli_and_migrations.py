@@ -1,0 +1,184 @@
+"""The command line and the migrations, run the way an operator runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import asyncpg
+from alembic import command
+from alembic.script import ScriptDirectory
+
+from edutrack.cli import COMMANDS, NOT_YET, alembic_config, build_parser
+from edutrack.db.engine import drop_database, ensure_database
+from edutrack.roles import available_workers
+from tests.conftest import PG_SERVER, TEST_JWT_SECRET, base_test_settings
+from tests.foundation.helpers import error_of
+
+EXPECTED = {"api", "relay", "notifier", "run", "migrate", "create-superuser", "load-demo"}
+
+
+def _env(**extra: str) -> dict[str, str]:
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "PYTHONPATH", "TMPDIR")
+    return {**{k: os.environ[k] for k in keep if k in os.environ}, "LOG_LEVEL": "WARNING", **extra}
+
+
+def _edutrack(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "edutrack", "--env-file", str(cwd / "none.env"), *args],
+                          env=_env(**env), cwd=cwd, capture_output=True, text=True, timeout=90)
+
+
+def _subcommands() -> set[str]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return set(sub.choices)  # type: ignore[arg-type]
+
+
+def test_parser_has_every_subcommand():
+    assert _subcommands() == EXPECTED == set(COMMANDS)
+
+
+def test_help_lists_every_subcommand(tmp_path: Path):
+    result = _edutrack("--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for name in EXPECTED:
+        assert name in result.stdout
+    # The console script is installed too.
+    script = Path(sys.executable).with_name("edutrack")
+    assert subprocess.run([str(script), "--help"], capture_output=True, timeout=30).returncode == 0
+
+
+def test_unknown_subcommand_fails(tmp_path: Path):
+    result = _edutrack("teleport", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
+
+
+def test_workers_not_yet_available_say_so(tmp_path: Path):
+    workers = available_workers()
+    for role in ("relay", "notifier"):
+        if role in workers:
+            # Implemented: it must at least describe itself (running it would start a long-lived worker).
+            assert _edutrack(role, "--help", cwd=tmp_path).returncode == 0
+        else:
+            result = _edutrack(role, cwd=tmp_path)
+            assert result.returncode == NOT_YET, result
+            assert "not yet available" in result.stderr
+
+
+async def test_create_superuser_then_log_in(settings, client, tmp_path: Path):
+    env = _env(DATABASE_URL=settings.database_url, JWT_SECRET=TEST_JWT_SECRET, ARGON2_TIME_COST="1",
+               ARGON2_MEMORY_COST="8", ARGON2_PARALLELISM="1", EDUTRACK_SUPERUSER_PASSWORD="root-password-1")
+
+    async def run(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "edutrack", "--env-file", str(tmp_path / "none.env"), "create-superuser", *args,
+            env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.DEVNULL,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode is not None
+        return proc.returncode, out.decode(), err.decode()
+
+    code, out, err = await run("--email", "Root@Example.test", "--no-input")
+    assert code == 0, err
+    assert "created" in out
+    resp = await client.post("/api/v1/auth/login", json={"email": "root@example.test", "password": "root-password-1"})
+    body = await resp.json()
+    assert resp.status == 200, body
+    assert body["user"]["is_superuser"] is True and body["user"]["role"] == "admin"
+
+    # Again: refused without --update-existing, updated with it.
+    code, _, err = await run("--email", "root@example.test", "--no-input")
+    assert code == 1 and "already exists" in err
+    env["EDUTRACK_SUPERUSER_PASSWORD"] = "root-password-2"
+    code, out, err = await run("--email", "root@example.test", "--no-input", "--update-existing")
+    assert code == 0 and "updated" in out, err
+    await error_of(await client.post("/api/v1/auth/login",
+                                     json={"email": "root@example.test", "password": "root-password-1"}), 401)
+    assert (await client.post("/api/v1/auth/login",
+                              json={"email": "root@example.test", "password": "root-password-2"})).status == 200
+
+    # Missing input without a terminal: a clear message, not a prompt that hangs.
+    del env["EDUTRACK_SUPERUSER_PASSWORD"]
+    code, _, err = await run("--email", "x@example.test", "--no-input")
+    assert code == 2 and "EDUTRACK_SUPERUSER_PASSWORD" in err
+    env["EDUTRACK_SUPERUSER_PASSWORD"] = "short"
+    code, _, err = await run("--email", "y@example.test", "--no-input")
+    assert code == 1 and "at least 8" in err
+
+
+async def _tables(url: str) -> set[str]:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        return {r["tablename"] for r in rows}
+    finally:
+        await conn.close()
+
+
+def test_migrations_downgrade_to_base_and_back(tmp_path: Path):
+    url = f"{PG_SERVER}/edutrack_mig_{uuid.uuid4().hex[:10]}"
+    asyncio.run(ensure_database(url))
+    try:
+        # `edutrack migrate` from a directory that is not the checkout still finds migrations/.
+        result = _edutrack("migrate", cwd=tmp_path, DATABASE_URL=url, JWT_SECRET=TEST_JWT_SECRET)
+        assert result.returncode == 0, result.stderr
+        upgraded = asyncio.run(_tables(url))
+        assert {"users", "profiles", "refresh_tokens", "password_reset_tokens", "email_outbox",
+                "notifications", "alembic_version"} <= upgraded
+
+        config = alembic_config(base_test_settings(url))
+        command.downgrade(config, "base")
+        assert asyncio.run(_tables(url)) == {"alembic_version"}
+        command.upgrade(config, "heads")
+        assert asyncio.run(_tables(url)) == upgraded
+        heads = ScriptDirectory.from_config(config).get_heads()
+        assert heads
+    finally:
+        asyncio.run(drop_database(url))
+
+
+async def test_api_process_serves_requests(settings, tmp_path: Path):
+    """`edutrack api` as its own process: ready with all services up, and the first query works."""
+    import aiohttp
+
+    from tests.support.services import free_port
+
+    port = free_port()
+    env = _env(DATABASE_URL=settings.database_url, JWT_SECRET=TEST_JWT_SECRET, NAMESPACE=settings.namespace,
+               ARGON2_TIME_COST="1", ARGON2_MEMORY_COST="8", ARGON2_PARALLELISM="1", DEV_MAIL_CATCHER="false")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "edutrack", "--env-file", str(tmp_path / "none.env"), "api", "--port", str(port),
+        env=env, cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                try:
+                    async with http.get(f"{base}/health") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    pass
+                assert proc.returncode is None, "edutrack api exited early"
+                await asyncio.sleep(0.05)
+            async with http.get(f"{base}/health/ready") as resp:
+                body = await resp.json()
+                assert resp.status == 200 and body["status"] == "ok", body
+            user = {"email": "first@example.test", "password": "long-enough-pw", "first_name": "F", "last_name": "L"}
+            async with http.post(f"{base}/api/v1/auth/register", json=user) as resp:
+                assert resp.status == 201, await resp.text()
+            async with http.get(f"{base}/docs") as resp:
+                assert resp.status == 200
+    finally:
+        proc.terminate()
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    # SIGTERM is a graceful stop, not a crash.
+    assert proc.returncode in (0, -15), err.decode()[-2000:]
+    assert "Traceback" not in err.decode()

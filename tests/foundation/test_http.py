@@ -1,0 +1,169 @@
+"""The HTTP edge: one JSON error shape for bad input, unknown routes and crashes; CORS; security headers."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from aiohttp import web
+
+from edutrack.app import create_app
+from tests.foundation.helpers import error_of, scalar
+
+REGISTER = "/api/v1/auth/register"
+ME = "/api/v1/profile/me"
+VALID = {"email": "a@example.test", "password": "long-enough-pw", "first_name": "A", "last_name": "B"}
+
+
+async def test_malformed_json(client, ctx):
+    for raw in (b"{", b"{'email': 1}", b"\xff\xfe", b"", b"nul"):
+        resp = await client.post(REGISTER, data=raw, headers={"Content-Type": "application/json"})
+        error = await error_of(resp, 400)
+        assert error["code"] == "invalid_json", raw
+    assert await scalar(ctx, "SELECT count(*) FROM users") == 0
+
+
+async def test_json_that_is_not_an_object(client):
+    for raw in (b"[]", b"[1, 2]", b"\"text\"", b"42", b"null", b"true"):
+        resp = await client.post(REGISTER, data=raw, headers={"Content-Type": "application/json"})
+        error = await error_of(resp, 400)
+        assert error["message"] == "Request body must be a JSON object"
+
+
+async def test_wrong_types_and_unknown_fields(client, ctx):
+    cases = [
+        ({**VALID, "email": 42}, "email"),
+        ({**VALID, "password": ["a"]}, "password"),
+        ({**VALID, "birthday": "31.12.2010"}, "birthday"),
+        ({**VALID, "birthday": 20100101}, "birthday"),
+        ({**VALID, "first_name": None}, "first_name"),
+        ({**VALID, "first_name": ""}, "first_name"),
+        ({**VALID, "first_name": "x" * 101}, "first_name"),
+        ({**VALID, "is_superuser": True}, "is_superuser"),
+        ({**VALID, "role": "wizard"}, "role"),
+        ({k: v for k, v in VALID.items() if k != "email"}, "email"),
+    ]
+    for body, field in cases:
+        error = await error_of(await client.post(REGISTER, json=body), 422)
+        assert error["code"] == "validation_error"
+        assert field in error["details"], (body, error)
+    assert await scalar(ctx, "SELECT count(*) FROM users") == 0
+
+
+async def test_wrong_content_type(client):
+    for headers, data in (({"Content-Type": "text/plain"}, b"{}"),
+                          ({"Content-Type": "application/x-www-form-urlencoded"}, b"email=a"),
+                          ({}, b"")):
+        error = await error_of(await client.post(REGISTER, data=data, headers=headers), 415)
+        assert error["code"] == "unsupported_media_type"
+
+
+async def test_oversized_body(make_client):
+    client = await make_client(max_body_bytes=2048)
+    big = {**VALID, "first_name": "x" * 5000}
+    error = await error_of(await client.post(REGISTER, json=big), 413)
+    assert error["code"] == "payload_too_large"
+    # Also when the client does not announce the length (chunked).
+    async def chunks():
+        yield b'{"first_name": "'
+        for _ in range(10):
+            yield b"y" * 1000
+        yield b'"}'
+
+    resp = await client.post(REGISTER, data=chunks(), headers={"Content-Type": "application/json"})
+    await error_of(resp, 413)
+
+
+async def test_unknown_route_and_wrong_method_are_json(client):
+    error = await error_of(await client.get("/api/v1/nope"), 404)
+    assert error["code"] == "not_found"
+    assert "/api/v1/nope" in error["message"]
+    resp = await client.delete("/api/v1/auth/login")
+    error = await error_of(resp, 405)
+    assert error["code"] == "method_not_allowed"
+    assert "POST" in resp.headers["Allow"]
+
+
+async def test_unexpected_exception_is_a_500_without_internals(aiohttp_client, settings, caplog):
+    async def explode(request: web.Request) -> web.Response:
+        raise RuntimeError("database password is hunter2")
+
+    app = create_app(settings)
+    app.router.add_get("/boom", explode)
+    client = await aiohttp_client(app)
+    with caplog.at_level(logging.ERROR, logger="edutrack.http"):
+        resp = await client.get("/boom", headers={"X-Request-ID": "trace-12345678"})
+    error = await error_of(resp, 500)
+    assert error["code"] == "internal_error"
+    assert error["details"] == {"request_id": "trace-12345678"}
+    assert resp.headers["X-Request-ID"] == "trace-12345678"
+    text = await resp.text()
+    assert "hunter2" not in text and "RuntimeError" not in text and "Traceback" not in text
+    # ...but the log has the full story, tied to the same request id.
+    logged = [r for r in caplog.records if r.name == "edutrack.http" and r.levelno == logging.ERROR]
+    assert logged and logged[0].exc_info is not None
+    assert "hunter2" in str(logged[0].exc_info[1])
+
+
+async def test_request_id_is_generated_or_sanitised(client):
+    resp = await client.get("/health")
+    generated = resp.headers["X-Request-ID"]
+    assert len(generated) == 32
+    for forged in ("bad id with spaces", "x" * 200, "short", "<script>alert(1)</script>"):
+        resp = await client.get("/health", headers={"X-Request-ID": forged})
+        assert resp.headers["X-Request-ID"] != forged
+        assert len(resp.headers["X-Request-ID"]) == 32 and resp.headers["X-Request-ID"].isalnum()
+
+
+@pytest.mark.parametrize("path", ["/health", "/api/v1/nope", ME, "/docs"])
+async def test_security_headers(client, path):
+    resp = await client.get(path)
+    h = resp.headers
+    assert h["X-Content-Type-Options"] == "nosniff"
+    assert h["X-Frame-Options"] == "DENY"
+    assert h["Referrer-Policy"] == "no-referrer"
+    assert "default-src 'self'" in h["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in h["Content-Security-Policy"]
+    assert "Strict-Transport-Security" not in h  # only in production (HTTPS)
+    if path.startswith("/api/"):
+        assert h["Cache-Control"] == "no-store"
+
+
+async def test_hsts_in_production(make_client):
+    client = await make_client(environment="production")
+    resp = await client.get("/health")
+    assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+async def test_cors_allowed_origin(make_client):
+    client = await make_client(cors_origins=("https://app.example",))
+    resp = await client.get("/health", headers={"Origin": "https://app.example"})
+    assert resp.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "Origin" in resp.headers["Vary"]
+    assert "X-Request-ID" in resp.headers["Access-Control-Expose-Headers"]
+
+    preflight = await client.options(
+        "/api/v1/auth/login",
+        headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type, authorization"},
+    )
+    assert preflight.status == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    assert "Content-Type" in preflight.headers["Access-Control-Allow-Headers"]
+
+
+async def test_cors_other_origin_refused(make_client):
+    client = await make_client(cors_origins=("https://app.example",))
+    resp = await client.get("/health", headers={"Origin": "https://evil.example"})
+    assert resp.status == 200  # same-origin policy in the browser does the refusing...
+    assert "Access-Control-Allow-Origin" not in resp.headers  # ...because we grant nothing
+    preflight = await client.options(
+        "/api/v1/auth/login", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
+    error = await error_of(preflight, 403)
+    assert error["code"] == "cors_forbidden"
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+    # No Origin at all (curl, server-to-server): no CORS headers either.
+    assert "Access-Control-Allow-Origin" not in (await client.get("/health")).headers

@@ -1,0 +1,166 @@
+"""Profile read/update, password change, password policy, email uniqueness, argon2 under passlib."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.parse
+
+from passlib.context import CryptContext
+
+from edutrack.security.passwords import PasswordHasher
+from tests.foundation.helpers import error_of, scalar
+
+ME = "/api/v1/profile/me"
+PASSWORD = "/api/v1/profile/me/password"
+REGISTER = "/api/v1/auth/register"
+LOGIN = "/api/v1/auth/login"
+
+
+async def test_profile_read_and_defaults(client, factory):
+    actor = await factory.actor("student", first_name="Мария", last_name="Иванова")
+    body = await (await client.get(ME, headers=actor.headers)).json()
+    profile = body["profile"]
+    assert profile["first_name"] == "Мария"
+    assert profile["full_name"] == "Иванова Мария"
+    assert profile["show_birthday"] is False
+    assert profile["email_notifications"] == "immediate"
+    assert profile["has_custom_avatar"] is False
+    avatar = urllib.parse.urlsplit(profile["avatar_url"])
+    assert avatar.scheme == "https" and avatar.netloc == "ui-avatars.com"
+    assert urllib.parse.parse_qs(avatar.query)["name"] == ["Мария Иванова"]
+    assert "password_hash" not in str(body)
+
+
+async def test_profile_update(client, factory):
+    actor = await factory.actor("student")
+    changes = {"first_name": "  Пётр ", "middle_name": "Ильич", "birthday": "2010-05-17", "show_birthday": True,
+               "avatar_url": "https://cdn.example/me.png", "email_notifications": "daily"}
+    resp = await client.put(ME, json=changes, headers=actor.headers)
+    assert resp.status == 200, await resp.text()
+    profile = (await resp.json())["profile"]
+    assert profile["first_name"] == "Пётр"
+    assert profile["middle_name"] == "Ильич"
+    assert profile["birthday"] == "2010-05-17"
+    assert profile["show_birthday"] is True
+    assert profile["avatar_url"] == "https://cdn.example/me.png"
+    assert profile["has_custom_avatar"] is True
+    assert profile["email_notifications"] == "daily"
+    # It persisted.
+    again = (await (await client.get(ME, headers=actor.headers)).json())["profile"]
+    assert again == profile
+
+    # Clearing the own avatar falls back to initials; clearing the birthday is allowed.
+    resp = await client.put(ME, json={"avatar_url": None, "birthday": None, "email_notifications": "off"},
+                            headers=actor.headers)
+    profile = (await resp.json())["profile"]
+    assert profile["has_custom_avatar"] is False
+    assert profile["avatar_url"].startswith("https://ui-avatars.com/api/?")
+    assert profile["birthday"] is None
+    assert profile["email_notifications"] == "off"
+
+
+async def test_profile_update_validation(client, factory):
+    actor = await factory.actor("student")
+    cases = [
+        ({}, "_schema"),
+        ({"email_notifications": "hourly"}, "email_notifications"),
+        ({"avatar_url": "javascript:alert(1)"}, "avatar_url"),
+        ({"avatar_url": "ftp://example.com/a.png"}, "avatar_url"),
+        ({"birthday": "2010-02-30"}, "birthday"),
+        ({"show_birthday": "sometimes"}, "show_birthday"),
+        ({"first_name": ""}, "first_name"),
+        ({"email": "new@example.test"}, "email"),
+        ({"role": "admin"}, "role"),
+    ]
+    for body, field in cases:
+        error = await error_of(await client.put(ME, json=body, headers=actor.headers), 422)
+        assert field in error["details"], (body, error)
+    await error_of(await client.put(ME, json={"first_name": "X"}), 401)
+    profile = (await (await client.get(ME, headers=actor.headers)).json())["profile"]
+    assert profile["email_notifications"] == "immediate"
+
+
+async def test_change_password(client, factory):
+    actor = await factory.actor("teacher")
+    other_device = await factory.login(actor.user)
+    body = {"current_password": "wrong-one", "new_password": "a-new-password"}
+    error = await error_of(await client.put(PASSWORD, json=body, headers=actor.headers), 422)
+    assert "current_password" in error["details"]
+    body = {"current_password": actor.password, "new_password": "short"}
+    error = await error_of(await client.put(PASSWORD, json=body, headers=actor.headers), 422)
+    assert "new_password" in error["details"]
+
+    body = {"current_password": actor.password, "new_password": "a-new-password"}
+    resp = await client.put(PASSWORD, json=body, headers=actor.headers)
+    assert resp.status == 200, await resp.text()
+    pair = await resp.json()
+    # This device continues with the new pair; the other device is signed out.
+    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})).status == 200
+    await error_of(await client.post("/api/v1/auth/refresh", json={"refresh_token": other_device.refresh_token}),
+                   401)
+    await error_of(await client.post(LOGIN, json={"email": actor.user.email, "password": actor.password}), 401)
+    assert (await client.post(LOGIN, json={"email": actor.user.email, "password": "a-new-password"})).status == 200
+
+
+async def test_password_policy(client, ctx):
+    def reg(email: str, password: str):
+        return client.post(REGISTER, json={"email": email, "password": password, "first_name": "A",
+                                           "last_name": "B"})
+
+    error = await error_of(await reg("a@example.test", "1234567"), 422)
+    assert error["details"]["password"] == ["Password must be at least 8 characters long."]
+    error = await error_of(await reg("a@example.test", "p" * 129), 422)
+    assert error["details"]["password"] == ["Password must be at most 128 characters long."]
+    error = await error_of(await reg("longaddress@example.test", "LongAddress@Example.TEST"), 422)
+    assert "same as the email" in error["details"]["password"][0]
+    assert await scalar(ctx, "SELECT count(*) FROM users") == 0
+    # The boundaries themselves are fine.
+    assert (await reg("b@example.test", "p" * 8)).status == 201
+    assert (await reg("c@example.test", "p" * 128)).status == 201
+
+
+async def test_emails_are_case_insensitive_and_unique(client, ctx):
+    body = {"email": "Olga@Example.Test", "password": "long-enough-pw", "first_name": "O", "last_name": "K"}
+    assert (await client.post(REGISTER, json=body)).status == 201
+    error = await error_of(await client.post(REGISTER, json={**body, "email": "OLGA@example.test"}), 409)
+    assert error["code"] == "email_taken"
+    assert await scalar(ctx, "SELECT email FROM users") == "olga@example.test"
+
+
+async def test_concurrent_registrations_of_one_email(client, ctx):
+    body = {"email": "race@example.test", "password": "long-enough-pw", "first_name": "R", "last_name": "C"}
+    responses = await asyncio.gather(*(client.post(REGISTER, json=body) for _ in range(4)))
+    statuses = sorted(r.status for r in responses)
+    assert statuses == [201, 409, 409, 409], statuses
+    assert await scalar(ctx, "SELECT count(*) FROM users") == 1
+
+
+async def test_argon2_under_passlib():
+    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, workers=1)
+    try:
+        hashed = await hasher.hash("пароль-с-юникодом")
+        assert hashed.startswith("$argon2id$")
+        assert await hasher.verify("пароль-с-юникодом", hashed) == (True, False)
+        assert await hasher.verify("wrong", hashed) == (False, False)
+        assert await hasher.verify("anything", None) == (False, False)
+        assert await hasher.hash("same") != await hasher.hash("same")  # salted
+    finally:
+        hasher.close()
+
+    # A hash made with weaker parameters verifies and asks to be upgraded.
+    stronger = PasswordHasher(time_cost=2, memory_cost=16, parallelism=1, workers=1)
+    try:
+        assert await stronger.verify("пароль-с-юникодом", hashed) == (True, True)
+    finally:
+        stronger.close()
+    assert CryptContext(schemes=["argon2"]).identify(hashed) == "argon2"
+
+
+async def test_login_upgrades_an_old_hash(make_client, factory, ctx):
+    user = await factory.user("student")
+    old_hash = await scalar(ctx, "SELECT password_hash FROM users WHERE id = :i", i=user.id)
+    stronger = await make_client(argon2_time_cost=2)
+    resp = await stronger.post(LOGIN, json={"email": user.email, "password": "correct-horse-42"})
+    assert resp.status == 200
+    new_hash = await scalar(ctx, "SELECT password_hash FROM users WHERE id = :i", i=user.id)
+    assert new_hash != old_hash and "t=2" in new_hash
