@@ -9,6 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from edutrack.api import accounts, docs, health
+from edutrack.api import outbox as outbox_api
 from edutrack.api.middlewares import cors_and_security, error_handler, request_context
 from edutrack.keys import CTX, SETTINGS
 from edutrack.resources import open_context
@@ -34,6 +35,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_resources)
     health.setup_routes(app)
     accounts.setup_routes(app)
+    outbox_api.setup(app)
     docs.setup_routes(app)
     app.router.add_static("/static", STATIC_DIR, name="static")
     return app

@@ -25,7 +25,13 @@ Worker = Callable[[Settings, asyncio.Event], Coroutine[Any, Any, None]]
 
 def available_workers() -> dict[str, Worker]:
     """Workers that exist in this version, by role name, in start order."""
-    return {}
+    from edutrack.mailcatcher import mail_catcher_worker
+    from edutrack.notifier.worker import notifier_worker
+    from edutrack.outbox.relay import relay_worker
+
+    # The mail catcher first, so that in `edutrack run` the notifier finds it listening; it idles unless
+    # DEV_MAIL_CATCHER is on.
+    return {"mailcatcher": mail_catcher_worker, "relay": relay_worker, "notifier": notifier_worker}
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

@@ -70,6 +70,21 @@ class Settings:
     # that saves every message under mail_catcher_dir instead of sending it anywhere.
     dev_mail_catcher: bool = True
     mail_catcher_dir: str = "var/mail"
+    # Email pipeline (issue 5). Digests go out for notifications unread this long (seconds) by an offline user;
+    # the scheduler looks every digest_interval seconds.
+    digest_delay: int = 600
+    digest_interval: float = 60.0
+    # Waits (seconds) before each SMTP retry after a transient failure; the last value repeats.
+    email_retry_delays: tuple[float, ...] = (30.0, 120.0, 600.0, 1800.0)
+    # SMTP attempts per email before it is dead-lettered.
+    email_max_attempts: int = 5
+    relay_batch_size: int = 200
+    # A row claimed by a relay that died is reclaimed after this many seconds.
+    relay_lease: float = 60.0
+    relay_poll_interval: float = 1.0
+    notifier_prefetch: int = 32
+    # Parallel SMTP connections per notifier process.
+    notifier_concurrency: int = 4
 
     jwt_secret: str = ""
     jwt_algorithm: str = "HS256"
@@ -201,12 +216,25 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         "ARGON2_TIME_COST": ("argon2_time_cost", 1),
         "ARGON2_MEMORY_COST": ("argon2_memory_cost", 8),
         "ARGON2_PARALLELISM": ("argon2_parallelism", 1),
+        "DIGEST_DELAY": ("digest_delay", 0),
+        "EMAIL_MAX_ATTEMPTS": ("email_max_attempts", 1),
+        "RELAY_BATCH_SIZE": ("relay_batch_size", 1),
+        "NOTIFIER_PREFETCH": ("notifier_prefetch", 1),
+        "NOTIFIER_CONCURRENCY": ("notifier_concurrency", 1),
     }
     for name, (attr, minimum) in int_fields.items():
         if name in values:
             kw[attr] = _parse_int(name, values[name], problems, minimum)
-    if "SMTP_TIMEOUT" in values:
-        kw["smtp_timeout"] = _parse_float("SMTP_TIMEOUT", values["SMTP_TIMEOUT"], problems)
+    for name, attr in (("SMTP_TIMEOUT", "smtp_timeout"), ("DIGEST_INTERVAL", "digest_interval"),
+                       ("RELAY_LEASE", "relay_lease"), ("RELAY_POLL_INTERVAL", "relay_poll_interval")):
+        if name in values:
+            kw[attr] = _parse_float(name, values[name], problems)
+    if "EMAIL_RETRY_DELAYS" in values:
+        delays = tuple(_parse_float("EMAIL_RETRY_DELAYS", part, problems)
+                       for part in values["EMAIL_RETRY_DELAYS"].split(",") if part.strip())
+        if not delays:
+            problems.append("EMAIL_RETRY_DELAYS must list at least one delay in seconds, e.g. 30,120,600")
+        kw["email_retry_delays"] = delays
 
     for name, attr in (
         ("HOST", "host"),

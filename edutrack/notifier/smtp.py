@@ -1,0 +1,130 @@
+"""One SMTP connection of a notifier, and how its failures are classified.
+
+Transient (retry later): 4xx replies, refused/dropped/timed-out connections.
+Permanent (dead-letter): 5xx replies and addresses that are not addresses at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+
+import aiosmtplib
+
+from edutrack.db.models import EmailOutbox
+from edutrack.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FORBIDDEN_IN_ADDRESS = set(" \t\r\n,;<>()[]\\\"")
+
+
+@dataclass(frozen=True, slots=True)
+class SendFailure:
+    permanent: bool
+    reason: str
+
+
+def valid_address(address: str) -> bool:
+    if len(address) > 254 or any(c in FORBIDDEN_IN_ADDRESS for c in address):
+        return False
+    local, at, domain = address.rpartition("@")
+    return bool(at and local and domain) and "@" not in local and not domain.startswith(".") \
+        and not domain.endswith(".") and ".." not in domain
+
+
+def message_id(row_id: int, settings: Settings) -> str:
+    # Stable per outbox row: a resend after a crash carries the same Message-ID, so receiving systems
+    # (and our tests) can recognise the duplicate.
+    domain = parseaddr(settings.smtp_from)[1].rpartition("@")[2] or "edutrack.local"
+    return f"<outbox-{row_id}.{settings.namespace}@{domain}>"
+
+
+def build_message(row: EmailOutbox, settings: Settings) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = settings.smtp_from
+    msg["To"] = row.recipient
+    msg["Subject"] = row.subject
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = message_id(row.id, settings)
+    msg["X-EduTrack-Outbox-Id"] = str(row.id)
+    msg["X-EduTrack-Kind"] = row.kind
+    msg.set_content(row.body_text)
+    if row.body_html:
+        msg.add_alternative(row.body_html, subtype="html")
+    return msg
+
+
+class SmtpSender:
+    """Keeps one connection open across emails (connecting per email would dominate the cost)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._smtp: aiosmtplib.SMTP | None = None
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        if self._smtp is not None and self._smtp.is_connected:
+            return self._smtp
+        s = self.settings
+        smtp = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            timeout=s.smtp_timeout,
+            use_tls=s.smtp_security == "tls",
+            # False, not None: "plain" must never upgrade on its own; "starttls" must insist on it.
+            start_tls=s.smtp_security == "starttls",
+            username=s.smtp_user or None,
+            password=s.smtp_password or None,
+        )
+        await smtp.connect()
+        self._smtp = smtp
+        return smtp
+
+    async def send(self, row: EmailOutbox) -> SendFailure | None:
+        if not valid_address(row.recipient):
+            return SendFailure(True, f"invalid recipient address {row.recipient!r}")
+        sender = parseaddr(self.settings.smtp_from)[1]
+        try:
+            smtp = await self._connection()
+            await smtp.send_message(build_message(row, self.settings), sender=sender, recipients=[row.recipient])
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            refused = exc.recipients[0] if exc.recipients else None
+            code = refused.code if refused is not None else 550
+            await self._reset()
+            return SendFailure(code >= 500, f"SMTP {code}: {refused.message if refused else 'recipient refused'}")
+        except aiosmtplib.SMTPConnectError as exc:
+            # Includes a server that greets with an error: the server's state, not the recipient's.
+            await self.close()
+            return SendFailure(False, f"SMTP connection problem: {exc!r}")
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            # Wrong credentials are our configuration, not the recipient's fault: retry, never blame the row.
+            await self.close()
+            return SendFailure(False, f"SMTP authentication failed: {exc.code} {exc.message}")
+        except aiosmtplib.SMTPResponseException as exc:
+            await self._reset()
+            return SendFailure(exc.code >= 500, f"SMTP {exc.code}: {exc.message}")
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            await self.close()
+            return SendFailure(False, f"SMTP connection problem: {exc!r}")
+        return None
+
+    async def _reset(self) -> None:
+        # After a refused transaction the connection may still be usable; if RSET fails, start over.
+        if self._smtp is None:
+            return
+        try:
+            await self._smtp.rset()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            await self.close()
+
+    async def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None and smtp.is_connected:
+            try:
+                await smtp.quit()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                with contextlib.suppress(Exception):
+                    smtp.close()

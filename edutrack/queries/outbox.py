@@ -1,0 +1,144 @@
+"""SQL of the email outbox: the relay's claims, the notifier's per-row lock, and the admin views."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edutrack.db.models import EmailOutbox, OutboxStatus, User
+
+CLAIMABLE = (OutboxStatus.PENDING.value, OutboxStatus.PUBLISHING.value)
+
+
+async def claim_batch(session: AsyncSession, *, limit: int, lease_seconds: float) -> list[int]:
+    """Mark up to `limit` rows 'publishing' with a lease and return their ids, oldest first.
+
+    Pending rows and rows whose lease ran out (their relay died between claim and mark) are both claimable;
+    SKIP LOCKED lets several relays claim disjoint batches at the same moment.
+    """
+    now = func.now()
+    candidates = (
+        select(EmailOutbox.id)
+        .where(
+            or_(
+                EmailOutbox.status == OutboxStatus.PENDING.value,
+                (EmailOutbox.status == OutboxStatus.PUBLISHING.value) & (EmailOutbox.lease_until < now),
+            )
+        )
+        .order_by(EmailOutbox.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    result = await session.execute(
+        update(EmailOutbox)
+        .where(EmailOutbox.id.in_(candidates))
+        .values(status=OutboxStatus.PUBLISHING.value,
+                lease_until=now + func.make_interval(0, 0, 0, 0, 0, 0, lease_seconds))
+        .returning(EmailOutbox.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(result.scalars())
+
+
+async def mark_published(session: AsyncSession, ids: Sequence[int]) -> None:
+    # Only rows still 'publishing': a fast notifier may already have marked one 'sent'.
+    await session.execute(
+        update(EmailOutbox)
+        .where(EmailOutbox.id.in_(list(ids)), EmailOutbox.status == OutboxStatus.PUBLISHING.value)
+        .values(status=OutboxStatus.PUBLISHED.value, published_at=func.now(), lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def release(session: AsyncSession, ids: Sequence[int]) -> None:
+    """Give claimed rows back after a failed publish so the next attempt does not wait for the lease."""
+    await session.execute(
+        update(EmailOutbox)
+        .where(EmailOutbox.id.in_(list(ids)), EmailOutbox.status == OutboxStatus.PUBLISHING.value)
+        .values(status=OutboxStatus.PENDING.value, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def lock_for_delivery(session: AsyncSession, outbox_id: int) -> EmailOutbox | None:
+    """The row under a row lock: a second copy of the same job (a republish) waits here and then sees 'sent'."""
+    result = await session.execute(
+        select(EmailOutbox).where(EmailOutbox.id == outbox_id).with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
+async def mark_sent(session: AsyncSession, outbox_id: int) -> None:
+    await session.execute(
+        update(EmailOutbox)
+        .where(EmailOutbox.id == outbox_id)
+        .values(status=OutboxStatus.SENT.value, sent_at=func.now(), lease_until=None,
+                attempts=EmailOutbox.attempts + 1, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def record_failure(session: AsyncSession, outbox_id: int, error: str, *, dead: bool) -> int:
+    """Count a failed attempt; returns the attempts so far."""
+    values: dict[str, object] = {"attempts": EmailOutbox.attempts + 1, "last_error": error[:2000]}
+    if dead:
+        values.update(status=OutboxStatus.DEAD.value, lease_until=None)
+    result = await session.execute(
+        update(EmailOutbox)
+        .where(EmailOutbox.id == outbox_id)
+        .values(**values)
+        .returning(EmailOutbox.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.scalar_one())
+
+
+def _visible(school_id: int | None, all_schools: bool) -> ColumnElement[bool] | None:
+    if all_schools:
+        return None
+    # Rows of users of the admin's school; rows of deleted users (user_id NULL) only superusers see.
+    return EmailOutbox.user_id.in_(select(User.id).where(User.school_id == school_id))
+
+
+async def list_rows(session: AsyncSession, *, status: str | None, limit: int, offset: int,
+                    school_id: int | None, all_schools: bool) -> tuple[list[EmailOutbox], int]:
+    conditions = []
+    scope = _visible(school_id, all_schools)
+    if scope is not None:
+        conditions.append(scope)
+    if status is not None:
+        conditions.append(EmailOutbox.status == status)
+    total = (await session.execute(select(func.count()).select_from(EmailOutbox).where(*conditions))).scalar_one()
+    rows = await session.execute(
+        select(EmailOutbox).where(*conditions).order_by(EmailOutbox.id.desc()).limit(limit).offset(offset)
+    )
+    return list(rows.scalars()), int(total)
+
+
+async def row_for_update(session: AsyncSession, outbox_id: int, *, school_id: int | None,
+                         all_schools: bool) -> EmailOutbox | None:
+    query = select(EmailOutbox).where(EmailOutbox.id == outbox_id)
+    scope = _visible(school_id, all_schools)
+    if scope is not None:
+        query = query.where(scope)
+    return (await session.execute(query.with_for_update())).scalar_one_or_none()
+
+
+async def requeue(session: AsyncSession, row: EmailOutbox) -> None:
+    # A fresh start: the admin fixed the cause (address, mailbox), so the retry budget starts over.
+    row.status = OutboxStatus.PENDING.value
+    row.attempts = 0
+    row.lease_until = None
+    row.published_at = None
+    await session.flush()
+
+
+async def insert_many(session: AsyncSession, rows: Sequence[dict[str, object]]) -> list[int]:
+    """Insert several outbox rows in the caller's transaction (explicit sends, digests, benchmarks)."""
+    if not rows:
+        return []
+    result = await session.execute(insert(EmailOutbox).values(list(rows)).returning(EmailOutbox.id))
+    return list(result.scalars())

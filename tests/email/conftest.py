@@ -1,0 +1,126 @@
+"""Email pipeline fixtures: a scriptable aiosmtpd server inside the test, settings with short delays,
+and in-process relay/notifier workers that stop cleanly at the end of the test."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import email.policy
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+import aio_pika
+import pytest
+from aiosmtpd.smtp import SMTP
+
+from edutrack.outbox import topology
+from edutrack.settings import Settings
+
+
+@dataclass
+class ScriptedHandler:
+    """Answers DATA with the scripted replies in order (then 250), records what it accepted."""
+
+    script: list[str] = field(default_factory=list)
+    delay: float = 0.0
+    received: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    answered: list[str] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        reply = self.script.pop(0) if self.script else "250 OK"
+        self.answered.append(reply)
+        if reply.startswith("250"):
+            raw = envelope.original_content or envelope.content
+            self.received.append(email.message_from_bytes(raw, policy=email.policy.default))  # type: ignore[arg-type]
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return reply
+
+    def outbox_ids(self) -> list[int]:
+        return [int(m["X-EduTrack-Outbox-Id"]) for m in self.received]
+
+
+@dataclass
+class SmtpServer:
+    handler: ScriptedHandler
+    port: int
+    server: asyncio.Server
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpServer]:
+    handler = ScriptedHandler()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(handler, hostname="test-smtp"), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield SmtpServer(handler, port, server)
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.fixture
+async def mail_settings(settings: Settings, smtp: SmtpServer) -> AsyncIterator[Settings]:
+    tuned = settings.replace(
+        smtp_port=smtp.port, smtp_timeout=5.0, email_retry_delays=(0.3, 0.6), email_max_attempts=4,
+        relay_poll_interval=0.05, relay_lease=5.0, digest_interval=0.2, digest_delay=600,
+    )
+    yield tuned
+    await delete_topology(tuned)
+
+
+async def delete_topology(settings: Settings) -> None:
+    connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/", timeout=5)
+    try:
+        channel = await connection.channel()
+        await topology.delete(channel, settings)
+    finally:
+        await connection.close()
+
+
+Worker = Callable[[Settings, asyncio.Event], Coroutine[Any, Any, None]]
+
+
+class Workers:
+    """Runs worker roles as tasks of the test's event loop; each has its own stop event."""
+
+    def __init__(self) -> None:
+        self.running: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
+
+    def start(self, worker: Worker, settings: Settings) -> tuple[asyncio.Event, asyncio.Task[None]]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker(settings, stop))
+        self.running.append((stop, task))
+        return stop, task
+
+    async def stop_all(self) -> None:
+        for stop, _ in self.running:
+            stop.set()
+        for _, task in self.running:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, 15)
+        self.running.clear()
+
+
+@pytest.fixture
+async def workers() -> AsyncIterator[Workers]:
+    running = Workers()
+    try:
+        yield running
+    finally:
+        await running.stop_all()
+
+
+async def wait_for(predicate: Callable[[], Coroutine[Any, Any, bool]], timeout: float = 20.0,
+                   interval: float = 0.05) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(interval)
