@@ -1,0 +1,262 @@
+"""Dockerfile, docker-compose.yml and env.example agree with the code they deploy."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from edutrack.app import create_app
+from edutrack.cli import COMMANDS, build_parser
+from edutrack.settings import Settings, SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+OUR_IMAGE = "edutrack"
+# Fields that are not configuration: computed at load time, or pinned on purpose (HS256 only).
+NOT_ENV = {"jwt_secret_generated", "jwt_algorithm"}
+SETTING_NAMES = {f.name.upper() for f in dataclasses.fields(Settings) if f.name not in NOT_ENV}
+
+
+def _parses(argv: list[str]) -> argparse.Namespace:
+    try:
+        return build_parser().parse_args(argv)
+    except SystemExit as exc:
+        raise AssertionError(f"`edutrack {' '.join(argv)}` is not a valid command line") from exc
+
+
+# --- Dockerfile ----------------------------------------------------------------------------------------------
+
+
+def _dockerfile() -> list[tuple[str, str]]:
+    text = (ROOT / "Dockerfile").read_text()
+    logical = re.sub(r"\\\n", " ", text)
+    instructions = []
+    for line in logical.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        keyword, _, rest = line.partition(" ")
+        instructions.append((keyword.upper(), rest.strip()))
+    return instructions
+
+
+def _one(instructions: list[tuple[str, str]], keyword: str) -> str:
+    found = [rest for kw, rest in instructions if kw == keyword]
+    assert found, f"Dockerfile has no {keyword}"
+    return found[-1]  # the last one wins, as in docker
+
+
+def test_dockerfile_entrypoint_and_cmd_are_real_commands():
+    instructions = _dockerfile()
+    assert instructions[0] == ("FROM", "python:3.11-slim")
+    assert json.loads(_one(instructions, "ENTRYPOINT")) == ["edutrack"]
+    cmd = json.loads(_one(instructions, "CMD"))
+    assert cmd[0] == "api"
+    args = _parses(cmd)
+    assert args.command == "api" and args.host == "0.0.0.0"  # noqa: S104 - a container listens on all interfaces
+
+
+def test_dockerfile_runs_as_non_root_from_app():
+    instructions = _dockerfile()
+    assert _one(instructions, "WORKDIR") == "/app"
+    user = _one(instructions, "USER")
+    assert user not in ("root", "0") and not user.startswith("0:")
+    # The USER switch comes after the last RUN (which still needs root to install).
+    keywords = [kw for kw, _ in instructions]
+    assert max(i for i, kw in enumerate(keywords) if kw == "RUN") < keywords.index("USER")
+    # Editable install keeps /app/migrations and /app/static next to the package, where the code looks.
+    assert any(kw == "RUN" and "pip install" in rest and " -e ." in rest for kw, rest in instructions)
+    healthcheck = _one(instructions, "HEALTHCHECK")
+    assert "/health" in healthcheck
+    assert "8000" in _one(instructions, "EXPOSE")
+
+
+def test_dockerignore_keeps_secrets_and_local_state_out():
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert {".git", ".venv", ".env"} <= ignored
+    # ...but never what the image needs.
+    assert not ignored & {"migrations", "static", "edutrack", "setup.cfg", "pyproject.toml", "alembic.ini"}
+
+
+# --- docker-compose.yml --------------------------------------------------------------------------------------
+
+_VAR = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+
+
+def _interpolate(value: str, env: dict[str, str]) -> str:
+    """What docker compose does to ${VAR}, ${VAR:-default} and ${VAR:?error}."""
+
+    def replace(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2), match.group(3)
+        if env.get(name):
+            return env[name]
+        if op in (":-", "-"):
+            return arg
+        if op in (":?", "?"):
+            raise KeyError(f"{name}: {arg}")
+        return ""
+
+    return _VAR.sub(replace, value)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return loaded
+
+
+def _ours(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: svc for name, svc in compose["services"].items()
+            if "build" in svc or str(svc.get("image", "")).split(":")[0] == OUR_IMAGE}
+
+
+def test_compose_has_every_service(compose):
+    services = compose["services"]
+    assert {"postgres", "redis", "rabbitmq", "migrate", "api", "relay", "notifier"} <= set(services)
+    assert services["postgres"]["image"] == "postgres:15"
+    assert services["redis"]["image"].startswith("redis:7")
+    assert services["rabbitmq"]["image"].startswith("rabbitmq:3")
+    catchers = [name for name, svc in services.items() if "mailpit" in str(svc.get("image", ""))
+                or "mailhog" in str(svc.get("image", ""))]
+    assert catchers, "no local SMTP catcher"
+    assert set(_ours(compose)) == {"migrate", "api", "relay", "notifier"}
+
+
+def test_compose_commands_are_real_subcommands(compose):
+    seen = set()
+    for name, svc in _ours(compose).items():
+        assert svc.get("entrypoint") in (None, ["edutrack"]), name
+        command = svc["command"]
+        assert isinstance(command, list), f"{name}: use the exec form (a list) for command"
+        assert command[0] in COMMANDS, (name, command)
+        args = _parses(command)
+        seen.add(args.command)
+    assert {"migrate", "api", "relay", "notifier"} <= seen
+
+
+def test_compose_order_of_start(compose):
+    services = compose["services"]
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["migrate"]["restart"] == "no"
+    for name in ("api", "relay", "notifier"):
+        deps = services[name]["depends_on"]
+        assert deps["migrate"]["condition"] == "service_completed_successfully", name
+        assert deps["redis"]["condition"] == deps["rabbitmq"]["condition"] == "service_healthy", name
+    for name in ("postgres", "redis", "rabbitmq"):
+        assert "healthcheck" in services[name], name
+    # The image's HTTP health check only makes sense for the API.
+    assert "healthcheck" not in services["api"] or not services["api"]["healthcheck"].get("disable")
+    for name in ("migrate", "relay", "notifier"):
+        assert services[name]["healthcheck"]["disable"] is True, name
+    assert "8000:8000" in services["api"]["ports"]
+
+
+def test_compose_environment_is_valid_configuration(compose):
+    services = compose["services"]
+    for name, svc in _ours(compose).items():
+        env = svc["environment"]
+        assert set(env) <= SETTING_NAMES, f"{name}: unknown settings {set(env) - SETTING_NAMES}"
+        assert env["JWT_SECRET"].startswith("${JWT_SECRET:?"), "JWT_SECRET must be required, never defaulted"
+        with pytest.raises(KeyError, match="JWT_SECRET"):
+            _interpolate(env["JWT_SECRET"], {})
+        values = {k: _interpolate(str(v), {"JWT_SECRET": "s" * 48}) for k, v in env.items()}
+        settings = load_settings(values, env_file=None)
+        assert settings.is_production
+        assert not settings.dev_mail_catcher
+        # Every URL points at a service of this compose file, not at the container's own localhost.
+        for url in (settings.database_url, settings.redis_url, settings.rabbitmq_url):
+            assert urlsplit(url).hostname in services, (name, url)
+        assert settings.smtp_host in services
+        # The built-in RabbitMQ guest user only works over loopback.
+        assert urlsplit(settings.rabbitmq_url).username != "guest"
+    rabbit_env = services["rabbitmq"]["environment"]
+    mq_url = _interpolate(_ours(compose)["api"]["environment"]["RABBITMQ_URL"], {})
+    assert urlsplit(mq_url).username == rabbit_env["RABBITMQ_DEFAULT_USER"]
+    assert urlsplit(mq_url).password == _interpolate(rabbit_env["RABBITMQ_DEFAULT_PASS"], {})
+    pg_env = services["postgres"]["environment"]
+    db_url = urlsplit(_interpolate(_ours(compose)["api"]["environment"]["DATABASE_URL"], {}))
+    assert db_url.username == pg_env["POSTGRES_USER"]
+    assert db_url.password == _interpolate(pg_env["POSTGRES_PASSWORD"], {})
+    assert db_url.path == "/" + pg_env["POSTGRES_DB"]
+
+
+# --- env.example ---------------------------------------------------------------------------------------------
+
+_ASSIGN = re.compile(r"^(#\s*)?([A-Z][A-Z0-9_]*)=(.*)$")
+
+
+def _env_example() -> list[str]:
+    return (ROOT / "env.example").read_text().splitlines()
+
+
+def _mentioned() -> dict[str, bool]:
+    """Setting name -> whether it is set (True) or only shown commented out (False)."""
+    found = {}
+    for line in _env_example():
+        match = _ASSIGN.match(line.strip())
+        if match:
+            found[match.group(2)] = match.group(1) is None
+    return found
+
+
+def test_env_example_mentions_every_setting_and_only_settings():
+    mentioned = _mentioned()
+    assert set(mentioned) == SETTING_NAMES, {
+        "missing from env.example": SETTING_NAMES - set(mentioned),
+        "not settings": set(mentioned) - SETTING_NAMES,
+    }
+    assert mentioned["JWT_SECRET"] is False  # development generates one; production must set its own
+
+
+def test_env_example_explains_every_setting():
+    block: list[str] = []
+    for line in [*_env_example(), ""]:
+        if line.strip():
+            block.append(line.strip())
+            continue
+        explained = any(b.startswith("#") and not _ASSIGN.match(b) for b in block)
+        names = [m.group(2) for b in block if (m := _ASSIGN.match(b))]
+        assert not names or explained, f"no comment explains {names}"
+        block = []
+
+
+def test_every_name_in_env_example_is_read_by_the_loader():
+    defaults = Settings()
+    for name in _mentioned():
+        attr = name.lower()
+        try:
+            loaded = load_settings({name: "zz-not-a-valid-value"}, env_file=None)
+        except SettingsError as exc:
+            assert any(name in p for p in exc.problems), (name, exc.problems)
+            continue
+        assert getattr(loaded, attr) != getattr(defaults, attr), f"{name} is ignored by load_settings"
+
+
+def test_env_example_values_are_the_defaults():
+    settings = load_settings({}, env_file=ROOT / "env.example")
+    assert settings.jwt_secret_generated
+    for field in dataclasses.fields(Settings):
+        if field.name in NOT_ENV | {"jwt_secret"}:
+            continue
+        assert getattr(settings, field.name) == getattr(Settings(), field.name), field.name
+
+
+async def test_app_starts_with_env_example(aiohttp_client, settings):
+    from_example = load_settings({}, env_file=ROOT / "env.example")
+    assert create_app(from_example) is not None
+    # Started for real: the example's Redis and RabbitMQ, with the test database and a private namespace
+    # (an environment variable wins over the file, as in production).
+    started = load_settings({"DATABASE_URL": settings.database_url, "NAMESPACE": settings.namespace},
+                            env_file=ROOT / "env.example")
+    client = await aiohttp_client(create_app(started))
+    resp = await client.get("/health/ready")
+    body = await resp.json()
+    assert resp.status == 200 and body["status"] == "ok", body
