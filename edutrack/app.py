@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from edutrack import realtime
 from edutrack.api import accounts, docs, health
 from edutrack.api import outbox as outbox_api
 from edutrack.api.middlewares import cors_and_security, error_handler, request_context
@@ -36,6 +37,7 @@ def create_app(settings: Settings) -> web.Application:
     health.setup_routes(app)
     accounts.setup_routes(app)
     outbox_api.setup(app)
+    realtime.setup(app)
     docs.setup_routes(app)
     app.router.add_static("/static", STATIC_DIR, name="static")
     return app

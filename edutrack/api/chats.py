@@ -1,0 +1,214 @@
+"""REST for chats and the notification feed: history with cursors, send, edit, delete, read markers.
+
+The websocket (/ws) carries the same operations live; both go through edutrack.services.chat.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from aiohttp import web
+from marshmallow import fields, validate
+
+from edutrack import errors
+from edutrack.api.http import ctx_of, json_response, load_json, load_query, path_int, principal
+from edutrack.api.openapi import doc
+from edutrack.api.schemas import StrictSchema
+from edutrack.services import chat
+
+CHATS = ("chats",)
+FEED = ("notifications",)
+_ID = validate.Range(min=0, max=2**63 - 1)
+
+
+class CursorQuerySchema(StrictSchema):
+    before = fields.Integer(validate=_ID, metadata={"description": "Only items with a smaller id (older)"})
+    after = fields.Integer(validate=_ID, metadata={"description": "Only items with a larger id (newer), "
+                                                    "oldest first: use it to catch up from your cursor"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=chat.MAX_PAGE))
+
+
+class FeedQuerySchema(CursorQuerySchema):
+    unread_only = fields.Boolean(load_default=False)
+
+
+class SendMessageSchema(StrictSchema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=chat.MAX_TEXT))
+    client_msg_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
+                                  metadata={"description": "Your id for this send: a retry with the same id "
+                                            "stores nothing new and returns the first message"})
+
+
+class EditMessageSchema(StrictSchema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=chat.MAX_TEXT))
+
+
+class ReadMarkerSchema(StrictSchema):
+    up_to = fields.Integer(required=True, validate=_ID)
+
+
+class MessageSchema(ma.Schema):
+    channel = fields.String()
+    id = fields.Integer(metadata={"description": "Sequence number inside the channel: 1, 2, 3, ..."})
+    sender_id = fields.Integer()
+    sender = fields.String()
+    text = fields.String(allow_none=True, metadata={"description": "null when deleted"})
+    client_msg_id = fields.String(allow_none=True)
+    created_at = fields.String()
+    edited_at = fields.String(allow_none=True)
+    deleted = fields.Boolean()
+
+
+class SentMessageSchema(MessageSchema):
+    duplicate = fields.Boolean(metadata={"description": "true when this client_msg_id was already stored"})
+
+
+class MessagePageSchema(ma.Schema):
+    channel = fields.String()
+    items = fields.List(fields.Nested(MessageSchema))
+    has_more = fields.Boolean()
+    last_message_id = fields.Integer()
+
+
+class ChannelSummarySchema(ma.Schema):
+    channel = fields.String()
+    kind = fields.String(metadata={"description": "class or dm"})
+    title = fields.String()
+    with_user_id = fields.Integer()
+    last_message_id = fields.Integer()
+    last_message_at = fields.DateTime(allow_none=True)
+    last_read_id = fields.Integer()
+    unread = fields.Integer()
+
+
+class ChannelListSchema(ma.Schema):
+    items = fields.List(fields.Nested(ChannelSummarySchema))
+
+
+class ReadMarkerResultSchema(ma.Schema):
+    channel = fields.String()
+    last_read_id = fields.Integer()
+
+
+class NotificationSchema(ma.Schema):
+    id = fields.Integer()
+    channel = fields.String()
+    kind = fields.String()
+    about_user_id = fields.Integer(allow_none=True)
+    payload = fields.Dict()
+    created_at = fields.String(allow_none=True)
+    read = fields.Boolean()
+
+
+class FeedPageSchema(ma.Schema):
+    items = fields.List(fields.Nested(NotificationSchema))
+    has_more = fields.Boolean()
+    unread_count = fields.Integer()
+
+
+class FeedReadResultSchema(ma.Schema):
+    channel = fields.String()
+    updated = fields.Integer()
+    unread_count = fields.Integer()
+
+
+_message = MessageSchema()
+_sent = SentMessageSchema()
+_page = MessagePageSchema()
+_channels = ChannelListSchema()
+_marker = ReadMarkerResultSchema()
+_feed = FeedPageSchema()
+_feed_read = FeedReadResultSchema()
+
+
+def _channel(request: web.Request) -> str:
+    return request.match_info["channel"]
+
+
+def _cursor(query: dict[str, Any]) -> dict[str, Any]:
+    before, after = query.get("before"), query.get("after")
+    if before is not None and after is not None and after >= before:
+        raise errors.ValidationFailed("Query parameters are invalid",
+                                      details={"after": ["Must be smaller than before."]})
+    return {"before": before, "after": after, "limit": query["limit"]}
+
+
+@doc("My chats (class chats I belong to and private chats) with unread counts", tags=CHATS,
+     response=ChannelListSchema)
+async def list_chats(request: web.Request) -> web.Response:
+    items = await chat.list_channels(ctx_of(request), principal(request))
+    return json_response(_channels.dump({"items": items}))
+
+
+@doc("Messages of a chat, cursor-paginated: newest page by default, `before` for older, `after` to catch up",
+     tags=CHATS, query=CursorQuerySchema, response=MessagePageSchema, errors=(400, 403))
+async def list_messages(request: web.Request) -> web.Response:
+    query = load_query(request, CursorQuerySchema())
+    page = await chat.history(ctx_of(request), principal(request), _channel(request), **_cursor(query))
+    return json_response(_page.dump(page))
+
+
+@doc("Send a message (idempotent with client_msg_id); members get it live", tags=CHATS, body=SendMessageSchema,
+     response=SentMessageSchema, status=201, errors=(400, 403, 409),
+     extra_responses={200: "This client_msg_id was already stored: the stored message, nothing new"})
+async def send_message(request: web.Request) -> web.Response:
+    data = await load_json(request, SendMessageSchema())
+    result = await chat.send_message(ctx_of(request), principal(request), _channel(request), data["text"],
+                                     data["client_msg_id"])
+    return json_response(_sent.dump({**result.message, "duplicate": result.duplicate}),
+                         status=200 if result.duplicate else 201)
+
+
+@doc("Edit your message", tags=CHATS, body=EditMessageSchema, response=MessageSchema, errors=(400, 403, 404))
+async def edit_message(request: web.Request) -> web.Response:
+    data = await load_json(request, EditMessageSchema())
+    view = await chat.edit_message(ctx_of(request), principal(request), _channel(request),
+                                   path_int(request, "message_id"), data["text"])
+    return json_response(_message.dump(view))
+
+
+@doc("Delete a message (yours; teachers of the class and school admins moderate class chats)", tags=CHATS,
+     status=204, errors=(400, 403, 404))
+async def delete_message(request: web.Request) -> web.Response:
+    await chat.delete_message(ctx_of(request), principal(request), _channel(request),
+                              path_int(request, "message_id"))
+    return web.Response(status=204)
+
+
+@doc("Move my read marker in a chat forward (shared by all my devices)", tags=CHATS, body=ReadMarkerSchema,
+     response=ReadMarkerResultSchema, errors=(400, 403))
+async def mark_read(request: web.Request) -> web.Response:
+    data = await load_json(request, ReadMarkerSchema())
+    channel = _channel(request)
+    if channel.startswith("user:"):
+        raise errors.BadRequest("Use POST /api/v1/notifications/read for the feed", code="invalid_channel")
+    result = await chat.mark_read(ctx_of(request), principal(request), channel, data["up_to"])
+    return json_response(_marker.dump(result))
+
+
+@doc("My notification feed (grades, homework, attendance, news, messages), newest first; `after` for oldest "
+     "first from a cursor", tags=FEED, query=FeedQuerySchema, response=FeedPageSchema)
+async def list_notifications(request: web.Request) -> web.Response:
+    query = load_query(request, FeedQuerySchema())
+    page = await chat.feed(ctx_of(request), principal(request), unread_only=query["unread_only"], **_cursor(query))
+    return json_response(_feed.dump(page))
+
+
+@doc("Mark my notifications read up to an id (inclusive); my other devices are told live", tags=FEED,
+     body=ReadMarkerSchema, response=FeedReadResultSchema)
+async def read_notifications(request: web.Request) -> web.Response:
+    data = await load_json(request, ReadMarkerSchema())
+    result = await chat.mark_feed_read(ctx_of(request), principal(request), data["up_to"])
+    return json_response(_feed_read.dump(result))
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v1/chats", list_chats)
+    app.router.add_get("/api/v1/chats/{channel}/messages", list_messages)
+    app.router.add_post("/api/v1/chats/{channel}/messages", send_message)
+    app.router.add_patch("/api/v1/chats/{channel}/messages/{message_id}", edit_message)
+    app.router.add_delete("/api/v1/chats/{channel}/messages/{message_id}", delete_message)
+    app.router.add_post("/api/v1/chats/{channel}/read", mark_read)
+    app.router.add_get("/api/v1/notifications", list_notifications)
+    app.router.add_post("/api/v1/notifications/read", read_notifications)

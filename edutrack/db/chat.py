@@ -1,0 +1,60 @@
+"""Chat tables: channels with a per-channel message counter, messages, and per-user read markers.
+
+A message's `id` is its sequence number inside its channel (1, 2, 3, ... without holes). Senders take the
+channel row's lock to draw the next number, so numbers commit in order: when a node sees message n+1 it knows
+message n is already committed, and a gap in what it received can always be filled from PostgreSQL.
+That is what makes resume and Redis outages lossless.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from edutrack.db.base import Base
+
+
+class ChatChannel(Base):
+    __tablename__ = "chat_channels"
+
+    # Logical channel name: "class:{id}" or "dm:{a}:{b}" (see edutrack.events).
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_message_id: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_message_at: Mapped[datetime | None]
+
+
+class ChatMessage(Base):
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        # A client retrying a send (lost ack, reconnect) must not create a second message.
+        UniqueConstraint("sender_id", "client_msg_id", name="uq_chat_messages_sender_client_msg"),
+        Index("ix_chat_messages_sender_id", "sender_id"),
+    )
+
+    channel: Mapped[str] = mapped_column(
+        String(64), ForeignKey("chat_channels.name", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    sender_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    client_msg_id: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    edited_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    deleted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ChatReadMarker(Base):
+    """The last message a user has read in a channel; shared by all of the user's devices."""
+
+    __tablename__ = "chat_read_markers"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    channel: Mapped[str] = mapped_column(
+        String(64), ForeignKey("chat_channels.name", ondelete="CASCADE"), primary_key=True
+    )
+    last_read_id: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

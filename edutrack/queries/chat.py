@@ -1,0 +1,285 @@
+"""SQL of chats, read markers, the notification feed, and the chat-specific membership questions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edutrack.db.chat import ChatChannel, ChatMessage, ChatReadMarker
+from edutrack.db.diary import ClassStudent, ParentChild, School, SchoolClass
+from edutrack.db.models import Notification, Profile, User
+
+# --- channels and messages -------------------------------------------------------------------------
+
+
+async def next_message_id(session: AsyncSession, channel: str) -> int:
+    """Draw the next id of a channel. The row lock taken here is held until commit, so ids of one
+    channel commit strictly in order (no two senders of a channel are ever between draw and commit)."""
+    stmt = (
+        insert(ChatChannel)
+        .values(name=channel, last_message_id=1, last_message_at=func.now())
+        .on_conflict_do_update(
+            index_elements=[ChatChannel.name],
+            set_={"last_message_id": ChatChannel.last_message_id + 1, "last_message_at": func.now()},
+        )
+        .returning(ChatChannel.last_message_id)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def ensure_channel(session: AsyncSession, channel: str) -> None:
+    await session.execute(insert(ChatChannel).values(name=channel).on_conflict_do_nothing())
+
+
+async def last_message_id(session: AsyncSession, channel: str) -> int:
+    found = await session.execute(select(ChatChannel.last_message_id).where(ChatChannel.name == channel))
+    return int(found.scalar() or 0)
+
+
+async def message_by_client_id(session: AsyncSession, sender_id: int, client_msg_id: str) -> ChatMessage | None:
+    found = await session.execute(
+        select(ChatMessage).where(ChatMessage.sender_id == sender_id, ChatMessage.client_msg_id == client_msg_id)
+    )
+    return found.scalar_one_or_none()
+
+
+async def insert_message(session: AsyncSession, channel: str, message_id: int, sender_id: int,
+                         client_msg_id: str | None, text: str) -> ChatMessage:
+    message = ChatMessage(channel=channel, id=message_id, sender_id=sender_id, client_msg_id=client_msg_id,
+                          text=text)
+    session.add(message)
+    await session.flush()
+    await session.refresh(message, ["created_at"])
+    return message
+
+
+async def message_by_id(session: AsyncSession, channel: str, message_id: int, *,
+                        for_update: bool = False) -> ChatMessage | None:
+    stmt = select(ChatMessage).where(ChatMessage.channel == channel, ChatMessage.id == message_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def update_message(session: AsyncSession, message: ChatMessage, **values: Any) -> ChatMessage:
+    for key, value in values.items():
+        setattr(message, key, value)
+    await session.flush()
+    return message
+
+
+def _with_sender_name() -> Any:
+    return select(ChatMessage, func.concat_ws(" ", Profile.first_name, Profile.last_name)).outerjoin(
+        Profile, Profile.user_id == ChatMessage.sender_id
+    )
+
+
+async def messages_page(session: AsyncSession, channel: str, *, before: int | None, after: int | None,
+                        limit: int) -> list[tuple[ChatMessage, str]]:
+    """Up to `limit` messages in ascending id order: the newest before `before`, or the oldest after `after`
+    (both given: a window between them, oldest first), or the newest of the channel."""
+    stmt = _with_sender_name().where(ChatMessage.channel == channel)
+    if before is not None:
+        stmt = stmt.where(ChatMessage.id < before)
+    if after is not None:
+        stmt = stmt.where(ChatMessage.id > after)
+    if after is not None:
+        rows = await session.execute(stmt.order_by(ChatMessage.id).limit(limit))
+        return [(m, n) for m, n in rows]
+    rows = await session.execute(stmt.order_by(ChatMessage.id.desc()).limit(limit))
+    return [(m, n) for m, n in reversed(rows.all())]
+
+
+async def messages_after_many(session: AsyncSession, cursors: dict[str, int],
+                              limit: int) -> dict[str, list[tuple[ChatMessage, str]]]:
+    """For each channel, the messages after its cursor (up to limit+1, to tell an overflow). One query."""
+    result: dict[str, list[tuple[ChatMessage, str]]] = {name: [] for name in cursors}
+    if not cursors:
+        return result
+    ranked = (
+        select(ChatMessage.channel, ChatMessage.id,
+               func.row_number().over(partition_by=ChatMessage.channel, order_by=ChatMessage.id).label("rn"))
+        .where(or_(*(and_(ChatMessage.channel == name, ChatMessage.id > since) for name, since in cursors.items())))
+        .subquery()
+    )
+    rows = await session.execute(
+        _with_sender_name()
+        .join(ranked, and_(ChatMessage.channel == ranked.c.channel, ChatMessage.id == ranked.c.id))
+        .where(ranked.c.rn <= limit + 1)
+        .order_by(ChatMessage.channel, ChatMessage.id)
+    )
+    for message, name in rows:
+        result[message.channel].append((message, name))
+    return result
+
+
+async def sender_name(session: AsyncSession, user_id: int) -> str:
+    found = await session.execute(
+        select(func.concat_ws(" ", Profile.first_name, Profile.last_name)).where(Profile.user_id == user_id)
+    )
+    return str(found.scalar() or "")
+
+
+# --- read markers and unread counts ----------------------------------------------------------------
+
+
+async def advance_read_marker(session: AsyncSession, user_id: int, channel: str, up_to: int) -> int:
+    """Move the marker forward (never back); returns the marker after the update."""
+    await ensure_channel(session, channel)
+    stmt = (
+        insert(ChatReadMarker)
+        .values(user_id=user_id, channel=channel, last_read_id=up_to)
+        .on_conflict_do_update(
+            index_elements=[ChatReadMarker.user_id, ChatReadMarker.channel],
+            set_={"last_read_id": func.greatest(ChatReadMarker.last_read_id, up_to), "updated_at": func.now()},
+        )
+        .returning(ChatReadMarker.last_read_id)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def channel_summaries(session: AsyncSession, user_id: int, names: Sequence[str],
+                            dm_of_user: bool) -> list[dict[str, Any]]:
+    """Last id, last activity, my read marker and unread count (others' live messages after my marker)
+    for the named channels, plus (dm_of_user) every existing private chat the user is part of."""
+    marker = ChatReadMarker
+    read_upto = func.coalesce(marker.last_read_id, 0)
+    unread = (
+        select(func.count())
+        .where(ChatMessage.channel == ChatChannel.name, ChatMessage.id > read_upto,
+               ChatMessage.sender_id != user_id, ChatMessage.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    conditions = [ChatChannel.name.in_(list(names))] if names else []
+    if dm_of_user:
+        conditions += [ChatChannel.name.like(f"dm:{user_id}:%"), ChatChannel.name.like(f"dm:%:{user_id}")]
+    if not conditions:
+        return []
+    rows = await session.execute(
+        select(ChatChannel.name, ChatChannel.last_message_id, ChatChannel.last_message_at, read_upto, unread)
+        .outerjoin(marker, and_(marker.channel == ChatChannel.name, marker.user_id == user_id))
+        .where(or_(*conditions))
+    )
+    return [
+        {"channel": name, "last_message_id": int(last), "last_message_at": at, "last_read_id": int(read),
+         "unread": int(count)}
+        for name, last, at, read, count in rows
+    ]
+
+
+async def class_names(session: AsyncSession, class_ids: Sequence[int] | None) -> dict[int, str]:
+    """Names of the given classes (None: every class)."""
+    stmt = select(SchoolClass.id, SchoolClass.name)
+    if class_ids is not None:
+        if not class_ids:
+            return {}
+        stmt = stmt.where(SchoolClass.id.in_(list(class_ids)))
+    return {int(i): str(n) for i, n in await session.execute(stmt)}
+
+
+async def class_exists(session: AsyncSession, class_id: int) -> bool:
+    return (await session.execute(select(SchoolClass.id).where(SchoolClass.id == class_id))).first() is not None
+
+
+async def user_facts(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, tuple[int | None, bool, bool]]:
+    """user id -> (school_id, is_superuser, is_active)."""
+    rows = await session.execute(
+        select(User.id, User.school_id, User.is_superuser, User.is_active).where(User.id.in_(list(user_ids)))
+    )
+    return {int(i): (s, bool(su), bool(a)) for i, s, su, a in rows}
+
+
+# --- the notification feed ---------------------------------------------------------------------------
+
+
+async def insert_notification(session: AsyncSession, user_id: int, kind: str, payload: dict[str, Any],
+                              about_user_id: int | None = None) -> Notification:
+    row = Notification(user_id=user_id, kind=kind, payload=payload, about_user_id=about_user_id)
+    session.add(row)
+    await session.flush()
+    await session.refresh(row, ["created_at", "read_at"])
+    return row
+
+
+async def notifications_page(session: AsyncSession, user_id: int, *, before: int | None, after: int | None,
+                             limit: int, unread_only: bool) -> list[Notification]:
+    """Ascending by id after `after`; otherwise the newest first (descending), before `before` if given."""
+    stmt = select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    if before is not None:
+        stmt = stmt.where(Notification.id < before)
+    if after is not None:
+        stmt = stmt.where(Notification.id > after)
+        return list((await session.execute(stmt.order_by(Notification.id).limit(limit))).scalars())
+    return list((await session.execute(stmt.order_by(Notification.id.desc()).limit(limit))).scalars())
+
+
+async def notifications_after_many(session: AsyncSession, cursors: dict[int, int],
+                                   limit: int) -> dict[int, list[Notification]]:
+    result: dict[int, list[Notification]] = {uid: [] for uid in cursors}
+    if not cursors:
+        return result
+    ranked = (
+        select(Notification.id,
+               func.row_number().over(partition_by=Notification.user_id, order_by=Notification.id).label("rn"))
+        .where(or_(*(and_(Notification.user_id == uid, Notification.id > since) for uid, since in cursors.items())))
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Notification).join(ranked, ranked.c.id == Notification.id).where(ranked.c.rn <= limit + 1)
+        .order_by(Notification.user_id, Notification.id)
+    )
+    for row in rows.scalars():
+        result[row.user_id].append(row)
+    return result
+
+
+async def last_notification_id(session: AsyncSession, user_id: int) -> int:
+    found = await session.execute(select(func.max(Notification.id)).where(Notification.user_id == user_id))
+    return int(found.scalar() or 0)
+
+
+async def unread_notifications(session: AsyncSession, user_id: int) -> int:
+    found = await session.execute(
+        select(func.count()).select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    )
+    return int(found.scalar_one())
+
+
+async def mark_notifications_read(session: AsyncSession, user_id: int, up_to: int, at: datetime | None = None) -> int:
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.id <= up_to, Notification.read_at.is_(None))
+        .values(read_at=at if at is not None else func.now())
+        .returning(literal(1))
+    )
+    return len(result.all())
+
+
+async def parent_chat_class_ids(session: AsyncSession, parent_id: int) -> set[int]:
+    """Classes whose chat a parent is in: their children's classes, where the school lets parents in."""
+    rows = await session.execute(
+        select(ClassStudent.class_id)
+        .join(ParentChild, ParentChild.child_id == ClassStudent.student_id)
+        .join(SchoolClass, SchoolClass.id == ClassStudent.class_id)
+        .join(School, School.id == SchoolClass.school_id)
+        .where(ParentChild.parent_id == parent_id, School.parents_in_class_chat.is_(True))
+    )
+    return {int(i) for i in rows.scalars()}
+
+
+async def user_names(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(Profile.user_id, func.concat_ws(" ", Profile.first_name, Profile.last_name))
+        .where(Profile.user_id.in_(list(user_ids)))
+    )
+    return {int(i): str(n) for i, n in rows}

@@ -1,0 +1,556 @@
+"""GET /ws: one socket per client, in the shape of Home Assistant's websocket_api: one reader loop per socket
+that handles frames in order, one bounded send queue drained by one writer task, everything torn down in
+`finally`.
+
+Delivery rules per subscribed channel (see docs/websocket.md, "Resume"):
+  * chat ids are contiguous per channel, so the socket keeps a cursor and accepts only cursor + 1; a hole means
+    an event is still in flight or was lost, and the gap is read from PostgreSQL (never skipped);
+  * while a gap read runs, live events of that channel wait in a pending list and are replayed after it,
+    de-duplicated by id, so the client sees every message once, in order;
+  * feed notifications have global ids: de-duplicated by id, delivered in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from edutrack import errors, events
+from edutrack.context import AppContext
+from edutrack.queries import accounts as account_queries
+from edutrack.realtime.hub import Hub
+from edutrack.realtime.presence import Presence
+from edutrack.realtime.protocol import (
+    SUBPROTOCOL,
+    CloseCode,
+    ErrorCode,
+    Frame,
+    Limits,
+    ProtocolError,
+    TokenBucket,
+    dumps,
+    error_frame,
+    parse_frame,
+    token_from_subprotocols,
+)
+from edutrack.security.tokens import Principal
+from edutrack.services import chat
+
+log = logging.getLogger(__name__)
+
+EPHEMERAL = frozenset({"typing", "presence"})
+SEEN_WINDOW = 1024
+
+
+class Gateway:
+    """Every socket of this process, the hub and presence. One per app."""
+
+    def __init__(self, ctx: AppContext, limits: Limits | None = None) -> None:
+        self.ctx = ctx
+        self.limits = limits or Limits()
+        self.hub = Hub(ctx.settings.redis_url, ctx.settings.namespace)
+        self.presence = Presence(ctx.redis, ctx.settings.namespace)
+        self.connections: set[Connection] = set()
+        # Gap reads after a reconnect storm or a Redis outage must not starve REST of database connections.
+        self.db_slots = asyncio.Semaphore(max(2, ctx.settings.db_pool_size // 2))
+        self.closed_slow = 0
+        self.shutting_down = False
+
+    async def start(self) -> None:
+        await self.hub.start()
+        await self.presence.start()
+
+    async def shutdown(self) -> None:
+        """SIGTERM: every socket gets 1001 (going away) so clients reconnect to another node."""
+        self.shutting_down = True
+        conns = list(self.connections)
+        if conns:
+            await asyncio.gather(*(c.close(CloseCode.GOING_AWAY, "server shutting down") for c in conns),
+                                 return_exceptions=True)
+
+    async def stop(self) -> None:
+        await self.presence.stop()
+        await self.hub.stop()
+
+
+GATEWAY = web.AppKey("realtime_gateway", Gateway)
+
+
+class Subscription:
+    __slots__ = ("channel", "cursor", "dirty", "floor", "last_typing", "pending", "running", "seen", "seen_order",
+                 "syncing")
+
+    def __init__(self, channel: chat.Channel) -> None:
+        self.channel = channel
+        self.cursor = 0  # last id delivered (chat: contiguous; feed: highest)
+        self.floor = 0  # feed: ids at or below were covered by the resume read
+        self.syncing = True  # a gap read is due or running: live events wait in `pending`
+        self.running = False
+        self.dirty = False  # another gap read is needed after the running one
+        self.pending: list[tuple[dict[str, Any], str | None]] = []
+        self.seen: set[int] = set()
+        self.seen_order: deque[int] = deque()
+        self.last_typing = 0.0
+
+
+def _event_id(item: tuple[dict[str, Any], str | None]) -> int:
+    value = item[0].get("id")
+    return value if isinstance(value, int) else 0
+
+
+class Connection:
+    def __init__(self, gateway: Gateway, request: web.Request, ws: web.WebSocketResponse, who: Principal) -> None:
+        self.gateway = gateway
+        self.ctx = gateway.ctx
+        self.limits = gateway.limits
+        self.request = request
+        self.ws = ws
+        self.principal = who
+        self.subs: dict[str, Subscription] = {}
+        self.queue: deque[str] = deque()
+        self._wake = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._close_task: asyncio.Task[None] | None = None
+        self._timers: list[asyncio.TimerHandle] = []
+        self.closing = False
+        self.close_code: int | None = None
+        self.dropped_ephemeral = 0
+        self._frames = TokenBucket(self.limits.frames_per_second, self.limits.frames_burst)
+        self._sends = TokenBucket(self.limits.sends_per_second, self.limits.sends_burst)
+        self._errors = TokenBucket(self.limits.errors_per_second, self.limits.errors_burst)
+        self._ephemeral_cap = int(self.limits.send_queue * self.limits.ephemeral_watermark)
+
+    @property
+    def user_id(self) -> int:
+        return self.principal.user_id
+
+    # --- outgoing ------------------------------------------------------------------------------------
+
+    def send(self, text: str, *, ephemeral: bool = False) -> None:
+        """Queue a frame. Never blocks: a client that lets the queue fill up is cut off (4008); typing and
+        presence are dropped well before that."""
+        if self.closing:
+            return
+        queued = len(self.queue)
+        if ephemeral and queued >= self._ephemeral_cap:
+            self.dropped_ephemeral += 1
+            return
+        if queued >= self.limits.send_queue:
+            self.gateway.closed_slow += 1
+            log.info("realtime: closing a slow consumer", extra={"user_id": self.user_id, "queued": queued})
+            self.spawn_close(CloseCode.SLOW_CONSUMER, "send queue overflow: read faster")
+            return
+        self.queue.append(text)
+        if not queued:
+            self._wake.set()
+
+    async def _write_loop(self) -> None:
+        queue, ws = self.queue, self.ws
+        try:
+            while True:
+                if not queue:
+                    self._wake.clear()
+                    await self._wake.wait()
+                    continue
+                await ws.send_str(queue.popleft())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the transport went away under us; the reader sees the close
+            log.debug("realtime: writer stopped", extra={"error": str(exc)})
+
+    def error(self, code: str, message: str, *, req: str | int | None = None, details: Any = None,
+              counts: bool = True, **extra: Any) -> None:
+        self.send(error_frame(code, message, req=req, details=details, **extra))
+        if counts and not self._errors.allow():
+            self.spawn_close(CloseCode.POLICY_VIOLATION, "too many invalid frames")
+
+    # --- closing -------------------------------------------------------------------------------------
+
+    def spawn_close(self, code: int, reason: str) -> None:
+        if self._close_task is None:
+            self._close_task = asyncio.create_task(self.close(code, reason), name="realtime-close")
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        self.close_code = code
+        self.queue.clear()
+        if self._writer is not None:
+            self._writer.cancel()
+        try:
+            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), self.limits.close_timeout)
+        except Exception as exc:  # the peer would not take the close frame: drop it hard
+            log.debug("realtime: close handshake failed; aborting", extra={"error": repr(exc)})
+            transport = self.request.transport
+            if transport is not None:
+                transport.abort()
+
+    # --- hub callbacks ---------------------------------------------------------------------------------
+
+    def on_event(self, channel: str, event: dict[str, Any], text: str | None) -> None:
+        sub = self.subs.get(channel)
+        if sub is None or self.closing:
+            return
+        kind = event.get("type")
+        if kind in EPHEMERAL:
+            if sub.syncing or event.get("user_id") == self.user_id:
+                return
+            self.send(text or dumps(event), ephemeral=True)
+            return
+        if sub.syncing:
+            if len(sub.pending) > self.limits.replay_limit:
+                # The gap read that follows covers them; do not hold an unbounded list.
+                sub.pending.clear()
+                sub.dirty = True
+            sub.pending.append((event, text))
+            return
+        if kind == "chat.message":
+            message_id = event.get("id")
+            if not isinstance(message_id, int) or message_id <= sub.cursor:
+                return
+            if message_id > sub.cursor + 1:
+                # A hole: an earlier message is still on its way or was lost. Read it from the database.
+                sub.pending.append((event, text))
+                self.request_sync(sub)
+                return
+        self._deliver(sub, event, text)
+
+    def on_redis_recovered(self, channels: set[str]) -> None:
+        for name in channels:
+            sub = self.subs.get(name)
+            if sub is not None:
+                self.request_sync(sub)
+
+    def _deliver(self, sub: Subscription, event: dict[str, Any], text: str | None) -> None:
+        kind = event.get("type")
+        if kind == "chat.message":
+            message_id = event["id"]
+            if message_id <= sub.cursor:
+                return
+            sub.cursor = message_id
+        elif kind == "notification":
+            note_id = event.get("id")
+            if not isinstance(note_id, int) or note_id <= sub.floor or note_id in sub.seen:
+                return
+            sub.seen.add(note_id)
+            sub.seen_order.append(note_id)
+            if len(sub.seen_order) > SEEN_WINDOW:
+                oldest = sub.seen_order.popleft()
+                sub.seen.discard(oldest)
+                sub.floor = max(sub.floor, oldest)
+            sub.cursor = max(sub.cursor, note_id)
+        self.send(text or dumps(event))
+
+    # --- gap reads -------------------------------------------------------------------------------------
+
+    def request_sync(self, sub: Subscription) -> None:
+        sub.syncing = True
+        if sub.running:
+            sub.dirty = True
+            return
+        sub.running = True
+        task = asyncio.create_task(self._sync(sub), name="realtime-sync")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _sync(self, sub: Subscription) -> None:
+        """Read what the channel has after the cursor, deliver it, then release the pending live events.
+        The caller has set sub.running."""
+        name = sub.channel.name
+        try:
+            while True:
+                sub.dirty = False
+                await self._read_gap(sub)
+                if not sub.dirty:
+                    break
+        except Exception as exc:
+            log.warning("realtime: gap read failed; asking the client to resync", extra={"error": repr(exc)})
+            self.send(dumps({"type": "resync", "channel": name, "from": sub.cursor, "to": None,
+                             "reason": "unavailable"}))
+        finally:
+            sub.running = False
+            sub.syncing = False
+        if self.subs.get(name) is not sub or self.closing:
+            return
+        pending, sub.pending = sub.pending, []
+        pending.sort(key=_event_id)
+        for event, text in pending:
+            self.on_event(name, event, text)
+
+    async def _read_gap(self, sub: Subscription) -> None:
+        name = sub.channel.name
+        limit = self.limits.replay_limit
+        async with self.gateway.db_slots:
+            missed = (await chat.missed_events(self.ctx, {name: sub.cursor}, limit)).get(name, [])
+            head = None
+            if len(missed) > limit:
+                head = (await chat.head_ids(self.ctx, [sub.channel]))[name]
+        if head is not None:
+            # Too much to replay over the socket: the client pages (from, to] over REST.
+            self.send(dumps({"type": "resync", "channel": name, "from": sub.cursor, "to": head,
+                             "reason": "gap_too_large"}))
+            sub.cursor = head
+            sub.floor = max(sub.floor, head)
+            return
+        for event in missed:
+            self._deliver(sub, event, None)
+
+    # --- incoming --------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self._writer = asyncio.create_task(self._write_loop(), name="realtime-writer")
+        self._schedule_expiry()
+        first = await self.gateway.presence.connected(self.user_id)
+        self.send(dumps({
+            "type": "ready",
+            "user_id": self.user_id,
+            "role": self.principal.role,
+            "expires_at": self.principal.expires_at,
+            "first_device": first,
+            "limits": {"max_frame_bytes": self.limits.max_frame_bytes, "send_queue": self.limits.send_queue,
+                       "sends_per_second": self.limits.sends_per_second,
+                       "replay_limit": self.limits.replay_limit},
+        }))
+        while not self.closing:
+            msg = await self.ws.receive()
+            if msg.type == WSMsgType.TEXT:
+                await self._on_text(msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                self.error(ErrorCode.INVALID_FRAME, "Send JSON text frames, not binary")
+            else:  # CLOSE, CLOSING, CLOSED, ERROR
+                break
+
+    async def _on_text(self, raw: str) -> None:
+        if len(raw) > self.limits.max_frame_bytes or (
+            len(raw) * 4 > self.limits.max_frame_bytes and len(raw.encode()) > self.limits.max_frame_bytes
+        ):
+            self.error(ErrorCode.FRAME_TOO_LARGE, f"Frames are limited to {self.limits.max_frame_bytes} bytes",
+                       details={"max_frame_bytes": self.limits.max_frame_bytes})
+            return
+        if not self._frames.allow():
+            self.error(ErrorCode.RATE_LIMITED, "Too many frames; slow down")
+            return
+        req: str | int | None = None
+        try:
+            frame = parse_frame(raw)
+            req = frame.req
+            await self._handle(frame)
+        except ProtocolError as exc:
+            self.error(exc.code, exc.message, req=req, details=exc.details)
+        except errors.ApiError as exc:
+            self.error(exc.code, exc.message, req=req, details=exc.details)
+        except Exception:
+            log.exception("realtime: frame handling failed", extra={"user_id": self.user_id})
+            self.error(ErrorCode.INTERNAL, "Something went wrong on our side", req=req, counts=False)
+
+    async def _handle(self, frame: Frame) -> None:
+        data, req = frame.data, frame.req
+        if frame.type == "ping":
+            self.send(dumps({"type": "pong", "req": req, "ts": time.time()}))
+        elif frame.type == "chat.send":
+            if not self._sends.allow():
+                self.error(ErrorCode.RATE_LIMITED, "Too many messages; wait a moment", req=req,
+                           client_msg_id=data["client_msg_id"])
+                return
+            result = await chat.send_message(self.ctx, self.principal, data["channel"], data["text"],
+                                             data["client_msg_id"])
+            message = result.message
+            self.send(dumps({"type": "ack", "req": req, "channel": message["channel"], "id": message["id"],
+                             "client_msg_id": message["client_msg_id"], "duplicate": result.duplicate,
+                             "created_at": message["created_at"]}))
+        elif frame.type == "subscribe":
+            await self._subscribe(data["channel"], data["since"], req)
+        elif frame.type == "unsubscribe":
+            await self._unsubscribe(data["channel"], req)
+        elif frame.type == "typing":
+            await self._typing(data["channel"], req)
+        elif frame.type == "read":
+            channel = data["channel"] or f"user:{self.user_id}"
+            marker = await chat.mark_read(self.ctx, self.principal, channel, data["up_to"])
+            self.send(dumps({"type": "read.ok", "req": req, **marker}))
+        elif frame.type == "auth":
+            self._refresh_token(data["token"], req)
+
+    async def _subscribe(self, name: str, since: int | None, req: str | int | None) -> None:
+        channel = chat.parse_channel(name)
+        if name in self.subs:
+            raise ProtocolError(ErrorCode.ALREADY_SUBSCRIBED, f"Already subscribed to {name}")
+        if len(self.subs) >= self.limits.max_subscriptions:
+            raise ProtocolError(ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+                                f"At most {self.limits.max_subscriptions} channels per socket")
+        async with self.gateway.db_slots:
+            await chat.check_member(self.ctx, self.principal, channel)
+        sub = Subscription(channel)
+        sub.running = True
+        self.subs[name] = sub
+        # Order matters: Redis first (confirmed), then the database, so nothing falls between the two.
+        live = await self.gateway.hub.attach(name, self)
+        async with self.gateway.db_slots:
+            head = (await chat.head_ids(self.ctx, [channel]))[name]
+            members = await chat.member_ids(self.ctx, channel) if channel.kind != "user" else set()
+        sub.cursor = head if since is None or since > head else since
+        sub.floor = sub.cursor
+        frame: dict[str, Any] = {"type": "subscribed", "req": req, "channel": name, "since": sub.cursor,
+                                 "last_id": head, "live": live}
+        if channel.kind != "user":
+            frame["missed"] = head - sub.cursor
+            frame["online"] = sorted(await self.gateway.presence.online(members))
+        self.send(dumps(frame))
+        await self._sync(sub)
+        if channel.kind != "user" and not self._other_local_socket_on(name):
+            await events.publish(self.ctx, name, {"type": "presence", "channel": name, "user_id": self.user_id,
+                                                  "status": "online"})
+
+    def _other_local_socket_on(self, name: str) -> bool:
+        return any(c is not self and c.user_id == self.user_id and name in c.subs
+                   for c in self.gateway.hub.subscribers(name) if isinstance(c, Connection))
+
+    async def _unsubscribe(self, name: str, req: str | int | None) -> None:
+        if self.subs.pop(name, None) is None:
+            raise ProtocolError(ErrorCode.NOT_SUBSCRIBED, f"Not subscribed to {name}")
+        await self.gateway.hub.detach(name, self)
+        self.send(dumps({"type": "unsubscribed", "req": req, "channel": name}))
+
+    async def _typing(self, name: str, req: str | int | None) -> None:
+        sub = self.subs.get(name)
+        if sub is None or sub.channel.kind == "user":
+            raise ProtocolError(ErrorCode.NOT_SUBSCRIBED, f"Subscribe to {name} before typing in it")
+        now = time.monotonic()
+        if now - sub.last_typing < self.limits.typing_interval:
+            return  # ephemeral: silently coalesced
+        sub.last_typing = now
+        await events.publish(self.ctx, name, {"type": "typing", "channel": name, "user_id": self.user_id})
+
+    # --- token lifetime --------------------------------------------------------------------------------
+
+    def _schedule_expiry(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        loop = asyncio.get_running_loop()
+        left = self.principal.expires_at - time.time()
+        self._timers = [loop.call_later(max(0.0, left), self._token_expired)]
+        if left > self.limits.token_refresh_warning:
+            self._timers.append(loop.call_later(left - self.limits.token_refresh_warning, self._token_expiring))
+
+    def _token_expiring(self) -> None:
+        self.send(dumps({"type": "auth.expiring", "expires_at": self.principal.expires_at}))
+
+    def _token_expired(self) -> None:
+        self.send(error_frame(ErrorCode.TOKEN_EXPIRED, "Access token expired; reconnect with a fresh one"))
+        self.spawn_close(CloseCode.TOKEN_EXPIRED, "token expired")
+
+    def _refresh_token(self, token: str, req: str | int | None) -> None:
+        fresh = self.ctx.tokens.decode_access(token)  # Unauthorized -> error frame, socket stays
+        if fresh.user_id != self.user_id:
+            self.error(ErrorCode.UNAUTHORIZED, "The token belongs to another user", req=req)
+            self.spawn_close(CloseCode.AUTH_FAILED, "token of another user")
+            return
+        self.principal = fresh
+        self._schedule_expiry()
+        self.send(dumps({"type": "auth.ok", "req": req, "expires_at": fresh.expires_at}))
+
+    # --- teardown --------------------------------------------------------------------------------------
+
+    async def cleanup(self) -> None:
+        self.closing = True
+        for timer in self._timers:
+            timer.cancel()
+        if self._writer is not None:
+            self._writer.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        channels = [name for name, sub in self.subs.items() if sub.channel.kind != "user"]
+        for name in list(self.subs):
+            await self.gateway.hub.detach(name, self)
+        self.subs.clear()
+        offline = await self.gateway.presence.disconnected(self.user_id)
+        if offline:
+            for name in channels:
+                await events.publish(self.ctx, name, {"type": "presence", "channel": name,
+                                                      "user_id": self.user_id, "status": "offline"})
+        if self._close_task is not None:
+            with contextlib.suppress(Exception):
+                await self._close_task
+
+
+async def _authenticate(gateway: Gateway, request: web.Request, ws: web.WebSocketResponse,
+                        token: str | None) -> Principal | None:
+    """The caller, from the subprotocol token or a first `auth` frame; None after closing the socket."""
+    if token is None:
+        try:
+            msg = await ws.receive(timeout=gateway.limits.auth_timeout)
+        except TimeoutError:
+            await _refuse(ws, CloseCode.AUTH_TIMEOUT, ErrorCode.UNAUTHORIZED,
+                          f"Send an auth frame within {gateway.limits.auth_timeout:g} s")
+            return None
+        if msg.type != WSMsgType.TEXT:
+            return None if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED) else await _refused(
+                ws, CloseCode.AUTH_FAILED, "The first frame must be {\"type\": \"auth\", \"token\": ...}")
+        try:
+            frame = parse_frame(msg.data) if len(msg.data) <= gateway.limits.max_frame_bytes else None
+        except ProtocolError:
+            frame = None
+        if frame is None or frame.type != "auth":
+            return await _refused(ws, CloseCode.AUTH_FAILED,
+                                  "The first frame must be {\"type\": \"auth\", \"token\": ...}")
+        token = str(frame.data["token"])
+    try:
+        who = gateway.ctx.tokens.decode_access(token)
+    except errors.Unauthorized as exc:
+        expired = exc.code == "token_expired"
+        await _refuse(ws, CloseCode.TOKEN_EXPIRED if expired else CloseCode.AUTH_FAILED,
+                      ErrorCode.TOKEN_EXPIRED if expired else ErrorCode.UNAUTHORIZED, exc.message)
+        return None
+    async with gateway.ctx.sessions() as session:
+        user = await account_queries.user_by_id(session, who.user_id)
+    if user is None or not user.is_active:
+        return await _refused(ws, CloseCode.AUTH_FAILED, "This account is not active")
+    return who
+
+
+async def _refused(ws: web.WebSocketResponse, code: int, message: str) -> Principal | None:
+    await _refuse(ws, code, ErrorCode.UNAUTHORIZED, message)
+    return None
+
+
+async def _refuse(ws: web.WebSocketResponse, code: int, error: str, message: str) -> None:
+    with contextlib.suppress(Exception):
+        await ws.send_str(error_frame(error, message))
+        await asyncio.wait_for(ws.close(code=code, message=message[:120].encode()), 2.0)
+
+
+async def ws_handler(request: web.Request) -> web.StreamResponse:
+    gateway = request.app[GATEWAY]
+    offered = request.headers.get("Sec-WebSocket-Protocol")
+    if offered is not None and SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
+        # Refuse before the handshake: aiohttp would otherwise log the offered list (and the token in it).
+        raise errors.BadRequest(f"Offer the {SUBPROTOCOL!r} subprotocol", code="unsupported_subprotocol")
+    if gateway.shutting_down:
+        raise errors.ServiceUnavailable("This node is shutting down; reconnect to another")
+    token = token_from_subprotocols(offered)
+    limits = gateway.limits
+    ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), heartbeat=limits.heartbeat,
+                               max_msg_size=limits.hard_frame_bytes, timeout=limits.close_timeout)
+    if not ws.can_prepare(request).ok:
+        raise errors.BadRequest("This endpoint speaks WebSocket only (see docs/websocket.md)",
+                                code="websocket_required")
+    await ws.prepare(request)
+    who = await _authenticate(gateway, request, ws, token)
+    if who is None:
+        return ws
+    conn = Connection(gateway, request, ws, who)
+    gateway.connections.add(conn)
+    try:
+        await conn.run()
+    finally:
+        gateway.connections.discard(conn)
+        await conn.cleanup()
+    return ws

@@ -1,0 +1,206 @@
+"""Per-process fan-out: ONE Redis pub/sub connection per process, channels subscribed while local sockets
+need them, every published event parsed once and handed to each local subscriber.
+
+Redis is only the fast path. When the subscription connection drops (Redis restart, network), the hub
+reconnects with backoff, re-subscribes every channel, waits for the confirmations and then tells every local
+subscriber to re-read what it may have missed from PostgreSQL. Nothing published while it was away is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from edutrack.events import redis_channel
+
+log = logging.getLogger(__name__)
+
+SUBSCRIBE_CONFIRM_TIMEOUT = 2.0
+
+
+class Subscriber(Protocol):
+    def on_event(self, channel: str, event: dict[str, Any], text: str) -> None: ...
+
+    def on_redis_recovered(self, channels: set[str]) -> None: ...
+
+
+class Hub:
+    def __init__(self, redis_url: str, namespace: str) -> None:
+        # Its own client: a pub/sub connection blocks in reads and must not borrow the 1-second
+        # socket timeout of the command pool; no silent retries, so a drop is always noticed.
+        self._redis = Redis.from_url(redis_url, socket_connect_timeout=1.0, socket_keepalive=True,
+                                     health_check_interval=10, retry=Retry(NoBackoff(), 0))
+        self._namespace = namespace
+        self._prefix = redis_channel(namespace, "")
+        # A channel of this process only: the subscription exists even with no sockets, so a Redis drop is
+        # noticed (and counted) while idle too.
+        self._control = redis_channel(namespace, f"_node:{uuid.uuid4().hex}")
+        self._subs: dict[str, set[Subscriber]] = {}
+        self._waiting: dict[str, asyncio.Future[None]] = {}
+        self._pubsub: PubSub | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+        self.reconnects = 0  # how many times the subscription was re-established after a drop
+        self.delivered = 0
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="realtime-hub")
+        # Do not block start-up on Redis: REST and persistence work without it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.connected.wait(), 2.0)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._close_pubsub()
+        await self._redis.aclose()
+
+    # --- subscriptions ---------------------------------------------------------------------------------
+
+    def channels(self) -> set[str]:
+        return set(self._subs)
+
+    def subscribers(self, channel: str) -> set[Subscriber]:
+        return self._subs.get(channel, set())
+
+    async def attach(self, channel: str, who: Subscriber) -> bool:
+        """Add a local subscriber. Returns once Redis confirmed the subscription (True), or at once / after
+        a short timeout when Redis is unavailable (False): then the recovery after reconnect covers it."""
+        members = self._subs.get(channel)
+        if members is not None:
+            members.add(who)
+            return channel not in self._waiting and self.connected.is_set()
+        self._subs[channel] = {who}
+        pubsub = self._pubsub
+        if pubsub is None:
+            return False  # the next session subscribes every channel in _subs
+        name = self._prefix + channel
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting[channel] = waiter
+        try:
+            await pubsub.subscribe(name)
+            await asyncio.wait_for(asyncio.shield(waiter), SUBSCRIBE_CONFIRM_TIMEOUT)
+            return True
+        except (RedisError, OSError, TimeoutError) as exc:
+            log.warning("realtime: subscribe not confirmed; will recover after reconnect",
+                        extra={"channel": channel, "error": str(exc)})
+            return False
+        finally:
+            if self._waiting.get(channel) is waiter:
+                del self._waiting[channel]
+
+    async def detach(self, channel: str, who: Subscriber) -> None:
+        members = self._subs.get(channel)
+        if members is None:
+            return
+        members.discard(who)
+        if members:
+            return
+        del self._subs[channel]
+        pubsub = self._pubsub
+        if pubsub is not None and self.connected.is_set():
+            try:
+                await pubsub.unsubscribe(self._prefix + channel)
+            except (RedisError, OSError) as exc:
+                log.debug("realtime: unsubscribe failed", extra={"channel": channel, "error": str(exc)})
+
+    # --- the one reader --------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        delay = 0.05
+        first = True
+        while True:
+            try:
+                await self._session(first)
+            except (RedisError, OSError) as exc:
+                if self.connected.is_set():
+                    log.warning("realtime: Redis subscription lost; reconnecting", extra={"error": str(exc)})
+            # Back off quickly at first (a restart takes a moment), never beyond a second.
+            delay = 0.05 if self.connected.is_set() else min(delay * 2, 1.0)
+            self.connected.clear()
+            for waiter in self._waiting.values():
+                if not waiter.done():
+                    waiter.set_exception(ConnectionError("Redis subscription lost"))
+            await self._close_pubsub()
+            first = False
+            await asyncio.sleep(delay)
+
+    async def _session(self, first: bool) -> None:
+        pubsub = self._redis.pubsub()
+        self._pubsub = pubsub
+        awaiting = {self._control, *(self._prefix + c for c in self._subs)}
+        await pubsub.subscribe(*awaiting)
+        recovered = False
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=False, timeout=5.0)
+            if message is None:
+                continue
+            kind = message["type"]
+            raw_channel = message["channel"]
+            name = raw_channel.decode() if isinstance(raw_channel, bytes) else str(raw_channel)
+            if kind == "message":
+                self._dispatch(name, message["data"])
+            elif kind == "subscribe":
+                awaiting.discard(name)
+                channel = name[len(self._prefix):]
+                waiter = self._waiting.get(channel)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
+                if name == self._control and recovered:
+                    # redis-py re-established the connection on its own: treat it as a drop.
+                    self.reconnects += 1
+                    self._recover()
+                if not awaiting and not recovered:
+                    recovered = True
+                    self.connected.set()
+                    if not first:
+                        self.reconnects += 1
+                        log.warning("realtime: Redis subscription restored; re-reading gaps",
+                                    extra={"channels": len(self._subs)})
+                        self._recover()
+
+    def _recover(self) -> None:
+        by_subscriber: dict[Subscriber, set[str]] = {}
+        for channel, members in self._subs.items():
+            for member in members:
+                by_subscriber.setdefault(member, set()).add(channel)
+        for member, channels in by_subscriber.items():
+            member.on_redis_recovered(channels)
+
+    def _dispatch(self, redis_name: str, data: bytes | str) -> None:
+        channel = redis_name[len(self._prefix):]
+        members = self._subs.get(channel)
+        if not members:
+            return
+        text = data.decode() if isinstance(data, bytes) else data
+        try:
+            event = json.loads(text)
+        except ValueError:
+            log.warning("realtime: dropped an event that is not JSON", extra={"channel": channel})
+            return
+        if not isinstance(event, dict):
+            return
+        # Parsed once, serialized once: every local socket gets the same text.
+        for member in list(members):
+            member.on_event(channel, event, text)
+        self.delivered += len(members)
+
+    async def _close_pubsub(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]

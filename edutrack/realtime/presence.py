@@ -1,0 +1,124 @@
+"""Who is online, across every API node, in Redis.
+
+`presence_key(namespace, user_id)` (edutrack.events) is a hash of node id -> expiry time. It exists while the
+user has a socket on any node: each node keeps its own field fresh and the key's TTL; a field whose node
+died is pruned by the next refresh, and the key vanishes by itself when no node refreshes it any more.
+Presence is best effort: when Redis is down nobody looks online, nothing else breaks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from edutrack.events import presence_key
+
+log = logging.getLogger(__name__)
+
+TTL = 60
+REFRESH_EVERY = 20
+
+# KEYS[1] presence key; ARGV: node id, now, expiry, ttl. Set our field, prune dead nodes' fields, extend.
+_TOUCH = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+local fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  if tonumber(fields[i + 1]) < tonumber(ARGV[2]) then redis.call('HDEL', KEYS[1], fields[i]) end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+
+class Presence:
+    def __init__(self, redis: Redis, namespace: str) -> None:
+        self._redis = redis
+        self._namespace = namespace
+        self.node_id = uuid.uuid4().hex[:12]
+        self._sockets: Counter[int] = Counter()
+        self._task: asyncio.Task[None] | None = None
+        self._touch = redis.register_script(_TOUCH)
+
+    def _key(self, user_id: int) -> str:
+        return presence_key(self._namespace, user_id)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._refresh_loop(), name="realtime-presence")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        users = list(self._sockets)
+        self._sockets.clear()
+        if users:
+            with contextlib.suppress(RedisError, OSError):
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for user_id in users:
+                        pipe.hdel(self._key(user_id), self.node_id)
+                    await pipe.execute()
+
+    async def connected(self, user_id: int) -> bool:
+        """Count a socket; True if it is the user's first on this node."""
+        self._sockets[user_id] += 1
+        if self._sockets[user_id] > 1:
+            return False
+        await self._touch_users([user_id])
+        return True
+
+    async def disconnected(self, user_id: int) -> bool:
+        """Uncount a socket; True if the user is now offline everywhere."""
+        self._sockets[user_id] -= 1
+        if self._sockets[user_id] > 0:
+            return False
+        del self._sockets[user_id]
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hdel(self._key(user_id), self.node_id)
+                pipe.exists(self._key(user_id))
+                _, still = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.debug("presence: Redis unavailable", extra={"error": str(exc)})
+            return True
+        return not bool(still)
+
+    async def online(self, user_ids: Iterable[int]) -> set[int]:
+        ids = sorted(set(user_ids))
+        if not ids:
+            return set()
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for user_id in ids:
+                    pipe.exists(self._key(user_id))
+                found = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.debug("presence: Redis unavailable", extra={"error": str(exc)})
+            return {uid for uid in ids if uid in self._sockets}
+        return {uid for uid, exists in zip(ids, found, strict=True) if exists}
+
+    async def _touch_users(self, user_ids: list[int]) -> None:
+        now = int(time.time())
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for user_id in user_ids:
+                    await self._touch(keys=[self._key(user_id)], args=[self.node_id, now, now + TTL, TTL],
+                                      client=pipe)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.debug("presence: Redis unavailable", extra={"error": str(exc)})
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_EVERY)
+            users = list(self._sockets)
+            for start in range(0, len(users), 500):
+                await self._touch_users(users[start:start + 500])

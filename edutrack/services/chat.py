@@ -1,0 +1,360 @@
+"""Chats and the notification feed: who may join what, sending (idempotent), history, edits, read markers.
+
+Every change commits first and is published after (edutrack.events); REST handlers and the websocket
+gateway both call these functions, so both paths store, authorize and publish identically.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edutrack import errors, events
+from edutrack.context import AppContext
+from edutrack.db.chat import ChatMessage
+from edutrack.db.models import Notification, Role
+from edutrack.queries import chat as q
+from edutrack.queries import membership as m
+from edutrack.security.tokens import Principal
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 4000
+MAX_PAGE = 200
+_CHANNEL = re.compile(r"^(?:class:([1-9]\d{0,17})|dm:([1-9]\d{0,17}):([1-9]\d{0,17})|user:([1-9]\d{0,17}))$")
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    name: str
+    kind: str  # "class" | "dm" | "user"
+    ids: tuple[int, ...]
+
+    @property
+    def is_chat(self) -> bool:
+        return self.kind in ("class", "dm")
+
+
+def parse_channel(name: object) -> Channel:
+    """A channel name in its one canonical spelling (dm:{a}:{b} with a < b), or a 400."""
+    match = _CHANNEL.match(name) if isinstance(name, str) else None
+    if match is None or not isinstance(name, str):
+        raise errors.BadRequest("Channel must be class:{id}, dm:{a}:{b} (a < b) or user:{id}",
+                                code="invalid_channel", details={"channel": str(name)[:80]})
+    class_id, a, b, user_id = match.groups()
+    if class_id:
+        return Channel(name, "class", (int(class_id),))
+    if user_id:
+        return Channel(name, "user", (int(user_id),))
+    low, high = int(a), int(b)
+    if low >= high:
+        raise errors.BadRequest("A private channel is dm:{a}:{b} with a < b", code="invalid_channel",
+                                details={"channel": name})
+    return Channel(name, "dm", (low, high))
+
+
+def dm_channel(a: int, b: int) -> str:
+    low, high = sorted((a, b))
+    return f"dm:{low}:{high}"
+
+
+# --- membership -------------------------------------------------------------------------------------
+
+
+async def is_member(session: AsyncSession, who: Principal, channel: Channel) -> bool:
+    if channel.kind == "user":
+        return who.user_id == channel.ids[0]
+    if channel.kind == "class":
+        class_id = channel.ids[0]
+        if who.is_superuser:
+            return await q.class_exists(session, class_id)
+        return who.user_id in await m.class_chat_member_ids(session, class_id)
+    a, b = channel.ids
+    if who.user_id not in (a, b):
+        return False
+    facts = await q.user_facts(session, (a, b))
+    if len(facts) != 2 or not all(active for _, _, active in facts.values()):
+        return False
+    (school_a, su_a, _), (school_b, su_b, _) = facts[a], facts[b]
+    return su_a or su_b or (school_a is not None and school_a == school_b)
+
+
+async def require_member(session: AsyncSession, who: Principal, channel: Channel) -> None:
+    if not await is_member(session, who, channel):
+        raise errors.Forbidden("You are not a member of this channel", code="not_a_member",
+                               details={"channel": channel.name})
+
+
+async def check_member(ctx: AppContext, who: Principal, channel: Channel) -> None:
+    async with ctx.sessions() as session:
+        await require_member(session, who, channel)
+
+
+async def member_ids(ctx: AppContext, channel: Channel) -> set[int]:
+    if channel.kind == "class":
+        async with ctx.sessions() as session:
+            return await m.class_chat_member_ids(session, channel.ids[0])
+    return set(channel.ids)
+
+
+async def _can_moderate(session: AsyncSession, who: Principal, channel: Channel) -> bool:
+    if who.is_superuser:
+        return True
+    if channel.kind != "class":
+        return False
+    class_id = channel.ids[0]
+    if who.role == Role.ADMIN.value:
+        return who.school_id is not None and await m.school_of_class(session, class_id) == who.school_id
+    if who.role == Role.TEACHER.value:
+        return await m.teaches(session, who.user_id, class_id)
+    return False
+
+
+# --- views and events ---------------------------------------------------------------------------------
+
+
+def message_view(message: ChatMessage, sender: str) -> dict[str, Any]:
+    deleted = message.deleted_at is not None
+    return {
+        "channel": message.channel,
+        "id": message.id,
+        "sender_id": message.sender_id,
+        "sender": sender,
+        "text": None if deleted else message.text,
+        "client_msg_id": message.client_msg_id,
+        "created_at": message.created_at.isoformat() if message.created_at else None,
+        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "deleted": deleted,
+    }
+
+
+def message_event(view: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "chat.message", **view}
+
+
+def _text(raw: object) -> str:
+    if not isinstance(raw, str):
+        raise errors.ValidationFailed(details={"text": ["Must be a string."]})
+    text = raw.strip()
+    if not text or len(text) > MAX_TEXT:
+        raise errors.ValidationFailed(details={"text": [f"Length must be between 1 and {MAX_TEXT}."]})
+    return text
+
+
+# --- sending ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    message: dict[str, Any]
+    duplicate: bool
+
+
+async def send_message(ctx: AppContext, who: Principal, channel_name: str, raw_text: object,
+                       client_msg_id: str | None) -> SendResult:
+    channel = parse_channel(channel_name)
+    if not channel.is_chat:
+        raise errors.BadRequest("Messages go to class:{id} or dm:{a}:{b} channels", code="invalid_channel")
+    text = _text(raw_text)
+    try:
+        return await _send(ctx, who, channel, text, client_msg_id)
+    except IntegrityError:
+        # Two sends with the same client_msg_id raced; the other one committed. Answer with it.
+        if client_msg_id is None:
+            raise
+        async with ctx.sessions() as session:
+            existing = await q.message_by_client_id(session, who.user_id, client_msg_id)
+            if existing is None:
+                raise
+            return SendResult(message_view(existing, await q.sender_name(session, who.user_id)), True)
+
+
+async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str,
+                client_msg_id: str | None) -> SendResult:
+    notes: list[Notification] = []
+    async with ctx.sessions.begin() as session:
+        await require_member(session, who, channel)
+        sender = await q.sender_name(session, who.user_id)
+        if client_msg_id is not None:
+            existing = await q.message_by_client_id(session, who.user_id, client_msg_id)
+            if existing is not None:
+                if existing.channel != channel.name:
+                    raise errors.Conflict("This client_msg_id was already used in another channel",
+                                          code="client_msg_id_reused")
+                return SendResult(message_view(existing, sender), True)
+        message_id = await q.next_message_id(session, channel.name)
+        message = await q.insert_message(session, channel.name, message_id, who.user_id, client_msg_id, text)
+        view = message_view(message, sender)
+        if channel.kind == "dm":
+            # The recipient's feed gets the message too, in this transaction, so an offline recipient
+            # gets it in the email digest.
+            recipient = next(uid for uid in channel.ids if uid != who.user_id)
+            notes.append(await q.insert_notification(session, recipient, "message", {
+                "title": f"Новое сообщение от {sender}",
+                "channel": channel.name,
+                "message_id": message_id,
+                "sender_id": who.user_id,
+                "sender": sender,
+                "text": text[:500],
+            }))
+    await events.publish(ctx, channel.name, message_event(view))
+    await events.publish_notifications(ctx, notes)
+    return SendResult(view, False)
+
+
+async def edit_message(ctx: AppContext, who: Principal, channel_name: str, message_id: int,
+                       raw_text: object) -> dict[str, Any]:
+    channel = parse_channel(channel_name)
+    text = _text(raw_text)
+    async with ctx.sessions.begin() as session:
+        await require_member(session, who, channel)
+        message = await q.message_by_id(session, channel.name, message_id, for_update=True)
+        if message is None or message.deleted_at is not None:
+            raise errors.NotFound("No such message")
+        if message.sender_id != who.user_id:
+            raise errors.Forbidden("Only the author can edit a message")
+        await q.update_message(session, message, text=text, edited_at=func.now())
+        await session.refresh(message, ["edited_at"])
+        view = message_view(message, await q.sender_name(session, message.sender_id))
+    await events.publish(ctx, channel.name, {"type": "chat.edited", **view})
+    return view
+
+
+async def delete_message(ctx: AppContext, who: Principal, channel_name: str, message_id: int) -> None:
+    channel = parse_channel(channel_name)
+    async with ctx.sessions.begin() as session:
+        await require_member(session, who, channel)
+        message = await q.message_by_id(session, channel.name, message_id, for_update=True)
+        if message is None or message.deleted_at is not None:
+            raise errors.NotFound("No such message")
+        if message.sender_id != who.user_id and not await _can_moderate(session, who, channel):
+            raise errors.Forbidden("Only the author or a moderator (the class's teachers, the school's "
+                                   "administrators) can delete a message")
+        await q.update_message(session, message, deleted_at=func.now(), deleted_by=who.user_id)
+    await events.publish(ctx, channel.name, {"type": "chat.deleted", "channel": channel.name, "id": message_id,
+                                             "deleted_by": who.user_id})
+
+
+# --- history and read markers -------------------------------------------------------------------------
+
+
+async def history(ctx: AppContext, who: Principal, channel_name: str, *, before: int | None, after: int | None,
+                  limit: int) -> dict[str, Any]:
+    channel = parse_channel(channel_name)
+    if not channel.is_chat:
+        raise errors.BadRequest("History exists for class:{id} and dm:{a}:{b} channels", code="invalid_channel")
+    async with ctx.sessions() as session:
+        await require_member(session, who, channel)
+        rows = await q.messages_page(session, channel.name, before=before, after=after, limit=limit + 1)
+        last_id = await q.last_message_id(session, channel.name)
+    has_more = len(rows) > limit
+    if has_more:
+        # after=: oldest first, the extra one is at the end; otherwise newest page, the extra is the oldest.
+        rows = rows[:limit] if after is not None else rows[1:]
+    return {"channel": channel.name, "items": [message_view(msg, name) for msg, name in rows],
+            "has_more": has_more, "last_message_id": last_id}
+
+
+async def mark_read(ctx: AppContext, who: Principal, channel_name: str, up_to: int) -> dict[str, Any]:
+    channel = parse_channel(channel_name)
+    if channel.kind == "user":
+        return await mark_feed_read(ctx, who, up_to)
+    async with ctx.sessions.begin() as session:
+        await require_member(session, who, channel)
+        last_id = await q.last_message_id(session, channel.name)
+        marker = await q.advance_read_marker(session, who.user_id, channel.name, min(up_to, last_id))
+    # Every device of the user moves its unread badge.
+    await events.publish(ctx, f"user:{who.user_id}", {"type": "read", "channel": channel.name, "up_to": marker})
+    return {"channel": channel.name, "last_read_id": marker}
+
+
+async def list_channels(ctx: AppContext, who: Principal) -> list[dict[str, Any]]:
+    async with ctx.sessions() as session:
+        if who.role == Role.PARENT.value and not who.is_superuser:
+            class_ids: set[int] | None = await q.parent_chat_class_ids(session, who.user_id)
+        else:
+            class_ids = await m.visible_class_ids(session, who)
+        names = await q.class_names(session, None if class_ids is None else sorted(class_ids))
+        summaries = {s["channel"]: s for s in await q.channel_summaries(
+            session, who.user_id, [f"class:{cid}" for cid in names], dm_of_user=True)}
+        others = [next(i for i in parse_channel(n).ids if i != who.user_id) for n in summaries if n.startswith("dm:")]
+        people = await q.user_names(session, others)
+    items: list[dict[str, Any]] = []
+    for class_id, class_name in sorted(names.items()):
+        name = f"class:{class_id}"
+        items.append({"channel": name, "kind": "class", "title": class_name,
+                      **_summary_fields(summaries.get(name))})
+    for name, summary in summaries.items():
+        if name.startswith("dm:"):
+            other = next(i for i in parse_channel(name).ids if i != who.user_id)
+            items.append({"channel": name, "kind": "dm", "title": people.get(other, ""), "with_user_id": other,
+                          **_summary_fields(summary)})
+    items.sort(key=lambda i: (i["last_message_at"] is None, -(i["last_message_at"].timestamp())
+                              if i["last_message_at"] else 0, i["channel"]))
+    return items
+
+
+def _summary_fields(summary: dict[str, Any] | None) -> dict[str, Any]:
+    if summary is None:
+        return {"last_message_id": 0, "last_message_at": None, "last_read_id": 0, "unread": 0}
+    return {k: summary[k] for k in ("last_message_id", "last_message_at", "last_read_id", "unread")}
+
+
+# --- the notification feed ------------------------------------------------------------------------------
+
+
+async def feed(ctx: AppContext, who: Principal, *, before: int | None, after: int | None, limit: int,
+               unread_only: bool) -> dict[str, Any]:
+    async with ctx.sessions() as session:
+        rows = await q.notifications_page(session, who.user_id, before=before, after=after, limit=limit + 1,
+                                          unread_only=unread_only)
+        unread = await q.unread_notifications(session, who.user_id)
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [events.notification_event(r) for r in rows], "has_more": has_more, "unread_count": unread}
+
+
+async def mark_feed_read(ctx: AppContext, who: Principal, up_to: int) -> dict[str, Any]:
+    async with ctx.sessions.begin() as session:
+        updated = await q.mark_notifications_read(session, who.user_id, up_to)
+        unread = await q.unread_notifications(session, who.user_id)
+    channel = f"user:{who.user_id}"
+    await events.publish(ctx, channel, {"type": "read", "channel": channel, "up_to": up_to, "unread_count": unread})
+    return {"channel": channel, "updated": updated, "unread_count": unread}
+
+
+# --- resume: what a socket missed -------------------------------------------------------------------------
+
+
+async def head_ids(ctx: AppContext, channels: list[Channel]) -> dict[str, int]:
+    """The newest id of each channel (chat: message id; user: the newest notification id)."""
+    result: dict[str, int] = {}
+    async with ctx.sessions() as session:
+        for channel in channels:
+            if channel.kind == "user":
+                result[channel.name] = await q.last_notification_id(session, channel.ids[0])
+            else:
+                result[channel.name] = await q.last_message_id(session, channel.name)
+    return result
+
+
+async def missed_events(ctx: AppContext, cursors: dict[str, int], limit: int) -> dict[str, list[dict[str, Any]]]:
+    """For each channel, the events after its cursor in id order: up to limit + 1 (more than `limit` means
+    the gap is too large to replay over the socket). One query for chats, one for feeds."""
+    chats = {name: since for name, since in cursors.items() if not name.startswith("user:")}
+    feeds = {int(name.split(":", 1)[1]): since for name, since in cursors.items() if name.startswith("user:")}
+    result: dict[str, list[dict[str, Any]]] = {}
+    async with ctx.sessions() as session:
+        if chats:
+            for name, rows in (await q.messages_after_many(session, chats, limit)).items():
+                result[name] = [message_event(message_view(msg, sender)) for msg, sender in rows]
+        if feeds:
+            for user_id, notes in (await q.notifications_after_many(session, feeds, limit)).items():
+                result[f"user:{user_id}"] = [events.notification_event(n) for n in notes]
+    return result
