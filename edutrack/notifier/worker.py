@@ -78,22 +78,24 @@ class Notifier:
         tag = await topo.work.consume(inbox.put, no_ack=False)
         log.info("notifier consuming", extra={"queue": topo.work.name})
         try:
-            while not stop.is_set() and not connection.is_closed and not all(t.done() for t in senders):
+            # The channel, not the connection: aio-pika's plain connection keeps is_closed False after the
+            # socket died, while its channels are marked closed.
+            while not stop.is_set() and not channel.is_closed and not all(t.done() for t in senders):
                 await _sleep_or_stop(stop, 0.2)
         finally:
-            if not connection.is_closed:
+            if not channel.is_closed:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(topo.work.cancel(tag), 2)
             # Prefetched but not started: back to the queue for another consumer (or our next start).
             while not inbox.empty():
                 message = inbox.get_nowait()
-                if message is not None and not connection.is_closed:
+                if message is not None and not channel.is_closed:
                     with contextlib.suppress(Exception):
                         await message.nack(requeue=True)
             for _ in senders:
                 inbox.put_nowait(_STOP)
             await asyncio.gather(*senders, return_exceptions=True)
-        if connection.is_closed and not stop.is_set():
+        if channel.is_closed and not stop.is_set():
             raise ConnectionError("RabbitMQ connection lost")
 
     async def _sender(self, inbox: asyncio.Queue[AbstractIncomingMessage | None],

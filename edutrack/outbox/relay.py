@@ -17,7 +17,7 @@ import contextlib
 import logging
 
 import aio_pika
-from aio_pika.abc import AbstractConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection
 from sqlalchemy.exc import SQLAlchemyError
 
 from edutrack.context import AppContext
@@ -58,7 +58,7 @@ class Relay:
                 topo = await topology.declare(channel, self.settings)
                 log.info("relay connected to RabbitMQ")
                 backoff = 0.2
-                await self._pump(topo.exchange, connection, stop)
+                await self._pump(topo.exchange, channel, stop)
             except (OSError, TimeoutError, aio_pika.exceptions.AMQPError, BrokerUnavailable,
                     ConnectionError) as exc:
                 log.warning("relay: RabbitMQ unavailable; outbox rows wait", extra={"error": repr(exc),
@@ -70,11 +70,13 @@ class Relay:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(connection.close(), 2)
 
-    async def _pump(self, exchange: aio_pika.abc.AbstractExchange, connection: AbstractConnection,
+    async def _pump(self, exchange: aio_pika.abc.AbstractExchange, channel: AbstractChannel,
                     stop: asyncio.Event) -> None:
         while not stop.is_set():
-            if connection.is_closed:
-                raise BrokerUnavailable("connection closed")
+            # The channel, not the connection: aio-pika's plain connection keeps is_closed False after the
+            # socket died, while its channels are marked closed.
+            if channel.is_closed:
+                raise BrokerUnavailable("connection lost")
             try:
                 count = await self.relay_once(exchange)
             except SQLAlchemyError as exc:

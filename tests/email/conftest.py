@@ -29,8 +29,10 @@ class ScriptedHandler:
     received: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     answered: list[str] = field(default_factory=list)
+    started: int = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.started += 1
         if self.delay:
             await asyncio.sleep(self.delay)
         reply = self.script.pop(0) if self.script else "250 OK"
@@ -124,3 +126,22 @@ async def wait_for(predicate: Callable[[], Coroutine[Any, Any, bool]], timeout: 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(interval)
+
+
+def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment for an `edutrack` subprocess that behaves like `settings`."""
+    import os
+
+    env = dict(os.environ)
+    env.update({
+        "ENVIRONMENT": "test", "DATABASE_URL": settings.database_url, "JWT_SECRET": settings.jwt_secret,
+        "NAMESPACE": settings.namespace, "RABBITMQ_URL": settings.rabbitmq_url, "REDIS_URL": settings.redis_url,
+        "SMTP_HOST": settings.smtp_host, "SMTP_PORT": str(settings.smtp_port), "DEV_MAIL_CATCHER": "false",
+        "EMAIL_RETRY_DELAYS": ",".join(str(d) for d in settings.email_retry_delays),
+        "EMAIL_MAX_ATTEMPTS": str(settings.email_max_attempts),
+        "NOTIFIER_CONCURRENCY": str(settings.notifier_concurrency),
+        "NOTIFIER_PREFETCH": str(settings.notifier_prefetch),
+        "RELAY_POLL_INTERVAL": str(settings.relay_poll_interval), "LOG_LEVEL": "WARNING",
+    })
+    env.update(extra)
+    return env
