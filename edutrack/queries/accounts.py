@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack.db.models import EmailOutbox, PasswordResetToken, Profile, RefreshToken, User
@@ -21,6 +21,11 @@ async def user_by_id(session: AsyncSession, user_id: int, *, for_update: bool = 
         stmt = stmt.with_for_update(of=User)
     result = await session.execute(stmt)
     return result.scalar_one_or_none()
+
+
+async def school_exists(session: AsyncSession, school_id: int) -> bool:
+    result = await session.execute(text("SELECT EXISTS (SELECT 1 FROM schools WHERE id = :id)"), {"id": school_id})
+    return bool(result.scalar_one())
 
 
 async def email_taken(session: AsyncSession, email: str) -> bool:

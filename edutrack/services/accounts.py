@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack import errors
 from edutrack.context import AppContext
@@ -87,6 +88,8 @@ async def _create(ctx: AppContext, new: NewUser) -> User:
         async with ctx.sessions.begin() as session:
             if await q.email_taken(session, email):
                 raise errors.Conflict("A user with this email already exists", code="email_taken")
+            if new.school_id is not None:
+                await _require_school(session, new.school_id)
             user = await q.insert_user(
                 session,
                 {
@@ -105,9 +108,17 @@ async def _create(ctx: AppContext, new: NewUser) -> User:
             )
             await session.refresh(user, ["created_at", "is_active", "profile"])
     except IntegrityError as exc:
-        # Two concurrent registrations of one email: the unique index decides.
+        # Two concurrent registrations of one email: the unique index decides. Anything else (a school deleted
+        # at this very moment) is not an email conflict and must not be reported as one.
+        if "email" not in str(exc.orig):
+            raise
         raise errors.Conflict("A user with this email already exists", code="email_taken") from exc
     return user
+
+
+async def _require_school(session: AsyncSession, school_id: int) -> None:
+    if not await q.school_exists(session, school_id):
+        raise errors.ValidationFailed("No such school", details={"school_id": ["No such school."]})
 
 
 async def register(ctx: AppContext, new: NewUser) -> User:
@@ -187,6 +198,8 @@ async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: 
                 raise errors.Forbidden("Only a superuser can change administrators")
             if changes.get("role") == Role.ADMIN.value or "school_id" in changes:
                 raise errors.Forbidden("Only a superuser can make administrators or move users between schools")
+        if changes.get("school_id") is not None:
+            await _require_school(session, changes["school_id"])
         for key in ("role", "is_active", "school_id"):
             if key in changes:
                 setattr(user, key, changes[key])

@@ -167,3 +167,36 @@ async def test_cors_other_origin_refused(make_client):
     assert "Access-Control-Allow-Origin" not in preflight.headers
     # No Origin at all (curl, server-to-server): no CORS headers either.
     assert "Access-Control-Allow-Origin" not in (await client.get("/health")).headers
+
+
+async def test_hostile_input_never_reaches_the_database_as_a_500(client, factory):
+    root = await factory.actor("admin", is_superuser=True)
+    target = await factory.user("student")
+    json_headers = {**root.headers, "Content-Type": "application/json"}
+    user = '"email":"n@example.test","password":"long-enough-pw","first_name":"A","last_name":"B"'
+    cases = [
+        # (method, path, raw body or None, expected status, expected code)
+        ("post", REGISTER, b"[" * 100_000, 400, "invalid_json"),
+        ("post", REGISTER, b'{"a":' * 5000 + b"1" + b"}" * 5000, 400, "invalid_json"),
+        ("post", REGISTER, ("{" + user.replace('"A"', '"a\\u0000b"') + "}").encode(), 400, "invalid_text"),
+        ("post", REGISTER, ("{" + user.replace('"A"', '"\\ud800"') + "}").encode(), 400, "invalid_text"),
+        ("post", "/api/v1/auth/login", b'{"email":"a\\u0000@x.y","password":"whatever"}', 400, "invalid_text"),
+        ("post", "/api/v1/auth/login", b'{"email":"a@x.y","password":"\\udfff"}', 400, "invalid_text"),
+        ("put", ME, b'{"first_name":"\\ud800"}', 400, "invalid_text"),
+        ("post", "/api/v1/users", ("{" + user + ',"role":"teacher","school_id":1e30}').encode(), 422,
+         "validation_error"),
+        ("post", "/api/v1/users", ("{" + user + ',"role":"teacher","school_id":99999}').encode(), 422,
+         "validation_error"),
+        ("patch", f"/api/v1/users/{target.id}", b'{"school_id":99999}', 422, "validation_error"),
+        ("patch", f"/api/v1/users/{target.id}", b'{"school_id":99999999999999999999}', 422, "validation_error"),
+        ("get", "/api/v1/users?q=%00", None, 400, "invalid_text"),
+        ("get", "/api/v1/users?school_id=99999999999999999999", None, 422, "validation_error"),
+    ]
+    for method, path, body, status, code in cases:
+        kwargs: dict[str, object] = {"headers": json_headers}
+        if body is not None:
+            kwargs["data"] = body
+        error = await error_of(await getattr(client, method)(path, **kwargs), status)
+        assert error["code"] == code, (path, body[:80] if body else None, error)
+    assert await scalar(factory.ctx, "SELECT count(*) FROM users WHERE email = 'n@example.test'") == 0
+    assert await scalar(factory.ctx, "SELECT school_id FROM users WHERE id = :i", i=target.id) is None
