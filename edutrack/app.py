@@ -9,7 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from edutrack import realtime
-from edutrack.api import accounts, docs, health
+from edutrack.api import accounts, diary_structure, docs, health
 from edutrack.api import outbox as outbox_api
 from edutrack.api.middlewares import cors_and_security, error_handler, request_context
 from edutrack.keys import CTX, SETTINGS
@@ -36,6 +36,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_resources)
     health.setup_routes(app)
     accounts.setup_routes(app)
+    diary_structure.setup(app)
     outbox_api.setup(app)
     realtime.setup(app)
     docs.setup_routes(app)

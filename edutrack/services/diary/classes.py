@@ -1,0 +1,424 @@
+"""Classes, enrolment, parent links, subjects and teaching assignments.
+
+A school's admins manage them; superusers manage every school. Everyone reads the classes they can see
+(access.visible_class_ids). Ids in a request body that are unknown or belong to another school are
+reported the same way (422 naming the field), so other schools' ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edutrack import cache, errors
+from edutrack.context import AppContext
+from edutrack.db.diary import SchoolClass, Subject
+from edutrack.db.models import Role, User
+from edutrack.queries import classes as q
+from edutrack.queries import membership
+from edutrack.queries import schools as school_q
+from edutrack.security.tokens import Principal
+from edutrack.services.diary import access
+from edutrack.services.diary.schools import require_school_member
+
+
+def class_view(row: Row[Any]) -> dict[str, Any]:
+    c: SchoolClass = row[0]
+    return {
+        "id": c.id, "school_id": c.school_id, "name": c.name, "grade_level": c.grade_level,
+        "academic_year_id": c.academic_year_id, "academic_year": row.year_name,
+        "class_teacher_id": c.class_teacher_id, "class_teacher_name": row.class_teacher_name,
+        "students": int(row.students),
+    }
+
+
+def subject_view(s: Subject) -> dict[str, Any]:
+    return {"id": s.id, "school_id": s.school_id, "name": s.name}
+
+
+def assignment_view(row: Row[Any]) -> dict[str, Any]:
+    a = row[0]
+    return {"id": a.id, "school_id": row.school_id, "class_id": a.class_id, "class_name": row.class_name,
+            "subject_id": a.subject_id, "subject_name": row.subject_name, "teacher_id": a.teacher_id,
+            "teacher_name": row.teacher_name}
+
+
+def _bad_ref(field: str, message: str) -> errors.ValidationFailed:
+    return errors.ValidationFailed(message, details={field: [message]})
+
+
+def target_school(who: Principal, school_id: int | None) -> int:
+    """The school a create acts on: an admin's own; a superuser must name one."""
+    access.require_role(who, Role.ADMIN.value)
+    if who.is_superuser:
+        if school_id is None:
+            raise _bad_ref("school_id", "school_id is required")
+        return school_id
+    if who.school_id is None:
+        raise errors.Forbidden("You are not attached to a school")
+    if school_id is not None and school_id != who.school_id:
+        raise errors.Forbidden("You can only manage your own school")
+    return who.school_id
+
+
+async def _require_member_of(session: AsyncSession, user_id: int, school_id: int, role: str,
+                             field: str) -> User:
+    users = await q.users_by_ids(session, [user_id])
+    user = users.get(user_id)
+    if user is None or user.school_id != school_id or user.role != role or not user.is_active:
+        raise _bad_ref(field, f"No active {role} with id {user_id} in this school")
+    return user
+
+
+async def _check_year(session: AsyncSession, year_id: int | None, school_id: int) -> None:
+    if year_id is None:
+        return
+    year = await school_q.year_by_id(session, year_id)
+    if year is None or year.school_id != school_id:
+        raise _bad_ref("academic_year_id", f"No academic year {year_id} in this school")
+
+
+async def _class_for_admin(session: AsyncSession, who: Principal, class_id: int, *,
+                           for_update: bool = False) -> SchoolClass:
+    cls = await q.class_by_id(session, class_id, for_update=for_update)
+    if cls is None:
+        raise errors.NotFound("No such class")
+    if not who.is_superuser and who.role != Role.ADMIN.value:
+        # Not an admin: hide classes they cannot see, refuse the rest.
+        await access.require_class_visible(session, who, class_id)
+    access.require_school_admin(who, cls.school_id)
+    return cls
+
+
+def _ref_and_schedule(school_id: int) -> tuple[str, str]:
+    return cache.school_ref_bucket(school_id), cache.school_schedule_bucket(school_id)
+
+
+# Classes
+
+
+async def create_class(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    school_id = target_school(who, data.get("school_id"))
+    try:
+        async with ctx.sessions.begin() as session:
+            if await school_q.school_by_id(session, school_id) is None:
+                raise _bad_ref("school_id", f"No school {school_id}")
+            await _check_year(session, data.get("academic_year_id"), school_id)
+            if data.get("class_teacher_id") is not None:
+                await _require_member_of(session, data["class_teacher_id"], school_id, Role.TEACHER.value,
+                                         "class_teacher_id")
+            if await q.class_name_taken(session, school_id, data.get("academic_year_id"), data["name"]):
+                raise errors.Conflict(f"Class {data['name']} already exists in this year", code="class_exists")
+            cls = await q.insert_class(session, {
+                "school_id": school_id, "name": data["name"], "grade_level": data["grade_level"],
+                "academic_year_id": data.get("academic_year_id"), "class_teacher_id": data.get("class_teacher_id"),
+            })
+            row = await q.class_row(session, cls.id)
+            assert row is not None
+            view = class_view(row)
+    except IntegrityError as exc:
+        raise errors.Conflict(f"Class {data['name']} already exists in this year", code="class_exists") from exc
+    await cache.invalidate(ctx, cache.school_ref_bucket(school_id))
+    return view
+
+
+async def get_class(ctx: AppContext, who: Principal, class_id: int) -> dict[str, Any]:
+    async with ctx.sessions() as session:
+        await access.require_class_visible(session, who, class_id)
+        row = await q.class_row(session, class_id)
+    if row is None:
+        raise errors.NotFound("No such class")
+    return class_view(row)
+
+
+async def list_classes(ctx: AppContext, who: Principal, *, school_id: int | None, grade_level: int | None,
+                       academic_year_id: int | None, q_text: str | None, limit: int,
+                       offset: int) -> dict[str, Any]:
+    ids: set[int] | None = None
+    if who.is_superuser:
+        target = school_id
+    elif who.role == Role.ADMIN.value:
+        if who.school_id is None or (school_id is not None and school_id != who.school_id):
+            return {"items": [], "total": 0, "limit": limit, "offset": offset}
+        target = who.school_id
+    else:
+        # Per-person lists depend on membership and are small: read directly (one query for the ids).
+        target = school_id
+        async with ctx.sessions() as session:
+            visible = await membership.visible_class_ids(session, who)
+        ids = visible or set()
+
+    async def load() -> dict[str, Any]:
+        async with ctx.sessions() as session:
+            rows, total = await q.list_classes(session, school_id=target, ids=ids, grade_level=grade_level,
+                                               academic_year_id=academic_year_id, q=q_text, limit=limit,
+                                               offset=offset)
+        return {"items": [class_view(r) for r in rows], "total": total, "limit": limit, "offset": offset}
+
+    if ids is not None:
+        return await load()
+    if target is None:  # a superuser listing every school's classes: rare, not worth caching
+        return await load()
+    field = f"classes:g={grade_level}:y={academic_year_id}:q={q_text or ''}:l={limit}:o={offset}"
+    result: dict[str, Any] = await cache.cached(ctx, cache.school_ref_bucket(target), field, load)
+    return result
+
+
+async def update_class(ctx: AppContext, who: Principal, class_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    try:
+        async with ctx.sessions.begin() as session:
+            cls = await _class_for_admin(session, who, class_id, for_update=True)
+            if "academic_year_id" in changes:
+                await _check_year(session, changes["academic_year_id"], cls.school_id)
+            if changes.get("class_teacher_id") is not None:
+                await _require_member_of(session, changes["class_teacher_id"], cls.school_id, Role.TEACHER.value,
+                                         "class_teacher_id")
+            name = changes.get("name", cls.name)
+            year_id = changes.get("academic_year_id", cls.academic_year_id)
+            if await q.class_name_taken(session, cls.school_id, year_id, name, except_id=cls.id):
+                raise errors.Conflict(f"Class {name} already exists in this year", code="class_exists")
+            for key in ("name", "grade_level", "academic_year_id", "class_teacher_id"):
+                if key in changes:
+                    setattr(cls, key, changes[key])
+            await session.flush()
+            row = await q.class_row(session, cls.id)
+            assert row is not None
+            view = class_view(row)
+    except IntegrityError as exc:
+        raise errors.Conflict("Class already exists in this year", code="class_exists") from exc
+    await cache.invalidate(ctx, *_ref_and_schedule(cls.school_id))
+    return view
+
+
+async def delete_class(ctx: AppContext, who: Principal, class_id: int) -> None:
+    async with ctx.sessions.begin() as session:
+        cls = await _class_for_admin(session, who, class_id, for_update=True)
+        if await q.class_has_grades(session, class_id):
+            # Deleting would cascade to the grades: the diary must not lose history silently.
+            raise errors.Conflict("The class has grades; it cannot be deleted", code="class_in_use")
+        school_id = cls.school_id
+        await q.delete_class(session, class_id)
+    await cache.invalidate(ctx, *_ref_and_schedule(school_id))
+
+
+# Enrolment
+
+
+async def list_students(ctx: AppContext, who: Principal, class_id: int) -> list[dict[str, Any]]:
+    async with ctx.sessions() as session:
+        await access.require_class_visible(session, who, class_id)
+        rows = await q.class_students(session, class_id)
+    return [{"id": r.id, "email": r.email, "full_name": r.full_name, "enrolled_at": r.enrolled_at.isoformat()}
+            for r in rows]
+
+
+async def enrol(ctx: AppContext, who: Principal, class_id: int, student_ids: list[int]) -> dict[str, Any]:
+    wanted = sorted(set(student_ids))
+    async with ctx.sessions.begin() as session:
+        cls = await _class_for_admin(session, who, class_id)
+        users = await q.users_by_ids(session, wanted)
+        bad = [sid for sid in wanted
+               if (u := users.get(sid)) is None or u.role != Role.STUDENT.value or u.school_id != cls.school_id]
+        if bad:
+            raise errors.ValidationFailed(
+                "Only students of the class's school can be enrolled",
+                details={"student_ids": [f"Not a student of this school: {', '.join(map(str, bad))}."]},
+            )
+        added = await q.enrol(session, class_id, wanted)
+    await cache.invalidate(ctx, cache.school_ref_bucket(cls.school_id))
+    return {"class_id": class_id, "added": added, "already_enrolled": len(wanted) - added}
+
+
+async def unenrol(ctx: AppContext, who: Principal, class_id: int, student_id: int) -> None:
+    async with ctx.sessions.begin() as session:
+        cls = await _class_for_admin(session, who, class_id)
+        if not await q.unenrol(session, class_id, student_id):
+            raise errors.NotFound("This student is not enrolled in this class")
+    await cache.invalidate(ctx, cache.school_ref_bucket(cls.school_id))
+
+
+# Parents and children
+
+
+async def link_parent(ctx: AppContext, who: Principal, parent_id: int, child_id: int) -> dict[str, Any]:
+    access.require_role(who, Role.ADMIN.value)
+    async with ctx.sessions.begin() as session:
+        users = await q.users_by_ids(session, [parent_id, child_id])
+        child, parent = users.get(child_id), users.get(parent_id)
+        if child is None or child.role != Role.STUDENT.value or child.school_id is None:
+            raise _bad_ref("child_id", f"No student with id {child_id}")
+        if not who.is_superuser and child.school_id != who.school_id:
+            raise _bad_ref("child_id", f"No student with id {child_id}")
+        # A parent may belong to no school (self-registered) or to the child's school.
+        if parent is None or parent.role != Role.PARENT.value or parent.school_id not in (None, child.school_id):
+            raise _bad_ref("parent_id", f"No parent with id {parent_id}")
+        created = await q.link_parent(session, parent_id, child_id)
+    return {"parent_id": parent_id, "child_id": child_id, "created": created}
+
+
+async def unlink_parent(ctx: AppContext, who: Principal, parent_id: int, child_id: int) -> None:
+    access.require_role(who, Role.ADMIN.value)
+    async with ctx.sessions.begin() as session:
+        users = await q.users_by_ids(session, [child_id])
+        child = users.get(child_id)
+        if child is None or (not who.is_superuser and child.school_id != who.school_id):
+            raise errors.NotFound("No such link")
+        if not await q.unlink_parent(session, parent_id, child_id):
+            raise errors.NotFound("No such link")
+
+
+async def list_parent_links(ctx: AppContext, who: Principal, *, parent_id: int | None, child_id: int | None,
+                            limit: int, offset: int) -> dict[str, Any]:
+    school_id: int | None = None
+    if who.role == Role.PARENT.value and not who.is_superuser:
+        parent_id = who.user_id  # a parent sees their own children
+    else:
+        access.require_role(who, Role.ADMIN.value)
+        if not who.is_superuser:
+            if who.school_id is None:
+                return {"items": [], "total": 0, "limit": limit, "offset": offset}
+            school_id = who.school_id
+    async with ctx.sessions() as session:
+        rows, total = await q.parent_links(session, school_id=school_id, parent_id=parent_id, child_id=child_id,
+                                           limit=limit, offset=offset)
+    return {"items": [dict(r._mapping) for r in rows], "total": total, "limit": limit, "offset": offset}
+
+
+# Subjects
+
+
+async def create_subject(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    school_id = target_school(who, data.get("school_id"))
+    try:
+        async with ctx.sessions.begin() as session:
+            if await school_q.school_by_id(session, school_id) is None:
+                raise _bad_ref("school_id", f"No school {school_id}")
+            if await q.subject_name_taken(session, school_id, data["name"]):
+                raise errors.Conflict(f"Subject {data['name']!r} already exists", code="subject_exists")
+            view = subject_view(await q.insert_subject(session, {"school_id": school_id, "name": data["name"]}))
+    except IntegrityError as exc:
+        raise errors.Conflict(f"Subject {data['name']!r} already exists", code="subject_exists") from exc
+    await cache.invalidate(ctx, cache.school_ref_bucket(school_id))
+    return view
+
+
+async def get_subject(ctx: AppContext, who: Principal, subject_id: int) -> dict[str, Any]:
+    async with ctx.sessions() as session:
+        subject = await q.subject_by_id(session, subject_id)
+    if subject is None:
+        raise errors.NotFound("No such subject")
+    access.require_same_school(who, subject.school_id, "subject")
+    return subject_view(subject)
+
+
+async def list_subjects(ctx: AppContext, who: Principal, *, school_id: int | None, q_text: str | None, limit: int,
+                        offset: int) -> dict[str, Any]:
+    target = school_id if who.is_superuser else who.school_id
+    if target is None:
+        if not who.is_superuser:
+            return {"items": [], "total": 0, "limit": limit, "offset": offset}
+    elif school_id is not None and school_id != target:
+        raise errors.NotFound("No such school")
+    else:
+        require_school_member(who, target)
+
+    async def load() -> dict[str, Any]:
+        async with ctx.sessions() as session:
+            rows, total = await q.list_subjects(session, school_id=target, q=q_text, limit=limit, offset=offset)
+        return {"items": [subject_view(s) for s in rows], "total": total, "limit": limit, "offset": offset}
+
+    if target is None:
+        return await load()
+    field = f"subjects:q={q_text or ''}:l={limit}:o={offset}"
+    result: dict[str, Any] = await cache.cached(ctx, cache.school_ref_bucket(target), field, load)
+    return result
+
+
+async def update_subject(ctx: AppContext, who: Principal, subject_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    try:
+        async with ctx.sessions.begin() as session:
+            subject = await q.subject_by_id(session, subject_id, for_update=True)
+            if subject is None:
+                raise errors.NotFound("No such subject")
+            access.require_school_admin(who, subject.school_id)
+            if "name" in changes:
+                if await q.subject_name_taken(session, subject.school_id, changes["name"], subject.id):
+                    raise errors.Conflict(f"Subject {changes['name']!r} already exists", code="subject_exists")
+                subject.name = changes["name"]
+            await session.flush()
+            view = subject_view(subject)
+    except IntegrityError as exc:
+        raise errors.Conflict("Subject already exists", code="subject_exists") from exc
+    await cache.invalidate(ctx, *_ref_and_schedule(subject.school_id))
+    return view
+
+
+async def delete_subject(ctx: AppContext, who: Principal, subject_id: int) -> None:
+    async with ctx.sessions.begin() as session:
+        subject = await q.subject_by_id(session, subject_id, for_update=True)
+        if subject is None:
+            raise errors.NotFound("No such subject")
+        access.require_school_admin(who, subject.school_id)
+        if await q.subject_in_use(session, subject_id):
+            # Deleting would cascade to lessons and grades: the diary must not lose history silently.
+            raise errors.Conflict("Lessons or grades exist for this subject; it cannot be deleted",
+                                  code="subject_in_use")
+        school_id = subject.school_id
+        await q.delete_subject(session, subject_id)
+    await cache.invalidate(ctx, *_ref_and_schedule(school_id))
+
+
+# Teaching assignments
+
+
+async def create_assignment(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    access.require_role(who, Role.ADMIN.value)
+    async with ctx.sessions.begin() as session:
+        cls = await q.class_by_id(session, data["class_id"])
+        if cls is None or not (who.is_superuser or cls.school_id == who.school_id):
+            raise _bad_ref("class_id", f"No class {data['class_id']} in your school")
+        subject = await q.subject_by_id(session, data["subject_id"])
+        if subject is None or subject.school_id != cls.school_id:
+            raise _bad_ref("subject_id", f"No subject {data['subject_id']} in the class's school")
+        await _require_member_of(session, data["teacher_id"], cls.school_id, Role.TEACHER.value, "teacher_id")
+        new_id = await q.insert_assignment(session, cls.id, subject.id, data["teacher_id"])
+        if new_id is None:
+            raise errors.Conflict("This teacher already teaches this subject in this class",
+                                  code="assignment_exists")
+        row = await q.assignment_row(session, new_id)
+        assert row is not None
+        view = assignment_view(row)
+    await cache.invalidate(ctx, cache.school_ref_bucket(cls.school_id))
+    return view
+
+
+async def list_assignments(ctx: AppContext, who: Principal, *, class_id: int | None, teacher_id: int | None,
+                           subject_id: int | None, limit: int, offset: int) -> dict[str, Any]:
+    async with ctx.sessions() as session:
+        school_id: int | None = None
+        class_ids: Collection[int] | None = None
+        if who.is_superuser:
+            pass
+        elif who.role == Role.ADMIN.value:
+            school_id = who.school_id if who.school_id is not None else -1
+        else:
+            class_ids = await membership.visible_class_ids(session, who) or set()
+        rows, total = await q.list_assignments(session, school_id=school_id, class_ids=class_ids,
+                                               class_id=class_id, teacher_id=teacher_id, subject_id=subject_id,
+                                               limit=limit, offset=offset)
+    return {"items": [assignment_view(r) for r in rows], "total": total, "limit": limit, "offset": offset}
+
+
+async def delete_assignment(ctx: AppContext, who: Principal, assignment_id: int) -> None:
+    access.require_role(who, Role.ADMIN.value)
+    async with ctx.sessions.begin() as session:
+        row = await q.assignment_row(session, assignment_id)
+        if row is None or not (who.is_superuser or row.school_id == who.school_id):
+            raise errors.NotFound("No such teaching assignment")
+        await q.delete_assignment(session, assignment_id)
+    await cache.invalidate(ctx, cache.school_ref_bucket(row.school_id))
+

@@ -1,0 +1,332 @@
+"""The schedule: lessons, double-booking rules, week views and personal schedules, homework notifications.
+
+A school's admins build the timetable (create, move, delete lessons); the teacher of a lesson's class and
+subject sets its topic and homework. Setting or changing homework notifies the class's students and
+their parents. Week views are cached per school and invalidated after every committed lesson change.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edutrack import cache, errors, events
+from edutrack.context import AppContext
+from edutrack.db.diary import Lesson
+from edutrack.db.models import Notification, Role
+from edutrack.queries import classes as class_q
+from edutrack.queries import lessons as q
+from edutrack.queries import membership
+from edutrack.queries import schools as school_q
+from edutrack.security.tokens import Principal
+from edutrack.services.diary import access
+from edutrack.services.diary.notify import notify_students_and_parents
+
+MAX_RANGE_DAYS = 42  # a week view, a fortnight, a month: anything longer is a report, not a schedule
+MAX_LESSON = timedelta(hours=6)
+PLANNING_FIELDS = ("class_id", "subject_id", "teacher_id", "room", "starts_at", "ends_at")
+EXCLUSION_MESSAGES = {
+    "no_class_overlap": ("class", "The class already has a lesson at this time"),
+    "no_teacher_overlap": ("teacher", "The teacher already has a lesson at this time"),
+    "no_room_overlap": ("room", "The room is already taken at this time"),
+}
+
+
+def lesson_view(row: Row[Any]) -> dict[str, Any]:
+    lesson: Lesson = row[0]
+    return {
+        "id": lesson.id, "school_id": lesson.school_id, "class_id": lesson.class_id, "class_name": row.class_name,
+        "subject_id": lesson.subject_id, "subject_name": row.subject_name, "teacher_id": lesson.teacher_id,
+        "teacher_name": row.teacher_name, "room": lesson.room, "starts_at": lesson.starts_at.isoformat(),
+        "ends_at": lesson.ends_at.isoformat(), "topic": lesson.topic, "homework": lesson.homework,
+    }
+
+
+def _aware(value: datetime, tz: ZoneInfo) -> datetime:
+    """Times without an offset are wall-clock times of the school."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+
+
+def _check_times(starts: datetime, ends: datetime) -> None:
+    if ends <= starts:
+        raise errors.ValidationFailed("A lesson must end after it starts",
+                                      details={"ends_at": ["Must be after starts_at."]})
+    if ends - starts > MAX_LESSON:
+        raise errors.ValidationFailed("A lesson cannot last longer than 6 hours",
+                                      details={"ends_at": ["At most 6 hours after starts_at."]})
+
+
+def _conflict_message(lesson_row: Row[Any], class_id: int, teacher_id: int, room: str | None,
+                      tz: ZoneInfo) -> tuple[str, str]:
+    other: Lesson = lesson_row[0]
+    when = (f"{other.starts_at.astimezone(tz):%d.%m %H:%M}–{other.ends_at.astimezone(tz):%H:%M}")
+    what = f"{lesson_row.subject_name} in {lesson_row.class_name}, {when} (lesson {other.id})"
+    if other.class_id == class_id:
+        return "class", f"Class {lesson_row.class_name} already has {what}"
+    if other.teacher_id == teacher_id:
+        return "teacher", f"Teacher {lesson_row.teacher_name} already teaches {what}"
+    return "room", f"Room {room} is already taken by {what}"
+
+
+async def _check_conflicts(session: AsyncSession, fields: dict[str, Any], tz: ZoneInfo,
+                           except_id: int | None) -> None:
+    clashes = await q.conflicts(session, school_id=fields["school_id"], class_id=fields["class_id"],
+                                teacher_id=fields["teacher_id"], room=fields.get("room"),
+                                starts=fields["starts_at"], ends=fields["ends_at"], except_id=except_id)
+    if clashes:
+        found = [_conflict_message(r, fields["class_id"], fields["teacher_id"], fields.get("room"), tz)
+                 for r in clashes]
+        raise errors.Conflict(
+            "; ".join(message for _, message in found), code="schedule_conflict",
+            details={"conflicts": [{"kind": kind, "lesson_id": r[0].id, "message": message}
+                                   for (kind, message), r in zip(found, clashes, strict=True)]},
+        )
+
+
+def _from_integrity(exc: IntegrityError) -> errors.ApiError:
+    """A concurrent writer won the race past our check: the exclusion constraint still says no."""
+    text = str(exc.orig)
+    for name, (kind, message) in EXCLUSION_MESSAGES.items():
+        if name in text:
+            return errors.Conflict(message, code="schedule_conflict",
+                                   details={"conflicts": [{"kind": kind, "lesson_id": None, "message": message}]})
+    return errors.Conflict("The lesson conflicts with existing data", code="conflict")
+
+
+async def _school_tz(session: AsyncSession, school_id: int) -> ZoneInfo:
+    school = await school_q.school_by_id(session, school_id)
+    return ZoneInfo(school.timezone if school is not None else "UTC")
+
+
+async def _validate_refs(session: AsyncSession, who: Principal, fields: dict[str, Any]) -> None:
+    cls = await class_q.class_by_id(session, fields["class_id"])
+    if cls is None or not (who.is_superuser or cls.school_id == who.school_id):
+        raise errors.ValidationFailed("Unknown class", details={"class_id": [f"No class {fields['class_id']}."]})
+    fields["school_id"] = cls.school_id
+    subject = await class_q.subject_by_id(session, fields["subject_id"])
+    if subject is None or subject.school_id != cls.school_id:
+        raise errors.ValidationFailed("Unknown subject",
+                                      details={"subject_id": [f"No subject {fields['subject_id']} in this school."]})
+    if not await class_q.assignment_exists(session, cls.id, subject.id, fields["teacher_id"]):
+        raise errors.ValidationFailed(
+            "The teacher is not assigned to this class and subject",
+            details={"teacher_id": ["Assign the teacher to this class and subject first."]},
+        )
+
+
+def _homework_payloads(row: Row[Any], student_ids: list[int], tz: ZoneInfo) -> dict[int, dict[str, Any]]:
+    lesson: Lesson = row[0]
+    day = lesson.starts_at.astimezone(tz).date()
+    payload = {
+        "lesson_id": lesson.id, "class_id": lesson.class_id, "subject": row.subject_name,
+        "date": day.isoformat(), "text": lesson.homework,
+        "title": f"Домашнее задание: {row.subject_name} на {day:%d.%m}",
+    }
+    return {sid: payload for sid in student_ids}
+
+
+async def _notify_homework(session: AsyncSession, lesson_id: int, tz: ZoneInfo) -> list[Notification]:
+    row = await q.lesson_row(session, lesson_id)
+    assert row is not None
+    students = await q.student_ids_of_class(session, row[0].class_id)
+    if not students:
+        return []
+    return await notify_students_and_parents(session, "homework", _homework_payloads(row, students, tz))
+
+
+async def create_lesson(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    access.require_role(who, Role.ADMIN.value)
+    fields: dict[str, Any] = {k: data.get(k) for k in (*PLANNING_FIELDS, "topic", "homework")}
+    fields["room"] = (fields["room"] or "").strip() or None
+    fields["homework"] = (fields["homework"] or "").strip() or None
+    notes: list[Notification] = []
+    try:
+        async with ctx.sessions.begin() as session:
+            await _validate_refs(session, who, fields)
+            tz = await _school_tz(session, fields["school_id"])
+            fields["starts_at"] = _aware(fields["starts_at"], tz)
+            fields["ends_at"] = _aware(fields["ends_at"], tz)
+            _check_times(fields["starts_at"], fields["ends_at"])
+            await _check_conflicts(session, fields, tz, None)
+            lesson = await q.insert_lesson(session, fields)
+            if lesson.homework:
+                notes = await _notify_homework(session, lesson.id, tz)
+            row = await q.lesson_row(session, lesson.id)
+            assert row is not None
+            view = lesson_view(row)
+    except IntegrityError as exc:
+        raise _from_integrity(exc) from exc
+    await cache.invalidate(ctx, cache.school_schedule_bucket(fields["school_id"]))
+    await events.publish_notifications(ctx, notes)
+    return view
+
+
+async def _visible_lesson(session: AsyncSession, who: Principal, lesson_id: int,
+                          for_update: bool = False) -> Lesson:
+    lesson = await q.lesson_by_id(session, lesson_id, for_update=for_update)
+    if lesson is None or not await access.can_view_class(session, who, lesson.class_id):
+        raise errors.NotFound("No such lesson")
+    return lesson
+
+
+async def get_lesson(ctx: AppContext, who: Principal, lesson_id: int) -> dict[str, Any]:
+    async with ctx.sessions() as session:
+        await _visible_lesson(session, who, lesson_id)
+        row = await q.lesson_row(session, lesson_id)
+    assert row is not None
+    return lesson_view(row)
+
+
+async def update_lesson(ctx: AppContext, who: Principal, lesson_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    notes: list[Notification] = []
+    try:
+        async with ctx.sessions.begin() as session:
+            lesson = await _visible_lesson(session, who, lesson_id, for_update=True)
+            replanning = any(k in changes for k in PLANNING_FIELDS)
+            if replanning:
+                access.require_school_admin(who, lesson.school_id)
+            else:
+                await access.require_teaches(session, who, lesson.class_id, lesson.subject_id)
+            tz = await _school_tz(session, lesson.school_id)
+            old_homework = lesson.homework
+            if replanning:
+                fields = {k: getattr(lesson, k) for k in PLANNING_FIELDS}
+                fields.update({k: v for k, v in changes.items() if k in PLANNING_FIELDS})
+                if "room" in changes:
+                    fields["room"] = (changes["room"] or "").strip() or None
+                fields["starts_at"] = _aware(fields["starts_at"], tz)
+                fields["ends_at"] = _aware(fields["ends_at"], tz)
+                _check_times(fields["starts_at"], fields["ends_at"])
+                await _validate_refs(session, who, fields)
+                if fields["school_id"] != lesson.school_id:
+                    raise errors.ValidationFailed("A lesson cannot move to another school",
+                                                  details={"class_id": ["Must be a class of the same school."]})
+                await _check_conflicts(session, fields, tz, lesson.id)
+                for key in PLANNING_FIELDS:
+                    setattr(lesson, key, fields[key])
+            if "topic" in changes:
+                lesson.topic = (changes["topic"] or "").strip() or None
+            if "homework" in changes:
+                lesson.homework = (changes["homework"] or "").strip() or None
+            await session.flush()
+            if lesson.homework and lesson.homework != old_homework:
+                notes = await _notify_homework(session, lesson.id, tz)
+            row = await q.lesson_row(session, lesson.id)
+            assert row is not None
+            view = lesson_view(row)
+            school_id = lesson.school_id
+    except IntegrityError as exc:
+        raise _from_integrity(exc) from exc
+    await cache.invalidate(ctx, cache.school_schedule_bucket(school_id))
+    await events.publish_notifications(ctx, notes)
+    return view
+
+
+async def delete_lesson(ctx: AppContext, who: Principal, lesson_id: int) -> None:
+    async with ctx.sessions.begin() as session:
+        lesson = await _visible_lesson(session, who, lesson_id, for_update=True)
+        access.require_school_admin(who, lesson.school_id)
+        school_id = lesson.school_id
+        await q.delete_lesson(session, lesson_id)
+    await cache.invalidate(ctx, cache.school_schedule_bucket(school_id))
+
+
+# Week views
+
+
+def _range(tz: ZoneInfo, start: date | None, end: date | None) -> tuple[datetime, datetime]:
+    """[from, to] as whole days in the school's time zone; to is inclusive. Default: this week."""
+    if start is None and end is None:
+        today = datetime.now(tz).date()
+        start = today - timedelta(days=today.weekday())
+        end = start + timedelta(days=6)
+    elif start is None:
+        assert end is not None
+        start = end - timedelta(days=6)
+    elif end is None:
+        end = start + timedelta(days=6)
+    if end < start:
+        raise errors.ValidationFailed("'to' must not be before 'from'", details={"to": ["Must be >= from."]})
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        raise errors.ValidationFailed(f"The range is limited to {MAX_RANGE_DAYS} days",
+                                      details={"to": [f"At most {MAX_RANGE_DAYS} days after from."]})
+    return (datetime.combine(start, time.min, tzinfo=tz),
+            datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz))
+
+
+def _range_view(starts: datetime, ends: datetime, tz: ZoneInfo, items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"from": starts.date().isoformat(), "to": (ends - timedelta(days=1)).date().isoformat(),
+            "timezone": str(tz), "items": items}
+
+
+async def _class_lessons(ctx: AppContext, school_id: int, class_id: int, starts: datetime,
+                         ends: datetime) -> list[dict[str, Any]]:
+    async def load() -> list[dict[str, Any]]:
+        async with ctx.sessions() as session:
+            return [lesson_view(r) for r in await q.lessons_in_range(session, starts=starts, ends=ends,
+                                                                      class_ids=[class_id])]
+
+    field = f"class:{class_id}:{starts.isoformat()}:{ends.isoformat()}"
+    result: list[dict[str, Any]] = await cache.cached(ctx, cache.school_schedule_bucket(school_id), field, load)
+    return result
+
+
+async def class_week(ctx: AppContext, who: Principal, class_id: int, start: date | None,
+                     end: date | None) -> dict[str, Any]:
+    async with ctx.sessions() as session:
+        await access.require_class_visible(session, who, class_id)
+        found = await q.class_schools(session, [class_id])
+    if not found:
+        raise errors.NotFound("No such class")
+    tz = ZoneInfo(found[0].timezone)
+    starts, ends = _range(tz, start, end)
+    return _range_view(starts, ends, tz, await _class_lessons(ctx, found[0].school_id, class_id, starts, ends))
+
+
+async def my_schedule(ctx: AppContext, who: Principal, start: date | None, end: date | None,
+                      child_id: int | None) -> dict[str, Any]:
+    async with ctx.sessions() as session:
+        if who.role == Role.TEACHER.value:
+            school_id = who.school_id
+            tz = await _school_tz(session, school_id) if school_id is not None else ZoneInfo("UTC")
+            starts, ends = _range(tz, start, end)
+
+            async def load() -> list[dict[str, Any]]:
+                async with ctx.sessions() as inner:
+                    return [lesson_view(r) for r in await q.lessons_in_range(inner, starts=starts, ends=ends,
+                                                                              teacher_id=who.user_id)]
+
+            if school_id is None:
+                return _range_view(starts, ends, tz, await load())
+            field = f"teacher:{who.user_id}:{starts.isoformat()}:{ends.isoformat()}"
+            mine = await cache.cached(ctx, cache.school_schedule_bucket(school_id), field, load)
+            return _range_view(starts, ends, tz, mine)
+        if who.role == Role.STUDENT.value:
+            student_id = who.user_id
+        elif who.role == Role.PARENT.value:
+            children = await membership.children_of(session, who.user_id)
+            if child_id is None:
+                if len(children) != 1:
+                    raise errors.ValidationFailed(
+                        "Say whose schedule: child_id", details={"child_id": ["Required when you have "
+                                                                              f"{len(children)} children."]})
+                child_id = children[0]
+            if child_id not in children:
+                raise errors.NotFound("No such child")
+            student_id = child_id
+        else:
+            raise errors.Forbidden("Administrators have no personal schedule; use /api/v1/lessons?class_id=")
+        classes = await q.class_schools(session, await membership.class_ids_of_student(session, student_id))
+    tz = ZoneInfo(classes[0].timezone) if classes else ZoneInfo("UTC")
+    starts, ends = _range(tz, start, end)
+    items: list[dict[str, Any]] = []
+    # A student is in one class or a few (groups): one cached week per class.
+    for found in classes:
+        items.extend(await _class_lessons(ctx, found.school_id, found.class_id, starts, ends))
+    items.sort(key=lambda lesson: (lesson["starts_at"], lesson["class_id"], lesson["id"]))
+    return _range_view(starts, ends, tz, items)
