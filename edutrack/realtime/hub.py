@@ -154,6 +154,9 @@ class Hub:
             name = raw_channel.decode() if isinstance(raw_channel, bytes) else str(raw_channel)
             if kind == "message":
                 self._dispatch(name, message["data"])
+                # Buffered messages are returned without suspending: yield so the writers drain between
+                # them, or one burst would fill every socket's queue before any of them sends a byte.
+                await asyncio.sleep(0)
             elif kind == "subscribe":
                 awaiting.discard(name)
                 channel = name[len(self._prefix):]

@@ -49,7 +49,9 @@ class Limits:
 
     max_frame_bytes: int = 16 * 1024  # larger frames get an error frame, the socket stays open
     hard_frame_bytes: int = 64 * 1024  # larger frames close the socket (1009) before we see them
-    send_queue: int = 256  # frames waiting for a slow client before it is cut off (4008)
+    # Frames waiting for a slow client before it is cut off (4008). Queued frames are shared str objects
+    # (serialized once per event for all sockets), so a deep queue costs pointers, not copies.
+    send_queue: int = 1024
     ephemeral_watermark: float = 0.5  # above this fill ratio typing/presence frames are dropped
     auth_timeout: float = 5.0
     heartbeat: float = 25.0  # websocket ping interval; no pong within half of it closes the socket
@@ -59,7 +61,7 @@ class Limits:
     sends_per_second: float = 5.0
     sends_burst: int = 20
     errors_per_second: float = 0.5  # budget of error frames; running out closes with 4009
-    errors_burst: int = 10
+    errors_burst: int = 20
     max_subscriptions: int = 200
     replay_limit: int = 500  # a larger gap is not replayed over the socket: the client pages via REST
     typing_interval: float = 2.0  # at most one typing event per channel per interval

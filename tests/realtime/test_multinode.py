@@ -61,7 +61,7 @@ async def test_reconnect_with_cursor_gets_exactly_the_missed_50_in_order(client,
     assert [m["text"] for m in got[:50]] == [f"пропущено {i}" for i in range(50)]
     assert got[50]["text"] == "после"
     await reader.send_str('{"type": "ping", "req": "p"}')
-    pong, extra = await recv_until(reader, lambda f: f["type"] == "pong")
+    _, extra = await recv_until(reader, lambda f: f["type"] == "pong")
     assert not [f for f in extra if f["type"] == "chat.message"], "duplicates after the gap"
     await sender.close()
     await reader.close()

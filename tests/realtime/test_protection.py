@@ -1,0 +1,174 @@
+"""A stalled reader is cut off without slowing the others; SIGTERM closes sockets with 1001; typing and
+presence are ephemeral."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import aiohttp
+
+from edutrack.events import redis_channel
+from edutrack.realtime.protocol import CloseCode
+from tests.realtime.helpers import (
+    PROTOCOLS,
+    chat_send,
+    connect,
+    eventually,
+    expect_close,
+    gateway_of,
+    make_class_world,
+    recv,
+    recv_until,
+    send,
+    stored_messages,
+    subscribe,
+)
+from tests.support.services import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_stalled_reader_is_disconnected_without_slowing_the_others(client, ctx, factory, settings):
+    world = await make_class_world(ctx, factory)
+    gateway = gateway_of(client)
+    stalled = await connect(client, world.students[0])
+    healthy = await connect(client, world.students[1])
+    await subscribe(stalled, world.channel)
+    await subscribe(healthy, world.channel)
+
+    # 3,000 frames of ~8 KB each (24 MB), far more than the socket buffers between server and the stalled
+    # client hold. Published straight to Redis so the test measures delivery, not inserts.
+    count, text = 3000, "ж" * 4000
+    target = redis_channel(settings.namespace, world.channel)
+    started = time.monotonic()
+    collector = asyncio.create_task(_collect_ids(healthy, world.channel, count))
+    async with ctx.redis.pipeline(transaction=False) as pipe:
+        for i in range(1, count + 1):
+            pipe.publish(target, json.dumps({"type": "chat.message", "channel": world.channel, "id": i,
+                                             "sender_id": world.teacher.id, "text": text}, ensure_ascii=False))
+        await pipe.execute()
+    ids = await asyncio.wait_for(collector, 20)
+    elapsed = time.monotonic() - started
+    assert ids == list(range(1, count + 1))
+    assert elapsed < 10, f"the healthy client was slowed down: {elapsed:.1f} s"
+
+    def stalled_conn_closed() -> bool:
+        return any(c.user_id == world.students[0].id and c.close_code == CloseCode.SLOW_CONSUMER
+                   for c in gateway.connections)
+
+    await eventually(lambda: stalled_conn_closed() or gateway.closed_slow > 0, timeout=10)
+    assert gateway.closed_slow == 1
+    code, frames = await expect_close(stalled, timeout=15)
+    assert code == CloseCode.SLOW_CONSUMER == 4008
+    assert len(frames) < count  # it was cut off, not served everything
+    await eventually(lambda: len(gateway.connections) == 1)
+    await send(healthy, {"type": "ping", "req": "still-here"})
+    await recv_until(healthy, lambda f: f["type"] == "pong")
+    await healthy.close()
+
+
+async def _collect_ids(ws, channel: str, count: int) -> list[int]:
+    ids: list[int] = []
+    while len(ids) < count:
+        frame = await recv(ws, timeout=20)
+        if frame["type"] == "chat.message" and frame["channel"] == channel:
+            ids.append(frame["id"])
+    return ids
+
+
+async def test_typing_and_presence_are_ephemeral(client, ctx, factory):
+    world = await make_class_world(ctx, factory)
+    a = await connect(client, world.students[0])
+    b = await connect(client, world.students[1])
+    sub_a = await subscribe(a, world.channel)
+    assert world.students[0].id in sub_a["online"]  # yourself
+    sub_b = await subscribe(b, world.channel)
+    assert {world.students[0].id, world.students[1].id} <= set(sub_b["online"])
+    online, _ = await recv_until(a, lambda f: f["type"] == "presence")
+    assert online == {"type": "presence", "channel": world.channel, "user_id": world.students[1].id,
+                      "status": "online"}
+    await send(b, {"type": "typing", "channel": world.channel})
+    typing, _ = await recv_until(a, lambda f: f["type"] == "typing")
+    assert typing["user_id"] == world.students[1].id
+    assert await stored_messages(ctx, world.channel) == 0
+    await send(b, {"type": "typing", "channel": f"class:{world.class_id + 999}"})
+    assert (await recv_until(b, lambda f: f["type"] == "error"))[0]["code"] == "not_subscribed"
+    await b.close()
+    offline, _ = await recv_until(a, lambda f: f["type"] == "presence")
+    assert offline["status"] == "offline" and offline["user_id"] == world.students[1].id
+    await a.close()
+
+
+async def test_typing_is_dropped_first_under_pressure(client, ctx, factory):
+    world = await make_class_world(ctx, factory)
+    gateway = gateway_of(client)
+    a = await connect(client, world.students[0])
+    await subscribe(a, world.channel)
+    [conn] = [c for c in gateway.connections if c.user_id == world.students[0].id]
+    await eventually(lambda: not conn.subs[world.channel].syncing)
+    # Hold the writer back: fill the queue past the ephemeral watermark with durable frames.
+    conn._writer.cancel()  # white-box: a frozen writer is a slow network
+    await asyncio.sleep(0)
+    for i in range(conn.limits.send_queue // 2 + 1):
+        conn.send(json.dumps({"type": "chat.message", "id": i}))
+    before = len(conn.queue)
+    conn.on_event(world.channel, {"type": "typing", "channel": world.channel, "user_id": 999}, "{}")
+    assert len(conn.queue) == before and conn.dropped_ephemeral == 1
+    conn.on_event(world.channel, {"type": "chat.edited", "channel": world.channel, "id": 1}, "{}")
+    assert len(conn.queue) == before + 1  # durable frames still queue until the hard limit
+    await a.close()
+
+
+async def _wait_http(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/health") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("edutrack api did not start")
+
+
+async def test_sigterm_closes_sockets_with_1001(settings, factory, ctx, client):
+    world = await make_class_world(ctx, factory)
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "JWT_SECRET": settings.jwt_secret,
+           "NAMESPACE": settings.namespace, "ENVIRONMENT": "test", "REDIS_URL": settings.redis_url,
+           "RABBITMQ_URL": settings.rabbitmq_url, "LOG_LEVEL": "WARNING", "DEV_MAIL_CATCHER": "false",
+           "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1"}
+    proc = await asyncio.create_subprocess_exec(
+        str(ROOT / ".venv/bin/edutrack"), "--env-file", "/nonexistent", "api", "--host", "127.0.0.1",
+        "--port", str(port), env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    try:
+        await _wait_http(port)
+        async with aiohttp.ClientSession() as session:
+            sockets = []
+            for actor in (world.students[0], world.teacher):
+                ws = await session.ws_connect(f"http://127.0.0.1:{port}/ws",
+                                              protocols=(*PROTOCOLS, f"bearer.{actor.access_token}"))
+                assert (await recv(ws))["type"] == "ready"
+                await subscribe(ws, world.channel)
+                sockets.append(ws)
+            ack = await chat_send(sockets[1], world.channel, "до свидания")
+            assert ack["type"] == "ack"
+            proc.send_signal(signal.SIGTERM)
+            for ws in sockets:
+                code, _ = await expect_close(ws, timeout=10)
+                assert code == CloseCode.GOING_AWAY == 1001
+        _, stderr_bytes = await asyncio.wait_for(proc.communicate(), 15)
+        stderr = stderr_bytes.decode()
+        assert proc.returncode == 0, stderr
+        assert world.students[0].access_token not in stderr  # tokens never reach the logs
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
