@@ -264,6 +264,9 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     elif not database_url.startswith("postgresql+asyncpg://"):
         # Accept the plain form people copy from psql docs; SQLAlchemy needs the driver named.
         kw["database_url"] = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
+    if not str(kw.get("public_url", defaults.public_url)).startswith(("http://", "https://")):
+        # It becomes the start of links in emails (password reset): a bare host would make them unusable.
+        problems.append("PUBLIC_URL must start with http:// or https://")
     if not str(kw.get("redis_url", defaults.redis_url)).startswith(("redis://", "rediss://", "unix://")):
         problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
     if not str(kw.get("rabbitmq_url", defaults.rabbitmq_url)).startswith(("amqp://", "amqps://")):

@@ -12,6 +12,12 @@ from edutrack.db.models import EmailPreference, Role
 ROLES = [r.value for r in Role]
 
 
+def not_blank(value: str) -> None:
+    # Names are stored stripped: "   " would become an empty name.
+    if not value.strip():
+        raise ma.ValidationError("Must not be blank.")
+
+
 class StrictSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
@@ -25,8 +31,8 @@ class PageQuerySchema(StrictSchema):
 class RegisterSchema(StrictSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, validate=validate.Length(max=1024))
-    first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    last_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    first_name = fields.String(required=True, validate=[validate.Length(min=1, max=100), not_blank])
+    last_name = fields.String(required=True, validate=[validate.Length(min=1, max=100), not_blank])
     middle_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     birthday = fields.Date(load_default=None, allow_none=True)
     role = fields.String(load_default=Role.STUDENT.value, validate=validate.OneOf(ROLES))
@@ -74,8 +80,8 @@ class ChangePasswordSchema(StrictSchema):
 
 
 class ProfileUpdateSchema(StrictSchema):
-    first_name = fields.String(validate=validate.Length(min=1, max=100))
-    last_name = fields.String(validate=validate.Length(min=1, max=100))
+    first_name = fields.String(validate=[validate.Length(min=1, max=100), not_blank])
+    last_name = fields.String(validate=[validate.Length(min=1, max=100), not_blank])
     middle_name = fields.String(allow_none=True, validate=validate.Length(max=100))
     birthday = fields.Date(allow_none=True)
     show_birthday = fields.Boolean()

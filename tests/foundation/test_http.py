@@ -38,6 +38,7 @@ async def test_wrong_types_and_unknown_fields(client, ctx):
         ({**VALID, "birthday": 20100101}, "birthday"),
         ({**VALID, "first_name": None}, "first_name"),
         ({**VALID, "first_name": ""}, "first_name"),
+        ({**VALID, "first_name": " \t "}, "first_name"),
         ({**VALID, "first_name": "x" * 101}, "first_name"),
         ({**VALID, "is_superuser": True}, "is_superuser"),
         ({**VALID, "role": "wizard"}, "role"),

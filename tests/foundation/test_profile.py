@@ -69,6 +69,7 @@ async def test_profile_update_validation(client, factory):
         ({"birthday": "2010-02-30"}, "birthday"),
         ({"show_birthday": "sometimes"}, "show_birthday"),
         ({"first_name": ""}, "first_name"),
+        ({"last_name": "   "}, "last_name"),
         ({"email": "new@example.test"}, "email"),
         ({"role": "admin"}, "role"),
     ]

@@ -48,6 +48,7 @@ def test_defaults_work_without_any_environment():
         ({"DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL"),
         ({"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
         ({"RABBITMQ_URL": "redis://127.0.0.1"}, "RABBITMQ_URL"),
+        ({"PUBLIC_URL": "school.example"}, "PUBLIC_URL must start with http"),
         ({"ENVIRONMENT": "staging"}, "ENVIRONMENT"),
         ({"ENVIRONMENT": "production"}, "JWT_SECRET is required in production"),
         ({"ENVIRONMENT": "production", "JWT_SECRET": GOOD_SECRET, "DEBUG": "true"}, "DEBUG must be off"),
