@@ -6,11 +6,11 @@ import marshmallow as ma
 from aiohttp import web
 from marshmallow import fields, validate
 
-from edutrack.api.http import ctx_of, json_response, load_query, path_int, principal
+from edutrack.api.http import ctx_of, json_response, load_json, load_query, path_int, principal
 from edutrack.api.openapi import doc
-from edutrack.api.schemas import PageQuerySchema
+from edutrack.api.schemas import PageQuerySchema, StrictSchema
 from edutrack.db.models import OutboxStatus
-from edutrack.outbox import admin
+from edutrack.outbox import admin, explicit
 
 ADMIN = ("admin",)
 STATUSES = [s.value for s in OutboxStatus]
@@ -41,6 +41,18 @@ class OutboxPageSchema(ma.Schema):
     offset = fields.Integer()
 
 
+class SendEmailSchema(StrictSchema):
+    # Message ids are numbered per channel, so the channel completes the message's name.
+    channel = fields.String(required=True, validate=validate.Length(min=1, max=64),
+                            metadata={"description": "class:{id} or dm:{a}:{b}"})
+
+
+class SendEmailResultSchema(ma.Schema):
+    queued = fields.Integer()
+    outbox_ids = fields.List(fields.Integer())
+    skipped_opted_out = fields.Integer()
+
+
 _row = OutboxRowSchema()
 _page = OutboxPageSchema()
 
@@ -62,6 +74,22 @@ async def retry_outbox(request: web.Request) -> web.Response:
     return json_response(_row.dump(row))
 
 
+@doc("Email a chat message to its recipients (the chat's members except the sender) through the outbox",
+     tags=("chats",), body=SendEmailSchema, response=SendEmailResultSchema, status=202,
+     errors=(400, 403, 404),
+     description="For teachers and admins: the sender of the message, or an admin of its school. "
+                 "Members who turned email off are skipped.")
+async def send_message_email(request: web.Request) -> web.Response:
+    data = await load_json(request, SendEmailSchema())
+    queued = await explicit.email_chat_message(ctx_of(request), principal(request), data["channel"],
+                                               path_int(request, "message_id"))
+    return json_response(SendEmailResultSchema().dump({"queued": len(queued.outbox_ids),
+                                                       "outbox_ids": queued.outbox_ids,
+                                                       "skipped_opted_out": queued.skipped_opted_out}),
+                         status=202)
+
+
 def setup(app: web.Application) -> None:
+    app.router.add_post("/api/v1/messages/{message_id}/send-email", send_message_email)
     app.router.add_get("/api/v1/admin/outbox", list_outbox)
     app.router.add_post("/api/v1/admin/outbox/{outbox_id}/retry", retry_outbox)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edutrack.db.models import EmailOutbox, OutboxStatus, User
+from edutrack.db.models import EmailOutbox, OutboxStatus, Profile, User
 
 CLAIMABLE = (OutboxStatus.PENDING.value, OutboxStatus.PUBLISHING.value)
 
@@ -142,3 +142,16 @@ async def insert_many(session: AsyncSession, rows: Sequence[dict[str, object]]) 
         return []
     result = await session.execute(insert(EmailOutbox).values(list(rows)).returning(EmailOutbox.id))
     return list(result.scalars())
+
+
+async def email_recipients(session: AsyncSession, user_ids: Sequence[int]) -> list[tuple[int, str, str, str]]:
+    """(user id, email, first name, email preference) of the active users among `user_ids`, by id."""
+    if not user_ids:
+        return []
+    rows = await session.execute(
+        select(User.id, User.email, Profile.first_name, Profile.email_notifications)
+        .join(Profile, Profile.user_id == User.id)
+        .where(User.id.in_(list(user_ids)), User.is_active.is_(True))
+        .order_by(User.id)
+    )
+    return [(int(i), str(e), str(f), str(p)) for i, e, f, p in rows]

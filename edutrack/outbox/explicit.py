@@ -1,0 +1,71 @@
+"""Explicit emails: a teacher or admin emails a chat message to the people in its chat, through the outbox.
+
+Chat message ids are numbered per channel (edutrack.db.chat), so a message is named by channel + id.
+Recipients are the channel's members except the sender; members who turned email off ('off') are
+skipped and counted. All outbox rows commit in one transaction: all recipients get it, or none do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edutrack import errors
+from edutrack.context import AppContext
+from edutrack.db.models import EmailPreference, Role
+from edutrack.queries import chat as chat_q
+from edutrack.queries import membership as m
+from edutrack.queries import outbox as q
+from edutrack.security.tokens import Principal
+from edutrack.services.chat import parse_channel
+
+KIND = "chat_message"
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    outbox_ids: list[int]
+    skipped_opted_out: int
+
+
+async def email_chat_message(ctx: AppContext, actor: Principal, channel_name: str, message_id: int) -> Queued:
+    if not (actor.is_superuser or actor.role in (Role.TEACHER.value, Role.ADMIN.value)):
+        raise errors.Forbidden("Only teachers and administrators can email a message")
+    channel = parse_channel(channel_name)
+    if not channel.is_chat:
+        raise errors.BadRequest("Only chat messages (class:{id} or dm:{a}:{b}) can be emailed",
+                                code="invalid_channel", details={"channel": channel_name})
+    async with ctx.sessions.begin() as session:
+        message = await chat_q.message_by_id(session, channel.name, message_id)
+        if message is None or message.deleted_at is not None:
+            raise errors.NotFound("No such message in this channel")
+        if channel.kind == "class":
+            message_school = await m.school_of_class(session, channel.ids[0])
+            members = await m.class_chat_member_ids(session, channel.ids[0])
+        else:
+            facts = await chat_q.user_facts(session, [message.sender_id])
+            message_school = facts[message.sender_id][0] if message.sender_id in facts else None
+            members = set(channel.ids)
+        school_admin = actor.role == Role.ADMIN.value and actor.school_id is not None \
+            and actor.school_id == message_school
+        if not (actor.is_superuser or actor.user_id == message.sender_id or school_admin):
+            # Do not reveal the message to someone who could not read it anyway.
+            raise errors.Forbidden("Only the message's sender or an administrator of its school can email it")
+
+        people = await q.email_recipients(session, sorted(members - {message.sender_id}))
+        wanted = [p for p in people if p[3] != EmailPreference.OFF.value]
+        sender = await chat_q.sender_name(session, message.sender_id) or "EduTrack"
+        where = "личное сообщение"
+        if channel.kind == "class":
+            names = await chat_q.class_names(session, [channel.ids[0]])
+            where = f"чат класса {names.get(channel.ids[0], channel.ids[0])}"
+        rows: list[dict[str, object]] = []
+        for _user_id, address, first_name, _ in wanted:
+            mail = ctx.mail.render(
+                "chat_message", f"Сообщение от {sender} ({where})",
+                name=first_name or address, sender=sender, where=where, text=message.text,
+                link=ctx.settings.public_url.rstrip("/") + "/",
+            )
+            rows.append({"recipient": address, "subject": mail.subject[:300], "body_text": mail.text,
+                         "body_html": mail.html, "kind": KIND, "user_id": _user_id})
+        ids = await q.insert_many(session, rows)
+    return Queued(outbox_ids=ids, skipped_opted_out=len(people) - len(wanted))
