@@ -75,6 +75,11 @@ class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(ErrorBodySchema, required=True)
 
 
+# Path parameters that are not integer ids (every other one is).
+STRING_PATH_PARAMS: dict[str, dict[str, Any]] = {
+    "channel": {"type": "string", "pattern": r"^(class:\d+|dm:\d+:\d+|user:\d+)$", "example": "class:12"},
+}
+
 _PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 
 
@@ -120,7 +125,8 @@ def build_spec(app: web.Application) -> dict[str, Any]:
         if meta.description:
             operation["description"] = meta.description
         parameters: list[dict[str, Any]] = [
-            {"in": "path", "name": name, "required": True, "schema": {"type": "integer", "minimum": 1}}
+            {"in": "path", "name": name, "required": True,
+             "schema": STRING_PATH_PARAMS.get(name, {"type": "integer", "minimum": 1})}
             for name in _PARAM.findall(path)
         ]
         if meta.query is not None:
