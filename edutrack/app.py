@@ -9,8 +9,9 @@ from pathlib import Path
 from aiohttp import web
 
 from edutrack import realtime
-from edutrack.api import accounts, diary_structure, docs, health
+from edutrack.api import accounts, diary_structure, docs, health, pages
 from edutrack.api import outbox as outbox_api
+from edutrack.api import grades as grades_api
 from edutrack.api.middlewares import cors_and_security, error_handler, request_context
 from edutrack.keys import CTX, SETTINGS
 from edutrack.resources import open_context
@@ -36,8 +37,10 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_resources)
     health.setup_routes(app)
     accounts.setup_routes(app)
+    pages.setup_routes(app)
     diary_structure.setup(app)
     outbox_api.setup(app)
+    grades_api.setup(app)
     realtime.setup(app)
     docs.setup_routes(app)
     app.router.add_static("/static", STATIC_DIR, name="static")

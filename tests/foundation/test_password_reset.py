@@ -131,3 +131,28 @@ async def test_reset_request_validation(client):
     await error_of(await client.post(REQUEST, json={"email": "not-an-email"}), 422)
     await error_of(await client.post(REQUEST, json={}), 422)
     await error_of(await client.post(CONFIRM, json={"token": "abcdefghijkl"}), 422)
+
+
+async def test_the_link_in_the_email_opens_the_reset_page(client, factory, ctx):
+    import urllib.parse
+
+    user = await factory.user("student")
+    assert (await client.post(REQUEST, json={"email": user.email})).status == 202
+    rows = await _wait_for_outbox(ctx, user.email)
+    link = re.search(r"https?://\S+/reset-password\?token=[A-Za-z0-9_\-]+", str(rows[0]["body_text"]))
+    assert link, rows[0]["body_text"]
+    parts = urllib.parse.urlsplit(link.group(0))
+    assert f"{parts.scheme}://{parts.netloc}" == ctx.settings.public_url
+    resp = await client.get(f"{parts.path}?{parts.query}")
+    assert resp.status == 200
+    assert resp.content_type == "text/html"
+    html = await resp.text()
+    assert 'type="password"' in html
+    # The token must not leak to other sites through the Referer header, and no inline script may run.
+    assert resp.headers["Referrer-Policy"] == "no-referrer"
+    assert "script-src" not in resp.headers["Content-Security-Policy"]  # falls back to default-src 'self'
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    assert scripts == ["/static/reset-password.js"]
+    script = await client.get(scripts[0])
+    assert script.status == 200
+    assert "/api/v1/password-reset/confirm" in await script.text()
