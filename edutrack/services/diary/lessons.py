@@ -7,7 +7,7 @@ their parents. Week views are cached per school and invalidated after every comm
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,8 +42,10 @@ def lesson_view(row: Row[Any]) -> dict[str, Any]:
     return {
         "id": lesson.id, "school_id": lesson.school_id, "class_id": lesson.class_id, "class_name": row.class_name,
         "subject_id": lesson.subject_id, "subject_name": row.subject_name, "teacher_id": lesson.teacher_id,
-        "teacher_name": row.teacher_name, "room": lesson.room, "starts_at": lesson.starts_at.isoformat(),
-        "ends_at": lesson.ends_at.isoformat(), "topic": lesson.topic, "homework": lesson.homework,
+        "teacher_name": row.teacher_name, "room": lesson.room,
+        # Always UTC, whether the object came from the database or from this request's input.
+        "starts_at": lesson.starts_at.astimezone(UTC).isoformat(),
+        "ends_at": lesson.ends_at.astimezone(UTC).isoformat(), "topic": lesson.topic, "homework": lesson.homework,
     }
 
 
