@@ -26,6 +26,7 @@ from edutrack.events import redis_channel
 log = logging.getLogger(__name__)
 
 SUBSCRIBE_CONFIRM_TIMEOUT = 2.0
+IDLE_UNSUBSCRIBE_AFTER = 30.0
 
 
 class Subscriber(Protocol):
@@ -49,6 +50,7 @@ class Hub:
         self._waiting: dict[str, asyncio.Future[None]] = {}
         self._pubsub: PubSub | None = None
         self._task: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
         self.reconnects = 0  # how many times the subscription was re-established after a drop
         self.delivered = 0
@@ -57,22 +59,24 @@ class Hub:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="realtime-hub")
+        self._sweeper = asyncio.create_task(self._sweep(), name="realtime-hub-sweep")
         # Do not block start-up on Redis: REST and persistence work without it.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.connected.wait(), 2.0)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self._close_pubsub()
         await self._redis.aclose()
 
     # --- subscriptions ---------------------------------------------------------------------------------
 
     def channels(self) -> set[str]:
-        return set(self._subs)
+        return {channel for channel, members in self._subs.items() if members}
 
     def subscribers(self, channel: str) -> set[Subscriber]:
         return self._subs.get(channel, set())
@@ -83,7 +87,14 @@ class Hub:
         members = self._subs.get(channel)
         if members is not None:
             members.add(who)
-            return channel not in self._waiting and self.connected.is_set()
+            pending = self._waiting.get(channel)
+            if pending is not None:
+                # Another socket is subscribing this channel right now: its confirmation is ours too.
+                try:
+                    await asyncio.wait_for(asyncio.shield(pending), SUBSCRIBE_CONFIRM_TIMEOUT)
+                except (ConnectionError, TimeoutError):
+                    return False
+            return self.connected.is_set()
         self._subs[channel] = {who}
         pubsub = self._pubsub
         if pubsub is None:
@@ -104,19 +115,29 @@ class Hub:
                 del self._waiting[channel]
 
     async def detach(self, channel: str, who: Subscriber) -> None:
+        # The Redis subscription stays until the sweeper finds the channel idle: a reconnecting client
+        # (or a reconnect storm) re-attaches without a round trip, and no unsubscribe can race a subscribe.
         members = self._subs.get(channel)
-        if members is None:
-            return
-        members.discard(who)
-        if members:
-            return
-        del self._subs[channel]
-        pubsub = self._pubsub
-        if pubsub is not None and self.connected.is_set():
+        if members is not None:
+            members.discard(who)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(IDLE_UNSUBSCRIBE_AFTER)
+            idle = [channel for channel, members in self._subs.items() if not members]
+            pubsub = self._pubsub
+            if not idle or pubsub is None or not self.connected.is_set():
+                continue
+            for channel in idle:
+                del self._subs[channel]
             try:
-                await pubsub.unsubscribe(self._prefix + channel)
+                await pubsub.unsubscribe(*(self._prefix + c for c in idle))
+                back = [c for c in idle if c in self._subs]
+                if back:
+                    # Attached again while the unsubscribe was in flight: subscribe once more.
+                    await pubsub.subscribe(*(self._prefix + c for c in back))
             except (RedisError, OSError) as exc:
-                log.debug("realtime: unsubscribe failed", extra={"channel": channel, "error": str(exc)})
+                log.debug("realtime: unsubscribe failed", extra={"error": str(exc)})
 
     # --- the one reader --------------------------------------------------------------------------------
 
