@@ -201,3 +201,36 @@ async def test_hostile_input_never_reaches_the_database_as_a_500(client, factory
         assert error["code"] == code, (path, body[:80] if body else None, error)
     assert await scalar(factory.ctx, "SELECT count(*) FROM users WHERE email = 'n@example.test'") == 0
     assert await scalar(factory.ctx, "SELECT school_id FROM users WHERE id = :i", i=target.id) is None
+
+
+async def test_logs_are_json_lines_carrying_the_request_id(client):
+    import json
+
+    from edutrack.logs import JsonFormatter
+
+    lines: list[str] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            # Format at once, inside the request's context, as the real stderr handler does.
+            lines.append(self.format(record))
+
+    handler = Capture()
+    handler.setFormatter(JsonFormatter())
+    http_log = logging.getLogger("edutrack.http")
+    old_level = http_log.level
+    http_log.addHandler(handler)
+    http_log.setLevel(logging.INFO)
+    try:
+        resp = await client.get("/api/v1/nope", headers={"X-Request-ID": "req-abcdef123"})
+    finally:
+        http_log.removeHandler(handler)
+        http_log.setLevel(old_level)
+    assert resp.headers["X-Request-ID"] == "req-abcdef123"
+    entries = [json.loads(line) for line in lines]
+    request_lines = [e for e in entries if e["msg"] == "request"]
+    assert len(request_lines) == 1, entries
+    entry = request_lines[0]
+    assert entry["request_id"] == "req-abcdef123"
+    assert entry["method"] == "GET" and entry["path"] == "/api/v1/nope" and entry["status"] == 404
+    assert entry["level"] == "info" and isinstance(entry["duration_ms"], float)

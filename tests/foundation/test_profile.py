@@ -165,3 +165,35 @@ async def test_login_upgrades_an_old_hash(make_client, factory, ctx):
     assert resp.status == 200
     new_hash = await scalar(ctx, "SELECT password_hash FROM users WHERE id = :i", i=user.id)
     assert new_hash != old_hash and "t=2" in new_hash
+
+
+async def test_hashing_does_not_block_the_event_loop():
+    import time
+
+    # Expensive enough to notice: if it ran on the loop, the ticker below would stall for its whole duration.
+    hasher = PasswordHasher(time_cost=3, memory_cost=32 * 1024, parallelism=1, workers=2)
+    try:
+        worst_gap = 0.0
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal worst_gap
+            last = time.perf_counter()
+            while not stop.is_set():
+                await asyncio.sleep(0.005)
+                now = time.perf_counter()
+                worst_gap = max(worst_gap, now - last)
+                last = now
+
+        tick = asyncio.create_task(ticker())
+        await asyncio.sleep(0.02)  # the ticker is running before the hash starts
+        started = time.perf_counter()
+        hashed = await hasher.hash("password-1")
+        elapsed = time.perf_counter() - started
+        stop.set()
+        await tick
+    finally:
+        hasher.close()
+    assert hashed.startswith("$argon2id$")
+    assert elapsed > 0.05, elapsed  # the work was real
+    assert worst_gap < elapsed / 2, (worst_gap, elapsed)
