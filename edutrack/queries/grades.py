@@ -1,0 +1,196 @@
+"""SQL of grades and their audit trail. Each function is one statement, whatever the number of rows."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Row, and_, exists, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edutrack.db.diary import (
+    AuditLog,
+    ClassStudent,
+    Grade,
+    Lesson,
+    School,
+    SchoolClass,
+    Subject,
+    TeachingAssignment,
+    Term,
+    WorkType,
+)
+from edutrack.db.models import Profile, User
+
+
+def person_name(profile: Any = Profile) -> Any:
+    """"Фамилия Имя" of a profile, as a SQL expression."""
+    return func.concat_ws(" ", profile.last_name, profile.first_name)
+
+
+async def student_row(session: AsyncSession, student_id: int) -> Row[Any] | None:
+    """id, role, school_id, is_active and the display name of a user."""
+    stmt = (
+        select(User.id, User.role, User.school_id, User.is_active, person_name().label("name"))
+        .join(Profile, Profile.user_id == User.id)
+        .where(User.id == student_id)
+    )
+    return (await session.execute(stmt)).first()
+
+
+async def lesson_brief(session: AsyncSession, lesson_id: int) -> Any:
+    stmt = select(Lesson.id, Lesson.school_id, Lesson.class_id, Lesson.subject_id, Lesson.teacher_id,
+                  Lesson.starts_at, Lesson.ends_at).where(Lesson.id == lesson_id)
+    return (await session.execute(stmt)).first()
+
+
+async def subject_school(session: AsyncSession, subject_id: int) -> int | None:
+    return (await session.execute(select(Subject.school_id).where(Subject.id == subject_id))).scalar()
+
+
+async def work_type(session: AsyncSession, work_type_id: int) -> WorkType | None:
+    return (await session.execute(select(WorkType).where(WorkType.id == work_type_id))).scalar_one_or_none()
+
+
+async def term(session: AsyncSession, term_id: int) -> Term | None:
+    return (await session.execute(select(Term).where(Term.id == term_id))).scalar_one_or_none()
+
+
+async def school(session: AsyncSession, school_id: int) -> School | None:
+    return (await session.execute(select(School).where(School.id == school_id))).scalar_one_or_none()
+
+
+async def is_enrolled(session: AsyncSession, student_id: int, class_id: int) -> bool:
+    stmt = select(ClassStudent.student_id).where(ClassStudent.student_id == student_id,
+                                                 ClassStudent.class_id == class_id)
+    return (await session.execute(stmt)).first() is not None
+
+
+async def insert_grade(session: AsyncSession, values: dict[str, Any]) -> Grade:
+    return (await session.execute(insert(Grade).returning(Grade), [values])).scalar_one()
+
+
+async def grade_by_id(session: AsyncSession, grade_id: int, *, for_update: bool = False) -> Grade | None:
+    stmt = select(Grade).where(Grade.id == grade_id, Grade.deleted_at.is_(None))
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def any_grade_school(session: AsyncSession, grade_id: int) -> int | None:
+    """The school of a grade, deleted or not (the audit trail outlives the grade)."""
+    return (await session.execute(select(Grade.school_id).where(Grade.id == grade_id))).scalar()
+
+
+async def update_grade(session: AsyncSession, grade_id: int, values: dict[str, Any]) -> Grade:
+    stmt = update(Grade).where(Grade.id == grade_id).values(**values).returning(Grade)
+    return (await session.execute(stmt, execution_options={"synchronize_session": False, "populate_existing": True})).scalar_one()
+
+
+async def grade_labels(session: AsyncSession, grade_id: int) -> Row[Any]:
+    """Names a notification shows: the student's, the subject's, the work type's and the teacher's."""
+    student = Profile.__table__.alias("sp")
+    teacher = Profile.__table__.alias("tp")
+    stmt = (
+        select(person_name(student.c).label("student_name"), Subject.name.label("subject"),
+               WorkType.name.label("work_type"), WorkType.weight.label("weight"),
+               person_name(teacher.c).label("teacher"))
+        .select_from(Grade)
+        .join(student, student.c.user_id == Grade.student_id)
+        .join(teacher, teacher.c.user_id == Grade.teacher_id)
+        .join(Subject, Subject.id == Grade.subject_id)
+        .join(WorkType, WorkType.id == Grade.work_type_id)
+        .where(Grade.id == grade_id)
+    )
+    return (await session.execute(stmt)).one()
+
+
+async def insert_audit(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(AuditLog), rows)
+
+
+async def audit_entries(session: AsyncSession, *, school_id: int | None, entity: str | None,
+                        entity_id: int | None, limit: int, offset: int) -> list[Row[Any]]:
+    actor = Profile.__table__.alias("ap")
+    stmt = (
+        select(AuditLog, person_name(actor.c).label("actor_name"))
+        .outerjoin(actor, actor.c.user_id == AuditLog.actor_id)
+        .order_by(AuditLog.at, AuditLog.id)
+        .limit(limit).offset(offset)
+    )
+    if school_id is not None:
+        stmt = stmt.where(AuditLog.school_id == school_id)
+    if entity is not None:
+        stmt = stmt.where(AuditLog.entity == entity)
+    if entity_id is not None:
+        stmt = stmt.where(AuditLog.entity_id == entity_id)
+    return list((await session.execute(stmt)).all())
+
+
+def teacher_scope(teacher_id: int) -> Any:
+    """Grades a teacher may see: subjects they teach in the grade's class, or anything in a class they lead
+    (the class teacher, классный руководитель, follows the whole class)."""
+    return or_(
+        exists().where(TeachingAssignment.teacher_id == teacher_id,
+                       TeachingAssignment.class_id == Grade.class_id,
+                       TeachingAssignment.subject_id == Grade.subject_id),
+        exists().where(SchoolClass.id == Grade.class_id, SchoolClass.class_teacher_id == teacher_id),
+    )
+
+
+def _filters(student_id: int, *, subject_id: int | None, starts: date | None, ends: date | None,
+             teacher_id: int | None) -> list[Any]:
+    conds: list[Any] = [Grade.student_id == student_id, Grade.deleted_at.is_(None)]
+    if subject_id is not None:
+        conds.append(Grade.subject_id == subject_id)
+    if starts is not None:
+        conds.append(Grade.date >= starts)
+    if ends is not None:
+        conds.append(Grade.date <= ends)
+    if teacher_id is not None:
+        conds.append(teacher_scope(teacher_id))
+    return conds
+
+
+async def student_grades(session: AsyncSession, student_id: int, *, subject_id: int | None, starts: date | None,
+                         ends: date | None, teacher_id: int | None) -> list[Any]:
+    teacher = Profile.__table__.alias("tp")
+    stmt = (
+        select(Grade.id, Grade.class_id, Grade.subject_id, Subject.name.label("subject"), Grade.work_type_id,
+               WorkType.name.label("work_type"), WorkType.weight, Grade.date, Grade.value, Grade.mark,
+               Grade.comment, Grade.lesson_id, Grade.teacher_id, person_name(teacher.c).label("teacher"),
+               Grade.created_at, Grade.updated_at)
+        .join(Subject, Subject.id == Grade.subject_id)
+        .join(WorkType, WorkType.id == Grade.work_type_id)
+        .join(teacher, teacher.c.user_id == Grade.teacher_id)
+        .where(and_(*_filters(student_id, subject_id=subject_id, starts=starts, ends=ends, teacher_id=teacher_id)))
+        .order_by(Subject.name, Grade.date, Grade.id)
+    )
+    return list((await session.execute(stmt)).all())
+
+
+async def student_subject_sums(session: AsyncSession, student_id: int, *, subject_id: int | None,
+                               starts: date | None, ends: date | None, teacher_id: int | None) -> list[Row[Any]]:
+    """Per subject: Σ(value×weight), Σ(weight) and count over numeric grades, the plain sum, and all marks."""
+    stmt = (
+        select(Grade.subject_id, Subject.name.label("subject"), *sums_columns())
+        .join(Subject, Subject.id == Grade.subject_id)
+        .join(WorkType, WorkType.id == Grade.work_type_id)
+        .where(and_(*_filters(student_id, subject_id=subject_id, starts=starts, ends=ends, teacher_id=teacher_id)))
+        .group_by(Grade.subject_id, Subject.name)
+        .order_by(Subject.name)
+    )
+    return list((await session.execute(stmt)).all())
+
+
+def sums_columns() -> list[Any]:
+    """Aggregates every average is computed from (the rounding rule then lives in one Python function)."""
+    numeric = Grade.value.is_not(None)
+    return [
+        func.coalesce(func.sum(Grade.value * WorkType.weight), 0).label("weighted_sum"),
+        func.coalesce(func.sum(WorkType.weight).filter(numeric), 0).label("weight_sum"),
+        func.count(Grade.value).label("numeric_count"),
+        func.coalesce(func.sum(Grade.value), 0).label("value_sum"),
+        func.count().label("marks_count"),
+    ]

@@ -1,0 +1,281 @@
+"""Grades: create, edit, delete (each with an audit row and notifications in the same transaction),
+the student's grade list with per-subject averages, and the audit trail for admins.
+
+Who sees a student's grades: the student; their linked parents; a teacher of one of the student's classes,
+but only in the subjects that teacher teaches in that class, unless they are the class teacher
+(классный руководитель), who sees every subject of their class; admins of the student's school; superusers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edutrack import errors
+from edutrack.context import AppContext
+from edutrack.db.diary import MARKS, Grade
+from edutrack.db.models import Notification, Role
+from edutrack.events import publish_notifications
+from edutrack.queries import grades as q
+from edutrack.queries import membership
+from edutrack.security.tokens import Principal
+from edutrack.services.diary import access
+from edutrack.services.diary.averages import average_of_sums, plain_average_of_sums
+from edutrack.services.diary.notify import notify_students_and_parents
+
+GRADE_FIELDS = ("student_id", "class_id", "subject_id", "lesson_id", "work_type_id", "date", "value", "mark",
+                "comment", "teacher_id")
+# Grades may be given for today (in any timezone of the school's users) or the past, never the future.
+FUTURE_SLACK = timedelta(days=1)
+
+
+def snapshot(grade: Grade) -> dict[str, Any]:
+    """The audited state of a grade (JSON-safe)."""
+    data = {name: getattr(grade, name) for name in GRADE_FIELDS}
+    data["date"] = grade.date.isoformat()
+    return data
+
+
+def display(value: int | None, mark: str | None) -> str:
+    return str(value) if value is not None else MARKS.get(mark or "", mark or "")
+
+
+def grade_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id, "class_id": row.class_id, "subject_id": row.subject_id, "subject": row.subject,
+        "work_type_id": row.work_type_id, "work_type": row.work_type, "weight": row.weight, "date": row.date,
+        "value": row.value, "mark": row.mark, "display": display(row.value, row.mark), "comment": row.comment,
+        "lesson_id": row.lesson_id, "teacher_id": row.teacher_id, "teacher": row.teacher,
+        "created_at": row.created_at, "updated_at": row.updated_at,
+    }
+
+
+def _bad(field: str, message: str) -> errors.ValidationFailed:
+    return errors.ValidationFailed(message, details={field: [message]})
+
+
+def _check_date(value: date) -> None:
+    if value > (datetime.now(UTC) + FUTURE_SLACK).date():
+        raise _bad("date", "A grade cannot be dated in the future")
+
+
+async def _school_student(session: AsyncSession, who: Principal, student_id: int) -> Any:
+    student = await q.student_row(session, student_id)
+    if student is None or student.role != Role.STUDENT.value or not (
+            who.is_superuser or (student.school_id is not None and student.school_id == who.school_id)):
+        raise errors.NotFound("No such student")
+    return student
+
+
+async def _check_work_type(session: AsyncSession, work_type_id: int, school_id: int) -> None:
+    wt = await q.work_type(session, work_type_id)
+    if wt is None or wt.school_id != school_id:
+        raise _bad("work_type_id", "Unknown work type for this school")
+
+
+async def _payload(session: AsyncSession, grade: Grade) -> dict[str, Any]:
+    labels = await q.grade_labels(session, grade.id)
+    shown = display(grade.value, grade.mark)
+    return {
+        "grade_id": grade.id, "student_id": grade.student_id, "student_name": labels.student_name,
+        "subject": labels.subject, "value": grade.value if grade.value is not None else MARKS[grade.mark or ""],
+        "work_type": labels.work_type, "date": grade.date.isoformat(), "teacher": labels.teacher,
+        "comment": grade.comment, "title": f"{labels.subject}: {shown} ({labels.work_type})",
+    }
+
+
+async def create_grade(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    access.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
+    rows: list[Notification]
+    async with ctx.sessions.begin() as session:
+        student = await _school_student(session, who, data["student_id"])
+        subject_id: int | None = data.get("subject_id")
+        class_id: int | None = data.get("class_id")
+        grade_date: date | None = data.get("date")
+        if data.get("lesson_id") is not None:
+            lesson = await q.lesson_brief(session, data["lesson_id"])
+            if lesson is None or lesson.school_id != student.school_id:
+                raise errors.NotFound("No such lesson")
+            if subject_id is not None and subject_id != lesson.subject_id:
+                raise _bad("subject_id", "The lesson is of another subject")
+            if class_id is not None and class_id != lesson.class_id:
+                raise _bad("class_id", "The lesson is of another class")
+            subject_id, class_id = lesson.subject_id, lesson.class_id
+            lesson_date = lesson.starts_at.date()
+            if grade_date is not None and grade_date != lesson_date:
+                raise _bad("date", "The date must be the lesson's date (or be left out)")
+            grade_date = lesson_date
+        if subject_id is None:
+            raise _bad("subject_id", "Give subject_id or lesson_id")
+        if grade_date is None:
+            raise _bad("date", "Give date or lesson_id")
+        _check_date(grade_date)
+        if class_id is None:
+            classes = await membership.class_ids_of_student(session, student.id)
+            if len(classes) != 1:
+                raise _bad("class_id", "The student is in several classes (or none): give class_id")
+            class_id = next(iter(classes))
+        class_school = await membership.school_of_class(session, class_id)
+        if class_school is None or class_school != student.school_id:
+            raise errors.NotFound("No such class")
+        if await q.subject_school(session, subject_id) != class_school:
+            raise _bad("subject_id", "Unknown subject for this school")
+        await access.require_teaches(session, who, class_id, subject_id)
+        if not await q.is_enrolled(session, student.id, class_id):
+            raise _bad("student_id", "The student is not in this class")
+        await _check_work_type(session, data["work_type_id"], class_school)
+        grade = await q.insert_grade(session, {
+            "school_id": class_school, "student_id": student.id, "class_id": class_id, "subject_id": subject_id,
+            "teacher_id": who.user_id, "lesson_id": data.get("lesson_id"), "work_type_id": data["work_type_id"],
+            "date": grade_date, "value": data.get("value"), "mark": data.get("mark"), "comment": data.get("comment"),
+        })
+        await q.insert_audit(session, [{"school_id": class_school, "entity": "grade", "entity_id": grade.id,
+                                        "action": "create", "actor_id": who.user_id, "old": None,
+                                        "new": snapshot(grade)}])
+        payload = await _payload(session, grade)
+        rows = await notify_students_and_parents(session, "grade", {student.id: payload})
+        view = await _grade_view_by_id(session, grade)
+    await publish_notifications(ctx, rows)
+    return view
+
+
+async def _grade_view_by_id(session: AsyncSession, grade: Grade) -> dict[str, Any]:
+    rows = await q.student_grades(session, grade.student_id, subject_id=grade.subject_id, starts=grade.date,
+                                  ends=grade.date, teacher_id=None)
+    return next(grade_view(r) for r in rows if r.id == grade.id)
+
+
+async def _editable_grade(session: AsyncSession, who: Principal, grade_id: int) -> Grade:
+    access.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
+    grade = await q.grade_by_id(session, grade_id, for_update=True)
+    if grade is None or not (who.is_superuser or grade.school_id == who.school_id):
+        raise errors.NotFound("No such grade")
+    await access.require_teaches(session, who, grade.class_id, grade.subject_id)
+    return grade
+
+
+async def update_grade(ctx: AppContext, who: Principal, grade_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    rows: list[Notification] = []
+    async with ctx.sessions.begin() as session:
+        grade = await _editable_grade(session, who, grade_id)
+        old = snapshot(grade)
+        changes: dict[str, Any] = {}
+        if "value" in data:
+            changes.update(value=data["value"], mark=None)
+        if "mark" in data:
+            changes.update(mark=data["mark"], value=None)
+        if "work_type_id" in data:
+            await _check_work_type(session, data["work_type_id"], grade.school_id)
+            changes["work_type_id"] = data["work_type_id"]
+        if "comment" in data:
+            changes["comment"] = data["comment"]
+        if "date" in data:
+            if grade.lesson_id is not None and data["date"] != grade.date:
+                raise _bad("date", "The grade belongs to a lesson: its date is the lesson's")
+            _check_date(data["date"])
+            changes["date"] = data["date"]
+        changed = {k: v for k, v in changes.items() if getattr(grade, k) != v}
+        if changed:
+            changed["teacher_id"] = grade.teacher_id  # keeps the author; the editor is in the audit row
+            changed["updated_at"] = datetime.now(UTC)
+            grade = await q.update_grade(session, grade.id, changed)
+            new = snapshot(grade)
+            await q.insert_audit(session, [{"school_id": grade.school_id, "entity": "grade", "entity_id": grade.id,
+                                            "action": "update", "actor_id": who.user_id,
+                                            "old": {k: old[k] for k in old if old[k] != new[k]},
+                                            "new": {k: new[k] for k in new if old[k] != new[k]}}])
+            payload = await _payload(session, grade)
+            rows = await notify_students_and_parents(session, "grade_changed", {grade.student_id: payload})
+        view = await _grade_view_by_id(session, grade)
+    await publish_notifications(ctx, rows)
+    return view
+
+
+async def delete_grade(ctx: AppContext, who: Principal, grade_id: int) -> None:
+    async with ctx.sessions.begin() as session:
+        grade = await _editable_grade(session, who, grade_id)
+        payload = await _payload(session, grade)
+        await q.update_grade(session, grade.id, {"deleted_at": datetime.now(UTC)})
+        await q.insert_audit(session, [{"school_id": grade.school_id, "entity": "grade", "entity_id": grade.id,
+                                        "action": "delete", "actor_id": who.user_id, "old": snapshot(grade),
+                                        "new": None}])
+        payload["title"] = f"Оценка удалена: {payload['title']}"
+        rows = await notify_students_and_parents(session, "grade_deleted", {grade.student_id: payload})
+    await publish_notifications(ctx, rows)
+
+
+async def term_range(session: AsyncSession, school_id: int | None, term_id: int | None,
+                     starts: date | None, ends: date | None) -> tuple[date | None, date | None]:
+    """Intersect an optional term with optional from/to dates."""
+    if starts is not None and ends is not None and starts > ends:
+        raise _bad("from", "from must not be after to")
+    if term_id is None:
+        return starts, ends
+    term = await q.term(session, term_id)
+    if term is None or term.school_id != school_id:
+        raise _bad("term_id", "Unknown term for this school")
+    return max(filter(None, (term.starts_on, starts))), min(filter(None, (term.ends_on, ends)))
+
+
+def teacher_filter(who: Principal) -> int | None:
+    return who.user_id if who.role == Role.TEACHER.value and not who.is_superuser else None
+
+
+async def visible_student(session: AsyncSession, who: Principal, student_id: int) -> Any:
+    await access.require_student_visible(session, who, student_id)
+    student = await q.student_row(session, student_id)
+    if student is None or student.role != Role.STUDENT.value:
+        raise errors.NotFound("No such student")
+    return student
+
+
+def subject_averages(sums: list[Any]) -> list[dict[str, Any]]:
+    return [{
+        "subject_id": s.subject_id, "subject": s.subject,
+        "weighted_average": _two(average_of_sums(s.weighted_sum, s.weight_sum)),
+        "plain_average": _two(plain_average_of_sums(s.value_sum, s.numeric_count)),
+        "numeric_count": s.numeric_count, "marks_count": s.marks_count,
+    } for s in sums]
+
+
+def _two(value: Any) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+async def student_grades(ctx: AppContext, who: Principal, student_id: int, *, subject_id: int | None,
+                         term_id: int | None, starts: date | None, ends: date | None) -> dict[str, Any]:
+    async with ctx.sessions.begin() as session:
+        student = await visible_student(session, who, student_id)
+        starts, ends = await term_range(session, student.school_id, term_id, starts, ends)
+        scope = teacher_filter(who)
+        grades = await q.student_grades(session, student_id, subject_id=subject_id, starts=starts, ends=ends,
+                                        teacher_id=scope)
+        sums = await q.student_subject_sums(session, student_id, subject_id=subject_id, starts=starts, ends=ends,
+                                            teacher_id=scope)
+    return {"student_id": student.id, "student_name": student.name, "from_": starts, "to": ends,
+            "grades": [grade_view(g) for g in grades], "subjects": subject_averages(sums)}
+
+
+async def audit_trail(ctx: AppContext, who: Principal, *, entity: str | None, entity_id: int | None,
+                      limit: int, offset: int) -> list[dict[str, Any]]:
+    """Admins read their school's trail; superusers everyone's."""
+    if not who.is_admin:
+        raise errors.Forbidden("Only administrators read the audit trail")
+    async with ctx.sessions.begin() as session:
+        rows = await q.audit_entries(session, school_id=None if who.is_superuser else who.school_id,
+                                     entity=entity, entity_id=entity_id, limit=limit, offset=offset)
+    return [{"id": r.AuditLog.id, "entity": r.AuditLog.entity, "entity_id": r.AuditLog.entity_id,
+             "action": r.AuditLog.action, "actor_id": r.AuditLog.actor_id, "actor": r.actor_name,
+             "old": r.AuditLog.old, "new": r.AuditLog.new, "at": r.AuditLog.at} for r in rows]
+
+
+async def grade_history(ctx: AppContext, who: Principal, grade_id: int) -> list[dict[str, Any]]:
+    if not who.is_admin:
+        raise errors.Forbidden("Only administrators read the audit trail")
+    async with ctx.sessions.begin() as session:
+        school_id = await q.any_grade_school(session, grade_id)
+    if school_id is None or not (who.is_superuser or school_id == who.school_id):
+        raise errors.NotFound("No such grade")
+    return await audit_trail(ctx, who, entity="grade", entity_id=grade_id, limit=1000, offset=0)
