@@ -10,8 +10,8 @@ from aiohttp import web
 
 from edutrack import realtime
 from edutrack.api import accounts, diary_structure, docs, health, pages
-from edutrack.api import outbox as outbox_api
 from edutrack.api import grades as grades_api
+from edutrack.api import outbox as outbox_api
 from edutrack.api.middlewares import cors_and_security, error_handler, request_context
 from edutrack.keys import CTX, SETTINGS
 from edutrack.resources import open_context

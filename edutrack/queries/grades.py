@@ -84,7 +84,9 @@ async def any_grade_school(session: AsyncSession, grade_id: int) -> int | None:
 
 async def update_grade(session: AsyncSession, grade_id: int, values: dict[str, Any]) -> Grade:
     stmt = update(Grade).where(Grade.id == grade_id).values(**values).returning(Grade)
-    return (await session.execute(stmt, execution_options={"synchronize_session": False, "populate_existing": True})).scalar_one()
+    # populate_existing: the caller holds the same Grade in the identity map and must see the new values.
+    options = {"synchronize_session": False, "populate_existing": True}
+    return (await session.execute(stmt, execution_options=options)).scalar_one()
 
 
 async def grade_labels(session: AsyncSession, grade_id: int) -> Row[Any]:

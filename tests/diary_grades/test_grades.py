@@ -190,6 +190,8 @@ async def test_authorization_matrix(client: TestClient, factory: Factory, school
 
     assert (await read(student1, s1))[0] == 200
     assert (await read(student1, s2))[0] == 404
+    assert (await read(student2, s1))[0] == 404
+    assert (await read(student2, s2))[0] == 200
     assert (await read(parent_of_1, s1))[0] == 200
     assert (await read(parent_of_1, s2))[0] == 404
     assert (await read(parent_of_2, s2))[0] == 200
