@@ -29,6 +29,7 @@ from edutrack.services.diary.notify import notify_students_and_parents
 
 MAX_RANGE_DAYS = 42  # a week view, a fortnight, a month: anything longer is a report, not a schedule
 MAX_LESSON = timedelta(hours=6)
+YEARS = (2000, 2100)  # a diary's plausible years; also keeps time-zone arithmetic far from datetime's limits
 PLANNING_FIELDS = ("class_id", "subject_id", "teacher_id", "room", "starts_at", "ends_at")
 EXCLUSION_MESSAGES = {
     "no_class_overlap": ("class", "The class already has a lesson at this time"),
@@ -55,6 +56,10 @@ def _aware(value: datetime, tz: ZoneInfo) -> datetime:
 
 
 def _check_times(starts: datetime, ends: datetime) -> None:
+    for name, value in (("starts_at", starts), ("ends_at", ends)):
+        if not YEARS[0] <= value.year <= YEARS[1]:
+            raise errors.ValidationFailed(f"{name} is out of range",
+                                          details={name: [f"The year must be between {YEARS[0]} and {YEARS[1]}."]})
     if ends <= starts:
         raise errors.ValidationFailed("A lesson must end after it starts",
                                       details={"ends_at": ["Must be after starts_at."]})
@@ -243,6 +248,10 @@ async def delete_lesson(ctx: AppContext, who: Principal, lesson_id: int) -> None
 
 def _range(tz: ZoneInfo, start: date | None, end: date | None) -> tuple[datetime, datetime]:
     """[from, to] as whole days in the school's time zone; to is inclusive. Default: this week."""
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and not YEARS[0] <= value.year <= YEARS[1]:
+            raise errors.ValidationFailed(f"'{name}' is out of range",
+                                          details={name: [f"The year must be between {YEARS[0]} and {YEARS[1]}."]})
     if start is None and end is None:
         today = datetime.now(tz).date()
         start = today - timedelta(days=today.weekday())
