@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 
@@ -143,30 +144,33 @@ def test_migrations_downgrade_to_base_and_back(tmp_path: Path):
         asyncio.run(drop_database(url))
 
 
-async def test_api_process_serves_requests(settings, tmp_path: Path):
-    """`edutrack api` as its own process: ready with all services up, and the first query works."""
+@pytest.mark.parametrize("role", ["api", "run"])
+async def test_server_process_serves_requests(settings, tmp_path: Path, role: str):
+    """`edutrack api` and `edutrack run` (the README's run command) as real processes: ready with all services
+    up, the first query works, /docs renders, and SIGTERM stops them cleanly."""
     import aiohttp
 
     from tests.support.services import free_port
 
     port = free_port()
     env = _env(DATABASE_URL=settings.database_url, JWT_SECRET=TEST_JWT_SECRET, NAMESPACE=settings.namespace,
-               ARGON2_TIME_COST="1", ARGON2_MEMORY_COST="8", ARGON2_PARALLELISM="1", DEV_MAIL_CATCHER="false")
+               ARGON2_TIME_COST="1", ARGON2_MEMORY_COST="8", ARGON2_PARALLELISM="1", DEV_MAIL_CATCHER="true",
+               SMTP_PORT=str(free_port()), MAIL_CATCHER_DIR=str(tmp_path / "mail"))
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "edutrack", "--env-file", str(tmp_path / "none.env"), "api", "--port", str(port),
+        sys.executable, "-m", "edutrack", "--env-file", str(tmp_path / "none.env"), role, "--port", str(port),
         env=env, cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
-            for _ in range(200):
+            for _ in range(300):
                 try:
                     async with http.get(f"{base}/health") as resp:
                         if resp.status == 200:
                             break
                 except aiohttp.ClientConnectionError:
                     pass
-                assert proc.returncode is None, "edutrack api exited early"
+                assert proc.returncode is None, f"edutrack {role} exited early"
                 await asyncio.sleep(0.05)
             async with http.get(f"{base}/health/ready") as resp:
                 body = await resp.json()
@@ -178,7 +182,7 @@ async def test_api_process_serves_requests(settings, tmp_path: Path):
                 assert resp.status == 200
     finally:
         proc.terminate()
-        _, err = await asyncio.wait_for(proc.communicate(), 20)
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
     # SIGTERM is a graceful stop, not a crash.
     assert proc.returncode in (0, -15), err.decode()[-2000:]
     assert "Traceback" not in err.decode()
