@@ -56,12 +56,14 @@ async def list_users(
     if role:
         conditions.append(User.role == role)
     if q:
-        pattern = f"%{q.lower()}%"
+        # The search text is literal: "%" or "_" typed by a user must not act as wildcards.
+        literal = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{literal}%"
         conditions.append(
             or_(
-                User.email.like(pattern),
-                func.lower(Profile.first_name).like(pattern),
-                func.lower(Profile.last_name).like(pattern),
+                User.email.like(pattern, escape="\\"),
+                func.lower(Profile.first_name).like(pattern, escape="\\"),
+                func.lower(Profile.last_name).like(pattern, escape="\\"),
             )
         )
     base = select(User).join(Profile, Profile.user_id == User.id).where(*conditions)

@@ -115,3 +115,22 @@ async def test_superuser_manages_everything(client, factory):
     assert (await resp.json())["school_id"] == school1
     resp = await client.get(USERS, params={"school_id": str(school1)}, headers=root.headers)
     assert [u["id"] for u in (await resp.json())["items"]] == [new_admin["id"]]
+
+
+async def test_user_search_is_literal_and_case_insensitive(client, factory):
+    school = await make_school(factory.ctx, "Школа 1")
+    admin = await factory.actor("admin", school_id=school)
+    anna = await factory.user("student", school_id=school, first_name="Анна", email="anna_k@example.test")
+    await factory.user("student", school_id=school, first_name="Борис", email="boris@example.test")
+
+    async def search(text: str) -> list[int]:
+        resp = await client.get(USERS, params={"q": text}, headers=admin.headers)
+        assert resp.status == 200, await resp.text()
+        return [u["id"] for u in (await resp.json())["items"]]
+
+    assert await search("АННА") == [anna.id]
+    assert await search("ANNA_K") == [anna.id]
+    # Wildcards typed by a user are plain characters.
+    assert await search("%") == []
+    assert await search("a_n") == []
+    assert await search("\\") == []
