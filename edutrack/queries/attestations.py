@@ -1,0 +1,129 @@
+"""SQL of term marks and the class term sheet. Every function is one statement, whatever the class size."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, select, union
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edutrack.db.diary import (
+    Attestation,
+    ClassStudent,
+    Grade,
+    School,
+    SchoolClass,
+    Subject,
+    TeachingAssignment,
+    WorkType,
+)
+from edutrack.db.models import Profile, User
+from edutrack.queries.grades import person_name, sums_columns
+
+
+async def class_with_policy(session: AsyncSession, class_id: int) -> Any:
+    """The class and its school's attestation policy in one row (None for an unknown class)."""
+    stmt = (
+        select(SchoolClass.id, SchoolClass.name, SchoolClass.school_id, SchoolClass.class_teacher_id,
+               School.min_marks_for_attestation, School.rounding_threshold, School.at_risk_average,
+               School.at_risk_unexcused_absences)
+        .join(School, School.id == SchoolClass.school_id)
+        .where(SchoolClass.id == class_id)
+    )
+    return (await session.execute(stmt)).first()
+
+
+async def class_students(session: AsyncSession, class_id: int) -> list[Any]:
+    stmt = (
+        select(User.id, person_name().label("name"))
+        .join(ClassStudent, ClassStudent.student_id == User.id)
+        .join(Profile, Profile.user_id == User.id)
+        .where(ClassStudent.class_id == class_id)
+        .order_by(Profile.last_name, Profile.first_name, User.id)
+    )
+    return list((await session.execute(stmt)).all())
+
+
+async def class_subjects(session: AsyncSession, class_id: int, starts: date, ends: date,
+                         only: Collection[int] | None) -> list[Any]:
+    """Subjects taught in the class, plus any its students were graded in during the period."""
+    taught = select(TeachingAssignment.subject_id.label("subject_id")).where(TeachingAssignment.class_id == class_id)
+    graded = (
+        select(Grade.subject_id)
+        .join(ClassStudent, ClassStudent.student_id == Grade.student_id)
+        .where(ClassStudent.class_id == class_id, Grade.deleted_at.is_(None), Grade.date.between(starts, ends))
+    )
+    ids = union(taught, graded).subquery()
+    stmt = select(Subject.id, Subject.name).join(ids, ids.c.subject_id == Subject.id).order_by(Subject.name)
+    if only is not None:
+        stmt = stmt.where(Subject.id.in_(list(only)))
+    return list((await session.execute(stmt)).all())
+
+
+async def class_sums(session: AsyncSession, class_id: int, starts: date, ends: date,
+                     only: Collection[int] | None) -> list[Any]:
+    """Per (student, subject) of the class: the sums every average is computed from."""
+    stmt = (
+        select(Grade.student_id, Grade.subject_id, *sums_columns())
+        .join(ClassStudent, and_(ClassStudent.student_id == Grade.student_id, ClassStudent.class_id == class_id))
+        .join(WorkType, WorkType.id == Grade.work_type_id)
+        .where(Grade.deleted_at.is_(None), Grade.date.between(starts, ends))
+        .group_by(Grade.student_id, Grade.subject_id)
+    )
+    if only is not None:
+        stmt = stmt.where(Grade.subject_id.in_(list(only)))
+    return list((await session.execute(stmt)).all())
+
+
+async def class_attestations(session: AsyncSession, class_id: int, term_id: int) -> list[Attestation]:
+    stmt = (
+        select(Attestation)
+        .join(ClassStudent, ClassStudent.student_id == Attestation.student_id)
+        .where(ClassStudent.class_id == class_id, Attestation.term_id == term_id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def subjects_taught_in_class(session: AsyncSession, teacher_id: int, class_id: int) -> set[int]:
+    stmt = select(TeachingAssignment.subject_id).where(TeachingAssignment.teacher_id == teacher_id,
+                                                      TeachingAssignment.class_id == class_id)
+    return set((await session.execute(stmt)).scalars())
+
+
+async def attestation(session: AsyncSession, student_id: int, subject_id: int, term_id: int,
+                      *, for_update: bool = False) -> Attestation | None:
+    stmt = select(Attestation).where(Attestation.student_id == student_id, Attestation.subject_id == subject_id,
+                                     Attestation.term_id == term_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def upsert_attestation(session: AsyncSession, values: dict[str, Any]) -> Attestation:
+    base = insert(Attestation).values(**values)
+    stmt = base.on_conflict_do_update(
+        index_elements=[Attestation.student_id, Attestation.subject_id, Attestation.term_id],
+        set_={k: base.excluded[k] for k in ("class_id", "proposed", "final", "is_override", "average", "comment",
+                                             "confirmed_by", "confirmed_at")},
+    ).returning(Attestation)
+    result = await session.scalars(stmt, execution_options={"populate_existing": True})
+    return result.one()
+
+
+async def teacher_sees_subject(session: AsyncSession, teacher_id: int, student_id: int, subject_id: int) -> bool:
+    """Does the teacher teach this subject in one of the student's classes, or lead one of them?"""
+    teaches = (
+        select(TeachingAssignment.id)
+        .join(ClassStudent, ClassStudent.class_id == TeachingAssignment.class_id)
+        .where(TeachingAssignment.teacher_id == teacher_id, TeachingAssignment.subject_id == subject_id,
+               ClassStudent.student_id == student_id)
+    )
+    leads = (
+        select(SchoolClass.id)
+        .join(ClassStudent, ClassStudent.class_id == SchoolClass.id)
+        .where(SchoolClass.class_teacher_id == teacher_id, ClassStudent.student_id == student_id)
+    )
+    return (await session.execute(union(teaches, leads).limit(1))).first() is not None

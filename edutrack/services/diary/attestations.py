@@ -1,0 +1,187 @@
+"""Term marks (attestations): the proposal from the weighted average, the teacher's confirmation or override,
+and the class term sheet (students × subjects) in a constant number of queries.
+
+The sums come from SQL; the rounding rule is `averages.propose_from_sums`, the one place it lives.
+Who sees a term sheet: the school's admins, the class teacher (every subject), a teacher of the class
+(their subjects only); students and parents read their own marks through the proposal endpoint.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edutrack import errors
+from edutrack.context import AppContext
+from edutrack.db.diary import Attestation
+from edutrack.db.models import Role
+from edutrack.queries import attestations as q
+from edutrack.queries import grades as gq
+from edutrack.queries import membership
+from edutrack.security.tokens import Principal
+from edutrack.services.diary import access
+from edutrack.services.diary.averages import Proposal, plain_average_of_sums, propose_from_sums
+from edutrack.services.diary.grades import teacher_filter, visible_student
+
+MARK_CHOICES = ("1", "2", "3", "4", "5", "na")
+
+
+def _bad(field: str, message: str) -> errors.ValidationFailed:
+    return errors.ValidationFailed(message, details={field: [message]})
+
+
+def _num(value: Decimal | None) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+def attestation_view(a: Attestation | None) -> dict[str, Any] | None:
+    if a is None:
+        return None
+    return {"id": a.id, "final": a.final, "proposed": a.proposed, "is_override": a.is_override,
+            "average": a.average, "comment": a.comment, "confirmed_by": a.confirmed_by,
+            "confirmed_at": a.confirmed_at}
+
+
+async def _term_of_school(session: AsyncSession, term_id: int, school_id: int | None) -> Any:
+    term = await gq.term(session, term_id)
+    if term is None or term.school_id != school_id:
+        raise _bad("term_id", "Unknown term for this school")
+    return term
+
+
+async def _propose(session: AsyncSession, school_id: int, student_id: int, subject_id: int,
+                   term: Any) -> tuple[Proposal, Any]:
+    school = await gq.school(session, school_id)
+    assert school is not None
+    found = await gq.student_subject_sums(session, student_id, subject_id=subject_id, starts=term.starts_on,
+                                          ends=term.ends_on, teacher_id=None)
+    sums = found[0] if found else None
+    proposal = propose_from_sums(
+        sums.weighted_sum if sums else 0, sums.weight_sum if sums else 0, sums.numeric_count if sums else 0,
+        min_marks=school.min_marks_for_attestation, threshold=school.rounding_threshold)
+    return proposal, sums
+
+
+async def get_proposal(ctx: AppContext, who: Principal, student_id: int, subject_id: int,
+                       term_id: int) -> dict[str, Any]:
+    async with ctx.sessions.begin() as session:
+        student = await visible_student(session, who, student_id)
+        term = await _term_of_school(session, term_id, student.school_id)
+        if await gq.subject_school(session, subject_id) != student.school_id:
+            raise _bad("subject_id", "Unknown subject for this school")
+        if teacher_filter(who) is not None and not await q.teacher_sees_subject(session, who.user_id, student_id,
+                                                                                subject_id):
+            raise errors.NotFound("No such student")
+        proposal, sums = await _propose(session, student.school_id, student_id, subject_id, term)
+        existing = await q.attestation(session, student_id, subject_id, term_id)
+    return {
+        "student_id": student_id, "subject_id": subject_id, "term_id": term_id,
+        "average": _num(proposal.average), "numeric_count": proposal.numeric_count,
+        "marks_count": sums.marks_count if sums else 0,
+        "plain_average": _num(plain_average_of_sums(sums.value_sum, sums.numeric_count) if sums else None),
+        "proposed": proposal.proposed, "attestation": attestation_view(existing),
+    }
+
+
+async def set_attestation(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    """Confirm the proposal (no `final`) or override it (`final` differs: a comment with the reason is required)."""
+    access.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
+    async with ctx.sessions.begin() as session:
+        student = await gq.student_row(session, data["student_id"])
+        if student is None or student.role != Role.STUDENT.value or not (
+                who.is_superuser or (student.school_id is not None and student.school_id == who.school_id)):
+            raise errors.NotFound("No such student")
+        term = await _term_of_school(session, data["term_id"], student.school_id)
+        subject_id = data["subject_id"]
+        if await gq.subject_school(session, subject_id) != student.school_id:
+            raise _bad("subject_id", "Unknown subject for this school")
+        class_id = data.get("class_id")
+        classes = await membership.class_ids_of_student(session, student.id)
+        if class_id is None:
+            if len(classes) != 1:
+                raise _bad("class_id", "The student is in several classes (or none): give class_id")
+            class_id = next(iter(classes))
+        elif class_id not in classes:
+            raise _bad("class_id", "The student is not in this class")
+        await access.require_teaches(session, who, class_id, subject_id)
+        proposal, _ = await _propose(session, student.school_id, student.id, subject_id, term)
+        final = data.get("final") or proposal.proposed
+        is_override = final != proposal.proposed
+        comment = data.get("comment")
+        if is_override and not comment:
+            raise _bad("comment", "An override of the proposed mark needs a reason in `comment`")
+        old = await q.attestation(session, student.id, subject_id, term.id, for_update=True)
+        old_view = _audited(old) if old else None
+        row = await q.upsert_attestation(session, {
+            "school_id": student.school_id, "student_id": student.id, "class_id": class_id,
+            "subject_id": subject_id, "term_id": term.id, "proposed": proposal.proposed, "final": final,
+            "is_override": is_override, "average": proposal.average_2dp, "comment": comment,
+            "confirmed_by": who.user_id, "confirmed_at": datetime.now(UTC),
+        })
+        await gq.insert_audit(session, [{
+            "school_id": student.school_id, "entity": "attestation", "entity_id": row.id,
+            "action": "override" if is_override else "confirm", "actor_id": who.user_id,
+            "old": old_view, "new": _audited(row),
+        }])
+        view = attestation_view(row)
+    assert view is not None
+    return {"student_id": student.id, "subject_id": subject_id, "term_id": term.id, **view}
+
+
+def _audited(a: Attestation) -> dict[str, Any]:
+    return {"proposed": a.proposed, "final": a.final, "is_override": a.is_override,
+            "average": None if a.average is None else str(a.average), "comment": a.comment,
+            "subject_id": a.subject_id, "term_id": a.term_id, "student_id": a.student_id}
+
+
+async def sheet_scope(session: AsyncSession, who: Principal, class_id: int) -> tuple[Any, set[int] | None]:
+    """The class (with policy) and the subjects the caller may see on its sheets (None = all)."""
+    cls = await q.class_with_policy(session, class_id)
+    if cls is None:
+        raise errors.NotFound("No such class")
+    if who.is_superuser:
+        return cls, None
+    if who.role in (Role.STUDENT.value, Role.PARENT.value):
+        raise errors.Forbidden("Class sheets are for teachers and administrators")
+    if who.role == Role.ADMIN.value:
+        if cls.school_id != who.school_id:
+            raise errors.NotFound("No such class")
+        return cls, None
+    if cls.class_teacher_id == who.user_id:
+        return cls, None
+    subjects = await q.subjects_taught_in_class(session, who.user_id, class_id)
+    if not subjects:
+        raise errors.NotFound("No such class")
+    return cls, subjects
+
+
+async def term_sheet(ctx: AppContext, who: Principal, class_id: int, term_id: int) -> dict[str, Any]:
+    async with ctx.sessions.begin() as session:
+        cls, only = await sheet_scope(session, who, class_id)
+        term = await _term_of_school(session, term_id, cls.school_id)
+        students = await q.class_students(session, class_id)
+        subjects = await q.class_subjects(session, class_id, term.starts_on, term.ends_on, only)
+        sums = await q.class_sums(session, class_id, term.starts_on, term.ends_on, only)
+        finals = await q.class_attestations(session, class_id, term_id)
+    by_cell = {(s.student_id, s.subject_id): s for s in sums}
+    final_by_cell = {(a.student_id, a.subject_id): a for a in finals}
+    rows = []
+    for st in students:
+        cells = []
+        for sub in subjects:
+            s = by_cell.get((st.id, sub.id))
+            p = propose_from_sums(s.weighted_sum if s else 0, s.weight_sum if s else 0,
+                                  s.numeric_count if s else 0, min_marks=cls.min_marks_for_attestation,
+                                  threshold=cls.rounding_threshold)
+            a = final_by_cell.get((st.id, sub.id))
+            cells.append({"subject_id": sub.id, "average": _num(p.average), "numeric_count": p.numeric_count,
+                          "marks_count": s.marks_count if s else 0, "proposed": p.proposed,
+                          "final": a.final if a else None, "is_override": a.is_override if a else False})
+        rows.append({"student_id": st.id, "name": st.name, "cells": cells})
+    return {"class_id": class_id, "class_name": cls.name, "term_id": term.id, "from_": term.starts_on,
+            "to": term.ends_on, "subjects": [{"id": s.id, "name": s.name} for s in subjects], "students": rows,
+            "policy": {"min_marks": cls.min_marks_for_attestation,
+                       "rounding_threshold": float(cls.rounding_threshold)}}
