@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from edutrack import events
 from edutrack.context import AppContext
 from edutrack.db.models import Notification
 from tests.diary_structure.conftest import auth, body_of
@@ -228,3 +230,27 @@ async def test_week_view_and_personal_schedules(client: TestClient, ctx: AppCont
     week = await body_of(await client.get(
         f"/api/v1/lessons?class_id={c0.id}&from=2026-11-30&to=2026-12-06", headers=admin), 200)
     assert [x["id"] for x in week["items"]] == [b["id"]]
+
+
+async def test_homework_on_a_new_lesson_is_pushed_live_after_commit(client: TestClient, ctx: AppContext,
+                                                                    school: BuiltSchool) -> None:
+    c0 = school.classes[0]
+    student_id = c0.student_ids[0]
+    pubsub = ctx.redis.pubsub()
+    await pubsub.subscribe(events.redis_channel(ctx.settings.namespace, f"user:{student_id}"))
+    try:
+        made = await body_of(await client.post("/api/v1/lessons", headers=auth(ctx, school.admin), json=lesson(
+            school, 0, "Математика", "09:00", "09:45", homework="Выучить таблицу")), 201)
+        event = None
+        for _ in range(50):
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
+            if message is not None:
+                event = json.loads(message["data"])
+                break
+    finally:
+        await pubsub.aclose()
+    assert event is not None and event["kind"] == "homework" and event["about_user_id"] == student_id
+    assert event["payload"]["lesson_id"] == made["id"] and event["payload"]["text"] == "Выучить таблицу"
+    async with ctx.sessions() as session:
+        stored = (await session.execute(select(Notification).where(Notification.id == event["id"]))).scalar_one()
+    assert stored.user_id == student_id  # the live event is the committed row
