@@ -187,7 +187,7 @@ class EnrolResultSchema(ma.Schema):
 
 class ClassStudentSchema(ma.Schema):
     id = fields.Integer()
-    email = fields.String()
+    email = fields.String(allow_none=True, metadata={"description": "Only for teachers and admins"})
     full_name = fields.String()
     enrolled_at = fields.String()
 

@@ -83,6 +83,10 @@ async def test_class_visibility_matrix(client: TestClient, ctx: AppContext, scho
     students = await body_of(await client.get(f"/api/v1/classes/{c0.id}/students", headers=cases["parent"][0]),
                              200)
     assert {s["id"] for s in students} == set(c0.student_ids)
+    assert {s["email"] for s in students} == {None}  # a parent does not get the children's addresses
+    staff_view = await body_of(await client.get(f"/api/v1/classes/{c0.id}/students", headers=cases["teacher"][0]),
+                               200)
+    assert all(s["email"] for s in staff_view)
 
 
 async def test_enrolment_and_parent_links(client: TestClient, ctx: AppContext, school: BuiltSchool,

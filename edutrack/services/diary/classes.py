@@ -212,8 +212,10 @@ async def list_students(ctx: AppContext, who: Principal, class_id: int) -> list[
     async with ctx.sessions() as session:
         await access.require_class_visible(session, who, class_id)
         rows = await q.class_students(session, class_id)
-    return [{"id": r.id, "email": r.email, "full_name": r.full_name, "enrolled_at": r.enrolled_at.isoformat()}
-            for r in rows]
+    # Staff need the addresses; classmates and their parents see names only.
+    staff = who.is_admin or who.role == Role.TEACHER.value
+    return [{"id": r.id, "email": r.email if staff else None, "full_name": r.full_name,
+             "enrolled_at": r.enrolled_at.isoformat()} for r in rows]
 
 
 async def enrol(ctx: AppContext, who: Principal, class_id: int, student_ids: list[int]) -> dict[str, Any]:
