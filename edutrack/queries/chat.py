@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy import BigInteger, String, Text, and_, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,21 +15,6 @@ from edutrack.db.diary import ClassStudent, ParentChild, School, SchoolClass
 from edutrack.db.models import Notification, Profile, User
 
 # --- channels and messages -------------------------------------------------------------------------
-
-
-async def next_message_id(session: AsyncSession, channel: str) -> int:
-    """Draw the next id of a channel. The row lock taken here is held until commit, so ids of one
-    channel commit strictly in order (no two senders of a channel are ever between draw and commit)."""
-    stmt = (
-        insert(ChatChannel)
-        .values(name=channel, last_message_id=1, last_message_at=func.now())
-        .on_conflict_do_update(
-            index_elements=[ChatChannel.name],
-            set_={"last_message_id": ChatChannel.last_message_id + 1, "last_message_at": func.now()},
-        )
-        .returning(ChatChannel.last_message_id)
-    )
-    return int((await session.execute(stmt)).scalar_one())
 
 
 async def ensure_channel(session: AsyncSession, channel: str) -> None:
@@ -48,14 +33,32 @@ async def message_by_client_id(session: AsyncSession, sender_id: int, client_msg
     return found.scalar_one_or_none()
 
 
-async def insert_message(session: AsyncSession, channel: str, message_id: int, sender_id: int,
-                         client_msg_id: str | None, text: str) -> ChatMessage:
-    message = ChatMessage(channel=channel, id=message_id, sender_id=sender_id, client_msg_id=client_msg_id,
-                          text=text)
-    session.add(message)
-    await session.flush()
-    await session.refresh(message, ["created_at"])
-    return message
+async def append_message(session: AsyncSession, channel: str, sender_id: int, client_msg_id: str | None,
+                         text: str) -> ChatMessage:
+    """Draw the channel's next id and insert the message, in one statement (one round trip).
+
+    The channel row's lock taken by the upsert is held until commit, so ids of one channel commit strictly in
+    order: no two senders of a channel are ever between drawing an id and committing it."""
+    bump = (
+        insert(ChatChannel)
+        .values(name=channel, last_message_id=1, last_message_at=func.now())
+        .on_conflict_do_update(
+            index_elements=[ChatChannel.name],
+            set_={"last_message_id": ChatChannel.last_message_id + 1, "last_message_at": func.now()},
+        )
+        .returning(ChatChannel.last_message_id)
+        .cte("bump")
+    )
+    stmt = (
+        insert(ChatMessage)
+        .from_select(
+            ["channel", "id", "sender_id", "client_msg_id", "text"],
+            select(literal(channel, String), bump.c.last_message_id, literal(sender_id, BigInteger),
+                   literal(client_msg_id, String), literal(text, Text)),
+        )
+        .returning(ChatMessage)
+    )
+    return (await session.scalars(stmt)).one()
 
 
 async def message_by_id(session: AsyncSession, channel: str, message_id: int, *,

@@ -121,6 +121,7 @@ class Connection:
         self._timers: list[asyncio.TimerHandle] = []
         self.closing = False
         self.close_code: int | None = None
+        self.sender_name: str | None = None  # filled by the first send
         self.dropped_ephemeral = 0
         self._frames = TokenBucket(self.limits.frames_per_second, self.limits.frames_burst)
         self._sends = TokenBucket(self.limits.sends_per_second, self.limits.sends_burst)
@@ -360,9 +361,13 @@ class Connection:
                 self.error(ErrorCode.RATE_LIMITED, "Too many messages; wait a moment", req=req,
                            client_msg_id=data["client_msg_id"])
                 return
+            sub = self.subs.get(data["channel"])
+            # A subscribed chat was authorized at subscribe time (the same staleness as live delivery).
+            known = sub is not None and sub.channel.is_chat
             result = await chat.send_message(self.ctx, self.principal, data["channel"], data["text"],
-                                             data["client_msg_id"])
+                                             data["client_msg_id"], known_member=known, sender=self.sender_name)
             message = result.message
+            self.sender_name = message["sender"]
             self.send(dumps({"type": "ack", "req": req, "channel": message["channel"], "id": message["id"],
                              "client_msg_id": message["client_msg_id"], "duplicate": result.duplicate,
                              "created_at": message["created_at"]}))

@@ -157,13 +157,16 @@ class SendResult:
 
 
 async def send_message(ctx: AppContext, who: Principal, channel_name: str, raw_text: object,
-                       client_msg_id: str | None) -> SendResult:
+                       client_msg_id: str | None, *, known_member: bool = False,
+                       sender: str | None = None) -> SendResult:
+    """Store and publish a message. `known_member`: the caller (a socket subscribed to the channel) has
+    already checked membership; `sender`: the sender's display name if the caller has it."""
     channel = parse_channel(channel_name)
     if not channel.is_chat:
         raise errors.BadRequest("Messages go to class:{id} or dm:{a}:{b} channels", code="invalid_channel")
     text = _text(raw_text)
     try:
-        return await _send(ctx, who, channel, text, client_msg_id)
+        return await _send(ctx, who, channel, text, client_msg_id, known_member, sender)
     except IntegrityError:
         # Two sends with the same client_msg_id raced; the other one committed. Answer with it.
         if client_msg_id is None:
@@ -175,12 +178,14 @@ async def send_message(ctx: AppContext, who: Principal, channel_name: str, raw_t
             return SendResult(message_view(existing, await q.sender_name(session, who.user_id)), True)
 
 
-async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str,
-                client_msg_id: str | None) -> SendResult:
+async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, client_msg_id: str | None,
+                known_member: bool, sender: str | None) -> SendResult:
     notes: list[Notification] = []
     async with ctx.sessions.begin() as session:
-        await require_member(session, who, channel)
-        sender = await q.sender_name(session, who.user_id)
+        if not known_member:
+            await require_member(session, who, channel)
+        if sender is None:
+            sender = await q.sender_name(session, who.user_id)
         if client_msg_id is not None:
             existing = await q.message_by_client_id(session, who.user_id, client_msg_id)
             if existing is not None:
@@ -188,8 +193,8 @@ async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str,
                     raise errors.Conflict("This client_msg_id was already used in another channel",
                                           code="client_msg_id_reused")
                 return SendResult(message_view(existing, sender), True)
-        message_id = await q.next_message_id(session, channel.name)
-        message = await q.insert_message(session, channel.name, message_id, who.user_id, client_msg_id, text)
+        message = await q.append_message(session, channel.name, who.user_id, client_msg_id, text)
+        message_id = message.id
         view = message_view(message, sender)
         if channel.kind == "dm":
             # The recipient's feed gets the message too, in this transaction, so an offline recipient
