@@ -6,12 +6,15 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from edutrack import events
 from edutrack.context import AppContext
+from edutrack.db.diary import Lesson
 from edutrack.db.models import Notification
+from edutrack.queries import lessons as lesson_queries
 from tests.diary_structure.conftest import auth, body_of
 from tests.support.school import BuiltSchool, build_school
 
@@ -254,3 +257,24 @@ async def test_homework_on_a_new_lesson_is_pushed_live_after_commit(client: Test
     async with ctx.sessions() as session:
         stored = (await session.execute(select(Notification).where(Notification.id == event["id"]))).scalar_one()
     assert stored.user_id == student_id  # the live event is the committed row
+
+
+async def test_exclusion_constraint_backs_the_check(client: TestClient, ctx: AppContext, school: BuiltSchool,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """If a concurrent writer slips past the friendly check, PostgreSQL's exclusion constraint still
+    refuses, and the answer is the same kind of 409 (here the check is made blind to force that path)."""
+    admin = auth(ctx, school.admin)
+    await body_of(await client.post("/api/v1/lessons", headers=admin, json=lesson(
+        school, 0, "Математика", "09:00", "09:45", room="101")), 201)
+
+    async def blind(*args: Any, **kwargs: Any) -> list[Any]:
+        return []
+
+    monkeypatch.setattr(lesson_queries, "conflicts", blind)
+    for index, subject, room, kind in ((0, "История", None, "class"), (1, "Математика", "101", "room")):
+        body = await body_of(await client.post("/api/v1/lessons", headers=admin, json=lesson(
+            school, index, subject, "09:30", "10:15", room=room)), 409)
+        assert body["error"]["code"] == "schedule_conflict"
+        assert [c["kind"] for c in body["error"]["details"]["conflicts"]] == [kind]
+    async with ctx.sessions() as session:
+        assert len(list((await session.execute(select(Lesson.id))).scalars())) == 1
