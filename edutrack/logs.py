@@ -14,6 +14,11 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
+def _extra_fields(record: logging.LogRecord) -> dict[str, object]:
+    """What the caller passed with `extra=` (method, path, status, ...)."""
+    return {key: value for key, value in record.__dict__.items() if key not in _RESERVED and not key.startswith("_")}
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -25,17 +30,20 @@ class JsonFormatter(logging.Formatter):
         request_id = request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
-        for key, value in record.__dict__.items():
-            if key not in _RESERVED and not key.startswith("_"):
-                entry[key] = value
+        entry.update(_extra_fields(record))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
 class TextFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        base = super().format(record)
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        # Before any traceback, which format() appends after this line.
+        base = super().formatMessage(record)
+        # The same fields as the JSON lines, or "request" alone says nothing about which request.
+        fields = " ".join(f"{key}={value}" for key, value in _extra_fields(record).items())
+        if fields:
+            base = f"{base} {fields}"
         request_id = request_id_var.get()
         return f"{base} [request_id={request_id}]" if request_id else base
 

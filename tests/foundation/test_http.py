@@ -234,3 +234,27 @@ async def test_logs_are_json_lines_carrying_the_request_id(client):
     assert entry["request_id"] == "req-abcdef123"
     assert entry["method"] == "GET" and entry["path"] == "/api/v1/nope" and entry["status"] == 404
     assert entry["level"] == "info" and isinstance(entry["duration_ms"], float)
+
+
+def test_text_logs_carry_the_same_fields():
+    from edutrack.logs import TextFormatter, request_id_var
+
+    formatter = TextFormatter("%(levelname)s %(name)s: %(message)s")
+    record = logging.LogRecord("edutrack.http", logging.INFO, __file__, 1, "request", (), None)
+    record.__dict__.update({"method": "GET", "path": "/x", "status": 404})
+    token = request_id_var.set("req-12345678")
+    try:
+        line = formatter.format(record)
+    finally:
+        request_id_var.reset(token)
+    assert line == "INFO edutrack.http: request method=GET path=/x status=404 [request_id=req-12345678]"
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+
+        record.exc_info = sys.exc_info()
+    # The fields stay on the first line; the traceback follows.
+    first, *rest = formatter.format(record).splitlines()
+    assert first == "INFO edutrack.http: request method=GET path=/x status=404"
+    assert rest[-1] == "ValueError: boom"
