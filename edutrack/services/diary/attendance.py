@@ -1,0 +1,157 @@
+"""Attendance: a lesson's marks in bulk, one mark's later reason, reads per lesson and per student.
+
+Absences and lates notify the student and their parents (`attendance` notifications) in the same transaction;
+a mark re-sent unchanged notifies nobody. An absence without a reason counts as unexcused until one is added.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edutrack import errors
+from edutrack.context import AppContext
+from edutrack.db.diary import Attendance
+from edutrack.db.models import Notification, Role
+from edutrack.events import publish_notifications
+from edutrack.queries import attendance as q
+from edutrack.queries import membership
+from edutrack.security.tokens import Principal
+from edutrack.services.diary import access
+from edutrack.services.diary.grades import teacher_filter, term_range, visible_student
+from edutrack.services.diary.notify import notify_students_and_parents
+
+STATUS_TITLES = {"absent": "Отсутствие на уроке", "late": "Опоздание на урок", "present": "Присутствие на уроке"}
+REASON_TITLES = {"unexcused": "без уважительной причины", "illness": "по болезни", "excused": "по уважительной причине"}
+NOTIFYING = ("absent", "late")
+
+
+def _bad(field: str, message: str, details: Any = None) -> errors.ValidationFailed:
+    return errors.ValidationFailed(message, details=details or {field: [message]})
+
+
+def day_bounds(starts: date | None, ends: date | None) -> tuple[datetime | None, datetime | None]:
+    """[from 00:00, to+1 00:00) in UTC: the dates of a query are whole days."""
+    lo = datetime.combine(starts, time.min, tzinfo=UTC) if starts else None
+    hi = datetime.combine(ends + timedelta(days=1), time.min, tzinfo=UTC) if ends else None
+    return lo, hi
+
+
+def mark_view(a: Attendance, names: dict[int, str] | None = None) -> dict[str, Any]:
+    return {"id": a.id, "lesson_id": a.lesson_id, "student_id": a.student_id,
+            "student_name": (names or {}).get(a.student_id), "status": a.status, "reason": a.reason,
+            "note": a.note, "marked_by": a.marked_by, "updated_at": a.updated_at}
+
+
+def _payload(lesson: Any, mark: Attendance, student_name: str) -> dict[str, Any]:
+    title = f"{STATUS_TITLES[mark.status]}: {lesson.subject}, {lesson.starts_at.date().isoformat()}"
+    if mark.reason:
+        title += f" ({REASON_TITLES[mark.reason]})"
+    return {"lesson_id": lesson.id, "student_id": mark.student_id, "student_name": student_name,
+            "subject": lesson.subject, "date": lesson.starts_at.date().isoformat(), "status": mark.status,
+            "reason": mark.reason, "title": title}
+
+
+async def _lesson_for_marking(session: AsyncSession, who: Principal, lesson_id: int) -> Any:
+    access.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
+    lesson = await q.lesson_with_subject(session, lesson_id)
+    if lesson is None or not (who.is_superuser or lesson.school_id == who.school_id):
+        raise errors.NotFound("No such lesson")
+    await access.require_teaches(session, who, lesson.class_id, lesson.subject_id)
+    return lesson
+
+
+async def mark_lesson(ctx: AppContext, who: Principal, lesson_id: int,
+                      marks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[int] = set()
+    for i, m in enumerate(marks):
+        if m["student_id"] in seen:
+            raise _bad("marks", "A student appears twice", {"marks": {str(i): ["duplicate student_id"]}})
+        seen.add(m["student_id"])
+    async with ctx.sessions.begin() as session:
+        lesson = await _lesson_for_marking(session, who, lesson_id)
+        names = await q.class_student_names(session, lesson.class_id)
+        strangers = sorted(seen - names.keys())
+        if strangers:
+            raise _bad("marks", "Not students of this lesson's class",
+                       {"marks": [f"student {s} is not in this class" for s in strangers]})
+        before = {a.student_id: (a.status, a.reason) for a in
+                  await q.lesson_marks(session, lesson_id, student_ids=seen, for_update=True)}
+        rows = await q.upsert_marks(session, [
+            {"school_id": lesson.school_id, "lesson_id": lesson_id, "student_id": m["student_id"],
+             "status": m["status"], "reason": m.get("reason") if m["status"] == "absent" else None,
+             "note": m.get("note"), "marked_by": who.user_id} for m in marks])
+        payloads = {a.student_id: _payload(lesson, a, names[a.student_id]) for a in rows
+                    if a.status in NOTIFYING and before.get(a.student_id) != (a.status, a.reason)}
+        notes = await notify_students_and_parents(session, "attendance", payloads) if payloads else []
+        views = [mark_view(a, names) for a in sorted(rows, key=lambda a: a.student_id)]
+    await publish_notifications(ctx, notes)
+    return views
+
+
+async def update_mark(ctx: AppContext, who: Principal, attendance_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    notes: list[Notification] = []
+    async with ctx.sessions.begin() as session:
+        mark = await q.mark_by_id(session, attendance_id, for_update=True)
+        if mark is None or not (who.is_superuser or mark.school_id == who.school_id):
+            raise errors.NotFound("No such attendance mark")
+        lesson = await _lesson_for_marking(session, who, mark.lesson_id)
+        status = data.get("status", mark.status)
+        reason = data.get("reason", mark.reason if status == mark.status else None)
+        if status != "absent" and reason is not None:
+            raise _bad("reason", "A reason is only for absences")
+        values = {"status": status, "reason": reason, "marked_by": who.user_id}
+        if "note" in data:
+            values["note"] = data["note"]
+        before = (mark.status, mark.reason)
+        mark = await q.update_mark(session, attendance_id, values)
+        names = await q.class_student_names(session, lesson.class_id)
+        if mark.status in NOTIFYING and before != (mark.status, mark.reason):
+            notes = await notify_students_and_parents(
+                session, "attendance", {mark.student_id: _payload(lesson, mark, names.get(mark.student_id, ""))})
+        view = mark_view(mark, names)
+    await publish_notifications(ctx, notes)
+    return view
+
+
+async def lesson_attendance(ctx: AppContext, who: Principal, lesson_id: int) -> dict[str, Any]:
+    """Teachers of the class and admins see every mark; a student their own; a parent their children's."""
+    async with ctx.sessions.begin() as session:
+        lesson = await q.lesson_with_subject(session, lesson_id)
+        if lesson is None:
+            raise errors.NotFound("No such lesson")
+        await access.require_class_visible(session, who, lesson.class_id)
+        only: set[int] | None = None
+        if not who.is_superuser and who.role == Role.STUDENT.value:
+            only = {who.user_id}
+        elif not who.is_superuser and who.role == Role.PARENT.value:
+            only = set(await membership.children_of(session, who.user_id))
+        marks = await q.lesson_marks(session, lesson_id, student_ids=only)
+        names = await q.class_student_names(session, lesson.class_id)
+    return {"lesson_id": lesson.id, "class_id": lesson.class_id, "subject": lesson.subject,
+            "starts_at": lesson.starts_at, "marks": [mark_view(a, names) for a in marks]}
+
+
+async def student_attendance(ctx: AppContext, who: Principal, student_id: int, *, starts: date | None,
+                             ends: date | None, term_id: int | None) -> dict[str, Any]:
+    async with ctx.sessions.begin() as session:
+        student = await visible_student(session, who, student_id)
+        starts, ends = await term_range(session, student.school_id, term_id, starts, ends)
+        lo, hi = day_bounds(starts, ends)
+        scope = teacher_filter(who)
+        rows = await q.student_marks(session, student_id, starts=lo, ends=hi, teacher_id=scope)
+        summary = await q.student_summary(session, student_id, starts=lo, ends=hi, teacher_id=scope)
+    return {
+        "student_id": student_id, "from_": starts, "to": ends,
+        "marks": [{"id": r.id, "lesson_id": r.lesson_id, "starts_at": r.starts_at, "subject_id": r.subject_id,
+                   "subject": r.subject, "status": r.status, "reason": r.reason, "note": r.note} for r in rows],
+        "summary": summary_view(summary),
+    }
+
+
+def summary_view(s: Any) -> dict[str, Any]:
+    """Attendance rate = lessons attended (present or late) / lessons marked."""
+    return {"marked": s.marked, "present": s.present, "late": s.late, "absent": s.absent,
+            "unexcused": s.unexcused, "rate": round((s.present + s.late) / s.marked, 4) if s.marked else None}
