@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import Row, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack.db.diary import ClassStudent, Lesson, School, SchoolClass, Subject
@@ -81,11 +81,6 @@ async def student_ids_of_class(session: AsyncSession, class_id: int) -> list[int
         select(ClassStudent.student_id).where(ClassStudent.class_id == class_id).order_by(ClassStudent.student_id)
     )
     return list(rows.scalars())
-
-
-async def count_lessons(session: AsyncSession, class_id: int) -> int:
-    return int((await session.execute(
-        select(func.count()).select_from(Lesson).where(Lesson.class_id == class_id))).scalar_one())
 
 
 async def class_schools(session: AsyncSession, class_ids: Collection[int]) -> list[Row[Any]]:
