@@ -10,6 +10,7 @@ from aiohttp import web
 
 from edutrack import realtime
 from edutrack.api import accounts, diary_structure, docs, health, pages
+from edutrack.api import analytics as analytics_api
 from edutrack.api import attendance as attendance_api
 from edutrack.api import attestations as attestations_api
 from edutrack.api import grades as grades_api
@@ -45,6 +46,7 @@ def create_app(settings: Settings) -> web.Application:
     grades_api.setup(app)
     attestations_api.setup(app)
     attendance_api.setup(app)
+    analytics_api.setup(app)
     realtime.setup(app)
     docs.setup_routes(app)
     app.router.add_static("/static", STATIC_DIR, name="static")

@@ -45,7 +45,7 @@ def attestation_view(a: Attestation | None) -> dict[str, Any] | None:
             "confirmed_at": a.confirmed_at}
 
 
-async def _term_of_school(session: AsyncSession, term_id: int, school_id: int | None) -> Any:
+async def term_of_school(session: AsyncSession, term_id: int, school_id: int | None) -> Any:
     term = await gq.term(session, term_id)
     if term is None or term.school_id != school_id:
         raise _bad("term_id", "Unknown term for this school")
@@ -69,7 +69,7 @@ async def get_proposal(ctx: AppContext, who: Principal, student_id: int, subject
                        term_id: int) -> dict[str, Any]:
     async with ctx.sessions.begin() as session:
         student = await visible_student(session, who, student_id)
-        term = await _term_of_school(session, term_id, student.school_id)
+        term = await term_of_school(session, term_id, student.school_id)
         if await gq.subject_school(session, subject_id) != student.school_id:
             raise _bad("subject_id", "Unknown subject for this school")
         if teacher_filter(who) is not None and not await q.teacher_sees_subject(session, who.user_id, student_id,
@@ -94,7 +94,7 @@ async def set_attestation(ctx: AppContext, who: Principal, data: dict[str, Any])
         if student is None or student.role != Role.STUDENT.value or not (
                 who.is_superuser or (student.school_id is not None and student.school_id == who.school_id)):
             raise errors.NotFound("No such student")
-        term = await _term_of_school(session, data["term_id"], student.school_id)
+        term = await term_of_school(session, data["term_id"], student.school_id)
         subject_id = data["subject_id"]
         if await gq.subject_school(session, subject_id) != student.school_id:
             raise _bad("subject_id", "Unknown subject for this school")
@@ -161,7 +161,7 @@ async def sheet_scope(session: AsyncSession, who: Principal, class_id: int) -> t
 async def term_sheet(ctx: AppContext, who: Principal, class_id: int, term_id: int) -> dict[str, Any]:
     async with ctx.sessions.begin() as session:
         cls, only = await sheet_scope(session, who, class_id)
-        term = await _term_of_school(session, term_id, cls.school_id)
+        term = await term_of_school(session, term_id, cls.school_id)
         students = await q.class_students(session, class_id)
         subjects = await q.class_subjects(session, class_id, term.starts_on, term.ends_on, only)
         sums = await q.class_sums(session, class_id, term.starts_on, term.ends_on, only)
