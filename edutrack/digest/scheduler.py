@@ -59,8 +59,14 @@ class DigestScheduler:
             if offline is None:
                 return queued
             for user_id in offline:
-                if await self.queue_digest(user_id):
-                    queued += 1
+                try:
+                    if await self.queue_digest(user_id):
+                        queued += 1
+                except (SQLAlchemyError, OSError):
+                    raise
+                except Exception:
+                    # One user's bad payload (a template error) must not stop everyone else's digests.
+                    log.exception("digest for one user failed; skipped this round", extra={"user_id": user_id})
             if len(due) < USERS_PER_ROUND:
                 return queued
 

@@ -59,19 +59,30 @@ class Topology:
     dead: AbstractQueue
 
 
+TEST_QUEUE_EXPIRY_MS = 3600 * 1000
+
+
+def _expiry(settings: Settings) -> dict[str, int]:
+    # Test runs use a random namespace each; any of their queues a test did not delete (a crashed run,
+    # another suite starting `edutrack run`) disappears from the shared broker an hour after its last use.
+    # Never in development or production: an expired work queue would drop waiting emails.
+    return {"x-expires": TEST_QUEUE_EXPIRY_MS} if settings.environment == "test" else {}
+
+
 async def declare(channel: AbstractChannel, settings: Settings) -> Topology:
     names = Names.of(settings)
+    expiry = _expiry(settings)
     exchange = await channel.declare_exchange(names.exchange, aio_pika.ExchangeType.DIRECT, durable=True)
-    work = await channel.declare_queue(names.work, durable=True)
+    work = await channel.declare_queue(names.work, durable=True, arguments={**expiry})
     await work.bind(exchange, SEND)
-    dead = await channel.declare_queue(names.dead, durable=True)
+    dead = await channel.declare_queue(names.dead, durable=True, arguments={**expiry})
     await dead.bind(exchange, DEAD)
     for ms in delays_ms(settings):
         retry = await channel.declare_queue(
             names.retry_queue(ms),
             durable=True,
             arguments={"x-message-ttl": ms, "x-dead-letter-exchange": names.exchange,
-                       "x-dead-letter-routing-key": SEND},
+                       "x-dead-letter-routing-key": SEND, **expiry},
         )
         await retry.bind(exchange, f"retry.{ms}")
     return Topology(exchange=exchange, work=work, dead=dead)

@@ -80,8 +80,7 @@ async def mail_settings(settings: Settings, smtp: SmtpServer) -> AsyncIterator[S
 async def delete_topology(settings: Settings) -> None:
     connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/", timeout=5)
     try:
-        channel = await connection.channel()
-        await topology.delete(channel, settings)
+        await topology.delete(await connection.channel(), settings)
     finally:
         await connection.close()
 
@@ -94,8 +93,11 @@ class Workers:
 
     def __init__(self) -> None:
         self.running: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
+        # Every settings variant that declared queues (tests change the retry delays, hence queue names).
+        self.topologies: dict[tuple[float, ...], Settings] = {}
 
     def start(self, worker: Worker, settings: Settings) -> tuple[asyncio.Event, asyncio.Task[None]]:
+        self.topologies[settings.email_retry_delays] = settings
         stop = asyncio.Event()
         task = asyncio.create_task(worker(settings, stop))
         self.running.append((stop, task))
@@ -117,6 +119,8 @@ async def workers() -> AsyncIterator[Workers]:
         yield running
     finally:
         await running.stop_all()
+        for used in running.topologies.values():
+            await delete_topology(used)
 
 
 async def wait_for(predicate: Callable[[], Coroutine[Any, Any, bool]], timeout: float = 20.0,
