@@ -82,6 +82,9 @@ class Settings:
     # A row claimed by a relay that died is reclaimed after this many seconds.
     relay_lease: float = 60.0
     relay_poll_interval: float = 1.0
+    # A row 'published' this long (seconds) without being sent or dead lost its message: publish it again.
+    # Longer than the whole retry schedule, so emails waiting in a delay queue are left alone.
+    relay_republish_after: float = 3 * 3600.0
     notifier_prefetch: int = 32
     # Parallel SMTP connections per notifier process.
     notifier_concurrency: int = 4
@@ -226,7 +229,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         if name in values:
             kw[attr] = _parse_int(name, values[name], problems, minimum)
     for name, attr in (("SMTP_TIMEOUT", "smtp_timeout"), ("DIGEST_INTERVAL", "digest_interval"),
-                       ("RELAY_LEASE", "relay_lease"), ("RELAY_POLL_INTERVAL", "relay_poll_interval")):
+                       ("RELAY_LEASE", "relay_lease"), ("RELAY_POLL_INTERVAL", "relay_poll_interval"),
+                       ("RELAY_REPUBLISH_AFTER", "relay_republish_after")):
         if name in values:
             kw[attr] = _parse_float(name, values[name], problems)
     if "EMAIL_RETRY_DELAYS" in values:

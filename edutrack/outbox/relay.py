@@ -91,7 +91,8 @@ class Relay:
         """Claim, publish and mark one batch; returns how many rows were claimed."""
         async with self.ctx.sessions.begin() as session:
             ids = await q.claim_batch(session, limit=self.settings.relay_batch_size,
-                                      lease_seconds=self.settings.relay_lease)
+                                      lease_seconds=self.settings.relay_lease,
+                                      republish_after=self.settings.relay_republish_after)
         if not ids:
             return 0
         results = await asyncio.gather(*(self._publish(exchange, i) for i in ids), return_exceptions=True)

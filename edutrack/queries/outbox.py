@@ -9,24 +9,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack.db.models import EmailOutbox, OutboxStatus, Profile, User
 
-CLAIMABLE = (OutboxStatus.PENDING.value, OutboxStatus.PUBLISHING.value)
 
-
-async def claim_batch(session: AsyncSession, *, limit: int, lease_seconds: float) -> list[int]:
+async def claim_batch(session: AsyncSession, *, limit: int, lease_seconds: float,
+                      republish_after: float | None = None) -> list[int]:
     """Mark up to `limit` rows 'publishing' with a lease and return their ids, oldest first.
 
     Pending rows and rows whose lease ran out (their relay died between claim and mark) are both claimable;
-    SKIP LOCKED lets several relays claim disjoint batches at the same moment.
+    SKIP LOCKED lets several relays claim disjoint batches at the same moment. With `republish_after`,
+    rows published that long ago and still not sent or dead are claimed again: their message was lost
+    (a broker that lost its disk, a purged queue). The notifier's idempotency absorbs a needless copy.
     """
     now = func.now()
+    claimable = [
+        EmailOutbox.status == OutboxStatus.PENDING.value,
+        (EmailOutbox.status == OutboxStatus.PUBLISHING.value) & (EmailOutbox.lease_until < now),
+    ]
+    if republish_after is not None:
+        claimable.append(
+            (EmailOutbox.status == OutboxStatus.PUBLISHED.value)
+            & (EmailOutbox.published_at < now - func.make_interval(0, 0, 0, 0, 0, 0, republish_after))
+        )
     candidates = (
         select(EmailOutbox.id)
-        .where(
-            or_(
-                EmailOutbox.status == OutboxStatus.PENDING.value,
-                (EmailOutbox.status == OutboxStatus.PUBLISHING.value) & (EmailOutbox.lease_until < now),
-            )
-        )
+        .where(or_(*claimable))
         .order_by(EmailOutbox.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -129,3 +129,29 @@ async def test_graceful_stop_finishes_the_email_in_flight(
 
 def test_edutrack_binary_exists() -> None:
     assert os.access(EDUTRACK, os.X_OK)
+
+
+async def test_a_published_row_whose_message_was_lost_is_published_again(
+    ctx: AppContext, smtp: SmtpServer, mail_settings: Settings, workers: Workers,
+) -> None:
+    from sqlalchemy import text
+
+    lost, waiting = await add_emails(ctx, 2)
+    async with ctx.sessions.begin() as session:
+        # Both "published", but no message exists in RabbitMQ: the broker lost them. One long ago, one just
+        # now (as if still waiting in a delay queue).
+        await session.execute(text("UPDATE email_outbox SET status = 'published', published_at = now() - "
+                                   "make_interval(hours => 4) WHERE id = :id"), {"id": lost})
+        await session.execute(text("UPDATE email_outbox SET status = 'published', published_at = now() - "
+                                   "make_interval(mins => 10) WHERE id = :id"), {"id": waiting})
+    settings = mail_settings.replace(relay_republish_after=3600.0)
+    workers.start(relay_worker, settings)
+    workers.start(notifier_worker, settings)
+
+    async def resent() -> bool:
+        return (await row(ctx, lost)).status == "sent"
+
+    await wait_for(resent)
+    await asyncio.sleep(0.5)
+    assert smtp.handler.outbox_ids() == [lost]
+    assert (await row(ctx, waiting)).status == "published"
