@@ -23,7 +23,6 @@ from aiohttp import WSMsgType, web
 
 from edutrack import errors, events
 from edutrack.context import AppContext
-from edutrack.queries import accounts as account_queries
 from edutrack.realtime.hub import Hub
 from edutrack.realtime.presence import Presence
 from edutrack.realtime.protocol import (
@@ -262,16 +261,18 @@ class Connection:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _sync(self, sub: Subscription) -> None:
+    async def _sync(self, sub: Subscription, first: list[dict[str, Any]] | None = None) -> None:
         """Read what the channel has after the cursor, deliver it, then release the pending live events.
-        The caller has set sub.running."""
+        The caller has set sub.running. `first`: the first read, already done by the caller."""
         name = sub.channel.name
         try:
-            while True:
+            if first is not None:
+                await self._apply_gap(sub, first)
+            else:
+                sub.dirty = True
+            while sub.dirty:
                 sub.dirty = False
                 await self._read_gap(sub)
-                if not sub.dirty:
-                    break
         except Exception as exc:
             log.warning("realtime: gap read failed; asking the client to resync", extra={"error": repr(exc)})
             self.send(dumps({"type": "resync", "channel": name, "from": sub.cursor, "to": None,
@@ -288,14 +289,16 @@ class Connection:
 
     async def _read_gap(self, sub: Subscription) -> None:
         name = sub.channel.name
-        limit = self.limits.replay_limit
         async with self.gateway.db_slots:
-            missed = (await chat.missed_events(self.ctx, {name: sub.cursor}, limit)).get(name, [])
-            head = None
-            if len(missed) > limit:
-                head = (await chat.head_ids(self.ctx, [sub.channel]))[name]
-        if head is not None:
+            missed = (await chat.missed_events(self.ctx, {name: sub.cursor}, self.limits.replay_limit)).get(name, [])
+        await self._apply_gap(sub, missed)
+
+    async def _apply_gap(self, sub: Subscription, missed: list[dict[str, Any]]) -> None:
+        name = sub.channel.name
+        if len(missed) > self.limits.replay_limit:
             # Too much to replay over the socket: the client pages (from, to] over REST.
+            async with self.gateway.db_slots:
+                head = (await chat.head_ids(self.ctx, [sub.channel]))[name]
             self.send(dumps({"type": "resync", "channel": name, "from": sub.cursor, "to": head,
                              "reason": "gap_too_large"}))
             sub.cursor = head
@@ -392,24 +395,27 @@ class Connection:
             raise ProtocolError(ErrorCode.TOO_MANY_SUBSCRIPTIONS,
                                 f"At most {self.limits.max_subscriptions} channels per socket")
         async with self.gateway.db_slots:
-            await chat.check_member(self.ctx, self.principal, channel)
+            members = await chat.join(self.ctx, self.principal, channel)
         sub = Subscription(channel)
         sub.running = True
         self.subs[name] = sub
         # Order matters: Redis first (confirmed), then the database, so nothing falls between the two.
         live = await self.gateway.hub.attach(name, self)
-        async with self.gateway.db_slots:
-            head = (await chat.head_ids(self.ctx, [channel]))[name]
-            members = await chat.member_ids(self.ctx, channel) if channel.kind != "user" else set()
-        sub.cursor = head if since is None or since > head else since
-        sub.floor = sub.cursor
-        frame: dict[str, Any] = {"type": "subscribed", "req": req, "channel": name, "since": sub.cursor,
+        try:
+            async with self.gateway.db_slots:
+                head, cursor, missed = await chat.resume(self.ctx, channel, since, self.limits.replay_limit)
+        except BaseException:
+            self.subs.pop(name, None)
+            await self.gateway.hub.detach(name, self)
+            raise
+        sub.cursor = sub.floor = cursor
+        frame: dict[str, Any] = {"type": "subscribed", "req": req, "channel": name, "since": cursor,
                                  "last_id": head, "live": live}
         if channel.kind != "user":
-            frame["missed"] = head - sub.cursor
+            frame["missed"] = head - cursor
             frame["online"] = sorted(await self.gateway.presence.online(members))
         self.send(dumps(frame))
-        await self._sync(sub)
+        await self._sync(sub, missed)
         if channel.kind != "user" and not self._other_local_socket_on(name):
             await events.publish(self.ctx, name, {"type": "presence", "channel": name, "user_id": self.user_id,
                                                   "status": "online"})
@@ -514,10 +520,6 @@ async def _authenticate(gateway: Gateway, request: web.Request, ws: web.WebSocke
         await _refuse(ws, CloseCode.TOKEN_EXPIRED if expired else CloseCode.AUTH_FAILED,
                       ErrorCode.TOKEN_EXPIRED if expired else ErrorCode.UNAUTHORIZED, exc.message)
         return None
-    async with gateway.ctx.sessions() as session:
-        user = await account_queries.user_by_id(session, who.user_id)
-    if user is None or not user.is_active:
-        return await _refused(ws, CloseCode.AUTH_FAILED, "This account is not active")
     return who
 
 

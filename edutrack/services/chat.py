@@ -96,6 +96,21 @@ async def check_member(ctx: AppContext, who: Principal, channel: Channel) -> Non
         await require_member(session, who, channel)
 
 
+async def join(ctx: AppContext, who: Principal, channel: Channel) -> set[int]:
+    """Authorize a subscription and return the channel's members (for presence), in one query."""
+    async with ctx.sessions() as session:
+        if channel.kind == "class" and not who.is_superuser:
+            members = await m.class_chat_member_ids(session, channel.ids[0])
+            if who.user_id not in members:
+                raise errors.Forbidden("You are not a member of this channel", code="not_a_member",
+                                       details={"channel": channel.name})
+            return members
+        await require_member(session, who, channel)
+        if channel.kind == "class":
+            return await m.class_chat_member_ids(session, channel.ids[0])
+        return set(channel.ids)
+
+
 async def member_ids(ctx: AppContext, channel: Channel) -> set[int]:
     if channel.kind == "class":
         async with ctx.sessions() as session:
@@ -193,9 +208,10 @@ async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, cl
                     raise errors.Conflict("This client_msg_id was already used in another channel",
                                           code="client_msg_id_reused")
                 return SendResult(message_view(existing, sender), True)
-        message = await q.append_message(session, channel.name, who.user_id, client_msg_id, text)
-        message_id = message.id
-        view = message_view(message, sender)
+        message_id, created_at = await q.append_message(session, channel.name, who.user_id, client_msg_id, text)
+        view = {"channel": channel.name, "id": message_id, "sender_id": who.user_id, "sender": sender, "text": text,
+                "client_msg_id": client_msg_id, "created_at": created_at.isoformat(), "edited_at": None,
+                "deleted": False}
         if channel.kind == "dm":
             # The recipient's feed gets the message too, in this transaction, so an offline recipient
             # gets it in the email digest.
@@ -347,6 +363,25 @@ async def head_ids(ctx: AppContext, channels: list[Channel]) -> dict[str, int]:
             else:
                 result[channel.name] = await q.last_message_id(session, channel.name)
     return result
+
+
+async def resume(ctx: AppContext, channel: Channel, since: int | None,
+                 limit: int) -> tuple[int, int, list[dict[str, Any]]]:
+    """(head, cursor, events after the cursor up to limit + 1) in one session. Without `since` (or with one
+    beyond the head) the cursor is the head: nothing to replay."""
+    async with ctx.sessions() as session:
+        if channel.kind == "user":
+            head = await q.last_notification_id(session, channel.ids[0])
+        else:
+            head = await q.last_message_id(session, channel.name)
+        cursor = head if since is None or since > head else since
+        if cursor >= head:
+            return head, cursor, []
+        if channel.kind == "user":
+            notes = (await q.notifications_after_many(session, {channel.ids[0]: cursor}, limit))[channel.ids[0]]
+            return head, cursor, [events.notification_event(n) for n in notes]
+        rows = (await q.messages_after_many(session, {channel.name: cursor}, limit))[channel.name]
+        return head, cursor, [message_event(message_view(msg, sender)) for msg, sender in rows]
 
 
 async def missed_events(ctx: AppContext, cursors: dict[str, int], limit: int) -> dict[str, list[dict[str, Any]]]:
