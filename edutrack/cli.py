@@ -149,6 +149,12 @@ def cmd_create_superuser(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_load_demo(args: argparse.Namespace) -> int:
+    from edutrack.demo import run_load_demo
+
+    return run_load_demo(_settings(args), small=args.small)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edutrack", description="EduTrack: a realtime school diary backend")
     parser.add_argument("--env-file", default=".env", help="optional dotenv file (default: .env)")
@@ -177,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     su.add_argument("--last-name", default="Системы")
     su.add_argument("--update-existing", action="store_true", help="reset password if the user exists")
     su.add_argument("--no-input", action="store_true", help="never prompt")
-    add("load-demo", _not_yet("load-demo"), "load a demo school (idempotent)")
+    demo = add("load-demo", cmd_load_demo, "load a demo school (idempotent)")
+    demo.add_argument("--small", action="store_true", help="2 small classes and two weeks (for tests and trials)")
     return parser
 
 
