@@ -14,16 +14,33 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import formataddr, formatdate, parseaddr
+from typing import Protocol
 
 import aiosmtplib
 
-from edutrack.db.models import EmailOutbox
 from edutrack.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SMTP_COMPAT = compat32.clone(linesep="\r\n")
 FORBIDDEN_IN_ADDRESS = set(" \t\r\n,;<>()[]\\\"")
+
+
+class MailRow(Protocol):
+    """An outbox row as far as sending goes (a Core row of the notifier, or an ORM EmailOutbox)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def recipient(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def body_text(self) -> str: ...
+    @property
+    def body_html(self) -> str | None: ...
+    @property
+    def kind(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +64,7 @@ def message_id(row_id: int, settings: Settings) -> str:
     return f"<outbox-{row_id}.{settings.namespace}@{domain}>"
 
 
-def build_message(row: EmailOutbox, settings: Settings) -> bytes:
+def build_message(row: MailRow, settings: Settings) -> bytes:
     """The message as bytes, ready for SMTP DATA.
 
     Built with the compat32 MIME classes: they produce the same standard MIME as EmailMessage at about a
@@ -95,7 +112,7 @@ class SmtpSender:
         self._smtp = smtp
         return smtp
 
-    async def send(self, row: EmailOutbox) -> SendFailure | None:
+    async def send(self, row: MailRow) -> SendFailure | None:
         if not valid_address(row.recipient):
             return SendFailure(True, f"invalid recipient address {row.recipient!r}")
         sender = parseaddr(self.settings.smtp_from)[1]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import ColumnElement, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack.db.models import EmailOutbox, OutboxStatus, Profile, User
@@ -68,35 +70,54 @@ async def release(session: AsyncSession, ids: Sequence[int]) -> None:
     )
 
 
-async def lock_for_delivery(session: AsyncSession, outbox_id: int) -> EmailOutbox | None:
+@dataclass(frozen=True, slots=True)
+class OutboxMail:
+    """What the notifier needs of a row. Plain Core rows, not ORM objects: this runs once per email and the
+    ORM's identity map and unit of work were a measurable share of a notifier's CPU."""
+
+    id: int
+    recipient: str
+    subject: str
+    body_text: str
+    body_html: str | None
+    kind: str
+    status: str
+    attempts: int
+
+
+OUTBOX = cast(Table, EmailOutbox.__table__)
+
+
+async def lock_for_delivery(session: AsyncSession, outbox_id: int) -> OutboxMail | None:
     """The row under a row lock: a second copy of the same job (a republish) waits here and then sees 'sent'."""
-    result = await session.execute(
-        select(EmailOutbox).where(EmailOutbox.id == outbox_id).with_for_update()
-    )
-    return result.scalar_one_or_none()
+    c = OUTBOX.c
+    conn = await session.connection()
+    found = (await conn.execute(
+        select(c.id, c.recipient, c.subject, c.body_text, c.body_html, c.kind, c.status, c.attempts)
+        .where(c.id == outbox_id)
+        .with_for_update()
+    )).first()
+    return OutboxMail(*found) if found is not None else None
 
 
 async def mark_sent(session: AsyncSession, outbox_id: int) -> None:
-    await session.execute(
-        update(EmailOutbox)
-        .where(EmailOutbox.id == outbox_id)
+    conn = await session.connection()
+    await conn.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.id == outbox_id)
         .values(status=OutboxStatus.SENT.value, sent_at=func.now(), lease_until=None,
-                attempts=EmailOutbox.attempts + 1, last_error=None)
-        .execution_options(synchronize_session=False)
+                attempts=OUTBOX.c.attempts + 1, last_error=None)
     )
 
 
 async def record_failure(session: AsyncSession, outbox_id: int, error: str, *, dead: bool) -> int:
     """Count a failed attempt; returns the attempts so far."""
-    values: dict[str, object] = {"attempts": EmailOutbox.attempts + 1, "last_error": error[:2000]}
+    values: dict[str, object] = {"attempts": OUTBOX.c.attempts + 1, "last_error": error[:2000]}
     if dead:
         values.update(status=OutboxStatus.DEAD.value, lease_until=None)
-    result = await session.execute(
-        update(EmailOutbox)
-        .where(EmailOutbox.id == outbox_id)
-        .values(**values)
-        .returning(EmailOutbox.attempts)
-        .execution_options(synchronize_session=False)
+    conn = await session.connection()
+    result = await conn.execute(
+        update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(**values).returning(OUTBOX.c.attempts)
     )
     return int(result.scalar_one())
 
