@@ -7,6 +7,7 @@ Production (`ENVIRONMENT=production`) refuses the development conveniences inste
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import logging
 import os
 import secrets
@@ -98,6 +99,9 @@ class Settings:
 
     cors_origins: tuple[str, ...] = ("http://127.0.0.1:8000", "http://localhost:8000")
     max_body_bytes: int = 1024 * 1024
+    # Load balancers / reverse proxies (IPs or CIDR networks) whose X-Forwarded-For is believed. Without this,
+    # behind a proxy every client has the proxy's address and shares one login rate limit.
+    trusted_proxies: tuple[str, ...] = ()
 
     login_max_failures_per_account: int = 5
     login_account_window: int = 15 * 60
@@ -167,6 +171,18 @@ def _parse_origins(raw: str, problems: list[str]) -> tuple[str, ...]:
         elif not origin.startswith(("http://", "https://")):
             problems.append(f"CORS_ORIGINS entry {origin!r} must start with http:// or https://")
     return origins
+
+
+def _parse_networks(name: str, raw: str, problems: list[str]) -> tuple[str, ...]:
+    networks = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            problems.append(f"{name} entry {part!r} is not an IP address or network (e.g. 10.0.0.0/8)")
+    return tuple(networks)
 
 
 def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
@@ -286,6 +302,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
 
     if "CORS_ORIGINS" in values:
         kw["cors_origins"] = _parse_origins(values["CORS_ORIGINS"], problems)
+    if "TRUSTED_PROXIES" in values:
+        kw["trusted_proxies"] = _parse_networks("TRUSTED_PROXIES", values["TRUSTED_PROXIES"], problems)
 
     secret = values.get("JWT_SECRET", "").strip()
     if not secret:

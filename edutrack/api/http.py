@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -154,6 +155,26 @@ def path_int(request: web.Request, name: str) -> int:
 
 
 def client_ip(request: web.Request) -> str:
-    # Behind a proxy, aiohttp's `remote` is the proxy; deployments that trust X-Forwarded-For
-    # configure aiohttp-remotes or the proxy to set it. We do not trust client-supplied headers here.
-    return request.remote or "unknown"
+    """The caller's address. X-Forwarded-For is believed only when it comes from a proxy listed in
+    TRUSTED_PROXIES, and then only up to the first address that is not a trusted proxy: anything further
+    left was written by the client and could be anything."""
+    remote = request.remote or "unknown"
+    trusted = [ipaddress.ip_network(n) for n in request.app[CTX].settings.trusted_proxies]
+    if not trusted or not _is_trusted(remote, trusted):
+        return remote
+    hops = [h.strip() for h in ",".join(request.headers.getall("X-Forwarded-For", [])).split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return remote  # garbage where an address should be: fall back to the proxy
+    return hops[0] if hops else remote
+
+
+def _is_trusted(address: str, trusted: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)

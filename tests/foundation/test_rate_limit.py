@@ -64,3 +64,37 @@ async def test_login_still_works_when_redis_is_down(make_client, factory):
     client = await make_client(redis_url=f"redis://127.0.0.1:{free_port()}/0")
     user = await factory.user("student")
     assert (await client.post(LOGIN, json={"email": user.email, "password": "correct-horse-42"})).status == 200
+
+
+async def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(make_client, factory):
+    client = await make_client(login_max_attempts_per_ip=3, login_max_failures_per_account=100)
+    user = await factory.user("student")
+    body = {"email": user.email, "password": "correct-horse-42"}
+    for i in range(3):
+        resp = await client.post(LOGIN, json=body, headers={"X-Forwarded-For": f"203.0.113.{i}"})
+        assert resp.status == 200
+    # A client cannot escape the limit by inventing addresses.
+    await error_of(await client.post(LOGIN, json=body, headers={"X-Forwarded-For": "203.0.113.99"}), 429)
+
+
+async def test_behind_a_trusted_proxy_each_client_has_its_own_limit(make_client, factory):
+    # The test client connects from 127.0.0.1, which plays the load balancer here.
+    client = await make_client(login_max_attempts_per_ip=2, login_max_failures_per_account=100,
+                               trusted_proxies=("127.0.0.0/8",))
+    user = await factory.user("student")
+    body = {"email": user.email, "password": "correct-horse-42"}
+    for client_address in ("198.51.100.1", "198.51.100.2", "2001:db8::1"):
+        for _ in range(2):
+            resp = await client.post(LOGIN, json=body, headers={"X-Forwarded-For": client_address})
+            assert resp.status == 200
+    await error_of(await client.post(LOGIN, json=body, headers={"X-Forwarded-For": "198.51.100.1"}), 429)
+    # Only the hop the proxy added counts: what the client wrote further left is ignored.
+    spoofed = {"X-Forwarded-For": "192.0.2.77, 198.51.100.2"}
+    await error_of(await client.post(LOGIN, json=body, headers=spoofed), 429)
+    # Trusted hops (a chain of proxies) are skipped.
+    chain = {"X-Forwarded-For": "198.51.100.9, 127.0.0.5"}
+    assert (await client.post(LOGIN, json=body, headers=chain)).status == 200
+    # Garbage in the header: fall back to the proxy's own address rather than trusting it.
+    for _ in range(2):
+        await client.post(LOGIN, json=body, headers={"X-Forwarded-For": "not-an-ip"})
+    await error_of(await client.post(LOGIN, json=body, headers={"X-Forwarded-For": "also-not"}), 429)

@@ -60,6 +60,7 @@ def test_defaults_work_without_any_environment():
         ({"SMTP_TIMEOUT": "-1"}, "SMTP_TIMEOUT must be positive"),
         ({"NAMESPACE": "has space"}, "NAMESPACE"),
         ({"LOG_LEVEL": "chatty"}, "LOG_LEVEL"),
+        ({"TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, "TRUSTED_PROXIES entry 'proxy.local'"),
     ],
 )
 def test_bad_values_are_refused(env, needle):
@@ -86,6 +87,7 @@ def test_good_values_are_parsed():
         LOGIN_MAX_FAILURES_PER_ACCOUNT="7",
         SMTP_TIMEOUT="2.5",
         LOG_LEVEL="debug",
+        TRUSTED_PROXIES="10.1.2.3/8, 127.0.0.1, ::1",
     )
     assert settings.is_production
     assert settings.jwt_secret == GOOD_SECRET
@@ -96,6 +98,7 @@ def test_good_values_are_parsed():
     assert settings.login_max_failures_per_account == 7
     assert settings.smtp_timeout == 2.5
     assert settings.log_level == "DEBUG"
+    assert settings.trusted_proxies == ("10.0.0.0/8", "127.0.0.1/32", "::1/128")
     # Production never starts the development mail catcher unless asked to.
     assert settings.dev_mail_catcher is False
 
