@@ -100,29 +100,6 @@ async def messages_page(session: AsyncSession, channel: str, *, before: int | No
     return [(m, n) for m, n in reversed(rows.all())]
 
 
-async def messages_after_many(session: AsyncSession, cursors: dict[str, int],
-                              limit: int) -> dict[str, list[tuple[ChatMessage, str]]]:
-    """For each channel, the messages after its cursor (up to limit+1, to tell an overflow). One query."""
-    result: dict[str, list[tuple[ChatMessage, str]]] = {name: [] for name in cursors}
-    if not cursors:
-        return result
-    ranked = (
-        select(ChatMessage.channel, ChatMessage.id,
-               func.row_number().over(partition_by=ChatMessage.channel, order_by=ChatMessage.id).label("rn"))
-        .where(or_(*(and_(ChatMessage.channel == name, ChatMessage.id > since) for name, since in cursors.items())))
-        .subquery()
-    )
-    rows = await session.execute(
-        _with_sender_name()
-        .join(ranked, and_(ChatMessage.channel == ranked.c.channel, ChatMessage.id == ranked.c.id))
-        .where(ranked.c.rn <= limit + 1)
-        .order_by(ChatMessage.channel, ChatMessage.id)
-    )
-    for message, name in rows:
-        result[message.channel].append((message, name))
-    return result
-
-
 async def sender_name(session: AsyncSession, user_id: int) -> str:
     found = await session.execute(
         select(func.concat_ws(" ", Profile.first_name, Profile.last_name)).where(Profile.user_id == user_id)

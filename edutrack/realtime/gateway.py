@@ -82,8 +82,8 @@ GATEWAY = web.AppKey("realtime_gateway", Gateway)
 
 
 class Subscription:
-    __slots__ = ("channel", "cursor", "dirty", "floor", "last_typing", "pending", "running", "seen", "seen_order",
-                 "syncing")
+    __slots__ = ("channel", "cursor", "dirty", "floor", "gap_timer", "held", "last_typing", "pending", "running",
+                 "seen", "seen_order", "syncing")
 
     def __init__(self, channel: chat.Channel) -> None:
         self.channel = channel
@@ -93,6 +93,10 @@ class Subscription:
         self.running = False
         self.dirty = False  # another gap read is needed after the running one
         self.pending: list[tuple[dict[str, Any], str | None]] = []
+        # Chat messages that arrived ahead of a hole, waiting a moment for the missing one: two nodes publish
+        # consecutive messages of a channel in either order, so most holes close by themselves within ms.
+        self.held: dict[int, tuple[dict[str, Any], str | None]] = {}
+        self.gap_timer: asyncio.TimerHandle | None = None
         self.seen: set[int] = set()
         self.seen_order: deque[int] = deque()
         self.last_typing = 0.0
@@ -217,11 +221,28 @@ class Connection:
             if not isinstance(message_id, int) or message_id <= sub.cursor:
                 return
             if message_id > sub.cursor + 1:
-                # A hole: an earlier message is still on its way or was lost. Read it from the database.
-                sub.pending.append((event, text))
-                self.request_sync(sub)
+                # A hole: an earlier message is still on its way, or was lost. Hold this one briefly; if the
+                # hole does not close by itself, read it from the database.
+                sub.held[message_id] = (event, text)
+                if len(sub.held) > self.limits.replay_limit:
+                    self.request_sync(sub)
+                elif sub.gap_timer is None:
+                    sub.gap_timer = asyncio.get_running_loop().call_later(
+                        self.limits.gap_grace, self._gap_timeout, sub)
                 return
+            self._deliver(sub, event, text)
+            while sub.cursor + 1 in sub.held:
+                self._deliver(sub, *sub.held.pop(sub.cursor + 1))
+            if not sub.held and sub.gap_timer is not None:
+                sub.gap_timer.cancel()
+                sub.gap_timer = None
+            return
         self._deliver(sub, event, text)
+
+    def _gap_timeout(self, sub: Subscription) -> None:
+        sub.gap_timer = None
+        if sub.held and self.subs.get(sub.channel.name) is sub and not self.closing:
+            self.request_sync(sub)
 
     def on_redis_recovered(self, channels: set[str]) -> None:
         for name in channels:
@@ -253,6 +274,12 @@ class Connection:
 
     def request_sync(self, sub: Subscription) -> None:
         sub.syncing = True
+        if sub.held:
+            sub.pending.extend(sub.held.values())
+            sub.held.clear()
+        if sub.gap_timer is not None:
+            sub.gap_timer.cancel()
+            sub.gap_timer = None
         if sub.running:
             sub.dirty = True
             return
@@ -478,6 +505,9 @@ class Connection:
             self._writer.cancel()
         for task in list(self._tasks):
             task.cancel()
+        for sub in self.subs.values():
+            if sub.gap_timer is not None:
+                sub.gap_timer.cancel()
         channels = [name for name, sub in self.subs.items() if sub.channel.kind != "user"]
         for name in list(self.subs):
             await self.gateway.hub.detach(name, self)

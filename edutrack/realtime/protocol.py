@@ -64,6 +64,7 @@ class Limits:
     errors_burst: int = 20
     max_subscriptions: int = 200
     replay_limit: int = 500  # a larger gap is not replayed over the socket: the client pages via REST
+    gap_grace: float = 0.25  # how long a chat hole may stay open before it is read from the database
     typing_interval: float = 2.0  # at most one typing event per channel per interval
     token_refresh_warning: float = 60.0  # `auth.expiring` this many seconds before the token expires
 

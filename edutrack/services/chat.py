@@ -380,7 +380,7 @@ async def resume(ctx: AppContext, channel: Channel, since: int | None,
         if channel.kind == "user":
             notes = (await q.notifications_after_many(session, {channel.ids[0]: cursor}, limit))[channel.ids[0]]
             return head, cursor, [events.notification_event(n) for n in notes]
-        rows = (await q.messages_after_many(session, {channel.name: cursor}, limit))[channel.name]
+        rows = await q.messages_page(session, channel.name, before=None, after=cursor, limit=limit + 1)
         return head, cursor, [message_event(message_view(msg, sender)) for msg, sender in rows]
 
 
@@ -391,9 +391,9 @@ async def missed_events(ctx: AppContext, cursors: dict[str, int], limit: int) ->
     feeds = {int(name.split(":", 1)[1]): since for name, since in cursors.items() if name.startswith("user:")}
     result: dict[str, list[dict[str, Any]]] = {}
     async with ctx.sessions() as session:
-        if chats:
-            for name, rows in (await q.messages_after_many(session, chats, limit)).items():
-                result[name] = [message_event(message_view(msg, sender)) for msg, sender in rows]
+        for name, since in chats.items():  # one indexed range scan per channel (primary key order)
+            rows = await q.messages_page(session, name, before=None, after=since, limit=limit + 1)
+            result[name] = [message_event(message_view(msg, sender)) for msg, sender in rows]
         if feeds:
             for user_id, notes in (await q.notifications_after_many(session, feeds, limit)).items():
                 result[f"user:{user_id}"] = [events.notification_event(n) for n in notes]

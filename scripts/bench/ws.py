@@ -32,7 +32,6 @@ import multiprocessing as mp  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
 import signal  # noqa: E402
-import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -301,11 +300,14 @@ async def prepare_database(db: str, clients: int, room: int) -> tuple[int, list[
     return school, [(class_ids[i // room], uid) for i, uid in enumerate(ids)]
 
 
-def start_node(db: str, port: int, namespace: str) -> subprocess.Popen[bytes]:
+def start_node(db: str, port: int, namespace: str, profile: str | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": f"{PG}/{db}", "JWT_SECRET": SECRET, "NAMESPACE": namespace,
            "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING", "DEV_MAIL_CATCHER": "false", "DB_POOL_SIZE": "10"}
-    return subprocess.Popen([str(ROOT / ".venv/bin/edutrack"), "--env-file", "/nonexistent", "api", "--host",
-                             "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT,
+    command = [str(ROOT / ".venv/bin/edutrack"), "--env-file", "/nonexistent", "api", "--host", "127.0.0.1",
+               "--port", str(port)]
+    if profile:  # cProfile the node; the profile is written when SIGTERM stops it
+        command = [sys.executable, "-m", "cProfile", "-o", profile, *command]
+    return subprocess.Popen(command, env=env, cwd=ROOT,
                             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000)))
 
 
@@ -384,6 +386,8 @@ async def main() -> None:
     parser.add_argument("--duration", type=float, default=8.0)
     parser.add_argument("--storm-messages", type=int, default=3)
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--profile-node", help="write a cProfile of node A to this file")
+    parser.add_argument("--skip-bare", action="store_true")
     args = parser.parse_args()
     resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
 
@@ -403,7 +407,7 @@ async def main() -> None:
         clients.append(Client(user_id, tokens.issue_access(user_id, "student", None, False)[0], f"class:{class_id}",
                               index))
     port_a, port_b, port_bare = 18701, 18702, 18703
-    node_a, node_b = start_node(db, port_a, namespace), start_node(db, port_b, namespace)
+    node_a, node_b = start_node(db, port_a, namespace, args.profile_node), start_node(db, port_b, namespace)
     bare = mp.get_context("spawn").Process(target=run_bare_server, args=(port_bare,), daemon=True)
     bare.start()
     fleet: Fleet | None = None
@@ -464,9 +468,11 @@ async def main() -> None:
         await fleet.call("drop")
 
         # 3. bare broadcast baseline, same clients and rooms
-        results = await fleet.call("connect", urls=[f"http://127.0.0.1:{port_bare}/ws"], bare=True, since=False)
-        report["bare"] = await fanout_steps(fleet, rates, args.duration, rooms, args.room, "bare")
-        await fleet.call("drop")
+        report["bare"] = []
+        if not args.skip_bare:
+            await fleet.call("connect", urls=[f"http://127.0.0.1:{port_bare}/ws"], bare=True, since=False)
+            report["bare"] = await fanout_steps(fleet, rates, args.duration, rooms, args.room, "bare")
+            await fleet.call("drop")
     finally:
         if fleet is not None:
             await fleet.stop()
@@ -496,7 +502,6 @@ async def main() -> None:
     report["peak_deliveries_per_s"] = {"edutrack": peak_e, "bare": peak_b,
                                        "ratio": round(peak_e / peak_b, 2) if peak_b else None}
     print("REPORT " + json.dumps(report))
-    print(f"median of edutrack p50 across steps: {statistics.median(s['p50_ms'] for s in report['edutrack'])}")
 
 
 if __name__ == "__main__":
