@@ -9,6 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from edutrack import realtime
+from edutrack import web as web_client
 from edutrack.api import accounts, diary_structure, docs, health, pages
 from edutrack.api import analytics as analytics_api
 from edutrack.api import attendance as attendance_api
@@ -48,6 +49,7 @@ def create_app(settings: Settings) -> web.Application:
     attendance_api.setup(app)
     analytics_api.setup(app)
     realtime.setup(app)
+    web_client.setup(app)
     docs.setup_routes(app)
     app.router.add_static("/static", STATIC_DIR, name="static")
     return app

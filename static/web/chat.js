@@ -1,0 +1,349 @@
+// Chats: the class chats and private chats of the user, with unread badges that move live. The open chat shows
+// its history (older pages over REST as you scroll up), live messages, who is online and who is typing.
+// After a dropped connection core.js resubscribes with the last id seen, and the messages that were missed
+// are replayed, marked, and announced.
+(function () {
+  "use strict";
+  var ET = window.EduTrack;
+  var el = ET.el;
+  var PAGE = 30;
+  var TYPING_SHOW_MS = 4000;
+  var TYPING_SEND_EVERY_MS = 2000;
+
+  var me = null;
+  var channels = {};   // name -> state
+  var order = [];
+  var active = null;
+  var names = {};      // user id -> display name
+  var lastTypingSent = 0;
+
+  function chan(name) { return channels[name]; }
+  function nameOf(id) { return id === me.id ? "Вы" : names[id] || "Участник №" + id; }
+  function atBottom(box) { return box.scrollHeight - box.scrollTop - box.clientHeight < 40; }
+
+  // ---------------------------------------------------------------- channel list and badges
+
+  function renderChannels() {
+    var list = ET.clear(ET.$("channels"));
+    if (!order.length) { list.append(el("li", { class: "muted", text: "У вас пока нет чатов." })); }
+    var total = 0;
+    order.forEach(function (name) {
+      var c = chan(name);
+      total += c.unread;
+      var label = c.title || name;
+      list.append(el("li", {}, el("a", {
+        href: "/chat?channel=" + encodeURIComponent(name), class: "channel-link", "data-channel": name,
+        "aria-current": name === active ? "page" : null,
+        onclick: function (event) { event.preventDefault(); open(name); },
+      }, el("span", { text: (c.kind === "class" ? "Класс " : "") + label }),
+      c.unread > 0 ? el("span", { class: "badge", "aria-label": "непрочитанных: " + c.unread, text: String(c.unread) }) : null)));
+    });
+    var navBadge = ET.$("chat-unread-total");
+    if (navBadge) { navBadge.hidden = total === 0; navBadge.textContent = String(total); }
+  }
+
+  function recountUnread(c) {
+    if (c.loaded) {
+      c.unread = 0;
+      Object.keys(c.messages).forEach(function (id) {
+        var m = c.messages[id];
+        if (m.id > c.lastRead && m.sender_id !== me.id && !m.deleted) c.unread += 1;
+      });
+    } else {
+      c.unread = Math.max(0, c.lastId - c.lastRead);
+    }
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  function messageNode(c, m) {
+    var classes = "message" + (m.sender_id === me.id ? " mine" : "") + (c.missed[m.id] ? " missed" : "") +
+      (m.deleted ? " deleted" : "");
+    return el("li", { class: classes, "data-id": m.id },
+      el("div", { class: "message-meta" },
+        el("span", { class: "sender", text: m.sender_id === me.id ? "Вы" : m.sender || nameOf(m.sender_id) }), " ",
+        el("time", { datetime: m.created_at, text: ET.fmt.stamp(m.created_at) }),
+        m.edited_at && !m.deleted ? el("span", { class: "muted", text: " (изменено)" }) : null),
+      el("p", { class: "message-text", text: m.deleted ? "Сообщение удалено" : m.text }));
+  }
+
+  function renderMessages() {
+    var c = chan(active);
+    var list = ET.clear(ET.$("message-list"));
+    Object.keys(c.messages).map(Number).sort(function (a, b) { return a - b; })
+      .forEach(function (id) { list.append(messageNode(c, c.messages[id])); });
+    ET.$("load-older").hidden = !c.hasMore;
+    if (!list.children.length) list.append(el("li", { class: "muted empty", text: "Сообщений пока нет. Напишите первым!" }));
+  }
+
+  // Put one message in place (new, replayed or edited) without redrawing the whole list.
+  function place(c, m) {
+    if (c.name !== active) return;
+    var list = ET.$("message-list");
+    var empty = list.querySelector(".empty");
+    if (empty) empty.remove();
+    var node = messageNode(c, m);
+    var existing = list.querySelector('[data-id="' + m.id + '"]');
+    if (existing) { existing.replaceWith(node); return; }
+    var after = null;
+    for (var i = list.children.length - 1; i >= 0; i--) {
+      if (Number(list.children[i].dataset.id) < m.id) { after = list.children[i]; break; }
+    }
+    if (after) after.after(node); else list.prepend(node);
+  }
+
+  function remember(c, m) {
+    if (m.sender && !names[m.sender_id]) names[m.sender_id] = m.sender;
+    var isNew = !c.messages[m.id];
+    c.messages[m.id] = m;
+    if (m.id > c.lastId) c.lastId = m.id;
+    return isNew;
+  }
+
+  function onMessage(c, m) {
+    var box = ET.$("messages");
+    var stick = c.name === active && atBottom(box);
+    var isNew = remember(c, m);
+    if (isNew && m.sender_id !== me.id && m.id > c.lastRead) c.unread += 1;
+    delete c.typing[m.sender_id];
+    if (c.name === active) {
+      place(c, m);
+      renderTyping();
+      if (stick || m.sender_id === me.id) box.scrollTop = box.scrollHeight;
+      if (document.visibilityState === "visible") markRead(c);
+    }
+    renderChannels();
+  }
+
+  function loadHistory(c, before) {
+    var query = "/api/v1/chats/" + encodeURIComponent(c.name) + "/messages?limit=" + PAGE + (before ? "&before=" + before : "");
+    return ET.api(query).then(function (page) {
+      page.items.forEach(function (m) { remember(c, m); });
+      if (!before) c.hasMore = page.has_more; else c.hasMore = page.has_more;
+      c.loaded = true;
+      if (page.last_message_id > c.lastId) c.lastId = page.last_message_id;
+      return page;
+    });
+  }
+
+  function loadOlder() {
+    var c = chan(active);
+    var ids = Object.keys(c.messages).map(Number);
+    if (!ids.length || c.loadingOlder) return;
+    c.loadingOlder = true;
+    var box = ET.$("messages");
+    var fromBottom = box.scrollHeight - box.scrollTop;
+    loadHistory(c, Math.min.apply(null, ids)).then(function () {
+      renderMessages();
+      box.scrollTop = box.scrollHeight - fromBottom; // keep the reader's place
+    }, function (err) { ET.toast(err.message, "error"); }).finally(function () { c.loadingOlder = false; });
+  }
+
+  // Fetch (from, to] over REST: what the server would not replay over the socket (resync).
+  function catchUp(c, from, to) {
+    var query = "/api/v1/chats/" + encodeURIComponent(c.name) + "/messages?limit=100&after=" + from;
+    return ET.api(query).then(function (page) {
+      page.items.forEach(function (m) { if (to === null || m.id <= to) onMessage(c, m); });
+      var last = page.items.length ? page.items[page.items.length - 1].id : from;
+      if (page.has_more && (to === null || last < to)) return catchUp(c, last, to);
+    });
+  }
+
+  function markRead(c) {
+    if (c.lastId <= c.lastRead) return;
+    var upTo = c.lastId;
+    c.lastRead = upTo;
+    recountUnread(c);
+    renderChannels();
+    if (!ET.live.send({ type: "read", channel: c.name, up_to: upTo })) {
+      ET.api("/api/v1/chats/" + encodeURIComponent(c.name) + "/read", { method: "POST", body: { up_to: upTo } })
+        .catch(function () {});
+    }
+  }
+
+  // ---------------------------------------------------------------- presence and typing
+
+  function renderOnline() {
+    var c = active && chan(active);
+    var node = ET.$("online");
+    if (!c) { node.textContent = ""; return; }
+    var ids = Object.keys(c.online).map(Number).filter(function (id) { return id !== me.id; });
+    node.textContent = ids.length ? "В сети: " + ids.map(nameOf).join(", ") : "Кроме вас, никого нет в сети";
+  }
+
+  function renderTyping() {
+    var c = active && chan(active);
+    var node = ET.$("typing");
+    if (!c) { node.textContent = ""; return; }
+    var now = Date.now();
+    var who = Object.keys(c.typing).map(Number).filter(function (id) { return c.typing[id] > now; });
+    node.textContent = who.length ? who.map(nameOf).join(", ") + (who.length > 1 ? " печатают…" : " печатает…") : "";
+  }
+  setInterval(renderTyping, 1000);
+
+  // ---------------------------------------------------------------- live events of one channel
+
+  function handlers(c) {
+    return {
+      event: function (frame) {
+        switch (frame.type) {
+          case "chat.message":
+            if (c.loaded && frame.id > c.lastId + 1) {
+              // A hole between what REST showed and what arrives live: fill it first, in order.
+              catchUp(c, c.lastId, frame.id - 1).then(function () { onMessage(c, frame); });
+            } else {
+              onMessage(c, frame);
+            }
+            break;
+          case "chat.edited":
+            if (c.messages[frame.id]) { c.messages[frame.id] = frame; place(c, frame); }
+            break;
+          case "chat.deleted":
+            if (c.messages[frame.id]) {
+              c.messages[frame.id].deleted = true;
+              c.messages[frame.id].text = null;
+              place(c, c.messages[frame.id]);
+            }
+            break;
+          case "presence":
+            if (frame.status === "online") c.online[frame.user_id] = true; else delete c.online[frame.user_id];
+            if (c.name === active) renderOnline();
+            break;
+          case "typing":
+            if (frame.user_id !== me.id) {
+              c.typing[frame.user_id] = Date.now() + TYPING_SHOW_MS;
+              if (c.name === active) renderTyping();
+            }
+            break;
+          case "read":
+            c.lastRead = Math.max(c.lastRead, frame.up_to);
+            recountUnread(c);
+            renderChannels();
+            break;
+        }
+      },
+      subscribed: function (reply, resumed) {
+        c.online = {};
+        (reply.online || []).forEach(function (id) { c.online[id] = true; });
+        if (c.name === active) renderOnline();
+        if (resumed && reply.missed > 0) {
+          for (var id = reply.since + 1; id <= reply.last_id; id++) c.missed[id] = true;
+          if (c.name === active) {
+            var notice = ET.$("chat-notice");
+            notice.textContent = "Пока не было связи, пришло новых сообщений: " + reply.missed + ". Они отмечены ниже.";
+            notice.hidden = false;
+          }
+        }
+      },
+      resync: function (frame) { catchUp(c, frame.from, frame.to); },
+    };
+  }
+
+  // ---------------------------------------------------------------- opening a chat
+
+  function open(name) {
+    var c = chan(name);
+    if (!c) return;
+    active = name;
+    // Channel names are [a-z0-9:], safe in a query as they are.
+    window.history.replaceState(null, "", "/chat?channel=" + name);
+    ET.$("room-title").textContent = c.kind === "class" ? "Класс " + c.title : c.title || name;
+    ET.$("chat-notice").hidden = true;
+    ET.$("send-form").hidden = false;
+    renderChannels();
+    renderOnline();
+    renderTyping();
+    var ready = c.loaded ? Promise.resolve() : loadHistory(c, null);
+    if (c.kind === "class" && !c.namesLoaded) {
+      c.namesLoaded = true;
+      ET.api("/api/v1/classes/" + c.classId + "/students").then(function (students) {
+        students.forEach(function (s) { names[s.id] = names[s.id] || s.full_name; });
+        renderOnline();
+      }, function () {});
+    }
+    ready.then(function () {
+      if (active !== name) return;
+      renderMessages();
+      var box = ET.$("messages");
+      box.scrollTop = box.scrollHeight;
+      markRead(c);
+    }, function (err) { ET.toast(err.message, "error"); });
+  }
+
+  function setupForm() {
+    var form = ET.$("send-form");
+    var input = ET.$("message-input");
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    input.addEventListener("input", function () {
+      var now = Date.now();
+      if (active && input.value && now - lastTypingSent > TYPING_SEND_EVERY_MS) {
+        lastTypingSent = now;
+        ET.live.send({ type: "typing", channel: active });
+      }
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = input.value.trim();
+      if (!text || !active) return;
+      var c = chan(active);
+      // One id per message: a resend (socket dropped before the ack, then REST) stores it once.
+      var clientId = "w" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+      var viaRest = function () {
+        return ET.api("/api/v1/chats/" + encodeURIComponent(c.name) + "/messages",
+          { method: "POST", body: { text: text, client_msg_id: clientId } });
+      };
+      var sent = ET.live.ready
+        ? ET.live.request({ type: "chat.send", channel: c.name, text: text, client_msg_id: clientId })
+          .then(function (ack) {
+            return { id: ack.id, created_at: ack.created_at, sender_id: me.id, sender: null, text: text,
+              client_msg_id: clientId, edited_at: null, deleted: false };
+          }, function (err) { if (err.code) throw err; return viaRest(); })
+        : viaRest();
+      input.value = "";
+      sent.then(function (m) {
+        if (!c.messages[m.id]) onMessage(c, m);
+        markRead(c);
+      }, function (err) {
+        input.value = text;
+        ET.toast("Сообщение не отправлено: " + err.message, "error");
+      });
+    });
+    ET.$("load-older").addEventListener("click", loadOlder);
+    ET.$("messages").addEventListener("scroll", function () {
+      var c = active && chan(active);
+      if (c && c.hasMore && ET.$("messages").scrollTop < 30) loadOlder();
+    });
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible" && active) markRead(chan(active));
+    });
+  }
+
+  ET.start().then(function (user) {
+    me = user;
+    names[user.id] = (user.profile && user.profile.full_name) || user.email;
+    setupForm();
+    return ET.api("/api/v1/chats").then(function (data) {
+      data.items.forEach(function (s) {
+        var c = {
+          name: s.channel, kind: s.kind, title: s.title, classId: s.kind === "class" ? Number(s.channel.split(":")[1]) : null,
+          lastId: s.last_message_id, lastRead: s.last_read_id, unread: s.unread, messages: {}, missed: {},
+          online: {}, typing: {}, loaded: false, hasMore: false,
+        };
+        if (s.with_user_id) names[s.with_user_id] = s.title;
+        channels[c.name] = c;
+        order.push(c.name);
+        // Every chat is watched, so badges of chats not on screen move live too.
+        ET.live.watch(c.name, s.last_message_id, handlers(c));
+      });
+      renderChannels();
+      var wanted = new URLSearchParams(window.location.search).get("channel");
+      if (wanted && channels[wanted]) open(wanted);
+      else if (order.length) open(order[0]);
+    });
+  }).catch(function (err) { ET.toast(err.message, "error"); });
+})();

@@ -1,0 +1,558 @@
+// EduTrack web client, shared by every page: the session (tokens in this tab's sessionStorage, refreshed before
+// they expire), a JSON API helper, the live connection to /ws with lossless resume, the notification feed and
+// toasts. Pages add their own script after this one and use window.EduTrack.
+(function () {
+  "use strict";
+
+  var ET = (window.EduTrack = {});
+  var STORE_KEY = "edutrack.session";
+  var REFRESH_MARGIN_MS = 60000; // refresh the access token a minute before it expires
+
+  // ---------------------------------------------------------------- small DOM helpers
+
+  // Build an element: el("li", {class: "x", text: "..."}, child, ...). Text always goes through textContent,
+  // so nothing from the server is ever parsed as HTML.
+  ET.el = function (tag, attrs) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) {
+      var value = attrs[key];
+      if (value === null || value === undefined || value === false) return;
+      if (key === "text") node.textContent = value;
+      else if (key === "class") node.className = value;
+      else if (key.slice(0, 2) === "on") node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    });
+    for (var i = 2; i < arguments.length; i++) {
+      var child = arguments[i];
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : String(child));
+    }
+    return node;
+  };
+  ET.$ = function (id) { return document.getElementById(id); };
+  ET.clear = function (node) { while (node.firstChild) node.removeChild(node.firstChild); return node; };
+
+  var dateFmt = new Intl.DateTimeFormat("ru-RU", { day: "numeric", month: "long" });
+  var dayFmt = new Intl.DateTimeFormat("ru-RU", { weekday: "long", day: "numeric", month: "long" });
+  var timeFmt = new Intl.DateTimeFormat("ru-RU", { hour: "2-digit", minute: "2-digit" });
+  var stampFmt = new Intl.DateTimeFormat("ru-RU", { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  ET.fmt = {
+    date: function (d) { return dateFmt.format(typeof d === "string" ? ET.parseDay(d) : d); },
+    day: function (d) { return dayFmt.format(d); },
+    time: function (iso) { return timeFmt.format(new Date(iso)); },
+    stamp: function (iso) { return stampFmt.format(new Date(iso)); },
+  };
+  // "2026-11-27" as a local date (new Date("2026-11-27") would be UTC midnight).
+  ET.parseDay = function (s) { var p = s.split("-"); return new Date(+p[0], +p[1] - 1, +p[2]); };
+  ET.isoDay = function (d) {
+    var m = d.getMonth() + 1, day = d.getDate();
+    return d.getFullYear() + "-" + (m < 10 ? "0" : "") + m + "-" + (day < 10 ? "0" : "") + day;
+  };
+  ET.monday = function (d) {
+    var copy = new Date(d.getFullYear(), d.getMonth(), d.getDate());
+    copy.setDate(copy.getDate() - ((copy.getDay() + 6) % 7));
+    return copy;
+  };
+  ET.addDays = function (d, n) { var c = new Date(d.getTime()); c.setDate(c.getDate() + n); return c; };
+
+  // ---------------------------------------------------------------- toasts
+
+  ET.toast = function (text, kind) {
+    var box = ET.$("toasts");
+    if (!box) return;
+    var item = ET.el("div", { class: "toast" + (kind ? " toast-" + kind : ""), text: text });
+    var close = ET.el("button", { type: "button", class: "toast-close", "aria-label": "Закрыть", text: "×",
+      onclick: function () { item.remove(); } });
+    item.append(close);
+    box.append(item);
+    setTimeout(function () { item.remove(); }, 8000);
+  };
+
+  // ---------------------------------------------------------------- session
+
+  function loadSession() {
+    try { return JSON.parse(sessionStorage.getItem(STORE_KEY) || "null"); } catch (e) { return null; }
+  }
+  function saveSession() {
+    if (ET.session) sessionStorage.setItem(STORE_KEY, JSON.stringify(ET.session));
+    else sessionStorage.removeItem(STORE_KEY);
+  }
+  ET.session = loadSession();
+
+  ET.homeFor = function (user) {
+    return user && (user.role === "teacher" || user.role === "admin") ? "/teacher" : "/diary";
+  };
+
+  function readError(response) {
+    return response.json().then(function (body) {
+      var error = (body && body.error) || {};
+      var err = new Error(error.message || ("Ошибка " + response.status));
+      err.status = response.status;
+      err.code = error.code;
+      err.details = error.details;
+      return err;
+    }, function () {
+      var err = new Error("Ошибка " + response.status);
+      err.status = response.status;
+      return err;
+    });
+  }
+
+  function storeTokens(pair) {
+    ET.session.access = pair.access_token;
+    ET.session.accessExp = pair.access_expires_at;
+    ET.session.refresh = pair.refresh_token;
+    ET.session.refreshExp = pair.refresh_expires_at;
+    saveSession();
+    scheduleRefresh();
+  }
+
+  ET.login = function (email, password) {
+    return fetch("/api/v1/auth/login", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: email, password: password }),
+    }).then(function (response) {
+      if (!response.ok) return readError(response).then(function (err) { throw err; });
+      return response.json().then(function (body) {
+        ET.session = { user: body.user };
+        storeTokens(body);
+        return body.user;
+      });
+    });
+  };
+
+  ET.logout = function () {
+    var refresh = ET.session && ET.session.refresh;
+    ET.session = null;
+    saveSession();
+    if (ET.live) ET.live.stop();
+    var done = function () { window.location.assign("/login"); };
+    if (!refresh) return done();
+    fetch("/api/v1/auth/logout", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ refresh_token: refresh }),
+    }).then(done, done);
+  };
+
+  function sessionLost() {
+    ET.session = null;
+    saveSession();
+    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+  }
+
+  var refreshTimer = null;
+  var refreshing = null;
+  function scheduleRefresh() {
+    clearTimeout(refreshTimer);
+    if (!ET.session || !ET.session.accessExp) return;
+    var delay = ET.session.accessExp * 1000 - Date.now() - REFRESH_MARGIN_MS;
+    refreshTimer = setTimeout(function () { ET.refresh().catch(function () {}); }, Math.max(delay, 0));
+  }
+
+  // One refresh at a time: a second caller waits for the first (a refresh token works only once).
+  ET.refresh = function () {
+    if (refreshing) return refreshing;
+    if (!ET.session || !ET.session.refresh) return Promise.reject(new Error("no session"));
+    refreshing = fetch("/api/v1/auth/refresh", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ refresh_token: ET.session.refresh }),
+    }).then(function (response) {
+      if (response.status === 401) { sessionLost(); throw new Error("session expired"); }
+      if (!response.ok) return readError(response).then(function (err) { throw err; });
+      return response.json().then(function (pair) {
+        storeTokens(pair);
+        if (ET.live) ET.live.reauth();
+        return pair.access_token;
+      });
+    }).finally(function () { refreshing = null; });
+    return refreshing;
+  };
+
+  // JSON API call with the access token; one retry after a refresh when the token was refused.
+  ET.api = function (path, options, retried) {
+    options = options || {};
+    var headers = { Authorization: "Bearer " + (ET.session ? ET.session.access : "") };
+    var init = { method: options.method || "GET", headers: headers };
+    if (options.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(options.body);
+    }
+    return fetch(path, init).then(function (response) {
+      if (response.status === 401 && !retried && ET.session) {
+        return ET.refresh().then(function () { return ET.api(path, options, true); });
+      }
+      if (!response.ok) return readError(response).then(function (err) { throw err; });
+      if (response.status === 204) return null;
+      return response.json();
+    });
+  };
+
+  // ---------------------------------------------------------------- live connection (/ws)
+
+  // Keeps one socket open, re-opens it after a drop (with backoff, at once when the browser is back online),
+  // and on every (re)connect subscribes each watched channel with the last id seen there, so the server replays
+  // what was missed before live events continue (docs/websocket.md, "Resume").
+  function Live() {
+    this.ws = null;
+    this.watches = {};       // channel -> {cursor, seen (feed ids), handlers}
+    this.pending = {};       // req -> {resolve, reject}
+    this.reqSeq = 0;
+    this.attempt = 0;
+    this.stopped = false;
+    this.everReady = false;
+    this.retryTimer = null;
+    this.heartbeat = null;
+    this.lastFrameAt = 0;
+    this.listeners = {};
+    var self = this;
+    window.addEventListener("offline", function () {
+      // Do not wait for TCP to notice: close now, show it, and come back on "online".
+      self.setState("offline");
+      if (self.ws) self.ws.close(4000, "offline");
+    });
+    window.addEventListener("online", function () {
+      if (!self.stopped && (!self.ws || self.ws.readyState > 1)) { self.attempt = 0; self.connect(); }
+    });
+  }
+
+  Live.prototype.on = function (type, fn) { (this.listeners[type] = this.listeners[type] || []).push(fn); };
+  Live.prototype.emit = function (type, frame) {
+    (this.listeners[type] || []).forEach(function (fn) { fn(frame); });
+  };
+
+  Live.prototype.setState = function (state) {
+    this.state = state;
+    var node = ET.$("conn-status");
+    if (node) {
+      node.dataset.state = state;
+      node.textContent = { online: "В сети", connecting: "Подключение…", offline: "Нет связи, переподключаемся…" }[state];
+    }
+    this.emit("state", state);
+  };
+
+  Live.prototype.connect = function () {
+    if (this.stopped || !ET.session) return;
+    clearTimeout(this.retryTimer);
+    if (!navigator.onLine) { this.setState("offline"); return; }
+    var self = this;
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var ws;
+    try {
+      ws = new WebSocket(scheme + window.location.host + "/ws", ["edutrack.v1", "bearer." + ET.session.access]);
+    } catch (e) {
+      this.scheduleReconnect();
+      return;
+    }
+    this.ws = ws;
+    this.setState(this.everReady ? "offline" : "connecting");
+    ws.onmessage = function (event) {
+      self.lastFrameAt = Date.now();
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      self.handle(frame);
+    };
+    ws.onclose = function (event) {
+      if (self.ws !== ws) return;
+      self.ws = null;
+      clearInterval(self.heartbeat);
+      Object.keys(self.pending).forEach(function (req) {
+        self.pending[req].reject(new Error("connection closed"));
+      });
+      self.pending = {};
+      if (self.stopped) return;
+      self.setState("offline");
+      if (event.code === 4001) { sessionLost(); return; }
+      if (event.code === 4002) {
+        ET.refresh().then(function () { self.connect(); }, function () {});
+        return;
+      }
+      self.scheduleReconnect();
+    };
+  };
+
+  Live.prototype.scheduleReconnect = function () {
+    var self = this;
+    if (!navigator.onLine) return; // the "online" event reconnects
+    var delay = Math.min(8000, 300 * Math.pow(2, this.attempt)) * (0.75 + Math.random() * 0.5);
+    this.attempt += 1;
+    this.retryTimer = setTimeout(function () { self.connect(); }, delay);
+  };
+
+  Live.prototype.stop = function () {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.heartbeat);
+    if (this.ws) this.ws.close(1000, "bye");
+  };
+
+  Live.prototype.send = function (frame) {
+    if (!this.ws || this.ws.readyState !== 1 || !this.ready) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  };
+
+  // Send a frame and wait for its reply (ack, subscribed, read.ok, ...) or its error.
+  Live.prototype.request = function (frame) {
+    var self = this;
+    return new Promise(function (resolve, reject) {
+      var req = "r" + (++self.reqSeq);
+      frame.req = req;
+      if (!self.send(frame)) { reject(new Error("not connected")); return; }
+      self.pending[req] = { resolve: resolve, reject: reject };
+    });
+  };
+
+  Live.prototype.reauth = function () {
+    if (this.ws && this.ready && ET.session) this.send({ type: "auth", token: ET.session.access });
+  };
+
+  // handlers: {event(frame), subscribed(frame, resumed), resync(frame)}. `since` is the last id already shown
+  // (from a REST page); without it the channel starts live from now.
+  Live.prototype.watch = function (channel, since, handlers) {
+    this.watches[channel] = { cursor: since, seen: {}, handlers: handlers };
+    if (this.ready) this.subscribe(channel, false);
+  };
+
+  Live.prototype.unwatch = function (channel) {
+    delete this.watches[channel];
+    if (this.ready) this.send({ type: "unsubscribe", channel: channel });
+  };
+
+  Live.prototype.subscribe = function (channel, resumed) {
+    var w = this.watches[channel];
+    var frame = { type: "subscribe", channel: channel };
+    if (w.cursor !== null && w.cursor !== undefined) frame.since = w.cursor;
+    this.request(frame).then(function (reply) {
+      if (w.handlers.subscribed) w.handlers.subscribed(reply, resumed);
+    }, function () {});
+  };
+
+  Live.prototype.handle = function (frame) {
+    var self = this;
+    if (frame.req !== undefined && this.pending[frame.req]) {
+      var waiter = this.pending[frame.req];
+      delete this.pending[frame.req];
+      if (frame.type === "error") {
+        var err = new Error(frame.message);
+        err.code = frame.code;
+        waiter.reject(err);
+      } else {
+        waiter.resolve(frame);
+      }
+      return;
+    }
+    switch (frame.type) {
+      case "ready":
+        var resumed = this.everReady;
+        this.ready = true;
+        this.everReady = true;
+        this.attempt = 0;
+        this.setState("online");
+        this.startHeartbeat();
+        Object.keys(this.watches).forEach(function (channel) { self.subscribe(channel, resumed); });
+        this.emit("ready", frame);
+        return;
+      case "auth.expiring":
+        ET.refresh().catch(function () {});
+        return;
+      case "resync":
+        var rw = this.watches[frame.channel];
+        if (rw && rw.handlers.resync) rw.handlers.resync(frame);
+        return;
+      case "error":
+        this.emit("error", frame);
+        return;
+      case "pong":
+        return;
+    }
+    var w = frame.channel && this.watches[frame.channel];
+    if (!w) { this.emit(frame.type, frame); return; }
+    if (frame.type === "chat.message" || frame.type === "notification") {
+      // Drop what was already shown: a replayed id, or one the REST page already had.
+      if (frame.type === "notification") {
+        // Feed ids are global and may arrive out of order, so the cursor cannot de-duplicate them.
+        if (w.seen[frame.id]) return;
+        w.seen[frame.id] = true;
+      } else if (w.cursor !== null && w.cursor !== undefined && frame.id <= w.cursor) {
+        return;
+      }
+      w.cursor = Math.max(w.cursor || 0, frame.id);
+    }
+    w.handlers.event(frame);
+  };
+
+  // Application-level ping: a socket whose peer vanished without a FIN (a dead Wi-Fi) is noticed within ~35 s.
+  Live.prototype.startHeartbeat = function () {
+    var self = this;
+    clearInterval(this.heartbeat);
+    this.lastFrameAt = Date.now();
+    this.heartbeat = setInterval(function () {
+      if (!self.ws) return;
+      if (Date.now() - self.lastFrameAt > 35000) { self.ws.close(4000, "heartbeat timeout"); return; }
+      self.send({ type: "ping" });
+    }, 15000);
+  };
+
+  Object.defineProperty(Live.prototype, "ready", {
+    get: function () { return this._ready && this.ws && this.ws.readyState === 1; },
+    set: function (value) { this._ready = value; },
+  });
+
+  // ---------------------------------------------------------------- notification feed
+
+  var KIND_LABELS = {
+    grade: "Новая оценка", grade_changed: "Оценка изменена", grade_deleted: "Оценка удалена",
+    homework: "Домашнее задание", attendance: "Посещаемость", news: "Новость", message: "Личное сообщение",
+  };
+
+  function Feed(live, userId) {
+    this.live = live;
+    this.channel = "user:" + userId;
+    this.items = [];
+    this.unread = 0;
+    this.maxId = 0;
+  }
+
+  Feed.prototype.start = function () {
+    var self = this;
+    var toggle = ET.$("feed-toggle");
+    var panel = ET.$("feed-panel");
+    if (toggle && panel) {
+      toggle.addEventListener("click", function () {
+        var open = panel.hidden;
+        panel.hidden = !open;
+        toggle.setAttribute("aria-expanded", String(open));
+        if (open) self.markAllRead();
+      });
+      document.addEventListener("keydown", function (event) {
+        if (event.key === "Escape" && !panel.hidden) {
+          panel.hidden = true;
+          toggle.setAttribute("aria-expanded", "false");
+          toggle.focus();
+        }
+      });
+    }
+    return ET.api("/api/v1/notifications?limit=20").then(function (page) {
+      self.items = page.items;
+      self.unread = page.unread_count;
+      self.maxId = page.items.reduce(function (m, n) { return Math.max(m, n.id); }, 0);
+      self.render();
+      self.live.watch(self.channel, self.maxId, {
+        event: function (frame) { self.onEvent(frame); },
+        resync: function (frame) { self.catchUp(frame.from); },
+        subscribed: function () {},
+      });
+    }, function (err) {
+      self.live.watch(self.channel, null, { event: function (frame) { self.onEvent(frame); } });
+      throw err;
+    });
+  };
+
+  Feed.prototype.catchUp = function (from) {
+    var self = this;
+    ET.api("/api/v1/notifications?after=" + from + "&limit=100").then(function (page) {
+      page.items.forEach(function (item) { self.onEvent(Object.assign({ type: "notification" }, item)); });
+    });
+  };
+
+  Feed.prototype.onEvent = function (frame) {
+    if (frame.type === "read") {
+      if (typeof frame.unread_count === "number") this.unread = frame.unread_count;
+      this.items.forEach(function (n) { if (n.id <= frame.up_to) n.read = true; });
+      this.render();
+      return;
+    }
+    if (frame.type !== "notification") return;
+    if (this.items.some(function (n) { return n.id === frame.id; })) return;
+    this.items.unshift(frame);
+    this.items.sort(function (a, b) { return b.id - a.id; });
+    this.items = this.items.slice(0, 50);
+    this.maxId = Math.max(this.maxId, frame.id);
+    if (!frame.read) this.unread += 1;
+    this.render();
+    ET.toast(toastText(frame), "info");
+    window.dispatchEvent(new CustomEvent("edutrack:notification", { detail: frame }));
+  };
+
+  // "Новая оценка: Математика: 5 (Контрольная работа)", without repeating a label the title already starts with;
+  // a parent also learns which child it is about.
+  function toastText(n) {
+    var payload = n.payload || {};
+    var label = KIND_LABELS[n.kind] || "Уведомление";
+    var title = payload.title || "";
+    var text = title.indexOf(label) === 0 ? title : label + ": " + title;
+    var user = ET.session && ET.session.user;
+    if (user && user.role === "parent" && payload.student_name) text += " — " + payload.student_name;
+    return text;
+  }
+
+  Feed.prototype.markAllRead = function () {
+    var self = this;
+    if (!this.maxId || this.unread === 0) return;
+    var upTo = this.maxId;
+    var done = function (result) {
+      if (result && typeof result.unread_count === "number") self.unread = result.unread_count;
+      self.items.forEach(function (n) { if (n.id <= upTo) n.read = true; });
+      self.render();
+    };
+    if (this.live.ready) this.live.request({ type: "read", feed: true, up_to: upTo }).then(done, function () {});
+    else ET.api("/api/v1/notifications/read", { method: "POST", body: { up_to: upTo } }).then(done);
+  };
+
+  Feed.prototype.render = function () {
+    var badge = ET.$("feed-badge");
+    if (badge) {
+      badge.hidden = this.unread <= 0;
+      badge.textContent = String(this.unread);
+      badge.setAttribute("aria-label", "непрочитанных: " + this.unread);
+    }
+    var list = ET.$("feed-list");
+    if (!list) return;
+    ET.clear(list);
+    this.items.forEach(function (n) {
+      var payload = n.payload || {};
+      list.append(ET.el("li", { class: "feed-item" + (n.read ? "" : " unread"), "data-kind": n.kind },
+        ET.el("span", { class: "feed-kind", text: KIND_LABELS[n.kind] || n.kind }),
+        ET.el("span", { class: "feed-text", text: payload.title || "" }),
+        n.created_at ? ET.el("time", { datetime: n.created_at, text: ET.fmt.stamp(n.created_at) }) : null));
+    });
+    var empty = ET.$("feed-empty");
+    if (empty) empty.hidden = this.items.length > 0;
+  };
+
+  // ---------------------------------------------------------------- page start
+
+  // Outside the chat page the menu still says how many chat messages are unread (as of page load).
+  function showChatUnread() {
+    ET.api("/api/v1/chats").then(function (data) {
+      var total = data.items.reduce(function (sum, c) { return sum + c.unread; }, 0);
+      var badge = ET.$("chat-unread-total");
+      if (badge) { badge.hidden = total === 0; badge.textContent = String(total); }
+    }, function () {});
+  }
+
+  // Protected pages call this: no session -> login; otherwise header, live socket and feed are set up and the
+  // promise resolves with the user.
+  ET.start = function () {
+    if (!ET.session || !ET.session.access) { sessionLost(); return new Promise(function () {}); }
+    var user = ET.session.user;
+    var name = ET.$("user-name");
+    if (name) name.textContent = (user.profile && user.profile.full_name) || user.email;
+    document.querySelectorAll("[data-roles]").forEach(function (link) {
+      link.hidden = link.dataset.roles.split(" ").indexOf(user.role) < 0;
+    });
+    var logout = ET.$("logout");
+    if (logout) logout.addEventListener("click", ET.logout);
+    scheduleRefresh();
+    ET.live = new Live();
+    ET.feed = new Feed(ET.live, user.id);
+    // Refresh first when the stored token is about to expire, so the socket opens with a valid one.
+    var fresh = ET.session.accessExp * 1000 - Date.now() < REFRESH_MARGIN_MS ? ET.refresh() : Promise.resolve();
+    return fresh.then(function () {
+      ET.live.connect();
+      if (document.body.dataset.page !== "chat") showChatUnread();
+      ET.feed.start().catch(function (err) { ET.toast(err.message, "error"); });
+      return user;
+    });
+  };
+})();

@@ -1,0 +1,212 @@
+// The diary page of a student or a parent: the week's lessons with homework, grades per subject with the
+// weighted average, attendance. A parent picks which child. New grades, homework and attendance marks arrive
+// live (edutrack:notification from core.js) and the affected section reloads without a page reload.
+(function () {
+  "use strict";
+  var ET = window.EduTrack;
+  var el = ET.el;
+  var CHILD_KEY = "edutrack.child";
+  var ATTENDANCE = { present: "был", absent: "отсутствовал", late: "опоздал" };
+  var REASONS = { unexcused: "без уважительной причины", illness: "болезнь", excused: "уважительная причина" };
+
+  var state = { user: null, childId: null, children: [], weekStart: ET.monday(new Date()), terms: [],
+    termId: "", freshGradeIds: {} };
+
+  function show(container, node) { ET.clear(container).append(node); }
+  function failure(container, err) {
+    show(container, el("p", { class: "error", role: "alert", text: "Не удалось загрузить: " + err.message }));
+  }
+
+  // The school's calendar day of an instant, so a lesson is listed under its day in the school's time zone.
+  function dayIn(tz) {
+    var f = new Intl.DateTimeFormat("sv-SE", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" });
+    return function (iso) { return f.format(new Date(iso)); };
+  }
+  function timeIn(tz) {
+    var f = new Intl.DateTimeFormat("ru-RU", { timeZone: tz, hour: "2-digit", minute: "2-digit" });
+    return function (iso) { return f.format(new Date(iso)); };
+  }
+
+  // ---------------------------------------------------------------- schedule
+
+  function loadWeek() {
+    var from = ET.isoDay(state.weekStart);
+    var to = ET.isoDay(ET.addDays(state.weekStart, 6));
+    ET.$("week-range").textContent = ET.fmt.date(state.weekStart) + " — " + ET.fmt.date(ET.addDays(state.weekStart, 6));
+    var query = "/api/v1/schedule/me?from=" + from + "&to=" + to;
+    if (state.user.role === "parent") query += "&child_id=" + state.childId;
+    var box = ET.$("week");
+    return ET.api(query).then(function (schedule) { renderWeek(box, schedule); }, function (err) { failure(box, err); });
+  }
+
+  function renderWeek(box, schedule) {
+    var day = dayIn(schedule.timezone);
+    var time = timeIn(schedule.timezone);
+    var byDay = {};
+    schedule.items.forEach(function (lesson) { (byDay[day(lesson.starts_at)] = byDay[day(lesson.starts_at)] || []).push(lesson); });
+    var wrap = el("div", { class: "days" });
+    var today = ET.isoDay(new Date());
+    for (var i = 0; i < 6; i++) {
+      var date = ET.addDays(state.weekStart, i);
+      var key = ET.isoDay(date);
+      var lessons = (byDay[key] || []).sort(function (a, b) { return a.starts_at < b.starts_at ? -1 : 1; });
+      var list = el("ol", { class: "lessons" });
+      lessons.forEach(function (lesson) {
+        list.append(el("li", { class: "lesson", "data-lesson-id": lesson.id },
+          el("span", { class: "lesson-time", text: time(lesson.starts_at) + "–" + time(lesson.ends_at) }),
+          el("span", { class: "lesson-subject", text: lesson.subject_name }),
+          lesson.room ? el("span", { class: "lesson-room", text: "каб. " + lesson.room }) : null,
+          lesson.topic ? el("span", { class: "lesson-topic", text: "Тема: " + lesson.topic }) : null,
+          el("span", { class: "homework" + (lesson.homework ? "" : " muted"),
+            text: lesson.homework ? "Д/З: " + lesson.homework : "Д/З не задано" })));
+      });
+      var heading = el("h3", { text: ET.fmt.day(date) });
+      wrap.append(el("section", { class: "day" + (key === today ? " today" : ""), "aria-label": ET.fmt.day(date) },
+        heading, lessons.length ? list : el("p", { class: "muted", text: "Уроков нет" })));
+    }
+    show(box, wrap);
+  }
+
+  // ---------------------------------------------------------------- grades
+
+  function loadGrades() {
+    var box = ET.$("grades");
+    var query = "/api/v1/students/" + state.childId + "/grades" + (state.termId ? "?term_id=" + state.termId : "");
+    return ET.api(query).then(function (data) { renderGrades(box, data); }, function (err) { failure(box, err); });
+  }
+
+  function gradeClass(g) {
+    return "grade" + (g.value ? " grade-" + g.value : " grade-mark") + (state.freshGradeIds[g.id] ? " fresh" : "");
+  }
+
+  function renderGrades(box, data) {
+    if (!data.subjects.length) { show(box, el("p", { class: "muted", text: "Оценок пока нет." })); return; }
+    var bySubject = {};
+    data.grades.forEach(function (g) { (bySubject[g.subject_id] = bySubject[g.subject_id] || []).push(g); });
+    var body = el("tbody");
+    data.subjects.forEach(function (s) {
+      var marks = el("ul", { class: "grade-list" });
+      (bySubject[s.subject_id] || []).sort(function (a, b) { return a.date < b.date ? -1 : a.date > b.date ? 1 : a.id - b.id; })
+        .forEach(function (g) {
+          var about = g.work_type + " (вес " + g.weight + "), " + ET.fmt.date(g.date) + (g.comment ? ": " + g.comment : "");
+          marks.append(el("li", { class: gradeClass(g), "data-grade-id": g.id, title: about },
+            el("span", { "aria-hidden": "true", text: g.display }),
+            el("span", { class: "visually-hidden", text: g.display + ", " + about })));
+        });
+      var avg = s.weighted_average === null || s.weighted_average === undefined ? "—" : s.weighted_average.toFixed(2);
+      body.append(el("tr", { "data-subject-id": s.subject_id },
+        el("th", { scope: "row", text: s.subject }),
+        el("td", {}, marks),
+        el("td", { class: "num average", text: avg })));
+    });
+    show(box, el("table", { class: "grades-table" },
+      el("caption", { class: "visually-hidden", text: "Оценки по предметам и средний взвешенный балл" }),
+      el("thead", {}, el("tr", {},
+        el("th", { scope: "col", text: "Предмет" }), el("th", { scope: "col", text: "Оценки" }),
+        el("th", { scope: "col", class: "num", text: "Средний (взвеш.)" }))),
+      body));
+  }
+
+  // ---------------------------------------------------------------- attendance
+
+  function loadAttendance() {
+    var box = ET.$("attendance");
+    var query = "/api/v1/students/" + state.childId + "/attendance" + (state.termId ? "?term_id=" + state.termId : "");
+    return ET.api(query).then(function (data) { renderAttendance(box, data); }, function (err) { failure(box, err); });
+  }
+
+  function renderAttendance(box, data) {
+    var s = data.summary || {};
+    var rate = s.rate === null || s.rate === undefined ? "—" : Math.round(s.rate * 100) + "%";
+    var summary = el("dl", { class: "summary" },
+      el("dt", { text: "Посещаемость" }), el("dd", { text: rate }),
+      el("dt", { text: "Пропуски" }), el("dd", { text: String(s.absent || 0) }),
+      el("dt", { text: "Без уважительной причины" }), el("dd", { text: String(s.unexcused || 0) }),
+      el("dt", { text: "Опоздания" }), el("dd", { text: String(s.late || 0) }));
+    var missed = (data.marks || []).filter(function (m) { return m.status !== "present"; }).slice(-10).reverse();
+    var list = el("ul", { class: "attendance-list" });
+    missed.forEach(function (m) {
+      list.append(el("li", { class: "att-" + m.status },
+        el("time", { datetime: m.starts_at, text: ET.fmt.stamp(m.starts_at) }), " ",
+        m.subject + ": " + ATTENDANCE[m.status] + (m.reason ? " (" + REASONS[m.reason] + ")" : "")));
+    });
+    ET.clear(box).append(summary, missed.length ? list : el("p", { class: "muted", text: "Пропусков нет." }));
+  }
+
+  // ---------------------------------------------------------------- children, terms, live updates
+
+  function loadAll() {
+    var child = state.children.find(function (c) { return c.id === state.childId; });
+    ET.$("student-title").textContent = child ? child.name : "";
+    return Promise.all([loadWeek(), loadGrades(), loadAttendance()]);
+  }
+
+  function setupChildren() {
+    if (state.user.role !== "parent") {
+      state.childId = state.user.id;
+      return Promise.resolve();
+    }
+    return ET.api("/api/v1/parent-links?parent_id=" + state.user.id + "&limit=50").then(function (page) {
+      state.children = page.items.map(function (l) { return { id: l.child_id, name: l.child_name }; });
+      if (!state.children.length) {
+        show(ET.$("week"), el("p", { class: "muted", text: "К вашей учётной записи пока не привязан ни один ребёнок." }));
+        return Promise.reject(new Error("no children"));
+      }
+      var saved = Number(sessionStorage.getItem(CHILD_KEY));
+      state.childId = state.children.some(function (c) { return c.id === saved; }) ? saved : state.children[0].id;
+      var select = ET.$("child-select");
+      state.children.forEach(function (c) {
+        select.append(el("option", { value: c.id, text: c.name, selected: c.id === state.childId }));
+      });
+      ET.$("child-picker").hidden = false;
+      select.addEventListener("change", function () {
+        state.childId = Number(select.value);
+        sessionStorage.setItem(CHILD_KEY, String(state.childId));
+        state.freshGradeIds = {};
+        loadAll();
+      });
+    });
+  }
+
+  function setupTerms() {
+    if (!state.user.school_id) return Promise.resolve();
+    return ET.api("/api/v1/schools/" + state.user.school_id + "/terms").then(function (terms) {
+      var select = ET.$("term-select");
+      var today = ET.isoDay(new Date());
+      terms.forEach(function (t) {
+        var current = t.starts_on <= today && today <= t.ends_on;
+        if (current) state.termId = String(t.id);
+        select.append(el("option", { value: t.id, text: t.name, selected: current }));
+      });
+      select.addEventListener("change", function () {
+        state.termId = select.value;
+        loadGrades();
+        loadAttendance();
+      });
+    }, function () { /* without terms the whole year is shown */ });
+  }
+
+  window.addEventListener("edutrack:notification", function (event) {
+    var n = event.detail;
+    if (n.about_user_id !== null && n.about_user_id !== undefined && n.about_user_id !== state.childId) return;
+    if (n.kind === "grade" || n.kind === "grade_changed") {
+      if (n.payload && n.payload.grade_id) state.freshGradeIds[n.payload.grade_id] = true;
+      loadGrades();
+    } else if (n.kind === "grade_deleted") {
+      loadGrades();
+    } else if (n.kind === "homework") {
+      loadWeek();
+    } else if (n.kind === "attendance") {
+      loadAttendance();
+    }
+  });
+
+  ET.$("week-prev").addEventListener("click", function () { state.weekStart = ET.addDays(state.weekStart, -7); loadWeek(); });
+  ET.$("week-next").addEventListener("click", function () { state.weekStart = ET.addDays(state.weekStart, 7); loadWeek(); });
+
+  ET.start().then(function (user) {
+    state.user = user;
+    if (user.role !== "student" && user.role !== "parent") { window.location.replace(ET.homeFor(user)); return; }
+    return Promise.all([setupChildren(), setupTerms()]).then(loadAll);
+  }).catch(function (err) { if (err.message !== "no children") ET.toast(err.message, "error"); });
+})();

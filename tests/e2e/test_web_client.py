@@ -1,0 +1,144 @@
+"""The web client in two (or three) real headless Chromium tabs against a real app, PostgreSQL and Redis:
+a grade posted on the teacher's page shows up live on the parent's diary; two students chat; a tab that goes
+offline and comes back shows what it missed."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from aiohttp.test_utils import TestClient
+
+from edutrack.context import AppContext
+from tests.e2e.conftest import Browsers, shot
+from tests.support.factories import Factory
+from tests.support.school import BuiltSchool, add_lessons
+
+
+def this_week() -> list[date]:
+    today = datetime.now(UTC).date()
+    monday = today - timedelta(days=today.weekday())
+    return [monday + timedelta(days=i) for i in range(5)]
+
+
+async def test_teacher_grade_and_homework_appear_live_on_parents_diary(
+    browsers: Browsers, school: BuiltSchool, ctx: AppContext, client: TestClient, factory: Factory,
+) -> None:
+    cls = school.classes[0]
+    maths = school.subject_ids["Математика"]
+    lesson_ids = await add_lessons(ctx, school, cls.id, maths, this_week(), hour=9, room="12")
+    child = school.student(0, 0)
+    parent = school.parents(child.id)[0]
+    teacher = school.teacher_of(cls.id, maths)
+
+    parent_tab = await browsers.login(parent.email, expect_path="/diary")
+    page = parent_tab.page
+    await page.wait_for_selector(".lesson")
+    assert await page.locator(".lesson").count() == 5
+    assert await page.locator("#grades").inner_text() == "Оценок пока нет."
+
+    teacher_tab = await browsers.login(teacher.email, expect_path="/teacher")
+    tpage = teacher_tab.page
+    pill = tpage.locator("#assignments .pill").filter(has_text="Математика")
+    await pill.click()
+    await tpage.wait_for_selector(f'#grade-student option[value="{child.id}"]', state="attached")
+    await tpage.get_by_label("Ученик").select_option(str(child.id))
+    await tpage.get_by_label("Вид работы").select_option(label="Контрольная работа (вес 3)")
+    await tpage.get_by_label("Оценка", exact=True).select_option("5")
+    await tpage.get_by_label("Комментарий").fill("Отличная контрольная")
+    await tpage.get_by_role("button", name="Поставить оценку").click()
+    result = tpage.locator("#grade-result")
+    await result.filter(has_text="выставлена").wait_for()
+    grade_id = await result.get_attribute("data-grade-id")
+    assert grade_id is not None
+    # The term sheet reloads with the new mark.
+    await tpage.locator(f'#term-sheet tr[data-student-id="{child.id}"] .sheet-avg').filter(has_text="5.00").wait_for()
+
+    # Without a reload: the parent's open diary shows the grade, the average and a toast.
+    await page.locator(f'.grade[data-grade-id="{grade_id}"].fresh').wait_for()
+    row = page.locator(f'tr[data-subject-id="{maths}"]')
+    assert (await row.locator(".average").inner_text()) == "5.00"
+    await page.locator(".toast").filter(has_text="Новая оценка: Математика: 5 (Контрольная работа)").wait_for()
+    assert await page.locator("#feed-badge").inner_text() == "1"
+
+    # Homework set by the teacher (over REST) reaches the open schedule live as well.
+    actor = await factory.login(teacher)
+    resp = await client.patch(f"/api/v1/lessons/{lesson_ids[0]}", headers=actor.headers,
+                              json={"homework": "№ 245, 247", "topic": "Дроби"})
+    assert resp.status == 200, await resp.text()
+    await page.locator(f'.lesson[data-lesson-id="{lesson_ids[0]}"] .homework').filter(has_text="№ 245, 247").wait_for()
+    await page.locator(".toast").filter(has_text="Домашнее задание: Математика").wait_for()
+    await shot(page, "diary-parent")
+    await shot(tpage, "teacher")
+
+    # The feed lists both; opening it marks them read; Escape closes it and gives focus back.
+    toggle = page.get_by_role("button", name="Уведомления")
+    await toggle.click()
+    assert await page.locator("#feed-list .feed-item").count() == 2
+    await page.locator("#feed-badge").wait_for(state="hidden")
+    await page.keyboard.press("Escape")
+    await page.locator("#feed-panel").wait_for(state="hidden")
+    assert await toggle.evaluate("node => node === document.activeElement")
+    parent_tab.assert_clean()
+    teacher_tab.assert_clean()
+
+
+async def test_two_students_chat_live_and_a_tab_back_from_offline_shows_what_it_missed(
+    browsers: Browsers, school: BuiltSchool,
+) -> None:
+    cls = school.classes[0]
+    anna, boris = school.student(0, 0), school.student(0, 1)
+    a_tab = await browsers.login(anna.email, expect_path="/diary")
+    b_tab = await browsers.login(boris.email, phone=True, expect_path="/diary")
+    a, b = a_tab.page, b_tab.page
+    for page in (a, b):
+        await page.get_by_role("link", name="Чаты").click()
+        await page.wait_for_url(f"**/chat?channel=class:{cls.id}")
+        await page.locator("#message-list .empty").wait_for()
+
+    # Each sees the other online.
+    await a.locator("#online").filter(has_text="Школьников Ученик1").wait_for()
+    await b.locator("#online").filter(has_text="Школьников Ученик0").wait_for()
+
+    # Anna writes; Boris sees it, and sees her typing first.
+    await a.get_by_label("Сообщение").type("Привет")
+    await b.locator("#typing").filter(has_text="печатает").wait_for()
+    await a.get_by_label("Сообщение").type(", кто решил задачу 5?")
+    await a.get_by_label("Сообщение").press("Enter")
+    await b.locator(".message").filter(has_text="Привет, кто решил задачу 5?").wait_for()
+    await a.locator(".message.mine").filter(has_text="Привет, кто решил задачу 5?").wait_for()
+
+    # Boris answers with the button; Anna sees it.
+    await b.get_by_label("Сообщение").fill("Я решил, ответ 42")
+    await b.get_by_role("button", name="Отправить").click()
+    await a.locator(".message").filter(has_text="Я решил, ответ 42").wait_for()
+    await shot(a, "chat")
+
+    # Boris loses the network. Anna writes three messages while he is away.
+    await b_tab.context.set_offline(True)
+    await b.wait_for_selector('#conn-status[data-state="offline"]')
+    missed = ["Завтра контрольная", "Не забудьте циркуль", "Начало в 9:00"]
+    for text in missed:
+        await a.get_by_label("Сообщение").fill(text)
+        await a.get_by_label("Сообщение").press("Enter")
+        await a.locator(".message.mine").filter(has_text=text).wait_for()
+    assert await b.locator(".message").filter(has_text=missed[0]).count() == 0
+
+    # Back online: the tab reconnects by itself, resumes from its last id and shows exactly what it missed.
+    await b_tab.context.set_offline(False)
+    await b.wait_for_selector('#conn-status[data-state="online"]')
+    await b.locator("#chat-notice").filter(has_text="новых сообщений: 3").wait_for()
+    for text in missed:
+        await b.locator(".message.missed").filter(has_text=text).wait_for()
+    texts = await b.locator("#message-list .message .message-text").all_inner_texts()
+    assert texts == ["Привет, кто решил задачу 5?", "Я решил, ответ 42", *missed]
+    ids = [int(i) for i in await b.locator("#message-list .message").evaluate_all(
+        "nodes => nodes.map(n => n.dataset.id)")]
+    assert ids == sorted(set(ids)) and len(ids) == 5
+
+    # And it is live again in both directions.
+    await b.get_by_label("Сообщение").fill("Спасибо, я снова в сети")
+    await b.get_by_label("Сообщение").press("Enter")
+    await a.locator(".message").filter(has_text="Спасибо, я снова в сети").wait_for()
+    await shot(b, "chat-phone-after-reconnect")
+    a_tab.assert_clean()
+    b_tab.assert_clean()
