@@ -130,7 +130,7 @@ async def term_sheet(request: web.Request) -> web.Response:
     query = load_query(request, SheetQuerySchema())
     data = await attestations.term_sheet(ctx_of(request), principal(request), path_int(request, "class_id"),
                                          query["term_id"])
-    return json_response(TermSheetSchema().dump(data))
+    return json_response(data)  # already in TermSheetSchema's shape: no per-cell marshmallow dump
 
 
 def setup(app: web.Application) -> None:

@@ -137,7 +137,6 @@ class AuditListSchema(ma.Schema):
 
 
 _grade = GradeSchema()
-_student_grades = StudentGradesSchema()
 _audit = AuditListSchema()
 
 
@@ -190,7 +189,7 @@ async def student_grades(request: web.Request) -> web.Response:
     data = await grades.student_grades(ctx_of(request), principal(request), path_int(request, "student_id"),
                                        subject_id=query.get("subject_id"), term_id=query.get("term_id"),
                                        starts=query.get("from_"), ends=query.get("to"))
-    return json_response(_student_grades.dump(data))
+    return json_response(data)  # already in StudentGradesSchema's shape (a dump would cost ~5 ms here)
 
 
 def setup(app: web.Application) -> None:

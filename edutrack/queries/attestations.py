@@ -53,8 +53,7 @@ async def class_subjects(session: AsyncSession, class_id: int, starts: date, end
     taught = select(TeachingAssignment.subject_id.label("subject_id")).where(TeachingAssignment.class_id == class_id)
     graded = (
         select(Grade.subject_id)
-        .join(ClassStudent, ClassStudent.student_id == Grade.student_id)
-        .where(ClassStudent.class_id == class_id, Grade.deleted_at.is_(None), Grade.date.between(starts, ends))
+        .where(Grade.class_id == class_id, Grade.deleted_at.is_(None), Grade.date.between(starts, ends))
     )
     ids = union(taught, graded).subquery()
     stmt = select(Subject.id, Subject.name).join(ids, ids.c.subject_id == Subject.id).order_by(Subject.name)
@@ -65,12 +64,13 @@ async def class_subjects(session: AsyncSession, class_id: int, starts: date, end
 
 async def class_sums(session: AsyncSession, class_id: int, starts: date, ends: date,
                      only: Collection[int] | None) -> list[Any]:
-    """Per (student, subject) of the class: the sums every average is computed from."""
+    """Per (student, subject) of the class: the sums every average is computed from. Grades given in this class
+    (`grades.class_id`, indexed) to students still enrolled in it."""
     stmt = (
         select(Grade.student_id, Grade.subject_id, *sums_columns())
         .join(ClassStudent, and_(ClassStudent.student_id == Grade.student_id, ClassStudent.class_id == class_id))
         .join(WorkType, WorkType.id == Grade.work_type_id)
-        .where(Grade.deleted_at.is_(None), Grade.date.between(starts, ends))
+        .where(Grade.class_id == class_id, Grade.deleted_at.is_(None), Grade.date.between(starts, ends))
         .group_by(Grade.student_id, Grade.subject_id)
     )
     if only is not None:

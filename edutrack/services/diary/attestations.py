@@ -181,7 +181,7 @@ async def term_sheet(ctx: AppContext, who: Principal, class_id: int, term_id: in
                           "marks_count": s.marks_count if s else 0, "proposed": p.proposed,
                           "final": a.final if a else None, "is_override": a.is_override if a else False})
         rows.append({"student_id": st.id, "name": st.name, "cells": cells})
-    return {"class_id": class_id, "class_name": cls.name, "term_id": term.id, "from_": term.starts_on,
+    return {"class_id": class_id, "class_name": cls.name, "term_id": term.id, "from": term.starts_on,
             "to": term.ends_on, "subjects": [{"id": s.id, "name": s.name} for s in subjects], "students": rows,
             "policy": {"min_marks": cls.min_marks_for_attestation,
                        "rounding_threshold": float(cls.rounding_threshold)}}
