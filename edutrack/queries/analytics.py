@@ -33,14 +33,15 @@ async def student_trend(session: AsyncSession, student_id: int, *, unit: str, st
 
 
 async def class_attendance(session: AsyncSession, class_id: int, starts: datetime, ends: datetime) -> list[Any]:
-    """Per student of the class: attendance counts over lessons starting in [starts, ends)."""
+    """Per student of the class: attendance counts over the class's lessons starting in [starts, ends)
+    (from the lessons' (class_id, starts_at) index into attendance's (lesson_id, student_id) one)."""
     stmt = (
         select(Attendance.student_id, *summary_columns())
-        .select_from(Attendance)
-        .join(Lesson, Lesson.id == Attendance.lesson_id)
+        .select_from(Lesson)
+        .join(Attendance, Attendance.lesson_id == Lesson.id)
         .join(ClassStudent, and_(ClassStudent.student_id == Attendance.student_id,
                                  ClassStudent.class_id == class_id))
-        .where(Lesson.starts_at >= starts, Lesson.starts_at < ends)
+        .where(Lesson.class_id == class_id, Lesson.starts_at >= starts, Lesson.starts_at < ends)
         .group_by(Attendance.student_id)
     )
     return list((await session.execute(stmt)).all())

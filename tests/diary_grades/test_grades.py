@@ -261,3 +261,22 @@ async def test_grade_list_query_count_does_not_grow(client: TestClient, ctx: App
         assert len((await resp.json())["grades"]) == n
         counts.append(counter.count)
     assert counts[0] == counts[1], counts
+
+
+async def test_every_endpoint_of_grades_attestations_attendance_analytics_is_documented(client: TestClient) -> None:
+    resp = await client.get("/openapi.json")
+    paths = (await resp.json())["paths"]
+    expected = {
+        "/api/v1/grades": {"post"}, "/api/v1/grades/{grade_id}": {"patch", "delete"},
+        "/api/v1/grades/{grade_id}/history": {"get"}, "/api/v1/audit": {"get"},
+        "/api/v1/students/{student_id}/grades": {"get"}, "/api/v1/attestations/proposal": {"get"},
+        "/api/v1/attestations": {"put"}, "/api/v1/classes/{class_id}/term-sheet": {"get"},
+        "/api/v1/lessons/{lesson_id}/attendance": {"put", "get"}, "/api/v1/attendance/{attendance_id}": {"patch"},
+        "/api/v1/students/{student_id}/attendance": {"get"}, "/api/v1/students/{student_id}/performance": {"get"},
+        "/api/v1/classes/{class_id}/performance": {"get"},
+    }
+    for path, methods in expected.items():
+        assert path in paths, path
+        assert methods <= set(paths[path]), (path, set(paths[path]))
+        for method in methods:
+            assert paths[path][method].get("summary"), (path, method)
