@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 EPHEMERAL = frozenset({"typing", "presence"})
 SEEN_WINDOW = 1024
+MEMBERS_TTL = 5.0  # seconds a class's member list is reused for joins (membership changes show within it)
 
 
 class Gateway:
@@ -58,8 +59,30 @@ class Gateway:
         self.connections: set[Connection] = set()
         # Gap reads after a reconnect storm or a Redis outage must not starve REST of database connections.
         self.db_slots = asyncio.Semaphore(max(2, ctx.settings.db_pool_size // 2))
+        # The shared Redis client's pool refuses (does not queue) beyond 100 connections: keep presence and
+        # typing well below that during a reconnect storm, so chat publishes always find a connection.
+        self.redis_slots = asyncio.Semaphore(32)
         self.closed_slow = 0
         self.shutting_down = False
+        self._members: dict[str, tuple[float, set[int]]] = {}
+
+    async def join(self, who: Principal, channel: chat.Channel) -> set[int]:
+        """Authorize a subscription; the members of a class chat are cached for a few seconds, because a
+        reconnect storm asks the same question for every member of every class at once."""
+        if channel.kind == "class" and not who.is_superuser:
+            cached = self._members.get(channel.name)
+            if cached is not None and cached[0] > time.monotonic():
+                if who.user_id not in cached[1]:
+                    raise errors.Forbidden("You are not a member of this channel", code="not_a_member",
+                                           details={"channel": channel.name})
+                return cached[1]
+        async with self.db_slots:
+            members = await chat.join(self.ctx, who, channel)
+        if channel.kind == "class" and not who.is_superuser:
+            if len(self._members) > 10_000:
+                self._members.clear()
+            self._members[channel.name] = (time.monotonic() + MEMBERS_TTL, members)
+        return members
 
     async def start(self) -> None:
         await self.hub.start()
@@ -339,7 +362,8 @@ class Connection:
     async def run(self) -> None:
         self._writer = asyncio.create_task(self._write_loop(), name="realtime-writer")
         self._schedule_expiry()
-        first = await self.gateway.presence.connected(self.user_id)
+        async with self.gateway.redis_slots:
+            first = await self.gateway.presence.connected(self.user_id)
         self.send(dumps({
             "type": "ready",
             "user_id": self.user_id,
@@ -421,8 +445,7 @@ class Connection:
         if len(self.subs) >= self.limits.max_subscriptions:
             raise ProtocolError(ErrorCode.TOO_MANY_SUBSCRIPTIONS,
                                 f"At most {self.limits.max_subscriptions} channels per socket")
-        async with self.gateway.db_slots:
-            members = await chat.join(self.ctx, self.principal, channel)
+        members = await self.gateway.join(self.principal, channel)
         sub = Subscription(channel)
         sub.running = True
         self.subs[name] = sub
@@ -440,12 +463,14 @@ class Connection:
                                  "last_id": head, "live": live}
         if channel.kind != "user":
             frame["missed"] = head - cursor
-            frame["online"] = sorted(await self.gateway.presence.online(members))
+            async with self.gateway.redis_slots:
+                frame["online"] = sorted(await self.gateway.presence.online(members))
         self.send(dumps(frame))
         await self._sync(sub, missed)
         if channel.kind != "user" and not self._other_local_socket_on(name):
-            await events.publish(self.ctx, name, {"type": "presence", "channel": name, "user_id": self.user_id,
-                                                  "status": "online"})
+            async with self.gateway.redis_slots:
+                await events.publish(self.ctx, name, {"type": "presence", "channel": name,
+                                                      "user_id": self.user_id, "status": "online"})
 
     def _other_local_socket_on(self, name: str) -> bool:
         return any(c is not self and c.user_id == self.user_id and name in c.subs
@@ -465,7 +490,8 @@ class Connection:
         if now - sub.last_typing < self.limits.typing_interval:
             return  # ephemeral: silently coalesced
         sub.last_typing = now
-        await events.publish(self.ctx, name, {"type": "typing", "channel": name, "user_id": self.user_id})
+        async with self.gateway.redis_slots:
+            await events.publish(self.ctx, name, {"type": "typing", "channel": name, "user_id": self.user_id})
 
     # --- token lifetime --------------------------------------------------------------------------------
 
@@ -512,11 +538,12 @@ class Connection:
         for name in list(self.subs):
             await self.gateway.hub.detach(name, self)
         self.subs.clear()
-        offline = await self.gateway.presence.disconnected(self.user_id)
-        if offline:
-            for name in channels:
-                await events.publish(self.ctx, name, {"type": "presence", "channel": name,
-                                                      "user_id": self.user_id, "status": "offline"})
+        async with self.gateway.redis_slots:
+            offline = await self.gateway.presence.disconnected(self.user_id)
+            if offline:
+                for name in channels:
+                    await events.publish(self.ctx, name, {"type": "presence", "channel": name,
+                                                          "user_id": self.user_id, "status": "offline"})
         if self._close_task is not None:
             with contextlib.suppress(Exception):
                 await self._close_task

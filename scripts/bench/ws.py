@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 SECRET = "bench-secret-" + "y" * 40
+WARMUP = 1.0  # seconds at the start of each fan-out step that are sent but not measured
 
 
 # --- the bare broadcast baseline --------------------------------------------------------------------------
@@ -102,6 +103,7 @@ class Worker:
         self.session: aiohttp.ClientSession | None = None
         self.latencies: list[float] = []
         self.measure = False
+        self.measure_from = 0.0
         self.readers: list[asyncio.Task[None]] = []
         self.received = 0
 
@@ -156,7 +158,9 @@ class Worker:
             client.cursor = max(client.cursor, frame["id"])
         text = frame.get("text") or ""
         if self.measure and text.startswith("t:"):
-            self.latencies.append(time.time() - float(text[2:].split(":", 1)[0]))
+            sent_at = float(text[2:].split(":", 1)[0])
+            if sent_at >= self.measure_from:
+                self.latencies.append(time.time() - sent_at)
 
     async def _read(self, client: Client, ws: aiohttp.ClientWebSocketResponse) -> None:
         loads = json.loads
@@ -177,14 +181,16 @@ class Worker:
         for client in self.clients:
             client.ws = None
 
-    async def fanout(self, rate: float, duration: float, rooms: int, senders_per_room: int) -> dict[str, Any]:
+    async def fanout(self, rate: float, duration: float, rooms: int, senders_per_room: int,
+                     warmup: float) -> dict[str, Any]:
         """This worker's share of `rate` messages/s, from its clients that are senders (index < senders_per_room)."""
         senders = [c for c in self.clients if c.index < senders_per_room and c.ws is not None]
         total_senders = rooms * senders_per_room
         share = rate * len(senders) / total_senders
         self.latencies = []
         self.measure = True
-        sent = failed = 0
+        self.measure_from = time.time() + warmup  # the first `warmup` seconds of a step are not measured
+        sent = failed = measured = 0
         started = time.perf_counter()
         tick = 0.02
         budget = 0.0
@@ -201,13 +207,15 @@ class Worker:
                     await client.ws.send_str(json.dumps({"type": "chat.send", "channel": client.channel,
                                                          "text": f"t:{time.time()}:{uuid.uuid4().hex[:6]}"}))
                     sent += 1
+                    measured += time.perf_counter() - started >= warmup
                 except Exception:  # a socket closed under load: counted via `closed`
                     failed += 1
             await asyncio.sleep(tick)
         await asyncio.sleep(3.0)  # let deliveries drain
         self.measure = False
         closed = sum(1 for c in self.clients if c.closed_code is not None)
-        return {"sent": sent, "failed": failed, "latencies": self.latencies, "closed": closed}
+        return {"sent": sent, "measured": measured, "failed": failed, "latencies": self.latencies,
+                "closed": closed}
 
     def cursors(self) -> dict[int, int]:
         return {c.user_id: c.cursor for c in self.clients}
@@ -361,14 +369,15 @@ async def fanout_steps(fleet: Fleet, rates: list[int], duration: float, rooms: i
     steps = []
     for rate in rates:
         senders = max(1, min(room, math.ceil(rate / rooms / 2.0)))  # <= 2 msg/s per sending socket
-        results = await fleet.call("fanout", rate=rate, duration=duration, rooms=rooms, senders_per_room=senders)
+        results = await fleet.call("fanout", rate=rate, duration=duration, rooms=rooms, senders_per_room=senders,
+                                   warmup=WARMUP)
         latencies = [x for r in results for x in r["latencies"]]
         sent = sum(r["sent"] for r in results)
-        expected = sent * room
+        expected = sum(r["measured"] for r in results) * room
         step = {"scenario": label, "rate": rate, "sent": sent, "deliveries": len(latencies),
                 "expected": expected, "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
                 "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
-                "deliveries_per_s": round(len(latencies) / duration),
+                "deliveries_per_s": round(len(latencies) / (duration - WARMUP)),
                 "closed": sum(r["closed"] for r in results)}
         print(json.dumps(step), flush=True)
         steps.append(step)
