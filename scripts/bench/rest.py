@@ -9,7 +9,8 @@
 3. From this process (the load generator, another core), for each endpoint in turn: 1 s warm-up, then
    `--seconds` of 32 concurrent keep-alive clients in a closed loop; every status must be 200.
    Endpoints: bare SELECT, GET /students/{id}/grades?term_id= (a parent), GET /lessons?class_id=&from=&to=
-   (one week, the class teacher), GET /classes/{id}/term-sheet?term_id= (the admin), bare SELECT again.
+   (one week, the class teacher), GET /classes/{id}/term-sheet?term_id= (the admin), GET /profile/me (the
+   floor of the stack: token, middlewares, one ORM query), bare SELECT again.
 Reports per endpoint: requests, req/s, p50, p99, ratio to the bare baseline (mean of the two bare runs).
 """
 
@@ -177,6 +178,8 @@ async def main() -> int:
              f"{base}/api/v1/lessons?class_id={student['class_id']}&from=2026-10-05&to=2026-10-11", teacher),
             ("GET /classes/{id}/term-sheet?term_id= (25 students x 12 subjects)",
              f"{base}/api/v1/classes/{student['class_id']}/term-sheet?term_id={term_id}", admin),
+            # The stack's own floor: token check, middlewares, one ORM query in a session transaction.
+            ("GET /profile/me (stack floor: auth + 1 ORM query)", f"{base}/api/v1/profile/me", parent),
             ("bare SELECT (baseline, again)", f"http://127.0.0.1:{bare_port}/bare?id={student['id']}", {}),
         ]
         results = []
@@ -193,7 +196,7 @@ async def main() -> int:
             ratio = r["rps"] / baseline
             met = "yes" if ratio >= 0.5 and r["p99_ms"] < 50 and not r["errors"] else "no"
             print(f"| {name} | {r['requests']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-                  f"{ratio:.2f} | {met if 'bare' not in name else '-'} |")
+                  f"{ratio:.2f} | {met if 'bare' not in name and 'floor' not in name else '-'} |")
         print("\n" + json.dumps({name: r for name, r in results}, default=str), file=sys.stderr)
         return 0
     finally:
