@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import date
 from typing import Any
 
@@ -10,6 +12,7 @@ from sqlalchemy import select
 
 from edutrack.context import AppContext
 from edutrack.db.models import Notification
+from edutrack.events import redis_channel
 from tests.support.factories import Factory
 from tests.support.school import BuiltSchool, add_lessons, build_school
 
@@ -280,3 +283,53 @@ async def test_every_endpoint_of_grades_attestations_attendance_analytics_is_doc
         assert methods <= set(paths[path]), (path, set(paths[path]))
         for method in methods:
             assert paths[path][method].get("summary"), (path, method)
+
+
+async def test_grade_event_is_published_after_commit(client: TestClient, ctx: AppContext, factory: Factory,
+                                                     school: BuiltSchool) -> None:
+    cls = school.classes[0]
+    student_id = cls.student_ids[0]
+    parent_id = school.parents_of[student_id][1]
+    pubsub = ctx.redis.pubsub()
+    await pubsub.subscribe(redis_channel(ctx.settings.namespace, f"user:{parent_id}"))
+    try:
+        teacher = await factory.login(school.teacher_of(cls.id, school.subject(0)))
+        resp = await client.post("/api/v1/grades", json=body(school, value=4), headers=teacher.headers)
+        assert resp.status == 201
+        grade_id = (await resp.json())["id"]
+        event = None
+        async with asyncio.timeout(5):
+            while event is None:
+                msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+                if msg is not None:
+                    event = json.loads(msg["data"])
+        assert event["kind"] == "grade" and event["about_user_id"] == student_id
+        assert event["payload"]["grade_id"] == grade_id and event["payload"]["value"] == 4
+        # The pushed id is the stored row's: a client resuming from it misses nothing.
+        async with ctx.sessions.begin() as session:
+            row = await session.get(Notification, event["id"])
+            assert row is not None and row.user_id == parent_id
+    finally:
+        await pubsub.aclose()
+
+
+async def test_audit_trail_stays_within_the_school(client: TestClient, factory: Factory,
+                                                   school: BuiltSchool) -> None:
+    cls = school.classes[0]
+    teacher = await factory.login(school.teacher_of(cls.id, school.subject(0)))
+    resp = await client.post("/api/v1/grades", json=body(school), headers=teacher.headers)
+    grade_id = (await resp.json())["id"]
+    other = await build_school(factory.ctx, classes=1, students_per_class=1, parents_per_student=0)
+    other_admin = await factory.login(other.admin)
+    resp = await client.get(f"/api/v1/grades/{grade_id}/history", headers=other_admin.headers)
+    assert resp.status == 404
+    resp = await client.get("/api/v1/audit?entity=grade", headers=other_admin.headers)
+    assert resp.status == 200 and (await resp.json())["items"] == []
+    superuser = await factory.actor("admin", is_superuser=True)
+    resp = await client.get(f"/api/v1/grades/{grade_id}/history", headers=superuser.headers)
+    assert [i["action"] for i in (await resp.json())["items"]] == ["create"]
+    for bad in ("entity=pupil", "limit=0", "limit=100000", "entity_id=x"):
+        resp = await client.get(f"/api/v1/audit?{bad}", headers=other_admin.headers)
+        assert resp.status == 422, bad
+    student = await factory.login(school.user(cls.student_ids[0]))
+    assert (await client.get("/api/v1/audit", headers=student.headers)).status == 403
