@@ -38,6 +38,14 @@ return 1
 """
 
 
+# KEYS: presence keys. One command answering "which of these exist" (EXISTS with many keys only counts).
+_WHICH = """
+local found = {}
+for i, key in ipairs(KEYS) do found[i] = redis.call('EXISTS', key) end
+return found
+"""
+
+
 class Presence:
     def __init__(self, redis: Redis, namespace: str) -> None:
         self._redis = redis
@@ -46,6 +54,7 @@ class Presence:
         self._sockets: Counter[int] = Counter()
         self._task: asyncio.Task[None] | None = None
         self._touch = redis.register_script(_TOUCH)
+        self._which = redis.register_script(_WHICH)
 
     def _key(self, user_id: int) -> str:
         return presence_key(self._namespace, user_id)
@@ -96,10 +105,7 @@ class Presence:
         if not ids:
             return set()
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for user_id in ids:
-                    pipe.exists(self._key(user_id))
-                found = await pipe.execute()
+            found = await self._which(keys=[self._key(user_id) for user_id in ids])
         except (RedisError, OSError) as exc:
             log.debug("presence: Redis unavailable", extra={"error": str(exc)})
             return {uid for uid in ids if uid in self._sockets}

@@ -113,7 +113,7 @@ class Worker:
 
     async def connect_all(self, urls: list[str], bare: bool, since: bool) -> dict[str, Any]:
         assert self.session is not None
-        sem = asyncio.Semaphore(25)
+        sem = asyncio.Semaphore(100)
         started = time.perf_counter()
         failures = 0
 
