@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -17,15 +18,25 @@ from edutrack.realtime.gateway import GATEWAY, Gateway, ws_handler
 __all__ = ["GATEWAY", "Gateway", "setup"]
 
 
+# Thousands of sockets make a large, long-lived heap; with CPython's default first-generation threshold (700)
+# the collector runs so often that its full passes stalled fan-out for hundreds of milliseconds
+# (p99 189-430 ms at 50-150 msg/s with 5,000 sockets; 9-35 ms at up to 200 msg/s with this setting, see
+# docs/benchmarks.md). Set for the API process while the gateway runs, restored after.
+GC_THRESHOLD = (20_000, 20, 100)
+
+
 async def _gateway_ctx(app: web.Application) -> AsyncIterator[None]:
     gateway = Gateway(app[CTX])
     app[GATEWAY] = gateway
+    previous_gc = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLD)
     await gateway.start()
     try:
         yield
     finally:
         await gateway.shutdown()
         await gateway.stop()
+        gc.set_threshold(*previous_gc)
 
 
 async def _on_shutdown(app: web.Application) -> None:

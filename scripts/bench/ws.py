@@ -308,13 +308,18 @@ async def prepare_database(db: str, clients: int, room: int) -> tuple[int, list[
     return school, [(class_ids[i // room], uid) for i, uid in enumerate(ids)]
 
 
-def start_node(db: str, port: int, namespace: str, profile: str | None = None) -> subprocess.Popen[bytes]:
+def start_node(db: str, port: int, namespace: str, profile: str | None = None,
+               gc_threshold: int = 0) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": f"{PG}/{db}", "JWT_SECRET": SECRET, "NAMESPACE": namespace,
            "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING", "DEV_MAIL_CATCHER": "false", "DB_POOL_SIZE": "10"}
     command = [str(ROOT / ".venv/bin/edutrack"), "--env-file", "/nonexistent", "api", "--host", "127.0.0.1",
                "--port", str(port)]
     if profile:  # cProfile the node; the profile is written when SIGTERM stops it
         command = [sys.executable, "-m", "cProfile", "-o", profile, *command]
+    if gc_threshold:  # experiment: a larger first GC generation (fewer collections of a big heap)
+        command = [sys.executable, "-c", f"import gc, sys; gc.set_threshold({gc_threshold}, 20, 100); "
+                   "sys.argv = ['edutrack', *sys.argv[1:]]; from edutrack.cli import main; sys.exit(main())",
+                   *command[1:]]
     return subprocess.Popen(command, env=env, cwd=ROOT,
                             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000)))
 
@@ -397,6 +402,7 @@ async def main() -> None:
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--profile-node", help="write a cProfile of node A to this file")
     parser.add_argument("--skip-bare", action="store_true")
+    parser.add_argument("--gc-threshold", type=int, default=0, help="experiment: gc.set_threshold(N, 20, 100)")
     args = parser.parse_args()
     resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
 
@@ -416,7 +422,8 @@ async def main() -> None:
         clients.append(Client(user_id, tokens.issue_access(user_id, "student", None, False)[0], f"class:{class_id}",
                               index))
     port_a, port_b, port_bare = 18701, 18702, 18703
-    node_a, node_b = start_node(db, port_a, namespace, args.profile_node), start_node(db, port_b, namespace)
+    node_a = start_node(db, port_a, namespace, args.profile_node, args.gc_threshold)
+    node_b = start_node(db, port_b, namespace, gc_threshold=args.gc_threshold)
     bare = mp.get_context("spawn").Process(target=run_bare_server, args=(port_bare,), daemon=True)
     bare.start()
     fleet: Fleet | None = None
