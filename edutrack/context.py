@@ -24,7 +24,12 @@ from edutrack.settings import Settings
 class AppContext:
     settings: Settings
     engine: AsyncEngine
+    # Transactions: `async with ctx.sessions.begin() as session:` for anything that writes.
     sessions: async_sessionmaker[AsyncSession]
+    # Reads: autocommit sessions, so a read costs its queries only, without BEGIN/ROLLBACK round trips.
+    # PostgreSQL's READ COMMITTED gives each statement its own snapshot inside a transaction too, so
+    # dropping the transaction changes nothing a reader can see. Never write through these.
+    reads: async_sessionmaker[AsyncSession]
     redis: Redis
     amqp: AmqpLink
     passwords: PasswordHasher

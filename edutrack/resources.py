@@ -45,6 +45,7 @@ async def open_context(settings: Settings, *, role: str, connect_amqp: bool = Tr
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
+        reads=make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT")),
         redis=redis,
         amqp=amqp,
         passwords=passwords,

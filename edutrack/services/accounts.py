@@ -165,7 +165,7 @@ def _visible(actor: Principal, user: User) -> bool:
 
 
 async def get_user(ctx: AppContext, actor: Principal, user_id: int) -> User:
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         user = await q.user_by_id(session, user_id)
     if user is None or not _visible(actor, user):
         raise errors.NotFound("User not found")
@@ -181,7 +181,7 @@ async def list_users(
         school_id = actor.school_id
         if school_id is None:
             return [], 0
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         return await q.list_users(session, school_id=school_id, role=role, q=q_text, limit=limit, offset=offset)
 
 
@@ -211,7 +211,7 @@ async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: 
 
 
 async def get_me(ctx: AppContext, actor: Principal) -> User:
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         user = await q.user_by_id(session, actor.user_id)
     if user is None or not user.is_active:
         raise errors.Unauthorized("This account no longer exists or is disabled", code="account_disabled")

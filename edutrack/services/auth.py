@@ -72,7 +72,7 @@ async def login(ctx: AppContext, email: str, password: str, ip: str, user_agent:
     if failures >= s.login_max_failures_per_account:
         raise errors.TooManyRequests(acct_ttl, "Too many failed logins for this account; try again later")
 
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         user = await q.user_by_email(session, email)
     ok, needs_rehash = await ctx.passwords.verify(password, user.password_hash if user else None)
     if user is None or not ok or not user.is_active:
@@ -129,7 +129,7 @@ async def logout_everywhere(ctx: AppContext, actor: Principal) -> int:
 
 async def change_password(ctx: AppContext, actor: Principal, current: str, new: str,
                           user_agent: str | None) -> TokenPair:
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         user = await q.user_by_id(session, actor.user_id)
     if user is None or not user.is_active:
         raise errors.Unauthorized("This account no longer exists or is disabled", code="account_disabled")
@@ -181,7 +181,7 @@ async def request_password_reset(ctx: AppContext, email: str) -> None:
 
 
 async def confirm_password_reset(ctx: AppContext, token: str, new_password: str) -> None:
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         row = await q.reset_token_for_update(session, hash_token(token))
         user = await q.user_by_id(session, row.user_id) if row is not None else None
     invalid = errors.BadRequest("This reset link is invalid or has expired", code="invalid_reset_token")

@@ -118,7 +118,7 @@ async def update_mark(ctx: AppContext, who: Principal, attendance_id: int, data:
 
 async def lesson_attendance(ctx: AppContext, who: Principal, lesson_id: int) -> dict[str, Any]:
     """Teachers of the class and admins see every mark; a student their own; a parent their children's."""
-    async with ctx.sessions.begin() as session:
+    async with ctx.reads() as session:
         lesson = await q.lesson_with_subject(session, lesson_id)
         if lesson is None:
             raise errors.NotFound("No such lesson")
@@ -136,7 +136,7 @@ async def lesson_attendance(ctx: AppContext, who: Principal, lesson_id: int) -> 
 
 async def student_attendance(ctx: AppContext, who: Principal, student_id: int, *, starts: date | None,
                              ends: date | None, term_id: int | None) -> dict[str, Any]:
-    async with ctx.sessions.begin() as session:
+    async with ctx.reads() as session:
         student = await visible_student(session, who, student_id)
         starts, ends = await term_range(session, student.school_id, term_id, starts, ends)
         lo, hi = day_bounds(starts, ends)

@@ -67,7 +67,7 @@ async def _propose(session: AsyncSession, school_id: int, student_id: int, subje
 
 async def get_proposal(ctx: AppContext, who: Principal, student_id: int, subject_id: int,
                        term_id: int) -> dict[str, Any]:
-    async with ctx.sessions.begin() as session:
+    async with ctx.reads() as session:
         student = await visible_student(session, who, student_id)
         term = await term_of_school(session, term_id, student.school_id)
         if await gq.subject_school(session, subject_id) != student.school_id:
@@ -159,7 +159,7 @@ async def sheet_scope(session: AsyncSession, who: Principal, class_id: int) -> t
 
 
 async def term_sheet(ctx: AppContext, who: Principal, class_id: int, term_id: int) -> dict[str, Any]:
-    async with ctx.sessions.begin() as session:
+    async with ctx.reads() as session:
         cls, only = await sheet_scope(session, who, class_id)
         term = await term_of_school(session, term_id, cls.school_id)
         students = await q.class_students(session, class_id)

@@ -127,7 +127,7 @@ async def create_class(ctx: AppContext, who: Principal, data: dict[str, Any]) ->
 
 
 async def get_class(ctx: AppContext, who: Principal, class_id: int) -> dict[str, Any]:
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         await access.require_class_visible(session, who, class_id)
         row = await q.class_row(session, class_id)
     if row is None:
@@ -148,12 +148,12 @@ async def list_classes(ctx: AppContext, who: Principal, *, school_id: int | None
     else:
         # Per-person lists depend on membership and are small: read directly (one query for the ids).
         target = school_id
-        async with ctx.sessions() as session:
+        async with ctx.reads() as session:
             visible = await membership.visible_class_ids(session, who)
         ids = visible or set()
 
     async def load() -> dict[str, Any]:
-        async with ctx.sessions() as session:
+        async with ctx.reads() as session:
             rows, total = await q.list_classes(session, school_id=target, ids=ids, grade_level=grade_level,
                                                academic_year_id=academic_year_id, q=q_text, limit=limit,
                                                offset=offset)
@@ -209,7 +209,7 @@ async def delete_class(ctx: AppContext, who: Principal, class_id: int) -> None:
 
 
 async def list_students(ctx: AppContext, who: Principal, class_id: int) -> list[dict[str, Any]]:
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         await access.require_class_visible(session, who, class_id)
         rows = await q.class_students(session, class_id)
     # Staff need the addresses; classmates and their parents see names only.
@@ -284,7 +284,7 @@ async def list_parent_links(ctx: AppContext, who: Principal, *, parent_id: int |
             if who.school_id is None:
                 return {"items": [], "total": 0, "limit": limit, "offset": offset}
             school_id = who.school_id
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         rows, total = await q.parent_links(session, school_id=school_id, parent_id=parent_id, child_id=child_id,
                                            limit=limit, offset=offset)
     return {"items": [dict(r._mapping) for r in rows], "total": total, "limit": limit, "offset": offset}
@@ -309,7 +309,7 @@ async def create_subject(ctx: AppContext, who: Principal, data: dict[str, Any]) 
 
 
 async def get_subject(ctx: AppContext, who: Principal, subject_id: int) -> dict[str, Any]:
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         subject = await q.subject_by_id(session, subject_id)
     if subject is None:
         raise errors.NotFound("No such subject")
@@ -329,7 +329,7 @@ async def list_subjects(ctx: AppContext, who: Principal, *, school_id: int | Non
         require_school_member(who, target)
 
     async def load() -> dict[str, Any]:
-        async with ctx.sessions() as session:
+        async with ctx.reads() as session:
             rows, total = await q.list_subjects(session, school_id=target, q=q_text, limit=limit, offset=offset)
         return {"items": [subject_view(s) for s in rows], "total": total, "limit": limit, "offset": offset}
 
@@ -400,7 +400,7 @@ async def create_assignment(ctx: AppContext, who: Principal, data: dict[str, Any
 
 async def list_assignments(ctx: AppContext, who: Principal, *, class_id: int | None, teacher_id: int | None,
                            subject_id: int | None, limit: int, offset: int) -> dict[str, Any]:
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         school_id: int | None = None
         class_ids: Collection[int] | None = None
         if who.is_superuser:

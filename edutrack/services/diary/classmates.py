@@ -14,7 +14,7 @@ from edutrack.security.tokens import Principal
 async def classmates(ctx: AppContext, who: Principal, q_text: str | None, limit: int, offset: int) -> dict[str, Any]:
     if who.role != Role.STUDENT.value:
         raise errors.Forbidden("Classmate search is for students")
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         rows, total = await q.classmates(session, who.user_id, q_text, limit, offset)
     items = []
     for r in rows:

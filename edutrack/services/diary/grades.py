@@ -247,7 +247,7 @@ def _two(value: Any) -> float | None:
 
 async def student_grades(ctx: AppContext, who: Principal, student_id: int, *, subject_id: int | None,
                          term_id: int | None, starts: date | None, ends: date | None) -> dict[str, Any]:
-    async with ctx.sessions.begin() as session:
+    async with ctx.reads() as session:
         student = await visible_student(session, who, student_id)
         starts, ends = await term_range(session, student.school_id, term_id, starts, ends)
         scope = teacher_filter(who)
@@ -291,7 +291,7 @@ async def audit_trail(ctx: AppContext, who: Principal, *, entity: str | None, en
     """Admins read their school's trail; superusers everyone's."""
     if not who.is_admin:
         raise errors.Forbidden("Only administrators read the audit trail")
-    async with ctx.sessions.begin() as session:
+    async with ctx.reads() as session:
         rows = await q.audit_entries(session, school_id=None if who.is_superuser else who.school_id,
                                      entity=entity, entity_id=entity_id, limit=limit, offset=offset)
     return [{"id": r.AuditLog.id, "entity": r.AuditLog.entity, "entity_id": r.AuditLog.entity_id,
@@ -302,7 +302,7 @@ async def audit_trail(ctx: AppContext, who: Principal, *, entity: str | None, en
 async def grade_history(ctx: AppContext, who: Principal, grade_id: int) -> list[dict[str, Any]]:
     if not who.is_admin:
         raise errors.Forbidden("Only administrators read the audit trail")
-    async with ctx.sessions.begin() as session:
+    async with ctx.reads() as session:
         school_id = await q.any_grade_school(session, grade_id)
     if school_id is None or not (who.is_superuser or school_id == who.school_id):
         raise errors.NotFound("No such grade")

@@ -182,7 +182,7 @@ async def _visible_lesson(session: AsyncSession, who: Principal, lesson_id: int,
 
 
 async def get_lesson(ctx: AppContext, who: Principal, lesson_id: int) -> dict[str, Any]:
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         await _visible_lesson(session, who, lesson_id)
         row = await q.lesson_row(session, lesson_id)
     assert row is not None
@@ -278,7 +278,7 @@ def _range_view(starts: datetime, ends: datetime, tz: ZoneInfo, items: list[dict
 async def _class_lessons(ctx: AppContext, school_id: int, class_id: int, starts: datetime,
                          ends: datetime) -> list[dict[str, Any]]:
     async def load() -> list[dict[str, Any]]:
-        async with ctx.sessions() as session:
+        async with ctx.reads() as session:
             return [lesson_view(r) for r in await q.lessons_in_range(session, starts=starts, ends=ends,
                                                                       class_ids=[class_id])]
 
@@ -289,7 +289,7 @@ async def _class_lessons(ctx: AppContext, school_id: int, class_id: int, starts:
 
 async def class_week(ctx: AppContext, who: Principal, class_id: int, start: date | None,
                      end: date | None) -> dict[str, Any]:
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         await access.require_class_visible(session, who, class_id)
         found = await q.class_schools(session, [class_id])
     if not found:
@@ -301,14 +301,14 @@ async def class_week(ctx: AppContext, who: Principal, class_id: int, start: date
 
 async def my_schedule(ctx: AppContext, who: Principal, start: date | None, end: date | None,
                       child_id: int | None) -> dict[str, Any]:
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         if who.role == Role.TEACHER.value:
             school_id = who.school_id
             tz = await _school_tz(session, school_id) if school_id is not None else ZoneInfo("UTC")
             starts, ends = _range(tz, start, end)
 
             async def load() -> list[dict[str, Any]]:
-                async with ctx.sessions() as inner:
+                async with ctx.reads() as inner:
                     return [lesson_view(r) for r in await q.lessons_in_range(inner, starts=starts, ends=ends,
                                                                               teacher_id=who.user_id)]
 

@@ -170,7 +170,7 @@ async def delete_news(ctx: AppContext, who: Principal, news_id: int) -> None:
 
 
 async def get_news(ctx: AppContext, who: Principal, news_id: int) -> dict[str, Any]:
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         row = await q.news_row(session, news_id)
         if row is None:
             raise errors.NotFound("No such news")
@@ -190,7 +190,7 @@ async def list_news(ctx: AppContext, who: Principal, *, status: str | None, audi
         manage_school = who.school_id
     elif not who.is_superuser and status not in (None, "published"):
         raise errors.Forbidden("Only administrators see drafts and scheduled news")
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         rows, total = await q.list_news(session, who, manage_school_id=manage_school, everything=who.is_superuser,
                                         status=status, audience=audience, class_id=class_id, q=q_text,
                                         limit=limit, offset=offset)

@@ -87,7 +87,7 @@ async def create_school(ctx: AppContext, who: Principal, data: dict[str, Any]) -
 
 async def get_school(ctx: AppContext, who: Principal, school_id: int) -> dict[str, Any]:
     require_school_member(who, school_id)
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         school = await q.school_by_id(session, school_id)
     if school is None:
         raise errors.NotFound("No such school")
@@ -103,7 +103,7 @@ async def list_schools(ctx: AppContext, who: Principal, *, q_text: str | None, l
         ids = [who.school_id]
 
     async def load() -> dict[str, Any]:
-        async with ctx.sessions() as session:
+        async with ctx.reads() as session:
             rows, total = await q.list_schools(session, ids=ids, q=q_text, limit=limit, offset=offset)
         return {"items": [school_view(s) for s in rows], "total": total, "limit": limit, "offset": offset}
 
@@ -181,7 +181,7 @@ async def list_years(ctx: AppContext, who: Principal, school_id: int) -> list[di
     require_school_member(who, school_id)
 
     async def load() -> list[dict[str, Any]]:
-        async with ctx.sessions() as session:
+        async with ctx.reads() as session:
             return [year_view(y) for y in await q.years_of_school(session, school_id)]
 
     result: list[dict[str, Any]] = await cache.cached(ctx, cache.school_ref_bucket(school_id), "years", load)
@@ -270,7 +270,7 @@ async def list_terms(ctx: AppContext, who: Principal, school_id: int, year_id: i
     require_school_member(who, school_id)
 
     async def load() -> list[dict[str, Any]]:
-        async with ctx.sessions() as session:
+        async with ctx.reads() as session:
             return [term_view(t) for t in await q.terms_of_school(session, school_id, year_id)]
 
     result: list[dict[str, Any]] = await cache.cached(ctx, cache.school_ref_bucket(school_id),
@@ -351,7 +351,7 @@ async def list_work_types(ctx: AppContext, who: Principal, school_id: int | None
     require_school_member(who, target)
 
     async def load() -> list[dict[str, Any]]:
-        async with ctx.sessions() as session:
+        async with ctx.reads() as session:
             return [work_type_view(w) for w in await q.work_types_of_school(session, target)]
 
     result: list[dict[str, Any]] = await cache.cached(ctx, cache.school_ref_bucket(target), "work_types", load)
