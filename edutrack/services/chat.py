@@ -285,6 +285,9 @@ async def history(ctx: AppContext, who: Principal, channel_name: str, *, before:
 async def mark_read(ctx: AppContext, who: Principal, channel_name: str, up_to: int) -> dict[str, Any]:
     channel = parse_channel(channel_name)
     if channel.kind == "user":
+        if channel.ids[0] != who.user_id:
+            raise errors.Forbidden("You are not a member of this channel", code="not_a_member",
+                                   details={"channel": channel.name})
         return await mark_feed_read(ctx, who, up_to)
     async with ctx.sessions.begin() as session:
         await require_member(session, who, channel)

@@ -219,6 +219,9 @@ async def test_notification_feed_rest_live_and_resume(client, ctx, factory):
     assert ok["unread_count"] == 0 and ok["updated"] == 2
     resp = await client.post("/api/v1/notifications/read", json={"up_to": -1}, headers=student.headers)
     assert resp.status == 422
+    await send(ws, {"type": "read", "channel": f"user:{student.id + 1}", "up_to": 1, "req": "other"})
+    denied, _ = await recv_until(ws, lambda f: f.get("req") == "other")
+    assert denied["type"] == "error" and denied["code"] == "not_a_member"
     await ws.close()
 
 
