@@ -184,6 +184,8 @@ async def test_send_rate_limit_per_connection(client, ctx, factory):
 
 async def test_non_member_cannot_join_or_send_and_nothing_is_stored(client, ctx, factory):
     world = await make_class_world(ctx, factory)
+    member = await connect(client, world.students[0])  # fills the node's member-list cache for the class
+    assert (await subscribe(member, world.channel))["type"] == "subscribed"
     for intruder in (world.outsider, world.stranger):
         ws = await connect(client, intruder)
         reply = await subscribe(ws, world.channel)
@@ -199,6 +201,7 @@ async def test_non_member_cannot_join_or_send_and_nothing_is_stored(client, ctx,
         resp = await client.get(f"/api/v1/chats/{world.channel}/messages", headers=intruder.headers)
         assert resp.status == 403
     assert await stored_messages(ctx, world.channel) == 0
+    await member.close()
     # A student of another school cannot open a private chat with this school's teacher.
     a, b = sorted((world.stranger.id, world.teacher.id))
     resp = await client.post(f"/api/v1/chats/dm:{a}:{b}/messages", json={"text": "привет"},
