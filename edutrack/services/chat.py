@@ -92,13 +92,13 @@ async def require_member(session: AsyncSession, who: Principal, channel: Channel
 
 
 async def check_member(ctx: AppContext, who: Principal, channel: Channel) -> None:
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         await require_member(session, who, channel)
 
 
 async def join(ctx: AppContext, who: Principal, channel: Channel) -> set[int]:
     """Authorize a subscription and return the channel's members (for presence), in one query."""
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         if channel.kind == "class" and not who.is_superuser:
             members = await m.class_chat_member_ids(session, channel.ids[0])
             if who.user_id not in members:
@@ -113,7 +113,7 @@ async def join(ctx: AppContext, who: Principal, channel: Channel) -> set[int]:
 
 async def member_ids(ctx: AppContext, channel: Channel) -> set[int]:
     if channel.kind == "class":
-        async with ctx.sessions() as session:
+        async with ctx.reads() as session:
             return await m.class_chat_member_ids(session, channel.ids[0])
     return set(channel.ids)
 
@@ -186,7 +186,7 @@ async def send_message(ctx: AppContext, who: Principal, channel_name: str, raw_t
         # Two sends with the same client_msg_id raced; the other one committed. Answer with it.
         if client_msg_id is None:
             raise
-        async with ctx.sessions() as session:
+        async with ctx.reads() as session:
             existing = await q.message_by_client_id(session, who.user_id, client_msg_id)
             if existing is None:
                 raise
@@ -270,7 +270,7 @@ async def history(ctx: AppContext, who: Principal, channel_name: str, *, before:
     channel = parse_channel(channel_name)
     if not channel.is_chat:
         raise errors.BadRequest("History exists for class:{id} and dm:{a}:{b} channels", code="invalid_channel")
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         await require_member(session, who, channel)
         rows = await q.messages_page(session, channel.name, before=before, after=after, limit=limit + 1)
         last_id = await q.last_message_id(session, channel.name)
@@ -299,7 +299,7 @@ async def mark_read(ctx: AppContext, who: Principal, channel_name: str, up_to: i
 
 
 async def list_channels(ctx: AppContext, who: Principal) -> list[dict[str, Any]]:
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         if who.role == Role.PARENT.value and not who.is_superuser:
             class_ids: set[int] | None = await q.parent_chat_class_ids(session, who.user_id)
         else:
@@ -335,7 +335,7 @@ def _summary_fields(summary: dict[str, Any] | None) -> dict[str, Any]:
 
 async def feed(ctx: AppContext, who: Principal, *, before: int | None, after: int | None, limit: int,
                unread_only: bool) -> dict[str, Any]:
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         rows = await q.notifications_page(session, who.user_id, before=before, after=after, limit=limit + 1,
                                           unread_only=unread_only)
         unread = await q.unread_notifications(session, who.user_id)
@@ -359,7 +359,7 @@ async def mark_feed_read(ctx: AppContext, who: Principal, up_to: int) -> dict[st
 async def head_ids(ctx: AppContext, channels: list[Channel]) -> dict[str, int]:
     """The newest id of each channel (chat: message id; user: the newest notification id)."""
     result: dict[str, int] = {}
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         for channel in channels:
             if channel.kind == "user":
                 result[channel.name] = await q.last_notification_id(session, channel.ids[0])
@@ -372,7 +372,7 @@ async def resume(ctx: AppContext, channel: Channel, since: int | None,
                  limit: int) -> tuple[int, int, list[dict[str, Any]]]:
     """(head, cursor, events after the cursor up to limit + 1) in one session. Without `since` (or with one
     beyond the head) the cursor is the head: nothing to replay."""
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         if channel.kind == "user":
             head = await q.last_notification_id(session, channel.ids[0])
         else:
@@ -393,7 +393,7 @@ async def missed_events(ctx: AppContext, cursors: dict[str, int], limit: int) ->
     chats = {name: since for name, since in cursors.items() if not name.startswith("user:")}
     feeds = {int(name.split(":", 1)[1]): since for name, since in cursors.items() if name.startswith("user:")}
     result: dict[str, list[dict[str, Any]]] = {}
-    async with ctx.sessions() as session:
+    async with ctx.reads() as session:
         for name, since in chats.items():  # one indexed range scan per channel (primary key order)
             rows = await q.messages_page(session, name, before=None, after=since, limit=limit + 1)
             result[name] = [message_event(message_view(msg, sender)) for msg, sender in rows]
