@@ -145,8 +145,11 @@
   function scheduleRefresh() {
     clearTimeout(refreshTimer);
     if (!ET.session || !ET.session.accessExp) return;
-    var delay = ET.session.accessExp * 1000 - Date.now() - REFRESH_MARGIN_MS;
-    refreshTimer = setTimeout(function () { ET.refresh().catch(function () {}); }, Math.max(delay, 0));
+    // A minute before expiry, or at half of what is left for short-lived tokens; never in a tight loop.
+    var left = ET.session.accessExp * 1000 - Date.now();
+    var delay = Math.max(left - REFRESH_MARGIN_MS, left / 2, 1000);
+    ET.refreshDueAt = Date.now() + delay;
+    refreshTimer = setTimeout(function () { ET.refresh().catch(function () {}); }, delay);
   }
 
   // One refresh at a time: a second caller waits for the first (a refresh token works only once).
@@ -353,7 +356,8 @@
         this.emit("ready", frame);
         return;
       case "auth.expiring":
-        ET.refresh().catch(function () {});
+        // Usually the page's own timer is about to refresh anyway; refresh now only if it would be too late.
+        if (!ET.refreshDueAt || ET.refreshDueAt > frame.expires_at * 1000 - 2000) ET.refresh().catch(function () {});
         return;
       case "resync":
         var rw = this.watches[frame.channel];
@@ -480,7 +484,10 @@
     var payload = n.payload || {};
     var label = KIND_LABELS[n.kind] || "Уведомление";
     var title = payload.title || "";
-    var text = title.indexOf(label) === 0 ? title : label + ": " + title;
+    var text = title.indexOf(label) === 0 || n.kind === "message" ? title : label + ": " + title;
+    if (n.kind === "message" && payload.text) {
+      text += ": " + (payload.text.length > 80 ? payload.text.slice(0, 80) + "…" : payload.text);
+    }
     var user = ET.session && ET.session.user;
     if (user && user.role === "parent" && payload.student_name) text += " — " + payload.student_name;
     return text;
@@ -546,8 +553,9 @@
     scheduleRefresh();
     ET.live = new Live();
     ET.feed = new Feed(ET.live, user.id);
-    // Refresh first when the stored token is about to expire, so the socket opens with a valid one.
-    var fresh = ET.session.accessExp * 1000 - Date.now() < REFRESH_MARGIN_MS ? ET.refresh() : Promise.resolve();
+    // Refresh first when the stored token has (nearly) expired, e.g. after the tab slept, so the socket opens
+    // with a valid one.
+    var fresh = ET.session.accessExp * 1000 - Date.now() < 2000 ? ET.refresh() : Promise.resolve();
     return fresh.then(function () {
       ET.live.connect();
       if (document.body.dataset.page !== "chat") showChatUnread();

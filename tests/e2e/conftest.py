@@ -83,15 +83,25 @@ class Browsers:
         return tab
 
 
+def base_url(client: TestClient) -> str:
+    return str(client.make_url("/")).rstrip("/")
+
+
 @pytest.fixture
-async def browsers(client: TestClient) -> AsyncIterator[Browsers]:
+async def browser() -> AsyncIterator[Browser]:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            yield Browsers(browser, str(client.make_url("/")).rstrip("/"))
+            yield browser
         finally:
             await browser.close()
+
+
+@pytest.fixture
+def browsers(browser: Browser, client: TestClient) -> Browsers:
+    """Tabs on the `client` app, served on a real 127.0.0.1 port."""
+    return Browsers(browser, base_url(client))
 
 
 def school_year_start(today: date) -> date:

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from aiohttp.test_utils import TestClient
+from playwright.async_api import Browser
 
 from edutrack.context import AppContext
-from tests.e2e.conftest import Browsers, shot
+from tests.conftest import AppFactory
+from tests.e2e.conftest import Browsers, base_url, shot
 from tests.support.factories import Factory
 from tests.support.school import BuiltSchool, add_lessons
 
@@ -142,3 +144,89 @@ async def test_two_students_chat_live_and_a_tab_back_from_offline_shows_what_it_
     await shot(b, "chat-phone-after-reconnect")
     a_tab.assert_clean()
     b_tab.assert_clean()
+
+
+async def test_chat_history_pages_back_and_unread_badges_move_live(
+    browsers: Browsers, school: BuiltSchool, client: TestClient, factory: Factory,
+) -> None:
+    cls = school.classes[0]
+    anna_user, boris_user = school.student(0, 0), school.student(0, 1)
+    anna = await factory.login(anna_user)
+    for n in range(1, 46):
+        resp = await client.post(f"/api/v1/chats/class:{cls.id}/messages", headers=anna.headers,
+                                 json={"text": f"Сообщение {n}", "client_msg_id": f"seed-{n}"})
+        assert resp.status == 201, await resp.text()
+    low, high = sorted((anna_user.id, boris_user.id))
+    dm = f"dm:{low}:{high}"
+    resp = await client.post(f"/api/v1/chats/{dm}/messages", headers=anna.headers, json={"text": "Лично тебе"})
+    assert resp.status == 201, await resp.text()
+
+    tab = await browsers.login(boris_user.email, expect_path="/diary")
+    page = tab.page
+    # The menu says how much is unread before the chat is opened.
+    await page.locator("#chat-unread-total").filter(has_text="46").wait_for()
+    await page.goto(f"/chat?channel=class:{cls.id}")
+    await page.locator('.message[data-id="45"]').wait_for()
+    # The newest page first; the rest comes from REST pages as the reader scrolls back.
+    assert await page.locator(".message").count() == 30
+    await page.get_by_role("button", name="Показать более ранние сообщения").click()
+    await page.locator('.message[data-id="1"]').wait_for()
+    assert await page.locator(".message").count() == 45
+    await page.locator("#load-older").wait_for(state="hidden")
+    texts = await page.locator(".message .message-text").all_inner_texts()
+    assert texts == [f"Сообщение {n}" for n in range(1, 46)]
+
+    # Reading the open class chat clears its badge; the private chat still has one unread.
+    class_link = page.locator(f'.channel-link[data-channel="class:{cls.id}"]')
+    dm_link = page.locator(f'.channel-link[data-channel="{dm}"]')
+    await class_link.locator(".badge").wait_for(state="detached")
+    assert await dm_link.locator(".badge").inner_text() == "1"
+    await page.locator("#chat-unread-total").filter(has_text="1").wait_for()
+
+    # A private message arriving while another chat is open moves that chat's badge live.
+    resp = await client.post(f"/api/v1/chats/{dm}/messages", headers=anna.headers, json={"text": "Ты тут?"})
+    assert resp.status == 201
+    await dm_link.locator(".badge").filter(has_text="2").wait_for()
+    await page.locator(".toast").filter(has_text="Ты тут?").wait_for()
+    await dm_link.click()
+    await page.locator(".message").filter(has_text="Ты тут?").wait_for()
+    await dm_link.locator(".badge").wait_for(state="detached")
+    await page.locator("#chat-unread-total").wait_for(state="hidden")
+    tab.assert_clean()
+
+
+async def test_the_token_is_refreshed_before_it_expires_and_the_socket_stays_open(
+    browser: Browser, make_client: AppFactory, school: BuiltSchool, factory: Factory,
+) -> None:
+    short_lived = await make_client(access_token_ttl=4)
+    browsers = Browsers(browser, base_url(short_lived))
+    child = school.student(0, 0)
+    tab = await browsers.login(child.email, expect_path="/diary")
+    page = tab.page
+    # Record every state the connection indicator goes through from now on.
+    await page.evaluate("""() => {
+        const node = document.getElementById("conn-status");
+        window.connStates = [];
+        new MutationObserver(() => window.connStates.push(node.dataset.state))
+            .observe(node, {attributes: true, attributeFilter: ["data-state"]});
+    }""")
+    first = await page.evaluate("() => JSON.parse(sessionStorage.getItem('edutrack.session'))")
+    # Past the first token's expiry, with a different token in the tab.
+    await page.wait_for_function(
+        "exp => Date.now() / 1000 > exp + 1 && JSON.parse(sessionStorage.getItem('edutrack.session')).accessExp > exp",
+        arg=first["accessExp"], polling=200)
+    assert await page.locator("#conn-status").get_attribute("data-state") == "online"
+    assert await page.evaluate("() => window.connStates") == []
+
+    # The socket still delivers: a grade posted now shows up live.
+    teacher = await factory.login(school.teacher_of(school.classes[0].id, school.subject(0)))
+    resp = await short_lived.post("/api/v1/grades", headers=teacher.headers, json={
+        "student_id": child.id, "subject_id": school.subject(0),
+        "work_type_id": school.work_type_ids["Домашняя работа"], "date": datetime.now(UTC).date().isoformat(),
+        "value": 4})
+    assert resp.status == 201, await resp.text()
+    grade_id = (await resp.json())["id"]
+    await page.locator(f'.grade[data-grade-id="{grade_id}"]').wait_for()
+    # And REST calls made with the refreshed token work (the grades table was just reloaded with one).
+    assert await page.evaluate("() => window.connStates") == []
+    tab.assert_clean()
