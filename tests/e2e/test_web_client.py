@@ -12,7 +12,7 @@ from playwright.async_api import Browser
 from edutrack.context import AppContext
 from tests.conftest import AppFactory
 from tests.e2e.conftest import Browsers, base_url, shot
-from tests.support.factories import Factory
+from tests.support.factories import DEFAULT_PASSWORD, Factory
 from tests.support.school import BuiltSchool, add_lessons
 
 
@@ -229,4 +229,34 @@ async def test_the_token_is_refreshed_before_it_expires_and_the_socket_stays_ope
     await page.locator(f'.grade[data-grade-id="{grade_id}"]').wait_for()
     # And REST calls made with the refreshed token work (the grades table was just reloaded with one).
     assert await page.evaluate("() => window.connStates") == []
+    tab.assert_clean()
+
+
+async def test_login_errors_logout_and_pages_without_a_session(
+    browsers: Browsers, school: BuiltSchool, client: TestClient,
+) -> None:
+    child = school.student(0, 0)
+    tab = await browsers.open(phone=True)
+    page = tab.page
+    # A page that needs a session sends the browser to the login page and back afterwards.
+    await page.goto("/chat")
+    await page.wait_for_url("**/login?next=%2Fchat")
+    await page.get_by_label("Электронная почта").fill(child.email)
+    await page.get_by_label("Пароль").fill("wrong-password-1")
+    await page.get_by_label("Пароль").press("Enter")
+    await page.get_by_role("alert").filter(has_text="Неверная почта или пароль.").wait_for()
+    await page.get_by_label("Пароль").fill(DEFAULT_PASSWORD)
+    await page.get_by_label("Пароль").press("Enter")
+    await page.wait_for_url("**/chat?channel=*")
+    await page.wait_for_selector('#conn-status[data-state="online"]')
+    refresh = await page.evaluate("() => JSON.parse(sessionStorage.getItem('edutrack.session')).refresh")
+
+    await page.get_by_role("button", name="Выйти").click()
+    await page.wait_for_url("**/login")
+    assert await page.evaluate("() => sessionStorage.getItem('edutrack.session')") is None
+    # Logging out revoked the refresh token on the server, not only in the tab.
+    resp = await client.post("/api/v1/auth/refresh", json={"refresh_token": refresh})
+    assert resp.status == 401
+    await page.goto("/diary")
+    await page.wait_for_url("**/login?next=%2Fdiary")
     tab.assert_clean()
