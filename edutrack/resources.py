@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from edutrack.amqp import AmqpLink
 from edutrack.context import AppContext
@@ -23,13 +23,20 @@ from edutrack.settings import Settings
 
 def make_redis(settings: Settings) -> Redis:
     # Short timeouts: a stopped Redis must degrade features quickly, never hang a request.
-    return Redis.from_url(
+    # A blocking pool: under a burst (a reconnect storm) callers wait briefly for a free connection instead of
+    # failing at once with "Too many connections", and the process never opens more than REDIS_MAX_CONNECTIONS.
+    pool = BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=2.0,
         socket_connect_timeout=1.0,
         socket_timeout=1.0,
         health_check_interval=15,
         decode_responses=False,
+        # Named, so `CLIENT LIST` on a shared Redis shows which deployment holds which connections.
+        client_name=f"edutrack:{settings.namespace}",
     )
+    return Redis.from_pool(pool)  # from_pool: closing the client closes the pool
 
 
 @asynccontextmanager

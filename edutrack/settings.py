@@ -55,6 +55,7 @@ class Settings:
     db_pool_size: int = 10
     db_max_overflow: int = 10
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_max_connections: int = 100
     # Prefix of every Redis key and pub/sub channel, and of every RabbitMQ exchange/queue:
     # lets several deployments (or test runs) share one Redis/RabbitMQ without seeing each other.
     namespace: str = "edutrack"
@@ -224,6 +225,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         "SMTP_PORT": ("smtp_port", 1),
         "DB_POOL_SIZE": ("db_pool_size", 1),
         "DB_MAX_OVERFLOW": ("db_max_overflow", 0),
+        "REDIS_MAX_CONNECTIONS": ("redis_max_connections", 4),
         "ACCESS_TOKEN_TTL": ("access_token_ttl", 30),
         "REFRESH_TOKEN_TTL": ("refresh_token_ttl", 60),
         "PASSWORD_RESET_TTL": ("password_reset_ttl", 60),
