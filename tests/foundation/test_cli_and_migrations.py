@@ -153,9 +153,10 @@ async def test_server_process_serves_requests(settings, tmp_path: Path, role: st
     from tests.support.services import free_port
 
     port = free_port()
-    env = _env(DATABASE_URL=settings.database_url, JWT_SECRET=TEST_JWT_SECRET, NAMESPACE=settings.namespace,
-               ARGON2_TIME_COST="1", ARGON2_MEMORY_COST="8", ARGON2_PARALLELISM="1", DEV_MAIL_CATCHER="true",
-               SMTP_PORT=str(free_port()), MAIL_CATCHER_DIR=str(tmp_path / "mail"))
+    # ENVIRONMENT=test: the RabbitMQ queues the process declares expire once unused, instead of piling up per run.
+    env = _env(ENVIRONMENT="test", DATABASE_URL=settings.database_url, JWT_SECRET=TEST_JWT_SECRET,
+               NAMESPACE=settings.namespace, ARGON2_TIME_COST="1", ARGON2_MEMORY_COST="8", ARGON2_PARALLELISM="1",
+               DEV_MAIL_CATCHER="true", SMTP_PORT=str(free_port()), MAIL_CATCHER_DIR=str(tmp_path / "mail"))
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "edutrack", "--env-file", str(tmp_path / "none.env"), role, "--port", str(port),
         env=env, cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
