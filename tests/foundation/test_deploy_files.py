@@ -216,6 +216,16 @@ def test_env_example_mentions_every_setting_and_only_settings():
     assert mentioned["JWT_SECRET"] is False  # development generates one; production must set its own
 
 
+def test_readme_configuration_table_names_every_setting():
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Configuration"):readme.index("## Architecture")]
+    # Names in the first column only: the defaults column holds values such as `INFO`.
+    named = {n for row in table.splitlines() if row.startswith("| `")
+             for n in re.findall(r"`([A-Z][A-Z0-9_]*)`", row.split("|")[1])}
+    assert named >= SETTING_NAMES, {"missing from the README's table": SETTING_NAMES - named}
+    assert named <= SETTING_NAMES, {"in the README but not settings": named - SETTING_NAMES}
+
+
 def test_env_example_explains_every_setting():
     block: list[str] = []
     for line in [*_env_example(), ""]:
