@@ -91,13 +91,20 @@ def female(surname: str) -> str:
     return surname
 
 
+# Fathers' names whose patronymics do not follow the regular endings: (male, female).
+IRREGULAR_PATRONYMICS = {"Илья": ("Ильич", "Ильинична"), "Лев": ("Львович", "Львовна"),
+                         "Никита": ("Никитич", "Никитична"), "Павел": ("Павлович", "Павловна"),
+                         "Михаил": ("Михайлович", "Михайловна")}
+
+
 def patronymic(father: str, is_female: bool) -> str:
-    base = {"Илья": "Ильич", "Лев": "Львович", "Никита": "Никитич"}.get(father)
-    if base:
-        return base[:-2] + "инична" if is_female and base.endswith("ич") else base
-    stem = father[:-1] if father.endswith(("й", "ь")) else father
-    if father.endswith("й"):
+    if father in IRREGULAR_PATRONYMICS:
+        return IRREGULAR_PATRONYMICS[father][is_female]
+    if father.endswith("ий"):  # Дмитрий -> Дмитриевич, but Арсений/Евгений -> Арсеньевич/Евгеньевич
+        stem = father[:-2] + ("и" if father[-3] == "р" else "ь")
         return stem + ("евна" if is_female else "евич")
+    if father.endswith("й"):  # Сергей -> Сергеевич, Андрей -> Андреевич, Тимофей -> Тимофеевич
+        return father[:-1] + ("евна" if is_female else "евич")
     return father + ("овна" if is_female else "ович")
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from edutrack.context import AppContext
 from edutrack.db.diary import Attendance, Grade, Lesson, ParentChild, School, SchoolClass
 from edutrack.db.models import User
-from edutrack.demo import DEMO_PASSWORD, load_demo, print_logins
+from edutrack.demo import DEMO_PASSWORD, load_demo, patronymic, print_logins
 
 TABLES = (School, SchoolClass, User, ParentChild, Lesson, Grade, Attendance)
 
@@ -53,3 +54,13 @@ async def test_load_demo_small_is_idempotent_and_usable(client: TestClient, ctx:
         student_id = (await session.execute(select(User.id).where(User.email == first.logins["student"]))).scalar()
     resp = await client.get(f"/api/v1/students/{student_id}/grades", headers=tokens["parent"])
     assert resp.status == 200 and (await resp.json())["grades"]
+
+
+@pytest.mark.parametrize(("father", "male", "female"), [
+    ("Александр", "Александрович", "Александровна"), ("Сергей", "Сергеевич", "Сергеевна"),
+    ("Дмитрий", "Дмитриевич", "Дмитриевна"), ("Евгений", "Евгеньевич", "Евгеньевна"),
+    ("Павел", "Павлович", "Павловна"), ("Михаил", "Михайлович", "Михайловна"),
+    ("Илья", "Ильич", "Ильинична"), ("Никита", "Никитич", "Никитична"), ("Лев", "Львович", "Львовна"),
+])
+def test_demo_patronymics_are_real_russian_patronymics(father: str, male: str, female: str) -> None:
+    assert (patronymic(father, False), patronymic(father, True)) == (male, female)
