@@ -66,6 +66,9 @@ class Settings:
     smtp_user: str = ""
     smtp_password: str = ""
     smtp_security: str = "plain"
+    # PEM file of the CA(s) that sign the SMTP server's certificate, for a server with a private CA;
+    # empty: the system's trust store. Certificates are always verified for "starttls" and "tls".
+    smtp_ca_file: str = ""
     smtp_from: str = "EduTrack <noreply@edutrack.local>"
     smtp_timeout: float = 10.0
     # Development convenience: `edutrack run` starts an aiosmtpd catcher on smtp_host:smtp_port
@@ -268,6 +271,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         ("SMTP_HOST", "smtp_host"),
         ("SMTP_USER", "smtp_user"),
         ("SMTP_PASSWORD", "smtp_password"),
+        ("SMTP_CA_FILE", "smtp_ca_file"),
         ("SMTP_FROM", "smtp_from"),
         ("MAIL_CATCHER_DIR", "mail_catcher_dir"),
         ("LOG_LEVEL", "log_level"),
@@ -279,6 +283,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         if security not in SMTP_SECURITY:
             problems.append(f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}, got {security!r}")
         kw["smtp_security"] = security
+
+    ca_file = str(kw.get("smtp_ca_file", ""))
+    if ca_file and not Path(ca_file).is_file():
+        problems.append(f"SMTP_CA_FILE {ca_file!r} is not a readable file")
 
     database_url = str(kw.get("database_url", defaults.database_url))
     if not database_url.startswith(("postgresql+asyncpg://", "postgresql://", "postgres://")):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 from dataclasses import dataclass
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
@@ -107,10 +108,17 @@ class SmtpSender:
             start_tls=s.smtp_security == "starttls",
             username=s.smtp_user or None,
             password=s.smtp_password or None,
+            tls_context=self._tls_context(),
         )
         await smtp.connect()
         self._smtp = smtp
         return smtp
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        # None lets aiosmtplib build its default (verifying, system CAs); a private CA still verifies.
+        if self.settings.smtp_security == "plain" or not self.settings.smtp_ca_file:
+            return None
+        return ssl.create_default_context(cafile=self.settings.smtp_ca_file)
 
     async def send(self, row: MailRow) -> SendFailure | None:
         if not valid_address(row.recipient):
