@@ -51,6 +51,8 @@ class SendEmailResultSchema(ma.Schema):
     queued = fields.Integer()
     outbox_ids = fields.List(fields.Integer())
     skipped_opted_out = fields.Integer()
+    already_emailed = fields.Integer(metadata={"description": "members who had this message by email already "
+                                                              "(from an earlier request); not emailed again"})
 
 
 _row = OutboxRowSchema()
@@ -78,14 +80,16 @@ async def retry_outbox(request: web.Request) -> web.Response:
      tags=("chats",), body=SendEmailSchema, response=SendEmailResultSchema, status=202,
      errors=(400, 403, 404),
      description="For teachers and admins: the sender of the message, or an admin of its school. "
-                 "Members who turned email off are skipped.")
+                 "Members who turned email off are skipped. Idempotent per recipient: asking again emails only "
+                 "members who have not had it yet.")
 async def send_message_email(request: web.Request) -> web.Response:
     data = await load_json(request, SendEmailSchema())
     queued = await explicit.email_chat_message(ctx_of(request), principal(request), data["channel"],
                                                path_int(request, "message_id"))
     return json_response(SendEmailResultSchema().dump({"queued": len(queued.outbox_ids),
                                                        "outbox_ids": queued.outbox_ids,
-                                                       "skipped_opted_out": queued.skipped_opted_out}),
+                                                       "skipped_opted_out": queued.skipped_opted_out,
+                                                       "already_emailed": queued.already_emailed}),
                          status=202)
 
 

@@ -144,6 +144,9 @@ class EmailOutbox(Base):
     published_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Set for emails a person asks for explicitly (a chat message emailed by a teacher): asking twice must not
+    # email anyone twice. Unique; NULLs (password resets, digests) never collide.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
 class Notification(Base):

@@ -3,6 +3,8 @@
 Chat message ids are numbered per channel (edutrack.db.chat), so a message is named by channel + id.
 Recipients are the channel's members except the sender; members who turned email off ('off') are
 skipped and counted. All outbox rows commit in one transaction: all recipients get it, or none do.
+Asking again for the same message emails only the members who have not had it yet (someone who joined the
+class since): each row carries a per-recipient dedupe key, so a double click never emails anyone twice.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ KIND = "chat_message"
 class Queued:
     outbox_ids: list[int]
     skipped_opted_out: int
+    already_emailed: int
 
 
 async def email_chat_message(ctx: AppContext, actor: Principal, channel_name: str, message_id: int) -> Queued:
@@ -66,6 +69,8 @@ async def email_chat_message(ctx: AppContext, actor: Principal, channel_name: st
                 link=ctx.settings.public_url.rstrip("/") + "/",
             )
             rows.append({"recipient": address, "subject": mail.subject[:300], "body_text": mail.text,
-                         "body_html": mail.html, "kind": KIND, "user_id": _user_id})
-        ids = await q.insert_many(session, rows)
-    return Queued(outbox_ids=ids, skipped_opted_out=len(people) - len(wanted))
+                         "body_html": mail.html, "kind": KIND, "user_id": _user_id,
+                         "dedupe_key": f"{KIND}:{channel.name}:{message_id}:{_user_id}"})
+        inserted = await q.insert_new(session, rows)
+    return Queued(outbox_ids=sorted(i for i, _ in inserted), skipped_opted_out=len(people) - len(wanted),
+                  already_emailed=len(rows) - len(inserted))

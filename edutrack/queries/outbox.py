@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import ColumnElement, Table, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack.db.models import EmailOutbox, OutboxStatus, Profile, User
@@ -168,6 +169,16 @@ async def insert_many(session: AsyncSession, rows: Sequence[dict[str, object]]) 
         return []
     result = await session.execute(insert(EmailOutbox).values(list(rows)).returning(EmailOutbox.id))
     return list(result.scalars())
+
+
+async def insert_new(session: AsyncSession, rows: Sequence[dict[str, object]]) -> list[tuple[int, str]]:
+    """Insert the rows whose `dedupe_key` is not in the outbox yet; (id, dedupe_key) of those inserted."""
+    if not rows:
+        return []
+    statement = (pg_insert(EmailOutbox).values(list(rows))
+                 .on_conflict_do_nothing(index_elements=[EmailOutbox.dedupe_key])
+                 .returning(EmailOutbox.id, EmailOutbox.dedupe_key))
+    return [(int(i), str(k)) for i, k in await session.execute(statement)]
 
 
 async def email_recipients(session: AsyncSession, user_ids: Sequence[int]) -> list[tuple[int, str, str, str]]:

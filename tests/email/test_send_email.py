@@ -100,3 +100,34 @@ async def test_who_may_email_a_message(client: TestClient, ctx: AppContext, fact
         assert resp.status == status, (body, await resp.text())
     resp = await client.post("/api/v1/messages/999/send-email", json={"channel": channel}, headers=admin.headers)
     assert resp.status == 404
+
+
+async def test_asking_twice_emails_nobody_twice_but_reaches_new_members(
+    client: TestClient, ctx: AppContext, factory: Factory,
+) -> None:
+    school = await build_school(ctx, classes=1, students_per_class=2, parents_per_student=1)
+    cls = school.classes[0]
+    channel = f"class:{cls.id}"
+    teacher = await factory.login(school.users[cls.class_teacher_id or 0])
+    message = await post_message(client, teacher, channel, "Контрольная перенесена на четверг")
+    url = f"/api/v1/messages/{message['id']}/send-email"
+
+    first = await (await client.post(url, json={"channel": channel}, headers=teacher.headers)).json()
+    assert first["queued"] >= 4 and first["already_emailed"] == 0, first
+    again = await client.post(url, json={"channel": channel}, headers=teacher.headers)
+    body = await again.json()
+    assert again.status == 202, body
+    assert body == {"queued": 0, "outbox_ids": [], "skipped_opted_out": 0, "already_emailed": first["queued"]}
+    assert len(await outbox(ctx)) == first["queued"]
+
+    # Someone who joined the class since gets it on the next request, and only they do.
+    newcomer = await factory.user("student", school_id=school.id, email="newcomer@example.test")
+    async with ctx.sessions.begin() as session:
+        from edutrack.queries.classes import enrol
+
+        await enrol(session, cls.id, [newcomer.id])
+    third = await (await client.post(url, json={"channel": channel}, headers=teacher.headers)).json()
+    assert third["queued"] == 1 and third["already_emailed"] == first["queued"], third
+    rows = await outbox(ctx)
+    assert [r.recipient for r in rows if r.id in third["outbox_ids"]] == ["newcomer@example.test"]
+    assert len({r.recipient for r in rows}) == len(rows)  # one email per person, ever
