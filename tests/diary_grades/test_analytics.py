@@ -139,3 +139,33 @@ async def test_class_performance_rates_and_risk(client: TestClient, ctx: AppCont
     russian_teacher = await factory.login(school.teacher_of(cls.id, russian))
     resp = await client.get(url, headers=russian_teacher.headers)
     assert [s["subject_id"] for s in (await resp.json())["subjects"]] == [russian]
+
+
+async def test_low_average_puts_a_student_at_risk_without_failing_marks(client: TestClient, ctx: AppContext,
+                                                                        factory: Factory) -> None:
+    school = await build_school(ctx, classes=1, students_per_class=2, parents_per_student=0, subjects=(
+        "Математика", "Русский язык"), min_marks_for_attestation=2)
+    cls = school.classes[0]
+    math, russian = school.subject(0), school.subject(1)
+    weak, strong = cls.student_ids
+    day = date(2026, 10, 5)
+    await grades(ctx, school, weak, math, [(4, HW, day), (3, HW, day)])     # 3.5 -> 4
+    await grades(ctx, school, weak, russian, [(3, HW, day), (3, HW, day)])  # 3: no failing subject
+    await grades(ctx, school, strong, math, [(5, HW, day), (4, HW, day)])
+    await grades(ctx, school, strong, russian, [(4, HW, day), (4, HW, day)])
+    admin = await factory.login(school.admin)
+    url = f"/api/v1/classes/{cls.id}/performance?term_id={school.term_ids[0]}"
+
+    # weak's weighted average over all marks is 13 / 4 = 3.25.
+    async with ctx.sessions.begin() as session:
+        await session.execute(update(School).where(School.id == school.id).values(at_risk_average=3.25))
+    data = await (await client.get(url, headers=admin.headers)).json()
+    assert data["at_risk"] == []  # not below the threshold: equal is not "below"
+
+    async with ctx.sessions.begin() as session:
+        await session.execute(update(School).where(School.id == school.id).values(at_risk_average=3.5))
+    data = await (await client.get(url, headers=admin.headers)).json()
+    assert data["success_rate"] == 1.0  # nobody is failing a subject...
+    [risk] = data["at_risk"]            # ...but weak is below the school's threshold
+    assert risk["student_id"] == weak and risk["reasons"] == ["low_average"]
+    assert risk["weighted_average"] == 3.25 and risk["failing_subjects"] == []
