@@ -156,3 +156,26 @@ async def test_the_link_in_the_email_opens_the_reset_page(client, factory, ctx):
     script = await client.get(scripts[0])
     assert script.status == 200
     assert "/api/v1/password-reset/confirm" in await script.text()
+
+
+async def test_answer_does_not_wait_for_the_account_lookup(client, factory, ctx):
+    """'Same time whether or not the email exists', made deterministic: while the users table is locked, so the
+    lookup cannot run, both a known and an unknown address are answered at once with the same body; the known one
+    gets its email once the lock goes."""
+    user = await factory.user("parent", email="known@example.test")
+    answers = {}
+    async with ctx.sessions.begin() as session:
+        await session.execute(text("LOCK TABLE users IN ACCESS EXCLUSIVE MODE"))
+        for address in (user.email, "nobody-here@example.test"):
+            started = time.monotonic()
+            resp = await asyncio.wait_for(client.post(REQUEST, json={"email": address}), 2.0)
+            answers[address] = (resp.status, await resp.json(), time.monotonic() - started)
+        # Nothing could be looked up or written while the table was locked.
+        assert await _outbox_rows(ctx, user.email) == []
+    (known_status, known_body, known_s), (unknown_status, unknown_body, unknown_s) = answers.values()
+    assert known_status == unknown_status == 202
+    assert known_body == unknown_body
+    assert known_s < 1.0 and unknown_s < 1.0, answers
+    rows = await _wait_for_outbox(ctx, user.email)
+    assert len(rows) == 1
+    assert await _outbox_rows(ctx, "nobody-here@example.test") == []
