@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import BigInteger, String, Text, and_, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from edutrack.db.chat import ChatChannel, ChatMessage, ChatReadMarker
 from edutrack.db.diary import ClassStudent, ParentChild, School, SchoolClass
@@ -61,6 +64,132 @@ async def append_message(session: AsyncSession, channel: str, sender_id: int, cl
     # Core rows, not ORM objects: this is the hottest statement of the chat.
     message_id, created_at = (await session.execute(stmt)).one()
     return int(message_id), created_at
+
+
+# --- group commit: many messages in one statement ---------------------------------------------------------
+# The batched send path runs below SQLAlchemy, on the asyncpg connection of a pooled engine connection: one
+# prepared statement per batch instead of Core compilation and result processing per message. These
+# statements run outside any SQLAlchemy transaction, so each one commits on its own (atomically).
+
+
+async def driver(conn: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under a pooled SQLAlchemy connection (no SQLAlchemy transaction is open on it)."""
+    raw = await conn.get_raw_connection()
+    found = raw.driver_connection
+    assert isinstance(found, asyncpg.Connection)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    channel: str
+    sender_id: int
+    client_msg_id: str | None
+    text: str
+    # The other member of a private chat: their feed gets a `message` notification in the same statement.
+    notify_user_id: int | None = None
+    notify_payload: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    id: int
+    created_at: datetime
+    notification_id: int | None
+    notification_created_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingMessage:
+    channel: str
+    id: int
+    text: str
+    created_at: datetime
+    edited_at: datetime | None
+    deleted_at: datetime | None
+
+
+_APPEND_MANY = """
+WITH input AS (
+    SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::jsonb[])
+        AS t(ord, channel, sender_id, client_msg_id, text, notify_user_id, notify_payload)
+),
+counts AS (
+    SELECT channel, count(*) AS n FROM input GROUP BY channel
+),
+bump AS (
+    -- One upsert per channel draws all of its ids at once. Rows are locked in name order, so two batches
+    -- sharing channels cannot deadlock; the locks are held until this statement commits, so ids of a
+    -- channel still become visible strictly in order.
+    INSERT INTO chat_channels AS c (name, last_message_id, last_message_at)
+    SELECT channel, n, now() FROM counts ORDER BY channel
+    ON CONFLICT (name) DO UPDATE
+        SET last_message_id = c.last_message_id + excluded.last_message_id, last_message_at = now()
+    RETURNING c.name, c.last_message_id
+),
+numbered AS (
+    SELECT i.*, b.last_message_id - k.n + row_number() OVER (PARTITION BY i.channel ORDER BY i.ord) AS id
+    FROM input i JOIN bump b ON b.name = i.channel JOIN counts k ON k.channel = i.channel
+),
+stored AS (
+    INSERT INTO chat_messages (channel, id, sender_id, client_msg_id, text)
+    SELECT channel, id, sender_id, client_msg_id, text FROM numbered ORDER BY channel, id
+    RETURNING channel, id, created_at
+),
+notes AS (
+    INSERT INTO notifications (user_id, kind, payload)
+    SELECT notify_user_id, 'message', notify_payload || jsonb_build_object('message_id', id)
+    FROM numbered WHERE notify_user_id IS NOT NULL ORDER BY ord
+    RETURNING id, created_at, payload ->> 'channel' AS channel, (payload ->> 'message_id')::bigint AS message_id
+)
+SELECT n.ord, s.id, s.created_at, nt.id AS note_id, nt.created_at AS note_created_at
+FROM numbered n
+JOIN stored s ON s.channel = n.channel AND s.id = n.id
+LEFT JOIN notes nt ON nt.channel = n.channel AND nt.message_id = n.id
+"""
+
+
+async def append_messages(conn: asyncpg.Connection, items: Sequence[NewMessage]) -> list[StoredMessage]:
+    """Store `items` in one statement (one round trip, one commit), in the order given: within a channel the
+    ids follow the list order. Returns one result per item, in the same order. Any error stores nothing."""
+    rows = await conn.fetch(
+        _APPEND_MANY,
+        list(range(len(items))),
+        [m.channel for m in items],
+        [m.sender_id for m in items],
+        [m.client_msg_id for m in items],
+        [m.text for m in items],
+        [m.notify_user_id for m in items],
+        [None if m.notify_payload is None else json.dumps(m.notify_payload, ensure_ascii=False) for m in items],
+    )
+    by_ord = {int(r["ord"]): StoredMessage(int(r["id"]), r["created_at"], r["note_id"], r["note_created_at"])
+              for r in rows}
+    return [by_ord[i] for i in range(len(items))]
+
+
+_BY_CLIENT_IDS = """
+SELECT m.sender_id, m.client_msg_id, m.channel, m.id, m.text, m.created_at, m.edited_at, m.deleted_at
+FROM chat_messages m
+JOIN unnest($1::bigint[], $2::text[]) AS k(sender_id, client_msg_id)
+  ON m.sender_id = k.sender_id AND m.client_msg_id = k.client_msg_id
+"""
+
+
+async def messages_by_client_ids(conn: asyncpg.Connection,
+                                 keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], ExistingMessage]:
+    """Stored messages by (sender_id, client_msg_id): what a resend should be answered with."""
+    if not keys:
+        return {}
+    rows = await conn.fetch(_BY_CLIENT_IDS, [k[0] for k in keys], [k[1] for k in keys])
+    return {(int(r["sender_id"]), str(r["client_msg_id"])): ExistingMessage(
+        r["channel"], int(r["id"]), r["text"], r["created_at"], r["edited_at"], r["deleted_at"]) for r in rows}
+
+
+async def user_names_raw(conn: asyncpg.Connection, user_ids: Sequence[int]) -> dict[int, str]:
+    rows = await conn.fetch(
+        "SELECT user_id, concat_ws(' ', first_name, last_name) AS name FROM profiles WHERE user_id = ANY($1::bigint[])",
+        list(user_ids))
+    return {int(r["user_id"]): str(r["name"]) for r in rows}
 
 
 async def message_by_id(session: AsyncSession, channel: str, message_id: int, *,

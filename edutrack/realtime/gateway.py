@@ -40,6 +40,7 @@ from edutrack.realtime.protocol import (
 )
 from edutrack.security.tokens import Principal
 from edutrack.services import chat
+from edutrack.services.chat_batch import ChatSendBatcher
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ class Gateway:
         self.limits = limits or Limits()
         self.hub = Hub(ctx.settings.redis_url, ctx.settings.namespace)
         self.presence = Presence(ctx.redis, ctx.settings.namespace)
+        # Sends of every socket of this node share transactions (group commit): see services/chat_batch.py.
+        self.sends = ChatSendBatcher(ctx)
         self.connections: set[Connection] = set()
         # Gap reads after a reconnect storm or a Redis outage must not starve REST of database connections.
         self.db_slots = asyncio.Semaphore(max(2, ctx.settings.db_pool_size // 2))
@@ -97,6 +100,7 @@ class Gateway:
                                  return_exceptions=True)
 
     async def stop(self) -> None:
+        await self.sends.close()
         await self.presence.stop()
         await self.hub.stop()
 
@@ -418,8 +422,9 @@ class Connection:
             sub = self.subs.get(data["channel"])
             # A subscribed chat was authorized at subscribe time (the same staleness as live delivery).
             known = sub is not None and sub.channel.is_chat
-            result = await chat.send_message(self.ctx, self.principal, data["channel"], data["text"],
-                                             data["client_msg_id"], known_member=known, sender=self.sender_name)
+            result = await self.gateway.sends.send(self.principal, data["channel"], data["text"],
+                                                   data["client_msg_id"], known_member=known,
+                                                   sender=self.sender_name)
             message = result.message
             self.sender_name = message["sender"]
             self.send(dumps({"type": "ack", "req": req, "channel": message["channel"], "id": message["id"],

@@ -153,7 +153,7 @@ def message_event(view: dict[str, Any]) -> dict[str, Any]:
     return {"type": "chat.message", **view}
 
 
-def _text(raw: object) -> str:
+def clean_text(raw: object) -> str:
     if not isinstance(raw, str):
         raise errors.ValidationFailed(details={"text": ["Must be a string."]})
     text = raw.strip()
@@ -179,7 +179,7 @@ async def send_message(ctx: AppContext, who: Principal, channel_name: str, raw_t
     channel = parse_channel(channel_name)
     if not channel.is_chat:
         raise errors.BadRequest("Messages go to class:{id} or dm:{a}:{b} channels", code="invalid_channel")
-    text = _text(raw_text)
+    text = clean_text(raw_text)
     try:
         return await _send(ctx, who, channel, text, client_msg_id, known_member, sender)
     except IntegrityError:
@@ -232,7 +232,7 @@ async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, cl
 async def edit_message(ctx: AppContext, who: Principal, channel_name: str, message_id: int,
                        raw_text: object) -> dict[str, Any]:
     channel = parse_channel(channel_name)
-    text = _text(raw_text)
+    text = clean_text(raw_text)
     async with ctx.sessions.begin() as session:
         await require_member(session, who, channel)
         message = await q.message_by_id(session, channel.name, message_id, for_update=True)

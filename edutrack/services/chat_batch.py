@@ -1,0 +1,255 @@
+"""Group commit for chat sends: the messages that arrive on this node while the previous batch is being
+stored go to PostgreSQL together, in one statement (one round trip, one commit, one fsync).
+
+The invariants are those of `chat.send_message`, per message:
+  * persist first: a sender's ack (and the live event) exists only after the statement that stored the
+    message has committed; nothing here weakens durability;
+  * per-channel ids follow arrival order and commit in order (the channel row lock is held to the commit);
+  * idempotent on (sender, client_msg_id): a resend, in the same batch or a later one, stores nothing and is
+    answered with the stored message (`duplicate: true`);
+  * one message failing (a database error for that message) does not fail the others: a batch that fails is
+    stored again one message at a time, so only the bad one gets the error.
+
+Batching is adaptive: with nothing in flight a send is stored at once (no added latency at low rates); while
+one batch is in flight the next one gathers, so batches grow exactly when the database is the bottleneck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from redis.exceptions import RedisError
+
+from edutrack import errors, events
+from edutrack.context import AppContext
+from edutrack.db.models import Notification
+from edutrack.queries import chat as q
+from edutrack.security.tokens import Principal
+from edutrack.services import chat
+from edutrack.services.chat import Channel, SendResult
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 256
+# A concurrent send with the same client_msg_id (REST, another node) can commit between our duplicate check and
+# our insert; the insert then fails as a whole and the batch is re-planned (the check now finds that message).
+# A deadlock cannot happen between batches (channel rows are locked in name order) but is retried all the same.
+_RETRY_ERRORS = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
+_ATTEMPTS = 3
+
+
+@dataclass(slots=True)
+class _Send:
+    who: Principal
+    channel: Channel
+    text: str
+    client_msg_id: str | None
+    sender: str | None
+    future: asyncio.Future[SendResult] = field(repr=False)
+
+
+@dataclass(slots=True)
+class _Stored:
+    """What a flushed batch produced: each send's answer, and what to publish once it committed."""
+
+    results: list[SendResult | BaseException]
+    events: list[tuple[str, dict[str, Any]]]
+    notes: list[Notification]
+
+
+class ChatSendBatcher:
+    """One per gateway (per process). `send` has the contract of `chat.send_message`."""
+
+    def __init__(self, ctx: AppContext, *, max_batch: int = MAX_BATCH) -> None:
+        self.ctx = ctx
+        self.max_batch = max_batch
+        self._queue: list[_Send] = []
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0  # statements that stored messages (for tests and the benchmark)
+        self.stored = 0
+
+    async def send(self, who: Principal, channel_name: str, raw_text: object, client_msg_id: str | None, *,
+                   known_member: bool = False, sender: str | None = None) -> SendResult:
+        channel = chat.parse_channel(channel_name)
+        if not channel.is_chat:
+            raise errors.BadRequest("Messages go to class:{id} or dm:{a}:{b} channels", code="invalid_channel")
+        text = chat.clean_text(raw_text)
+        if not known_member:
+            await chat.check_member(self.ctx, who, channel)
+        future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
+        # A sender that went away leaves its error unread: read it here, so asyncio does not report it as lost.
+        future.add_done_callback(_consume_error)
+        self._queue.append(_Send(who, channel, text, client_msg_id, sender, future))
+        if self._task is None:
+            self._task = asyncio.create_task(self._drain(), name="chat-group-commit")
+        # Shielded: a sender that goes away (socket closed) must not cancel the batch under the others.
+        return await asyncio.shield(future)
+
+    async def close(self) -> None:
+        """Let the batch in flight and the queued sends finish (their senders are waiting for acks)."""
+        task = self._task
+        if task is not None:
+            with contextlib.suppress(Exception):
+                await task
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
+                await self._flush(batch)
+        except BaseException:  # cancelled (the process stops): nobody may wait forever for an ack
+            queued, self._queue = self._queue, []
+            for item in queued:
+                item.future.cancel()
+            raise
+        finally:
+            self._task = None
+
+    async def _flush(self, batch: list[_Send]) -> None:
+        try:
+            stored = await self._store_retrying(batch)
+        except Exception as exc:
+            if len(batch) > 1:
+                log.warning("chat: a batch of sends failed; storing them one by one",
+                            extra={"size": len(batch), "error": repr(exc)})
+                for item in batch:
+                    await self._flush([item])
+                return
+            stored = _Stored([exc], [], [])
+        except BaseException:  # cancelled: nobody may wait forever for an ack
+            for item in batch:
+                item.future.cancel()
+            raise
+        try:
+            await self._publish(stored)
+        finally:  # committed: the acks are due even if publishing was interrupted
+            for item, result in zip(batch, stored.results, strict=True):
+                if item.future.done():
+                    continue
+                if isinstance(result, BaseException):
+                    item.future.set_exception(result)
+                else:
+                    item.future.set_result(result)
+
+    async def _store_retrying(self, batch: list[_Send]) -> _Stored:
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                return await self._store(batch)
+            except _RETRY_ERRORS:
+                if attempt == _ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _store(self, batch: list[_Send]) -> _Stored:
+        results: list[SendResult | BaseException | None] = [None] * len(batch)
+        new: list[q.NewMessage] = []
+        new_at: list[int] = []  # batch position of each new message
+        followers: list[tuple[int, int]] = []  # (position, position of the first send with its client_msg_id)
+        async with self.ctx.engine.connect() as conn:
+            db = await q.driver(conn)
+            unnamed = sorted({item.who.user_id for item in batch if item.sender is None})
+            names = await q.user_names_raw(db, unnamed) if unnamed else {}
+            keys = sorted({(item.who.user_id, item.client_msg_id) for item in batch if item.client_msg_id})
+            existing = await q.messages_by_client_ids(db, keys) if keys else {}
+            first_with: dict[tuple[int, str], int] = {}
+            for position, item in enumerate(batch):
+                sender = item.sender if item.sender is not None else names.get(item.who.user_id, "")
+                item.sender = sender
+                if item.client_msg_id:
+                    key = (item.who.user_id, item.client_msg_id)
+                    found = existing.get(key)
+                    if found is not None:
+                        results[position] = _reused() if found.channel != item.channel.name else SendResult(
+                            _existing_view(found, item), True)
+                        continue
+                    if key in first_with:
+                        leader = batch[first_with[key]]
+                        if leader.channel.name != item.channel.name:
+                            results[position] = _reused()
+                        else:
+                            followers.append((position, first_with[key]))
+                        continue
+                    first_with[key] = position
+                new.append(_new_message(item, sender))
+                new_at.append(position)
+            stored = await q.append_messages(db, new) if new else []
+        # Committed: the statement above ran outside any transaction block, so it was its own transaction.
+        out_events: list[tuple[str, dict[str, Any]]] = []
+        notes: list[Notification] = []
+        for message, row, position in zip(new, stored, new_at, strict=True):
+            item = batch[position]
+            view = {"channel": message.channel, "id": row.id, "sender_id": message.sender_id,
+                    "sender": item.sender, "text": message.text, "client_msg_id": message.client_msg_id,
+                    "created_at": row.created_at.isoformat(), "edited_at": None, "deleted": False}
+            results[position] = SendResult(view, False)
+            out_events.append((message.channel, chat.message_event(view)))
+            if row.notification_id is not None and message.notify_user_id is not None:
+                notes.append(Notification(id=row.notification_id, user_id=message.notify_user_id, kind="message",
+                                          about_user_id=None, created_at=row.notification_created_at,
+                                          read_at=None, payload={**(message.notify_payload or {}),
+                                                                 "message_id": row.id}))
+        for position, leader_at in followers:
+            first = results[leader_at]
+            assert isinstance(first, SendResult)
+            results[position] = SendResult(first.message, True)
+        if new:
+            self.batches += 1
+            self.stored += len(new)
+        final: list[SendResult | BaseException] = []
+        for result in results:
+            assert result is not None
+            final.append(result)
+        return _Stored(final, out_events, notes)
+
+    async def _publish(self, stored: _Stored) -> None:
+        """Live events of a committed batch, in one Redis round trip, in id order per channel."""
+        if stored.events:
+            namespace = self.ctx.settings.namespace
+            try:
+                async with self.ctx.redis.pipeline(transaction=False) as pipe:
+                    for channel, event in stored.events:
+                        pipe.publish(events.redis_channel(namespace, channel),
+                                     json.dumps(event, ensure_ascii=False, default=str))
+                    await pipe.execute()
+            except (RedisError, OSError) as exc:
+                log.warning("live publish failed; clients will catch up on resume",
+                            extra={"count": len(stored.events), "error": str(exc)})
+        await events.publish_notifications(self.ctx, stored.notes)
+
+
+def _new_message(item: _Send, sender: str) -> q.NewMessage:
+    if item.channel.kind != "dm":
+        return q.NewMessage(item.channel.name, item.who.user_id, item.client_msg_id, item.text)
+    # The recipient's feed gets the message too, in the same statement, so an offline recipient gets it
+    # in the email digest.
+    recipient = next(uid for uid in item.channel.ids if uid != item.who.user_id)
+    return q.NewMessage(item.channel.name, item.who.user_id, item.client_msg_id, item.text, recipient, {
+        "title": f"Новое сообщение от {sender}",
+        "channel": item.channel.name,
+        "sender_id": item.who.user_id,
+        "sender": sender,
+        "text": item.text[:500],
+    })
+
+
+def _existing_view(found: q.ExistingMessage, item: _Send) -> dict[str, Any]:
+    deleted = found.deleted_at is not None
+    return {"channel": found.channel, "id": found.id, "sender_id": item.who.user_id, "sender": item.sender or "",
+            "text": None if deleted else found.text, "client_msg_id": item.client_msg_id,
+            "created_at": found.created_at.isoformat(),
+            "edited_at": found.edited_at.isoformat() if found.edited_at else None, "deleted": deleted}
+
+
+def _consume_error(future: asyncio.Future[SendResult]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _reused() -> errors.ApiError:
+    return errors.Conflict("This client_msg_id was already used in another channel", code="client_msg_id_reused")
