@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -111,6 +113,80 @@ async def test_create_superuser_then_log_in(settings, client, tmp_path: Path):
     env["EDUTRACK_SUPERUSER_PASSWORD"] = "short"
     code, _, err = await run("--email", "y@example.test", "--no-input")
     assert code == 1 and "at least 8" in err
+
+
+def _on_a_terminal(argv: list[str], env: dict[str, str], cwd: Path,
+                   answers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+    """Run `argv` on a pseudo-terminal (so getpass really turns echo off), answer each prompt as it appears;
+    (exit status, everything the terminal showed)."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a session leader with the pty as its controlling terminal
+        os.chdir(cwd)
+        os.execve(argv[0], argv, env)  # noqa: S606 - a fixed argv of our own command
+    shown = b""
+    deadline = time.monotonic() + 60
+    pending = list(answers)
+    try:
+        while time.monotonic() < deadline:
+            if pending and pending[0][0] in shown:
+                os.write(fd, pending.pop(0)[1] + b"\n")
+                continue
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), shown
+
+
+async def test_create_superuser_asks_on_a_terminal(settings, client, tmp_path: Path):
+    env = _env(DATABASE_URL=settings.database_url, JWT_SECRET=TEST_JWT_SECRET, ARGON2_TIME_COST="1",
+               ARGON2_MEMORY_COST="8", ARGON2_PARALLELISM="1")
+    argv = [sys.executable, "-m", "edutrack", "--env-file", str(tmp_path / "none.env"), "create-superuser"]
+    secret = b"typed-at-the-prompt-9"
+
+    code, shown = await asyncio.to_thread(_on_a_terminal, argv, env, tmp_path, [
+        (b"Email: ", b"Terminal@Example.test"), (b"Password: ", secret), (b"(again): ", b"a-different-one")])
+    assert code == 2 and b"passwords do not match" in shown, shown
+    code, shown = await asyncio.to_thread(_on_a_terminal, argv, env, tmp_path, [
+        (b"Email: ", b"Terminal@Example.test"), (b"Password: ", secret), (b"(again): ", secret)])
+    assert code == 0 and b"created" in shown, shown
+    assert secret not in shown  # the password was not echoed
+    resp = await client.post("/api/v1/auth/login",
+                             json={"email": "terminal@example.test", "password": secret.decode()})
+    body = await resp.json()
+    assert resp.status == 200, body
+    assert body["user"]["is_superuser"] is True
+
+
+async def test_load_demo_command_prints_logins_that_work(settings, client, tmp_path: Path):
+    env = _env(DATABASE_URL=settings.database_url, JWT_SECRET=TEST_JWT_SECRET, NAMESPACE=settings.namespace)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "edutrack", "--env-file", str(tmp_path / "none.env"), "load-demo", "--small",
+        env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    text = out.decode()
+    assert "Demo school created" in text and "100%" in (text + err.decode())
+    password = re.search(r"password for all: (\S+)\)", text)
+    logins = re.findall(r"^\s+(admin|teacher|student|parent)\s+(\S+@\S+)$", text, re.MULTILINE)
+    assert password and {role for role, _ in logins} == {"admin", "teacher", "student", "parent"}, text
+    for role, email in logins:
+        resp = await client.post("/api/v1/auth/login", json={"email": email, "password": password.group(1)})
+        body = await resp.json()
+        assert resp.status == 200, (role, body)
+        assert body["user"]["role"] == role
 
 
 async def _tables(url: str) -> set[str]:
