@@ -98,6 +98,9 @@ class Settings:
     jwt_algorithm: str = "HS256"
     access_token_ttl: int = 15 * 60
     refresh_token_ttl: int = 30 * 24 * 3600
+    # Seconds after a refresh token's rotation during which presenting it again (a retry whose answer was lost,
+    # two tabs refreshing at once) gets a new token instead of revoking the whole login. 0: never.
+    refresh_reuse_grace: int = 10
     password_reset_ttl: int = 3600
     allow_self_registration: bool = True
 
@@ -231,6 +234,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         "REDIS_MAX_CONNECTIONS": ("redis_max_connections", 4),
         "ACCESS_TOKEN_TTL": ("access_token_ttl", 30),
         "REFRESH_TOKEN_TTL": ("refresh_token_ttl", 60),
+        "REFRESH_REUSE_GRACE": ("refresh_reuse_grace", 0),
         "PASSWORD_RESET_TTL": ("password_reset_ttl", 60),
         "MAX_BODY_BYTES": ("max_body_bytes", 1024),
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": ("login_max_failures_per_account", 1),

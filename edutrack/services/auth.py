@@ -95,21 +95,30 @@ async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -
         row = await q.refresh_token_for_update(session, hash_token(refresh_token))
         if row is None:
             raise errors.Unauthorized("Refresh token is invalid", code="invalid_refresh_token")
-        if row.revoked_at is not None or row.rotated_at is not None:
-            # A rotated token presented again means it leaked: end every session of that login.
-            if row.rotated_at is not None and row.revoked_at is None:
-                log.warning("refresh token reuse detected; revoking family", extra={"user_id": row.user_id})
+        reuse = False
+        if row.revoked_at is not None:
             await q.revoke_refresh_family(session, row.family_id)
             reuse = True
-        else:
-            reuse = False
+        elif row.rotated_at is not None:
+            grace = timedelta(seconds=ctx.settings.refresh_reuse_grace)
+            if _now() - row.rotated_at > grace:
+                # A rotated token presented again means it leaked: end every session of that login.
+                log.warning("refresh token reuse detected; revoking family", extra={"user_id": row.user_id})
+                await q.revoke_refresh_family(session, row.family_id)
+                reuse = True
+            else:
+                # Moments after its rotation: a retry whose answer was lost, or a second tab refreshing at the
+                # same time. Logging everyone out would punish an honest client; give it a sibling token instead.
+                log.info("rotated refresh token presented again within the grace period",
+                         extra={"user_id": row.user_id})
         if not reuse and row.expires_at <= _now():
             raise errors.Unauthorized("Refresh token has expired", code="refresh_token_expired")
         if not reuse:
             user = await q.user_by_id(session, row.user_id)
             if user is None or not user.is_active:
                 raise errors.Unauthorized("This account no longer exists or is disabled", code="account_disabled")
-            row.rotated_at = _now()
+            if row.rotated_at is None:
+                row.rotated_at = _now()
             return await _issue(ctx, session, user, row.family_id, user_agent)
     # The revocation above must commit before we refuse, hence outside the transaction block.
     raise errors.Unauthorized("Refresh token has been revoked", code="invalid_refresh_token")

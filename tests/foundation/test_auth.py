@@ -85,7 +85,17 @@ async def test_deactivated_user_cannot_log_in(client, factory, ctx):
     await error_of(await client.post(LOGIN, json={"email": user.email, "password": "correct-horse-42"}), 401)
 
 
-async def test_refresh_rotates_and_reuse_revokes_the_family(client, factory):
+async def _rotated_long_ago(ctx, token: str) -> None:
+    from sqlalchemy import text
+
+    from edutrack.security.tokens import hash_token
+
+    async with ctx.sessions.begin() as session:
+        await session.execute(text("UPDATE refresh_tokens SET rotated_at = now() - interval '1 minute' "
+                                   "WHERE token_hash = :h"), {"h": hash_token(token)})
+
+
+async def test_refresh_rotates_and_reuse_revokes_the_family(client, factory, ctx):
     actor = await factory.actor("student")
     first = actor.refresh_token
 
@@ -96,17 +106,49 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client, factory):
     access = (await resp.json())["access_token"]
     assert (await client.get(ME, headers=_bearer(access))).status == 200
 
-    # The rotated token presented again = it leaked: refused, and the whole family dies with it.
+    # The rotated token presented again, past the grace period = it leaked: refused, and the whole family dies.
+    await _rotated_long_ago(ctx, first)
     error = await error_of(await client.post(REFRESH, json={"refresh_token": first}), 401)
     assert error["code"] == "invalid_refresh_token"
     await error_of(await client.post(REFRESH, json={"refresh_token": second}), 401)
 
 
-async def test_separate_logins_are_separate_families(client, factory):
+async def test_reuse_within_the_grace_period_gets_a_sibling_not_a_logout(client, factory, ctx):
+    """A retry whose answer was lost, or two tabs refreshing at once, present the same token twice in a moment."""
+    actor = await factory.actor("parent")
+    first = actor.refresh_token
+    tab_a = (await (await client.post(REFRESH, json={"refresh_token": first})).json())["refresh_token"]
+    resp = await client.post(REFRESH, json={"refresh_token": first})
+    assert resp.status == 200, await resp.text()
+    tab_b = (await resp.json())["refresh_token"]
+    assert len({first, tab_a, tab_b}) == 3
+    # Both tabs go on working.
+    for token in (tab_a, tab_b):
+        resp = await client.post(REFRESH, json={"refresh_token": token})
+        assert resp.status == 200, await resp.text()
+        assert (await client.get(ME, headers=_bearer((await resp.json())["access_token"]))).status == 200
+    # The grace is about moments: the same token a minute later still revokes the whole login.
+    await _rotated_long_ago(ctx, first)
+    await error_of(await client.post(REFRESH, json={"refresh_token": first}), 401)
+    await error_of(await client.post(REFRESH, json={"refresh_token": tab_a}), 401)
+
+
+async def test_reuse_grace_zero_revokes_at_once(make_client, factory):
+    strict = await make_client(refresh_reuse_grace=0)
+    user = await factory.user("student")
+    resp = await strict.post(LOGIN, json={"email": user.email, "password": "correct-horse-42"})
+    first = (await resp.json())["refresh_token"]
+    second = (await (await strict.post(REFRESH, json={"refresh_token": first})).json())["refresh_token"]
+    await error_of(await strict.post(REFRESH, json={"refresh_token": first}), 401)
+    await error_of(await strict.post(REFRESH, json={"refresh_token": second}), 401)
+
+
+async def test_separate_logins_are_separate_families(client, factory, ctx):
     actor = await factory.actor("student")
     other = await factory.login(actor.user)
     resp = await client.post(REFRESH, json={"refresh_token": actor.refresh_token})
     assert resp.status == 200
+    await _rotated_long_ago(ctx, actor.refresh_token)
     await error_of(await client.post(REFRESH, json={"refresh_token": actor.refresh_token}), 401)
     # The second device's login is untouched by the first device's family being revoked.
     assert (await client.post(REFRESH, json={"refresh_token": other.refresh_token})).status == 200
