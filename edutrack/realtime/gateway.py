@@ -68,24 +68,38 @@ class Gateway:
         self.closed_slow = 0
         self.shutting_down = False
         self._members: dict[str, tuple[float, set[int]]] = {}
+        self._members_loading: dict[str, asyncio.Future[set[int]]] = {}
 
     async def join(self, who: Principal, channel: chat.Channel) -> set[int]:
         """Authorize a subscription; the members of a class chat are cached for a few seconds, because a
         reconnect storm asks the same question for every member of every class at once."""
-        if channel.kind == "class" and not who.is_superuser:
-            cached = self._members.get(channel.name)
-            if cached is not None and cached[0] > time.monotonic():
-                if who.user_id not in cached[1]:
-                    raise errors.Forbidden("You are not a member of this channel", code="not_a_member",
-                                           details={"channel": channel.name})
-                return cached[1]
-        async with self.db_slots:
-            members = await chat.join(self.ctx, who, channel)
-        if channel.kind == "class" and not who.is_superuser:
-            if len(self._members) > 10_000:
-                self._members.clear()
-            self._members[channel.name] = (time.monotonic() + MEMBERS_TTL, members)
-        return members
+        if channel.kind != "class" or who.is_superuser:
+            async with self.db_slots:
+                return await chat.join(self.ctx, who, channel)
+        cached = self._members.get(channel.name)
+        if cached is not None and cached[0] > time.monotonic():
+            return _require_member(who, channel, cached[1])
+        loading = self._members_loading.get(channel.name)
+        if loading is not None:
+            # The members of a class reconnect together: one of them asks the database, the others wait for
+            # that answer instead of each sending the same query before the first answer is cached.
+            return _require_member(who, channel, await asyncio.shield(loading))
+        future: asyncio.Future[set[int]] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(_consume_error)
+        self._members_loading[channel.name] = future
+        try:
+            async with self.db_slots:
+                members = await chat.member_ids(self.ctx, channel)
+        except BaseException as exc:
+            future.set_exception(exc if isinstance(exc, Exception) else ConnectionError("member list not read"))
+            raise
+        finally:
+            del self._members_loading[channel.name]
+        future.set_result(members)
+        if len(self._members) > 10_000:
+            self._members.clear()
+        self._members[channel.name] = (time.monotonic() + MEMBERS_TTL, members)
+        return _require_member(who, channel, members)
 
     async def start(self) -> None:
         await self.hub.start()
@@ -127,6 +141,18 @@ class Subscription:
         self.seen: set[int] = set()
         self.seen_order: deque[int] = deque()
         self.last_typing = 0.0
+
+
+def _require_member(who: Principal, channel: chat.Channel, members: set[int]) -> set[int]:
+    if who.user_id not in members:
+        raise errors.Forbidden("You are not a member of this channel", code="not_a_member",
+                               details={"channel": channel.name})
+    return members
+
+
+def _consume_error(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _event_id(item: tuple[dict[str, Any], str | None]) -> int:
