@@ -333,6 +333,8 @@ class MyScheduleQuerySchema(RangeQuerySchema):
 
 # News
 
+PUBLISH_AT = {"description": "when to publish; without an offset, the school's wall-clock time (as lesson times)"}
+
 
 class NewsCreateSchema(StrictSchema):
     school_id = _id(load_default=None, allow_none=True)
@@ -342,7 +344,7 @@ class NewsCreateSchema(StrictSchema):
     class_id = _id(load_default=None, allow_none=True)
     role = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(ROLES))
     status = fields.String(load_default="draft", validate=validate.OneOf(NEWS_STATUSES))
-    publish_at = fields.DateTime(load_default=None, allow_none=True)
+    publish_at = fields.DateTime(load_default=None, allow_none=True, metadata=PUBLISH_AT)
 
 
 class NewsUpdateSchema(StrictSchema):
@@ -352,7 +354,7 @@ class NewsUpdateSchema(StrictSchema):
     class_id = _id(allow_none=True)
     role = fields.String(allow_none=True, validate=validate.OneOf(ROLES))
     status = fields.String(validate=validate.OneOf(NEWS_STATUSES))
-    publish_at = fields.DateTime(allow_none=True)
+    publish_at = fields.DateTime(allow_none=True, metadata=PUBLISH_AT)
 
 
 class NewsSchema(ma.Schema):

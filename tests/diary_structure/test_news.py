@@ -169,3 +169,26 @@ async def test_periodic_task_publishes_due_news(aiohttp_client: object, settings
             break
     assert [n["id"] for n in page["items"]] == [item["id"]]
     assert school.student().id in await _news_notified(ctx, item["id"])
+
+
+async def test_publish_time_without_offset_is_the_schools_wall_clock(client: TestClient, ctx: AppContext,
+                                                                    school: BuiltSchool) -> None:
+    """Like lesson times: "publish at 18:00" typed by a Moscow admin means 18:00 in Moscow (15:00 UTC)."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Europe/Moscow")
+    admin = auth(ctx, school.admin)
+    local = (datetime.now(tz) + timedelta(days=2)).replace(hour=18, minute=0, second=0, microsecond=0)
+    item = await body_of(await client.post("/api/v1/news", headers=admin, json={
+        "title": "Собрание", "body": "В актовом зале.", "audience": "school", "status": "scheduled",
+        "publish_at": local.replace(tzinfo=None).isoformat()}), 201)
+    assert datetime.fromisoformat(item["publish_at"]) == local
+    assert datetime.fromisoformat(item["publish_at"]).astimezone(UTC).hour == 15
+    # An explicit offset is taken as given, and so is a rescheduling without one.
+    utc_time = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    moved = await body_of(await client.patch(f"/api/v1/news/{item['id']}", headers=admin,
+                                             json={"publish_at": utc_time.isoformat()}), 200)
+    assert datetime.fromisoformat(moved["publish_at"]) == utc_time
+    moved = await body_of(await client.patch(f"/api/v1/news/{item['id']}", headers=admin,
+                                             json={"publish_at": local.replace(tzinfo=None).isoformat()}), 200)
+    assert datetime.fromisoformat(moved["publish_at"]) == local

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,7 @@ from edutrack.db.diary import News
 from edutrack.db.models import Notification, Role
 from edutrack.queries import classes as class_q
 from edutrack.queries import news as q
+from edutrack.queries import schools as school_q
 from edutrack.security.tokens import Principal
 from edutrack.services.diary.classes import target_school
 from edutrack.services.diary.notify import notify_users
@@ -71,14 +73,20 @@ async def _check_audience(session: AsyncSession, school_id: int, fields: dict[st
         fields["role"] = None
 
 
+async def _school_time(session: AsyncSession, school_id: int, value: datetime | None) -> datetime | None:
+    """A publication time without an offset is the school's wall-clock time, as lesson times are."""
+    if value is None or value.tzinfo is not None:
+        return value
+    school = await school_q.school_by_id(session, school_id)
+    return value.replace(tzinfo=ZoneInfo(school.timezone if school is not None else "UTC"))
+
+
 def _apply_status(news_fields: dict[str, Any], status: str, publish_at: datetime | None,
                   now: datetime) -> bool:
     """Set status/publish_at/published_at; True when the item becomes published now."""
     if status == "scheduled":
         if publish_at is None:
             raise errors.ValidationFailed("Scheduled news need publish_at", details={"publish_at": ["Required."]})
-        if publish_at.tzinfo is None:
-            publish_at = publish_at.replace(tzinfo=UTC)
         if publish_at <= now:
             raise errors.ValidationFailed("publish_at must be in the future",
                                           details={"publish_at": ["Must be in the future."]})
@@ -99,9 +107,10 @@ async def create_news(ctx: AppContext, who: Principal, data: dict[str, Any]) -> 
         "body": data["body"].strip(), "audience": data["audience"], "class_id": data.get("class_id"),
         "role": data.get("role"),
     }
-    publish_now = _apply_status(fields, data.get("status", "draft"), data.get("publish_at"), now)
     notes: list[Notification] = []
     async with ctx.sessions.begin() as session:
+        publish_at = await _school_time(session, school_id, data.get("publish_at"))
+        publish_now = _apply_status(fields, data.get("status", "draft"), publish_at, now)
         await _check_audience(session, school_id, fields)
         news = await q.insert_news(session, fields)
         if publish_now:
@@ -143,7 +152,8 @@ async def update_news(ctx: AppContext, who: Principal, news_id: int, changes: di
             status = changes.get("status", news.status)
             if status == "draft" and changes.get("publish_at") is not None:
                 status = "scheduled"
-            publish_now = _apply_status(fields, status, changes.get("publish_at", news.publish_at), now)
+            publish_at = await _school_time(session, news.school_id, changes.get("publish_at", news.publish_at))
+            publish_now = _apply_status(fields, status, publish_at, now)
         elif news.status == "published" and any(k in changes for k in ("audience", "class_id", "role")):
             raise errors.Conflict("The audience of published news cannot change; publish a new item",
                                   code="already_published")
