@@ -179,3 +179,21 @@ async def test_private_messages_in_a_batch_reach_the_recipients_feed(client, ctx
     assert sorted(f["id"] for f in live) == sorted(n.id for n in notes)
     assert all(f["kind"] == "message" and f["payload"]["sender"] for f in live)
     await feed.close()
+
+
+async def test_members_joining_at_once_share_one_member_query_and_outsiders_are_still_refused(client, ctx, factory):
+    world = await make_class_world(ctx, factory, students=5)
+    members = [*world.students, world.teacher, world.parent]
+    sockets = [await connect(client, actor) for actor in members]
+    outsider = await connect(client, world.outsider)
+    stranger = await connect(client, world.stranger)
+    await chat_service.send_message(ctx, _principal(world.teacher), world.channel, "до переподключения", None)
+    replies = await asyncio.gather(*(subscribe(ws, world.channel, since=0) for ws in [*sockets, outsider, stranger]))
+    assert [r["type"] for r in replies] == ["subscribed"] * len(members) + ["error", "error"]
+    assert replies[-1]["code"] == replies[-2]["code"] == "not_a_member"
+    assert all(r["last_id"] == 1 and r["missed"] == 1 for r in replies[:-2])
+    for ws in sockets:  # the missed message follows `subscribed`, read in the same statement as the head
+        [missed] = await collect_messages(ws, world.channel, 1)
+        assert missed["id"] == 1 and missed["text"] == "до переподключения" and missed["sender"]
+    for ws in [*sockets, outsider, stranger]:
+        await ws.close()
