@@ -23,6 +23,7 @@ from aiohttp import WSMsgType, web
 
 from edutrack import errors, events
 from edutrack.context import AppContext
+from edutrack.events import redis_channel
 from edutrack.realtime.hub import Hub
 from edutrack.realtime.presence import Presence
 from edutrack.realtime.protocol import (
@@ -492,16 +493,17 @@ class Connection:
         sub.cursor = sub.floor = cursor
         frame: dict[str, Any] = {"type": "subscribed", "req": req, "channel": name, "since": cursor,
                                  "last_id": head, "live": live}
+        announce: tuple[str, str] | None = None
         if channel.kind != "user":
             frame["missed"] = head - cursor
+            if not self._other_local_socket_on(name):
+                # Published with the "who is online" question: one Redis round trip for both.
+                announce = (redis_channel(self.ctx.settings.namespace, name), dumps(
+                    {"type": "presence", "channel": name, "user_id": self.user_id, "status": "online"}))
             async with self.gateway.redis_slots:
-                frame["online"] = sorted(await self.gateway.presence.online(members))
+                frame["online"] = sorted(await self.gateway.presence.online(members, announce=announce))
         self.send(dumps(frame))
         await self._sync(sub, missed)
-        if channel.kind != "user" and not self._other_local_socket_on(name):
-            async with self.gateway.redis_slots:
-                await events.publish(self.ctx, name, {"type": "presence", "channel": name,
-                                                      "user_id": self.user_id, "status": "online"})
 
     def _other_local_socket_on(self, name: str) -> bool:
         return any(c is not self and c.user_id == self.user_id and name in c.subs

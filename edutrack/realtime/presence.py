@@ -39,9 +39,12 @@ return 1
 
 
 # KEYS: presence keys. One command answering "which of these exist" (EXISTS with many keys only counts).
+# ARGV (optional): a Redis channel and a message to publish in the same round trip (the caller's own
+# "online" announcement, which a subscribe sends right after asking who is online).
 _WHICH = """
 local found = {}
 for i, key in ipairs(KEYS) do found[i] = redis.call('EXISTS', key) end
+if ARGV[1] then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
 return found
 """
 
@@ -81,7 +84,12 @@ class Presence:
         self._sockets[user_id] += 1
         if self._sockets[user_id] > 1:
             return False
-        await self._touch_users([user_id])
+        now = int(time.time())
+        try:
+            # A script call on its own is one round trip; inside a pipeline redis-py adds a SCRIPT EXISTS first.
+            await self._touch(keys=[self._key(user_id)], args=[self.node_id, now, now + TTL, TTL])
+        except (RedisError, OSError) as exc:
+            log.debug("presence: Redis unavailable", extra={"error": str(exc)})
         return True
 
     async def disconnected(self, user_id: int) -> bool:
@@ -100,12 +108,14 @@ class Presence:
             return True
         return not bool(still)
 
-    async def online(self, user_ids: Iterable[int]) -> set[int]:
+    async def online(self, user_ids: Iterable[int], *, announce: tuple[str, str] | None = None) -> set[int]:
+        """Which of `user_ids` are online on any node. `announce`: (Redis channel, message) to publish in the
+        same round trip."""
         ids = sorted(set(user_ids))
-        if not ids:
+        if not ids and announce is None:
             return set()
         try:
-            found = await self._which(keys=[self._key(user_id) for user_id in ids])
+            found = await self._which(keys=[self._key(user_id) for user_id in ids], args=list(announce or ()))
         except (RedisError, OSError) as exc:
             log.debug("presence: Redis unavailable", extra={"error": str(exc)})
             return {uid for uid in ids if uid in self._sockets}
