@@ -53,10 +53,12 @@ class Browsers:
     base_url: str
     tabs: list[Tab] = field(default_factory=list)
 
-    async def open(self, *, phone: bool = False) -> Tab:
-        """A fresh browser context (its own sessionStorage and network switch) with one page."""
-        viewport = {"width": 390, "height": 844} if phone else {"width": 1280, "height": 900}
-        context = await self.browser.new_context(base_url=self.base_url, viewport=viewport, locale="ru-RU")
+    async def open(self, *, phone: bool = False, size: tuple[int, int] | None = None) -> Tab:
+        """A fresh browser context (its own sessionStorage and network switch) with one page.
+        `size` (width, height) overrides the phone or desktop viewport."""
+        width, height = size or ((390, 844) if phone else (1280, 900))
+        context = await self.browser.new_context(base_url=self.base_url, viewport={"width": width, "height": height},
+                                                 locale="ru-RU")
         context.set_default_timeout(WAIT_MS)
         page = await context.new_page()
         tab = Tab(context, page)
@@ -71,8 +73,9 @@ class Browsers:
         self.tabs.append(tab)
         return tab
 
-    async def login(self, email: str, *, phone: bool = False, expect_path: str) -> Tab:
-        tab = await self.open(phone=phone)
+    async def login(self, email: str, *, phone: bool = False, size: tuple[int, int] | None = None,
+                    expect_path: str) -> Tab:
+        tab = await self.open(phone=phone, size=size)
         page = tab.page
         await page.goto("/login")
         await page.get_by_label("Электронная почта").fill(email)
