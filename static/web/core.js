@@ -516,11 +516,17 @@
     var list = ET.$("feed-list");
     if (!list) return;
     ET.clear(list);
+    var user = ET.session && ET.session.user;
+    var parent = user && user.role === "parent";
     this.items.forEach(function (n) {
       var payload = n.payload || {};
+      // A parent of several children sees whom an entry is about; news carry the start of their text.
+      var about = parent && n.about_user_id && payload.student_name ? payload.student_name : null;
       list.append(ET.el("li", { class: "feed-item" + (n.read ? "" : " unread"), "data-kind": n.kind },
         ET.el("span", { class: "feed-kind", text: KIND_LABELS[n.kind] || n.kind }),
         ET.el("span", { class: "feed-text", text: payload.title || "" }),
+        about ? ET.el("span", { class: "feed-about", text: about }) : null,
+        n.kind === "news" && payload.summary ? ET.el("span", { class: "feed-summary", text: payload.summary }) : null,
         n.created_at ? ET.el("time", { datetime: n.created_at, text: ET.fmt.stamp(n.created_at) }) : null));
     });
     var empty = ET.$("feed-empty");

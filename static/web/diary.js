@@ -9,12 +9,23 @@
   var ATTENDANCE = { present: "был", absent: "отсутствовал", late: "опоздал" };
   var REASONS = { unexcused: "без уважительной причины", illness: "болезнь", excused: "уважительная причина" };
 
+  // freshGradeIds: grades that arrived live while the page is open, for any child, so a parent who switches to
+  // the child a grade was about still sees it highlighted. classNames: child id -> class, from the schedule.
   var state = { user: null, childId: null, children: [], weekStart: ET.monday(new Date()), terms: [],
-    termId: "", freshGradeIds: {} };
+    termId: "", freshGradeIds: {}, classNames: {} };
 
   function show(container, node) { ET.clear(container).append(node); }
   function failure(container, err) {
     show(container, el("p", { class: "error", role: "alert", text: "Не удалось загрузить: " + err.message }));
+  }
+
+  // Load `query` and render it for the child selected now; a reply that arrives after the parent switched to
+  // another child is dropped, so one child's data never lands under the other's name.
+  function loadFor(box, query, render) {
+    var childId = state.childId;
+    return ET.api(query).then(function (data) {
+      if (childId === state.childId) render(box, data, childId);
+    }, function (err) { if (childId === state.childId) failure(box, err); });
   }
 
   // The school's calendar day of an instant, so a lesson is listed under its day in the school's time zone.
@@ -35,11 +46,14 @@
     ET.$("week-range").textContent = ET.fmt.date(state.weekStart) + " — " + ET.fmt.date(ET.addDays(state.weekStart, 6));
     var query = "/api/v1/schedule/me?from=" + from + "&to=" + to;
     if (state.user.role === "parent") query += "&child_id=" + state.childId;
-    var box = ET.$("week");
-    return ET.api(query).then(function (schedule) { renderWeek(box, schedule); }, function (err) { failure(box, err); });
+    return loadFor(ET.$("week"), query, renderWeek);
   }
 
-  function renderWeek(box, schedule) {
+  function renderWeek(box, schedule, childId) {
+    if (schedule.items.length && schedule.items[0].class_name) {
+      state.classNames[childId] = schedule.items[0].class_name;
+      showTitle();
+    }
     var day = dayIn(schedule.timezone);
     var time = timeIn(schedule.timezone);
     var byDay = {};
@@ -70,9 +84,8 @@
   // ---------------------------------------------------------------- grades
 
   function loadGrades() {
-    var box = ET.$("grades");
     var query = "/api/v1/students/" + state.childId + "/grades" + (state.termId ? "?term_id=" + state.termId : "");
-    return ET.api(query).then(function (data) { renderGrades(box, data); }, function (err) { failure(box, err); });
+    return loadFor(ET.$("grades"), query, renderGrades);
   }
 
   function gradeClass(g) {
@@ -110,9 +123,8 @@
   // ---------------------------------------------------------------- attendance
 
   function loadAttendance() {
-    var box = ET.$("attendance");
     var query = "/api/v1/students/" + state.childId + "/attendance" + (state.termId ? "?term_id=" + state.termId : "");
-    return ET.api(query).then(function (data) { renderAttendance(box, data); }, function (err) { failure(box, err); });
+    return loadFor(ET.$("attendance"), query, renderAttendance);
   }
 
   function renderAttendance(box, data) {
@@ -128,16 +140,25 @@
     missed.forEach(function (m) {
       list.append(el("li", { class: "att-" + m.status },
         el("time", { datetime: m.starts_at, text: ET.fmt.stamp(m.starts_at) }), " ",
-        m.subject + ": " + ATTENDANCE[m.status] + (m.reason ? " (" + REASONS[m.reason] + ")" : "")));
+        m.subject + ": " + ATTENDANCE[m.status] + (m.status !== "absent" ? "" :
+          " (" + (m.reason ? REASONS[m.reason] : "причина не указана") + ")")));
     });
     ET.clear(box).append(summary, missed.length ? list : el("p", { class: "muted", text: "Пропусков нет." }));
   }
 
   // ---------------------------------------------------------------- children, terms, live updates
 
-  function loadAll() {
+  // "Иванова Мария, 5А": whose diary this is (the class once the schedule has named it).
+  function showTitle() {
     var child = state.children.find(function (c) { return c.id === state.childId; });
-    ET.$("student-title").textContent = child ? child.name : "";
+    var profile = state.user.profile;
+    var name = child ? child.name : (profile && profile.full_name) || "";
+    var cls = state.classNames[state.childId];
+    ET.$("student-title").textContent = name + (name && cls ? ", " : "") + (cls || "");
+  }
+
+  function loadAll() {
+    showTitle();
     return Promise.all([loadWeek(), loadGrades(), loadAttendance()]);
   }
 
@@ -162,7 +183,6 @@
       select.addEventListener("change", function () {
         state.childId = Number(select.value);
         sessionStorage.setItem(CHILD_KEY, String(state.childId));
-        state.freshGradeIds = {};
         loadAll();
       });
     });
@@ -188,9 +208,12 @@
 
   window.addEventListener("edutrack:notification", function (event) {
     var n = event.detail;
+    if ((n.kind === "grade" || n.kind === "grade_changed") && n.payload && n.payload.grade_id) {
+      state.freshGradeIds[n.payload.grade_id] = true;
+    }
+    // Another child's event: the toast and the feed name that child; this page shows it after a switch.
     if (n.about_user_id !== null && n.about_user_id !== undefined && n.about_user_id !== state.childId) return;
     if (n.kind === "grade" || n.kind === "grade_changed") {
-      if (n.payload && n.payload.grade_id) state.freshGradeIds[n.payload.grade_id] = true;
       loadGrades();
     } else if (n.kind === "grade_deleted") {
       loadGrades();
