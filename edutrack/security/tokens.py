@@ -14,6 +14,9 @@ from edutrack.errors import Unauthorized
 
 ISSUER = "edutrack"
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "typ", "role"]
+# Verified access tokens remembered per process: a client sends the same token with every request until it
+# is refreshed, and checking the signature again costs more than a cached read of the diary.
+VERIFIED_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,7 @@ class TokenService:
         self._secret = secret
         self._algorithm = algorithm
         self.access_ttl = access_ttl
+        self._verified: dict[str, Principal] = {}
 
     def issue_access(self, user_id: int, role: str, school_id: int | None, is_superuser: bool) -> tuple[str, int]:
         now = int(time.time())
@@ -62,6 +66,16 @@ class TokenService:
         return jwt.encode(claims, self._secret, algorithm=self._algorithm), exp
 
     def decode_access(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None and known.expires_at > time.time():
+            return known  # its signature and claims were checked; only the expiry moves
+        principal = self._decode_access(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()  # crude but bounded: the working set is refilled at one decode per token
+        self._verified[token] = principal
+        return principal
+
+    def _decode_access(self, token: str) -> Principal:
         try:
             claims = jwt.decode(
                 token,
