@@ -12,17 +12,26 @@ Lua), so a concurrent invalidation makes the stale value be dropped instead of c
 
 Redis is an optimisation only: any Redis error is logged and the value comes from PostgreSQL.
 Values are JSON; empty lists are cached like any other value.
+
+Whole responses (`lookup` / `store`): the hot diary reads (a student's grades, a class's term sheet and week)
+keep their finished JSON body in one bucket *and* depend on others: an entry is stored with the tokens of
+its other buckets and counts only while they are unchanged, so a school-wide change (a renamed subject, a
+new enrolment) drops every dependent entry without listing them. One script call reads the entry and the
+tokens, so a hit costs one Redis round trip and no PostgreSQL at all. Such an entry also carries the facts
+its authorization check needs (whose parents, which school...), invalidated by the same writes as the body.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from edutrack.context import AppContext
 
@@ -75,6 +84,16 @@ def school_schedule_bucket(school_id: int) -> str:
     return f"school:{school_id}:schedule"
 
 
+def class_marks_bucket(class_id: int) -> str:
+    """Term sheets of one class: changed by grades given in the class and term marks of its students."""
+    return f"class:{class_id}:marks"
+
+
+def student_marks_bucket(student_id: int) -> str:
+    """Grade lists of one student: changed by the student's grades (and lessons they point to)."""
+    return f"student:{student_id}:marks"
+
+
 def _json_default(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
@@ -120,3 +139,93 @@ async def invalidate(ctx: AppContext, *buckets: str, ttl: int = DEFAULT_TTL) -> 
     except (RedisError, OSError) as exc:
         log.error("cache invalidation failed; entries expire with their TTL",
                   extra={"buckets": list(buckets), "error": str(exc)})
+
+
+# One round trip: the entry of the first bucket, then the token of every bucket (nil where missing).
+_LOOKUP = """
+local out = {redis.call('HGET', KEYS[1], ARGV[2]) or false}
+for i = 1, #KEYS do out[i + 1] = redis.call('HGET', KEYS[i], ARGV[1]) or false end
+return out
+"""
+
+# Store only if every bucket still carries the token the reader saw; a missing bucket gets the fresh token
+# passed for it. The entry is prefixed with the tokens of the other buckets, which it depends on.
+_STORE_DEPENDENT = """
+local n = #KEYS
+for i = 1, n do
+  if (redis.call('HGET', KEYS[i], ARGV[1]) or '') ~= ARGV[4 + i] then return 0 end
+end
+local deps = {}
+for i = 1, n do
+  local current = redis.call('HGET', KEYS[i], ARGV[1])
+  if not current then
+    current = ARGV[4 + n + i]
+    redis.call('HSET', KEYS[i], ARGV[1], current)
+    redis.call('EXPIRE', KEYS[i], ARGV[2])
+  end
+  if i > 1 then deps[#deps + 1] = current end
+end
+redis.call('HSET', KEYS[1], ARGV[3], table.concat(deps, ',') .. '|' .. ARGV[4])
+return 1
+"""
+
+_LOOKUP_SHA = hashlib.sha1(_LOOKUP.encode(), usedforsecurity=False).hexdigest()  # the name Redis gives a script
+_STORE_DEPENDENT_SHA = hashlib.sha1(_STORE_DEPENDENT.encode(), usedforsecurity=False).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What `lookup` found: the entry (None on a miss) and the bucket tokens it saw (None: Redis is down)."""
+
+    value: bytes | None
+    tokens: tuple[str, ...] | None
+
+
+async def _script(ctx: AppContext, script: str, sha: str, keys: Sequence[str], args: Sequence[str | bytes]) -> Any:
+    # EVALSHA sends 40 bytes instead of the script; the script is loaded on the first call after a Redis restart.
+    try:
+        return await ctx.redis.evalsha(sha, len(keys), *keys, *args)
+    except NoScriptError:
+        return await ctx.redis.eval(script, len(keys), *keys, *args)
+
+
+async def lookup(ctx: AppContext, buckets: Sequence[str], field: str) -> Lookup:
+    """The entry `field` of `buckets[0]`, if it is still valid for the current tokens of `buckets[1:]`."""
+    try:
+        found = await _script(ctx, _LOOKUP, _LOOKUP_SHA, [bucket_key(ctx, b) for b in buckets],
+                              [GENERATION_FIELD, field])
+    except (RedisError, OSError) as exc:
+        log.warning("cache unavailable; reading from PostgreSQL", extra={"bucket": buckets[0], "error": str(exc)})
+        return Lookup(None, None)
+    raw: bytes | None = found[0]
+    tokens = tuple(t.decode() if t is not None else "" for t in found[1:])
+    if raw is None or not all(tokens[1:]):
+        return Lookup(None, tokens)
+    deps, _, value = raw.partition(b"|")
+    if deps.decode() != ",".join(tokens[1:]):
+        return Lookup(None, tokens)  # stored before a change of a bucket it depends on
+    return Lookup(value, tokens)
+
+
+async def store(ctx: AppContext, buckets: Sequence[str], field: str, seen: Lookup, value: bytes,
+                ttl: int = DEFAULT_TTL) -> None:
+    """Store `value` as `field` of `buckets[0]`, depending on `buckets[1:]`, unless any bucket changed since
+    `seen` was looked up (then the value may predate that change and is dropped)."""
+    if seen.tokens is None:
+        return  # Redis was down at the lookup: nothing to compare with
+    try:
+        await _script(ctx, _STORE_DEPENDENT, _STORE_DEPENDENT_SHA, [bucket_key(ctx, b) for b in buckets],
+                      [GENERATION_FIELD, str(ttl), field, value, *seen.tokens,
+                       *(uuid.uuid4().hex for _ in buckets)])
+    except (RedisError, OSError) as exc:
+        log.warning("cache store failed", extra={"bucket": buckets[0], "error": str(exc)})
+
+
+def pack(facts: dict[str, Any], body: bytes) -> bytes:
+    """An entry: the facts an authorization check needs, then the response body (compact JSON has no newline)."""
+    return json.dumps(facts, separators=(",", ":")).encode() + b"\n" + body
+
+
+def unpack(value: bytes) -> tuple[dict[str, Any], bytes]:
+    facts, _, body = value.partition(b"\n")
+    return json.loads(facts), body

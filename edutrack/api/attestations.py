@@ -6,7 +6,7 @@ import marshmallow as ma
 from aiohttp import web
 from marshmallow import fields, validate
 
-from edutrack.api.http import ctx_of, json_response, load_json, load_query, path_int, principal
+from edutrack.api.http import ctx_of, json_body_response, json_response, load_json, load_query, path_int, principal
 from edutrack.api.openapi import doc
 from edutrack.api.schemas import StrictSchema
 from edutrack.services.diary import attestations
@@ -122,15 +122,18 @@ async def set_attestation(request: web.Request) -> web.Response:
     return json_response(AttestationSchema().dump(view))
 
 
+_sheet_query = SheetQuerySchema()  # built once: hot path
+
+
 @doc("Class term sheet: every student × subject with average, proposal and final mark", tags=TAGS,
      query=SheetQuerySchema, response=TermSheetSchema, errors=(403, 404, 422),
      description="Admins and the class teacher see every subject; a subject teacher sees their subjects. "
                  "A constant number of queries whatever the class size.")
 async def term_sheet(request: web.Request) -> web.Response:
-    query = load_query(request, SheetQuerySchema())
-    data = await attestations.term_sheet(ctx_of(request), principal(request), path_int(request, "class_id"),
-                                         query["term_id"])
-    return json_response(data)  # already in TermSheetSchema's shape: no per-cell marshmallow dump
+    query = load_query(request, _sheet_query)
+    body = await attestations.term_sheet_body(ctx_of(request), principal(request), path_int(request, "class_id"),
+                                              query["term_id"])
+    return json_body_response(body)  # encoded in TermSheetSchema's shape: no per-cell marshmallow dump
 
 
 def setup(app: web.Application) -> None:

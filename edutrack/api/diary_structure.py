@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from edutrack.api import diary_schemas as s
-from edutrack.api.http import ctx_of, json_response, load_json, load_query, path_int, principal
+from edutrack.api.http import ctx_of, json_body_response, json_response, load_json, load_query, path_int, principal
 from edutrack.api.openapi import doc
 from edutrack.keys import CTX
 from edutrack.services.diary import classes, classmates, lessons, news, schools
@@ -322,12 +322,15 @@ async def create_lesson(request: web.Request) -> web.Response:
     return json_response(await lessons.create_lesson(ctx_of(request), principal(request), data), status=201)
 
 
+_week_query = s.WeekQuerySchema()  # built once: hot path
+
+
 @doc("Week view of a class: lessons from `from` to `to` (days, school time; at most 42 days)", tags=SCHEDULE,
      query=s.WeekQuerySchema, response=s.ScheduleSchema, errors=(404,))
 async def class_week(request: web.Request) -> web.Response:
-    p = load_query(request, s.WeekQuerySchema())
-    return json_response(await lessons.class_week(ctx_of(request), principal(request), p["class_id"],
-                                                  p.get("from_"), p.get("to")))
+    p = load_query(request, _week_query)
+    return json_body_response(await lessons.class_week_body(ctx_of(request), principal(request), p["class_id"],
+                                                            p.get("from_"), p.get("to")))
 
 
 @doc("Your own schedule: a student's, a teacher's, or (parents, ?child_id=) a child's", tags=SCHEDULE,

@@ -5,10 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Mapping
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 import marshmallow as ma
 from aiohttp import web
@@ -17,24 +14,16 @@ from edutrack import errors
 from edutrack.context import AppContext
 from edutrack.keys import CTX, PRINCIPAL
 from edutrack.security.tokens import Principal
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, UUID):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def dumps(data: Any) -> str:
-    return json.dumps(data, default=_default, ensure_ascii=False, separators=(",", ":"))
+from edutrack.serialize import dumps
 
 
 def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
     return web.json_response(data, status=status, headers=headers, dumps=dumps)
+
+
+def json_body_response(body: bytes) -> web.Response:
+    """A 200 with an already encoded JSON body (a cached one): the same headers as `json_response`."""
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 
 def ctx_of(request: web.Request) -> AppContext:

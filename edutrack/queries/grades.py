@@ -112,6 +112,12 @@ async def grade_labels(session: AsyncSession, grade_id: int) -> Row[Any]:
     return (await session.execute(stmt)).one()
 
 
+async def students_graded_on_lesson(session: AsyncSession, lesson_id: int) -> list[int]:
+    """Students with grades pointing at the lesson (deleting it changes their grade lists: lesson_id -> null)."""
+    rows = await session.execute(select(Grade.student_id).where(Grade.lesson_id == lesson_id).distinct())
+    return list(rows.scalars())
+
+
 async def insert_audit(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
         await session.execute(insert(AuditLog), rows)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import select, union
+from sqlalchemy import func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack.db.diary import ClassStudent, ParentChild, School, SchoolClass, TeachingAssignment
@@ -35,6 +36,32 @@ async def is_parent_of(session: AsyncSession, parent_id: int, child_id: int) -> 
         select(ParentChild.child_id).where(ParentChild.parent_id == parent_id, ParentChild.child_id == child_id)
     )
     return row.first() is not None
+
+
+async def parent_ids_of(session: AsyncSession, student_id: int) -> list[int]:
+    """Every linked parent of one student, active or not (as `is_parent_of` decides visibility)."""
+    rows = await session.execute(
+        select(ParentChild.parent_id).where(ParentChild.child_id == student_id).order_by(ParentChild.parent_id)
+    )
+    return list(rows.scalars())
+
+
+async def class_access_facts(session: AsyncSession, class_id: int) -> Any:
+    """What `visible_class_ids` decides one class's visibility from, in one row: its school, its class
+    teacher, and the ids of its teachers, students and their parents (None for an unknown class)."""
+    teachers = select(func.array_agg(TeachingAssignment.teacher_id)).where(
+        TeachingAssignment.class_id == class_id).scalar_subquery()
+    students = select(func.array_agg(ClassStudent.student_id)).where(
+        ClassStudent.class_id == class_id).scalar_subquery()
+    parents = (
+        select(func.array_agg(ParentChild.parent_id))
+        .join(ClassStudent, ClassStudent.student_id == ParentChild.child_id)
+        .where(ClassStudent.class_id == class_id)
+        .scalar_subquery()
+    )
+    stmt = select(SchoolClass.school_id, SchoolClass.class_teacher_id, teachers.label("teachers"),
+                  students.label("students"), parents.label("parents")).where(SchoolClass.id == class_id)
+    return (await session.execute(stmt)).first()
 
 
 async def parents_of(session: AsyncSession, student_ids: Iterable[int]) -> dict[int, list[int]]:

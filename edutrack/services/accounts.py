@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edutrack import errors
+from edutrack import cache, errors
 from edutrack.context import AppContext
 from edutrack.db.models import Role, User
 from edutrack.queries import accounts as q
@@ -19,6 +19,14 @@ PASSWORD_MAX = 128
 SELF_REGISTRATION_ROLES = (Role.STUDENT.value, Role.PARENT.value)
 PROFILE_FIELDS = ("first_name", "last_name", "middle_name", "birthday", "show_birthday", "avatar_url",
                   "email_notifications")
+# Shown in cached diary answers (grade lists, term sheets, weeks): changing them invalidates the school's.
+NAME_FIELDS = ("first_name", "last_name")
+
+
+async def _invalidate_schools(ctx: AppContext, *school_ids: int | None) -> None:
+    """A user's role, school, activity or name is part of cached answers and of the facts their
+    authorization checks use (see edutrack/cache.py): drop the school's after the change."""
+    await cache.invalidate(ctx, *{cache.school_ref_bucket(s) for s in school_ids if s is not None})
 
 
 def check_password_policy(password: str, email: str, field: str = "password") -> None:
@@ -200,6 +208,7 @@ async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: 
                 raise errors.Forbidden("Only a superuser can make administrators or move users between schools")
         if changes.get("school_id") is not None:
             await _require_school(session, changes["school_id"])
+        old_school = user.school_id
         for key in ("role", "is_active", "school_id"):
             if key in changes:
                 setattr(user, key, changes[key])
@@ -207,6 +216,7 @@ async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: 
             await q.revoke_user_refresh_tokens(session, user.id)
         await session.flush()
         await session.refresh(user, ["updated_at", "profile"])
+    await _invalidate_schools(ctx, old_school, user.school_id)
     return user
 
 
@@ -231,4 +241,6 @@ async def update_me(ctx: AppContext, actor: Principal, changes: dict[str, Any]) 
                 setattr(user.profile, key, value)
         await session.flush()
         await session.refresh(user.profile)
+    if any(key in changes for key in NAME_FIELDS):
+        await _invalidate_schools(ctx, user.school_id)
     return user

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from edutrack import cache
 from edutrack.context import AppContext
 from edutrack.db.models import Notification
 from edutrack.events import redis_channel
@@ -259,6 +260,7 @@ async def test_grade_list_query_count_does_not_grow(client: TestClient, ctx: App
                 break
             await client.post("/api/v1/grades", json=body(school, date=f"2026-09-{have + 1:02d}"),
                               headers=teacher.headers)
+        await cache.invalidate(ctx, cache.student_marks_bucket(student_id))  # measure the PostgreSQL path
         counter = count_queries()
         resp = await client.get(f"/api/v1/students/{student_id}/grades", headers=parent.headers)
         assert len((await resp.json())["grades"]) == n

@@ -7,6 +7,8 @@ so ids cannot be probed; an action your role can never take is 403.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack import errors
@@ -80,3 +82,36 @@ async def can_view_student(session: AsyncSession, who: Principal, student_id: in
 async def require_student_visible(session: AsyncSession, who: Principal, student_id: int) -> None:
     if not await can_view_student(session, who, student_id):
         raise errors.NotFound("No such student")
+
+
+# The same decisions from facts cached with a response (see edutrack/cache.py): the writes that could change
+# a fact (enrolment, parent links, teaching assignments, a class's teacher, a user's school) invalidate them.
+
+
+def class_visible_by_facts(who: Principal, facts: dict[str, Any]) -> bool:
+    """`can_view_class` from `queries.membership.class_access_facts` of the class."""
+    if who.is_superuser:
+        return True
+    if who.role == Role.ADMIN.value:
+        return who.school_id is not None and who.school_id == facts["school_id"]
+    if who.role == Role.TEACHER.value:
+        return who.user_id == facts["class_teacher_id"] or who.user_id in facts["teachers"]
+    if who.role == Role.STUDENT.value:
+        return who.user_id in facts["students"]
+    if who.role == Role.PARENT.value:
+        return who.user_id in facts["parents"]
+    return False
+
+
+def student_visible_by_facts(who: Principal, student_id: int, facts: dict[str, Any]) -> bool:
+    """`can_view_student` from facts of the student (`school_id`, `parents`), for anyone but a teacher, whose
+    answer depends on what they teach: it is cached per teacher (`teacher`) once PostgreSQL said yes."""
+    if who.is_superuser or who.user_id == student_id:
+        return True
+    if who.role == Role.PARENT.value:
+        return who.user_id in facts["parents"]
+    if who.role == Role.ADMIN.value:
+        return who.school_id is not None and who.school_id == facts["school_id"]
+    if who.role == Role.TEACHER.value:
+        return who.user_id == facts.get("teacher")
+    return False

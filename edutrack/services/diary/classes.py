@@ -259,6 +259,8 @@ async def link_parent(ctx: AppContext, who: Principal, parent_id: int, child_id:
         if parent is None or parent.role != Role.PARENT.value or parent.school_id not in (None, child.school_id):
             raise _bad_ref("parent_id", f"No parent with id {parent_id}")
         created = await q.link_parent(session, parent_id, child_id)
+    # Who may read the child's grades and class week changed: entries cached with those facts must go.
+    await cache.invalidate(ctx, cache.school_ref_bucket(child.school_id))
     return {"parent_id": parent_id, "child_id": child_id, "created": created}
 
 
@@ -271,6 +273,8 @@ async def unlink_parent(ctx: AppContext, who: Principal, parent_id: int, child_i
             raise errors.NotFound("No such link")
         if not await q.unlink_parent(session, parent_id, child_id):
             raise errors.NotFound("No such link")
+    if child.school_id is not None:
+        await cache.invalidate(ctx, cache.school_ref_bucket(child.school_id))
 
 
 async def list_parent_links(ctx: AppContext, who: Principal, *, parent_id: int | None, child_id: int | None,

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edutrack import errors
+from edutrack import cache, errors
 from edutrack.context import AppContext
 from edutrack.db.diary import MARKS, Grade
 from edutrack.db.models import Notification, Role
@@ -22,6 +22,7 @@ from edutrack.events import publish_notifications
 from edutrack.queries import grades as q
 from edutrack.queries import membership
 from edutrack.security.tokens import Principal
+from edutrack.serialize import dumps_bytes
 from edutrack.services.diary import access
 from edutrack.services.diary.averages import average_of_sums, plain_average_of_sums
 from edutrack.services.diary.notify import notify_students_and_parents
@@ -138,8 +139,14 @@ async def create_grade(ctx: AppContext, who: Principal, data: dict[str, Any]) ->
         payload = await _payload(session, grade)
         rows = await notify_students_and_parents(session, "grade", {student.id: payload})
         view = await _grade_view_by_id(session, grade)
+    await invalidate_marks(ctx, grade)
     await publish_notifications(ctx, rows)
     return view
+
+
+async def invalidate_marks(ctx: AppContext, grade: Grade) -> None:
+    """After a committed grade change: the class's term sheets and the student's grade lists."""
+    await cache.invalidate(ctx, cache.class_marks_bucket(grade.class_id), cache.student_marks_bucket(grade.student_id))
 
 
 async def _grade_view_by_id(session: AsyncSession, grade: Grade) -> dict[str, Any]:
@@ -190,6 +197,8 @@ async def update_grade(ctx: AppContext, who: Principal, grade_id: int, data: dic
             payload = await _payload(session, grade)
             rows = await notify_students_and_parents(session, "grade_changed", {grade.student_id: payload})
         view = await _grade_view_by_id(session, grade)
+    if changed:
+        await invalidate_marks(ctx, grade)
     await publish_notifications(ctx, rows)
     return view
 
@@ -204,6 +213,7 @@ async def delete_grade(ctx: AppContext, who: Principal, grade_id: int) -> None:
                                         "new": None}])
         payload["title"] = f"Оценка удалена: {payload['title']}"
         rows = await notify_students_and_parents(session, "grade_deleted", {grade.student_id: payload})
+    await invalidate_marks(ctx, grade)
     await publish_notifications(ctx, rows)
 
 
@@ -245,18 +255,55 @@ def _two(value: Any) -> float | None:
     return None if value is None else round(float(value), 2)
 
 
-async def student_grades(ctx: AppContext, who: Principal, student_id: int, *, subject_id: int | None,
-                         term_id: int | None, starts: date | None, ends: date | None) -> dict[str, Any]:
+async def _student_grades(ctx: AppContext, who: Principal, student_id: int, *, subject_id: int | None,
+                          term_id: int | None, starts: date | None, ends: date | None,
+                          with_facts: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     async with ctx.reads() as session:
         student = await visible_student(session, who, student_id)
         starts, ends = await term_range(session, student.school_id, term_id, starts, ends)
         scope = teacher_filter(who)
         grades = await q.student_grades(session, student_id, subject_id=subject_id, starts=starts, ends=ends,
                                         teacher_id=scope)
+        facts: dict[str, Any] = {"school_id": student.school_id}
+        if with_facts:
+            facts["parents"] = await membership.parent_ids_of(session, student_id)
+            if scope is not None:
+                facts["teacher"] = scope
     # The averages come from the rows the list already holds (one query for both); JSON-ready as it is, so the
     # handler skips a marshmallow dump on this hot path.
-    return {"student_id": student.id, "student_name": student.name, "from": starts, "to": ends,
-            "grades": [grade_view(g) for g in grades], "subjects": subject_averages(sums_of_rows(grades))}
+    return ({"student_id": student.id, "student_name": student.name, "from": starts, "to": ends,
+             "grades": [grade_view(g) for g in grades], "subjects": subject_averages(sums_of_rows(grades))}, facts)
+
+
+async def student_grades_body(ctx: AppContext, who: Principal, student_id: int, *, subject_id: int | None,
+                              term_id: int | None, starts: date | None, ends: date | None) -> bytes:
+    """A student's grades with per-subject averages, as the response body: served from the cache after the
+    same authorization check as PostgreSQL's, from facts cached with it.
+
+    Cached per student and query; a teacher's answer depends on what they teach, so it is cached per teacher.
+    The entry depends on the school's reference bucket (names, work types, terms, enrolments, parent links).
+    """
+    cacheable = who.school_id is not None and not who.is_superuser
+    if not cacheable:
+        data, _ = await _student_grades(ctx, who, student_id, subject_id=subject_id, term_id=term_id,
+                                        starts=starts, ends=ends, with_facts=False)
+        return dumps_bytes(data)
+    viewer = f"t{who.user_id}" if teacher_filter(who) is not None else "all"
+    buckets = (cache.student_marks_bucket(student_id), cache.school_ref_bucket(who.school_id or 0))
+    field = f"grades:{term_id}:{subject_id}:{starts}:{ends}:{viewer}"
+    found = await cache.lookup(ctx, buckets, field)
+    if found.value is not None:
+        facts, body = cache.unpack(found.value)
+        if access.student_visible_by_facts(who, student_id, facts):
+            return body
+        # Not for this caller: PostgreSQL gives the exact answer (404) below.
+    data, facts = await _student_grades(ctx, who, student_id, subject_id=subject_id, term_id=term_id,
+                                        starts=starts, ends=ends, with_facts=True)
+    body = dumps_bytes(data)
+    # Only under the school bucket the entry really depends on (a parent may belong to another school).
+    if facts["school_id"] == who.school_id:
+        await cache.store(ctx, buckets, field, found, cache.pack(facts, body))
+    return body
 
 
 @dataclass

@@ -20,10 +20,12 @@ from edutrack.context import AppContext
 from edutrack.db.diary import Lesson
 from edutrack.db.models import Notification, Role
 from edutrack.queries import classes as class_q
+from edutrack.queries import grades as grade_q
 from edutrack.queries import lessons as q
 from edutrack.queries import membership
 from edutrack.queries import schools as school_q
 from edutrack.security.tokens import Principal
+from edutrack.serialize import dumps_bytes
 from edutrack.services.diary import access
 from edutrack.services.diary.notify import notify_students_and_parents
 
@@ -239,8 +241,11 @@ async def delete_lesson(ctx: AppContext, who: Principal, lesson_id: int) -> None
         lesson = await _visible_lesson(session, who, lesson_id, for_update=True)
         access.require_school_admin(who, lesson.school_id)
         school_id = lesson.school_id
+        # Their grades lose the link to the lesson (lesson_id -> null): their grade lists change.
+        graded = await grade_q.students_graded_on_lesson(session, lesson_id)
         await q.delete_lesson(session, lesson_id)
-    await cache.invalidate(ctx, cache.school_schedule_bucket(school_id))
+    await cache.invalidate(ctx, cache.school_schedule_bucket(school_id),
+                           *(cache.student_marks_bucket(s) for s in graded))
 
 
 # Week views
@@ -297,6 +302,39 @@ async def class_week(ctx: AppContext, who: Principal, class_id: int, start: date
     tz = ZoneInfo(found[0].timezone)
     starts, ends = _range(tz, start, end)
     return _range_view(starts, ends, tz, await _class_lessons(ctx, found[0].school_id, class_id, starts, ends))
+
+
+async def class_week_body(ctx: AppContext, who: Principal, class_id: int, start: date | None,
+                          end: date | None) -> bytes:
+    """`class_week` as the response body. With explicit dates (what clients send), the finished body is cached
+    per class and range in the school's schedule bucket, with the facts `can_view_class` needs, depending on
+    the school's reference bucket (enrolment, parent links, assignments, the class teacher change it)."""
+    if start is None or end is None or who.school_id is None or who.is_superuser:
+        return dumps_bytes(await class_week(ctx, who, class_id, start, end))
+    buckets = (cache.school_schedule_bucket(who.school_id), cache.school_ref_bucket(who.school_id))
+    field = f"week:{class_id}:{start.isoformat()}:{end.isoformat()}"
+    found = await cache.lookup(ctx, buckets, field)
+    if found.value is not None:
+        facts, body = cache.unpack(found.value)
+        if access.class_visible_by_facts(who, facts):
+            return body
+    # The miss reads PostgreSQL directly, not through `_class_lessons`: that would create the schedule bucket
+    # (a new token) and make this store fail on the first read of a fresh bucket.
+    async with ctx.reads() as session:
+        await access.require_class_visible(session, who, class_id)
+        found_class = await q.class_schools(session, [class_id])
+        if not found_class:
+            raise errors.NotFound("No such class")
+        tz = ZoneInfo(found_class[0].timezone)
+        starts, ends = _range(tz, start, end)
+        rows = await q.lessons_in_range(session, starts=starts, ends=ends, class_ids=[class_id])
+        row = await membership.class_access_facts(session, class_id)
+    body = dumps_bytes(_range_view(starts, ends, tz, [lesson_view(r) for r in rows]))
+    if row is not None and row.school_id == who.school_id:
+        facts = {"school_id": row.school_id, "class_teacher_id": row.class_teacher_id,
+                 "teachers": row.teachers or [], "students": row.students or [], "parents": row.parents or []}
+        await cache.store(ctx, buckets, field, found, cache.pack(facts, body))
+    return body
 
 
 async def my_schedule(ctx: AppContext, who: Principal, start: date | None, end: date | None,

@@ -131,7 +131,9 @@ async def update_school(ctx: AppContext, who: Principal, school_id: int, changes
             view = school_view(school)
     except IntegrityError as exc:
         raise errors.Conflict("A school with this name already exists", code="school_exists") from exc
-    await cache.invalidate(ctx, cache.schools_bucket())
+    # The attestation policy is in cached term sheets, the time zone in cached weeks.
+    await cache.invalidate(ctx, cache.schools_bucket(), cache.school_ref_bucket(school_id),
+                           cache.school_schedule_bucket(school_id))
     return view
 
 
