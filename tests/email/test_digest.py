@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
 from edutrack.context import AppContext
@@ -16,6 +17,7 @@ from edutrack.notifier.worker import notifier_worker
 from edutrack.outbox.relay import relay_worker
 from edutrack.settings import Settings
 from tests.email.conftest import SmtpServer, Workers, wait_for
+from tests.realtime.helpers import connect
 from tests.support.factories import Factory
 
 
@@ -170,3 +172,48 @@ async def test_two_schedulers_at_once_queue_one_digest_per_user(
     assert sum(results) == 15
     rows = await outbox_rows(ctx)
     assert sorted(r.user_id or 0 for r in rows) == sorted(u.id for u in users)
+
+
+async def test_open_websocket_holds_the_digest_back_until_the_socket_closes(
+    client: TestClient, ctx: AppContext, factory: Factory, smtp: SmtpServer, mail_settings: Settings,
+    workers: Workers,
+) -> None:
+    """Online through the real gateway (its presence key in Redis), not a key written by the test."""
+    live = await factory.actor("student", email="live@example.test")
+    away = await factory.user("student", email="away@example.test")
+    held = await notify(ctx, live.user, "homework", {"subject": "Алгебра", "date": "2026-11-21", "text": "№ 7"})
+    await notify(ctx, away, "homework", {"subject": "Алгебра", "date": "2026-11-21", "text": "№ 7"})
+    key = presence_key(mail_settings.namespace, live.id)
+    ws = await connect(client, live)  # returns after the 'ready' frame, which comes after presence is recorded
+    assert await ctx.redis.exists(key)
+
+    workers.start(relay_worker, mail_settings)
+    workers.start(notifier_worker, mail_settings)
+
+    def recipients() -> list[str]:
+        return [str(m["To"]) for m in smtp.handler.received]
+
+    async def away_emailed() -> bool:
+        return recipients() == ["away@example.test"]
+
+    # Both were due before the scheduler started, so the round that emailed the offline user looked at the
+    # online one too, and skipped them.
+    await wait_for(away_emailed)
+    async with ctx.sessions() as session:
+        assert (await session.get(Notification, held)).emailed_at is None  # type: ignore[union-attr]
+    assert await ctx.redis.exists(key)
+
+    await ws.close()
+
+    async def offline() -> bool:
+        return not await ctx.redis.exists(key)
+
+    await wait_for(offline, timeout=5)
+
+    async def live_emailed() -> bool:
+        return sorted(recipients()) == ["away@example.test", "live@example.test"]
+
+    await wait_for(live_emailed)
+    assert [r.recipient for r in await outbox_rows(ctx)] == ["away@example.test", "live@example.test"]
+    async with ctx.sessions() as session:
+        assert (await session.get(Notification, held)).emailed_at is not None  # type: ignore[union-attr]
