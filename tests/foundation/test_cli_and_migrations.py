@@ -9,6 +9,9 @@ import subprocess
 import sys
 import time
 import uuid
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import asyncpg
@@ -220,6 +223,24 @@ def test_migrations_downgrade_to_base_and_back(tmp_path: Path):
         asyncio.run(drop_database(url))
 
 
+def _mail_to(folder: Path, recipient: str) -> EmailMessage | None:
+    """The first .eml under `folder` addressed to `recipient`, if any."""
+    for path in sorted(folder.glob("*.eml")):
+        message = message_from_bytes(path.read_bytes(), policy=email_policy.default)
+        if isinstance(message, EmailMessage) and message["To"] == recipient:
+            return message
+    return None
+
+
+async def _caught_mail(folder: Path, recipient: str, timeout: float) -> EmailMessage:
+    """Waits up to `timeout` seconds for the mail catcher to save an email to `recipient`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (message := await asyncio.to_thread(_mail_to, folder, recipient)) is None:
+        assert asyncio.get_running_loop().time() < deadline, f"no email to {recipient} under {folder}"
+        await asyncio.sleep(0.1)
+    return message
+
+
 @pytest.mark.parametrize("role", ["api", "run"])
 async def test_server_process_serves_requests(settings, tmp_path: Path, role: str):
     """`edutrack api` and `edutrack run` (the README's run command) as real processes: ready with all services
@@ -255,6 +276,14 @@ async def test_server_process_serves_requests(settings, tmp_path: Path, role: st
             user = {"email": "first@example.test", "password": "long-enough-pw", "first_name": "F", "last_name": "L"}
             async with http.post(f"{base}/api/v1/auth/register", json=user) as resp:
                 assert resp.status == 201, await resp.text()
+            if role == "run":
+                # The one process's relay, notifier and mail catcher carry a password reset to a .eml file.
+                async with http.post(f"{base}/api/v1/password-reset/request", json={"email": user["email"]}) as resp:
+                    assert resp.status == 202, await resp.text()
+                reset = await _caught_mail(tmp_path / "mail", user["email"], timeout=15)
+                assert reset["Subject"] == "Восстановление пароля EduTrack"
+                text_part = reset.get_body(preferencelist=("plain",))
+                assert text_part is not None and "token=" in text_part.get_content()
             async with http.get(f"{base}/docs") as resp:
                 assert resp.status == 200
     finally:
