@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import deque
@@ -69,7 +70,7 @@ class Gateway:
         self.closed_slow = 0
         self.shutting_down = False
         self._members: dict[str, tuple[float, set[int]]] = {}
-        self._members_loading: dict[str, asyncio.Future[set[int]]] = {}
+        self._members_loading: dict[str, asyncio.Task[set[int]]] = {}
 
     async def join(self, who: Principal, channel: chat.Channel) -> set[int]:
         """Authorize a subscription; the members of a class chat are cached for a few seconds, because a
@@ -81,26 +82,27 @@ class Gateway:
         if cached is not None and cached[0] > time.monotonic():
             return _require_member(who, channel, cached[1])
         loading = self._members_loading.get(channel.name)
-        if loading is not None:
-            # The members of a class reconnect together: one of them asks the database, the others wait for
-            # that answer instead of each sending the same query before the first answer is cached.
-            return _require_member(who, channel, await asyncio.shield(loading))
-        future: asyncio.Future[set[int]] = asyncio.get_running_loop().create_future()
-        future.add_done_callback(_consume_error)
-        self._members_loading[channel.name] = future
-        try:
-            async with self.db_slots:
-                members = await chat.member_ids(self.ctx, channel)
-        except BaseException as exc:
-            future.set_exception(exc if isinstance(exc, Exception) else ConnectionError("member list not read"))
-            raise
-        finally:
-            del self._members_loading[channel.name]
-        future.set_result(members)
+        if loading is None:
+            # The members of a class reconnect together: one query answers all of them, instead of each sending
+            # it before the first answer is cached. A task of its own, so a caller that goes away cannot cancel
+            # the answer under the others.
+            loading = asyncio.create_task(self._load_members(channel), name="realtime-members")
+            loading.add_done_callback(functools.partial(self._members_loaded, channel.name))
+            self._members_loading[channel.name] = loading
+        return _require_member(who, channel, await asyncio.shield(loading))
+
+    def _members_loaded(self, name: str, task: asyncio.Task[set[int]]) -> None:
+        if self._members_loading.get(name) is task:
+            del self._members_loading[name]
+        _consume_error(task)
+
+    async def _load_members(self, channel: chat.Channel) -> set[int]:
+        async with self.db_slots:
+            members = await chat.member_ids(self.ctx, channel)
         if len(self._members) > 10_000:
             self._members.clear()
         self._members[channel.name] = (time.monotonic() + MEMBERS_TTL, members)
-        return _require_member(who, channel, members)
+        return members
 
     async def start(self) -> None:
         await self.hub.start()

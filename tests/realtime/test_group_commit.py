@@ -197,3 +197,19 @@ async def test_members_joining_at_once_share_one_member_query_and_outsiders_are_
         assert missed["id"] == 1 and missed["text"] == "до переподключения" and missed["sender"]
     for ws in [*sockets, outsider, stranger]:
         await ws.close()
+
+
+async def test_a_joiner_that_goes_away_does_not_cancel_the_member_list_the_others_wait_for(client, ctx, factory):
+    world = await make_class_world(ctx, factory)
+    gateway = gateway_of(client)
+    channel = chat_service.parse_channel(world.channel)
+    first = asyncio.create_task(gateway.join(_principal(world.students[0]), channel))
+    await asyncio.sleep(0)  # the first joiner starts the one query
+    second = asyncio.create_task(gateway.join(_principal(world.students[1]), channel))
+    outsider = asyncio.create_task(gateway.join(_principal(world.outsider), channel))
+    await asyncio.sleep(0)
+    first.cancel()
+    assert world.students[1].id in await second
+    with pytest.raises(errors.Forbidden):
+        await outsider
+    assert first.cancelled()
