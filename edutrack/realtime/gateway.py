@@ -651,5 +651,7 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         await conn.run()
     finally:
         gateway.connections.discard(conn)
-        await conn.cleanup()
+        # Shielded: when the peer's TCP close cancels the handler (handler_cancellation, on in aiohttp's test
+        # server), presence and the "offline" event must still be settled.
+        await asyncio.shield(conn.cleanup())
     return ws

@@ -55,6 +55,9 @@ class Presence:
         self._namespace = namespace
         self.node_id = uuid.uuid4().hex[:12]
         self._sockets: Counter[int] = Counter()
+        # user id -> done when the latest touch (HSET) sent for the user has landed; a disconnect waits for it,
+        # or a refresh already on the wire would re-add the field after the disconnect's HDEL.
+        self._touching: dict[int, asyncio.Future[None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._touch = redis.register_script(_TOUCH)
         self._which = redis.register_script(_WHICH)
@@ -85,11 +88,14 @@ class Presence:
         if self._sockets[user_id] > 1:
             return False
         now = int(time.time())
+        done = self._start_touch([user_id])
         try:
             # A script call on its own is one round trip; inside a pipeline redis-py adds a SCRIPT EXISTS first.
             await self._touch(keys=[self._key(user_id)], args=[self.node_id, now, now + TTL, TTL])
         except (RedisError, OSError) as exc:
             log.debug("presence: Redis unavailable", extra={"error": str(exc)})
+        finally:
+            self._end_touch([user_id], done)
         return True
 
     async def disconnected(self, user_id: int) -> bool:
@@ -98,6 +104,14 @@ class Presence:
         if self._sockets[user_id] > 0:
             return False
         del self._sockets[user_id]
+        # Shielded: a caller cancelled half-way must not leave the user's field behind for a whole TTL.
+        return await asyncio.shield(self._leave(user_id))
+
+    async def _leave(self, user_id: int) -> bool:
+        while (touch := self._touching.get(user_id)) is not None:
+            await touch
+        if user_id in self._sockets:
+            return False  # a new socket of the user arrived meanwhile: its touch stands
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.hdel(self._key(user_id), self.node_id)
@@ -121,8 +135,21 @@ class Presence:
             return {uid for uid in ids if uid in self._sockets}
         return {uid for uid, exists in zip(ids, found, strict=True) if exists}
 
+    def _start_touch(self, user_ids: list[int]) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for user_id in user_ids:
+            self._touching[user_id] = done
+        return done
+
+    def _end_touch(self, user_ids: list[int], done: asyncio.Future[None]) -> None:
+        for user_id in user_ids:
+            if self._touching.get(user_id) is done:
+                del self._touching[user_id]
+        done.set_result(None)
+
     async def _touch_users(self, user_ids: list[int]) -> None:
         now = int(time.time())
+        done = self._start_touch(user_ids)
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for user_id in user_ids:
@@ -131,10 +158,15 @@ class Presence:
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             log.debug("presence: Redis unavailable", extra={"error": str(exc)})
+        finally:
+            self._end_touch(user_ids, done)
 
     async def _refresh_loop(self) -> None:
         while True:
             await asyncio.sleep(REFRESH_EVERY)
             users = list(self._sockets)
             for start in range(0, len(users), 500):
-                await self._touch_users(users[start:start + 500])
+                # Only users still connected now: one who left since the snapshot was already deleted.
+                batch = [user_id for user_id in users[start:start + 500] if user_id in self._sockets]
+                if batch:
+                    await self._touch_users(batch)
