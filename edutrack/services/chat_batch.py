@@ -71,7 +71,7 @@ class ChatSendBatcher:
         self.max_batch = max_batch
         self._queue: list[_Send] = []
         self._task: asyncio.Task[None] | None = None
-        self.batches = 0  # statements that stored messages (for tests and the benchmark)
+        self.batches = 0  # statements that stored messages, and how many they stored (tests, diagnostics)
         self.stored = 0
 
     async def send(self, who: Principal, channel_name: str, raw_text: object, client_msg_id: str | None, *,
