@@ -40,7 +40,8 @@ class Hub:
         # Its own client: a pub/sub connection blocks in reads and must not borrow the 1-second
         # socket timeout of the command pool; no silent retries, so a drop is always noticed.
         self._redis = Redis.from_url(redis_url, socket_connect_timeout=1.0, socket_keepalive=True,
-                                     health_check_interval=10, retry=Retry(NoBackoff(), 0))
+                                     health_check_interval=10, retry=Retry(NoBackoff(), 0),
+                                     client_name=f"edutrack-hub:{namespace}")
         self._namespace = namespace
         self._prefix = redis_channel(namespace, "")
         # A channel of this process only: the subscription exists even with no sockets, so a Redis drop is
