@@ -82,6 +82,16 @@ class ChannelSummarySchema(ma.Schema):
     unread = fields.Integer()
 
 
+class MemberSchema(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+    role = fields.String(metadata={"description": "student, parent, teacher or admin"})
+
+
+class MemberListSchema(ma.Schema):
+    items = fields.List(fields.Nested(MemberSchema))
+
+
 class ChannelListSchema(ma.Schema):
     items = fields.List(fields.Nested(ChannelSummarySchema))
 
@@ -139,6 +149,13 @@ def _cursor(query: dict[str, Any]) -> dict[str, Any]:
 async def list_chats(request: web.Request) -> web.Response:
     items = await chat.list_channels(ctx_of(request), principal(request))
     return json_response(_channels.dump({"items": items}))
+
+
+@doc("Members of a chat (class chat: its students, their parents if the school allows, its teachers; private "
+     "chat: the two people), with names and roles", tags=CHATS, response=MemberListSchema, errors=(400, 403))
+async def list_members(request: web.Request) -> web.Response:
+    items = await chat.members(ctx_of(request), principal(request), _channel(request))
+    return json_response(MemberListSchema().dump({"items": items}))
 
 
 @doc("Messages of a chat, cursor-paginated: newest page by default, `before` for older, `after` to catch up",
@@ -205,6 +222,7 @@ async def read_notifications(request: web.Request) -> web.Response:
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/chats", list_chats)
+    app.router.add_get("/api/v1/chats/{channel}/members", list_members)
     app.router.add_get("/api/v1/chats/{channel}/messages", list_messages)
     app.router.add_post("/api/v1/chats/{channel}/messages", send_message)
     app.router.add_patch("/api/v1/chats/{channel}/messages/{message_id}", edit_message)

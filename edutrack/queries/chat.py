@@ -414,3 +414,16 @@ async def user_names(session: AsyncSession, user_ids: Sequence[int]) -> dict[int
         .where(Profile.user_id.in_(list(user_ids)))
     )
     return {int(i): str(n) for i, n in rows}
+
+
+async def member_cards(session: AsyncSession, user_ids: Sequence[int]) -> list[tuple[int, str, str]]:
+    """(id, full name as in class lists: last, first, middle; role) of the given users, by last then first name."""
+    if not user_ids:
+        return []
+    rows = await session.execute(
+        select(User.id, func.concat_ws(" ", Profile.last_name, Profile.first_name, Profile.middle_name), User.role)
+        .join(Profile, Profile.user_id == User.id)
+        .where(User.id.in_(list(user_ids)))
+        .order_by(Profile.last_name, Profile.first_name, User.id)
+    )
+    return [(int(i), str(n), str(r)) for i, n, r in rows]

@@ -282,6 +282,17 @@ async def delete_message(ctx: AppContext, who: Principal, channel_name: str, mes
 # --- history and read markers -------------------------------------------------------------------------
 
 
+async def members(ctx: AppContext, who: Principal, channel_name: str) -> list[dict[str, Any]]:
+    """Who is in a chat, with names and roles: what a client needs to name people in presence and typing."""
+    channel = parse_channel(channel_name)
+    if not channel.is_chat:
+        raise errors.BadRequest("Members exist for class:{id} and dm:{a}:{b} channels", code="invalid_channel")
+    ids = await join(ctx, who, channel)  # the same authorization as subscribing
+    async with ctx.reads() as session:
+        cards = await q.member_cards(session, sorted(ids))
+    return [{"id": i, "name": name, "role": role} for i, name, role in cards]
+
+
 async def history(ctx: AppContext, who: Principal, channel_name: str, *, before: int | None, after: int | None,
                   limit: int) -> dict[str, Any]:
     channel = parse_channel(channel_name)

@@ -254,12 +254,14 @@
     renderOnline();
     renderTyping();
     var ready = c.loaded ? Promise.resolve() : loadHistory(c, null);
-    if (c.kind === "class" && !c.namesLoaded) {
+    if (!c.namesLoaded) {
+      // Everyone in the chat (students, parents, teachers) by name, for "who is online" and typing.
       c.namesLoaded = true;
-      ET.api("/api/v1/classes/" + c.classId + "/students").then(function (students) {
-        students.forEach(function (s) { names[s.id] = names[s.id] || s.full_name; });
+      ET.api("/api/v1/chats/" + name + "/members").then(function (page) {
+        page.items.forEach(function (m) { names[m.id] = names[m.id] || m.name; });
         renderOnline();
-      }, function () {});
+        renderTyping();
+      }, function () { c.namesLoaded = false; });
     }
     ready.then(function () {
       if (active !== name) return;
