@@ -26,7 +26,9 @@ NAME_FIELDS = ("first_name", "last_name")
 async def _invalidate_schools(ctx: AppContext, *school_ids: int | None) -> None:
     """A user's role, school, activity or name is part of cached answers and of the facts their
     authorization checks use (see edutrack/cache.py): drop the school's after the change."""
-    await cache.invalidate(ctx, *{cache.school_ref_bucket(s) for s in school_ids if s is not None})
+    schools = {s for s in school_ids if s is not None}
+    await cache.invalidate(ctx, *(cache.school_ref_bucket(s) for s in schools),
+                           *(cache.school_schedule_bucket(s) for s in schools))
 
 
 def check_password_policy(password: str, email: str, field: str = "password") -> None:

@@ -205,6 +205,19 @@ async def test_week_view_cache_keeps_the_authorization(client: TestClient, ctx: 
         "starts_at": "2026-10-06T10:00:00", "ends_at": "2026-10-06T10:45:00"}), 201)
     week = await _cached_read(client, ctx, url, admin)
     assert [x["id"] for x in week["items"]] == [made["id"]]  # type: ignore[index]
+    # The teacher's new name is in the class week and in the personal schedules at once.
+    mine_url = f"/api/v1/schedule/me?{WEEK}"
+    teacher = auth(ctx, school.teacher_of(c0.id, math))
+    student_two = auth(ctx, school.user(c0.student_ids[1]))
+    for headers in (teacher, student_two):  # warm the personal schedules' entries (these reads also use SQL)
+        await body_of(await client.get(mine_url, headers=headers), 200)
+    await body_of(await client.put("/api/v1/profile/me", headers=teacher, json={"last_name": "Соколова"}), 200)
+    weeks = [await _cached_read(client, ctx, url, admin),
+             await body_of(await client.get(mine_url, headers=teacher), 200),
+             await body_of(await client.get(mine_url, headers=student_two), 200)]
+    for week in weeks:
+        names = {x["teacher_name"] for x in week["items"]}  # type: ignore[index]
+        assert len(names) == 1 and names.pop().startswith("Соколова"), week
 
 
 async def test_redis_down_serves_the_hot_reads_from_postgresql(make_client: object, ctx: AppContext,
