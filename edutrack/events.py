@@ -19,6 +19,11 @@ Notification kinds and their payload (every payload has "title", a short Russian
   message:    channel, message_id, sender_id, sender, text      (private messages only)
 `about_user_id` is the student the event concerns (for parents: which child), null for news/messages.
 
+Control events (never stored, never sent to clients as they are):
+  membership.changed on class:{id}  who belongs to the class chat changed (unenrolment, a parent unlinked, a
+                                    teacher unassigned, the school's parents setting, the class deleted): every
+                                    node re-reads the members and unsubscribes sockets of people who left.
+
 Presence: while a user has at least one open socket on any node, Redis key
 f"{namespace}:presence:user:{id}" exists (refreshed with a TTL by the gateway).
 """
@@ -68,6 +73,16 @@ async def publish(ctx: AppContext, channel: str, event: dict[str, Any]) -> None:
     except (RedisError, OSError) as exc:
         log.warning("live publish failed; clients will catch up on resume",
                     extra={"channel": channel, "error": str(exc)})
+
+
+MEMBERSHIP_CHANGED = "membership.changed"
+
+
+async def publish_membership_changed(ctx: AppContext, class_ids: Iterable[int]) -> None:
+    """Tell every node that these class chats have other members now. Call only after the commit. If it is lost
+    (Redis down), open sockets keep a subscription they should not have until they reconnect."""
+    for class_id in sorted(set(class_ids)):
+        await publish(ctx, f"class:{class_id}", {"type": MEMBERSHIP_CHANGED, "channel": f"class:{class_id}"})
 
 
 async def publish_notifications(ctx: AppContext, rows: Iterable[Notification]) -> None:

@@ -24,6 +24,11 @@ async def class_ids_of_student(session: AsyncSession, student_id: int) -> set[in
     return set(rows.scalars())
 
 
+async def class_ids_of_school(session: AsyncSession, school_id: int) -> set[int]:
+    rows = await session.execute(select(SchoolClass.id).where(SchoolClass.school_id == school_id))
+    return set(rows.scalars())
+
+
 async def children_of(session: AsyncSession, parent_id: int) -> list[int]:
     rows = await session.execute(
         select(ParentChild.child_id).where(ParentChild.parent_id == parent_id).order_by(ParentChild.child_id)

@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 EPHEMERAL = frozenset({"typing", "presence"})
 SEEN_WINDOW = 1024
-MEMBERS_TTL = 5.0  # seconds a class's member list is reused for joins (membership changes show within it)
+MEMBERS_TTL = 5.0  # seconds a class's member list is reused for joins (a membership change drops it at once)
 
 
 class Gateway:
@@ -71,6 +71,10 @@ class Gateway:
         self.shutting_down = False
         self._members: dict[str, tuple[float, set[int]]] = {}
         self._members_loading: dict[str, asyncio.Task[set[int]]] = {}
+        # Bumped by every membership change of a channel: a member list read before the change is not cached.
+        self._members_version: dict[str, int] = {}
+        self._rechecks: dict[str, asyncio.Task[None]] = {}
+        self._recheck_again: set[str] = set()
 
     async def join(self, who: Principal, channel: chat.Channel) -> set[int]:
         """Authorize a subscription; the members of a class chat are cached for a few seconds, because a
@@ -97,12 +101,45 @@ class Gateway:
         _consume_error(task)
 
     async def _load_members(self, channel: chat.Channel) -> set[int]:
+        version = self._members_version.get(channel.name, 0)
         async with self.db_slots:
             members = await chat.member_ids(self.ctx, channel)
         if len(self._members) > 10_000:
             self._members.clear()
-        self._members[channel.name] = (time.monotonic() + MEMBERS_TTL, members)
+        if self._members_version.get(channel.name, 0) == version:
+            self._members[channel.name] = (time.monotonic() + MEMBERS_TTL, members)
         return members
+
+    def membership_changed(self, name: str) -> None:
+        """A `membership.changed` event for a class chat: re-read its members and unsubscribe the sockets of
+        people who left, at once (not at their next reconnect). One re-read at a time per channel; a change
+        that arrives during one gets another."""
+        self._members_version[name] = self._members_version.get(name, 0) + 1
+        self._members.pop(name, None)
+        if name in self._rechecks:
+            self._recheck_again.add(name)
+            return
+        task = asyncio.create_task(self._recheck(name), name="realtime-membership")
+        self._rechecks[name] = task
+        task.add_done_callback(functools.partial(self._recheck_done, name))
+
+    def _recheck_done(self, name: str, task: asyncio.Task[None]) -> None:
+        self._rechecks.pop(name, None)
+        _consume_error(task)
+        if name in self._recheck_again and not self.shutting_down:
+            self._recheck_again.discard(name)
+            self.membership_changed(name)
+
+    async def _recheck(self, name: str) -> None:
+        try:
+            channel = chat.parse_channel(name)
+            members = await self._load_members(channel)
+        except Exception:  # a failed re-read must not kill the node; the next change retries
+            log.warning("membership re-read failed", extra={"channel": name}, exc_info=True)
+            return
+        for conn in list(self.hub.subscribers(name)):
+            if isinstance(conn, Connection) and not conn.principal.is_superuser and conn.user_id not in members:
+                await conn.revoke(name)
 
     async def start(self) -> None:
         await self.hub.start()
@@ -117,6 +154,8 @@ class Gateway:
                                  return_exceptions=True)
 
     async def stop(self) -> None:
+        for task in list(self._rechecks.values()):
+            task.cancel()
         await self.sends.close()
         await self.presence.stop()
         await self.hub.stop()
@@ -260,6 +299,10 @@ class Connection:
         if sub is None or self.closing:
             return
         kind = event.get("type")
+        if kind == events.MEMBERSHIP_CHANGED:
+            # For the node, not the client; every local socket on the channel gets it, the gateway acts once.
+            self.gateway.membership_changed(channel)
+            return
         if kind in EPHEMERAL:
             if sub.syncing or event.get("user_id") == self.user_id:
                 return
@@ -305,6 +348,9 @@ class Connection:
             sub = self.subs.get(name)
             if sub is not None:
                 self.request_sync(sub)
+                if sub.channel.kind == "class":
+                    # A membership change published during the outage was lost with it.
+                    self.gateway.membership_changed(name)
 
     def _deliver(self, sub: Subscription, event: dict[str, Any], text: str | None) -> None:
         kind = event.get("type")
@@ -516,6 +562,16 @@ class Connection:
             raise ProtocolError(ErrorCode.NOT_SUBSCRIBED, f"Not subscribed to {name}")
         await self.gateway.hub.detach(name, self)
         self.send(dumps({"type": "unsubscribed", "req": req, "channel": name}))
+
+    async def revoke(self, name: str) -> None:
+        """The user is no longer a member: stop the channel on this socket and say why."""
+        sub = self.subs.pop(name, None)
+        if sub is None:
+            return
+        if sub.gap_timer is not None:
+            sub.gap_timer.cancel()
+        await self.gateway.hub.detach(name, self)
+        self.send(dumps({"type": "unsubscribed", "req": None, "channel": name, "reason": "not_a_member"}))
 
     async def _typing(self, name: str, req: str | int | None) -> None:
         sub = self.subs.get(name)

@@ -222,6 +222,22 @@
             break;
         }
       },
+      revoked: function () {
+        // No longer a member (unenrolled, unlinked, or parents were let out of class chats): the chat goes away.
+        delete channels[c.name];
+        order = order.filter(function (n) { return n !== c.name; });
+        renderChannels();
+        if (active === c.name) {
+          active = null;
+          ET.clear(ET.$("message-list"));
+          ET.$("send-form").hidden = true;
+          var notice = ET.$("chat-notice");
+          notice.textContent = "Вы больше не участник чата «" + (c.kind === "class" ? "Класс " + c.title : c.title) +
+            "».";
+          notice.hidden = false;
+        }
+        ET.toast("Вы больше не участник чата " + (c.kind === "class" ? "класса " + c.title : c.title));
+      },
       subscribed: function (reply, resumed) {
         c.online = {};
         (reply.online || []).forEach(function (id) { c.online[id] = true; });

@@ -368,6 +368,12 @@
         return;
       case "pong":
         return;
+      case "unsubscribed":
+        // Ended by the server (the user left the chat): stop watching it, so a reconnect does not ask again.
+        var ended = this.watches[frame.channel];
+        delete this.watches[frame.channel];
+        if (ended && ended.handlers.revoked) ended.handlers.revoked(frame);
+        return;
     }
     var w = frame.channel && this.watches[frame.channel];
     if (!w) { this.emit(frame.type, frame); return; }

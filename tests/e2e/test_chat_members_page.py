@@ -1,8 +1,13 @@
-"""The chat page names everyone it shows online, parents and teachers included (from the chat's member list)."""
+"""The chat page and the chat's members: everyone shown online is named (parents and teachers too), and someone
+who leaves the class while the page is open sees the chat go."""
 
 from __future__ import annotations
 
+from aiohttp.test_utils import TestClient
+from playwright.async_api import expect
+
 from tests.e2e.conftest import Browsers
+from tests.support.factories import Factory
 from tests.support.school import BuiltSchool
 
 
@@ -26,3 +31,31 @@ async def test_a_parent_and_a_teacher_online_in_the_class_chat_are_named(browser
     assert "Участник №" not in await online.inner_text()
     for tab in tabs.values():
         tab.assert_clean()
+
+
+async def test_a_student_unenrolled_while_the_chat_is_open_sees_it_go(
+    browsers: Browsers, school: BuiltSchool, client: TestClient, factory: Factory,
+) -> None:
+    cls = school.classes[0]
+    student = school.student(0, 2)
+    tab = await browsers.login(student.email, expect_path="/diary")
+    page = tab.page
+    await page.goto(f"/chat?channel=class:{cls.id}")
+    await page.locator("#message-list .empty").wait_for()
+    await expect(page.locator("#channels")).to_contain_text("Класс")  # the class chat is its only chat
+
+    admin = await factory.login(school.admin)
+    resp = await client.delete(f"/api/v1/classes/{cls.id}/students/{student.id}", headers=admin.headers)
+    assert resp.status == 204, await resp.text()
+
+    await expect(page.locator("#chat-notice")).to_contain_text("больше не участник")
+    await expect(page.locator("#send-form")).to_be_hidden()
+    await expect(page.locator("#channels")).not_to_contain_text("Класс")
+    # A message sent to the class afterwards never shows here.
+    teacher = await factory.login(school.users[cls.teacher_by_subject[school.subject(0)]])
+    resp = await client.post(f"/api/v1/chats/class:{cls.id}/messages", headers=teacher.headers,
+                             json={"text": "Только для класса"})
+    assert resp.status == 201
+    await page.wait_for_timeout(500)
+    assert "Только для класса" not in await page.locator("body").inner_text()
+    tab.assert_clean()

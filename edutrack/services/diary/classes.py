@@ -14,7 +14,7 @@ from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edutrack import cache, errors
+from edutrack import cache, errors, events
 from edutrack.context import AppContext
 from edutrack.db.diary import SchoolClass, Subject
 from edutrack.db.models import Role, User
@@ -191,6 +191,8 @@ async def update_class(ctx: AppContext, who: Principal, class_id: int, changes: 
     except IntegrityError as exc:
         raise errors.Conflict("Class already exists in this year", code="class_exists") from exc
     await cache.invalidate(ctx, *_ref_and_schedule(cls.school_id))
+    if "class_teacher_id" in changes:
+        await events.publish_membership_changed(ctx, [class_id])
     return view
 
 
@@ -203,6 +205,7 @@ async def delete_class(ctx: AppContext, who: Principal, class_id: int) -> None:
         school_id = cls.school_id
         await q.delete_class(session, class_id)
     await cache.invalidate(ctx, *_ref_and_schedule(school_id))
+    await events.publish_membership_changed(ctx, [class_id])
 
 
 # Enrolment
@@ -241,6 +244,8 @@ async def unenrol(ctx: AppContext, who: Principal, class_id: int, student_id: in
         if not await q.unenrol(session, class_id, student_id):
             raise errors.NotFound("This student is not enrolled in this class")
     await cache.invalidate(ctx, cache.school_ref_bucket(cls.school_id))
+    # The student (and, through them, their parents) leave the class chat on every open socket too.
+    await events.publish_membership_changed(ctx, [class_id])
 
 
 # Parents and children
@@ -273,8 +278,10 @@ async def unlink_parent(ctx: AppContext, who: Principal, parent_id: int, child_i
             raise errors.NotFound("No such link")
         if not await q.unlink_parent(session, parent_id, child_id):
             raise errors.NotFound("No such link")
+        child_classes = await membership.class_ids_of_student(session, child_id)
     if child.school_id is not None:
         await cache.invalidate(ctx, cache.school_ref_bucket(child.school_id))
+    await events.publish_membership_changed(ctx, child_classes)
 
 
 async def list_parent_links(ctx: AppContext, who: Principal, *, parent_id: int | None, child_id: int | None,
@@ -427,4 +434,5 @@ async def delete_assignment(ctx: AppContext, who: Principal, assignment_id: int)
             raise errors.NotFound("No such teaching assignment")
         await q.delete_assignment(session, assignment_id)
     await cache.invalidate(ctx, cache.school_ref_bucket(row.school_id))
+    await events.publish_membership_changed(ctx, [row.TeachingAssignment.class_id])
 

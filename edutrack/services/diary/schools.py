@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import IntegrityError
 
-from edutrack import cache, errors
+from edutrack import cache, errors, events
 from edutrack.context import AppContext
 from edutrack.db.diary import AcademicYear, School, Term, WorkType
+from edutrack.queries import membership
 from edutrack.queries import schools as q
 from edutrack.security.tokens import Principal
 from edutrack.services.diary import access
@@ -123,17 +124,22 @@ async def update_school(ctx: AppContext, who: Principal, school_id: int, changes
                 raise errors.NotFound("No such school")
             if "name" in changes and await q.school_name_taken(session, changes["name"], except_id=school_id):
                 raise errors.Conflict("A school with this name already exists", code="school_exists")
+            parents_setting_changed = "parents_in_class_chat" in changes and \
+                changes["parents_in_class_chat"] != school.parents_in_class_chat
             for key in SCHOOL_FIELDS:
                 if key in changes:
                     setattr(school, key, changes[key])
             await session.flush()
             await session.refresh(school)
             view = school_view(school)
+            classes = await membership.class_ids_of_school(session, school_id) if parents_setting_changed else set()
     except IntegrityError as exc:
         raise errors.Conflict("A school with this name already exists", code="school_exists") from exc
     # The attestation policy is in cached term sheets, the time zone in cached weeks.
     await cache.invalidate(ctx, cache.schools_bucket(), cache.school_ref_bucket(school_id),
                            cache.school_schedule_bucket(school_id))
+    # Parents let out of the class chats leave them on open sockets too.
+    await events.publish_membership_changed(ctx, classes)
     return view
 
 
