@@ -23,6 +23,7 @@ Control events (never stored, never sent to clients as they are):
   membership.changed on class:{id}  who belongs to the class chat changed (unenrolment, a parent unlinked, a
                                     teacher unassigned, the school's parents setting, the class deleted): every
                                     node re-reads the members and unsubscribes sockets of people who left.
+  account.disabled on user:{id}     an administrator deactivated the account: its sockets are closed (4001).
 
 Presence: while a user has at least one open socket on any node, Redis key
 f"{namespace}:presence:user:{id}" exists (refreshed with a TTL by the gateway).
@@ -83,6 +84,14 @@ async def publish_membership_changed(ctx: AppContext, class_ids: Iterable[int]) 
     (Redis down), open sockets keep a subscription they should not have until they reconnect."""
     for class_id in sorted(set(class_ids)):
         await publish(ctx, f"class:{class_id}", {"type": MEMBERSHIP_CHANGED, "channel": f"class:{class_id}"})
+
+
+ACCOUNT_DISABLED = "account.disabled"
+
+
+async def publish_account_disabled(ctx: AppContext, user_id: int) -> None:
+    """Close the user's open sockets (those subscribed to their feed, as clients do). Call after the commit."""
+    await publish(ctx, f"user:{user_id}", {"type": ACCOUNT_DISABLED, "channel": f"user:{user_id}"})
 
 
 async def publish_notifications(ctx: AppContext, rows: Iterable[Notification]) -> None:

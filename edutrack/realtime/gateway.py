@@ -303,6 +303,10 @@ class Connection:
             # For the node, not the client; every local socket on the channel gets it, the gateway acts once.
             self.gateway.membership_changed(channel)
             return
+        if kind == events.ACCOUNT_DISABLED:
+            if channel == f"user:{self.user_id}":
+                self.spawn_close(CloseCode.AUTH_FAILED, "account disabled")
+            return
         if kind in EPHEMERAL:
             if sub.syncing or event.get("user_id") == self.user_id:
                 return

@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edutrack import cache, errors
+from edutrack import cache, errors, events
 from edutrack.context import AppContext
 from edutrack.db.models import Role, User
 from edutrack.queries import accounts as q
+from edutrack.queries import membership
 from edutrack.security.tokens import Principal
 
 PASSWORD_MIN = 8
@@ -210,15 +211,25 @@ async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: 
                 raise errors.Forbidden("Only a superuser can make administrators or move users between schools")
         if changes.get("school_id") is not None:
             await _require_school(session, changes["school_id"])
-        old_school = user.school_id
+        old_school, old_role = user.school_id, user.role
+        disabled_now = user.is_active and changes.get("is_active") is False
         for key in ("role", "is_active", "school_id"):
             if key in changes:
                 setattr(user, key, changes[key])
         if changes.get("is_active") is False:
             await q.revoke_user_refresh_tokens(session, user.id)
+        # Class chats count active users only: a (de)activation changes who is in them.
+        chats_changed: set[int] = set()
+        if "is_active" in changes or "role" in changes or "school_id" in changes:
+            was = Principal(user.id, old_role, old_school, user.is_superuser)
+            chats_changed = await membership.visible_class_ids(session, was) or set()
         await session.flush()
         await session.refresh(user, ["updated_at", "profile"])
     await _invalidate_schools(ctx, old_school, user.school_id)
+    if disabled_now:
+        # Refresh tokens are revoked above; open sockets go now rather than when their access token expires.
+        await events.publish_account_disabled(ctx, user.id)
+    await events.publish_membership_changed(ctx, chats_changed)
     return user
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.realtime.helpers import connect, make_class_world, recv_until, send, subscribe
+from tests.realtime.helpers import connect, expect_close, make_class_world, recv_until, send, subscribe
 
 
 def _revoked(channel: str):
@@ -99,3 +99,32 @@ async def test_teacher_unassigned_from_the_class_leaves_its_chat(client, ctx, fa
     frame, _ = await recv_until(ws_teacher, _revoked(world.channel))
     assert frame["reason"] == "not_a_member"
     await ws_teacher.close()
+
+
+async def test_deactivated_account_loses_its_open_sockets(client, make_client, ctx, factory):
+    world = await make_class_world(ctx, factory, students=2)
+    node_b = await make_client()
+    admin = await factory.actor("admin", school_id=world.school_id)
+    gone, other = world.students
+    phone, laptop = await connect(client, gone), await connect(node_b, gone)
+    ws_other = await connect(client, other)
+    for ws, actor in ((phone, gone), (laptop, gone), (ws_other, other)):
+        await subscribe(ws, f"user:{actor.id}")
+        await subscribe(ws, world.channel)
+
+    resp = await client.patch(f"/api/v1/users/{gone.id}", headers=admin.headers, json={"is_active": False})
+    assert resp.status == 200, await resp.text()
+    for ws in (phone, laptop):
+        code, _ = await expect_close(ws)
+        assert code == 4001
+    # Only that account: the classmate's socket is untouched.
+    assert await _nothing_more_on(ws_other, world.channel) == []
+    assert not ws_other.closed
+    # Coming back with the access token it still holds (valid until it expires, as over REST): the class chat
+    # no longer counts it among its members.
+    back = await connect(client, gone)
+    await send(back, {"type": "subscribe", "channel": world.channel, "req": "back"})
+    error, _ = await recv_until(back, lambda f: f.get("req") == "back")
+    assert error["type"] == "error" and error["code"] == "not_a_member"
+    await back.close()
+    await ws_other.close()
