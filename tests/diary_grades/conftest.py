@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event
 
 from edutrack.context import AppContext
+from tests.diary_structure.conftest import is_background
 from tests.support.school import BuiltSchool, build_school
 
 
@@ -23,6 +24,8 @@ class StatementCounter:
         self.statements: list[str] = []
 
     def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if is_background(statement):
+            return
         self.count += 1
         self.statements.append(statement)
 
