@@ -21,7 +21,7 @@ SELF_REGISTRATION_ROLES = (Role.STUDENT.value, Role.PARENT.value)
 PROFILE_FIELDS = ("first_name", "last_name", "middle_name", "birthday", "show_birthday", "avatar_url",
                   "email_notifications")
 # Shown in cached diary answers (grade lists, term sheets, weeks): changing them invalidates the school's.
-NAME_FIELDS = ("first_name", "last_name")
+NAME_FIELDS = ("first_name", "last_name", "middle_name")
 
 
 async def _invalidate_schools(ctx: AppContext, *school_ids: int | None) -> None:

@@ -279,8 +279,9 @@ async def unlink_parent(ctx: AppContext, who: Principal, parent_id: int, child_i
         if not await q.unlink_parent(session, parent_id, child_id):
             raise errors.NotFound("No such link")
         child_classes = await membership.class_ids_of_student(session, child_id)
-    if child.school_id is not None:
-        await cache.invalidate(ctx, cache.school_ref_bucket(child.school_id))
+        # Cached class weeks list the parent under the school of each class, which may not be the child's.
+        schools = {child.school_id, *[await membership.school_of_class(session, c) for c in child_classes]}
+    await cache.invalidate(ctx, *(cache.school_ref_bucket(s) for s in schools if s is not None))
     await events.publish_membership_changed(ctx, child_classes)
 
 
