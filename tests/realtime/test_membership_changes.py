@@ -128,3 +128,15 @@ async def test_deactivated_account_loses_its_open_sockets(client, make_client, c
     assert error["type"] == "error" and error["code"] == "not_a_member"
     await back.close()
     await ws_other.close()
+
+
+async def test_deleting_a_school_ends_its_class_chats_on_open_sockets(client, ctx, factory):
+    world = await make_class_world(ctx, factory, students=1)
+    root = await factory.actor("admin", is_superuser=True)
+    ws = await connect(client, world.students[0])
+    assert (await subscribe(ws, world.channel))["type"] == "subscribed"
+    resp = await client.delete(f"/api/v1/schools/{world.school_id}", headers=root.headers)
+    assert resp.status == 204, await resp.text()
+    frame, _ = await recv_until(ws, _revoked(world.channel))
+    assert frame["reason"] == "not_a_member"
+    await ws.close()

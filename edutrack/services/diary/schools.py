@@ -148,6 +148,7 @@ async def delete_school(ctx: AppContext, who: Principal, school_id: int) -> None
         raise errors.Forbidden("Only a superuser can delete schools")
     try:
         async with ctx.sessions.begin() as session:
+            classes = await membership.class_ids_of_school(session, school_id)
             if not await q.delete_school(session, school_id):
                 raise errors.NotFound("No such school")
     except IntegrityError as exc:
@@ -155,6 +156,7 @@ async def delete_school(ctx: AppContext, who: Principal, school_id: int) -> None
         raise errors.Conflict("The school still has records that cannot be deleted", code="school_in_use") from exc
     await cache.invalidate(ctx, cache.schools_bucket(), cache.school_ref_bucket(school_id),
                            cache.school_schedule_bucket(school_id))
+    await events.publish_membership_changed(ctx, classes)  # its class chats are gone
 
 
 # Academic years
