@@ -2,6 +2,12 @@
 that handles frames in order, one bounded send queue drained by one writer task, everything torn down in
 `finally`.
 
+Outgoing frames take the direct path while the client keeps up: the frame's bytes (built once per event for
+the whole node, see frames.py) are written to the transport by whoever produced the frame, with no task
+switch. Only a socket that is behind (bytes piling up in its transport, or frames already queued) uses the
+bounded queue and its writer task; once anything is queued, everything after it is queued too, until the
+writer has emptied the queue, so a socket's frames keep their order across the two paths.
+
 Delivery rules per subscribed channel (see docs/websocket.md, "Resume"):
   * chat ids are contiguous per channel, so the socket keeps a cursor and accepts only cursor + 1; a hole means
     an event is still in flight or was lost, and the gap is read from PostgreSQL (never skipped);
@@ -25,6 +31,7 @@ from aiohttp import WSMsgType, web
 from edutrack import errors, events
 from edutrack.context import AppContext
 from edutrack.events import redis_channel
+from edutrack.realtime.frames import text_frame
 from edutrack.realtime.hub import Hub
 from edutrack.realtime.presence import Presence
 from edutrack.realtime.protocol import (
@@ -68,6 +75,7 @@ class Gateway:
         # typing well below that during a reconnect storm, so chat publishes always find a connection.
         self.redis_slots = asyncio.Semaphore(32)
         self.closed_slow = 0
+        self.frames_queued = 0  # frames that went through a socket's queue (its client was behind)
         self.shutting_down = False
         self._members: dict[str, tuple[float, set[int]]] = {}
         self._members_loading: dict[str, asyncio.Task[set[int]]] = {}
@@ -212,6 +220,9 @@ class Connection:
         self.principal = who
         self.subs: dict[str, Subscription] = {}
         self.queue: deque[str] = deque()
+        # Prepared before the Connection exists, so there is a transport; it is None only once the peer is gone.
+        self._transport: asyncio.Transport | None = request.transport
+        self._watermark = self.limits.write_buffer_watermark
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -233,11 +244,23 @@ class Connection:
     # --- outgoing ------------------------------------------------------------------------------------
 
     def send(self, text: str, *, ephemeral: bool = False) -> None:
-        """Queue a frame. Never blocks: a client that lets the queue fill up is cut off (4008); typing and
-        presence are dropped well before that."""
+        """Send a frame now, or queue it if the client is behind. Never blocks: a client that lets the queue
+        fill up is cut off (4008); typing and presence are dropped well before that."""
         if self.closing:
             return
-        queued = len(self.queue)
+        queue = self.queue
+        if not queue:
+            transport = self._transport
+            if transport is None or transport.is_closing() or self.ws.closed:
+                # The peer is gone, or aiohttp has sent (or is sending) a close frame: nothing may follow it.
+                # The reader loop sees the close and tears the socket down.
+                return
+            if transport.get_write_buffer_size() <= self._watermark:
+                # Direct path. One synchronous write of a whole frame: aiohttp writes its own frames (pong,
+                # ping, close) the same way, synchronously, so the two never interleave inside a frame.
+                transport.write(text_frame(text))
+                return
+        queued = len(queue)
         if ephemeral and queued >= self._ephemeral_cap:
             self.dropped_ephemeral += 1
             return
@@ -246,11 +269,15 @@ class Connection:
             log.info("realtime: closing a slow consumer", extra={"user_id": self.user_id, "queued": queued})
             self.spawn_close(CloseCode.SLOW_CONSUMER, "send queue overflow: read faster")
             return
-        self.queue.append(text)
+        queue.append(text)
+        self.gateway.frames_queued += 1
         if not queued:
             self._wake.set()
 
     async def _write_loop(self) -> None:
+        """Drains the queue of a client that fell behind. aiohttp's send_str writes the frame to the transport
+        before its first suspension (it then waits for the transport to drain when it is paused), so when the
+        queue is empty every queued frame is already in the transport, ahead of any direct write that follows."""
         queue, ws = self.queue, self.ws
         try:
             while True:
@@ -696,8 +723,10 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         raise errors.ServiceUnavailable("This node is shutting down; reconnect to another")
     token = token_from_subprotocols(offered)
     limits = gateway.limits
+    # compress=False: permessage-deflate is never negotiated, so a frame's bytes are the same for every socket
+    # and are built once per event (frames.py); deflating per socket would also cost a compression per delivery.
     ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), heartbeat=limits.heartbeat,
-                               max_msg_size=limits.hard_frame_bytes, timeout=limits.close_timeout)
+                               max_msg_size=limits.hard_frame_bytes, timeout=limits.close_timeout, compress=False)
     if not ws.can_prepare(request).ok:
         raise errors.BadRequest("This endpoint speaks WebSocket only (see docs/websocket.md)",
                                 code="websocket_required")

@@ -53,6 +53,9 @@ class Limits:
     # (serialized once per event for all sockets), so a deep queue costs pointers, not copies.
     send_queue: int = 1024
     ephemeral_watermark: float = 0.5  # above this fill ratio typing/presence frames are dropped
+    # A frame is written straight to the socket from the fan-out while the transport holds at most this many
+    # unsent bytes (and nothing is queued); above it the client is behind and frames go through the queue.
+    write_buffer_watermark: int = 64 * 1024
     auth_timeout: float = 5.0
     heartbeat: float = 25.0  # websocket ping interval; no pong within half of it closes the socket
     close_timeout: float = 5.0  # how long a close handshake may take before the transport is aborted

@@ -13,6 +13,8 @@ from pathlib import Path
 import aiohttp
 
 from edutrack.events import redis_channel
+from edutrack.realtime import gateway as gateway_module
+from edutrack.realtime.frames import text_frame
 from edutrack.realtime.protocol import CloseCode
 from tests.realtime.helpers import (
     PROTOCOLS,
@@ -33,9 +35,20 @@ from tests.support.services import free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def test_stalled_reader_is_disconnected_without_slowing_the_others(client, ctx, factory, settings):
+async def test_stalled_reader_is_disconnected_without_slowing_the_others(client, ctx, factory, settings,
+                                                                         monkeypatch):
     world = await make_class_world(ctx, factory)
     gateway = gateway_of(client)
+    # Frames go out directly while a client keeps up and through its queue once it is behind: count both, so
+    # the test shows the stalled client went from one to the other and was still cut off.
+    direct = 0
+
+    def counting_frame(text: str) -> bytes:
+        nonlocal direct
+        direct += 1
+        return text_frame(text)
+
+    monkeypatch.setattr(gateway_module, "text_frame", counting_frame)
     stalled = await connect(client, world.students[0])
     healthy = await connect(client, world.students[1])
     await subscribe(stalled, world.channel)
@@ -63,6 +76,7 @@ async def test_stalled_reader_is_disconnected_without_slowing_the_others(client,
 
     await eventually(lambda: stalled_conn_closed() or gateway.closed_slow > 0, timeout=10)
     assert gateway.closed_slow == 1
+    assert direct > 0 and gateway.frames_queued > 0
     code, frames = await expect_close(stalled, timeout=15)
     assert code == CloseCode.SLOW_CONSUMER == 4008
     assert len(frames) < count  # it was cut off, not served everything
@@ -113,6 +127,7 @@ async def test_typing_is_dropped_first_under_pressure(client, ctx, factory):
     await eventually(lambda: not conn.subs[world.channel].syncing)
     # Hold the writer back: fill the queue past the ephemeral watermark with durable frames.
     conn._writer.cancel()  # white-box: a frozen writer is a slow network
+    conn._watermark = -1  # and a transport that is behind, so frames are queued instead of written directly
     await asyncio.sleep(0)
     for i in range(conn.limits.send_queue // 2 + 1):
         conn.send(json.dumps({"type": "chat.message", "id": i}))

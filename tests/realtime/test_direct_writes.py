@@ -1,0 +1,204 @@
+"""Frames written straight to the transport from the fan-out (the direct path) and through the bounded queue
+(a client that is behind): valid frames for a standard client, one order across both paths."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+from types import SimpleNamespace
+
+import aiohttp
+
+from edutrack.events import redis_channel
+from edutrack.realtime import gateway as gateway_module
+from edutrack.realtime.frames import text_frame
+from edutrack.realtime.gateway import Connection
+from edutrack.realtime.protocol import Limits
+from tests.realtime.helpers import connect, gateway_of, make_class_world, recv, subscribe
+
+
+def _parse(frame: bytes) -> tuple[int, int, bytes]:
+    """(first byte, length field, payload) of one unmasked frame."""
+    first, second = frame[0], frame[1]
+    assert second & 0x80 == 0, "server frames are never masked"
+    size, offset = second & 0x7F, 2
+    if size == 126:
+        (size,), offset = struct.unpack("!H", frame[2:4]), 4
+    elif size == 127:
+        (size,), offset = struct.unpack("!Q", frame[2:10]), 10
+    payload = frame[offset:]
+    assert len(payload) == size
+    return first, second & 0x7F, payload
+
+
+def test_text_frame_length_encodings() -> None:
+    for size, field in ((0, 0), (125, 125), (126, 126), (65535, 126), (65536, 127), (200_000, 127)):
+        first, length_field, payload = _parse(text_frame("x" * size))
+        assert first == 0x81  # FIN, text, no RSV bits (not compressed)
+        assert length_field == field, size
+        assert payload == b"x" * size
+    # The length is in bytes, not characters.
+    _, length_field, payload = _parse(text_frame("ж" * 100))
+    assert length_field == 126 and payload.decode() == "ж" * 100
+
+
+def test_text_frame_is_built_once_per_event() -> None:
+    text = json.dumps({"type": "chat.message", "id": 1, "text": "hello"})
+    assert text_frame(text) is text_frame(text)
+    # An equal but distinct string is framed again (identity, not equality, is the cache key), correctly.
+    other = "".join(list(text))
+    assert other is not text and text_frame(other) == text_frame(text)
+
+
+def _exact_event(channel: str, message_id: int, size: int, fill: str = "x") -> str:
+    """A chat.message whose UTF-8 JSON is exactly `size` bytes (for a multi-byte `fill`: at most one character
+    short of it)."""
+    base = json.dumps({"type": "chat.message", "channel": channel, "id": message_id, "text": ""},
+                      ensure_ascii=False)
+    missing = size - len(base.encode())
+    width = len(fill.encode())
+    text = json.dumps({"type": "chat.message", "channel": channel, "id": message_id,
+                       "text": fill * (missing // width)}, ensure_ascii=False)
+    assert size - width < len(text.encode()) <= size
+    return text
+
+
+async def test_a_standard_client_decodes_every_length_encoding(client, ctx, factory, settings):
+    world = await make_class_world(ctx, factory)
+    # The client offers permessage-deflate; /ws must not take it (frames are shared by every socket).
+    ws = await connect(client, world.students[0], compress=15)
+    assert ws.compress == 0
+    await subscribe(ws, world.channel)
+    sizes = [125, 126, 127, 1000, 65535, 65536, 70_000, 300_000]
+    published = [_exact_event(world.channel, i, size) for i, size in enumerate(sizes, start=1)]
+    published.append(_exact_event(world.channel, len(sizes) + 1, 70_000, fill="ж"))  # bytes, not characters
+    target = redis_channel(settings.namespace, world.channel)
+    for text in published:
+        await ctx.redis.publish(target, text)
+    for text in published:
+        msg = await ws.receive(timeout=5)
+        assert msg.type == aiohttp.WSMsgType.TEXT, msg
+        assert msg.data == text
+    await ws.close()
+
+
+async def test_order_is_kept_when_a_client_falls_behind_and_catches_up(client, ctx, factory, settings, monkeypatch):
+    """The client stops reading: the first frames go out directly, then its buffers fill and frames are queued;
+    it reads again, the queue drains, and later frames go out directly again. One contiguous, ordered stream."""
+    world = await make_class_world(ctx, factory)
+    gateway = gateway_of(client)
+    direct = 0
+
+    def counting_frame(text: str) -> bytes:
+        nonlocal direct
+        direct += 1
+        return text_frame(text)
+
+    monkeypatch.setattr(gateway_module, "text_frame", counting_frame)
+    ws = await connect(client, world.students[0])
+    await subscribe(ws, world.channel)
+    target = redis_channel(settings.namespace, world.channel)
+    queued_before, direct_before = gateway.frames_queued, direct
+
+    # ~24 MB, far more than the socket buffers hold, in fewer frames than the queue limit (1024).
+    burst, filler = 800, "x" * 30_000
+    async with ctx.redis.pipeline(transaction=False) as pipe:
+        for i in range(1, burst + 1):
+            pipe.publish(target, json.dumps({"type": "chat.message", "channel": world.channel, "id": i,
+                                             "text": filler}))
+        await pipe.execute()
+
+    # Not reading: wait until the node has taken every event and queued what the buffers could not hold.
+    conn = next(iter(gateway.connections))
+    deadline = asyncio.get_running_loop().time() + 10
+    while conn.subs[world.channel].cursor < burst:
+        assert asyncio.get_running_loop().time() < deadline, "the node did not take the burst"
+        await asyncio.sleep(0.05)
+    assert direct > direct_before, "the first frames went out directly"
+    assert gateway.frames_queued > queued_before, "a client that is behind gets the queue"
+    assert conn.queue, "frames are waiting in the queue while the client does not read"
+
+    ids = [(await recv(ws, timeout=10))["id"] for _ in range(burst)]
+    assert ids == list(range(1, burst + 1))
+
+    # Caught up: the queue is empty and new frames take the direct path again, still in order.
+    assert not conn.queue
+    direct_before, queued_before = direct, gateway.frames_queued
+    for i in range(burst + 1, burst + 11):
+        await ctx.redis.publish(target, json.dumps({"type": "chat.message", "channel": world.channel, "id": i,
+                                                    "text": "after"}))
+    ids = [(await recv(ws))["id"] for _ in range(10)]
+    assert ids == list(range(burst + 1, burst + 11))
+    assert direct - direct_before == 10 and gateway.frames_queued == queued_before
+    assert conn.close_code is None
+    await ws.close()
+
+
+class _FakeTransport:
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.buffered = 0
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+    def write(self, data: bytes) -> None:
+        self.log.append("direct:" + _parse(data)[2].decode())
+
+
+class _FakeWs:
+    """aiohttp's send_str: writes the frame at once, then may wait for the transport to drain."""
+
+    closed = False
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.drained = asyncio.Event()
+        self.drained.set()
+
+    async def send_str(self, text: str) -> None:
+        self.log.append("queued:" + text)
+        await self.drained.wait()
+
+
+async def test_switching_between_direct_and_queued_keeps_order() -> None:
+    log: list[str] = []
+    transport, ws = _FakeTransport(log), _FakeWs(log)
+    limits = Limits()
+    gateway = SimpleNamespace(ctx=None, limits=limits, closed_slow=0, frames_queued=0)
+    conn = Connection(gateway, SimpleNamespace(transport=transport), ws, SimpleNamespace(user_id=1))  # type: ignore[arg-type]
+    conn._writer = asyncio.create_task(conn._write_loop())
+    try:
+        conn.send("1")
+        conn.send("2")
+        transport.buffered = limits.write_buffer_watermark + 1  # the client falls behind
+        ws.drained.clear()
+        conn.send("3")
+        transport.buffered = 0  # the buffer emptied, but "3" is still queued: what follows must wait behind it
+        conn.send("4")
+        await asyncio.sleep(0)  # the writer writes "3" and waits for the drain
+        conn.send("5")
+        ws.drained.set()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert not conn.queue
+        conn.send("6")  # caught up: direct again
+        assert log == ["direct:1", "direct:2", "queued:3", "queued:4", "queued:5", "direct:6"]
+        assert gateway.frames_queued == 3
+    finally:
+        conn._writer.cancel()
+
+
+async def test_a_closed_websocket_gets_no_direct_write() -> None:
+    log: list[str] = []
+    transport, ws = _FakeTransport(log), _FakeWs(log)
+    gateway = SimpleNamespace(ctx=None, limits=Limits(), closed_slow=0, frames_queued=0)
+    conn = Connection(gateway, SimpleNamespace(transport=transport), ws, SimpleNamespace(user_id=1))  # type: ignore[arg-type]
+    ws.closed = True  # aiohttp is sending (or has sent) its close frame: nothing may follow it
+    conn.send("late")
+    assert log == [] and not conn.queue
+
