@@ -78,7 +78,7 @@ class Gateway:
         self.frames_queued = 0  # frames that went through a socket's queue (its client was behind)
         self.shutting_down = False
         self._members: dict[str, tuple[float, set[int]]] = {}
-        self._members_loading: dict[str, asyncio.Task[set[int]]] = {}
+        self._members_loading: dict[str, tuple[int, asyncio.Task[set[int]]]] = {}  # with the version it read at
         # Bumped by every membership change of a channel: a member list read before the change is not cached.
         self._members_version: dict[str, int] = {}
         self._rechecks: dict[str, asyncio.Task[None]] = {}
@@ -93,18 +93,22 @@ class Gateway:
         cached = self._members.get(channel.name)
         if cached is not None and cached[0] > time.monotonic():
             return _require_member(who, channel, cached[1])
-        loading = self._members_loading.get(channel.name)
+        version = self._members_version.get(channel.name, 0)
+        in_flight = self._members_loading.get(channel.name)
+        # A read that started before a membership change may predate it: never share it past the change.
+        loading = in_flight[1] if in_flight is not None and in_flight[0] == version else None
         if loading is None:
             # The members of a class reconnect together: one query answers all of them, instead of each sending
             # it before the first answer is cached. A task of its own, so a caller that goes away cannot cancel
             # the answer under the others.
             loading = asyncio.create_task(self._load_members(channel), name="realtime-members")
             loading.add_done_callback(functools.partial(self._members_loaded, channel.name))
-            self._members_loading[channel.name] = loading
+            self._members_loading[channel.name] = (version, loading)
         return _require_member(who, channel, await asyncio.shield(loading))
 
     def _members_loaded(self, name: str, task: asyncio.Task[set[int]]) -> None:
-        if self._members_loading.get(name) is task:
+        in_flight = self._members_loading.get(name)
+        if in_flight is not None and in_flight[1] is task:
             del self._members_loading[name]
         _consume_error(task)
 
@@ -117,6 +121,13 @@ class Gateway:
         if self._members_version.get(channel.name, 0) == version:
             self._members[channel.name] = (time.monotonic() + MEMBERS_TTL, members)
         return members
+
+    def channel_idle(self, name: str) -> None:
+        """No local socket on the channel any more: its events stop reaching this node, so a cached member list
+        could miss a change."""
+        if not self.hub.subscribers(name):
+            self._members_version[name] = self._members_version.get(name, 0) + 1
+            self._members.pop(name, None)
 
     def membership_changed(self, name: str) -> None:
         """A `membership.changed` event for a class chat: re-read its members and unsubscribe the sockets of
@@ -556,12 +567,22 @@ class Connection:
         if len(self.subs) >= self.limits.max_subscriptions:
             raise ProtocolError(ErrorCode.TOO_MANY_SUBSCRIPTIONS,
                                 f"At most {self.limits.max_subscriptions} channels per socket")
-        members = await self.gateway.join(self.principal, channel)
         sub = Subscription(channel)
         sub.running = True
         self.subs[name] = sub
-        # Order matters: Redis first (confirmed), then the database, so nothing falls between the two.
+        # Order matters: Redis first (confirmed), then the database, so nothing falls between the two. That holds
+        # for membership too: authorized only once a membership.changed of this channel reaches this node.
         live = await self.gateway.hub.attach(name, self)
+        try:
+            members = await self.gateway.join(self.principal, channel)
+        except BaseException:
+            self.subs.pop(name, None)
+            await self.gateway.hub.detach(name, self)
+            self.gateway.channel_idle(name)
+            raise
+        if self.subs.get(name) is not sub:  # revoked by a membership change while authorizing
+            raise errors.Forbidden("You are not a member of this channel", code="not_a_member",
+                                   details={"channel": name})
         try:
             async with self.gateway.db_slots:
                 head, cursor, missed = await chat.resume(self.ctx, channel, since, self.limits.replay_limit)
@@ -592,6 +613,7 @@ class Connection:
         if self.subs.pop(name, None) is None:
             raise ProtocolError(ErrorCode.NOT_SUBSCRIBED, f"Not subscribed to {name}")
         await self.gateway.hub.detach(name, self)
+        self.gateway.channel_idle(name)
         self.send(dumps({"type": "unsubscribed", "req": req, "channel": name}))
 
     async def revoke(self, name: str) -> None:
@@ -602,6 +624,7 @@ class Connection:
         if sub.gap_timer is not None:
             sub.gap_timer.cancel()
         await self.gateway.hub.detach(name, self)
+        self.gateway.channel_idle(name)
         self.send(dumps({"type": "unsubscribed", "req": None, "channel": name, "reason": "not_a_member"}))
 
     async def _typing(self, name: str, req: str | int | None) -> None:
@@ -659,6 +682,7 @@ class Connection:
         channels = [name for name, sub in self.subs.items() if sub.channel.kind != "user"]
         for name in list(self.subs):
             await self.gateway.hub.detach(name, self)
+            self.gateway.channel_idle(name)
         self.subs.clear()
         async with self.gateway.redis_slots:
             offline = await self.gateway.presence.disconnected(self.user_id)
