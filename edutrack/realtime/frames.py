@@ -13,24 +13,27 @@ _FIN_TEXT = 0x81  # FIN + opcode 1 (text), RSV bits clear: not compressed
 _LEN2 = struct.Struct("!BBH")
 _LEN3 = struct.Struct("!BBQ")
 
-# The fan-out hands the same str object to every local subscriber of an event: remember the last one, so
-# each event is framed once per node. Identity, not equality: comparing long strings would cost what it saves.
-_last_text: str | None = None
-_last_frame = b""
-
-
 def text_frame(text: str) -> bytes:
     """One complete, unfragmented text frame carrying `text`."""
-    global _last_text, _last_frame
-    if text is _last_text:
-        return _last_frame
     payload = text.encode("utf-8")
     size = len(payload)
     if size < 126:
-        frame = bytes((_FIN_TEXT, size)) + payload
-    elif size < 65536:
-        frame = _LEN2.pack(_FIN_TEXT, 126, size) + payload
-    else:
-        frame = _LEN3.pack(_FIN_TEXT, 127, size) + payload
-    _last_text, _last_frame = text, frame
-    return frame
+        return bytes((_FIN_TEXT, size)) + payload
+    if size < 65536:
+        return _LEN2.pack(_FIN_TEXT, 126, size) + payload
+    return _LEN3.pack(_FIN_TEXT, 127, size) + payload
+
+
+class FrameCache:
+    """The fan-out hands the same str object to every local subscriber of an event: remember the last one, so
+    each event is framed once per node. Identity, not equality: comparing long strings would cost what it saves.
+    One per gateway (per app), like every other resource."""
+
+    def __init__(self) -> None:
+        self._last_text: str | None = None
+        self._last_frame = b""
+
+    def frame(self, text: str) -> bytes:
+        if text is not self._last_text:
+            self._last_text, self._last_frame = text, text_frame(text)
+        return self._last_frame

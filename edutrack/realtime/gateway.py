@@ -31,7 +31,7 @@ from aiohttp import WSMsgType, web
 from edutrack import errors, events
 from edutrack.context import AppContext
 from edutrack.events import redis_channel
-from edutrack.realtime.frames import text_frame
+from edutrack.realtime.frames import FrameCache
 from edutrack.realtime.hub import Hub
 from edutrack.realtime.presence import Presence
 from edutrack.realtime.protocol import (
@@ -68,6 +68,7 @@ class Gateway:
         self.presence = Presence(ctx.redis, ctx.settings.namespace)
         # Sends of every socket of this node share transactions (group commit): see services/chat_batch.py.
         self.sends = ChatSendBatcher(ctx)
+        self.frames = FrameCache()  # an event's websocket frame, built once for all its local sockets
         self.connections: set[Connection] = set()
         # Gap reads after a reconnect storm or a Redis outage must not starve REST of database connections.
         self.db_slots = asyncio.Semaphore(max(2, ctx.settings.db_pool_size // 2))
@@ -269,7 +270,7 @@ class Connection:
             if transport.get_write_buffer_size() <= self._watermark:
                 # Direct path. One synchronous write of a whole frame: aiohttp writes its own frames (pong,
                 # ping, close) the same way, synchronously, so the two never interleave inside a frame.
-                transport.write(text_frame(text))
+                transport.write(self.gateway.frames.frame(text))
                 return
         queued = len(queue)
         if ephemeral and queued >= self._ephemeral_cap:

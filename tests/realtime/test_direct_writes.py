@@ -11,8 +11,7 @@ from types import SimpleNamespace
 import aiohttp
 
 from edutrack.events import redis_channel
-from edutrack.realtime import gateway as gateway_module
-from edutrack.realtime.frames import text_frame
+from edutrack.realtime.frames import FrameCache, text_frame
 from edutrack.realtime.gateway import Connection
 from edutrack.realtime.protocol import Limits
 from tests.realtime.helpers import connect, gateway_of, make_class_world, recv, subscribe
@@ -44,11 +43,12 @@ def test_text_frame_length_encodings() -> None:
 
 
 def test_text_frame_is_built_once_per_event() -> None:
+    frames = FrameCache()
     text = json.dumps({"type": "chat.message", "id": 1, "text": "hello"})
-    assert text_frame(text) is text_frame(text)
+    assert frames.frame(text) is frames.frame(text)
     # An equal but distinct string is framed again (identity, not equality, is the cache key), correctly.
     other = "".join(list(text))
-    assert other is not text and text_frame(other) == text_frame(text)
+    assert other is not text and frames.frame(other) == frames.frame(text) == text_frame(text)
 
 
 def _exact_event(channel: str, message_id: int, size: int, fill: str = "x") -> str:
@@ -90,12 +90,14 @@ async def test_order_is_kept_when_a_client_falls_behind_and_catches_up(client, c
     gateway = gateway_of(client)
     direct = 0
 
+    frame = gateway.frames.frame
+
     def counting_frame(text: str) -> bytes:
         nonlocal direct
         direct += 1
-        return text_frame(text)
+        return frame(text)
 
-    monkeypatch.setattr(gateway_module, "text_frame", counting_frame)
+    monkeypatch.setattr(gateway.frames, "frame", counting_frame)
     ws = await connect(client, world.students[0])
     await subscribe(ws, world.channel)
     target = redis_channel(settings.namespace, world.channel)
@@ -169,7 +171,7 @@ async def test_switching_between_direct_and_queued_keeps_order() -> None:
     log: list[str] = []
     transport, ws = _FakeTransport(log), _FakeWs(log)
     limits = Limits()
-    gateway = SimpleNamespace(ctx=None, limits=limits, closed_slow=0, frames_queued=0)
+    gateway = SimpleNamespace(ctx=None, limits=limits, closed_slow=0, frames_queued=0, frames=FrameCache())
     conn = Connection(gateway, SimpleNamespace(transport=transport), ws, SimpleNamespace(user_id=1))  # type: ignore[arg-type]
     conn._writer = asyncio.create_task(conn._write_loop())
     try:
@@ -196,7 +198,7 @@ async def test_switching_between_direct_and_queued_keeps_order() -> None:
 async def test_a_closed_websocket_gets_no_direct_write() -> None:
     log: list[str] = []
     transport, ws = _FakeTransport(log), _FakeWs(log)
-    gateway = SimpleNamespace(ctx=None, limits=Limits(), closed_slow=0, frames_queued=0)
+    gateway = SimpleNamespace(ctx=None, limits=Limits(), closed_slow=0, frames_queued=0, frames=FrameCache())
     conn = Connection(gateway, SimpleNamespace(transport=transport), ws, SimpleNamespace(user_id=1))  # type: ignore[arg-type]
     ws.closed = True  # aiohttp is sending (or has sent) its close frame: nothing may follow it
     conn.send("late")

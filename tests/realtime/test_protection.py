@@ -13,8 +13,6 @@ from pathlib import Path
 import aiohttp
 
 from edutrack.events import redis_channel
-from edutrack.realtime import gateway as gateway_module
-from edutrack.realtime.frames import text_frame
 from edutrack.realtime.protocol import CloseCode
 from tests.realtime.helpers import (
     PROTOCOLS,
@@ -43,12 +41,14 @@ async def test_stalled_reader_is_disconnected_without_slowing_the_others(client,
     # the test shows the stalled client went from one to the other and was still cut off.
     direct = 0
 
+    frame = gateway.frames.frame
+
     def counting_frame(text: str) -> bytes:
         nonlocal direct
         direct += 1
-        return text_frame(text)
+        return frame(text)
 
-    monkeypatch.setattr(gateway_module, "text_frame", counting_frame)
+    monkeypatch.setattr(gateway.frames, "frame", counting_frame)
     stalled = await connect(client, world.students[0])
     healthy = await connect(client, world.students[1])
     await subscribe(stalled, world.channel)
