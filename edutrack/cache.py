@@ -221,6 +221,25 @@ async def store(ctx: AppContext, buckets: Sequence[str], field: str, seen: Looku
         log.warning("cache store failed", extra={"bucket": buckets[0], "error": str(exc)})
 
 
+async def authorized_body(ctx: AppContext, buckets: Sequence[str], field: str,
+                          allowed: Callable[[dict[str, Any]], bool],
+                          load: Callable[[], Awaitable[tuple[bytes, dict[str, Any] | None]]]) -> bytes:
+    """A whole response body, cached with the facts its authorization check needs.
+
+    A hit is served only if `allowed(facts)`; otherwise (or on a miss) `load` gives the body from PostgreSQL
+    with its own checks (so a caller the facts refuse gets PostgreSQL's exact 403/404), and the facts to
+    store with it, or None when the entry must not be stored (it would not depend on `buckets`)."""
+    found = await lookup(ctx, buckets, field)
+    if found.value is not None:
+        facts, body = unpack(found.value)
+        if allowed(facts):
+            return body
+    body, fresh = await load()
+    if fresh is not None:
+        await store(ctx, buckets, field, found, pack(fresh, body))
+    return body
+
+
 def pack(facts: dict[str, Any], body: bytes) -> bytes:
     """An entry: the facts an authorization check needs, then the response body (compact JSON has no newline)."""
     return json.dumps(facts, separators=(",", ":")).encode() + b"\n" + body

@@ -68,12 +68,26 @@ def notification_event(row: Notification) -> dict[str, Any]:
 
 
 async def publish(ctx: AppContext, channel: str, event: dict[str, Any]) -> None:
+    await publish_many(ctx, [(channel, event)])
+
+
+async def publish_many(ctx: AppContext, items: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    """Publish (channel, event) pairs in this order, in one Redis round trip. Call only after the commit."""
+    batch = [(redis_channel(ctx.settings.namespace, channel), json.dumps(event, ensure_ascii=False, default=str))
+             for channel, event in items]
+    if not batch:
+        return
     try:
-        await ctx.redis.publish(redis_channel(ctx.settings.namespace, channel),
-                                json.dumps(event, ensure_ascii=False, default=str))
+        if len(batch) == 1:
+            await ctx.redis.publish(*batch[0])
+            return
+        async with ctx.redis.pipeline(transaction=False) as pipe:
+            for target, text in batch:
+                pipe.publish(target, text)
+            await pipe.execute()
     except (RedisError, OSError) as exc:
         log.warning("live publish failed; clients will catch up on resume",
-                    extra={"channel": channel, "error": str(exc)})
+                    extra={"count": len(batch), "error": str(exc)})
 
 
 MEMBERSHIP_CHANGED = "membership.changed"
@@ -82,8 +96,8 @@ MEMBERSHIP_CHANGED = "membership.changed"
 async def publish_membership_changed(ctx: AppContext, class_ids: Iterable[int]) -> None:
     """Tell every node that these class chats have other members now. Call only after the commit. If it is lost
     (Redis down), open sockets keep a subscription they should not have until they reconnect."""
-    for class_id in sorted(set(class_ids)):
-        await publish(ctx, f"class:{class_id}", {"type": MEMBERSHIP_CHANGED, "channel": f"class:{class_id}"})
+    await publish_many(ctx, [(f"class:{c}", {"type": MEMBERSHIP_CHANGED, "channel": f"class:{c}"})
+                             for c in sorted(set(class_ids))])
 
 
 ACCOUNT_DISABLED = "account.disabled"
@@ -96,16 +110,4 @@ async def publish_account_disabled(ctx: AppContext, user_id: int) -> None:
 
 async def publish_notifications(ctx: AppContext, rows: Iterable[Notification]) -> None:
     """Push committed notification rows to their users' feeds. Call only after the commit."""
-    items = list(rows)
-    if not items:
-        return
-    try:
-        async with ctx.redis.pipeline(transaction=False) as pipe:
-            for row in items:
-                event = notification_event(row)
-                pipe.publish(redis_channel(ctx.settings.namespace, event["channel"]),
-                             json.dumps(event, ensure_ascii=False, default=str))
-            await pipe.execute()
-    except (RedisError, OSError) as exc:
-        log.warning("live publish failed; clients will catch up on resume",
-                    extra={"count": len(items), "error": str(exc)})
+    await publish_many(ctx, [(f"user:{row.user_id}", notification_event(row)) for row in rows])

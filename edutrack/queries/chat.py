@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from edutrack.db.chat import ChatChannel, ChatMessage, ChatReadMarker
 from edutrack.db.diary import ClassStudent, ParentChild, School, SchoolClass
 from edutrack.db.models import Notification, Profile, User
+from edutrack.queries.classes import full_name_sql
 
 # --- channels and messages -------------------------------------------------------------------------
 
@@ -421,7 +422,7 @@ async def member_cards(session: AsyncSession, user_ids: Sequence[int]) -> list[t
     if not user_ids:
         return []
     rows = await session.execute(
-        select(User.id, func.concat_ws(" ", Profile.last_name, Profile.first_name, Profile.middle_name), User.role)
+        select(User.id, full_name_sql(), User.role)
         .join(Profile, Profile.user_id == User.id)
         .where(User.id.in_(list(user_ids)))
         .order_by(Profile.last_name, Profile.first_name, User.id)

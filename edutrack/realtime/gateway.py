@@ -77,6 +77,7 @@ class Gateway:
         self.redis_slots = asyncio.Semaphore(32)
         self.closed_slow = 0
         self.frames_queued = 0  # frames that went through a socket's queue (its client was behind)
+        self.frames_direct = 0  # frames written straight to a socket's transport (its client kept up)
         self.shutting_down = False
         self._members: dict[str, tuple[float, set[int]]] = {}
         self._members_loading: dict[str, tuple[int, asyncio.Task[set[int]]]] = {}  # with the version it read at
@@ -271,6 +272,7 @@ class Connection:
                 # Direct path. One synchronous write of a whole frame: aiohttp writes its own frames (pong,
                 # ping, close) the same way, synchronously, so the two never interleave inside a frame.
                 transport.write(self.gateway.frames.frame(text))
+                self.gateway.frames_direct += 1
                 return
         queued = len(queue)
         if ephemeral and queued >= self._ephemeral_cap:

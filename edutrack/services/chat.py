@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -134,36 +135,35 @@ async def _can_moderate(session: AsyncSession, who: Principal, channel: Channel)
 # --- views and events ---------------------------------------------------------------------------------
 
 
-def message_view(message: ChatMessage, sender: str) -> dict[str, Any]:
-    deleted = message.deleted_at is not None
+def message_dict(*, channel: str, id: int, sender_id: int, sender: str, text: str | None,
+                 client_msg_id: str | None, created_at: datetime | None, edited_at: datetime | None,
+                 deleted: bool) -> dict[str, Any]:
+    """A message as clients see it (REST and websocket), whichever layer read it."""
     return {
-        "channel": message.channel,
-        "id": message.id,
-        "sender_id": message.sender_id,
+        "channel": channel,
+        "id": id,
+        "sender_id": sender_id,
         "sender": sender,
-        "text": None if deleted else message.text,
-        "client_msg_id": message.client_msg_id,
-        "created_at": message.created_at.isoformat() if message.created_at else None,
-        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "text": None if deleted else text,
+        "client_msg_id": client_msg_id,
+        "created_at": created_at.isoformat() if created_at else None,
+        "edited_at": edited_at.isoformat() if edited_at else None,
         "deleted": deleted,
     }
+
+
+def message_view(message: ChatMessage, sender: str) -> dict[str, Any]:
+    return message_dict(channel=message.channel, id=message.id, sender_id=message.sender_id, sender=sender,
+                        text=message.text, client_msg_id=message.client_msg_id, created_at=message.created_at,
+                        edited_at=message.edited_at, deleted=message.deleted_at is not None)
 
 
 def _record_view(channel: str, row: Any) -> dict[str, Any]:
     """message_view of a driver-level row (id, sender_id, client_msg_id, text, created_at, edited_at,
     deleted_at, sender)."""
-    deleted = row["deleted_at"] is not None
-    return {
-        "channel": channel,
-        "id": row["id"],
-        "sender_id": row["sender_id"],
-        "sender": row["sender"],
-        "text": None if deleted else row["text"],
-        "client_msg_id": row["client_msg_id"],
-        "created_at": row["created_at"].isoformat(),
-        "edited_at": row["edited_at"].isoformat() if row["edited_at"] else None,
-        "deleted": deleted,
-    }
+    return message_dict(channel=channel, id=row["id"], sender_id=row["sender_id"], sender=row["sender"],
+                        text=row["text"], client_msg_id=row["client_msg_id"], created_at=row["created_at"],
+                        edited_at=row["edited_at"], deleted=row["deleted_at"] is not None)
 
 
 def message_event(view: dict[str, Any]) -> dict[str, Any]:

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-from redis.exceptions import RedisError
 
 from edutrack import errors, events
 from edutrack.context import AppContext
@@ -184,9 +182,10 @@ class ChatSendBatcher:
         notes: list[Notification] = []
         for message, row, position in zip(new, stored, new_at, strict=True):
             item = batch[position]
-            view = {"channel": message.channel, "id": row.id, "sender_id": message.sender_id,
-                    "sender": item.sender, "text": message.text, "client_msg_id": message.client_msg_id,
-                    "created_at": row.created_at.isoformat(), "edited_at": None, "deleted": False}
+            view = chat.message_dict(channel=message.channel, id=row.id, sender_id=message.sender_id,
+                                     sender=item.sender or "", text=message.text,
+                                     client_msg_id=message.client_msg_id, created_at=row.created_at,
+                                     edited_at=None, deleted=False)
             results[position] = SendResult(view, False)
             out_events.append((message.channel, chat.message_event(view)))
             if row.notification_id is not None and message.notify_user_id is not None:
@@ -208,19 +207,10 @@ class ChatSendBatcher:
         return _Stored(final, out_events, notes)
 
     async def _publish(self, stored: _Stored) -> None:
-        """Live events of a committed batch, in one Redis round trip, in id order per channel."""
-        if stored.events:
-            namespace = self.ctx.settings.namespace
-            try:
-                async with self.ctx.redis.pipeline(transaction=False) as pipe:
-                    for channel, event in stored.events:
-                        pipe.publish(events.redis_channel(namespace, channel),
-                                     json.dumps(event, ensure_ascii=False, default=str))
-                    await pipe.execute()
-            except (RedisError, OSError) as exc:
-                log.warning("live publish failed; clients will catch up on resume",
-                            extra={"count": len(stored.events), "error": str(exc)})
-        await events.publish_notifications(self.ctx, stored.notes)
+        """Live events of a committed batch (messages in id order per channel, then the private-message
+        notifications), in one Redis round trip."""
+        await events.publish_many(self.ctx, [*stored.events, *((f"user:{n.user_id}", events.notification_event(n))
+                                                                for n in stored.notes)])
 
 
 def _new_message(item: _Send, sender: str) -> q.NewMessage:
@@ -239,11 +229,10 @@ def _new_message(item: _Send, sender: str) -> q.NewMessage:
 
 
 def _existing_view(found: q.ExistingMessage, item: _Send) -> dict[str, Any]:
-    deleted = found.deleted_at is not None
-    return {"channel": found.channel, "id": found.id, "sender_id": item.who.user_id, "sender": item.sender or "",
-            "text": None if deleted else found.text, "client_msg_id": item.client_msg_id,
-            "created_at": found.created_at.isoformat(),
-            "edited_at": found.edited_at.isoformat() if found.edited_at else None, "deleted": deleted}
+    return chat.message_dict(channel=found.channel, id=found.id, sender_id=item.who.user_id,
+                             sender=item.sender or "", text=found.text, client_msg_id=item.client_msg_id,
+                             created_at=found.created_at, edited_at=found.edited_at,
+                             deleted=found.deleted_at is not None)
 
 
 def _consume_error(future: asyncio.Future[SendResult]) -> None:

@@ -83,25 +83,15 @@ async def test_a_standard_client_decodes_every_length_encoding(client, ctx, fact
     await ws.close()
 
 
-async def test_order_is_kept_when_a_client_falls_behind_and_catches_up(client, ctx, factory, settings, monkeypatch):
+async def test_order_is_kept_when_a_client_falls_behind_and_catches_up(client, ctx, factory, settings):
     """The client stops reading: the first frames go out directly, then its buffers fill and frames are queued;
     it reads again, the queue drains, and later frames go out directly again. One contiguous, ordered stream."""
     world = await make_class_world(ctx, factory)
     gateway = gateway_of(client)
-    direct = 0
-
-    frame = gateway.frames.frame
-
-    def counting_frame(text: str) -> bytes:
-        nonlocal direct
-        direct += 1
-        return frame(text)
-
-    monkeypatch.setattr(gateway.frames, "frame", counting_frame)
     ws = await connect(client, world.students[0])
     await subscribe(ws, world.channel)
     target = redis_channel(settings.namespace, world.channel)
-    queued_before, direct_before = gateway.frames_queued, direct
+    queued_before, direct_before = gateway.frames_queued, gateway.frames_direct
 
     # ~24 MB, far more than the socket buffers hold, in fewer frames than the queue limit (1024).
     burst, filler = 800, "x" * 30_000
@@ -117,7 +107,7 @@ async def test_order_is_kept_when_a_client_falls_behind_and_catches_up(client, c
     while conn.subs[world.channel].cursor < burst:
         assert asyncio.get_running_loop().time() < deadline, "the node did not take the burst"
         await asyncio.sleep(0.05)
-    assert direct > direct_before, "the first frames went out directly"
+    assert gateway.frames_direct > direct_before, "the first frames went out directly"
     assert gateway.frames_queued > queued_before, "a client that is behind gets the queue"
     assert conn.queue, "frames are waiting in the queue while the client does not read"
 
@@ -126,13 +116,13 @@ async def test_order_is_kept_when_a_client_falls_behind_and_catches_up(client, c
 
     # Caught up: the queue is empty and new frames take the direct path again, still in order.
     assert not conn.queue
-    direct_before, queued_before = direct, gateway.frames_queued
+    direct_before, queued_before = gateway.frames_direct, gateway.frames_queued
     for i in range(burst + 1, burst + 11):
         await ctx.redis.publish(target, json.dumps({"type": "chat.message", "channel": world.channel, "id": i,
                                                     "text": "after"}))
     ids = [(await recv(ws))["id"] for _ in range(10)]
     assert ids == list(range(burst + 1, burst + 11))
-    assert direct - direct_before == 10 and gateway.frames_queued == queued_before
+    assert gateway.frames_direct - direct_before == 10 and gateway.frames_queued == queued_before
     assert conn.close_code is None
     await ws.close()
 
@@ -171,7 +161,8 @@ async def test_switching_between_direct_and_queued_keeps_order() -> None:
     log: list[str] = []
     transport, ws = _FakeTransport(log), _FakeWs(log)
     limits = Limits()
-    gateway = SimpleNamespace(ctx=None, limits=limits, closed_slow=0, frames_queued=0, frames=FrameCache())
+    gateway = SimpleNamespace(ctx=None, limits=limits, closed_slow=0, frames_queued=0, frames_direct=0,
+                              frames=FrameCache())
     conn = Connection(gateway, SimpleNamespace(transport=transport), ws, SimpleNamespace(user_id=1))  # type: ignore[arg-type]
     conn._writer = asyncio.create_task(conn._write_loop())
     try:
@@ -198,7 +189,8 @@ async def test_switching_between_direct_and_queued_keeps_order() -> None:
 async def test_a_closed_websocket_gets_no_direct_write() -> None:
     log: list[str] = []
     transport, ws = _FakeTransport(log), _FakeWs(log)
-    gateway = SimpleNamespace(ctx=None, limits=Limits(), closed_slow=0, frames_queued=0, frames=FrameCache())
+    gateway = SimpleNamespace(ctx=None, limits=Limits(), closed_slow=0, frames_queued=0, frames_direct=0,
+                              frames=FrameCache())
     conn = Connection(gateway, SimpleNamespace(transport=transport), ws, SimpleNamespace(user_id=1))  # type: ignore[arg-type]
     ws.closed = True  # aiohttp is sending (or has sent) its close frame: nothing may follow it
     conn.send("late")

@@ -172,19 +172,15 @@ async def term_sheet_body(ctx: AppContext, who: Principal, class_id: int, term_i
     if who.is_superuser or who.school_id is None or who.role not in (Role.ADMIN.value, Role.TEACHER.value):
         return dumps_bytes((await _term_sheet(ctx, who, class_id, term_id))[0])
     viewer = "all" if who.role == Role.ADMIN.value else f"t{who.user_id}"
-    buckets = (cache.class_marks_bucket(class_id), cache.school_ref_bucket(who.school_id))
-    field = f"sheet:{term_id}:{viewer}"
-    found = await cache.lookup(ctx, buckets, field)
-    if found.value is not None:
-        facts, body = cache.unpack(found.value)
-        if facts["school_id"] == who.school_id and facts.get("teacher") in (None, who.user_id):
-            return body
-    sheet, school_id = await _term_sheet(ctx, who, class_id, term_id)
-    body = dumps_bytes(sheet)
-    if school_id == who.school_id:
+
+    async def load() -> tuple[bytes, dict[str, Any] | None]:
+        sheet, school_id = await _term_sheet(ctx, who, class_id, term_id)
         facts = {"school_id": who.school_id, "teacher": None if viewer == "all" else who.user_id}
-        await cache.store(ctx, buckets, field, found, cache.pack(facts, body))
-    return body
+        return dumps_bytes(sheet), facts if school_id == who.school_id else None
+
+    return await cache.authorized_body(
+        ctx, (cache.class_marks_bucket(class_id), cache.school_ref_bucket(who.school_id)), f"sheet:{term_id}:{viewer}",
+        lambda facts: facts["school_id"] == who.school_id and facts.get("teacher") in (None, who.user_id), load)
 
 
 async def _term_sheet(ctx: AppContext, who: Principal, class_id: int, term_id: int) -> tuple[dict[str, Any], int]:

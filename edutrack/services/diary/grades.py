@@ -289,21 +289,17 @@ async def student_grades_body(ctx: AppContext, who: Principal, student_id: int, 
                                         starts=starts, ends=ends, with_facts=False)
         return dumps_bytes(data)
     viewer = f"t{who.user_id}" if teacher_filter(who) is not None else "all"
-    buckets = (cache.student_marks_bucket(student_id), cache.school_ref_bucket(who.school_id or 0))
-    field = f"grades:{term_id}:{subject_id}:{starts}:{ends}:{viewer}"
-    found = await cache.lookup(ctx, buckets, field)
-    if found.value is not None:
-        facts, body = cache.unpack(found.value)
-        if access.student_visible_by_facts(who, student_id, facts):
-            return body
-        # Not for this caller: PostgreSQL gives the exact answer (404) below.
-    data, facts = await _student_grades(ctx, who, student_id, subject_id=subject_id, term_id=term_id,
-                                        starts=starts, ends=ends, with_facts=True)
-    body = dumps_bytes(data)
-    # Only under the school bucket the entry really depends on (a parent may belong to another school).
-    if facts["school_id"] == who.school_id:
-        await cache.store(ctx, buckets, field, found, cache.pack(facts, body))
-    return body
+
+    async def load() -> tuple[bytes, dict[str, Any] | None]:
+        data, facts = await _student_grades(ctx, who, student_id, subject_id=subject_id, term_id=term_id,
+                                            starts=starts, ends=ends, with_facts=True)
+        # Only under the school bucket the entry really depends on (a parent may belong to another school).
+        return dumps_bytes(data), facts if facts["school_id"] == who.school_id else None
+
+    return await cache.authorized_body(
+        ctx, (cache.student_marks_bucket(student_id), cache.school_ref_bucket(who.school_id or 0)),
+        f"grades:{term_id}:{subject_id}:{starts}:{ends}:{viewer}",
+        lambda facts: access.student_visible_by_facts(who, student_id, facts), load)
 
 
 @dataclass

@@ -292,16 +292,22 @@ async def _class_lessons(ctx: AppContext, school_id: int, class_id: int, starts:
     return result
 
 
-async def class_week(ctx: AppContext, who: Principal, class_id: int, start: date | None,
-                     end: date | None) -> dict[str, Any]:
-    async with ctx.reads() as session:
-        await access.require_class_visible(session, who, class_id)
-        found = await q.class_schools(session, [class_id])
+async def _visible_class_week(session: AsyncSession, who: Principal, class_id: int, start: date | None,
+                              end: date | None) -> tuple[int, ZoneInfo, datetime, datetime]:
+    """The class's school, its time zone and the week's bounds, once the caller may see the class."""
+    await access.require_class_visible(session, who, class_id)
+    found = await q.class_schools(session, [class_id])
     if not found:
         raise errors.NotFound("No such class")
     tz = ZoneInfo(found[0].timezone)
-    starts, ends = _range(tz, start, end)
-    return _range_view(starts, ends, tz, await _class_lessons(ctx, found[0].school_id, class_id, starts, ends))
+    return (found[0].school_id, tz, *_range(tz, start, end))
+
+
+async def class_week(ctx: AppContext, who: Principal, class_id: int, start: date | None,
+                     end: date | None) -> dict[str, Any]:
+    async with ctx.reads() as session:
+        school_id, tz, starts, ends = await _visible_class_week(session, who, class_id, start, end)
+    return _range_view(starts, ends, tz, await _class_lessons(ctx, school_id, class_id, starts, ends))
 
 
 async def class_week_body(ctx: AppContext, who: Principal, class_id: int, start: date | None,
@@ -311,30 +317,24 @@ async def class_week_body(ctx: AppContext, who: Principal, class_id: int, start:
     the school's reference bucket (enrolment, parent links, assignments, the class teacher change it)."""
     if start is None or end is None or who.school_id is None or who.is_superuser:
         return dumps_bytes(await class_week(ctx, who, class_id, start, end))
-    buckets = (cache.school_schedule_bucket(who.school_id), cache.school_ref_bucket(who.school_id))
-    field = f"week:{class_id}:{start.isoformat()}:{end.isoformat()}"
-    found = await cache.lookup(ctx, buckets, field)
-    if found.value is not None:
-        facts, body = cache.unpack(found.value)
-        if access.class_visible_by_facts(who, facts):
-            return body
-    # The miss reads PostgreSQL directly, not through `_class_lessons`: that would create the schedule bucket
-    # (a new token) and make this store fail on the first read of a fresh bucket.
-    async with ctx.reads() as session:
-        await access.require_class_visible(session, who, class_id)
-        found_class = await q.class_schools(session, [class_id])
-        if not found_class:
-            raise errors.NotFound("No such class")
-        tz = ZoneInfo(found_class[0].timezone)
-        starts, ends = _range(tz, start, end)
-        rows = await q.lessons_in_range(session, starts=starts, ends=ends, class_ids=[class_id])
-        row = await membership.class_access_facts(session, class_id)
-    body = dumps_bytes(_range_view(starts, ends, tz, [lesson_view(r) for r in rows]))
-    if row is not None and row.school_id == who.school_id:
-        facts = {"school_id": row.school_id, "class_teacher_id": row.class_teacher_id,
-                 "teachers": row.teachers or [], "students": row.students or [], "parents": row.parents or []}
-        await cache.store(ctx, buckets, field, found, cache.pack(facts, body))
-    return body
+
+    async def load() -> tuple[bytes, dict[str, Any] | None]:
+        # Reads PostgreSQL directly, not through `_class_lessons`: that would create the schedule bucket (a new
+        # token) and make this store fail on the first read of a fresh bucket.
+        async with ctx.reads() as session:
+            _, tz, starts, ends = await _visible_class_week(session, who, class_id, start, end)
+            rows = await q.lessons_in_range(session, starts=starts, ends=ends, class_ids=[class_id])
+            row = await membership.class_access_facts(session, class_id)
+        body = dumps_bytes(_range_view(starts, ends, tz, [lesson_view(r) for r in rows]))
+        if row is None or row.school_id != who.school_id:
+            return body, None
+        return body, {"school_id": row.school_id, "class_teacher_id": row.class_teacher_id,
+                      "teachers": row.teachers or [], "students": row.students or [], "parents": row.parents or []}
+
+    return await cache.authorized_body(
+        ctx, (cache.school_schedule_bucket(who.school_id), cache.school_ref_bucket(who.school_id)),
+        f"week:{class_id}:{start.isoformat()}:{end.isoformat()}",
+        lambda facts: access.class_visible_by_facts(who, facts), load)
 
 
 async def my_schedule(ctx: AppContext, who: Principal, start: date | None, end: date | None,
