@@ -23,7 +23,13 @@ Control events (never stored, never sent to clients as they are):
   membership.changed on class:{id}  who belongs to the class chat changed (unenrolment, a parent unlinked, a
                                     teacher unassigned, the school's parents setting, the class deleted): every
                                     node re-reads the members and unsubscribes sockets of people who left.
-  account.disabled on user:{id}     an administrator deactivated the account: its sockets are closed (4001).
+  access.revoked on _nodes          the user's access tokens issued until `before` are refused from now on
+                                    (deactivation, a new role or school, a password change, "log out
+                                    everywhere"); every node records the cut-off and closes the user's
+                                    sockets: 4001 when `relogin` (disabled, logged out everywhere, password
+                                    reset), else 4002 (refresh the token, reconnect).
+`_nodes` is the one channel every node's hub subscribes at start, whatever its sockets need; clients cannot
+subscribe it (no such channel kind).
 
 Presence: while a user has at least one open socket on any node, Redis key
 f"{namespace}:presence:user:{id}" exists (refreshed with a TTL by the gateway).
@@ -100,12 +106,16 @@ async def publish_membership_changed(ctx: AppContext, class_ids: Iterable[int]) 
                              for c in sorted(set(class_ids))])
 
 
-ACCOUNT_DISABLED = "account.disabled"
+NODES_CHANNEL = "_nodes"
+ACCESS_REVOKED = "access.revoked"
 
 
-async def publish_account_disabled(ctx: AppContext, user_id: int) -> None:
-    """Close the user's open sockets (those subscribed to their feed, as clients do). Call after the commit."""
-    await publish(ctx, f"user:{user_id}", {"type": ACCOUNT_DISABLED, "channel": f"user:{user_id}"})
+async def publish_access_revoked(ctx: AppContext, user_id: int, before: float, *, relogin: bool) -> None:
+    """Tell every node to refuse the user's access tokens issued until `before` and to close the user's sockets.
+    Call after the commit that wrote users.access_valid_after: a node that misses this (Redis down) reads the
+    column when its subscription comes back."""
+    await publish(ctx, NODES_CHANNEL, {"type": ACCESS_REVOKED, "user_id": user_id, "before": before,
+                                       "relogin": relogin})
 
 
 async def publish_notifications(ctx: AppContext, rows: Iterable[Notification]) -> None:

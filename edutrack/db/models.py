@@ -69,6 +69,9 @@ class User(TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     # The school a user belongs to (admins administer it); the schools table lives in edutrack.db.diary.
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="SET NULL"), index=True)
+    # Access tokens issued at or before this moment are refused (deactivation, a new role or school, a password
+    # change, "log out everywhere"): a JWT is otherwise valid until it expires. See security/tokens.py.
+    access_valid_after: Mapped[datetime | None] = mapped_column(index=True)
 
     profile: Mapped[Profile] = relationship(back_populates="user", lazy="joined", uselist=False)
 

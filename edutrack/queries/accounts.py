@@ -117,6 +117,18 @@ async def revoke_user_refresh_tokens(session: AsyncSession, user_id: int) -> int
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def cut_access(session: AsyncSession, user_id: int, at: datetime) -> None:
+    await session.execute(update(User).where(User.id == user_id).values(access_valid_after=at))
+
+
+async def access_cutoffs_since(session: AsyncSession, since: datetime) -> dict[int, datetime]:
+    """user id -> access_valid_after, for the cut-offs after `since` (older ones outlived every token)."""
+    result = await session.execute(
+        select(User.id, User.access_valid_after).where(User.access_valid_after > since)
+    )
+    return {user_id: at for user_id, at in result.all() if at is not None}
+
+
 async def insert_reset_token(session: AsyncSession, *, user_id: int, token_hash: str, expires_at: datetime) -> None:
     session.add(PasswordResetToken(user_id=user_id, token_hash=token_hash, expires_at=expires_at))
     await session.flush()

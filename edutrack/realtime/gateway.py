@@ -48,7 +48,7 @@ from edutrack.realtime.protocol import (
     token_from_subprotocols,
 )
 from edutrack.security.tokens import Principal
-from edutrack.services import chat
+from edutrack.services import access, chat
 from edutrack.services.chat_batch import ChatSendBatcher
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,8 @@ class Gateway:
     def __init__(self, ctx: AppContext, limits: Limits | None = None) -> None:
         self.ctx = ctx
         self.limits = limits or Limits()
-        self.hub = Hub(ctx.settings.redis_url, ctx.settings.namespace)
+        self.hub = Hub(ctx.settings.redis_url, ctx.settings.namespace, on_node_event=self._on_node_event,
+                       on_recovered=self._load_cutoffs_soon)
         self.presence = Presence(ctx.redis, ctx.settings.namespace)
         # Sends of every socket of this node share transactions (group commit): see services/chat_batch.py.
         self.sends = ChatSendBatcher(ctx)
@@ -85,6 +86,7 @@ class Gateway:
         self._members_version: dict[str, int] = {}
         self._rechecks: dict[str, asyncio.Task[None]] = {}
         self._recheck_again: set[str] = set()
+        self._cutoff_loader: asyncio.Task[None] | None = None
 
     async def join(self, who: Principal, channel: chat.Channel) -> set[int]:
         """Authorize a subscription; the members of a class chat are cached for a few seconds, because a
@@ -162,9 +164,49 @@ class Gateway:
             if isinstance(conn, Connection) and not conn.principal.is_superuser and conn.user_id not in members:
                 await conn.revoke(name)
 
+    # --- node events -----------------------------------------------------------------------------------
+
+    def _on_node_event(self, event: dict[str, Any]) -> None:
+        if event.get("type") != events.ACCESS_REVOKED:
+            return
+        user_id, before = event.get("user_id"), event.get("before")
+        if not isinstance(user_id, int) or not isinstance(before, int | float):
+            return
+        self.ctx.tokens.revoke_before(user_id, float(before))
+        relogin = bool(event.get("relogin"))
+        for conn in list(self.connections):
+            if conn.user_id == user_id and conn.principal.issued_at <= before:
+                conn.access_revoked(relogin)
+
+    def _load_cutoffs_soon(self) -> None:
+        """Read the access cut-offs from PostgreSQL: at start-up, and after a Redis outage in which a broadcast
+        may have been lost. Retried until it succeeds; one read at a time."""
+        if self._cutoff_loader is None or self._cutoff_loader.done():
+            self._cutoff_loader = asyncio.create_task(self._load_cutoffs(), name="realtime-access-cutoffs")
+
+    async def _load_cutoffs(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await access.load(self.ctx)
+            except Exception as exc:
+                log.warning("could not read access cut-offs; retrying", extra={"error": repr(exc)})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            # A cut-off read from the database closes no socket by itself: close the sockets it covers.
+            for conn in list(self.connections):
+                if self.ctx.tokens.is_cut_off(conn.principal):
+                    conn.access_revoked(relogin=False)  # 4002: the refresh decides whether they log in again
+            return
+
     async def start(self) -> None:
         await self.hub.start()
         await self.presence.start()
+        # After the hub: a cut-off committed from here on arrives as a broadcast; one committed before is read.
+        self._load_cutoffs_soon()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(self._cutoff_loader), 5.0)  # type: ignore[arg-type]
 
     async def shutdown(self) -> None:
         """SIGTERM: every socket gets 1001 (going away) so clients reconnect to another node."""
@@ -175,8 +217,9 @@ class Gateway:
                                  return_exceptions=True)
 
     async def stop(self) -> None:
-        for task in list(self._rechecks.values()):
-            task.cancel()
+        for task in [*self._rechecks.values(), self._cutoff_loader]:
+            if task is not None:
+                task.cancel()
         await self.sends.close()
         await self.presence.stop()
         await self.hub.stop()
@@ -343,10 +386,6 @@ class Connection:
         if kind == events.MEMBERSHIP_CHANGED:
             # For the node, not the client; every local socket on the channel gets it, the gateway acts once.
             self.gateway.membership_changed(channel)
-            return
-        if kind == events.ACCOUNT_DISABLED:
-            if channel == f"user:{self.user_id}":
-                self.spawn_close(CloseCode.AUTH_FAILED, "account disabled")
             return
         if kind in EPHEMERAL:
             if sub.syncing or event.get("user_id") == self.user_id:
@@ -652,6 +691,15 @@ class Connection:
         if left > self.limits.token_refresh_warning:
             self._timers.append(loop.call_later(left - self.limits.token_refresh_warning, self._token_expiring))
 
+    def access_revoked(self, relogin: bool) -> None:
+        """The token this socket was opened (or last re-authenticated) with is cut off (services/access.py)."""
+        if relogin:
+            self.send(error_frame(ErrorCode.TOKEN_REVOKED, "This session was ended; log in again"))
+            self.spawn_close(CloseCode.AUTH_FAILED, "session ended")
+        else:
+            self.send(error_frame(ErrorCode.TOKEN_REVOKED, "The account changed; refresh the access token"))
+            self.spawn_close(CloseCode.TOKEN_EXPIRED, "token revoked")
+
     def _token_expiring(self) -> None:
         self.send(dumps({"type": "auth.expiring", "expires_at": self.principal.expires_at}))
 
@@ -722,9 +770,10 @@ async def _authenticate(gateway: Gateway, request: web.Request, ws: web.WebSocke
     try:
         who = gateway.ctx.tokens.decode_access(token)
     except errors.Unauthorized as exc:
-        expired = exc.code == "token_expired"
-        await _refuse(ws, CloseCode.TOKEN_EXPIRED if expired else CloseCode.AUTH_FAILED,
-                      ErrorCode.TOKEN_EXPIRED if expired else ErrorCode.UNAUTHORIZED, exc.message)
+        # token_expired / token_revoked: 4002, refresh and reconnect (the refresh says if a login is needed).
+        refresh = exc.code in (ErrorCode.TOKEN_EXPIRED, ErrorCode.TOKEN_REVOKED)
+        await _refuse(ws, CloseCode.TOKEN_EXPIRED if refresh else CloseCode.AUTH_FAILED,
+                      exc.code if refresh else ErrorCode.UNAUTHORIZED, exc.message)
         return None
     return who
 

@@ -1,5 +1,6 @@
 """Per-process fan-out: ONE Redis pub/sub connection per process, channels subscribed while local sockets
-need them, every published event parsed once and handed to each local subscriber.
+need them, every published event parsed once and handed to each local subscriber. Besides those, every hub
+subscribes the `_nodes` channel (events for the nodes themselves, such as access cut-offs) and a channel of its own.
 
 Redis is only the fast path. When the subscription connection drops (Redis restart, network), the hub
 reconnects with backoff, re-subscribes every channel, waits for the confirmations and then tells every local
@@ -13,6 +14,7 @@ import contextlib
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -21,7 +23,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from edutrack.events import redis_channel
+from edutrack.events import NODES_CHANNEL, redis_channel
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,11 @@ class Subscriber(Protocol):
 
 
 class Hub:
-    def __init__(self, redis_url: str, namespace: str) -> None:
+    def __init__(self, redis_url: str, namespace: str, *,
+                 on_node_event: Callable[[dict[str, Any]], None] | None = None,
+                 on_recovered: Callable[[], None] | None = None) -> None:
+        """`on_node_event`: events for the node itself (the `_nodes` channel, subscribed whatever the sockets
+        need); `on_recovered`: the subscription came back after a drop, so such events may have been missed."""
         # Its own client: a pub/sub connection blocks in reads and must not borrow the 1-second
         # socket timeout of the command pool; no silent retries, so a drop is always noticed.
         self._redis = Redis.from_url(redis_url, socket_connect_timeout=1.0, socket_keepalive=True,
@@ -47,6 +53,9 @@ class Hub:
         # A channel of this process only: the subscription exists even with no sockets, so a Redis drop is
         # noticed (and counted) while idle too.
         self._control = redis_channel(namespace, f"_node:{uuid.uuid4().hex}")
+        self._nodes = redis_channel(namespace, NODES_CHANNEL)
+        self._on_node_event = on_node_event
+        self._on_recovered = on_recovered
         self._subs: dict[str, set[Subscriber]] = {}
         self._waiting: dict[str, asyncio.Future[None]] = {}
         self._pubsub: PubSub | None = None
@@ -164,7 +173,7 @@ class Hub:
     async def _session(self, first: bool) -> None:
         pubsub = self._redis.pubsub()
         self._pubsub = pubsub
-        awaiting = {self._control, *(self._prefix + c for c in self._subs)}
+        awaiting = {self._control, self._nodes, *(self._prefix + c for c in self._subs)}
         await pubsub.subscribe(*awaiting)
         recovered = False
         while True:
@@ -199,6 +208,8 @@ class Hub:
                         self._recover()
 
     def _recover(self) -> None:
+        if self._on_recovered is not None:
+            self._on_recovered()
         by_subscriber: dict[Subscriber, set[str]] = {}
         for channel, members in self._subs.items():
             for member in members:
@@ -210,14 +221,14 @@ class Hub:
         channel = redis_name[len(self._prefix):]
         members = self._subs.get(channel)
         if not members:
+            if redis_name == self._nodes and self._on_node_event is not None:
+                event = _parse(channel, data)
+                if event is not None:
+                    self._on_node_event(event)
             return
         text = data.decode() if isinstance(data, bytes) else data
-        try:
-            event = json.loads(text)
-        except ValueError:
-            log.warning("realtime: dropped an event that is not JSON", extra={"channel": channel})
-            return
-        if not isinstance(event, dict):
+        event = _parse(channel, text)
+        if event is None:
             return
         # Parsed once, serialized once: every local socket gets the same text.
         for member in list(members):
@@ -229,3 +240,12 @@ class Hub:
         if pubsub is not None:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+def _parse(channel: str, data: bytes | str) -> dict[str, Any] | None:
+    try:
+        event = json.loads(data)
+    except ValueError:
+        log.warning("realtime: dropped an event that is not JSON", extra={"channel": channel})
+        return None
+    return event if isinstance(event, dict) else None

@@ -40,6 +40,7 @@ class ErrorCode:
     TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions"
     UNAUTHORIZED = "unauthorized"
     TOKEN_EXPIRED = "token_expired"  # noqa: S105 (an error code, not a secret)
+    TOKEN_REVOKED = "token_revoked"  # noqa: S105
     INTERNAL = "internal_error"
 
 

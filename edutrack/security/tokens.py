@@ -28,6 +28,7 @@ class Principal:
     school_id: int | None
     is_superuser: bool
     expires_at: int = 0
+    issued_at: float = 0.0
 
     @property
     def is_admin(self) -> bool:
@@ -48,14 +49,19 @@ class TokenService:
         self._algorithm = algorithm
         self.access_ttl = access_ttl
         self._verified: dict[str, Principal] = {}
+        # user id -> (cut-off, when the entry may go): tokens of that user issued at or before the cut-off are
+        # refused. Filled from users.access_valid_after at start-up and by every node's broadcast (realtime hub).
+        self._cutoffs: dict[int, tuple[float, float]] = {}
 
     def issue_access(self, user_id: int, role: str, school_id: int | None, is_superuser: bool) -> tuple[str, int]:
-        now = int(time.time())
-        exp = now + self.access_ttl
+        issued = time.time()
+        exp = int(issued) + self.access_ttl
         claims = {
             "iss": ISSUER,
             "sub": str(user_id),
-            "iat": now,
+            # Not whole seconds: a token issued just after a cut-off (the fresh pair of a password change) must
+            # compare as later than it. A JSON float keeps time.time() exactly.
+            "iat": issued,
             "exp": exp,
             "jti": uuid.uuid4().hex,
             "typ": "access",
@@ -68,12 +74,30 @@ class TokenService:
     def decode_access(self, token: str) -> Principal:
         known = self._verified.get(token)
         if known is not None and known.expires_at > time.time():
-            return known  # its signature and claims were checked; only the expiry moves
-        principal = self._decode_access(token)
-        if len(self._verified) >= VERIFIED_CACHE_SIZE:
-            self._verified.clear()  # crude but bounded: the working set is refilled at one decode per token
-        self._verified[token] = principal
+            principal = known  # its signature and claims were checked; only the expiry moves
+        else:
+            principal = self._decode_access(token)
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.clear()  # crude but bounded: the working set is refilled at one decode per token
+            self._verified[token] = principal
+        if self.is_cut_off(principal):
+            raise Unauthorized("This access token was issued before a change to the account; refresh it",
+                               code="token_revoked")
         return principal
+
+    def is_cut_off(self, principal: Principal) -> bool:
+        cutoff = self._cutoffs.get(principal.user_id)
+        return cutoff is not None and principal.issued_at <= cutoff[0]
+
+    def revoke_before(self, user_id: int, cutoff: float) -> None:
+        """Refuse the user's access tokens issued at or before `cutoff` (a Unix time) on this node."""
+        now = time.time()
+        if len(self._cutoffs) > 1000:
+            # Entries past every token's lifetime can no longer refuse anything.
+            self._cutoffs = {uid: entry for uid, entry in self._cutoffs.items() if entry[1] > now}
+        known = self._cutoffs.get(user_id)
+        if known is None or known[0] < cutoff:
+            self._cutoffs[user_id] = (cutoff, cutoff + self.access_ttl + 60)
 
     def _decode_access(self, token: str) -> Principal:
         try:
@@ -102,4 +126,5 @@ class TokenService:
             school_id=int(school) if isinstance(school, int) else None,
             is_superuser=bool(claims.get("su", False)),
             expires_at=int(claims["exp"]),
+            issued_at=float(claims["iat"]),
         )

@@ -14,6 +14,7 @@ from edutrack.db.models import Role, User
 from edutrack.queries import accounts as q
 from edutrack.queries import membership
 from edutrack.security.tokens import Principal
+from edutrack.services import access
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
@@ -213,11 +214,14 @@ async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: 
             await _require_school(session, changes["school_id"])
         old_school, old_role = user.school_id, user.role
         disabled_now = user.is_active and changes.get("is_active") is False
+        # Tokens carry the role and the school: issued before a change, they would keep the old powers.
+        claims_changed = any(key in changes and changes[key] != getattr(user, key) for key in ("role", "school_id"))
         for key in ("role", "is_active", "school_id"):
             if key in changes:
                 setattr(user, key, changes[key])
         if changes.get("is_active") is False:
             await q.revoke_user_refresh_tokens(session, user.id)
+        cutoff = await access.cut(session, user.id) if disabled_now or claims_changed else None
         # Class chats count active users only: a (de)activation changes who is in them.
         chats_changed: set[int] = set()
         if "is_active" in changes or "role" in changes or "school_id" in changes:
@@ -226,9 +230,10 @@ async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: 
         await session.flush()
         await session.refresh(user, ["updated_at", "profile"])
     await _invalidate_schools(ctx, old_school, user.school_id)
-    if disabled_now:
-        # Refresh tokens are revoked above; open sockets go now rather than when their access token expires.
-        await events.publish_account_disabled(ctx, user.id)
+    if cutoff is not None:
+        # Refresh tokens are revoked above (deactivation); access tokens and open sockets go now, on every node,
+        # rather than when the access token expires.
+        await access.announce(ctx, user.id, cutoff, relogin=not user.is_active)
     await events.publish_membership_changed(ctx, chats_changed)
     return user
 

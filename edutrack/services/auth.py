@@ -15,6 +15,7 @@ from edutrack.context import AppContext
 from edutrack.db.models import User
 from edutrack.queries import accounts as q
 from edutrack.security.tokens import Principal, hash_token, new_opaque_token
+from edutrack.services import access
 from edutrack.services.accounts import check_password_policy
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,10 @@ async def logout(ctx: AppContext, refresh_token: str) -> None:
 
 async def logout_everywhere(ctx: AppContext, actor: Principal) -> int:
     async with ctx.sessions.begin() as session:
-        return await q.revoke_user_refresh_tokens(session, actor.user_id)
+        count = await q.revoke_user_refresh_tokens(session, actor.user_id)
+        cutoff = await access.cut(session, actor.user_id)
+    await access.announce(ctx, actor.user_id, cutoff, relogin=True)
+    return count
 
 
 async def change_password(ctx: AppContext, actor: Principal, current: str, new: str,
@@ -152,9 +156,13 @@ async def change_password(ctx: AppContext, actor: Principal, current: str, new: 
         locked = await q.user_by_id(session, user.id, for_update=True)
         assert locked is not None
         locked.password_hash = new_hash
-        # Other devices must log in again with the new password; this one gets a fresh pair.
+        # Other devices must log in again with the new password; this one gets a fresh pair (issued after the
+        # cut-off, so it is not refused with the others' access tokens).
         await q.revoke_user_refresh_tokens(session, user.id)
-        return await _issue(ctx, session, locked, None, user_agent)
+        cutoff = await access.cut(session, user.id)
+        pair = await _issue(ctx, session, locked, None, user_agent)
+    await access.announce(ctx, user.id, cutoff, relogin=False)
+    return pair
 
 
 async def request_password_reset(ctx: AppContext, email: str) -> None:
@@ -210,3 +218,6 @@ async def confirm_password_reset(ctx: AppContext, token: str, new_password: str)
         locked.password_hash = new_hash
         await q.invalidate_reset_tokens(session, locked.id)
         await q.revoke_user_refresh_tokens(session, locked.id)
+        cutoff = await access.cut(session, locked.id)
+    # Whoever knew the old password is out, everywhere, now.
+    await access.announce(ctx, locked.id, cutoff, relogin=True)

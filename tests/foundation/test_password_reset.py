@@ -78,6 +78,10 @@ async def test_reset_end_to_end(client, factory, ctx):
     assert (await client.post(LOGIN, json={"email": actor.user.email, "password": "brand-new-secret"})).status == 200
     for old in (actor.refresh_token, other_device.refresh_token):
         await error_of(await client.post("/api/v1/auth/refresh", json={"refresh_token": old}), 401)
+    # Access tokens too, at once (not when they expire): whoever knew the old password is out.
+    for device in (actor, other_device):
+        error = await error_of(await client.get("/api/v1/profile/me", headers=device.headers), 401)
+        assert error["code"] == "token_revoked"
 
     # Single use.
     error = await error_of(await client.post(CONFIRM, json={"token": token, "new_password": "third-password-x"}),

@@ -111,9 +111,11 @@ async def expect_close(ws: ClientWebSocketResponse, timeout: float = 5.0) -> tup
         if msg.type == WSMsgType.TEXT:
             frames.append(json.loads(msg.data))
             continue
-        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
-            return ws.close_code, frames
-        if msg.type == WSMsgType.ERROR:
+        if msg.type == WSMsgType.CLOSE:
+            # The code the server sent: ws.close_code becomes 1006 when the server drops the connection before
+            # the client's reply to its close frame is written.
+            return msg.data, frames
+        if msg.type in (WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
             return ws.close_code, frames
 
 

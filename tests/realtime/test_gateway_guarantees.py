@@ -343,13 +343,15 @@ async def test_one_pubsub_connection_per_process_and_idle_channels_are_unsubscri
 
         expected = wanted(worlds)
         assert len(expected) == 15 and sum(len(s) for s in sockets.values()) == 15
-        assert {c for c in await namespace_channels(redis, ns) if ":_node:" not in c} == expected
+        # Besides the sockets' channels: the node channel (`_nodes`) and this process's own (`_node:...`).
+        assert {c for c in await namespace_channels(redis, ns) if ":ev:_" not in c} == expected
+        assert f"{ns}:ev:_nodes" in await namespace_channels(redis, ns)
         # Every channel is held once by Redis however many local sockets need it...
         numsub = dict(await redis.pubsub_numsub(*expected))
         assert set(numsub.values()) == {1}, numsub
-        # ... and all of them by the one pub/sub connection of this process (plus its control channel).
+        # ... and all of them by the one pub/sub connection of this process (plus the two node channels).
         [ours] = await our_pubsub_clients(redis)
-        assert int(ours["sub"]) == len(expected) + 1 and int(ours["psub"]) == 0
+        assert int(ours["sub"]) == len(expected) + 2 and int(ours["psub"]) == 0
 
         # Sockets leave: the channels nobody on the node needs any more are unsubscribed, the rest stay.
         for ws in sockets.pop(worlds[0].class_id) + sockets.pop(worlds[1].class_id):
@@ -357,12 +359,12 @@ async def test_one_pubsub_connection_per_process_and_idle_channels_are_unsubscri
         remaining = wanted(worlds[2:])
 
         async def pruned() -> bool:
-            return {c for c in await namespace_channels(redis, ns) if ":_node:" not in c} == remaining
+            return {c for c in await namespace_channels(redis, ns) if ":ev:_" not in c} == remaining
 
         await poll(pruned, timeout=5)
         [ours_after] = await our_pubsub_clients(redis)
         assert ours_after["id"] == ours["id"]  # the same connection, not a new one
-        assert int(ours_after["sub"]) == len(remaining) + 1
+        assert int(ours_after["sub"]) == len(remaining) + 2
         assert gateway_of(node).hub.channels() == {n[len(f"{ns}:ev:"):] for n in remaining}
 
         # A channel unsubscribed on Redis is subscribed again when a socket needs it, and delivers.
@@ -377,7 +379,7 @@ async def test_one_pubsub_connection_per_process_and_idle_channels_are_unsubscri
             await ws.close()
 
         async def only_control_left() -> bool:
-            return not {c for c in await namespace_channels(redis, ns) if ":_node:" not in c}
+            return not {c for c in await namespace_channels(redis, ns) if ":ev:_" not in c}
 
         await poll(only_control_left, timeout=5)
         await node.close()

@@ -1,0 +1,51 @@
+"""Cutting a user's access tokens short.
+
+An access token is a signed JWT, checked by signature, not looked up per request, so on its own it stays
+valid until it expires (ACCESS_TOKEN_TTL). When an account is deactivated, changes role or school, changes
+its password or logs out everywhere, the tokens issued until then must stop working at once, on every node:
+
+  * the service writes `users.access_valid_after` in the transaction that makes the change (`cut`),
+  * after the commit, `announce` records the cut-off on this node and broadcasts it to the others
+    (events.ACCESS_REVOKED on the `_nodes` channel); each node's TokenService then refuses those tokens
+    (401 token_revoked) and its gateway closes the user's sockets,
+  * a node that starts later, or whose Redis subscription was down during the broadcast, reads the cut-offs
+    of the last token lifetime from the column (`load`).
+
+A client refreshes (its refresh token is still valid after a role change) or, when the refresh is refused
+too (deactivation, logout everywhere, another device after a password change), logs in again.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edutrack import events
+from edutrack.context import AppContext
+from edutrack.queries import accounts as q
+
+
+async def cut(session: AsyncSession, user_id: int) -> float:
+    """Refuse the user's access tokens issued until now; returns the cut-off (Unix time) for `announce`.
+    Tokens issued after this call, in the same transaction or later, are not affected."""
+    now = time.time()
+    await q.cut_access(session, user_id, datetime.fromtimestamp(now, UTC))
+    return now
+
+
+async def announce(ctx: AppContext, user_id: int, before: float, *, relogin: bool) -> None:
+    """After the commit: this node at once (even with Redis down), every other node through Redis."""
+    ctx.tokens.revoke_before(user_id, before)
+    await events.publish_access_revoked(ctx, user_id, before, relogin=relogin)
+
+
+async def load(ctx: AppContext) -> int:
+    """Record on this node every cut-off younger than an access token's lifetime. Returns how many."""
+    since = datetime.now(UTC) - timedelta(seconds=ctx.tokens.access_ttl + 60)
+    async with ctx.reads() as session:
+        cutoffs = await q.access_cutoffs_since(session, since)
+    for user_id, at in cutoffs.items():
+        ctx.tokens.revoke_before(user_id, at.timestamp())
+    return len(cutoffs)
