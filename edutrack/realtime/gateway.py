@@ -71,6 +71,7 @@ class Gateway:
         self.sends = ChatSendBatcher(ctx)
         self.frames = FrameCache()  # an event's websocket frame, built once for all its local sockets
         self.connections: set[Connection] = set()
+        self._by_user: dict[int, set[Connection]] = {}
         # Gap reads after a reconnect storm or a Redis outage must not starve REST of database connections.
         self.db_slots = asyncio.Semaphore(max(2, ctx.settings.db_pool_size // 2))
         # The shared Redis client's pool refuses (does not queue) beyond 100 connections: keep presence and
@@ -164,6 +165,21 @@ class Gateway:
             if isinstance(conn, Connection) and not conn.principal.is_superuser and conn.user_id not in members:
                 await conn.revoke(name)
 
+    def add(self, conn: Connection) -> None:
+        self.connections.add(conn)
+        self._by_user.setdefault(conn.user_id, set()).add(conn)
+
+    def discard(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        mine = self._by_user.get(conn.user_id)
+        if mine is not None:
+            mine.discard(conn)
+            if not mine:
+                del self._by_user[conn.user_id]
+
+    def sockets_of(self, user_id: int) -> list[Connection]:
+        return list(self._by_user.get(user_id, ()))
+
     # --- node events -----------------------------------------------------------------------------------
 
     def _on_node_event(self, event: dict[str, Any]) -> None:
@@ -174,8 +190,8 @@ class Gateway:
             return
         self.ctx.tokens.revoke_before(user_id, float(before))
         relogin = bool(event.get("relogin"))
-        for conn in list(self.connections):
-            if conn.user_id == user_id and conn.principal.issued_at <= before:
+        for conn in self.sockets_of(user_id):
+            if conn.principal.issued_at <= before:
                 conn.access_revoked(relogin)
 
     def _load_cutoffs_soon(self) -> None:
@@ -648,8 +664,7 @@ class Connection:
         await self._sync(sub, missed)
 
     def _other_local_socket_on(self, name: str) -> bool:
-        return any(c is not self and c.user_id == self.user_id and name in c.subs
-                   for c in self.gateway.hub.subscribers(name) if isinstance(c, Connection))
+        return any(c is not self and name in c.subs for c in self.gateway.sockets_of(self.user_id))
 
     async def _unsubscribe(self, name: str, req: str | int | None) -> None:
         if self.subs.pop(name, None) is None:
@@ -811,11 +826,11 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
     if who is None:
         return ws
     conn = Connection(gateway, request, ws, who)
-    gateway.connections.add(conn)
+    gateway.add(conn)
     try:
         await conn.run()
     finally:
-        gateway.connections.discard(conn)
+        gateway.discard(conn)
         # Shielded: when the peer's TCP close cancels the handler (handler_cancellation, on in aiohttp's test
         # server), presence and the "offline" event must still be settled.
         await asyncio.shield(conn.cleanup())

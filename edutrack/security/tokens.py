@@ -52,6 +52,7 @@ class TokenService:
         # user id -> (cut-off, when the entry may go): tokens of that user issued at or before the cut-off are
         # refused. Filled from users.access_valid_after at start-up and by every node's broadcast (realtime hub).
         self._cutoffs: dict[int, tuple[float, float]] = {}
+        self._prune_above = 1000
 
     def issue_access(self, user_id: int, role: str, school_id: int | None, is_superuser: bool) -> tuple[str, int]:
         issued = time.time()
@@ -91,10 +92,12 @@ class TokenService:
 
     def revoke_before(self, user_id: int, cutoff: float) -> None:
         """Refuse the user's access tokens issued at or before `cutoff` (a Unix time) on this node."""
-        now = time.time()
-        if len(self._cutoffs) > 1000:
-            # Entries past every token's lifetime can no longer refuse anything.
+        if len(self._cutoffs) > self._prune_above:
+            # Entries past every token's lifetime can no longer refuse anything. Pruned when the map has doubled,
+            # so a mass deactivation (the end of a school year) costs linear time, not quadratic.
+            now = time.time()
             self._cutoffs = {uid: entry for uid, entry in self._cutoffs.items() if entry[1] > now}
+            self._prune_above = max(1000, 2 * len(self._cutoffs))
         known = self._cutoffs.get(user_id)
         if known is None or known[0] < cutoff:
             self._cutoffs[user_id] = (cutoff, cutoff + self.access_ttl + 60)
