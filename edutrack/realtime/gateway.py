@@ -318,8 +318,8 @@ class Connection:
     def send(self, text: str, *, ephemeral: bool = False) -> None:
         """Send a frame now, or queue it if the client is behind. Never blocks: a client that lets the queue
         fill up is cut off (4008); typing and presence are dropped well before that."""
-        if self.closing:
-            return
+        if self.closing or self._close_task is not None:
+            return  # closed, or its close is on the way: nothing may follow the frames already sent
         queue = self.queue
         if not queue:
             transport = self._transport

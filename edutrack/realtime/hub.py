@@ -17,17 +17,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
-
 from edutrack.events import NODES_CHANNEL, redis_channel
+from edutrack.realtime.subscriber import SubscriberConnection
 
 log = logging.getLogger(__name__)
 
 SUBSCRIBE_CONFIRM_TIMEOUT = 2.0
+HEALTH_CHECK_INTERVAL = 10.0  # seconds of silence before a PING; as long again without an answer ends the session
+YIELD_EVERY = 32  # events dispatched between two yields to the event loop
 IDLE_UNSUBSCRIBE_AFTER = 30.0
 
 
@@ -43,11 +40,10 @@ class Hub:
                  on_recovered: Callable[[], None] | None = None) -> None:
         """`on_node_event`: events for the node itself (the `_nodes` channel, subscribed whatever the sockets
         need); `on_recovered`: the subscription came back after a drop, so such events may have been missed."""
-        # Its own client: a pub/sub connection blocks in reads and must not borrow the 1-second
-        # socket timeout of the command pool; no silent retries, so a drop is always noticed.
-        self._redis = Redis.from_url(redis_url, socket_connect_timeout=1.0, socket_keepalive=True,
-                                     health_check_interval=10, retry=Retry(NoBackoff(), 0),
-                                     client_name=f"edutrack-hub:{namespace}")
+        # Its own connection (subscriber.py), not one of the command pool's: it blocks in reads, is read in bulk,
+        # and never reconnects behind our back, so a drop is always noticed here.
+        self._redis_url = redis_url
+        self._client_name = f"edutrack-hub:{namespace}"
         self._namespace = namespace
         self._prefix = redis_channel(namespace, "")
         # A channel of this process only: the subscription exists even with no sockets, so a Redis drop is
@@ -58,7 +54,7 @@ class Hub:
         self._on_recovered = on_recovered
         self._subs: dict[str, set[Subscriber]] = {}
         self._waiting: dict[str, asyncio.Future[None]] = {}
-        self._pubsub: PubSub | None = None
+        self._conn: SubscriberConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
@@ -80,8 +76,7 @@ class Hub:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        await self._close_pubsub()
-        await self._redis.aclose()
+        self._close_conn()
 
     # --- subscriptions ---------------------------------------------------------------------------------
 
@@ -106,17 +101,16 @@ class Hub:
                     return False
             return self.connected.is_set()
         self._subs[channel] = {who}
-        pubsub = self._pubsub
-        if pubsub is None:
+        conn = self._conn
+        if conn is None:
             return False  # the next session subscribes every channel in _subs
-        name = self._prefix + channel
         waiter = asyncio.get_running_loop().create_future()
         self._waiting[channel] = waiter
         try:
-            await pubsub.subscribe(name)
+            conn.subscribe(self._prefix + channel)
             await asyncio.wait_for(asyncio.shield(waiter), SUBSCRIBE_CONFIRM_TIMEOUT)
             return True
-        except (RedisError, OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError) as exc:
             log.warning("realtime: subscribe not confirmed; will recover after reconnect",
                         extra={"channel": channel, "error": str(exc)})
             return False
@@ -135,18 +129,16 @@ class Hub:
         while True:
             await asyncio.sleep(IDLE_UNSUBSCRIBE_AFTER)
             idle = [channel for channel, members in self._subs.items() if not members]
-            pubsub = self._pubsub
-            if not idle or pubsub is None or not self.connected.is_set():
+            conn = self._conn
+            if not idle or conn is None or not self.connected.is_set():
                 continue
             for channel in idle:
                 del self._subs[channel]
+            # Written at once, with no suspension since the channels left _subs: an attach that follows writes its
+            # SUBSCRIBE after this UNSUBSCRIBE, and Redis applies them in that order.
             try:
-                await pubsub.unsubscribe(*(self._prefix + c for c in idle))
-                back = [c for c in idle if c in self._subs]
-                if back:
-                    # Attached again while the unsubscribe was in flight: subscribe once more.
-                    await pubsub.subscribe(*(self._prefix + c for c in back))
-            except (RedisError, OSError) as exc:
+                conn.unsubscribe(*(self._prefix + c for c in idle))
+            except OSError as exc:  # the session is ending; the next one subscribes only what _subs holds
                 log.debug("realtime: unsubscribe failed", extra={"error": str(exc)})
 
     # --- the one reader --------------------------------------------------------------------------------
@@ -157,7 +149,7 @@ class Hub:
         while True:
             try:
                 await self._session(first)
-            except (RedisError, OSError) as exc:
+            except OSError as exc:  # ConnectionError, TimeoutError, refused AUTH: all end the session
                 if self.connected.is_set():
                     log.warning("realtime: Redis subscription lost; reconnecting", extra={"error": str(exc)})
             # Back off quickly at first (a restart takes a moment), never beyond a second.
@@ -166,46 +158,46 @@ class Hub:
             for waiter in self._waiting.values():
                 if not waiter.done():
                     waiter.set_exception(ConnectionError("Redis subscription lost"))
-            await self._close_pubsub()
+            self._close_conn()
             first = False
             await asyncio.sleep(delay)
 
     async def _session(self, first: bool) -> None:
-        pubsub = self._redis.pubsub()
-        self._pubsub = pubsub
+        conn = await SubscriberConnection.open(self._redis_url, client_name=self._client_name,
+                                               connect_timeout=1.0, health_interval=HEALTH_CHECK_INTERVAL)
+        self._conn = conn
         awaiting = {self._control, self._nodes, *(self._prefix + c for c in self._subs)}
-        await pubsub.subscribe(*awaiting)
+        conn.subscribe(*awaiting)
         recovered = False
+        dispatch = self._dispatch
         while True:
-            message = await pubsub.get_message(ignore_subscribe_messages=False, timeout=5.0)
-            if message is None:
-                continue
-            kind = message["type"]
-            raw_channel = message["channel"]
-            name = raw_channel.decode() if isinstance(raw_channel, bytes) else str(raw_channel)
-            if kind == "message":
-                self._dispatch(name, message["data"])
-                # Buffered messages are returned without suspending: yield so the writers drain between
-                # them, or one burst would fill every socket's queue before any of them sends a byte.
-                await asyncio.sleep(0)
-            elif kind == "subscribe":
-                awaiting.discard(name)
-                channel = name[len(self._prefix):]
-                waiter = self._waiting.get(channel)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(None)
-                if name == self._control and recovered:
-                    # redis-py re-established the connection on its own: treat it as a drop.
-                    self.reconnects += 1
-                    self._recover()
-                if not awaiting and not recovered:
-                    recovered = True
-                    self.connected.set()
-                    if not first:
-                        self.reconnects += 1
-                        log.warning("realtime: Redis subscription restored; re-reading gaps",
-                                    extra={"channels": len(self._subs)})
-                        self._recover()
+            handled = 0
+            for reply in await conn.replies():
+                if type(reply) is not list or len(reply) < 3:
+                    continue  # a PING's [b"pong", b""]
+                kind = reply[0]
+                if kind == b"message":
+                    dispatch(reply[1].decode(), reply[2])
+                    handled += 1
+                    if not handled % YIELD_EVERY:
+                        # A burst arrives as one read: yield now and then, so the sockets' writers and the
+                        # other tasks run between its events.
+                        await asyncio.sleep(0)
+                elif kind == b"subscribe":
+                    name = reply[1].decode()
+                    awaiting.discard(name)
+                    waiter = self._waiting.get(name[len(self._prefix):])
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(None)
+                    if not awaiting and not recovered:
+                        recovered = True
+                        self.connected.set()
+                        if not first:
+                            self.reconnects += 1
+                            log.warning("realtime: Redis subscription restored; re-reading gaps",
+                                        extra={"channels": len(self._subs)})
+                            self._recover()
+            await asyncio.sleep(0)
 
     def _recover(self) -> None:
         if self._on_recovered is not None:
@@ -235,11 +227,10 @@ class Hub:
             member.on_event(channel, event, text)
         self.delivered += len(members)
 
-    async def _close_pubsub(self) -> None:
-        pubsub, self._pubsub = self._pubsub, None
-        if pubsub is not None:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+    def _close_conn(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
 
 def _parse(channel: str, data: bytes | str) -> dict[str, Any] | None:

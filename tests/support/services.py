@@ -61,6 +61,7 @@ class PrivateRedis:
 
     port: int
     workdir: Path
+    args: tuple[str, ...] = ()  # more redis-server options (requirepass, a Unix socket, TLS)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -71,7 +72,7 @@ class PrivateRedis:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)],
+             "--dir", str(self.workdir), *self.args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -93,9 +94,9 @@ class PrivateRedis:
 
 
 @contextlib.contextmanager
-def private_redis() -> Iterator[PrivateRedis]:
+def private_redis(*args: str) -> Iterator[PrivateRedis]:
     with tempfile.TemporaryDirectory(prefix="edutrack-redis-") as tmp:
-        server = PrivateRedis(port=free_port(), workdir=Path(tmp))
+        server = PrivateRedis(port=free_port(), workdir=Path(tmp), args=args)
         server.start()
         try:
             yield server
