@@ -101,6 +101,9 @@ class Settings:
     # Seconds after a refresh token's rotation during which presenting it again (a retry whose answer was lost,
     # two tabs refreshing at once) gets a new token instead of revoking the whole login. 0: never.
     refresh_reuse_grace: int = 10
+    # Seconds between two reads of the access-token cut-offs by each API node (services/access.py); the Redis
+    # broadcast is the fast path, this catches one that was lost.
+    access_cutoff_poll: float = 5.0
     password_reset_ttl: int = 3600
     allow_self_registration: bool = True
 
@@ -255,7 +258,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
             kw[attr] = _parse_int(name, values[name], problems, minimum)
     for name, attr in (("SMTP_TIMEOUT", "smtp_timeout"), ("DIGEST_INTERVAL", "digest_interval"),
                        ("RELAY_LEASE", "relay_lease"), ("RELAY_POLL_INTERVAL", "relay_poll_interval"),
-                       ("RELAY_REPUBLISH_AFTER", "relay_republish_after")):
+                       ("RELAY_REPUBLISH_AFTER", "relay_republish_after"),
+                       ("ACCESS_CUTOFF_POLL", "access_cutoff_poll")):
         if name in values:
             kw[attr] = _parse_float(name, values[name], problems)
     if "EMAIL_RETRY_DELAYS" in values:

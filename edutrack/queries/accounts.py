@@ -15,10 +15,12 @@ async def user_by_email(session: AsyncSession, email: str) -> User | None:
     return result.scalar_one_or_none()
 
 
-async def user_by_id(session: AsyncSession, user_id: int, *, for_update: bool = False) -> User | None:
+async def user_by_id(session: AsyncSession, user_id: int, *, for_update: bool = False,
+                     for_share: bool = False) -> User | None:
     stmt = select(User).where(User.id == user_id)
-    if for_update:
-        stmt = stmt.with_for_update(of=User)
+    if for_update or for_share:
+        # The row as it is once the lock is granted, not as this session first loaded it.
+        stmt = stmt.with_for_update(of=User, read=not for_update).execution_options(populate_existing=True)
     result = await session.execute(stmt)
     return result.scalar_one_or_none()
 
@@ -93,9 +95,15 @@ async def insert_refresh_token(
     await session.flush()
 
 
+async def refresh_token_owner(session: AsyncSession, token_hash: str) -> int | None:
+    result = await session.execute(select(RefreshToken.user_id).where(RefreshToken.token_hash == token_hash))
+    return result.scalar_one_or_none()
+
+
 async def refresh_token_for_update(session: AsyncSession, token_hash: str) -> RefreshToken | None:
     result = await session.execute(
         select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+        .execution_options(populate_existing=True)
     )
     return result.scalar_one_or_none()
 

@@ -64,8 +64,9 @@ class Gateway:
     def __init__(self, ctx: AppContext, limits: Limits | None = None) -> None:
         self.ctx = ctx
         self.limits = limits or Limits()
+        self._cutoffs_due = asyncio.Event()  # read the cut-offs now (Redis came back), not at the next poll
         self.hub = Hub(ctx.settings.redis_url, ctx.settings.namespace, on_node_event=self._on_node_event,
-                       on_recovered=self._load_cutoffs_soon)
+                       on_recovered=self._cutoffs_due.set)
         self.presence = Presence(ctx.redis, ctx.settings.namespace)
         # Sends of every socket of this node share transactions (group commit): see services/chat_batch.py.
         self.sends = ChatSendBatcher(ctx)
@@ -87,7 +88,8 @@ class Gateway:
         self._members_version: dict[str, int] = {}
         self._rechecks: dict[str, asyncio.Task[None]] = {}
         self._recheck_again: set[str] = set()
-        self._cutoff_loader: asyncio.Task[None] | None = None
+        self._cutoff_watch: asyncio.Task[None] | None = None
+        self.cutoffs_read = asyncio.Event()  # the first read succeeded
 
     async def join(self, who: Principal, channel: chat.Channel) -> set[int]:
         """Authorize a subscription; the members of a class chat are cached for a few seconds, because a
@@ -188,41 +190,40 @@ class Gateway:
         user_id, before = event.get("user_id"), event.get("before")
         if not isinstance(user_id, int) or not isinstance(before, int | float):
             return
-        self.ctx.tokens.revoke_before(user_id, float(before))
+        try:
+            self.ctx.tokens.revoke_before(user_id, float(before))
+        except (ValueError, OverflowError):
+            return
         relogin = bool(event.get("relogin"))
         for conn in self.sockets_of(user_id):
             if conn.principal.issued_at <= before:
                 conn.access_revoked(relogin)
 
-    def _load_cutoffs_soon(self) -> None:
-        """Read the access cut-offs from PostgreSQL: at start-up, and after a Redis outage in which a broadcast
-        may have been lost. Retried until it succeeds; one read at a time."""
-        if self._cutoff_loader is None or self._cutoff_loader.done():
-            self._cutoff_loader = asyncio.create_task(self._load_cutoffs(), name="realtime-access-cutoffs")
-
-    async def _load_cutoffs(self) -> None:
-        delay = 0.5
+    async def _watch_cutoffs(self) -> None:
+        """Read the access cut-offs from PostgreSQL at start-up, every ACCESS_CUTOFF_POLL seconds, and at once after
+        a Redis outage: the broadcast is the fast path, this catches one that was lost (services/access.py)."""
         while True:
+            self._cutoffs_due.clear()
             try:
-                await access.load(self.ctx)
+                users = await access.load(self.ctx)
             except Exception as exc:
                 log.warning("could not read access cut-offs; retrying", extra={"error": repr(exc)})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-                continue
-            # A cut-off read from the database closes no socket by itself: close the sockets it covers.
-            for conn in list(self.connections):
-                if self.ctx.tokens.is_cut_off(conn.principal):
-                    conn.access_revoked(relogin=False)  # 4002: the refresh decides whether they log in again
-            return
+            else:
+                self.cutoffs_read.set()
+                for user_id in users:
+                    for conn in self.sockets_of(user_id):
+                        if self.ctx.tokens.is_cut_off(conn.principal):
+                            conn.access_revoked(relogin=False)  # 4002: the refresh decides whether they log in
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._cutoffs_due.wait(), self.ctx.settings.access_cutoff_poll)
 
     async def start(self) -> None:
         await self.hub.start()
         await self.presence.start()
         # After the hub: a cut-off committed from here on arrives as a broadcast; one committed before is read.
-        self._load_cutoffs_soon()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.shield(self._cutoff_loader), 5.0)  # type: ignore[arg-type]
+        self._cutoff_watch = asyncio.create_task(self._watch_cutoffs(), name="realtime-access-cutoffs")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.cutoffs_read.wait(), 5.0)
 
     async def shutdown(self) -> None:
         """SIGTERM: every socket gets 1001 (going away) so clients reconnect to another node."""
@@ -233,7 +234,7 @@ class Gateway:
                                  return_exceptions=True)
 
     async def stop(self) -> None:
-        for task in [*self._rechecks.values(), self._cutoff_loader]:
+        for task in [*self._rechecks.values(), self._cutoff_watch]:
             if task is not None:
                 task.cancel()
         await self.sends.close()
@@ -571,6 +572,10 @@ class Connection:
             return
         if not self._frames.allow():
             self.error(ErrorCode.RATE_LIMITED, "Too many frames; slow down")
+            return
+        if self.ctx.tokens.is_cut_off(self.principal):
+            # A cut-off whose broadcast has not closed this socket (yet): its old token acts no more.
+            self.access_revoked(relogin=False)
             return
         req: str | int | None = None
         try:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -128,7 +129,8 @@ class Hub:
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(IDLE_UNSUBSCRIBE_AFTER)
-            idle = [channel for channel, members in self._subs.items() if not members]
+            # Not one an attach is still waiting on: its confirmation must answer that attach, not a later one.
+            idle = [channel for channel, members in self._subs.items() if not members and channel not in self._waiting]
             conn = self._conn
             if not idle or conn is None or not self.connected.is_set():
                 continue
@@ -146,12 +148,17 @@ class Hub:
     async def _run(self) -> None:
         delay = 0.05
         first = True
+        quiet_until = 0.0  # while Redis stays away, say so once every 30 s, not on every retry
         while True:
             try:
                 await self._session(first)
             except OSError as exc:  # ConnectionError, TimeoutError, refused AUTH: all end the session
-                if self.connected.is_set():
-                    log.warning("realtime: Redis subscription lost; reconnecting", extra={"error": str(exc)})
+                now = time.monotonic()
+                if self.connected.is_set() or now >= quiet_until:
+                    quiet_until = now + 30.0
+                    log.warning("realtime: no Redis subscription; retrying", extra={"error": str(exc)})
+            except Exception:  # a bug must not end live delivery for good: log it, start a new session
+                log.exception("realtime: the Redis subscription failed unexpectedly; reconnecting")
             # Back off quickly at first (a restart takes a moment), never beyond a second.
             delay = 0.05 if self.connected.is_set() else min(delay * 2, 1.0)
             self.connected.clear()
@@ -174,6 +181,8 @@ class Hub:
             handled = 0
             for reply in await conn.replies():
                 if type(reply) is not list or len(reply) < 3:
+                    if isinstance(reply, Exception):  # an error reply, e.g. an ACL refusing SUBSCRIBE
+                        raise ConnectionError(f"Redis refused a subscription: {reply}")
                     continue  # a PING's [b"pong", b""]
                 kind = reply[0]
                 if kind == b"message":
@@ -216,15 +225,25 @@ class Hub:
             if redis_name == self._nodes and self._on_node_event is not None:
                 event = _parse(channel, data)
                 if event is not None:
-                    self._on_node_event(event)
+                    try:
+                        self._on_node_event(event)
+                    except Exception:
+                        log.exception("realtime: a node event failed", extra={"event_type": event.get("type")})
             return
-        text = data.decode() if isinstance(data, bytes) else data
+        try:
+            text = data.decode() if isinstance(data, bytes) else data
+        except UnicodeDecodeError:
+            log.warning("realtime: dropped an event that is not UTF-8", extra={"channel": channel})
+            return
         event = _parse(channel, text)
         if event is None:
             return
         # Parsed once, serialized once: every local socket gets the same text.
         for member in list(members):
-            member.on_event(channel, event, text)
+            try:
+                member.on_event(channel, event, text)
+            except Exception:  # one socket's failure must not cost the others this event, or the hub its loop
+                log.exception("realtime: delivering an event failed", extra={"channel": channel})
         self.delivered += len(members)
 
     def _close_conn(self) -> None:

@@ -131,8 +131,10 @@ class SubscriberConnection:
                 async with asyncio.timeout(self._health_interval):
                     await protocol.arrived.wait()
             except TimeoutError:
+                if protocol.replies:  # arrived while this task waited for the loop (a blocked loop, not Redis)
+                    break
                 if pinged:
-                    self.close()
+                    self.abort()
                     raise ConnectionError("Redis did not answer a PING") from None
                 self._write(command("PING"))
                 pinged = True
@@ -148,6 +150,13 @@ class SubscriberConnection:
             with contextlib.suppress(Exception):
                 transport.close()
 
+    def abort(self) -> None:
+        """Drop the connection without waiting for unsent bytes to drain (the peer is not reading them)."""
+        transport = self._protocol.transport
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                transport.abort()
+
     def _write(self, data: bytes) -> None:
         protocol = self._protocol
         transport = protocol.transport
@@ -157,9 +166,14 @@ class SubscriberConnection:
 
 
 def _tls_context(options: dict[str, Any]) -> ssl.SSLContext:
-    """rediss:// as redis-py reads it: verify against the system CAs (or ssl_ca_certs); ssl_cert_reqs=none
-    turns verification off."""
-    context = ssl.create_default_context(cafile=options.get("ssl_ca_certs"))
+    """rediss:// with the query options redis-py reads: verify against the system CAs (or ssl_ca_certs /
+    ssl_ca_path); ssl_cert_reqs=none turns verification off, ssl_check_hostname=false the host name check;
+    ssl_certfile + ssl_keyfile present a client certificate (mutual TLS)."""
+    context = ssl.create_default_context(cafile=options.get("ssl_ca_certs"), capath=options.get("ssl_ca_path"))
+    if options.get("ssl_certfile"):
+        context.load_cert_chain(options["ssl_certfile"], options.get("ssl_keyfile"))
+    if str(options.get("ssl_check_hostname", "true")).lower() in ("false", "0", "no"):
+        context.check_hostname = False
     if str(options.get("ssl_cert_reqs", "required")).lower() in ("none", "cert_none"):
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE

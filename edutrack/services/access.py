@@ -8,8 +8,20 @@ its password or logs out everywhere, the tokens issued until then must stop work
   * after the commit, `announce` records the cut-off on this node and broadcasts it to the others
     (events.ACCESS_REVOKED on the `_nodes` channel); each node's TokenService then refuses those tokens
     (401 token_revoked) and its gateway closes the user's sockets,
-  * a node that starts later, or whose Redis subscription was down during the broadcast, reads the cut-offs
-    of the last token lifetime from the column (`load`).
+  * every node also reads the cut-offs of the last token lifetime from the column (`load`): at start-up, at
+    once when its Redis subscription comes back, and every ACCESS_CUTOFF_POLL seconds, which catches a
+    broadcast that was lost while the subscriptions stayed up (a failed publish, a node that died between its
+    commit and its announce);
+  * a socket checks its token against the cut-offs on every frame it receives, so one that a close missed
+    cannot act on its old token.
+
+Every change that cuts tokens locks the user row FOR UPDATE before it reads the clock, and tokens are issued
+under a share lock of that row (auth._issue): a token is issued either before the change's cut-off or after its
+commit, from the changed account.
+
+Clocks: the cut-off is the cutting node's clock, `iat` the issuing node's. Nodes must keep their clocks in sync
+(NTP); a node whose clock is behind issues tokens that a cut-off made by a node ahead of it refuses (the client
+refreshes and gets one that is accepted once the clocks have passed the cut-off).
 
 A client refreshes (its refresh token is still valid after a role change) or, when the refresh is refused
 too (deactivation, logout everywhere, another device after a password change), logs in again.
@@ -41,11 +53,13 @@ async def announce(ctx: AppContext, user_id: int, before: float, *, relogin: boo
     await events.publish_access_revoked(ctx, user_id, before, relogin=relogin)
 
 
-async def load(ctx: AppContext) -> int:
-    """Record on this node every cut-off younger than an access token's lifetime. Returns how many."""
+async def load(ctx: AppContext) -> set[int]:
+    """Record on this node every cut-off younger than an access token's lifetime; returns those users' ids.
+    All of them every time, not those since the last read: a cut-off committed late with an early timestamp
+    would fall behind a watermark."""
     since = datetime.now(UTC) - timedelta(seconds=ctx.tokens.access_ttl + 60)
     async with ctx.reads() as session:
         cutoffs = await q.access_cutoffs_since(session, since)
     for user_id, at in cutoffs.items():
         ctx.tokens.revoke_before(user_id, at.timestamp())
-    return len(cutoffs)
+    return set(cutoffs)

@@ -229,11 +229,11 @@ async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: 
             chats_changed = await membership.visible_class_ids(session, was) or set()
         await session.flush()
         await session.refresh(user, ["updated_at", "profile"])
-    await _invalidate_schools(ctx, old_school, user.school_id)
     if cutoff is not None:
         # Refresh tokens are revoked above (deactivation); access tokens and open sockets go now, on every node,
-        # rather than when the access token expires.
+        # rather than when the access token expires. First: the cache invalidation below may wait on Redis.
         await access.announce(ctx, user.id, cutoff, relogin=not user.is_active)
+    await _invalidate_schools(ctx, old_school, user.school_id)
     await events.publish_membership_changed(ctx, chats_changed)
     return user
 

@@ -42,7 +42,18 @@ def _key_for(email: str) -> str:
 
 
 async def _issue(ctx: AppContext, session: AsyncSession, user: User, family: uuid.UUID | None,
-                 user_agent: str | None) -> TokenPair:
+                 user_agent: str | None, *, verified_hash: str | None = None) -> TokenPair:
+    """A token pair for the account as it is now. The row is read again under a share lock in the issuing
+    transaction: every change that cuts tokens (deactivation, role, school, password, logout-all) holds it FOR
+    UPDATE until it commits, so a pair is issued either wholly before that change (and cut by it) or after its
+    commit, from the changed account, with an iat later than the cut-off. `verified_hash`: the login checked the
+    password against this hash; a reset or change committed since then refuses the login."""
+    fresh = await q.user_by_id(session, user.id, for_share=True)
+    if verified_hash is not None and (fresh is None or not fresh.is_active or fresh.password_hash != verified_hash):
+        raise errors.Unauthorized("Email or password is incorrect", code="invalid_credentials")
+    if fresh is None or not fresh.is_active:
+        raise errors.Unauthorized("This account no longer exists or is disabled", code="account_disabled")
+    user = fresh
     access, access_exp = ctx.tokens.issue_access(user.id, user.role, user.school_id, user.is_superuser)
     refresh = new_opaque_token()
     refresh_exp = _now() + timedelta(seconds=ctx.settings.refresh_token_ttl)
@@ -83,17 +94,27 @@ async def login(ctx: AppContext, email: str, password: str, ip: str, user_agent:
 
     new_hash = await ctx.passwords.hash(password) if needs_rehash else None
     async with ctx.sessions.begin() as session:
+        verified = user.password_hash
         if new_hash:
             locked = await q.user_by_id(session, user.id, for_update=True)
-            if locked is not None:
-                locked.password_hash = new_hash
-        pair = await _issue(ctx, session, user, None, user_agent)
+            if locked is None or locked.password_hash != verified:
+                raise errors.Unauthorized("Email or password is incorrect", code="invalid_credentials")
+            locked.password_hash = verified = new_hash
+        pair = await _issue(ctx, session, user, None, user_agent, verified_hash=verified)
     return user, pair
 
 
 async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -> TokenPair:
+    token_hash = hash_token(refresh_token)
     async with ctx.sessions.begin() as session:
-        row = await q.refresh_token_for_update(session, hash_token(refresh_token))
+        owner = await q.refresh_token_owner(session, token_hash)
+        if owner is None:
+            raise errors.Unauthorized("Refresh token is invalid", code="invalid_refresh_token")
+        # The account first, then the token: the order of every change that revokes tokens (logout, logout-all,
+        # password, deactivation). Locking the token first let a refresh in flight insert its new token after a
+        # logout-all had read which tokens to revoke, and the new one survived it.
+        await q.user_by_id(session, owner, for_share=True)
+        row = await q.refresh_token_for_update(session, token_hash)
         if row is None:
             raise errors.Unauthorized("Refresh token is invalid", code="invalid_refresh_token")
         reuse = False
@@ -126,14 +147,22 @@ async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -
 
 
 async def logout(ctx: AppContext, refresh_token: str) -> None:
+    token_hash = hash_token(refresh_token)
     async with ctx.sessions.begin() as session:
-        row = await q.refresh_token_for_update(session, hash_token(refresh_token))
+        owner = await q.refresh_token_owner(session, token_hash)
+        if owner is None:
+            return
+        # Waits for a refresh in flight to commit, so the token it rotates to is revoked with the family.
+        await q.user_by_id(session, owner, for_update=True)
+        row = await q.refresh_token_for_update(session, token_hash)
         if row is not None:
             await q.revoke_refresh_family(session, row.family_id)
 
 
 async def logout_everywhere(ctx: AppContext, actor: Principal) -> int:
     async with ctx.sessions.begin() as session:
+        # The account row first (see refresh): a refresh in flight commits before the revocation reads its rows.
+        await q.user_by_id(session, actor.user_id, for_update=True)
         count = await q.revoke_user_refresh_tokens(session, actor.user_id)
         cutoff = await access.cut(session, actor.user_id)
     await access.announce(ctx, actor.user_id, cutoff, relogin=True)

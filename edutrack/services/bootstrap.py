@@ -5,7 +5,7 @@ from __future__ import annotations
 from edutrack.errors import Conflict
 from edutrack.queries import accounts as q
 from edutrack.resources import open_context
-from edutrack.services import accounts
+from edutrack.services import access, accounts
 from edutrack.settings import Settings
 
 
@@ -21,10 +21,16 @@ async def create_superuser(settings: Settings, email: str, password: str, first_
         accounts.check_password_policy(password, email)
         new_hash = await ctx.passwords.hash(password)
         async with ctx.sessions.begin() as session:
-            existing = await q.user_by_email(session, email)
+            found = await q.user_by_email(session, email)
+            assert found is not None
+            existing = await q.user_by_id(session, found.id, for_update=True)
             assert existing is not None
             existing.password_hash = new_hash
             existing.is_superuser = True
             existing.is_active = True
             existing.role = "admin"
-            return existing.id, False
+            # A new password: whoever held a session of this account (with the old one) is out, as after a reset.
+            await q.revoke_user_refresh_tokens(session, existing.id)
+            cutoff = await access.cut(session, existing.id)
+        await access.announce(ctx, existing.id, cutoff, relogin=True)
+        return existing.id, False

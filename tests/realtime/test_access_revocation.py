@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import text
 
 from tests.foundation.helpers import error_of
 from tests.realtime.helpers import connect, expect_close, make_class_world, subscribe
@@ -85,10 +86,11 @@ async def test_a_new_role_asks_for_a_fresh_token_and_the_refresh_carries_it(clie
     teacher = await factory.actor("teacher", school_id=(await make_class_world(ctx, factory)).school_id)
     ws = await connect(node_b, teacher)
 
-    # Saying what is already true changes no claim: tokens stay valid.
+    # Saying what is already true changes no claim: tokens stay valid (asked of the node that made the change,
+    # which would record a cut-off before answering).
     resp = await client.patch(f"/api/v1/users/{teacher.id}", headers=root.headers, json={"role": "teacher"})
     assert resp.status == 200, await resp.text()
-    await _works(node_b, teacher.access_token)
+    await _works(client, teacher.access_token)
 
     resp = await client.patch(f"/api/v1/users/{teacher.id}", headers=root.headers, json={"role": "parent"})
     assert resp.status == 200, await resp.text()
@@ -158,3 +160,17 @@ async def test_a_cut_off_broadcast_lost_with_redis_is_read_when_it_returns(make_
         assert (await _refused(node_b, gone.access_token, timeout=0))["code"] == "token_revoked"
         await node_a.close()
         await node_b.close()
+
+
+async def test_a_cut_off_whose_broadcast_never_came_is_read_by_the_poll(make_client, ctx, factory):
+    """The node that made the change died between its commit and its announce (or its publish failed) while every
+    subscription stayed up: the other nodes find the cut-off by reading the column."""
+    node = await make_client(access_cutoff_poll=0.2)
+    actor = await factory.actor("student")
+    ws = await connect(node, actor)
+    await _works(node, actor.access_token)
+    async with ctx.sessions.begin() as session:
+        await session.execute(text("UPDATE users SET access_valid_after = now() WHERE id = :id"), {"id": actor.id})
+    await _closed_with(ws, 4002)
+    assert (await _refused(node, actor.access_token, timeout=2))["code"] == "token_revoked"
+    await node.close()

@@ -15,7 +15,9 @@ import pytest
 import trustme
 from redis.asyncio import Redis
 
+from edutrack.events import redis_channel
 from edutrack.realtime.subscriber import SubscriberConnection
+from tests.realtime.helpers import collect_messages, connect, gateway_of, make_class_world, subscribe
 from tests.support.services import PrivateRedis, free_port, private_redis
 
 
@@ -133,3 +135,24 @@ async def test_a_redis_that_stops_answering_is_noticed():
             assert time.monotonic() - started < 2
         finally:
             os.kill(server.process.pid, signal.SIGCONT)
+
+
+async def test_garbage_on_redis_does_not_stop_live_delivery(client, ctx, factory, settings):
+    """Anyone who can publish on the namespace's channels can send bytes that are not UTF-8, not JSON, or a node
+    event with absurd values: the hub drops them and goes on delivering."""
+    world = await make_class_world(ctx, factory, students=1)
+    reader = await connect(client, world.students[0])
+    await subscribe(reader, world.channel)
+    ns = settings.namespace
+    for channel, payload in ((world.channel, b"\xff\xfe not utf-8"), (world.channel, b"{not json"),
+                             ("_nodes", b'{"type": "access.revoked", "user_id": 1, "before": 1' + b"0" * 400 + b"}"),
+                             ("_nodes", b'{"type": "access.revoked", "user_id": "x", "before": "y"}'),
+                             ("_nodes", b"\xff")):
+        await ctx.redis.publish(redis_channel(ns, channel), payload)
+    resp = await client.post(f"/api/v1/chats/{world.channel}/messages", headers=world.teacher.headers,
+                             json={"text": "всё ещё живо"})
+    assert resp.status == 201, await resp.text()
+    [message] = await collect_messages(reader, world.channel, 1)
+    assert message["text"] == "всё ещё живо"
+    assert gateway_of(client).hub.connected.is_set()
+    await reader.close()
