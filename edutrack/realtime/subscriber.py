@@ -22,9 +22,10 @@ from typing import Any
 import hiredis
 from redis.asyncio.connection import SSLConnection, parse_url
 
-# Replies waiting for the hub beyond this pause the socket reads (Redis then buffers for us, up to its
-# client-output-buffer-limit for pub/sub), so a burst cannot grow this process's memory without bound.
-PAUSE_ABOVE = 20_000
+# Bytes of replies waiting for the hub beyond this pause the socket reads (Redis then buffers for us, up to its
+# client-output-buffer-limit for pub/sub, and drops the connection beyond it: the hub reconnects and re-reads what
+# its sockets missed), so a burst cannot grow this process's memory without bound.
+PAUSE_ABOVE_BYTES = 8 * 1024 * 1024
 
 
 def command(*args: str | bytes) -> bytes:
@@ -44,6 +45,7 @@ class _Protocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.lost: BaseException | None = None
         self.paused = False
+        self.waiting_bytes = 0  # read since the hub last took the replies
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -52,6 +54,7 @@ class _Protocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         reader = self.reader
         reader.feed(data)
+        self.waiting_bytes += len(data)
         replies = self.replies
         try:
             while (reply := reader.gets()) is not False:
@@ -61,7 +64,7 @@ class _Protocol(asyncio.Protocol):
             assert self.transport is not None
             self.transport.abort()
         self.arrived.set()
-        if len(replies) > PAUSE_ABOVE and not self.paused and self.transport is not None:
+        if self.waiting_bytes > PAUSE_ABOVE_BYTES and not self.paused and self.transport is not None:
             self.paused = True
             self.transport.pause_reading()
 
@@ -139,6 +142,7 @@ class SubscriberConnection:
                 self._write(command("PING"))
                 pinged = True
         replies, protocol.replies = protocol.replies, []
+        protocol.waiting_bytes = 0
         if protocol.paused and protocol.transport is not None:
             protocol.paused = False
             protocol.transport.resume_reading()

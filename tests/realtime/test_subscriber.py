@@ -109,7 +109,7 @@ async def test_a_burst_arrives_complete_in_order_and_byte_exact(settings):
             for payload in payloads:
                 pipe.publish(channel, payload)
             await pipe.execute()
-        await asyncio.sleep(1.0)  # nobody reads for a second: the replies pile up past the pause threshold
+        await asyncio.sleep(1.0)  # nobody reads for a second: the replies pile up past the pause threshold (8 MB)
         got = await _messages(conn, len(payloads), timeout=60)
         assert got == payloads
     finally:
