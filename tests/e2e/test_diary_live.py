@@ -88,8 +88,8 @@ async def test_parent_of_two_children_switches_between_them_and_learns_whom_a_li
     await page.locator(".toast").filter(has_text=f"Новая оценка: История: 4 (Ответ на уроке) — {name2}").wait_for()
     await page.get_by_role("button", name="Уведомления").click()
     item = page.locator("#feed-list .feed-item").first
-    assert await item.locator(".feed-text").inner_text() == "История: 4 (Ответ на уроке)"
-    assert await item.locator(".feed-about").inner_text() == name2
+    await expect(item.locator(".feed-text")).to_have_text("История: 4 (Ответ на уроке)", use_inner_text=True)
+    await expect(item.locator(".feed-about")).to_have_text(name2, use_inner_text=True)
     await page.keyboard.press("Escape")
     # A grade for the child on screen still arrives live; by then the other child's grade would have too.
     g4 = await post_grade(client, maths_teacher, school, kid1, maths, 2, "Ответ на уроке")
@@ -122,7 +122,7 @@ async def test_absence_marked_by_the_teacher_shows_live_on_the_students_diary(
     def summary(term: str) -> str:
         return f'#attendance dt:text-is("{term}") + dd'
 
-    assert await page.locator(summary("Пропуски")).inner_text() == "0"
+    await expect(page.locator(summary("Пропуски"))).to_have_text("0", use_inner_text=True)
 
     # The teacher marks the child absent (no reason yet) and a classmate late: the child's page updates live.
     resp = await client.put(f"/api/v1/lessons/{lesson_id}/attendance", headers=teacher.headers, json={"marks": [
@@ -132,9 +132,9 @@ async def test_absence_marked_by_the_teacher_shows_live_on_the_students_diary(
     entry = box.locator("li.att-absent")
     await entry.filter(has_text="Математика: отсутствовал (причина не указана)").wait_for()
     await page.locator(".toast").filter(has_text=f"Отсутствие на уроке: Математика, {today.isoformat()}").wait_for()
-    assert await page.locator(summary("Пропуски")).inner_text() == "1"
-    assert await page.locator(summary("Без уважительной причины")).inner_text() == "1"
-    assert await page.locator(summary("Посещаемость")).inner_text() == "0%"
+    await expect(page.locator(summary("Пропуски"))).to_have_text("1", use_inner_text=True)
+    await expect(page.locator(summary("Без уважительной причины"))).to_have_text("1", use_inner_text=True)
+    await expect(page.locator(summary("Посещаемость"))).to_have_text("0%", use_inner_text=True)
     # Only the child's own marks: the classmate's late is not here.
     assert await box.locator("li").count() == 1
 
@@ -143,7 +143,7 @@ async def test_absence_marked_by_the_teacher_shows_live_on_the_students_diary(
     assert resp.status == 200, await resp.text()
     await entry.filter(has_text="Математика: отсутствовал (болезнь)").wait_for()
     await page.locator(summary("Без уважительной причины")).filter(has_text="0").wait_for()
-    assert await page.locator(summary("Пропуски")).inner_text() == "1"
+    await expect(page.locator(summary("Пропуски"))).to_have_text("1", use_inner_text=True)
     assert await box.locator("li").count() == 1
     await shot(page, "diary-attendance")
     tab.assert_clean()
@@ -173,15 +173,16 @@ async def test_news_for_the_class_and_for_parents_reach_open_diaries_live(
     for page in (parent_page, student):
         await page.locator(".toast").filter(has_text="Новость: Экскурсия в музей").wait_for()
     await parent_page.locator(".toast").filter(has_text="Новость: Родительское собрание").wait_for()
-    assert await parent_page.locator("#feed-badge").inner_text() == "2"
-    assert await student.locator("#feed-badge").inner_text() == "1"
+    await expect(parent_page.locator("#feed-badge")).to_have_text("2", use_inner_text=True)
+    await expect(student.locator("#feed-badge")).to_have_text("1", use_inner_text=True)
 
     await student.get_by_role("button", name="Уведомления").click()
     items = student.locator("#feed-list .feed-item")
     assert await items.count() == 1
     assert await items.locator(".feed-kind").text_content() == "Новость"
-    assert await items.locator(".feed-text").inner_text() == "Экскурсия в музей"
-    assert await items.locator(".feed-summary").inner_text() == "В пятницу весь класс едет в Политехнический музей."
+    await expect(items.locator(".feed-text")).to_have_text("Экскурсия в музей", use_inner_text=True)
+    await expect(items.locator(".feed-summary")).to_have_text("В пятницу весь класс едет в Политехнический музей.",
+                                                              use_inner_text=True)
     assert await student.locator(".toast").filter(has_text="Родительское собрание").count() == 0
 
     await parent_page.get_by_role("button", name="Уведомления").click()

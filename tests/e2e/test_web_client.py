@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from aiohttp.test_utils import TestClient
-from playwright.async_api import Browser
+from playwright.async_api import Browser, expect
 
 from edutrack.context import AppContext
 from tests.conftest import AppFactory
@@ -36,7 +36,7 @@ async def test_teacher_grade_and_homework_appear_live_on_parents_diary(
     page = parent_tab.page
     await page.wait_for_selector(".lesson")
     assert await page.locator(".lesson").count() == 5
-    assert await page.locator("#grades").inner_text() == "Оценок пока нет."
+    await expect(page.locator("#grades")).to_have_text("Оценок пока нет.", use_inner_text=True)
 
     teacher_tab = await browsers.login(teacher.email, expect_path="/teacher")
     tpage = teacher_tab.page
@@ -58,9 +58,9 @@ async def test_teacher_grade_and_homework_appear_live_on_parents_diary(
     # Without a reload: the parent's open diary shows the grade, the average and a toast.
     await page.locator(f'.grade[data-grade-id="{grade_id}"].fresh').wait_for()
     row = page.locator(f'tr[data-subject-id="{maths}"]')
-    assert (await row.locator(".average").inner_text()) == "5.00"
+    await expect(row.locator(".average")).to_have_text("5.00", use_inner_text=True)
     await page.locator(".toast").filter(has_text="Новая оценка: Математика: 5 (Контрольная работа)").wait_for()
-    assert await page.locator("#feed-badge").inner_text() == "1"
+    await expect(page.locator("#feed-badge")).to_have_text("1", use_inner_text=True)
 
     # Homework set by the teacher (over REST) reaches the open schedule live as well.
     actor = await factory.login(teacher)
@@ -180,7 +180,7 @@ async def test_chat_history_pages_back_and_unread_badges_move_live(
     class_link = page.locator(f'.channel-link[data-channel="class:{cls.id}"]')
     dm_link = page.locator(f'.channel-link[data-channel="{dm}"]')
     await class_link.locator(".badge").wait_for(state="detached")
-    assert await dm_link.locator(".badge").inner_text() == "1"
+    await expect(dm_link.locator(".badge")).to_have_text("1", use_inner_text=True)
     await page.locator("#chat-unread-total").filter(has_text="1").wait_for()
 
     # A private message arriving while another chat is open moves that chat's badge live.
