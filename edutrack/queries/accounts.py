@@ -108,6 +108,14 @@ async def refresh_token_for_update(session: AsyncSession, token_hash: str) -> Re
     return result.scalar_one_or_none()
 
 
+async def family_has_revoked(session: AsyncSession, family_id: uuid.UUID) -> bool:
+    result = await session.execute(
+        select(RefreshToken.id).where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None))
+        .limit(1)
+    )
+    return result.first() is not None
+
+
 async def revoke_refresh_family(session: AsyncSession, family_id: uuid.UUID) -> None:
     await session.execute(
         update(RefreshToken)

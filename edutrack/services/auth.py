@@ -118,7 +118,10 @@ async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -
         if row is None:
             raise errors.Unauthorized("Refresh token is invalid", code="invalid_refresh_token")
         reuse = False
-        if row.revoked_at is not None:
+        # Revoked itself, or a sibling of a family that was ended (logout, reuse detected, logout-all): only whole
+        # families are ever revoked, so a live token beside a revoked one was issued by a refresh that raced the
+        # revocation (two refreshes of one family, one of them detecting reuse, hold only share locks).
+        if row.revoked_at is not None or await q.family_has_revoked(session, row.family_id):
             await q.revoke_refresh_family(session, row.family_id)
             reuse = True
         elif row.rotated_at is not None:

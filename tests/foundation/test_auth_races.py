@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import text
 
 from edutrack.context import AppContext
+from edutrack.security.tokens import hash_token
 from tests.foundation.helpers import error_of
 
 LOGIN = "/api/v1/auth/login"
@@ -70,3 +71,23 @@ async def test_logout_everywhere_revokes_the_token_a_refresh_in_flight_creates(c
             "SELECT revoked_at IS NOT NULL FROM refresh_tokens WHERE token_hash = 'in-flight'"))).scalar_one()
     assert revoked, "the refresh token created while logout-all waited survived it"
     await error_of(await client.post(REFRESH, json={"refresh_token": actor.refresh_token}), 401)
+
+
+async def test_a_token_that_outlived_its_familys_revocation_is_refused(client, factory, ctx: AppContext):
+    """Two refreshes of one login racing, one of them detecting reuse and revoking the family: the other's new
+    token may be inserted after that revocation read the family. It is refused when presented, and revoked."""
+    actor = await factory.actor("student")
+    raw = "sibling-created-by-a-racing-refresh"
+    async with ctx.sessions.begin() as session:
+        family = (await session.execute(text("SELECT family_id FROM refresh_tokens WHERE token_hash = :h"),
+                                        {"h": hash_token(actor.refresh_token)})).scalar_one()
+        await session.execute(text("UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = :f"), {"f": family})
+        await session.execute(text(
+            "INSERT INTO refresh_tokens (user_id, token_hash, family_id, expires_at) "
+            "VALUES (:id, :h, :f, now() + interval '1 day')"), {"id": actor.id, "h": hash_token(raw), "f": family})
+    error = await error_of(await client.post(REFRESH, json={"refresh_token": raw}), 401)
+    assert error["code"] == "invalid_refresh_token"
+    async with ctx.sessions() as session:
+        live = (await session.execute(text("SELECT count(*) FROM refresh_tokens WHERE family_id = :f "
+                                           "AND revoked_at IS NULL"), {"f": family})).scalar_one()
+    assert live == 0
