@@ -133,6 +133,11 @@ async def revoke_user_refresh_tokens(session: AsyncSession, user_id: int) -> int
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def lock_user(session: AsyncSession, user_id: int) -> None:
+    """Hold the user row FOR UPDATE to the end of the transaction, without loading the ORM object."""
+    await session.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
 async def cut_access(session: AsyncSession, user_id: int, at: datetime) -> None:
     await session.execute(update(User).where(User.id == user_id).values(access_valid_after=at))
 

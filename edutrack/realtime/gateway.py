@@ -194,9 +194,12 @@ class Gateway:
             self.ctx.tokens.revoke_before(user_id, float(before))
         except (ValueError, OverflowError):
             return
-        relogin = bool(event.get("relogin"))
+        self._close_cut_sockets(user_id, relogin=bool(event.get("relogin")))
+
+    def _close_cut_sockets(self, user_id: int, *, relogin: bool) -> None:
+        """Close the user's sockets whose token is cut off; one opened (or re-authenticated) later stays."""
         for conn in self.sockets_of(user_id):
-            if conn.principal.issued_at <= before:
+            if self.ctx.tokens.is_cut_off(conn.principal):
                 conn.access_revoked(relogin)
 
     async def _watch_cutoffs(self) -> None:
@@ -211,9 +214,8 @@ class Gateway:
             else:
                 self.cutoffs_read.set()
                 for user_id in users:
-                    for conn in self.sockets_of(user_id):
-                        if self.ctx.tokens.is_cut_off(conn.principal):
-                            conn.access_revoked(relogin=False)  # 4002: the refresh decides whether they log in
+                    # The column does not say whether a login is needed: 4002, and the refresh decides.
+                    self._close_cut_sockets(user_id, relogin=False)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._cutoffs_due.wait(), self.ctx.settings.access_cutoff_poll)
 

@@ -15,9 +15,9 @@ its password or logs out everywhere, the tokens issued until then must stop work
   * a socket checks its token against the cut-offs on every frame it receives, so one that a close missed
     cannot act on its old token.
 
-Every change that cuts tokens locks the user row FOR UPDATE before it reads the clock, and tokens are issued
-under a share lock of that row (auth._issue): a token is issued either before the change's cut-off or after its
-commit, from the changed account.
+`cut` and `end_sessions` lock the user row FOR UPDATE before they read the clock, and tokens are issued under a
+share lock of that row (auth._issue): a token is issued either before the change's cut-off or after its commit,
+from the changed account.
 
 Clocks: the cut-off is the cutting node's clock, `iat` the issuing node's. Nodes must keep their clocks in sync
 (NTP); a node whose clock is behind issues tokens that a cut-off made by a node ahead of it refuses (the client
@@ -42,6 +42,22 @@ from edutrack.queries import accounts as q
 async def cut(session: AsyncSession, user_id: int) -> float:
     """Refuse the user's access tokens issued until now; returns the cut-off (Unix time) for `announce`.
     Tokens issued after this call, in the same transaction or later, are not affected."""
+    await q.lock_user(session, user_id)
+    return await _cut_locked(session, user_id)
+
+
+async def end_sessions(session: AsyncSession, user_id: int) -> float:
+    """Sign the user out everywhere: revoke every refresh token and cut the access tokens; returns the cut-off.
+    The row lock comes first, so a refresh in flight commits the token it rotates to before the revocation reads
+    which tokens there are (auth.refresh takes the same row, shared, before its token)."""
+    await q.lock_user(session, user_id)
+    await q.revoke_user_refresh_tokens(session, user_id)
+    return await _cut_locked(session, user_id)
+
+
+async def _cut_locked(session: AsyncSession, user_id: int) -> float:
+    # The clock is read only once the row is held: a token issued under the share lock (auth._issue) is then
+    # either earlier than this cut-off or issued after this transaction commits, from the changed account.
     now = time.time()
     await q.cut_access(session, user_id, datetime.fromtimestamp(now, UTC))
     return now

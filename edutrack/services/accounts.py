@@ -213,15 +213,16 @@ async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: 
         if changes.get("school_id") is not None:
             await _require_school(session, changes["school_id"])
         old_school, old_role = user.school_id, user.role
-        disabled_now = user.is_active and changes.get("is_active") is False
         # Tokens carry the role and the school: issued before a change, they would keep the old powers.
         claims_changed = any(key in changes and changes[key] != getattr(user, key) for key in ("role", "school_id"))
         for key in ("role", "is_active", "school_id"):
             if key in changes:
                 setattr(user, key, changes[key])
+        cutoff: float | None = None
         if changes.get("is_active") is False:
-            await q.revoke_user_refresh_tokens(session, user.id)
-        cutoff = await access.cut(session, user.id) if disabled_now or claims_changed else None
+            cutoff = await access.end_sessions(session, user.id)
+        elif claims_changed:
+            cutoff = await access.cut(session, user.id)
         # Class chats count active users only: a (de)activation changes who is in them.
         chats_changed: set[int] = set()
         if "is_active" in changes or "role" in changes or "school_id" in changes:
@@ -230,8 +231,8 @@ async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: 
         await session.flush()
         await session.refresh(user, ["updated_at", "profile"])
     if cutoff is not None:
-        # Refresh tokens are revoked above (deactivation); access tokens and open sockets go now, on every node,
-        # rather than when the access token expires. First: the cache invalidation below may wait on Redis.
+        # Access tokens and open sockets go now, on every node, rather than when the access token expires.
+        # First: the cache invalidation below may wait on Redis.
         await access.announce(ctx, user.id, cutoff, relogin=not user.is_active)
     await _invalidate_schools(ctx, old_school, user.school_id)
     await events.publish_membership_changed(ctx, chats_changed)

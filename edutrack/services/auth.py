@@ -162,14 +162,10 @@ async def logout(ctx: AppContext, refresh_token: str) -> None:
             await q.revoke_refresh_family(session, row.family_id)
 
 
-async def logout_everywhere(ctx: AppContext, actor: Principal) -> int:
+async def logout_everywhere(ctx: AppContext, actor: Principal) -> None:
     async with ctx.sessions.begin() as session:
-        # The account row first (see refresh): a refresh in flight commits before the revocation reads its rows.
-        await q.user_by_id(session, actor.user_id, for_update=True)
-        count = await q.revoke_user_refresh_tokens(session, actor.user_id)
-        cutoff = await access.cut(session, actor.user_id)
+        cutoff = await access.end_sessions(session, actor.user_id)
     await access.announce(ctx, actor.user_id, cutoff, relogin=True)
-    return count
 
 
 async def change_password(ctx: AppContext, actor: Principal, current: str, new: str,
@@ -190,8 +186,7 @@ async def change_password(ctx: AppContext, actor: Principal, current: str, new: 
         locked.password_hash = new_hash
         # Other devices must log in again with the new password; this one gets a fresh pair (issued after the
         # cut-off, so it is not refused with the others' access tokens).
-        await q.revoke_user_refresh_tokens(session, user.id)
-        cutoff = await access.cut(session, user.id)
+        cutoff = await access.end_sessions(session, user.id)
         pair = await _issue(ctx, session, locked, None, user_agent)
     await access.announce(ctx, user.id, cutoff, relogin=False)
     return pair
@@ -249,7 +244,6 @@ async def confirm_password_reset(ctx: AppContext, token: str, new_password: str)
             raise invalid
         locked.password_hash = new_hash
         await q.invalidate_reset_tokens(session, locked.id)
-        await q.revoke_user_refresh_tokens(session, locked.id)
-        cutoff = await access.cut(session, locked.id)
+        cutoff = await access.end_sessions(session, locked.id)
     # Whoever knew the old password is out, everywhere, now.
     await access.announce(ctx, locked.id, cutoff, relogin=True)

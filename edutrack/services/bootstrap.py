@@ -21,16 +21,13 @@ async def create_superuser(settings: Settings, email: str, password: str, first_
         accounts.check_password_policy(password, email)
         new_hash = await ctx.passwords.hash(password)
         async with ctx.sessions.begin() as session:
-            found = await q.user_by_email(session, email)
-            assert found is not None
-            existing = await q.user_by_id(session, found.id, for_update=True)
+            existing = await q.user_by_email(session, email)
             assert existing is not None
             existing.password_hash = new_hash
             existing.is_superuser = True
             existing.is_active = True
             existing.role = "admin"
             # A new password: whoever held a session of this account (with the old one) is out, as after a reset.
-            await q.revoke_user_refresh_tokens(session, existing.id)
-            cutoff = await access.cut(session, existing.id)
+            cutoff = await access.end_sessions(session, existing.id)
         await access.announce(ctx, existing.id, cutoff, relogin=True)
         return existing.id, False
