@@ -24,7 +24,8 @@ from edutrack.settings import Settings
 class AppContext:
     settings: Settings
     engine: AsyncEngine
-    # Transactions: `async with ctx.sessions.begin() as session:` for anything that writes.
+    # Transactions: `async with unit_of_work(ctx) as uow:` (edutrack/uow.py) for anything that writes and has
+    # effects after its commit; `async with ctx.sessions.begin() as session:` for the rest.
     sessions: async_sessionmaker[AsyncSession]
     # Reads: autocommit sessions, so a read costs its queries only, without BEGIN/ROLLBACK round trips.
     # PostgreSQL's READ COMMITTED gives each statement its own snapshot inside a transaction too, so

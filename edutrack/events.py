@@ -1,8 +1,9 @@
 """The contract between features that change state and the realtime gateway that pushes it.
 
-Services write `notifications` rows (and chat messages) inside their transaction, then, AFTER commit,
-call `publish_notifications` / `publish`. Redis pub/sub is only the fast path: a publish that fails is
-logged and forgotten, because PostgreSQL has the row and clients resume from their last id.
+Services write `notifications` rows (and chat messages) inside their transaction and register the events on
+their unit of work (edutrack/uow.py), which publishes them only after the commit. Redis pub/sub is only the
+fast path: a publish that fails is logged and forgotten, because PostgreSQL has the row and clients resume
+from their last id. The email path of the same rows: edutrack/digest/scheduler.py -> outbox -> notifier.
 
 Channel names (logical, shared by REST, the websocket protocol and Redis):
   user:{id}      the user's notification feed
@@ -99,23 +100,21 @@ async def publish_many(ctx: AppContext, items: Iterable[tuple[str, dict[str, Any
 MEMBERSHIP_CHANGED = "membership.changed"
 
 
-async def publish_membership_changed(ctx: AppContext, class_ids: Iterable[int]) -> None:
-    """Tell every node that these class chats have other members now. Call only after the commit. If it is lost
-    (Redis down), open sockets keep a subscription they should not have until they reconnect."""
-    await publish_many(ctx, [(f"class:{c}", {"type": MEMBERSHIP_CHANGED, "channel": f"class:{c}"})
-                             for c in sorted(set(class_ids))])
+def membership_changed_events(class_ids: Iterable[int]) -> list[tuple[str, dict[str, Any]]]:
+    """Tell every node that these class chats have other members now. If it is lost (Redis down), open sockets
+    keep a subscription they should not have until they reconnect."""
+    return [(f"class:{c}", {"type": MEMBERSHIP_CHANGED, "channel": f"class:{c}"}) for c in sorted(set(class_ids))]
 
 
 NODES_CHANNEL = "_nodes"
 ACCESS_REVOKED = "access.revoked"
 
 
-async def publish_access_revoked(ctx: AppContext, user_id: int, before: float, *, relogin: bool) -> None:
+def access_revoked_event(user_id: int, before: float, *, relogin: bool) -> dict[str, Any]:
     """Tell every node to refuse the user's access tokens issued until `before` and to close the user's sockets.
-    Call after the commit that wrote users.access_valid_after: a node that misses this reads the column when
+    Published after the commit that wrote users.access_valid_after: a node that misses this reads the column when
     its subscription comes back and at its next poll (services/access.py)."""
-    await publish(ctx, NODES_CHANNEL, {"type": ACCESS_REVOKED, "user_id": user_id, "before": before,
-                                       "relogin": relogin})
+    return {"type": ACCESS_REVOKED, "user_id": user_id, "before": before, "relogin": relogin}
 
 
 async def publish_notifications(ctx: AppContext, rows: Iterable[Notification]) -> None:

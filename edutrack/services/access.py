@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from edutrack import events
 from edutrack.context import AppContext
 from edutrack.queries import accounts as q
+from edutrack.uow import AfterCommit
 
 
 async def cut(session: AsyncSession, user_id: int) -> float:
@@ -63,10 +64,15 @@ async def _cut_locked(session: AsyncSession, user_id: int) -> float:
     return now
 
 
-async def announce(ctx: AppContext, user_id: int, before: float, *, relogin: bool) -> None:
+def announce(uow: AfterCommit, user_id: int, before: float, *, relogin: bool) -> None:
     """After the commit: this node at once (even with Redis down), every other node through Redis."""
-    ctx.tokens.revoke_before(user_id, before)
-    await events.publish_access_revoked(ctx, user_id, before, relogin=relogin)
+    tokens = uow.ctx.tokens
+
+    async def record() -> None:
+        tokens.revoke_before(user_id, before)
+
+    uow.after_commit(record, "access.record_cutoff")
+    uow.publish(events.NODES_CHANNEL, events.access_revoked_event(user_id, before, relogin=relogin))
 
 
 async def load(ctx: AppContext) -> set[int]:

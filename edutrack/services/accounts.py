@@ -8,13 +8,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edutrack import cache, errors, events
+from edutrack import cache, errors
 from edutrack.context import AppContext
 from edutrack.db.models import Role, User
 from edutrack.queries import accounts as q
 from edutrack.queries import membership
 from edutrack.security.tokens import Principal
 from edutrack.services import access
+from edutrack.uow import AfterCommit, unit_of_work
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128
@@ -25,12 +26,11 @@ PROFILE_FIELDS = ("first_name", "last_name", "middle_name", "birthday", "show_bi
 NAME_FIELDS = ("first_name", "last_name", "middle_name")
 
 
-async def _invalidate_schools(ctx: AppContext, *school_ids: int | None) -> None:
+def _invalidate_schools(uow: AfterCommit, *school_ids: int | None) -> None:
     """A user's role, school, activity or name is part of cached answers and of the facts their
     authorization checks use (see edutrack/cache.py): drop the school's after the change."""
     schools = {s for s in school_ids if s is not None}
-    await cache.invalidate(ctx, *(cache.school_ref_bucket(s) for s in schools),
-                           *(cache.school_schedule_bucket(s) for s in schools))
+    uow.invalidate(*(cache.school_ref_bucket(s) for s in schools), *(cache.school_schedule_bucket(s) for s in schools))
 
 
 def check_password_policy(password: str, email: str, field: str = "password") -> None:
@@ -199,7 +199,8 @@ async def list_users(
 
 async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: dict[str, Any]) -> User:
     _require_admin(actor)
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         user = await q.user_by_id(session, user_id, for_update=True)
         if user is None or not _visible(actor, user):
             raise errors.NotFound("User not found")
@@ -230,12 +231,12 @@ async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: 
             chats_changed = await membership.visible_class_ids(session, was) or set()
         await session.flush()
         await session.refresh(user, ["updated_at", "profile"])
-    if cutoff is not None:
-        # Access tokens and open sockets go now, on every node, rather than when the access token expires.
-        # First: the cache invalidation below may wait on Redis.
-        await access.announce(ctx, user.id, cutoff, relogin=not user.is_active)
-    await _invalidate_schools(ctx, old_school, user.school_id)
-    await events.publish_membership_changed(ctx, chats_changed)
+        if cutoff is not None:
+            # Access tokens and open sockets go now, on every node, rather than when the access token expires.
+            # First: the cache invalidation below may wait on Redis.
+            access.announce(uow, user.id, cutoff, relogin=not user.is_active)
+        _invalidate_schools(uow, old_school, user.school_id)
+        uow.membership_changed(chats_changed)
     return user
 
 
@@ -248,7 +249,8 @@ async def get_me(ctx: AppContext, actor: Principal) -> User:
 
 
 async def update_me(ctx: AppContext, actor: Principal, changes: dict[str, Any]) -> User:
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         user = await q.user_by_id(session, actor.user_id, for_update=True)
         if user is None or not user.is_active:
             raise errors.Unauthorized("This account no longer exists or is disabled", code="account_disabled")
@@ -260,6 +262,6 @@ async def update_me(ctx: AppContext, actor: Principal, changes: dict[str, Any]) 
                 setattr(user.profile, key, value)
         await session.flush()
         await session.refresh(user.profile)
-    if any(key in changes for key in NAME_FIELDS):
-        await _invalidate_schools(ctx, user.school_id)
+        if any(key in changes for key in NAME_FIELDS):
+            _invalidate_schools(uow, user.school_id)
     return user

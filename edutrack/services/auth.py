@@ -17,6 +17,7 @@ from edutrack.queries import accounts as q
 from edutrack.security.tokens import Principal, hash_token, new_opaque_token
 from edutrack.services import access
 from edutrack.services.accounts import check_password_policy
+from edutrack.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -163,9 +164,9 @@ async def logout(ctx: AppContext, refresh_token: str) -> None:
 
 
 async def logout_everywhere(ctx: AppContext, actor: Principal) -> None:
-    async with ctx.sessions.begin() as session:
-        cutoff = await access.end_sessions(session, actor.user_id)
-    await access.announce(ctx, actor.user_id, cutoff, relogin=True)
+    async with unit_of_work(ctx) as uow:
+        cutoff = await access.end_sessions(uow.session, actor.user_id)
+        access.announce(uow, actor.user_id, cutoff, relogin=True)
 
 
 async def change_password(ctx: AppContext, actor: Principal, current: str, new: str,
@@ -180,7 +181,8 @@ async def change_password(ctx: AppContext, actor: Principal, current: str, new: 
                                       details={"current_password": ["Current password is incorrect."]})
     check_password_policy(new, user.email, field="new_password")
     new_hash = await ctx.passwords.hash(new)
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         locked = await q.user_by_id(session, user.id, for_update=True)
         assert locked is not None
         locked.password_hash = new_hash
@@ -188,7 +190,7 @@ async def change_password(ctx: AppContext, actor: Principal, current: str, new: 
         # cut-off, so it is not refused with the others' access tokens).
         cutoff = await access.end_sessions(session, user.id)
         pair = await _issue(ctx, session, locked, None, user_agent)
-    await access.announce(ctx, user.id, cutoff, relogin=False)
+        access.announce(uow, user.id, cutoff, relogin=False)
     return pair
 
 
@@ -233,7 +235,8 @@ async def confirm_password_reset(ctx: AppContext, token: str, new_password: str)
         raise invalid
     check_password_policy(new_password, user.email, field="new_password")
     new_hash = await ctx.passwords.hash(new_password)
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         # Re-check under the row lock: two confirmations racing must not both succeed.
         row = await q.reset_token_for_update(session, hash_token(token))
         if row is None or row.used_at is not None or row.expires_at <= _now():
@@ -245,5 +248,5 @@ async def confirm_password_reset(ctx: AppContext, token: str, new_password: str)
         locked.password_hash = new_hash
         await q.invalidate_reset_tokens(session, locked.id)
         cutoff = await access.end_sessions(session, locked.id)
-    # Whoever knew the old password is out, everywhere, now.
-    await access.announce(ctx, locked.id, cutoff, relogin=True)
+        # Whoever knew the old password is out, everywhere, now.
+        access.announce(uow, locked.id, cutoff, relogin=True)

@@ -7,6 +7,7 @@ from edutrack.queries import accounts as q
 from edutrack.resources import open_context
 from edutrack.services import access, accounts
 from edutrack.settings import Settings
+from edutrack.uow import unit_of_work
 
 
 async def create_superuser(settings: Settings, email: str, password: str, first_name: str, last_name: str,
@@ -20,7 +21,8 @@ async def create_superuser(settings: Settings, email: str, password: str, first_
                 raise
         accounts.check_password_policy(password, email)
         new_hash = await ctx.passwords.hash(password)
-        async with ctx.sessions.begin() as session:
+        async with unit_of_work(ctx) as uow:
+            session = uow.session
             existing = await q.user_by_email(session, email)
             assert existing is not None
             existing.password_hash = new_hash
@@ -29,5 +31,5 @@ async def create_superuser(settings: Settings, email: str, password: str, first_
             existing.role = "admin"
             # A new password: whoever held a session of this account (with the old one) is out, as after a reset.
             cutoff = await access.end_sessions(session, existing.id)
-        await access.announce(ctx, existing.id, cutoff, relogin=True)
+            access.announce(uow, existing.id, cutoff, relogin=True)
         return existing.id, False

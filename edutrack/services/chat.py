@@ -23,6 +23,7 @@ from edutrack.db.models import Notification, Role
 from edutrack.queries import chat as q
 from edutrack.queries import membership as m
 from edutrack.security.tokens import Principal
+from edutrack.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +214,8 @@ async def send_message(ctx: AppContext, who: Principal, channel_name: str, raw_t
 async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, client_msg_id: str | None,
                 known_member: bool, sender: str | None) -> SendResult:
     notes: list[Notification] = []
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         if not known_member:
             await require_member(session, who, channel)
         if sender is None:
@@ -241,8 +243,8 @@ async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, cl
                 "sender": sender,
                 "text": text[:500],
             }))
-    await events.publish(ctx, channel.name, message_event(view))
-    await events.publish_notifications(ctx, notes)
+        uow.publish(channel.name, message_event(view))
+        uow.publish_notifications(notes)
     return SendResult(view, False)
 
 
@@ -250,7 +252,8 @@ async def edit_message(ctx: AppContext, who: Principal, channel_name: str, messa
                        raw_text: object) -> dict[str, Any]:
     channel = parse_channel(channel_name)
     text = clean_text(raw_text)
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         await require_member(session, who, channel)
         message = await q.message_by_id(session, channel.name, message_id, for_update=True)
         if message is None or message.deleted_at is not None:
@@ -260,13 +263,14 @@ async def edit_message(ctx: AppContext, who: Principal, channel_name: str, messa
         await q.update_message(session, message, text=text, edited_at=func.now())
         await session.refresh(message, ["edited_at"])
         view = message_view(message, await q.sender_name(session, message.sender_id))
-    await events.publish(ctx, channel.name, {"type": "chat.edited", **view})
+        uow.publish(channel.name, {"type": "chat.edited", **view})
     return view
 
 
 async def delete_message(ctx: AppContext, who: Principal, channel_name: str, message_id: int) -> None:
     channel = parse_channel(channel_name)
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         await require_member(session, who, channel)
         message = await q.message_by_id(session, channel.name, message_id, for_update=True)
         if message is None or message.deleted_at is not None:
@@ -275,8 +279,8 @@ async def delete_message(ctx: AppContext, who: Principal, channel_name: str, mes
             raise errors.Forbidden("Only the author or a moderator (the class's teachers, the school's "
                                    "administrators) can delete a message")
         await q.update_message(session, message, deleted_at=func.now(), deleted_by=who.user_id)
-    await events.publish(ctx, channel.name, {"type": "chat.deleted", "channel": channel.name, "id": message_id,
-                                             "deleted_by": who.user_id})
+        uow.publish(channel.name, {"type": "chat.deleted", "channel": channel.name, "id": message_id,
+                                   "deleted_by": who.user_id})
 
 
 # --- history and read markers -------------------------------------------------------------------------
@@ -317,12 +321,13 @@ async def mark_read(ctx: AppContext, who: Principal, channel_name: str, up_to: i
             raise errors.Forbidden("You are not a member of this channel", code="not_a_member",
                                    details={"channel": channel.name})
         return await mark_feed_read(ctx, who, up_to)
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         await require_member(session, who, channel)
         last_id = await q.last_message_id(session, channel.name)
         marker = await q.advance_read_marker(session, who.user_id, channel.name, min(up_to, last_id))
-    # Every device of the user moves its unread badge.
-    await events.publish(ctx, f"user:{who.user_id}", {"type": "read", "channel": channel.name, "up_to": marker})
+        # Every device of the user moves its unread badge.
+        uow.publish(f"user:{who.user_id}", {"type": "read", "channel": channel.name, "up_to": marker})
     return {"channel": channel.name, "last_read_id": marker}
 
 
@@ -373,11 +378,12 @@ async def feed(ctx: AppContext, who: Principal, *, before: int | None, after: in
 
 
 async def mark_feed_read(ctx: AppContext, who: Principal, up_to: int) -> dict[str, Any]:
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         updated = await q.mark_notifications_read(session, who.user_id, up_to)
         unread = await q.unread_notifications(session, who.user_id)
-    channel = f"user:{who.user_id}"
-    await events.publish(ctx, channel, {"type": "read", "channel": channel, "up_to": up_to, "unread_count": unread})
+        channel = f"user:{who.user_id}"
+        uow.publish(channel, {"type": "read", "channel": channel, "up_to": up_to, "unread_count": unread})
     return {"channel": channel, "updated": updated, "unread_count": unread}
 
 

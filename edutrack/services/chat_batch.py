@@ -24,13 +24,14 @@ from typing import Any
 
 import asyncpg
 
-from edutrack import errors, events
+from edutrack import errors
 from edutrack.context import AppContext
 from edutrack.db.models import Notification
 from edutrack.queries import chat as q
 from edutrack.security.tokens import Principal
 from edutrack.services import chat
 from edutrack.services.chat import Channel, SendResult
+from edutrack.uow import AfterCommit
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,7 @@ class _Stored:
     """What a flushed batch produced: each send's answer, and what to publish once it committed."""
 
     results: list[SendResult | BaseException]
-    events: list[tuple[str, dict[str, Any]]]
-    notes: list[Notification]
+    effects: AfterCommit
 
 
 class ChatSendBatcher:
@@ -119,13 +119,15 @@ class ChatSendBatcher:
                 for item in batch:
                     await self._flush([item])
                 return
-            stored = _Stored([exc], [], [])
+            stored = _Stored([exc], AfterCommit(self.ctx))
         except BaseException:  # cancelled: nobody may wait forever for an ack
             for item in batch:
                 item.future.cancel()
             raise
         try:
-            await self._publish(stored)
+            # Live events of the committed batch: messages in id order per channel, then the private-message
+            # notifications, in one Redis round trip.
+            await stored.effects.run()
         finally:  # committed: the acks are due even if publishing was interrupted
             for item, result in zip(batch, stored.results, strict=True):
                 if item.future.done():
@@ -178,7 +180,7 @@ class ChatSendBatcher:
                 new_at.append(position)
             stored = await q.append_messages(db, new) if new else []
         # Committed: the statement above ran outside any transaction block, so it was its own transaction.
-        out_events: list[tuple[str, dict[str, Any]]] = []
+        effects = AfterCommit(self.ctx)
         notes: list[Notification] = []
         for message, row, position in zip(new, stored, new_at, strict=True):
             item = batch[position]
@@ -187,7 +189,7 @@ class ChatSendBatcher:
                                      client_msg_id=message.client_msg_id, created_at=row.created_at,
                                      edited_at=None, deleted=False)
             results[position] = SendResult(view, False)
-            out_events.append((message.channel, chat.message_event(view)))
+            effects.publish(message.channel, chat.message_event(view))
             if row.notification_id is not None and message.notify_user_id is not None:
                 notes.append(Notification(id=row.notification_id, user_id=message.notify_user_id, kind="message",
                                           about_user_id=None, created_at=row.notification_created_at,
@@ -204,13 +206,8 @@ class ChatSendBatcher:
         for result in results:
             assert result is not None
             final.append(result)
-        return _Stored(final, out_events, notes)
-
-    async def _publish(self, stored: _Stored) -> None:
-        """Live events of a committed batch (messages in id order per channel, then the private-message
-        notifications), in one Redis round trip."""
-        await events.publish_many(self.ctx, [*stored.events, *((f"user:{n.user_id}", events.notification_event(n))
-                                                                for n in stored.notes)])
+        effects.publish_notifications(notes)
+        return _Stored(final, effects)
 
 
 def _new_message(item: _Send, sender: str) -> q.NewMessage:

@@ -15,13 +15,13 @@ from edutrack import errors
 from edutrack.context import AppContext
 from edutrack.db.diary import Attendance
 from edutrack.db.models import Notification, Role
-from edutrack.events import publish_notifications
 from edutrack.queries import attendance as q
 from edutrack.queries import membership
 from edutrack.security.tokens import Principal
 from edutrack.services.diary import access
 from edutrack.services.diary.grades import teacher_filter, term_range, visible_student
 from edutrack.services.diary.notify import notify_students_and_parents
+from edutrack.uow import unit_of_work
 
 STATUS_TITLES = {"absent": "Отсутствие на уроке", "late": "Опоздание на урок", "present": "Присутствие на уроке"}
 REASON_TITLES = {"unexcused": "без уважительной причины", "illness": "по болезни", "excused": "по уважительной причине"}
@@ -70,7 +70,8 @@ async def mark_lesson(ctx: AppContext, who: Principal, lesson_id: int,
         if m["student_id"] in seen:
             raise _bad("marks", "A student appears twice", {"marks": {str(i): ["duplicate student_id"]}})
         seen.add(m["student_id"])
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         lesson = await _lesson_for_marking(session, who, lesson_id)
         names = await q.class_student_names(session, lesson.class_id)
         strangers = sorted(seen - names.keys())
@@ -87,13 +88,14 @@ async def mark_lesson(ctx: AppContext, who: Principal, lesson_id: int,
                     if a.status in NOTIFYING and before.get(a.student_id) != (a.status, a.reason)}
         notes = await notify_students_and_parents(session, "attendance", payloads) if payloads else []
         views = [mark_view(a, names) for a in sorted(rows, key=lambda a: a.student_id)]
-    await publish_notifications(ctx, notes)
+        uow.publish_notifications(notes)
     return views
 
 
 async def update_mark(ctx: AppContext, who: Principal, attendance_id: int, data: dict[str, Any]) -> dict[str, Any]:
     notes: list[Notification] = []
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         mark = await q.mark_by_id(session, attendance_id, for_update=True)
         if mark is None or not (who.is_superuser or mark.school_id == who.school_id):
             raise errors.NotFound("No such attendance mark")
@@ -112,7 +114,7 @@ async def update_mark(ctx: AppContext, who: Principal, attendance_id: int, data:
             notes = await notify_students_and_parents(
                 session, "attendance", {mark.student_id: _payload(lesson, mark, names.get(mark.student_id, ""))})
         view = mark_view(mark, names)
-    await publish_notifications(ctx, notes)
+        uow.publish_notifications(notes)
     return view
 
 

@@ -26,6 +26,7 @@ from edutrack.serialize import dumps_bytes
 from edutrack.services.diary import access
 from edutrack.services.diary.averages import Proposal, plain_average_of_sums, propose_from_sums
 from edutrack.services.diary.grades import teacher_filter, visible_student
+from edutrack.uow import unit_of_work
 
 MARK_CHOICES = ("1", "2", "3", "4", "5", "na")
 
@@ -90,7 +91,8 @@ async def get_proposal(ctx: AppContext, who: Principal, student_id: int, subject
 async def set_attestation(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
     """Confirm the proposal (no `final`) or override it (`final` differs: a comment with the reason is required)."""
     access.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         student = await gq.student_row(session, data["student_id"])
         if student is None or student.role != Role.STUDENT.value or not (
                 who.is_superuser or (student.school_id is not None and student.school_id == who.school_id)):
@@ -128,8 +130,8 @@ async def set_attestation(ctx: AppContext, who: Principal, data: dict[str, Any])
             "old": old_view, "new": _audited(row),
         }])
         view = attestation_view(row)
-    # The term sheets show the mark in every class the student is in.
-    await cache.invalidate(ctx, *(cache.class_marks_bucket(c) for c in classes))
+        # The term sheets show the mark in every class the student is in.
+        uow.invalidate(*(cache.class_marks_bucket(c) for c in classes))
     assert view is not None
     return {"student_id": student.id, "subject_id": subject_id, "term_id": term.id, **view}
 

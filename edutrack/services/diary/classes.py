@@ -14,7 +14,7 @@ from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edutrack import cache, errors, events
+from edutrack import cache, errors
 from edutrack.context import AppContext
 from edutrack.db.diary import SchoolClass, Subject
 from edutrack.db.models import Role, User
@@ -24,6 +24,7 @@ from edutrack.queries import schools as school_q
 from edutrack.security.tokens import Principal
 from edutrack.services.diary import access
 from edutrack.services.diary.schools import require_school_member
+from edutrack.uow import unit_of_work
 
 
 def class_view(row: Row[Any]) -> dict[str, Any]:
@@ -104,7 +105,8 @@ def _ref_and_schedule(school_id: int) -> tuple[str, str]:
 async def create_class(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
     school_id = target_school(who, data.get("school_id"))
     try:
-        async with ctx.sessions.begin() as session:
+        async with unit_of_work(ctx) as uow:
+            session = uow.session
             if await school_q.school_by_id(session, school_id) is None:
                 raise _bad_ref("school_id", f"No school {school_id}")
             await _check_year(session, data.get("academic_year_id"), school_id)
@@ -120,9 +122,9 @@ async def create_class(ctx: AppContext, who: Principal, data: dict[str, Any]) ->
             row = await q.class_row(session, cls.id)
             assert row is not None
             view = class_view(row)
+            uow.invalidate(cache.school_ref_bucket(school_id))
     except IntegrityError as exc:
         raise errors.Conflict(f"Class {data['name']} already exists in this year", code="class_exists") from exc
-    await cache.invalidate(ctx, cache.school_ref_bucket(school_id))
     return view
 
 
@@ -170,7 +172,8 @@ async def list_classes(ctx: AppContext, who: Principal, *, school_id: int | None
 
 async def update_class(ctx: AppContext, who: Principal, class_id: int, changes: dict[str, Any]) -> dict[str, Any]:
     try:
-        async with ctx.sessions.begin() as session:
+        async with unit_of_work(ctx) as uow:
+            session = uow.session
             cls = await _class_for_admin(session, who, class_id, for_update=True)
             if "academic_year_id" in changes:
                 await _check_year(session, changes["academic_year_id"], cls.school_id)
@@ -188,24 +191,25 @@ async def update_class(ctx: AppContext, who: Principal, class_id: int, changes: 
             row = await q.class_row(session, cls.id)
             assert row is not None
             view = class_view(row)
+            uow.invalidate(*_ref_and_schedule(cls.school_id))
+            if "class_teacher_id" in changes:
+                uow.membership_changed([class_id])
     except IntegrityError as exc:
         raise errors.Conflict("Class already exists in this year", code="class_exists") from exc
-    await cache.invalidate(ctx, *_ref_and_schedule(cls.school_id))
-    if "class_teacher_id" in changes:
-        await events.publish_membership_changed(ctx, [class_id])
     return view
 
 
 async def delete_class(ctx: AppContext, who: Principal, class_id: int) -> None:
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         cls = await _class_for_admin(session, who, class_id, for_update=True)
         if await q.class_has_grades(session, class_id):
             # Deleting would cascade to the grades: the diary must not lose history silently.
             raise errors.Conflict("The class has grades; it cannot be deleted", code="class_in_use")
         school_id = cls.school_id
         await q.delete_class(session, class_id)
-    await cache.invalidate(ctx, *_ref_and_schedule(school_id))
-    await events.publish_membership_changed(ctx, [class_id])
+        uow.invalidate(*_ref_and_schedule(school_id))
+        uow.membership_changed([class_id])
 
 
 # Enrolment
@@ -223,7 +227,8 @@ async def list_students(ctx: AppContext, who: Principal, class_id: int) -> list[
 
 async def enrol(ctx: AppContext, who: Principal, class_id: int, student_ids: list[int]) -> dict[str, Any]:
     wanted = sorted(set(student_ids))
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         cls = await _class_for_admin(session, who, class_id)
         users = await q.users_by_ids(session, wanted)
         bad = [sid for sid in wanted
@@ -234,18 +239,19 @@ async def enrol(ctx: AppContext, who: Principal, class_id: int, student_ids: lis
                 details={"student_ids": [f"Not a student of this school: {', '.join(map(str, bad))}."]},
             )
         added = await q.enrol(session, class_id, wanted)
-    await cache.invalidate(ctx, cache.school_ref_bucket(cls.school_id))
+        uow.invalidate(cache.school_ref_bucket(cls.school_id))
     return {"class_id": class_id, "added": added, "already_enrolled": len(wanted) - added}
 
 
 async def unenrol(ctx: AppContext, who: Principal, class_id: int, student_id: int) -> None:
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         cls = await _class_for_admin(session, who, class_id)
         if not await q.unenrol(session, class_id, student_id):
             raise errors.NotFound("This student is not enrolled in this class")
-    await cache.invalidate(ctx, cache.school_ref_bucket(cls.school_id))
-    # The student (and, through them, their parents) leave the class chat on every open socket too.
-    await events.publish_membership_changed(ctx, [class_id])
+        uow.invalidate(cache.school_ref_bucket(cls.school_id))
+        # The student (and, through them, their parents) leave the class chat on every open socket too.
+        uow.membership_changed([class_id])
 
 
 # Parents and children
@@ -253,7 +259,8 @@ async def unenrol(ctx: AppContext, who: Principal, class_id: int, student_id: in
 
 async def link_parent(ctx: AppContext, who: Principal, parent_id: int, child_id: int) -> dict[str, Any]:
     access.require_role(who, Role.ADMIN.value)
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         users = await q.users_by_ids(session, [parent_id, child_id])
         child, parent = users.get(child_id), users.get(parent_id)
         if child is None or child.role != Role.STUDENT.value or child.school_id is None:
@@ -264,14 +271,15 @@ async def link_parent(ctx: AppContext, who: Principal, parent_id: int, child_id:
         if parent is None or parent.role != Role.PARENT.value or parent.school_id not in (None, child.school_id):
             raise _bad_ref("parent_id", f"No parent with id {parent_id}")
         created = await q.link_parent(session, parent_id, child_id)
-    # Who may read the child's grades and class week changed: entries cached with those facts must go.
-    await cache.invalidate(ctx, cache.school_ref_bucket(child.school_id))
+        # Who may read the child's grades and class week changed: entries cached with those facts must go.
+        uow.invalidate(cache.school_ref_bucket(child.school_id))
     return {"parent_id": parent_id, "child_id": child_id, "created": created}
 
 
 async def unlink_parent(ctx: AppContext, who: Principal, parent_id: int, child_id: int) -> None:
     access.require_role(who, Role.ADMIN.value)
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         users = await q.users_by_ids(session, [child_id])
         child = users.get(child_id)
         if child is None or (not who.is_superuser and child.school_id != who.school_id):
@@ -281,8 +289,8 @@ async def unlink_parent(ctx: AppContext, who: Principal, parent_id: int, child_i
         child_classes = await membership.class_ids_of_student(session, child_id)
         # Cached class weeks list the parent under the school of each class, which may not be the child's.
         schools = {child.school_id, *[await membership.school_of_class(session, c) for c in child_classes]}
-    await cache.invalidate(ctx, *(cache.school_ref_bucket(s) for s in schools if s is not None))
-    await events.publish_membership_changed(ctx, child_classes)
+        uow.invalidate(*(cache.school_ref_bucket(s) for s in schools if s is not None))
+        uow.membership_changed(child_classes)
 
 
 async def list_parent_links(ctx: AppContext, who: Principal, *, parent_id: int | None, child_id: int | None,
@@ -308,15 +316,16 @@ async def list_parent_links(ctx: AppContext, who: Principal, *, parent_id: int |
 async def create_subject(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
     school_id = target_school(who, data.get("school_id"))
     try:
-        async with ctx.sessions.begin() as session:
+        async with unit_of_work(ctx) as uow:
+            session = uow.session
             if await school_q.school_by_id(session, school_id) is None:
                 raise _bad_ref("school_id", f"No school {school_id}")
             if await q.subject_name_taken(session, school_id, data["name"]):
                 raise errors.Conflict(f"Subject {data['name']!r} already exists", code="subject_exists")
             view = subject_view(await q.insert_subject(session, {"school_id": school_id, "name": data["name"]}))
+            uow.invalidate(cache.school_ref_bucket(school_id))
     except IntegrityError as exc:
         raise errors.Conflict(f"Subject {data['name']!r} already exists", code="subject_exists") from exc
-    await cache.invalidate(ctx, cache.school_ref_bucket(school_id))
     return view
 
 
@@ -354,7 +363,8 @@ async def list_subjects(ctx: AppContext, who: Principal, *, school_id: int | Non
 
 async def update_subject(ctx: AppContext, who: Principal, subject_id: int, changes: dict[str, Any]) -> dict[str, Any]:
     try:
-        async with ctx.sessions.begin() as session:
+        async with unit_of_work(ctx) as uow:
+            session = uow.session
             subject = await q.subject_by_id(session, subject_id, for_update=True)
             if subject is None:
                 raise errors.NotFound("No such subject")
@@ -365,14 +375,15 @@ async def update_subject(ctx: AppContext, who: Principal, subject_id: int, chang
                 subject.name = changes["name"]
             await session.flush()
             view = subject_view(subject)
+            uow.invalidate(*_ref_and_schedule(subject.school_id))
     except IntegrityError as exc:
         raise errors.Conflict("Subject already exists", code="subject_exists") from exc
-    await cache.invalidate(ctx, *_ref_and_schedule(subject.school_id))
     return view
 
 
 async def delete_subject(ctx: AppContext, who: Principal, subject_id: int) -> None:
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         subject = await q.subject_by_id(session, subject_id, for_update=True)
         if subject is None:
             raise errors.NotFound("No such subject")
@@ -383,7 +394,7 @@ async def delete_subject(ctx: AppContext, who: Principal, subject_id: int) -> No
                                   code="subject_in_use")
         school_id = subject.school_id
         await q.delete_subject(session, subject_id)
-    await cache.invalidate(ctx, *_ref_and_schedule(school_id))
+        uow.invalidate(*_ref_and_schedule(school_id))
 
 
 # Teaching assignments
@@ -391,7 +402,8 @@ async def delete_subject(ctx: AppContext, who: Principal, subject_id: int) -> No
 
 async def create_assignment(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
     access.require_role(who, Role.ADMIN.value)
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         cls = await q.class_by_id(session, data["class_id"])
         if cls is None or not (who.is_superuser or cls.school_id == who.school_id):
             raise _bad_ref("class_id", f"No class {data['class_id']} in your school")
@@ -406,7 +418,7 @@ async def create_assignment(ctx: AppContext, who: Principal, data: dict[str, Any
         row = await q.assignment_row(session, new_id)
         assert row is not None
         view = assignment_view(row)
-    await cache.invalidate(ctx, cache.school_ref_bucket(cls.school_id))
+        uow.invalidate(cache.school_ref_bucket(cls.school_id))
     return view
 
 
@@ -429,11 +441,12 @@ async def list_assignments(ctx: AppContext, who: Principal, *, class_id: int | N
 
 async def delete_assignment(ctx: AppContext, who: Principal, assignment_id: int) -> None:
     access.require_role(who, Role.ADMIN.value)
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         row = await q.assignment_row(session, assignment_id)
         if row is None or not (who.is_superuser or row.school_id == who.school_id):
             raise errors.NotFound("No such teaching assignment")
         await q.delete_assignment(session, assignment_id)
-    await cache.invalidate(ctx, cache.school_ref_bucket(row.school_id))
-    await events.publish_membership_changed(ctx, [row.TeachingAssignment.class_id])
+        uow.invalidate(cache.school_ref_bucket(row.school_id))
+        uow.membership_changed([row.TeachingAssignment.class_id])
 

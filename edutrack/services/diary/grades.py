@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from edutrack import cache, errors
 from edutrack.context import AppContext
 from edutrack.db.diary import MARKS, Grade
-from edutrack.db.models import Notification, Role
-from edutrack.events import publish_notifications
+from edutrack.db.models import Role
 from edutrack.queries import grades as q
 from edutrack.queries import membership
 from edutrack.security.tokens import Principal
@@ -26,6 +25,7 @@ from edutrack.serialize import dumps_bytes
 from edutrack.services.diary import access
 from edutrack.services.diary.averages import average_of_sums, plain_average_of_sums
 from edutrack.services.diary.notify import notify_students_and_parents
+from edutrack.uow import AfterCommit, unit_of_work
 
 GRADE_FIELDS = ("student_id", "class_id", "subject_id", "lesson_id", "work_type_id", "date", "value", "mark",
                 "comment", "teacher_id")
@@ -90,8 +90,8 @@ async def _payload(session: AsyncSession, grade: Grade) -> dict[str, Any]:
 
 async def create_grade(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
     access.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
-    rows: list[Notification]
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         student = await _school_student(session, who, data["student_id"])
         subject_id: int | None = data.get("subject_id")
         class_id: int | None = data.get("class_id")
@@ -139,14 +139,14 @@ async def create_grade(ctx: AppContext, who: Principal, data: dict[str, Any]) ->
         payload = await _payload(session, grade)
         rows = await notify_students_and_parents(session, "grade", {student.id: payload})
         view = await _grade_view_by_id(session, grade)
-    await invalidate_marks(ctx, grade)
-    await publish_notifications(ctx, rows)
+        invalidate_marks(uow, grade)
+        uow.publish_notifications(rows)
     return view
 
 
-async def invalidate_marks(ctx: AppContext, grade: Grade) -> None:
+def invalidate_marks(uow: AfterCommit, grade: Grade) -> None:
     """After a committed grade change: the class's term sheets and the student's grade lists."""
-    await cache.invalidate(ctx, cache.class_marks_bucket(grade.class_id), cache.student_marks_bucket(grade.student_id))
+    uow.invalidate(cache.class_marks_bucket(grade.class_id), cache.student_marks_bucket(grade.student_id))
 
 
 async def _grade_view_by_id(session: AsyncSession, grade: Grade) -> dict[str, Any]:
@@ -165,8 +165,8 @@ async def _editable_grade(session: AsyncSession, who: Principal, grade_id: int) 
 
 
 async def update_grade(ctx: AppContext, who: Principal, grade_id: int, data: dict[str, Any]) -> dict[str, Any]:
-    rows: list[Notification] = []
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         grade = await _editable_grade(session, who, grade_id)
         old = snapshot(grade)
         changes: dict[str, Any] = {}
@@ -196,15 +196,15 @@ async def update_grade(ctx: AppContext, who: Principal, grade_id: int, data: dic
                                             "new": {k: new[k] for k in new if old[k] != new[k]}}])
             payload = await _payload(session, grade)
             rows = await notify_students_and_parents(session, "grade_changed", {grade.student_id: payload})
+            invalidate_marks(uow, grade)
+            uow.publish_notifications(rows)
         view = await _grade_view_by_id(session, grade)
-    if changed:
-        await invalidate_marks(ctx, grade)
-    await publish_notifications(ctx, rows)
     return view
 
 
 async def delete_grade(ctx: AppContext, who: Principal, grade_id: int) -> None:
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         grade = await _editable_grade(session, who, grade_id)
         payload = await _payload(session, grade)
         await q.update_grade(session, grade.id, {"deleted_at": datetime.now(UTC)})
@@ -213,8 +213,8 @@ async def delete_grade(ctx: AppContext, who: Principal, grade_id: int) -> None:
                                         "new": None}])
         payload["title"] = f"Оценка удалена: {payload['title']}"
         rows = await notify_students_and_parents(session, "grade_deleted", {grade.student_id: payload})
-    await invalidate_marks(ctx, grade)
-    await publish_notifications(ctx, rows)
+        invalidate_marks(uow, grade)
+        uow.publish_notifications(rows)
 
 
 async def term_range(session: AsyncSession, school_id: int | None, term_id: int | None,

@@ -15,7 +15,7 @@ from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edutrack import cache, errors, events
+from edutrack import cache, errors
 from edutrack.context import AppContext
 from edutrack.db.diary import Lesson
 from edutrack.db.models import Notification, Role
@@ -28,6 +28,7 @@ from edutrack.security.tokens import Principal
 from edutrack.serialize import dumps_bytes
 from edutrack.services.diary import access
 from edutrack.services.diary.notify import notify_students_and_parents
+from edutrack.uow import unit_of_work
 
 MAX_RANGE_DAYS = 42  # a week view, a fortnight, a month: anything longer is a report, not a schedule
 MAX_LESSON = timedelta(hours=6)
@@ -153,9 +154,9 @@ async def create_lesson(ctx: AppContext, who: Principal, data: dict[str, Any]) -
     fields: dict[str, Any] = {k: data.get(k) for k in (*PLANNING_FIELDS, "topic", "homework")}
     fields["room"] = (fields["room"] or "").strip() or None
     fields["homework"] = (fields["homework"] or "").strip() or None
-    notes: list[Notification] = []
     try:
-        async with ctx.sessions.begin() as session:
+        async with unit_of_work(ctx) as uow:
+            session = uow.session
             await _validate_refs(session, who, fields)
             tz = await _school_tz(session, fields["school_id"])
             fields["starts_at"] = _aware(fields["starts_at"], tz)
@@ -163,15 +164,14 @@ async def create_lesson(ctx: AppContext, who: Principal, data: dict[str, Any]) -
             _check_times(fields["starts_at"], fields["ends_at"])
             await _check_conflicts(session, fields, tz, None)
             lesson = await q.insert_lesson(session, fields)
+            uow.invalidate(cache.school_schedule_bucket(fields["school_id"]))
             if lesson.homework:
-                notes = await _notify_homework(session, lesson.id, tz)
+                uow.publish_notifications(await _notify_homework(session, lesson.id, tz))
             row = await q.lesson_row(session, lesson.id)
             assert row is not None
             view = lesson_view(row)
     except IntegrityError as exc:
         raise _from_integrity(exc) from exc
-    await cache.invalidate(ctx, cache.school_schedule_bucket(fields["school_id"]))
-    await events.publish_notifications(ctx, notes)
     return view
 
 
@@ -192,9 +192,9 @@ async def get_lesson(ctx: AppContext, who: Principal, lesson_id: int) -> dict[st
 
 
 async def update_lesson(ctx: AppContext, who: Principal, lesson_id: int, changes: dict[str, Any]) -> dict[str, Any]:
-    notes: list[Notification] = []
     try:
-        async with ctx.sessions.begin() as session:
+        async with unit_of_work(ctx) as uow:
+            session = uow.session
             lesson = await _visible_lesson(session, who, lesson_id, for_update=True)
             replanning = any(k in changes for k in PLANNING_FIELDS)
             if replanning:
@@ -223,29 +223,26 @@ async def update_lesson(ctx: AppContext, who: Principal, lesson_id: int, changes
             if "homework" in changes:
                 lesson.homework = (changes["homework"] or "").strip() or None
             await session.flush()
+            uow.invalidate(cache.school_schedule_bucket(lesson.school_id))
             if lesson.homework and lesson.homework != old_homework:
-                notes = await _notify_homework(session, lesson.id, tz)
+                uow.publish_notifications(await _notify_homework(session, lesson.id, tz))
             row = await q.lesson_row(session, lesson.id)
             assert row is not None
             view = lesson_view(row)
-            school_id = lesson.school_id
     except IntegrityError as exc:
         raise _from_integrity(exc) from exc
-    await cache.invalidate(ctx, cache.school_schedule_bucket(school_id))
-    await events.publish_notifications(ctx, notes)
     return view
 
 
 async def delete_lesson(ctx: AppContext, who: Principal, lesson_id: int) -> None:
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         lesson = await _visible_lesson(session, who, lesson_id, for_update=True)
         access.require_school_admin(who, lesson.school_id)
-        school_id = lesson.school_id
         # Their grades lose the link to the lesson (lesson_id -> null): their grade lists change.
         graded = await grade_q.students_graded_on_lesson(session, lesson_id)
         await q.delete_lesson(session, lesson_id)
-    await cache.invalidate(ctx, cache.school_schedule_bucket(school_id),
-                           *(cache.student_marks_bucket(s) for s in graded))
+        uow.invalidate(cache.school_schedule_bucket(lesson.school_id), *(cache.student_marks_bucket(s) for s in graded))
 
 
 # Week views

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edutrack import errors, events
+from edutrack import errors
 from edutrack.context import AppContext
 from edutrack.db.diary import News
 from edutrack.db.models import Notification, Role
@@ -26,6 +26,7 @@ from edutrack.queries import schools as school_q
 from edutrack.security.tokens import Principal
 from edutrack.services.diary.classes import target_school
 from edutrack.services.diary.notify import notify_users
+from edutrack.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,8 @@ async def create_news(ctx: AppContext, who: Principal, data: dict[str, Any]) -> 
         "role": data.get("role"),
     }
     notes: list[Notification] = []
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         publish_at = await _school_time(session, school_id, data.get("publish_at"))
         publish_now = _apply_status(fields, data.get("status", "draft"), publish_at, now)
         await _check_audience(session, school_id, fields)
@@ -118,7 +120,7 @@ async def create_news(ctx: AppContext, who: Principal, data: dict[str, Any]) -> 
         row = await q.news_row(session, news.id)
         assert row is not None
         view = news_view(row)
-    await events.publish_notifications(ctx, notes)
+        uow.publish_notifications(notes)
     return view
 
 
@@ -136,7 +138,8 @@ async def _managed(session: AsyncSession, who: Principal, news_id: int) -> News:
 async def update_news(ctx: AppContext, who: Principal, news_id: int, changes: dict[str, Any]) -> dict[str, Any]:
     now = datetime.now(UTC)
     notes: list[Notification] = []
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         news = await _managed(session, who, news_id)
         fields: dict[str, Any] = {
             "title": changes.get("title", news.title).strip(), "body": changes.get("body", news.body).strip(),
@@ -165,7 +168,7 @@ async def update_news(ctx: AppContext, who: Principal, news_id: int, changes: di
         row = await q.news_row(session, news.id)
         assert row is not None
         view = news_view(row)
-    await events.publish_notifications(ctx, notes)
+        uow.publish_notifications(notes)
     return view
 
 
@@ -174,7 +177,8 @@ async def publish_news(ctx: AppContext, who: Principal, news_id: int) -> dict[st
 
 
 async def delete_news(ctx: AppContext, who: Principal, news_id: int) -> None:
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         await _managed(session, who, news_id)
         await q.delete_news(session, news_id)
 
@@ -210,12 +214,13 @@ async def list_news(ctx: AppContext, who: Principal, *, status: str | None, audi
 async def publish_due(ctx: AppContext) -> int:
     """Publish every scheduled item whose time has come; returns how many. Safe to run on many nodes."""
     notes: list[Notification] = []
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         due = await q.claim_due(session)
         for news in due:  # a handful per tick; each audience is one query
             notes.extend(await _notify_audience(session, news))
+        uow.publish_notifications(notes)
     if due:
         log.info("scheduled news published", extra={"count": len(due), "ids": [n.id for n in due]})
-    await events.publish_notifications(ctx, notes)
     return len(due)
 

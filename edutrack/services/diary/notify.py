@@ -1,7 +1,8 @@
 """Fan a diary event out to the people it concerns: the student and every linked parent.
 
 Rows are written in the caller's transaction; the caller publishes them after commit with
-`edutrack.events.publish_notifications`.
+`uow.publish_notifications` (edutrack/uow.py). Their email path: edutrack/digest/scheduler.py (one digest per
+offline user) -> outbox -> edutrack/outbox/relay.py -> RabbitMQ -> edutrack/notifier/worker.py -> SMTP.
 """
 
 from __future__ import annotations

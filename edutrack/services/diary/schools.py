@@ -13,13 +13,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import IntegrityError
 
-from edutrack import cache, errors, events
+from edutrack import cache, errors
 from edutrack.context import AppContext
 from edutrack.db.diary import AcademicYear, School, Term, WorkType
 from edutrack.queries import membership
 from edutrack.queries import schools as q
 from edutrack.security.tokens import Principal
 from edutrack.services.diary import access
+from edutrack.uow import unit_of_work
 
 SCHOOL_FIELDS = ("name", "address", "timezone", "parents_in_class_chat", "min_marks_for_attestation",
                  "rounding_threshold", "at_risk_average", "at_risk_unexcused_absences")
@@ -73,16 +74,17 @@ async def create_school(ctx: AppContext, who: Principal, data: dict[str, Any]) -
     if "timezone" in data:
         _check_timezone(data["timezone"])
     try:
-        async with ctx.sessions.begin() as session:
+        async with unit_of_work(ctx) as uow:
+            session = uow.session
             if await q.school_name_taken(session, data["name"]):
                 raise errors.Conflict("A school with this name already exists", code="school_exists")
             school = await q.insert_school(session, {k: v for k, v in data.items() if k in SCHOOL_FIELDS})
             # Every school starts with the usual Russian work types, so grading works from day one.
             await q.seed_work_types(session, school.id)
             view = school_view(school)
+            uow.invalidate(cache.schools_bucket(), cache.school_ref_bucket(school.id))
     except IntegrityError as exc:
         raise errors.Conflict("A school with this name already exists", code="school_exists") from exc
-    await cache.invalidate(ctx, cache.schools_bucket(), cache.school_ref_bucket(school.id))
     return view
 
 
@@ -118,7 +120,8 @@ async def update_school(ctx: AppContext, who: Principal, school_id: int, changes
     if "timezone" in changes:
         _check_timezone(changes["timezone"])
     try:
-        async with ctx.sessions.begin() as session:
+        async with unit_of_work(ctx) as uow:
+            session = uow.session
             school = await q.school_by_id(session, school_id, for_update=True)
             if school is None:
                 raise errors.NotFound("No such school")
@@ -133,13 +136,13 @@ async def update_school(ctx: AppContext, who: Principal, school_id: int, changes
             await session.refresh(school)
             view = school_view(school)
             classes = await membership.class_ids_of_school(session, school_id) if parents_setting_changed else set()
+            # The attestation policy is in cached term sheets, the time zone in cached weeks.
+            uow.invalidate(cache.schools_bucket(), cache.school_ref_bucket(school_id),
+                           cache.school_schedule_bucket(school_id))
+            # Parents let out of the class chats leave them on open sockets too.
+            uow.membership_changed(classes)
     except IntegrityError as exc:
         raise errors.Conflict("A school with this name already exists", code="school_exists") from exc
-    # The attestation policy is in cached term sheets, the time zone in cached weeks.
-    await cache.invalidate(ctx, cache.schools_bucket(), cache.school_ref_bucket(school_id),
-                           cache.school_schedule_bucket(school_id))
-    # Parents let out of the class chats leave them on open sockets too.
-    await events.publish_membership_changed(ctx, classes)
     return view
 
 
@@ -147,16 +150,17 @@ async def delete_school(ctx: AppContext, who: Principal, school_id: int) -> None
     if not who.is_superuser:
         raise errors.Forbidden("Only a superuser can delete schools")
     try:
-        async with ctx.sessions.begin() as session:
+        async with unit_of_work(ctx) as uow:
+            session = uow.session
             classes = await membership.class_ids_of_school(session, school_id)
             if not await q.delete_school(session, school_id):
                 raise errors.NotFound("No such school")
+            uow.invalidate(cache.schools_bucket(), cache.school_ref_bucket(school_id),
+                           cache.school_schedule_bucket(school_id))
+            uow.membership_changed(classes)  # its class chats are gone
     except IntegrityError as exc:
         # Grades and lessons keep their teacher (RESTRICT); a school with history is archived, not deleted.
         raise errors.Conflict("The school still has records that cannot be deleted", code="school_in_use") from exc
-    await cache.invalidate(ctx, cache.schools_bucket(), cache.school_ref_bucket(school_id),
-                           cache.school_schedule_bucket(school_id))
-    await events.publish_membership_changed(ctx, classes)  # its class chats are gone
 
 
 # Academic years
@@ -171,7 +175,8 @@ def _check_dates(starts_on: date, ends_on: date) -> None:
 async def create_year(ctx: AppContext, who: Principal, school_id: int, data: dict[str, Any]) -> dict[str, Any]:
     access.require_school_admin(who, school_id)
     _check_dates(data["starts_on"], data["ends_on"])
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         school = await q.school_by_id(session, school_id, for_update=True)  # serialises year writes
         if school is None:
             raise errors.NotFound("No such school")
@@ -183,7 +188,7 @@ async def create_year(ctx: AppContext, who: Principal, school_id: int, data: dic
                                   details={"academic_year_id": clash.id})
         year = await q.insert_year(session, {"school_id": school_id, **data})
         view = year_view(year)
-    await cache.invalidate(ctx, cache.school_ref_bucket(school_id))
+        uow.invalidate(cache.school_ref_bucket(school_id))
     return view
 
 
@@ -199,7 +204,8 @@ async def list_years(ctx: AppContext, who: Principal, school_id: int) -> list[di
 
 
 async def update_year(ctx: AppContext, who: Principal, year_id: int, changes: dict[str, Any]) -> dict[str, Any]:
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         year = await q.year_by_id(session, year_id)
         if year is None:
             raise errors.NotFound("No such academic year")
@@ -223,12 +229,13 @@ async def update_year(ctx: AppContext, who: Principal, year_id: int, changes: di
                 setattr(year, key, changes[key])
         await session.flush()
         view = year_view(year)
-    await cache.invalidate(ctx, cache.school_ref_bucket(year.school_id))
+        uow.invalidate(cache.school_ref_bucket(year.school_id))
     return view
 
 
 async def delete_year(ctx: AppContext, who: Principal, year_id: int) -> None:
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         year = await q.year_by_id(session, year_id, for_update=True)
         if year is None:
             raise errors.NotFound("No such academic year")
@@ -238,7 +245,7 @@ async def delete_year(ctx: AppContext, who: Principal, year_id: int) -> None:
                                   code="year_in_use")
         school_id = year.school_id
         await q.delete_year(session, year_id)
-    await cache.invalidate(ctx, cache.school_ref_bucket(school_id))
+        uow.invalidate(cache.school_ref_bucket(school_id))
 
 
 # Terms
@@ -264,7 +271,8 @@ async def _check_term(session: Any, year: AcademicYear, name: str, starts_on: da
 
 
 async def create_term(ctx: AppContext, who: Principal, year_id: int, data: dict[str, Any]) -> dict[str, Any]:
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         year = await q.year_by_id(session, year_id, for_update=True)  # serialises term writes of the year
         if year is None:
             raise errors.NotFound("No such academic year")
@@ -272,7 +280,7 @@ async def create_term(ctx: AppContext, who: Principal, year_id: int, data: dict[
         await _check_term(session, year, data["name"], data["starts_on"], data["ends_on"], None)
         term = await q.insert_term(session, {"school_id": year.school_id, "academic_year_id": year.id, **data})
         view = term_view(term)
-    await cache.invalidate(ctx, cache.school_ref_bucket(year.school_id))
+        uow.invalidate(cache.school_ref_bucket(year.school_id))
     return view
 
 
@@ -289,7 +297,8 @@ async def list_terms(ctx: AppContext, who: Principal, school_id: int, year_id: i
 
 
 async def update_term(ctx: AppContext, who: Principal, term_id: int, changes: dict[str, Any]) -> dict[str, Any]:
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         term = await q.term_by_id(session, term_id)
         if term is None:
             raise errors.NotFound("No such term")
@@ -303,12 +312,13 @@ async def update_term(ctx: AppContext, who: Principal, term_id: int, changes: di
         term.name, term.starts_on, term.ends_on = name, starts_on, ends_on
         await session.flush()
         view = term_view(term)
-    await cache.invalidate(ctx, cache.school_ref_bucket(term.school_id))
+        uow.invalidate(cache.school_ref_bucket(term.school_id))
     return view
 
 
 async def delete_term(ctx: AppContext, who: Principal, term_id: int) -> None:
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         term = await q.term_by_id(session, term_id, for_update=True)
         if term is None:
             raise errors.NotFound("No such term")
@@ -317,7 +327,7 @@ async def delete_term(ctx: AppContext, who: Principal, term_id: int) -> None:
             raise errors.Conflict("Term marks exist for this term; it cannot be deleted", code="term_in_use")
         school_id = term.school_id
         await q.delete_term(session, term_id)
-    await cache.invalidate(ctx, cache.school_ref_bucket(school_id))
+        uow.invalidate(cache.school_ref_bucket(school_id))
 
 
 # Work types
@@ -340,7 +350,8 @@ async def create_work_type(ctx: AppContext, who: Principal, data: dict[str, Any]
     access.require_role(who, "admin")
     school_id = _target_school(who, data.get("school_id"))
     try:
-        async with ctx.sessions.begin() as session:
+        async with unit_of_work(ctx) as uow:
+            session = uow.session
             if await q.school_by_id(session, school_id) is None:
                 raise errors.NotFound("No such school")
             if await q.work_type_name_taken(session, school_id, data["name"]):
@@ -348,9 +359,9 @@ async def create_work_type(ctx: AppContext, who: Principal, data: dict[str, Any]
             row = await q.insert_work_type(session, {"school_id": school_id, "name": data["name"],
                                                      "weight": data["weight"]})
             view = work_type_view(row)
+            uow.invalidate(cache.school_ref_bucket(school_id))
     except IntegrityError as exc:
         raise errors.Conflict("This work type already exists", code="work_type_exists") from exc
-    await cache.invalidate(ctx, cache.school_ref_bucket(school_id))
     return view
 
 
@@ -370,7 +381,8 @@ async def list_work_types(ctx: AppContext, who: Principal, school_id: int | None
 
 async def update_work_type(ctx: AppContext, who: Principal, work_type_id: int,
                            changes: dict[str, Any]) -> dict[str, Any]:
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         row = await q.work_type_by_id(session, work_type_id, for_update=True)
         if row is None:
             raise errors.NotFound("No such work type")
@@ -382,12 +394,13 @@ async def update_work_type(ctx: AppContext, who: Principal, work_type_id: int,
                 setattr(row, key, changes[key])
         await session.flush()
         view = work_type_view(row)
-    await cache.invalidate(ctx, cache.school_ref_bucket(row.school_id))
+        uow.invalidate(cache.school_ref_bucket(row.school_id))
     return view
 
 
 async def delete_work_type(ctx: AppContext, who: Principal, work_type_id: int) -> None:
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         row = await q.work_type_by_id(session, work_type_id, for_update=True)
         if row is None:
             raise errors.NotFound("No such work type")
@@ -397,4 +410,4 @@ async def delete_work_type(ctx: AppContext, who: Principal, work_type_id: int) -
                                   code="work_type_in_use")
         school_id = row.school_id
         await q.delete_work_type(session, work_type_id)
-    await cache.invalidate(ctx, cache.school_ref_bucket(school_id))
+        uow.invalidate(cache.school_ref_bucket(school_id))
