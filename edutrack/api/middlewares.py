@@ -49,6 +49,10 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         status = response.status
         response.headers["X-Request-ID"] = request_id
         return response
+    except web.HTTPException as exc:  # a redirect (HTTPFound) or an error aiohttp answers itself
+        status = exc.status
+        exc.headers["X-Request-ID"] = request_id
+        raise
     finally:
         if request.path not in ("/health", "/health/ready"):
             log.info(

@@ -106,6 +106,17 @@ async def test_unexpected_exception_is_a_500_without_internals(aiohttp_client, s
     assert "hunter2" in str(logged[0].exc_info[1])
 
 
+async def test_a_redirect_is_logged_with_its_own_status(client, caplog):
+    with caplog.at_level(logging.INFO, logger="edutrack.http"):
+        resp = await client.get("/", allow_redirects=False, headers={"X-Request-ID": "redirect-12345678"})
+    assert resp.status == 302
+    assert resp.headers["Location"] == "/login"
+    assert resp.headers["X-Request-ID"] == "redirect-12345678"
+    [record] = [r for r in caplog.records if r.name == "edutrack.http" and getattr(r, "path", None) == "/"]
+    assert record.levelno == logging.INFO
+    assert getattr(record, "status", None) == 302
+
+
 async def test_request_id_is_generated_or_sanitised(client):
     resp = await client.get("/health")
     generated = resp.headers["X-Request-ID"]
