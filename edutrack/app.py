@@ -16,7 +16,7 @@ from edutrack.api import attendance as attendance_api
 from edutrack.api import attestations as attestations_api
 from edutrack.api import grades as grades_api
 from edutrack.api import outbox as outbox_api
-from edutrack.api.middlewares import cors_and_security, error_handler, request_context
+from edutrack.api.middlewares import cors_and_security, error_handler, request_context, route_contract
 from edutrack.keys import CTX, SETTINGS
 from edutrack.resources import open_context
 from edutrack.settings import Settings
@@ -35,7 +35,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[request_context, cors_and_security(settings), error_handler],
+        middlewares=[request_context, cors_and_security(settings), error_handler, route_contract],
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources)

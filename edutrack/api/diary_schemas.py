@@ -3,6 +3,8 @@ assignments, work types, the schedule, news and classmates."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -33,7 +35,9 @@ class SchoolCreateSchema(StrictSchema):
     timezone = fields.String(validate=validate.Length(min=1, max=64))
     parents_in_class_chat = fields.Boolean()
     min_marks_for_attestation = fields.Integer(validate=validate.Range(min=1, max=20))
-    rounding_threshold = fields.Decimal(validate=validate.Range(min=0.01, max=0.99), places=2, as_string=False)
+    # Decimal bounds: the float 0.01 is a hair above 1/100 and 0.99 a hair below, so float bounds refuse both.
+    rounding_threshold = fields.Decimal(validate=validate.Range(min=Decimal("0.01"), max=Decimal("0.99")), places=2,
+                                        as_string=False)
     at_risk_average = fields.Decimal(validate=validate.Range(min=1, max=5), places=2)
     at_risk_unexcused_absences = fields.Integer(validate=validate.Range(min=1, max=1000))
 

@@ -1,4 +1,5 @@
-"""Request id + access log, the one JSON error shape, CORS for configured origins, security headers."""
+"""Request id + access log, the one JSON error shape, CORS for configured origins, security headers, and what
+each route declares in its `@doc` (authentication, query parameters) checked before its handler runs."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from edutrack import errors
-from edutrack.api.http import json_response
+from edutrack.api.http import json_response, principal
+from edutrack.api.openapi import route_doc
 from edutrack.logs import request_id_var
 from edutrack.settings import Settings
 
@@ -141,3 +143,18 @@ def cors_and_security(settings: Settings) -> Middleware:
         return response
 
     return middleware
+
+
+@web.middleware
+async def route_contract(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """What a documented route declares in its `@doc`, enforced before the handler reads anything: a route that
+    needs a principal answers 401 to an anonymous caller whatever the body, and an API route refuses query
+    parameters it does not document (a route with a query schema refuses them when it loads the query)."""
+    meta = route_doc(request.match_info.handler)
+    if meta is not None:
+        if meta.auth:
+            principal(request)
+        if meta.query is None and request.query and request.path.startswith("/api/"):
+            raise errors.ValidationFailed("Query parameters are invalid",
+                                          details={name: ["Unknown field."] for name in request.query})
+    return await handler(request)

@@ -18,7 +18,7 @@ H = TypeVar("H", bound=Callable[..., Any])
 ATTR = "__edutrack_doc__"
 
 ERROR_STATUSES = {
-    400: "Bad request (malformed JSON, invalid token in a reset link, ...)",
+    400: "Bad request (malformed JSON, text with NUL or a lone surrogate, an invalid reset link, ...)",
     401: "Missing, expired or invalid access token",
     403: "Authenticated but not allowed",
     404: "No such resource (or not visible to you)",
@@ -65,6 +65,12 @@ def doc(
     return attach
 
 
+def route_doc(handler: Any) -> Doc | None:
+    """The documentation a handler carries, if any."""
+    found: Doc | None = getattr(handler, ATTR, None)
+    return found
+
+
 class ErrorBodySchema(ma.Schema):
     code = ma.fields.String(required=True, metadata={"example": "validation_error"})
     message = ma.fields.String(required=True)
@@ -80,7 +86,7 @@ STRING_PATH_PARAMS: dict[str, dict[str, Any]] = {
     "channel": {"type": "string", "pattern": r"^(class:\d+|dm:\d+:\d+|user:\d+)$", "example": "class:12"},
 }
 
-_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
+PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 
 
 def _schema_name(resolver_schema: Any) -> str:
@@ -115,7 +121,7 @@ def build_spec(app: web.Application) -> dict[str, Any]:
         meta: Doc | None = getattr(route.handler, ATTR, None)
         if path is None or meta is None or route.method == "HEAD":
             continue
-        path = _PARAM.sub(r"{\1}", path)
+        path = PARAM.sub(r"{\1}", path)
         operation: dict[str, Any] = {
             "summary": meta.summary,
             "tags": list(meta.tags),
@@ -127,7 +133,7 @@ def build_spec(app: web.Application) -> dict[str, Any]:
         parameters: list[dict[str, Any]] = [
             {"in": "path", "name": name, "required": True,
              "schema": STRING_PATH_PARAMS.get(name, {"type": "integer", "minimum": 1})}
-            for name in _PARAM.findall(path)
+            for name in PARAM.findall(path)
         ]
         if meta.query is not None:
             parameters.append({"in": "query", "schema": meta.query})
@@ -146,7 +152,7 @@ def build_spec(app: web.Application) -> dict[str, Any]:
         if meta.body is not None:
             statuses |= {400, 413, 415, 422}
         if meta.query is not None:
-            statuses |= {422}
+            statuses |= {400, 422}  # 400 invalid_text: a NUL or a lone surrogate in a parameter
         for status in sorted(statuses):
             operation["responses"][str(status)] = {
                 "description": ERROR_STATUSES.get(status, "Error"),
@@ -168,5 +174,5 @@ def documented_routes(app: web.Application) -> set[tuple[str, str]]:
         info = route.resource.get_info() if route.resource is not None else {}
         path = info.get("path") or info.get("formatter")
         if path and getattr(route.handler, ATTR, None) is not None:
-            found.add((route.method, _PARAM.sub(r"{\1}", path)))
+            found.add((route.method, PARAM.sub(r"{\1}", path)))
     return found

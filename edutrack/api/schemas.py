@@ -19,8 +19,30 @@ def not_blank(value: str) -> None:
 
 
 class StrictSchema(ma.Schema):
+    """Unknown fields are refused, and an integer field takes only a whole number: marshmallow alone would
+    truncate 2.5 to 2."""
+
     class Meta:
         unknown = ma.RAISE
+
+    @ma.pre_load
+    def _whole_numbers(self, data: Any, **_: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        bad: dict[str, list[str]] = {}
+        for name, field in self.fields.items():
+            key = field.data_key or name
+            if key not in data or field.dump_only:
+                continue
+            inner = field.inner if isinstance(field, fields.List) else field
+            if not isinstance(inner, fields.Integer):
+                continue
+            values = data[key] if isinstance(field, fields.List) and isinstance(data[key], list) else [data[key]]
+            if any(isinstance(v, float) and not v.is_integer() for v in values):
+                bad[key] = ["Not a valid integer."]
+        if bad:
+            raise ma.ValidationError(bad)
+        return data
 
 
 class PageQuerySchema(StrictSchema):
