@@ -7,13 +7,15 @@ Production (`ENVIRONMENT=production`) refuses the development conveniences inste
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import logging
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from dotenv import dotenv_values
 
@@ -33,6 +35,11 @@ KNOWN_PLACEHOLDER_SECRETS = frozenset(
 MIN_JWT_SECRET_LENGTH = 32
 ENVIRONMENTS = ("development", "test", "production")
 SMTP_SECURITY = ("plain", "starttls", "tls")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+ENV = "edutrack.env"  # field metadata: the parser of a setting read from the environment, None for one that is not
+
+T = TypeVar("T")
+Parser = Callable[[str, str, list[str]], Any]
 
 
 class SettingsError(ValueError):
@@ -41,100 +48,6 @@ class SettingsError(ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("invalid configuration:\n  - " + "\n  - ".join(problems))
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    environment: str = "development"
-    debug: bool = False
-    host: str = "127.0.0.1"
-    port: int = 8000
-    public_url: str = "http://127.0.0.1:8000"
-
-    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/edutrack"
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    redis_max_connections: int = 100
-    # Prefix of every Redis key and pub/sub channel, and of every RabbitMQ exchange/queue:
-    # lets several deployments (or test runs) share one Redis/RabbitMQ without seeing each other.
-    namespace: str = "edutrack"
-    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
-
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 8025
-    smtp_user: str = ""
-    smtp_password: str = ""
-    smtp_security: str = "plain"
-    # PEM file of the CA(s) that sign the SMTP server's certificate, for a server with a private CA;
-    # empty: the system's trust store. Certificates are always verified for "starttls" and "tls".
-    smtp_ca_file: str = ""
-    smtp_from: str = "EduTrack <noreply@edutrack.local>"
-    smtp_timeout: float = 10.0
-    # Development convenience: `edutrack run` starts an aiosmtpd catcher on smtp_host:smtp_port
-    # that saves every message under mail_catcher_dir instead of sending it anywhere.
-    dev_mail_catcher: bool = True
-    mail_catcher_dir: str = "var/mail"
-    # Email pipeline (issue 5). Digests go out for notifications unread this long (seconds) by an offline user;
-    # the scheduler looks every digest_interval seconds.
-    digest_delay: int = 600
-    digest_interval: float = 60.0
-    # Waits (seconds) before each SMTP retry after a transient failure; the last value repeats.
-    email_retry_delays: tuple[float, ...] = (30.0, 120.0, 600.0, 1800.0)
-    # SMTP attempts per email before it is dead-lettered.
-    email_max_attempts: int = 5
-    relay_batch_size: int = 200
-    # A row claimed by a relay that died is reclaimed after this many seconds.
-    relay_lease: float = 60.0
-    relay_poll_interval: float = 1.0
-    # A row 'published' this long (seconds) without being sent or dead lost its message: publish it again.
-    # Longer than the whole retry schedule, so emails waiting in a delay queue are left alone.
-    relay_republish_after: float = 3 * 3600.0
-    notifier_prefetch: int = 32
-    # Parallel SMTP connections per notifier process.
-    notifier_concurrency: int = 4
-
-    jwt_secret: str = ""
-    jwt_algorithm: str = "HS256"
-    access_token_ttl: int = 15 * 60
-    refresh_token_ttl: int = 30 * 24 * 3600
-    # Seconds after a refresh token's rotation during which presenting it again (a retry whose answer was lost,
-    # two tabs refreshing at once) gets a new token instead of revoking the whole login. 0: never.
-    refresh_reuse_grace: int = 10
-    # Seconds between two reads of the access-token cut-offs by each API node (services/access.py); the Redis
-    # broadcast is the fast path, this catches one that was lost.
-    access_cutoff_poll: float = 5.0
-    password_reset_ttl: int = 3600
-    allow_self_registration: bool = True
-
-    cors_origins: tuple[str, ...] = ("http://127.0.0.1:8000", "http://localhost:8000")
-    max_body_bytes: int = 1024 * 1024
-    # Load balancers / reverse proxies (IPs or CIDR networks) whose X-Forwarded-For is believed. Without this,
-    # behind a proxy every client has the proxy's address and shares one login rate limit.
-    trusted_proxies: tuple[str, ...] = ()
-
-    login_max_failures_per_account: int = 5
-    login_account_window: int = 15 * 60
-    login_max_attempts_per_ip: int = 30
-    login_ip_window: int = 60
-
-    # Argon2 cost. Defaults follow argon2-cffi's RFC 9106 "low memory" profile; tests lower them.
-    argon2_time_cost: int = 3
-    argon2_memory_cost: int = 64 * 1024
-    argon2_parallelism: int = 2
-
-    log_level: str = "INFO"
-    log_json: bool = True
-
-    # Set when the secret was generated for this process only (development without JWT_SECRET).
-    jwt_secret_generated: bool = field(default=False, compare=False)
-
-    @property
-    def is_production(self) -> bool:
-        return self.environment == "production"
-
-    def replace(self, **changes: object) -> Settings:
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -173,7 +86,7 @@ def _parse_float(name: str, raw: str, problems: list[str]) -> float:
     return value
 
 
-def _parse_origins(raw: str, problems: list[str]) -> tuple[str, ...]:
+def _parse_origins(name: str, raw: str, problems: list[str]) -> tuple[str, ...]:
     origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
     for origin in origins:
         if origin == "*" or "*" in origin:
@@ -195,10 +108,155 @@ def _parse_networks(name: str, raw: str, problems: list[str]) -> tuple[str, ...]
     return tuple(networks)
 
 
+def _parse_text(name: str, raw: str, problems: list[str]) -> str:
+    return raw.strip()
+
+
+def _parse_delays(name: str, raw: str, problems: list[str]) -> tuple[float, ...]:
+    delays = tuple(_parse_float(name, part, problems) for part in raw.split(",") if part.strip())
+    if not delays:
+        problems.append(f"{name} must list at least one delay in seconds, e.g. 30,120,600")
+    return delays
+
+
+def _parse_environment(name: str, raw: str, problems: list[str]) -> str:
+    value = raw.strip().lower()
+    value = {"dev": "development", "prod": "production", "testing": "test"}.get(value, value)
+    if value not in ENVIRONMENTS:
+        problems.append(f"{name} must be one of {', '.join(ENVIRONMENTS)}, got {value!r}")
+    return value
+
+
+def _choice(allowed: tuple[str, ...], normal: Callable[[str], str], wording: str) -> Parser:
+    def parse(name: str, raw: str, problems: list[str]) -> str:
+        value = normal(raw.strip())
+        if value not in allowed:
+            problems.append(f"{name} must be {wording}, got {value!r}")
+        return value
+
+    return parse
+
+
+def env(default: T, *, minimum: int = 0, parse: Parser | None = None) -> T:
+    """A setting read from the environment variable named like the field in capitals (`port` <- PORT), with the
+    parser its default's type calls for unless `parse` is given; `minimum` bounds an integer."""
+    if parse is None:
+        if isinstance(default, bool):
+            parse = _parse_bool
+        elif isinstance(default, int):
+            parse = functools.partial(_parse_int, minimum=minimum)
+        elif isinstance(default, float):
+            parse = _parse_float
+        else:
+            parse = _parse_text
+    found: T = field(default=default, metadata={ENV: parse})
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    environment: str = env("development", parse=_parse_environment)
+    debug: bool = env(False)
+    host: str = env("127.0.0.1")
+    port: int = env(8000, minimum=1)
+    public_url: str = env("http://127.0.0.1:8000")
+
+    database_url: str = env("postgresql+asyncpg://postgres@127.0.0.1:5432/edutrack")
+    db_pool_size: int = env(10, minimum=1)
+    db_max_overflow: int = env(10)
+    redis_url: str = env("redis://127.0.0.1:6379/0")
+    redis_max_connections: int = env(100, minimum=4)
+    # Prefix of every Redis key and pub/sub channel, and of every RabbitMQ exchange/queue:
+    # lets several deployments (or test runs) share one Redis/RabbitMQ without seeing each other.
+    namespace: str = env("edutrack")
+    rabbitmq_url: str = env("amqp://guest:guest@127.0.0.1:5672/")
+
+    smtp_host: str = env("127.0.0.1")
+    smtp_port: int = env(8025, minimum=1)
+    smtp_user: str = env("")
+    smtp_password: str = env("")
+    smtp_security: str = env("plain", parse=_choice(SMTP_SECURITY, str.lower, "one of plain, starttls, tls"))
+    # PEM file of the CA(s) that sign the SMTP server's certificate, for a server with a private CA;
+    # empty: the system's trust store. Certificates are always verified for "starttls" and "tls".
+    smtp_ca_file: str = env("")
+    smtp_from: str = env("EduTrack <noreply@edutrack.local>")
+    smtp_timeout: float = env(10.0)
+    # Development convenience: `edutrack run` starts an aiosmtpd catcher on smtp_host:smtp_port
+    # that saves every message under mail_catcher_dir instead of sending it anywhere.
+    dev_mail_catcher: bool = env(True)
+    mail_catcher_dir: str = env("var/mail")
+    # Email pipeline. Digests go out for notifications unread this long (seconds) by an offline user;
+    # the scheduler looks every digest_interval seconds.
+    digest_delay: int = env(600)
+    digest_interval: float = env(60.0)
+    # Waits (seconds) before each SMTP retry after a transient failure; the last value repeats.
+    email_retry_delays: tuple[float, ...] = env((30.0, 120.0, 600.0, 1800.0), parse=_parse_delays)
+    # SMTP attempts per email before it is dead-lettered.
+    email_max_attempts: int = env(5, minimum=1)
+    relay_batch_size: int = env(200, minimum=1)
+    # A row claimed by a relay that died is reclaimed after this many seconds.
+    relay_lease: float = env(60.0)
+    relay_poll_interval: float = env(1.0)
+    # A row 'published' this long (seconds) without being sent or dead lost its message: publish it again.
+    # Longer than the whole retry schedule, so emails waiting in a delay queue are left alone.
+    relay_republish_after: float = env(3 * 3600.0)
+    notifier_prefetch: int = env(32, minimum=1)
+    # Parallel SMTP connections per notifier process.
+    notifier_concurrency: int = env(4, minimum=1)
+
+    jwt_secret: str = env("")  # checked, and outside production generated when empty, by _check_secret
+    jwt_algorithm: str = field(default="HS256", metadata={ENV: None})
+    access_token_ttl: int = env(15 * 60, minimum=30)
+    refresh_token_ttl: int = env(30 * 24 * 3600, minimum=60)
+    # Seconds after a refresh token's rotation during which presenting it again (a retry whose answer was lost,
+    # two tabs refreshing at once) gets a new token instead of revoking the whole login. 0: never.
+    refresh_reuse_grace: int = env(10)
+    # Seconds between two reads of the access-token cut-offs by each API node (services/access.py); the Redis
+    # broadcast is the fast path, this catches one that was lost.
+    access_cutoff_poll: float = env(5.0)
+    password_reset_ttl: int = env(3600, minimum=60)
+    allow_self_registration: bool = env(True)
+
+    cors_origins: tuple[str, ...] = env(("http://127.0.0.1:8000", "http://localhost:8000"), parse=_parse_origins)
+    max_body_bytes: int = env(1024 * 1024, minimum=1024)
+    # Load balancers / reverse proxies (IPs or CIDR networks) whose X-Forwarded-For is believed. Without this,
+    # behind a proxy every client has the proxy's address and shares one login rate limit.
+    trusted_proxies: tuple[str, ...] = env((), parse=_parse_networks)
+
+    login_max_failures_per_account: int = env(5, minimum=1)
+    login_account_window: int = env(15 * 60, minimum=1)
+    login_max_attempts_per_ip: int = env(30, minimum=1)
+    login_ip_window: int = env(60, minimum=1)
+
+    # Argon2 cost. Defaults follow argon2-cffi's RFC 9106 "low memory" profile; tests lower them.
+    argon2_time_cost: int = env(3, minimum=1)
+    argon2_memory_cost: int = env(64 * 1024, minimum=8)
+    argon2_parallelism: int = env(2, minimum=1)
+
+    log_level: str = env("INFO", parse=_choice(LOG_LEVELS, str.upper, "DEBUG, INFO, WARNING, ERROR or CRITICAL"))
+    log_json: bool = env(True)
+
+    # Set when the secret was generated for this process only (development without JWT_SECRET).
+    jwt_secret_generated: bool = field(default=False, compare=False, metadata={ENV: None})
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def env_name(f: dataclasses.Field[Any]) -> str | None:
+    """The environment variable a Settings field is read from, or None."""
+    return f.name.upper() if f.metadata.get(ENV) is not None else None
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
     """Build Settings from `environ` (default: os.environ) over an optional `.env` file.
 
-    Real environment variables win over the file, as with every twelve-factor tool.
+    Real environment variables win over the file, as with every twelve-factor tool. Every problem found is
+    reported at once (SettingsError), so a misconfigured deploy is fixed in one go.
     """
     values: dict[str, str] = {}
     if env_file is not None and Path(env_file).is_file():
@@ -206,126 +264,55 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     values.update(os.environ if environ is None else environ)
 
     problems: list[str] = []
-    defaults = Settings()
-    kw: dict[str, object] = {}
+    kw = _parse_fields(values, problems)
+    _check_addresses(kw, problems)
+    _check_secret(values, kw, problems)
+    _check_production(values, kw, problems)
+    if problems:
+        raise SettingsError(problems)
+    return Settings(**kw)
 
-    def text(name: str, attr: str) -> None:
+
+def _parse_fields(values: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
+    """Every field read from the environment: the variable's parsed value where it is set, else the default."""
+    kw: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        name = env_name(f)
+        if name is None:
+            continue
         if name in values:
-            kw[attr] = values[name].strip()
+            kw[f.name] = f.metadata[ENV](name, values[name], problems)
+        else:
+            kw[f.name] = f.default
+    return kw
 
-    environment = values.get("ENVIRONMENT", defaults.environment).strip().lower()
-    aliases = {"dev": "development", "prod": "production", "testing": "test"}
-    environment = aliases.get(environment, environment)
-    if environment not in ENVIRONMENTS:
-        problems.append(f"ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}")
-    kw["environment"] = environment
 
-    for name, attr in (
-        ("DEBUG", "debug"),
-        ("ALLOW_SELF_REGISTRATION", "allow_self_registration"),
-        ("DEV_MAIL_CATCHER", "dev_mail_catcher"),
-        ("LOG_JSON", "log_json"),
-    ):
-        if name in values:
-            kw[attr] = _parse_bool(name, values[name], problems)
-
-    int_fields = {
-        "PORT": ("port", 1),
-        "SMTP_PORT": ("smtp_port", 1),
-        "DB_POOL_SIZE": ("db_pool_size", 1),
-        "DB_MAX_OVERFLOW": ("db_max_overflow", 0),
-        "REDIS_MAX_CONNECTIONS": ("redis_max_connections", 4),
-        "ACCESS_TOKEN_TTL": ("access_token_ttl", 30),
-        "REFRESH_TOKEN_TTL": ("refresh_token_ttl", 60),
-        "REFRESH_REUSE_GRACE": ("refresh_reuse_grace", 0),
-        "PASSWORD_RESET_TTL": ("password_reset_ttl", 60),
-        "MAX_BODY_BYTES": ("max_body_bytes", 1024),
-        "LOGIN_MAX_FAILURES_PER_ACCOUNT": ("login_max_failures_per_account", 1),
-        "LOGIN_ACCOUNT_WINDOW": ("login_account_window", 1),
-        "LOGIN_MAX_ATTEMPTS_PER_IP": ("login_max_attempts_per_ip", 1),
-        "LOGIN_IP_WINDOW": ("login_ip_window", 1),
-        "ARGON2_TIME_COST": ("argon2_time_cost", 1),
-        "ARGON2_MEMORY_COST": ("argon2_memory_cost", 8),
-        "ARGON2_PARALLELISM": ("argon2_parallelism", 1),
-        "DIGEST_DELAY": ("digest_delay", 0),
-        "EMAIL_MAX_ATTEMPTS": ("email_max_attempts", 1),
-        "RELAY_BATCH_SIZE": ("relay_batch_size", 1),
-        "NOTIFIER_PREFETCH": ("notifier_prefetch", 1),
-        "NOTIFIER_CONCURRENCY": ("notifier_concurrency", 1),
-    }
-    for name, (attr, minimum) in int_fields.items():
-        if name in values:
-            kw[attr] = _parse_int(name, values[name], problems, minimum)
-    for name, attr in (("SMTP_TIMEOUT", "smtp_timeout"), ("DIGEST_INTERVAL", "digest_interval"),
-                       ("RELAY_LEASE", "relay_lease"), ("RELAY_POLL_INTERVAL", "relay_poll_interval"),
-                       ("RELAY_REPUBLISH_AFTER", "relay_republish_after"),
-                       ("ACCESS_CUTOFF_POLL", "access_cutoff_poll")):
-        if name in values:
-            kw[attr] = _parse_float(name, values[name], problems)
-    if "EMAIL_RETRY_DELAYS" in values:
-        delays = tuple(_parse_float("EMAIL_RETRY_DELAYS", part, problems)
-                       for part in values["EMAIL_RETRY_DELAYS"].split(",") if part.strip())
-        if not delays:
-            problems.append("EMAIL_RETRY_DELAYS must list at least one delay in seconds, e.g. 30,120,600")
-        kw["email_retry_delays"] = delays
-
-    for name, attr in (
-        ("HOST", "host"),
-        ("PUBLIC_URL", "public_url"),
-        ("DATABASE_URL", "database_url"),
-        ("REDIS_URL", "redis_url"),
-        ("RABBITMQ_URL", "rabbitmq_url"),
-        ("NAMESPACE", "namespace"),
-        ("SMTP_HOST", "smtp_host"),
-        ("SMTP_USER", "smtp_user"),
-        ("SMTP_PASSWORD", "smtp_password"),
-        ("SMTP_CA_FILE", "smtp_ca_file"),
-        ("SMTP_FROM", "smtp_from"),
-        ("MAIL_CATCHER_DIR", "mail_catcher_dir"),
-        ("LOG_LEVEL", "log_level"),
-    ):
-        text(name, attr)
-
-    if "SMTP_SECURITY" in values:
-        security = values["SMTP_SECURITY"].strip().lower()
-        if security not in SMTP_SECURITY:
-            problems.append(f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}, got {security!r}")
-        kw["smtp_security"] = security
-
-    ca_file = str(kw.get("smtp_ca_file", ""))
+def _check_addresses(kw: dict[str, Any], problems: list[str]) -> None:
+    ca_file = str(kw["smtp_ca_file"])
     if ca_file and not Path(ca_file).is_file():
         problems.append(f"SMTP_CA_FILE {ca_file!r} is not a readable file")
-
-    database_url = str(kw.get("database_url", defaults.database_url))
+    database_url = str(kw["database_url"])
     if not database_url.startswith(("postgresql+asyncpg://", "postgresql://", "postgres://")):
         problems.append("DATABASE_URL must be a PostgreSQL URL (postgresql+asyncpg://user@host:port/db)")
     elif not database_url.startswith("postgresql+asyncpg://"):
         # Accept the plain form people copy from psql docs; SQLAlchemy needs the driver named.
         kw["database_url"] = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
-    if not str(kw.get("public_url", defaults.public_url)).startswith(("http://", "https://")):
+    if not str(kw["public_url"]).startswith(("http://", "https://")):
         # It becomes the start of links in emails (password reset): a bare host would make them unusable.
         problems.append("PUBLIC_URL must start with http:// or https://")
-    if not str(kw.get("redis_url", defaults.redis_url)).startswith(("redis://", "rediss://", "unix://")):
+    if not str(kw["redis_url"]).startswith(("redis://", "rediss://", "unix://")):
         problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
-    if not str(kw.get("rabbitmq_url", defaults.rabbitmq_url)).startswith(("amqp://", "amqps://")):
+    if not str(kw["rabbitmq_url"]).startswith(("amqp://", "amqps://")):
         problems.append("RABBITMQ_URL must start with amqp:// or amqps://")
-    namespace = str(kw.get("namespace", defaults.namespace))
+    namespace = str(kw["namespace"])
     if not namespace or not all(c.isalnum() or c in "-_." for c in namespace):
         problems.append("NAMESPACE must be non-empty and contain only letters, digits, '-', '_' or '.'")
 
-    level = str(kw.get("log_level", defaults.log_level)).upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        problems.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}")
-    kw["log_level"] = level
 
-    if "CORS_ORIGINS" in values:
-        kw["cors_origins"] = _parse_origins(values["CORS_ORIGINS"], problems)
-    if "TRUSTED_PROXIES" in values:
-        kw["trusted_proxies"] = _parse_networks("TRUSTED_PROXIES", values["TRUSTED_PROXIES"], problems)
-
+def _check_secret(values: Mapping[str, str], kw: dict[str, Any], problems: list[str]) -> None:
     secret = values.get("JWT_SECRET", "").strip()
     if not secret:
-        if environment == "production":
+        if kw["environment"] == "production":
             problems.append("JWT_SECRET is required in production (at least 32 random characters)")
         else:
             secret = secrets.token_urlsafe(48)
@@ -337,11 +324,11 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         problems.append(f"JWT_SECRET must be at least {MIN_JWT_SECRET_LENGTH} characters, got {len(secret)}")
     kw["jwt_secret"] = secret
 
-    if environment == "production" and kw.get("debug"):
-        problems.append("DEBUG must be off in production")
-    if environment == "production" and "DEV_MAIL_CATCHER" not in values:
-        kw["dev_mail_catcher"] = False
 
-    if problems:
-        raise SettingsError(problems)
-    return Settings(**kw)  # type: ignore[arg-type]
+def _check_production(values: Mapping[str, str], kw: dict[str, Any], problems: list[str]) -> None:
+    if kw["environment"] != "production":
+        return
+    if kw["debug"]:
+        problems.append("DEBUG must be off in production")
+    if "DEV_MAIL_CATCHER" not in values:
+        kw["dev_mail_catcher"] = False
