@@ -18,7 +18,7 @@ from edutrack.db.models import Notification, Role
 from edutrack.queries import attendance as q
 from edutrack.queries import membership
 from edutrack.security.tokens import Principal
-from edutrack.services.diary import access
+from edutrack.services.diary import permissions
 from edutrack.services.diary.grades import teacher_filter, term_range, visible_student
 from edutrack.services.diary.notify import notify_students_and_parents
 from edutrack.uow import unit_of_work
@@ -55,11 +55,11 @@ def _payload(lesson: Any, mark: Attendance, student_name: str) -> dict[str, Any]
 
 
 async def _lesson_for_marking(session: AsyncSession, who: Principal, lesson_id: int) -> Any:
-    access.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
+    permissions.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
     lesson = await q.lesson_with_subject(session, lesson_id)
     if lesson is None or not (who.is_superuser or lesson.school_id == who.school_id):
         raise errors.NotFound("No such lesson")
-    await access.require_teaches(session, who, lesson.class_id, lesson.subject_id)
+    await permissions.require_teaches(session, who, lesson.class_id, lesson.subject_id)
     return lesson
 
 
@@ -124,7 +124,7 @@ async def lesson_attendance(ctx: AppContext, who: Principal, lesson_id: int) -> 
         lesson = await q.lesson_with_subject(session, lesson_id)
         if lesson is None:
             raise errors.NotFound("No such lesson")
-        await access.require_class_visible(session, who, lesson.class_id)
+        await permissions.require_class_visible(session, who, lesson.class_id)
         only: set[int] | None = None
         if not who.is_superuser and who.role == Role.STUDENT.value:
             only = {who.user_id}

@@ -23,7 +23,7 @@ from edutrack.queries import grades as gq
 from edutrack.queries import membership
 from edutrack.security.tokens import Principal
 from edutrack.serialize import dumps_bytes
-from edutrack.services.diary import access
+from edutrack.services.diary import permissions
 from edutrack.services.diary.averages import Proposal, plain_average_of_sums, propose_from_sums
 from edutrack.services.diary.grades import teacher_filter, visible_student
 from edutrack.uow import unit_of_work
@@ -90,7 +90,7 @@ async def get_proposal(ctx: AppContext, who: Principal, student_id: int, subject
 
 async def set_attestation(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
     """Confirm the proposal (no `final`) or override it (`final` differs: a comment with the reason is required)."""
-    access.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
+    permissions.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
     async with unit_of_work(ctx) as uow:
         session = uow.session
         student = await gq.student_row(session, data["student_id"])
@@ -109,7 +109,7 @@ async def set_attestation(ctx: AppContext, who: Principal, data: dict[str, Any])
             class_id = next(iter(classes))
         elif class_id not in classes:
             raise _bad("class_id", "The student is not in this class")
-        await access.require_teaches(session, who, class_id, subject_id)
+        await permissions.require_teaches(session, who, class_id, subject_id)
         proposal, _ = await _propose(session, student.school_id, student.id, subject_id, term)
         final = data.get("final") or proposal.proposed
         is_override = final != proposal.proposed

@@ -1,7 +1,7 @@
 """Classes, enrolment, parent links, subjects and teaching assignments.
 
 A school's admins manage them; superusers manage every school. Everyone reads the classes they can see
-(access.visible_class_ids). Ids in a request body that are unknown or belong to another school are
+(permissions.visible_class_ids). Ids in a request body that are unknown or belong to another school are
 reported the same way (422 naming the field), so other schools' ids cannot be probed.
 """
 
@@ -22,7 +22,7 @@ from edutrack.queries import classes as q
 from edutrack.queries import membership
 from edutrack.queries import schools as school_q
 from edutrack.security.tokens import Principal
-from edutrack.services.diary import access
+from edutrack.services.diary import permissions
 from edutrack.services.diary.schools import require_school_member
 from edutrack.uow import unit_of_work
 
@@ -54,7 +54,7 @@ def _bad_ref(field: str, message: str) -> errors.ValidationFailed:
 
 def target_school(who: Principal, school_id: int | None) -> int:
     """The school a create acts on: an admin's own; a superuser must name one."""
-    access.require_role(who, Role.ADMIN.value)
+    permissions.require_role(who, Role.ADMIN.value)
     if who.is_superuser:
         if school_id is None:
             raise _bad_ref("school_id", "school_id is required")
@@ -90,8 +90,8 @@ async def _class_for_admin(session: AsyncSession, who: Principal, class_id: int,
         raise errors.NotFound("No such class")
     if not who.is_superuser and who.role != Role.ADMIN.value:
         # Not an admin: hide classes they cannot see, refuse the rest.
-        await access.require_class_visible(session, who, class_id)
-    access.require_school_admin(who, cls.school_id)
+        await permissions.require_class_visible(session, who, class_id)
+    permissions.require_school_admin(who, cls.school_id)
     return cls
 
 
@@ -130,7 +130,7 @@ async def create_class(ctx: AppContext, who: Principal, data: dict[str, Any]) ->
 
 async def get_class(ctx: AppContext, who: Principal, class_id: int) -> dict[str, Any]:
     async with ctx.reads() as session:
-        await access.require_class_visible(session, who, class_id)
+        await permissions.require_class_visible(session, who, class_id)
         row = await q.class_row(session, class_id)
     if row is None:
         raise errors.NotFound("No such class")
@@ -217,7 +217,7 @@ async def delete_class(ctx: AppContext, who: Principal, class_id: int) -> None:
 
 async def list_students(ctx: AppContext, who: Principal, class_id: int) -> list[dict[str, Any]]:
     async with ctx.reads() as session:
-        await access.require_class_visible(session, who, class_id)
+        await permissions.require_class_visible(session, who, class_id)
         rows = await q.class_students(session, class_id)
     # Staff need the addresses; classmates and their parents see names only.
     staff = who.is_admin or who.role == Role.TEACHER.value
@@ -258,7 +258,7 @@ async def unenrol(ctx: AppContext, who: Principal, class_id: int, student_id: in
 
 
 async def link_parent(ctx: AppContext, who: Principal, parent_id: int, child_id: int) -> dict[str, Any]:
-    access.require_role(who, Role.ADMIN.value)
+    permissions.require_role(who, Role.ADMIN.value)
     async with unit_of_work(ctx) as uow:
         session = uow.session
         users = await q.users_by_ids(session, [parent_id, child_id])
@@ -277,7 +277,7 @@ async def link_parent(ctx: AppContext, who: Principal, parent_id: int, child_id:
 
 
 async def unlink_parent(ctx: AppContext, who: Principal, parent_id: int, child_id: int) -> None:
-    access.require_role(who, Role.ADMIN.value)
+    permissions.require_role(who, Role.ADMIN.value)
     async with unit_of_work(ctx) as uow:
         session = uow.session
         users = await q.users_by_ids(session, [child_id])
@@ -299,7 +299,7 @@ async def list_parent_links(ctx: AppContext, who: Principal, *, parent_id: int |
     if who.role == Role.PARENT.value and not who.is_superuser:
         parent_id = who.user_id  # a parent sees their own children
     else:
-        access.require_role(who, Role.ADMIN.value)
+        permissions.require_role(who, Role.ADMIN.value)
         if not who.is_superuser:
             if who.school_id is None:
                 return {"items": [], "total": 0, "limit": limit, "offset": offset}
@@ -334,7 +334,7 @@ async def get_subject(ctx: AppContext, who: Principal, subject_id: int) -> dict[
         subject = await q.subject_by_id(session, subject_id)
     if subject is None:
         raise errors.NotFound("No such subject")
-    access.require_same_school(who, subject.school_id, "subject")
+    permissions.require_same_school(who, subject.school_id, "subject")
     return subject_view(subject)
 
 
@@ -368,7 +368,7 @@ async def update_subject(ctx: AppContext, who: Principal, subject_id: int, chang
             subject = await q.subject_by_id(session, subject_id, for_update=True)
             if subject is None:
                 raise errors.NotFound("No such subject")
-            access.require_school_admin(who, subject.school_id)
+            permissions.require_school_admin(who, subject.school_id)
             if "name" in changes:
                 if await q.subject_name_taken(session, subject.school_id, changes["name"], subject.id):
                     raise errors.Conflict(f"Subject {changes['name']!r} already exists", code="subject_exists")
@@ -387,7 +387,7 @@ async def delete_subject(ctx: AppContext, who: Principal, subject_id: int) -> No
         subject = await q.subject_by_id(session, subject_id, for_update=True)
         if subject is None:
             raise errors.NotFound("No such subject")
-        access.require_school_admin(who, subject.school_id)
+        permissions.require_school_admin(who, subject.school_id)
         if await q.subject_in_use(session, subject_id):
             # Deleting would cascade to lessons and grades: the diary must not lose history silently.
             raise errors.Conflict("Lessons or grades exist for this subject; it cannot be deleted",
@@ -401,7 +401,7 @@ async def delete_subject(ctx: AppContext, who: Principal, subject_id: int) -> No
 
 
 async def create_assignment(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
-    access.require_role(who, Role.ADMIN.value)
+    permissions.require_role(who, Role.ADMIN.value)
     async with unit_of_work(ctx) as uow:
         session = uow.session
         cls = await q.class_by_id(session, data["class_id"])
@@ -440,7 +440,7 @@ async def list_assignments(ctx: AppContext, who: Principal, *, class_id: int | N
 
 
 async def delete_assignment(ctx: AppContext, who: Principal, assignment_id: int) -> None:
-    access.require_role(who, Role.ADMIN.value)
+    permissions.require_role(who, Role.ADMIN.value)
     async with unit_of_work(ctx) as uow:
         session = uow.session
         row = await q.assignment_row(session, assignment_id)

@@ -22,7 +22,7 @@ from edutrack.queries import grades as q
 from edutrack.queries import membership
 from edutrack.security.tokens import Principal
 from edutrack.serialize import dumps_bytes
-from edutrack.services.diary import access
+from edutrack.services.diary import permissions
 from edutrack.services.diary.averages import average_of_sums, plain_average_of_sums
 from edutrack.services.diary.notify import notify_students_and_parents
 from edutrack.uow import AfterCommit, unit_of_work
@@ -89,7 +89,7 @@ async def _payload(session: AsyncSession, grade: Grade) -> dict[str, Any]:
 
 
 async def create_grade(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
-    access.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
+    permissions.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
     async with unit_of_work(ctx) as uow:
         session = uow.session
         student = await _school_student(session, who, data["student_id"])
@@ -124,7 +124,7 @@ async def create_grade(ctx: AppContext, who: Principal, data: dict[str, Any]) ->
             raise errors.NotFound("No such class")
         if await q.subject_school(session, subject_id) != class_school:
             raise _bad("subject_id", "Unknown subject for this school")
-        await access.require_teaches(session, who, class_id, subject_id)
+        await permissions.require_teaches(session, who, class_id, subject_id)
         if not await q.is_enrolled(session, student.id, class_id):
             raise _bad("student_id", "The student is not in this class")
         await _check_work_type(session, data["work_type_id"], class_school)
@@ -156,11 +156,11 @@ async def _grade_view_by_id(session: AsyncSession, grade: Grade) -> dict[str, An
 
 
 async def _editable_grade(session: AsyncSession, who: Principal, grade_id: int) -> Grade:
-    access.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
+    permissions.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
     grade = await q.grade_by_id(session, grade_id, for_update=True)
     if grade is None or not (who.is_superuser or grade.school_id == who.school_id):
         raise errors.NotFound("No such grade")
-    await access.require_teaches(session, who, grade.class_id, grade.subject_id)
+    await permissions.require_teaches(session, who, grade.class_id, grade.subject_id)
     return grade
 
 
@@ -235,7 +235,7 @@ def teacher_filter(who: Principal) -> int | None:
 
 
 async def visible_student(session: AsyncSession, who: Principal, student_id: int) -> Any:
-    await access.require_student_visible(session, who, student_id)
+    await permissions.require_student_visible(session, who, student_id)
     student = await q.student_row(session, student_id)
     if student is None or student.role != Role.STUDENT.value:
         raise errors.NotFound("No such student")
@@ -299,7 +299,7 @@ async def student_grades_body(ctx: AppContext, who: Principal, student_id: int, 
     return await cache.authorized_body(
         ctx, (cache.student_marks_bucket(student_id), cache.school_ref_bucket(who.school_id or 0)),
         f"grades:{term_id}:{subject_id}:{starts}:{ends}:{viewer}",
-        lambda facts: access.student_visible_by_facts(who, student_id, facts), load)
+        lambda facts: permissions.student_visible_by_facts(who, student_id, facts), load)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from edutrack.queries import membership
 from edutrack.queries import schools as school_q
 from edutrack.security.tokens import Principal
 from edutrack.serialize import dumps_bytes
-from edutrack.services.diary import access
+from edutrack.services.diary import permissions
 from edutrack.services.diary.notify import notify_students_and_parents
 from edutrack.uow import unit_of_work
 
@@ -150,7 +150,7 @@ async def _notify_homework(session: AsyncSession, lesson_id: int, tz: ZoneInfo) 
 
 
 async def create_lesson(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
-    access.require_role(who, Role.ADMIN.value)
+    permissions.require_role(who, Role.ADMIN.value)
     fields: dict[str, Any] = {k: data.get(k) for k in (*PLANNING_FIELDS, "topic", "homework")}
     fields["room"] = (fields["room"] or "").strip() or None
     fields["homework"] = (fields["homework"] or "").strip() or None
@@ -178,7 +178,7 @@ async def create_lesson(ctx: AppContext, who: Principal, data: dict[str, Any]) -
 async def _visible_lesson(session: AsyncSession, who: Principal, lesson_id: int,
                           for_update: bool = False) -> Lesson:
     lesson = await q.lesson_by_id(session, lesson_id, for_update=for_update)
-    if lesson is None or not await access.can_view_class(session, who, lesson.class_id):
+    if lesson is None or not await permissions.can_view_class(session, who, lesson.class_id):
         raise errors.NotFound("No such lesson")
     return lesson
 
@@ -198,9 +198,9 @@ async def update_lesson(ctx: AppContext, who: Principal, lesson_id: int, changes
             lesson = await _visible_lesson(session, who, lesson_id, for_update=True)
             replanning = any(k in changes for k in PLANNING_FIELDS)
             if replanning:
-                access.require_school_admin(who, lesson.school_id)
+                permissions.require_school_admin(who, lesson.school_id)
             else:
-                await access.require_teaches(session, who, lesson.class_id, lesson.subject_id)
+                await permissions.require_teaches(session, who, lesson.class_id, lesson.subject_id)
             tz = await _school_tz(session, lesson.school_id)
             old_homework = lesson.homework
             if replanning:
@@ -238,7 +238,7 @@ async def delete_lesson(ctx: AppContext, who: Principal, lesson_id: int) -> None
     async with unit_of_work(ctx) as uow:
         session = uow.session
         lesson = await _visible_lesson(session, who, lesson_id, for_update=True)
-        access.require_school_admin(who, lesson.school_id)
+        permissions.require_school_admin(who, lesson.school_id)
         # Their grades lose the link to the lesson (lesson_id -> null): their grade lists change.
         graded = await grade_q.students_graded_on_lesson(session, lesson_id)
         await q.delete_lesson(session, lesson_id)
@@ -292,7 +292,7 @@ async def _class_lessons(ctx: AppContext, school_id: int, class_id: int, starts:
 async def _visible_class_week(session: AsyncSession, who: Principal, class_id: int, start: date | None,
                               end: date | None) -> tuple[int, ZoneInfo, datetime, datetime]:
     """The class's school, its time zone and the week's bounds, once the caller may see the class."""
-    await access.require_class_visible(session, who, class_id)
+    await permissions.require_class_visible(session, who, class_id)
     found = await q.class_schools(session, [class_id])
     if not found:
         raise errors.NotFound("No such class")
@@ -331,7 +331,7 @@ async def class_week_body(ctx: AppContext, who: Principal, class_id: int, start:
     return await cache.authorized_body(
         ctx, (cache.school_schedule_bucket(who.school_id), cache.school_ref_bucket(who.school_id)),
         f"week:{class_id}:{start.isoformat()}:{end.isoformat()}",
-        lambda facts: access.class_visible_by_facts(who, facts), load)
+        lambda facts: permissions.class_visible_by_facts(who, facts), load)
 
 
 async def my_schedule(ctx: AppContext, who: Principal, start: date | None, end: date | None,

@@ -19,7 +19,7 @@ from edutrack.db.diary import AcademicYear, School, Term, WorkType
 from edutrack.queries import membership
 from edutrack.queries import schools as q
 from edutrack.security.tokens import Principal
-from edutrack.services.diary import access
+from edutrack.services.diary import permissions
 from edutrack.uow import unit_of_work
 
 SCHOOL_FIELDS = ("name", "address", "timezone", "parents_in_class_chat", "min_marks_for_attestation",
@@ -62,7 +62,7 @@ def _check_timezone(name: str) -> None:
 
 def require_school_member(who: Principal, school_id: int) -> None:
     """Reading a school's calendar and reference data: its members (and superusers)."""
-    access.require_same_school(who, school_id, "school")
+    permissions.require_same_school(who, school_id, "school")
 
 
 # Schools
@@ -116,7 +116,7 @@ async def list_schools(ctx: AppContext, who: Principal, *, q_text: str | None, l
 
 
 async def update_school(ctx: AppContext, who: Principal, school_id: int, changes: dict[str, Any]) -> dict[str, Any]:
-    access.require_school_admin(who, school_id)
+    permissions.require_school_admin(who, school_id)
     if "timezone" in changes:
         _check_timezone(changes["timezone"])
     try:
@@ -173,7 +173,7 @@ def _check_dates(starts_on: date, ends_on: date) -> None:
 
 
 async def create_year(ctx: AppContext, who: Principal, school_id: int, data: dict[str, Any]) -> dict[str, Any]:
-    access.require_school_admin(who, school_id)
+    permissions.require_school_admin(who, school_id)
     _check_dates(data["starts_on"], data["ends_on"])
     async with unit_of_work(ctx) as uow:
         session = uow.session
@@ -209,7 +209,7 @@ async def update_year(ctx: AppContext, who: Principal, year_id: int, changes: di
         year = await q.year_by_id(session, year_id)
         if year is None:
             raise errors.NotFound("No such academic year")
-        access.require_school_admin(who, year.school_id)
+        permissions.require_school_admin(who, year.school_id)
         await q.school_by_id(session, year.school_id, for_update=True)
         year = await q.year_by_id(session, year_id, for_update=True)
         assert year is not None
@@ -239,7 +239,7 @@ async def delete_year(ctx: AppContext, who: Principal, year_id: int) -> None:
         year = await q.year_by_id(session, year_id, for_update=True)
         if year is None:
             raise errors.NotFound("No such academic year")
-        access.require_school_admin(who, year.school_id)
+        permissions.require_school_admin(who, year.school_id)
         if await q.year_in_use(session, year_id):
             raise errors.Conflict("Classes or term marks belong to this year; it cannot be deleted",
                                   code="year_in_use")
@@ -276,7 +276,7 @@ async def create_term(ctx: AppContext, who: Principal, year_id: int, data: dict[
         year = await q.year_by_id(session, year_id, for_update=True)  # serialises term writes of the year
         if year is None:
             raise errors.NotFound("No such academic year")
-        access.require_school_admin(who, year.school_id)
+        permissions.require_school_admin(who, year.school_id)
         await _check_term(session, year, data["name"], data["starts_on"], data["ends_on"], None)
         term = await q.insert_term(session, {"school_id": year.school_id, "academic_year_id": year.id, **data})
         view = term_view(term)
@@ -302,7 +302,7 @@ async def update_term(ctx: AppContext, who: Principal, term_id: int, changes: di
         term = await q.term_by_id(session, term_id)
         if term is None:
             raise errors.NotFound("No such term")
-        access.require_school_admin(who, term.school_id)
+        permissions.require_school_admin(who, term.school_id)
         year = await q.year_by_id(session, term.academic_year_id, for_update=True)
         assert year is not None
         name = changes.get("name", term.name)
@@ -322,7 +322,7 @@ async def delete_term(ctx: AppContext, who: Principal, term_id: int) -> None:
         term = await q.term_by_id(session, term_id, for_update=True)
         if term is None:
             raise errors.NotFound("No such term")
-        access.require_school_admin(who, term.school_id)
+        permissions.require_school_admin(who, term.school_id)
         if await q.term_in_use(session, term_id):
             raise errors.Conflict("Term marks exist for this term; it cannot be deleted", code="term_in_use")
         school_id = term.school_id
@@ -342,12 +342,12 @@ def _target_school(who: Principal, school_id: int | None) -> int:
     if who.school_id is None:
         raise errors.Forbidden("You are not attached to a school")
     target = school_id or who.school_id
-    access.require_school_admin(who, target)
+    permissions.require_school_admin(who, target)
     return target
 
 
 async def create_work_type(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
-    access.require_role(who, "admin")
+    permissions.require_role(who, "admin")
     school_id = _target_school(who, data.get("school_id"))
     try:
         async with unit_of_work(ctx) as uow:
@@ -386,7 +386,7 @@ async def update_work_type(ctx: AppContext, who: Principal, work_type_id: int,
         row = await q.work_type_by_id(session, work_type_id, for_update=True)
         if row is None:
             raise errors.NotFound("No such work type")
-        access.require_school_admin(who, row.school_id)
+        permissions.require_school_admin(who, row.school_id)
         if "name" in changes and await q.work_type_name_taken(session, row.school_id, changes["name"], row.id):
             raise errors.Conflict("This work type already exists", code="work_type_exists")
         for key in ("name", "weight"):
@@ -404,7 +404,7 @@ async def delete_work_type(ctx: AppContext, who: Principal, work_type_id: int) -
         row = await q.work_type_by_id(session, work_type_id, for_update=True)
         if row is None:
             raise errors.NotFound("No such work type")
-        access.require_school_admin(who, row.school_id)
+        permissions.require_school_admin(who, row.school_id)
         if await q.work_type_in_use(session, work_type_id):
             raise errors.Conflict("Grades use this work type; rename it instead of deleting",
                                   code="work_type_in_use")
