@@ -1,20 +1,16 @@
 """Handlers of the diary's structure: schools, calendar, work types, classes, enrolment, parent links,
 subjects, teaching assignments, the schedule, news and classmates. They parse, call a service, and dump;
-`setup(app)` registers the routes and the scheduled-news publisher."""
+`setup(app)` registers the routes. Scheduled news are published by the relay (edutrack/digest/news_publisher.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from edutrack.api import diary_schemas as s
 from edutrack.api.http import ctx_of, json_body_response, json_response, load_json, load_query, path_int, principal
 from edutrack.api.openapi import doc
-from edutrack.keys import CTX
 from edutrack.services.diary import classes, classmates, lessons, news, schools
 
 log = logging.getLogger(__name__)
@@ -25,11 +21,6 @@ CLASSES = ("classes",)
 SUBJECTS = ("subjects",)
 SCHEDULE = ("schedule",)
 NEWS = ("news",)
-
-# Seconds between two looks for due scheduled news on this node.
-NEWS_PUBLISH_INTERVAL = web.AppKey("news_publish_interval", float)
-_NEWS_TASK = web.AppKey("news_publisher_task", asyncio.Task)
-DEFAULT_NEWS_PUBLISH_INTERVAL = 2.0
 
 
 def _no_content() -> web.Response:
@@ -417,31 +408,6 @@ async def search_classmates(request: web.Request) -> web.Response:
                                                      p["limit"], p["offset"]))
 
 
-# Scheduled news
-
-
-async def _publish_loop(app: web.Application) -> None:
-    ctx = app[CTX]
-    interval = app.get(NEWS_PUBLISH_INTERVAL, DEFAULT_NEWS_PUBLISH_INTERVAL)
-    while True:
-        try:
-            await news.publish_due(ctx)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a database hiccup must not end the loop; the next tick retries
-            log.exception("publishing scheduled news failed")
-        await asyncio.sleep(interval)
-
-
-async def _news_publisher(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(_publish_loop(app), name="news-publisher")
-    app[_NEWS_TASK] = task
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-
-
 def setup(app: web.Application) -> None:
     r = app.router
     r.add_post("/api/v1/schools", create_school)
@@ -493,4 +459,3 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/v1/news/{news_id}/publish", publish_news)
     r.add_delete("/api/v1/news/{news_id}", delete_news)
     r.add_get("/api/v1/classmates", search_classmates)
-    app.cleanup_ctx.append(_news_publisher)

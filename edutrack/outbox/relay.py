@@ -120,10 +120,11 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 
 
 async def relay_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """The `relay` role: the outbox relay and the digest scheduler, until `stop` is set."""
+    """The `relay` role: the outbox relay, the digest scheduler and the scheduled-news job, until `stop` is set."""
+    from edutrack.digest.news_publisher import ScheduledNewsPublisher
     from edutrack.digest.scheduler import DigestScheduler
 
     async with open_context(settings, role="relay", connect_amqp=False, small_pool=True) as ctx:
         relay = Relay(ctx)
         digests = DigestScheduler(ctx)
-        await asyncio.gather(relay.run(stop), digests.run(stop))
+        await asyncio.gather(relay.run(stop), digests.run(stop), ScheduledNewsPublisher(ctx).run(stop))

@@ -143,6 +143,15 @@ async def audience_user_ids(session: AsyncSession, news: News) -> list[int]:
     return list(rows.scalars())
 
 
+# Key of the transaction-scoped advisory lock held by the one scheduled-news publisher at work across all nodes.
+PUBLISHER_LOCK = 0x6E657773  # "news"
+
+
+async def try_lock_publisher(session: AsyncSession) -> bool:
+    """Take the publisher's lock for this transaction, or False at once if another node holds it."""
+    return bool((await session.execute(select(func.pg_try_advisory_xact_lock(PUBLISHER_LOCK)))).scalar_one())
+
+
 async def claim_due(session: AsyncSession, now: datetime | None = None, limit: int = 100) -> list[News]:
     """Flip due scheduled items to published and return them. The row lock taken by UPDATE makes this
     safe with several API nodes: a row is published by exactly one of them; SKIP LOCKED lets the others

@@ -8,14 +8,13 @@ from datetime import UTC, datetime, timedelta
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select, update
 
-from edutrack.api.diary_structure import NEWS_PUBLISH_INTERVAL
-from edutrack.app import create_app
 from edutrack.context import AppContext
 from edutrack.db.diary import News
 from edutrack.db.models import Notification
+from edutrack.digest.news_publisher import ScheduledNewsPublisher
 from edutrack.keys import CTX
+from edutrack.queries import news as news_queries
 from edutrack.services.diary import news as news_service
-from edutrack.settings import Settings
 from tests.diary_structure.conftest import auth, body_of
 from tests.support.school import BuiltSchool, build_school
 
@@ -150,25 +149,43 @@ async def test_scheduled_news_published_once_across_nodes(client: TestClient, ct
     assert count == len(students)
 
 
-async def test_periodic_task_publishes_due_news(aiohttp_client: object, settings: Settings) -> None:
-    app = create_app(settings)
-    app[NEWS_PUBLISH_INTERVAL] = 0.2
-    client: TestClient = await aiohttp_client(app)  # type: ignore[operator]
-    ctx: AppContext = app[CTX]
-    school = await build_school(ctx, classes=1, students_per_class=2)
-    item = await body_of(await client.post("/api/v1/news", headers=auth(ctx, school.admin), json={
-        "title": "Скоро", "body": "Через секунду.", "audience": "school", "status": "scheduled",
-        "publish_at": (datetime.now(UTC) + timedelta(seconds=1)).isoformat()}), 201)
-    reader = auth(ctx, school.student())
-    page = await body_of(await client.get("/api/v1/news", headers=reader), 200)
-    assert page["items"] == []
-    for _ in range(50):
-        await asyncio.sleep(0.1)
+async def test_the_relays_job_publishes_due_news(client: TestClient, ctx: AppContext, school: BuiltSchool) -> None:
+    """The relay's scheduled-news job (not the API nodes) publishes an item once its time has come."""
+    publisher = ScheduledNewsPublisher(ctx, interval=0.1)
+    stop = asyncio.Event()
+    job = asyncio.create_task(publisher.run(stop))
+    try:
+        item = await body_of(await client.post("/api/v1/news", headers=auth(ctx, school.admin), json={
+            "title": "Скоро", "body": "Через секунду.", "audience": "school", "status": "scheduled",
+            "publish_at": (datetime.now(UTC) + timedelta(seconds=1)).isoformat()}), 201)
+        reader = auth(ctx, school.student())
         page = await body_of(await client.get("/api/v1/news", headers=reader), 200)
-        if page["items"]:
-            break
-    assert [n["id"] for n in page["items"]] == [item["id"]]
-    assert school.student().id in await _news_notified(ctx, item["id"])
+        assert page["items"] == []
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            page = await body_of(await client.get("/api/v1/news", headers=reader), 200)
+            if page["items"]:
+                break
+        assert [n["id"] for n in page["items"]] == [item["id"]]
+        assert school.student().id in await _news_notified(ctx, item["id"])
+    finally:
+        stop.set()
+        await asyncio.wait_for(job, 5)
+
+
+async def test_one_publisher_at_a_time_across_nodes(client: TestClient, ctx: AppContext, school: BuiltSchool) -> None:
+    """While one node's publisher holds the lock, another's tick does nothing (and does not wait)."""
+    item = await body_of(await client.post("/api/v1/news", headers=auth(ctx, school.admin), json={
+        "title": "Замок", "body": "Один публикатор.", "audience": "school", "status": "scheduled",
+        "publish_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}), 201)
+    async with ctx.sessions.begin() as session:
+        await session.execute(update(News).where(News.id == item["id"])
+                              .values(publish_at=datetime.now(UTC) - timedelta(seconds=1)))
+    async with ctx.sessions.begin() as holder:
+        assert await news_queries.try_lock_publisher(holder)
+        assert await asyncio.wait_for(news_service.publish_due(ctx), 2) == 0  # skipped at once, not blocked
+    assert await news_service.publish_due(ctx) == 1  # the lock went with the other transaction
+    assert await news_service.publish_due(ctx) == 0
 
 
 async def test_publish_time_without_offset_is_the_schools_wall_clock(client: TestClient, ctx: AppContext,

@@ -1,9 +1,10 @@
 """School news: admins write for the whole school, one class, or one role; drafts, scheduled and
 published items; readers see only what is addressed to them; publication notifies the audience.
 
-Scheduled items are published by `publish_due`, run every few seconds by each API node
-(see edutrack.api.news). The claim is one UPDATE ... RETURNING over rows locked with SKIP LOCKED,
-so with several nodes each item is published, and its notifications written, exactly once.
+Scheduled items are published by `publish_due`, run every few seconds by the scheduled-news job of each
+`edutrack relay` (edutrack/digest/news_publisher.py). One relay at a time does the work (an advisory lock held
+for the transaction; the others skip the tick), and the claim is one UPDATE ... RETURNING over rows locked with
+SKIP LOCKED, so each item is published, and its notifications written, exactly once.
 """
 
 from __future__ import annotations
@@ -216,6 +217,8 @@ async def publish_due(ctx: AppContext) -> int:
     notes: list[Notification] = []
     async with unit_of_work(ctx) as uow:
         session = uow.session
+        if not await q.try_lock_publisher(session):
+            return 0  # another node is publishing right now
         due = await q.claim_due(session)
         for news in due:  # a handful per tick; each audience is one query
             notes.extend(await _notify_audience(session, news))
