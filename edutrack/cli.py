@@ -16,9 +16,6 @@ from edutrack.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("edutrack")
 
-NOT_YET = 3  # exit status of a role whose feature has not landed yet
-
-
 def _settings(args: argparse.Namespace) -> Settings:
     try:
         settings = load_settings(env_file=args.env_file)
@@ -81,21 +78,10 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
-def _not_yet(role: str) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        print(f"edutrack {role}: not yet available in this version", file=sys.stderr)
-        return NOT_YET
-
-    return run
-
-
 def _worker(role: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        from edutrack.roles import available_workers, run_workers
+        from edutrack.roles import run_workers
 
-        if role not in available_workers():
-            print(f"edutrack {role}: not yet available in this version", file=sys.stderr)
-            return NOT_YET
         asyncio.run(run_workers(_settings(args), [role]))
         return 0
 

@@ -1,4 +1,4 @@
-"""RabbitMQ really stopped while outbox rows are written, then started again (issue 5): every email is
+"""RabbitMQ really stopped while outbox rows are written, then started again: every email is
 delivered, none twice. The broker is a private node of this test (tests/support/services.py), so the
 machine's shared RabbitMQ, which other runs use, is never touched."""
 

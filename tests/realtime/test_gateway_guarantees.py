@@ -1,4 +1,4 @@
-"""Guarantees of issue 4 that the other realtime tests do not pin down: heartbeat pings, presence across nodes
+"""Gateway guarantees that the other realtime tests do not pin down: heartbeat pings, presence across nodes
 (and after a node crashed), one Redis subscriber connection per process, tokens never logged, every device of a
 user gets its notifications and read markers.
 
