@@ -21,6 +21,7 @@ from edutrack.context import AppContext
 from edutrack.db.engine import drop_database, ensure_database
 from edutrack.keys import CTX
 from edutrack.settings import Settings, load_settings
+from tests.support.contract import check_responses
 from tests.support.factories import Factory
 from tests.support.services import ensure_service
 
@@ -104,7 +105,7 @@ async def make_client(
     """Build another app (e.g. a second API node) on the same database, optionally with other settings."""
 
     async def build(**overrides: Any) -> TestClient:
-        app: web.Application = create_app(settings.replace(**overrides))
+        app: web.Application = check_responses(create_app(settings.replace(**overrides)))
         return await aiohttp_client(app)
 
     return build
