@@ -10,7 +10,7 @@ from aiohttp import web
 
 from edutrack import realtime
 from edutrack import web as web_client
-from edutrack.api import accounts, diary_structure, docs, health, pages
+from edutrack.api import accounts, diary_structure, docs, health, news, pages
 from edutrack.api import analytics as analytics_api
 from edutrack.api import attendance as attendance_api
 from edutrack.api import attestations as attestations_api
@@ -43,6 +43,7 @@ def create_app(settings: Settings) -> web.Application:
     accounts.setup_routes(app)
     pages.setup_routes(app)
     diary_structure.setup(app)
+    news.setup(app)
     outbox_api.setup(app)
     grades_api.setup(app)
     attestations_api.setup(app)

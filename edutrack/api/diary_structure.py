@@ -1,6 +1,6 @@
 """Handlers of the diary's structure: schools, calendar, work types, classes, enrolment, parent links,
-subjects, teaching assignments, the schedule, news and classmates. They parse, call a service, and dump;
-`setup(app)` registers the routes. Scheduled news are published by the relay (edutrack/digest/news_publisher.py)."""
+subjects, teaching assignments, the schedule and classmates (news: edutrack/api/news.py). They parse, call a
+service, and dump; `setup(app)` registers the routes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from aiohttp import web
 from edutrack.api import diary_schemas as s
 from edutrack.api.http import ctx_of, json_body_response, json_response, load_json, load_query, path_int, principal
 from edutrack.api.openapi import doc
-from edutrack.services.diary import classes, classmates, lessons, news, schools
+from edutrack.services.diary import classes, classmates, lessons, schools
 
 log = logging.getLogger(__name__)
 
@@ -20,10 +20,9 @@ CALENDAR = ("calendar",)
 CLASSES = ("classes",)
 SUBJECTS = ("subjects",)
 SCHEDULE = ("schedule",)
-NEWS = ("news",)
 
 
-def _no_content() -> web.Response:
+def no_content() -> web.Response:
     return web.Response(status=204)
 
 
@@ -62,7 +61,7 @@ async def update_school(request: web.Request) -> web.Response:
 @doc("Delete a school (superusers)", tags=SCHOOLS, status=204, errors=(403, 404, 409))
 async def delete_school(request: web.Request) -> web.Response:
     await schools.delete_school(ctx_of(request), principal(request), path_int(request, "school_id"))
-    return _no_content()
+    return no_content()
 
 
 # Calendar
@@ -94,7 +93,7 @@ async def update_year(request: web.Request) -> web.Response:
      errors=(403, 404, 409))
 async def delete_year(request: web.Request) -> web.Response:
     await schools.delete_year(ctx_of(request), principal(request), path_int(request, "year_id"))
-    return _no_content()
+    return no_content()
 
 
 @doc("Add a term (quarter, half) inside an academic year, not overlapping its other terms", tags=CALENDAR,
@@ -123,7 +122,7 @@ async def update_term(request: web.Request) -> web.Response:
 @doc("Delete a term without term marks", tags=CALENDAR, status=204, errors=(403, 404, 409))
 async def delete_term(request: web.Request) -> web.Response:
     await schools.delete_term(ctx_of(request), principal(request), path_int(request, "term_id"))
-    return _no_content()
+    return no_content()
 
 
 # Work types
@@ -154,7 +153,7 @@ async def update_work_type(request: web.Request) -> web.Response:
 @doc("Delete a work type no grade uses", tags=SUBJECTS, status=204, errors=(403, 404, 409))
 async def delete_work_type(request: web.Request) -> web.Response:
     await schools.delete_work_type(ctx_of(request), principal(request), path_int(request, "work_type_id"))
-    return _no_content()
+    return no_content()
 
 
 # Classes
@@ -193,7 +192,7 @@ async def update_class(request: web.Request) -> web.Response:
 @doc("Delete a class without grades", tags=CLASSES, status=204, errors=(403, 404, 409))
 async def delete_class(request: web.Request) -> web.Response:
     await classes.delete_class(ctx_of(request), principal(request), path_int(request, "class_id"))
-    return _no_content()
+    return no_content()
 
 
 @doc("Students of a class", tags=CLASSES, response=s.ClassStudentSchema(many=True), errors=(404,))
@@ -214,7 +213,7 @@ async def enrol(request: web.Request) -> web.Response:
 async def unenrol(request: web.Request) -> web.Response:
     await classes.unenrol(ctx_of(request), principal(request), path_int(request, "class_id"),
                           path_int(request, "student_id"))
-    return _no_content()
+    return no_content()
 
 
 @doc("Link a parent to a child (a parent may have several children, a child several parents)",
@@ -238,7 +237,7 @@ async def list_parent_links(request: web.Request) -> web.Response:
 async def unlink_parent(request: web.Request) -> web.Response:
     await classes.unlink_parent(ctx_of(request), principal(request), path_int(request, "parent_id"),
                                 path_int(request, "child_id"))
-    return _no_content()
+    return no_content()
 
 
 # Subjects and assignments
@@ -277,7 +276,7 @@ async def update_subject(request: web.Request) -> web.Response:
 @doc("Delete a subject without lessons or grades", tags=SUBJECTS, status=204, errors=(403, 404, 409))
 async def delete_subject(request: web.Request) -> web.Response:
     await classes.delete_subject(ctx_of(request), principal(request), path_int(request, "subject_id"))
-    return _no_content()
+    return no_content()
 
 
 @doc("Assign a teacher to teach a subject in a class", tags=SUBJECTS, body=s.AssignmentCreateSchema,
@@ -299,7 +298,7 @@ async def list_assignments(request: web.Request) -> web.Response:
 @doc("Remove a teaching assignment", tags=SUBJECTS, status=204, errors=(403, 404))
 async def delete_assignment(request: web.Request) -> web.Response:
     await classes.delete_assignment(ctx_of(request), principal(request), path_int(request, "assignment_id"))
-    return _no_content()
+    return no_content()
 
 
 # Schedule
@@ -350,51 +349,7 @@ async def update_lesson(request: web.Request) -> web.Response:
 @doc("Delete a lesson (admins)", tags=SCHEDULE, status=204, errors=(403, 404))
 async def delete_lesson(request: web.Request) -> web.Response:
     await lessons.delete_lesson(ctx_of(request), principal(request), path_int(request, "lesson_id"))
-    return _no_content()
-
-
-# News
-
-
-@doc("Write news for the school, a class or a role: draft, scheduled (publish_at) or published now",
-     tags=NEWS, body=s.NewsCreateSchema, response=s.NewsSchema, status=201, errors=(403,))
-async def create_news(request: web.Request) -> web.Response:
-    data = await load_json(request, s.NewsCreateSchema())
-    return json_response(await news.create_news(ctx_of(request), principal(request), data), status=201)
-
-
-@doc("News addressed to you (admins: all of their school, with drafts and scheduled)", tags=NEWS,
-     query=s.NewsListQuerySchema, response=s.NewsPageSchema, errors=(403,))
-async def list_news(request: web.Request) -> web.Response:
-    p = load_query(request, s.NewsListQuerySchema())
-    return json_response(await news.list_news(
-        ctx_of(request), principal(request), status=p.get("status"), audience=p.get("audience"),
-        class_id=p.get("class_id"), q_text=p.get("q"), limit=p["limit"], offset=p["offset"]))
-
-
-@doc("One news item (if addressed to you)", tags=NEWS, response=s.NewsSchema, errors=(404,))
-async def get_news(request: web.Request) -> web.Response:
-    return json_response(await news.get_news(ctx_of(request), principal(request), path_int(request, "news_id")))
-
-
-@doc("Edit news; setting status to published or scheduled publishes it now or later", tags=NEWS,
-     body=s.NewsUpdateSchema, response=s.NewsSchema, errors=(403, 404, 409))
-async def update_news(request: web.Request) -> web.Response:
-    data = await load_json(request, s.NewsUpdateSchema())
-    return json_response(await news.update_news(ctx_of(request), principal(request),
-                                                path_int(request, "news_id"), data))
-
-
-@doc("Publish a draft or scheduled item now", tags=NEWS, response=s.NewsSchema, errors=(403, 404, 409))
-async def publish_news(request: web.Request) -> web.Response:
-    return json_response(await news.publish_news(ctx_of(request), principal(request),
-                                                 path_int(request, "news_id")))
-
-
-@doc("Delete news", tags=NEWS, status=204, errors=(403, 404))
-async def delete_news(request: web.Request) -> web.Response:
-    await news.delete_news(ctx_of(request), principal(request), path_int(request, "news_id"))
-    return _no_content()
+    return no_content()
 
 
 # Classmates
@@ -452,10 +407,4 @@ def setup(app: web.Application) -> None:
     r.add_patch("/api/v1/lessons/{lesson_id}", update_lesson)
     r.add_delete("/api/v1/lessons/{lesson_id}", delete_lesson)
     r.add_get("/api/v1/schedule/me", my_schedule)
-    r.add_post("/api/v1/news", create_news)
-    r.add_get("/api/v1/news", list_news)
-    r.add_get("/api/v1/news/{news_id}", get_news)
-    r.add_patch("/api/v1/news/{news_id}", update_news)
-    r.add_post("/api/v1/news/{news_id}/publish", publish_news)
-    r.add_delete("/api/v1/news/{news_id}", delete_news)
     r.add_get("/api/v1/classmates", search_classmates)

@@ -99,6 +99,51 @@ def _schema_name(resolver_schema: Any) -> str:
     return name + ("Patch" if partial else "")
 
 
+def _operation(route: web.AbstractRoute, meta: Doc, path: str) -> dict[str, Any]:
+    """The OpenAPI operation of one documented route."""
+    operation: dict[str, Any] = {
+        "summary": meta.summary,
+        "tags": list(meta.tags),
+        "operationId": f"{route.method.lower()}_{route.handler.__name__}",
+        "responses": {},
+    }
+    if meta.description:
+        operation["description"] = meta.description
+    parameters: list[dict[str, Any]] = [
+        {"in": "path", "name": name, "required": True,
+         "schema": STRING_PATH_PARAMS.get(name, {"type": "integer", "minimum": 1})}
+        for name in PARAM.findall(path)
+    ]
+    if meta.query is not None:
+        parameters.append({"in": "query", "schema": meta.query})
+    if parameters:
+        operation["parameters"] = parameters
+    if meta.body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": meta.body}}}
+    ok: dict[str, Any] = {"description": "OK" if meta.status < 300 else "Done"}
+    if meta.response is not None:
+        ok["content"] = {"application/json": {"schema": meta.response}}
+    operation["responses"][str(meta.status)] = ok
+    statuses = set(meta.errors)
+    if meta.auth:
+        operation["security"] = [{"bearer": []}]
+        statuses |= {401}
+    if meta.body is not None:
+        statuses |= {400, 413, 415, 422}
+    if meta.query is not None:
+        statuses |= {400, 422}  # 400 invalid_text: a NUL or a lone surrogate in a parameter
+    if path.startswith("/api/"):
+        statuses |= {422}  # a query parameter the route does not document (api/middlewares.py route_contract)
+    for status in sorted(statuses):
+        operation["responses"][str(status)] = {
+            "description": ERROR_STATUSES.get(status, "Error"),
+            "content": {"application/json": {"schema": "Error"}},
+        }
+    for status, text in meta.extra_responses.items():
+        operation["responses"][str(status)] = {"description": text}
+    return operation
+
+
 def build_spec(app: web.Application) -> dict[str, Any]:
     spec = APISpec(
         title="EduTrack API",
@@ -122,47 +167,7 @@ def build_spec(app: web.Application) -> dict[str, Any]:
         if path is None or meta is None or route.method == "HEAD":
             continue
         path = PARAM.sub(r"{\1}", path)
-        operation: dict[str, Any] = {
-            "summary": meta.summary,
-            "tags": list(meta.tags),
-            "operationId": f"{route.method.lower()}_{route.handler.__name__}",
-            "responses": {},
-        }
-        if meta.description:
-            operation["description"] = meta.description
-        parameters: list[dict[str, Any]] = [
-            {"in": "path", "name": name, "required": True,
-             "schema": STRING_PATH_PARAMS.get(name, {"type": "integer", "minimum": 1})}
-            for name in PARAM.findall(path)
-        ]
-        if meta.query is not None:
-            parameters.append({"in": "query", "schema": meta.query})
-        if parameters:
-            operation["parameters"] = parameters
-        if meta.body is not None:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": meta.body}}}
-        ok: dict[str, Any] = {"description": "OK" if meta.status < 300 else "Done"}
-        if meta.response is not None:
-            ok["content"] = {"application/json": {"schema": meta.response}}
-        operation["responses"][str(meta.status)] = ok
-        statuses = set(meta.errors)
-        if meta.auth:
-            operation["security"] = [{"bearer": []}]
-            statuses |= {401}
-        if meta.body is not None:
-            statuses |= {400, 413, 415, 422}
-        if meta.query is not None:
-            statuses |= {400, 422}  # 400 invalid_text: a NUL or a lone surrogate in a parameter
-        if path.startswith("/api/"):
-            statuses |= {422}  # a query parameter the route does not document (api/middlewares.py route_contract)
-        for status in sorted(statuses):
-            operation["responses"][str(status)] = {
-                "description": ERROR_STATUSES.get(status, "Error"),
-                "content": {"application/json": {"schema": "Error"}},
-            }
-        for status, text in meta.extra_responses.items():
-            operation["responses"][str(status)] = {"description": text}
-        paths.setdefault(path, {})[route.method.lower()] = operation
+        paths.setdefault(path, {})[route.method.lower()] = _operation(route, meta, path)
 
     for path in sorted(paths):
         spec.path(path=path, operations=paths[path])

@@ -147,67 +147,87 @@ class ChatSendBatcher:
         raise AssertionError("unreachable")
 
     async def _store(self, batch: list[_Send]) -> _Stored:
-        results: list[SendResult | BaseException | None] = [None] * len(batch)
-        new: list[q.NewMessage] = []
-        new_at: list[int] = []  # batch position of each new message
-        followers: list[tuple[int, int]] = []  # (position, position of the first send with its client_msg_id)
         async with self.ctx.engine.connect() as conn:
             db = await q.driver(conn)
             unnamed = sorted({item.who.user_id for item in batch if item.sender is None})
             names = await q.user_names_raw(db, unnamed) if unnamed else {}
             keys = sorted({(item.who.user_id, item.client_msg_id) for item in batch if item.client_msg_id})
             existing = await q.messages_by_client_ids(db, keys) if keys else {}
-            first_with: dict[tuple[int, str], int] = {}
-            for position, item in enumerate(batch):
-                sender = item.sender if item.sender is not None else names.get(item.who.user_id, "")
-                item.sender = sender
-                if item.client_msg_id:
-                    key = (item.who.user_id, item.client_msg_id)
-                    found = existing.get(key)
-                    if found is not None:
-                        results[position] = _reused() if found.channel != item.channel.name else SendResult(
-                            _existing_view(found, item), True)
-                        continue
-                    if key in first_with:
-                        leader = batch[first_with[key]]
-                        if leader.channel.name != item.channel.name:
-                            results[position] = _reused()
-                        else:
-                            followers.append((position, first_with[key]))
-                        continue
-                    first_with[key] = position
-                new.append(_new_message(item, sender))
-                new_at.append(position)
-            stored = await q.append_messages(db, new) if new else []
+            plan = _plan(batch, names, existing)
+            stored = await q.append_messages(db, plan.new) if plan.new else []
         # Committed: the statement above ran outside any transaction block, so it was its own transaction.
-        effects = AfterCommit(self.ctx)
-        notes: list[Notification] = []
-        for message, row, position in zip(new, stored, new_at, strict=True):
-            item = batch[position]
-            view = chat.message_dict(channel=message.channel, id=row.id, sender_id=message.sender_id,
-                                     sender=item.sender or "", text=message.text,
-                                     client_msg_id=message.client_msg_id, created_at=row.created_at,
-                                     edited_at=None, deleted=False)
-            results[position] = SendResult(view, False)
-            effects.publish(message.channel, chat.message_event(view))
-            if row.notification_id is not None and message.notify_user_id is not None:
-                notes.append(Notification(id=row.notification_id, user_id=message.notify_user_id, kind="message",
-                                          about_user_id=None, created_at=row.notification_created_at,
-                                          read_at=None, payload={**(message.notify_payload or {}),
-                                                                 "message_id": row.id}))
-        for position, leader_at in followers:
-            first = results[leader_at]
-            assert isinstance(first, SendResult)
-            results[position] = SendResult(first.message, True)
-        if new:
+        if plan.new:
             self.batches += 1
-            self.stored += len(new)
-        final: list[SendResult | BaseException] = []
-        for result in results:
-            assert result is not None
-            final.append(result)
-        effects.publish_notifications(notes)
-        return _Stored(final, effects)
+            self.stored += len(plan.new)
+        return _answers(self.ctx, batch, plan, stored)
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What to store for a batch: the new messages and where they sit in it; the answers known without storing
+    (resends of stored messages, a client_msg_id reused in another channel); sends that repeat an earlier send of
+    the same batch, as (position, position of the first send with its client_msg_id)."""
+
+    results: list[SendResult | BaseException | None]
+    new: list[q.NewMessage] = field(default_factory=list)
+    new_at: list[int] = field(default_factory=list)
+    followers: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _plan(batch: list[_Send], names: dict[int, str], existing: dict[tuple[int, str], q.ExistingMessage]) -> _Plan:
+    plan = _Plan([None] * len(batch))
+    first_with: dict[tuple[int, str], int] = {}
+    for position, item in enumerate(batch):
+        sender = item.sender if item.sender is not None else names.get(item.who.user_id, "")
+        item.sender = sender
+        if item.client_msg_id:
+            key = (item.who.user_id, item.client_msg_id)
+            found = existing.get(key)
+            if found is not None:
+                plan.results[position] = _reused() if found.channel != item.channel.name else SendResult(
+                    _existing_view(found, item), True)
+                continue
+            if key in first_with:
+                leader = batch[first_with[key]]
+                if leader.channel.name != item.channel.name:
+                    plan.results[position] = _reused()
+                else:
+                    plan.followers.append((position, first_with[key]))
+                continue
+            first_with[key] = position
+        plan.new.append(_new_message(item, sender))
+        plan.new_at.append(position)
+    return plan
+
+
+def _answers(ctx: AppContext, batch: list[_Send], plan: _Plan, stored: list[q.StoredMessage]) -> _Stored:
+    """Each send's answer once the batch committed, and the live events to publish."""
+    results = plan.results
+    effects = AfterCommit(ctx)
+    notes: list[Notification] = []
+    for message, row, position in zip(plan.new, stored, plan.new_at, strict=True):
+        item = batch[position]
+        view = chat.message_dict(channel=message.channel, id=row.id, sender_id=message.sender_id,
+                                 sender=item.sender or "", text=message.text,
+                                 client_msg_id=message.client_msg_id, created_at=row.created_at,
+                                 edited_at=None, deleted=False)
+        results[position] = SendResult(view, False)
+        effects.publish(message.channel, chat.message_event(view))
+        if row.notification_id is not None and message.notify_user_id is not None:
+            notes.append(Notification(id=row.notification_id, user_id=message.notify_user_id, kind="message",
+                                      about_user_id=None, created_at=row.notification_created_at,
+                                      read_at=None, payload={**(message.notify_payload or {}),
+                                                             "message_id": row.id}))
+    for position, leader_at in plan.followers:
+        first = results[leader_at]
+        assert isinstance(first, SendResult)
+        results[position] = SendResult(first.message, True)
+    effects.publish_notifications(notes)
+    final: list[SendResult | BaseException] = []
+    for result in results:
+        assert result is not None
+        final.append(result)
+    return _Stored(final, effects)
 
 
 def _new_message(item: _Send, sender: str) -> q.NewMessage:

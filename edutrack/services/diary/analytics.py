@@ -16,6 +16,7 @@ Definitions (also in the OpenAPI descriptions):
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -83,7 +84,49 @@ async def student_performance(ctx: AppContext, who: Principal, student_id: int, 
     }
 
 
+@dataclass
+class _ClassTerm:
+    """What the class report is computed from, read in one go."""
+
+    cls: Any
+    term: Any
+    students: list[Any]
+    subjects: list[Any]
+    attendance: dict[int, Any]
+    final_by_cell: dict[tuple[int, int], str]
+    by_student: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    by_subject: dict[int, list[Any]] = field(default_factory=lambda: defaultdict(list))
+
+    def result(self, student_id: int, s: Any | None, subject_id: int) -> str:
+        """The student's result in the subject: the confirmed term mark, else the proposal, else "na"."""
+        final = self.final_by_cell.get((student_id, subject_id))
+        if final is not None:
+            return final
+        if s is None:
+            return "na"
+        return propose_from_sums(s.weighted_sum, s.weight_sum, s.numeric_count,
+                                 min_marks=self.cls.min_marks_for_attestation,
+                                 threshold=self.cls.rounding_threshold).proposed
+
+
 async def class_performance(ctx: AppContext, who: Principal, class_id: int, term_id: int) -> dict[str, Any]:
+    data = await _class_term(ctx, who, class_id, term_id)
+    cls, term, attendance = data.cls, data.term, data.attendance
+    attested, succeeding, quality, at_risk = _student_outcomes(data)
+    marked = sum(a.marked for a in attendance.values())
+    attended = sum(a.present + a.late for a in attendance.values())
+    return {
+        "class_id": class_id, "class_name": cls.name, "term_id": term.id, "from_": term.starts_on,
+        "to": term.ends_on, "students": len(data.students), "attested_students": attested,
+        "success_rate": _rate(succeeding, attested), "quality_rate": _rate(quality, attested),
+        "attendance_rate": _rate(attended, marked), "subjects": _subject_views(data),
+        "at_risk": at_risk,
+        "thresholds": {"at_risk_average": float(cls.at_risk_average),
+                       "at_risk_unexcused_absences": cls.at_risk_unexcused_absences},
+    }
+
+
+async def _class_term(ctx: AppContext, who: Principal, class_id: int, term_id: int) -> _ClassTerm:
     async with ctx.reads() as session:
         cls, only = await sheet_scope(session, who, class_id)
         term = await term_of_school(session, term_id, cls.school_id)
@@ -95,29 +138,22 @@ async def class_performance(ctx: AppContext, who: Principal, class_id: int, term
         assert lo is not None and hi is not None
         attendance = {r.student_id: r for r in await q.class_attendance(session, class_id, lo, hi)}
     subject_ids = {s.id for s in subjects}
-    final_by_cell = {(a.student_id, a.subject_id): a.final for a in finals if a.subject_id in subject_ids}
-    by_student: dict[int, list[Any]] = defaultdict(list)
-    by_subject: dict[int, list[Any]] = defaultdict(list)
+    data = _ClassTerm(cls, term, list(students), list(subjects), attendance,
+                      {(a.student_id, a.subject_id): a.final for a in finals if a.subject_id in subject_ids})
     for s in sums:
-        by_student[s.student_id].append(s)
-        by_subject[s.subject_id].append(s)
-    policy = {"min_marks": cls.min_marks_for_attestation, "threshold": cls.rounding_threshold}
+        data.by_student[s.student_id].append(s)
+        data.by_subject[s.subject_id].append(s)
+    return data
 
-    def result(student_id: int, s: Any | None, subject_id: int) -> str:
-        final = final_by_cell.get((student_id, subject_id))
-        if final is not None:
-            return final
-        if s is None:
-            return "na"
-        return propose_from_sums(s.weighted_sum, s.weight_sum, s.numeric_count, min_marks=policy["min_marks"],
-                                 threshold=policy["threshold"]).proposed
 
+def _student_outcomes(data: _ClassTerm) -> tuple[int, int, int, list[dict[str, Any]]]:
+    """Attested, succeeding and quality student counts, and the students at risk with their reasons."""
+    cls, subjects = data.cls, data.subjects
     attested = succeeding = quality = 0
     at_risk = []
-    student_count = len(students)
-    for st in students:
-        mine = {s.subject_id: s for s in by_student.get(st.id, [])}
-        results = [result(st.id, mine.get(sub.id), sub.id) for sub in subjects]
+    for st in data.students:
+        mine = {s.subject_id: s for s in data.by_student.get(st.id, [])}
+        results = [data.result(st.id, mine.get(sub.id), sub.id) for sub in subjects]
         numeric = [int(r) for r in results if r.isdigit()]
         failing = [sub.name for sub, r in zip(subjects, results, strict=True) if r.isdigit() and int(r) < FAILING]
         if numeric:
@@ -125,7 +161,7 @@ async def class_performance(ctx: AppContext, who: Principal, class_id: int, term
             succeeding += not failing
             quality += all(v >= 4 for v in numeric)
         avg = average_of_sums(sum(s.weighted_sum for s in mine.values()), sum(s.weight_sum for s in mine.values()))
-        att = attendance.get(st.id)
+        att = data.attendance.get(st.id)
         unexcused = att.unexcused if att else 0
         reasons = []
         if avg is not None and avg < cls.at_risk_average:
@@ -137,14 +173,18 @@ async def class_performance(ctx: AppContext, who: Principal, class_id: int, term
         if reasons:
             at_risk.append({"student_id": st.id, "name": st.name, "weighted_average": _num(avg),
                             "unexcused_absences": unexcused, "failing_subjects": failing, "reasons": reasons})
+    return attested, succeeding, quality, at_risk
+
+
+def _subject_views(data: _ClassTerm) -> list[dict[str, Any]]:
     subject_view = []
-    for sub in subjects:
-        rows = by_subject.get(sub.id, [])
+    for sub in data.subjects:
+        rows = data.by_subject.get(sub.id, [])
         student_avgs = [a for a in (average_of_sums(r.weighted_sum, r.weight_sum) for r in rows) if a is not None]
         distribution = {k: 0 for k in ("5", "4", "3", "2", "1", "na")}
         cells = {r.student_id: r for r in rows}
-        for st in students:
-            distribution[result(st.id, cells.get(st.id), sub.id)] += 1
+        for st in data.students:
+            distribution[data.result(st.id, cells.get(st.id), sub.id)] += 1
         subject_view.append({
             "subject_id": sub.id, "subject": sub.name,
             "average": _num(sum(student_avgs, Decimal(0)) / len(student_avgs)) if student_avgs else None,
@@ -152,14 +192,4 @@ async def class_performance(ctx: AppContext, who: Principal, class_id: int, term
                                                      sum(r.weight_sum for r in rows))),
             "students_graded": len(student_avgs), "results": distribution,
         })
-    marked = sum(a.marked for a in attendance.values())
-    attended = sum(a.present + a.late for a in attendance.values())
-    return {
-        "class_id": class_id, "class_name": cls.name, "term_id": term.id, "from_": term.starts_on,
-        "to": term.ends_on, "students": student_count, "attested_students": attested,
-        "success_rate": _rate(succeeding, attested), "quality_rate": _rate(quality, attested),
-        "attendance_rate": _rate(attended, marked), "subjects": subject_view,
-        "at_risk": at_risk,
-        "thresholds": {"at_risk_average": float(cls.at_risk_average),
-                       "at_risk_unexcused_absences": cls.at_risk_unexcused_absences},
-    }
+    return subject_view

@@ -206,9 +206,8 @@ async def delete_class(ctx: AppContext, who: Principal, class_id: int) -> None:
         if await q.class_has_grades(session, class_id):
             # Deleting would cascade to the grades: the diary must not lose history silently.
             raise errors.Conflict("The class has grades; it cannot be deleted", code="class_in_use")
-        school_id = cls.school_id
         await q.delete_class(session, class_id)
-        uow.invalidate(*_ref_and_schedule(school_id))
+        uow.invalidate(*_ref_and_schedule(cls.school_id))
         uow.membership_changed([class_id])
 
 
@@ -392,9 +391,8 @@ async def delete_subject(ctx: AppContext, who: Principal, subject_id: int) -> No
             # Deleting would cascade to lessons and grades: the diary must not lose history silently.
             raise errors.Conflict("Lessons or grades exist for this subject; it cannot be deleted",
                                   code="subject_in_use")
-        school_id = subject.school_id
         await q.delete_subject(session, subject_id)
-        uow.invalidate(*_ref_and_schedule(school_id))
+        uow.invalidate(*_ref_and_schedule(subject.school_id))
 
 
 # Teaching assignments
