@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import event
 
 from edutrack.context import AppContext
-from tests.diary_structure.conftest import is_background
 from tests.support.school import BuiltSchool, build_school
 
 
@@ -24,8 +23,6 @@ class StatementCounter:
         self.statements: list[str] = []
 
     def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if is_background(statement):
-            return
         self.count += 1
         self.statements.append(statement)
 

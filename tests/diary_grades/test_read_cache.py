@@ -18,7 +18,7 @@ from edutrack.context import AppContext
 from edutrack.db.diary import TeachingAssignment
 from edutrack.db.models import User
 from edutrack.keys import CTX
-from tests.diary_structure.conftest import auth, body_of, count_sql
+from tests.support.diary import auth, body_of, count_sql
 from tests.support.factories import Factory
 from tests.support.school import BuiltSchool, add_lessons, build_school
 from tests.support.services import free_port

@@ -6,7 +6,7 @@ from aiohttp.test_utils import TestClient
 
 from edutrack.context import AppContext
 from tests.diary_grades.test_read_cache import WEEK, _cached_read
-from tests.diary_structure.conftest import auth, body_of
+from tests.support.diary import auth, body_of
 from tests.support.factories import Factory
 from tests.support.school import BuiltSchool, build_school
 

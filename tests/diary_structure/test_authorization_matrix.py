@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from edutrack.context import AppContext
 from edutrack.db.models import User
-from tests.diary_structure.conftest import auth
+from tests.support.diary import auth
 from tests.support.school import add_lessons, build_school
 
 ROLES = ("student", "parent", "teacher", "other_teacher", "admin", "other_admin", "other_student", "superuser")

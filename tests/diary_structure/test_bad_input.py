@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from edutrack.context import AppContext
 from edutrack.db.diary import AcademicYear, Lesson, News, SchoolClass, Subject, Term, WorkType
-from tests.diary_structure.conftest import auth
+from tests.support.diary import auth
 from tests.support.school import BuiltSchool, add_lessons
 
 HOSTILE_VALUES: list[Any] = [None, "", "\x00", "x" * 5000, -1, 0, 2**64, 1.5, True, [], {}, "2026-13-45",

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from edutrack.context import AppContext
 from edutrack.db.models import Profile
-from tests.diary_structure.conftest import auth, body_of
+from tests.support.diary import auth, body_of
 from tests.support.factories import Factory
 from tests.support.school import BuiltSchool, build_school
 

@@ -15,7 +15,7 @@ from edutrack.context import AppContext
 from edutrack.db.diary import Lesson
 from edutrack.db.models import Notification
 from edutrack.queries import lessons as lesson_queries
-from tests.diary_structure.conftest import auth, body_of
+from tests.support.diary import auth, body_of
 from tests.support.school import BuiltSchool, build_school
 
 DAY = "2026-11-30"  # a Monday

@@ -15,7 +15,7 @@ from edutrack.digest.news_publisher import ScheduledNewsPublisher
 from edutrack.keys import CTX
 from edutrack.queries import news as news_queries
 from edutrack.services.diary import news as news_service
-from tests.diary_structure.conftest import auth, body_of
+from tests.support.diary import auth, body_of
 from tests.support.school import BuiltSchool, build_school
 
 

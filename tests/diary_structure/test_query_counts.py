@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from edutrack import cache
 from edutrack.context import AppContext
 from edutrack.db.diary import News
-from tests.diary_structure.conftest import auth, body_of, count_sql
+from tests.support.diary import auth, body_of, count_sql
 from tests.support.school import BuiltSchool, add_lessons, build_school
 
 WEEK = [date(2026, 11, 30) + timedelta(days=d) for d in range(5)]

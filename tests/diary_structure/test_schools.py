@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient
 
 from edutrack.context import AppContext
 from edutrack.db.models import User
-from tests.diary_structure.conftest import auth, body_of
+from tests.support.diary import auth, body_of
 from tests.support.school import BuiltSchool, build_school
 
 
