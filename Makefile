@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint check services clean
+.PHONY: run test lint check services clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ lint: $(STAMP)
 	$(BIN)/mypy edutrack
 
 check: lint test
+
+# New or changed texts in the code: merge them into the .po files (docs/i18n.md).
+messages: $(STAMP)
+	$(BIN)/python -m edutrack.i18n.extract update
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -4,26 +4,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from aiohttp import web
 
 from edutrack import realtime
 from edutrack import web as web_client
-from edutrack.api import accounts, diary_structure, docs, health, news, pages
+from edutrack.api import accounts, diary_structure, docs, health, news
 from edutrack.api import analytics as analytics_api
 from edutrack.api import attendance as attendance_api
 from edutrack.api import attestations as attestations_api
 from edutrack.api import grades as grades_api
 from edutrack.api import outbox as outbox_api
 from edutrack.api.middlewares import cors_and_security, error_handler, request_context, route_contract
+from edutrack.i18n.web import locale_middleware
 from edutrack.keys import CTX, SETTINGS
 from edutrack.resources import open_context
 from edutrack.settings import Settings
+from edutrack.web import STATIC_DIR
 
 log = logging.getLogger(__name__)
-
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
@@ -35,13 +34,12 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[request_context, cors_and_security(settings), error_handler, route_contract],
+        middlewares=[request_context, cors_and_security(settings), locale_middleware, error_handler, route_contract],
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_resources)
     health.setup_routes(app)
     accounts.setup_routes(app)
-    pages.setup_routes(app)
     diary_structure.setup(app)
     news.setup(app)
     outbox_api.setup(app)

@@ -1,14 +1,19 @@
-"""Typed API errors: services raise these, one middleware turns them into one JSON shape."""
+"""Typed API errors: services raise these, one middleware turns them into one JSON shape.
+
+`code` is stable and for programs; `message` is for people, in the language of the request being served:
+pass `_("...")` from edutrack.i18n, or nothing for the class's default (marked with `N_`, translated here)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from edutrack.i18n import N_, gettext
+
 
 class ApiError(Exception):
     status = 400
     code = "bad_request"
-    message = "Bad request"
+    message = N_("Bad request")
 
     def __init__(
         self,
@@ -18,7 +23,7 @@ class ApiError(Exception):
         details: Any = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        self.message = message or self.message
+        self.message = message or gettext(type(self).message)
         self.code = code or self.code
         self.details = details
         self.headers = headers or {}
@@ -32,49 +37,49 @@ class BadRequest(ApiError):
 class Unauthorized(ApiError):
     status = 401
     code = "unauthorized"
-    message = "Authentication required"
+    message = N_("Authentication required")
 
 
 class Forbidden(ApiError):
     status = 403
     code = "forbidden"
-    message = "You are not allowed to do this"
+    message = N_("You are not allowed to do this")
 
 
 class NotFound(ApiError):
     status = 404
     code = "not_found"
-    message = "Not found"
+    message = N_("Not found")
 
 
 class Conflict(ApiError):
     status = 409
     code = "conflict"
-    message = "Conflict"
+    message = N_("Conflict")
 
 
 class PayloadTooLarge(ApiError):
     status = 413
     code = "payload_too_large"
-    message = "Request body is too large"
+    message = N_("Request body is too large")
 
 
 class UnsupportedMediaType(ApiError):
     status = 415
     code = "unsupported_media_type"
-    message = "Request body must be application/json"
+    message = N_("Request body must be application/json")
 
 
 class ValidationFailed(ApiError):
     status = 422
     code = "validation_error"
-    message = "Request is invalid"
+    message = N_("Request is invalid")
 
 
 class TooManyRequests(ApiError):
     status = 429
     code = "rate_limited"
-    message = "Too many requests"
+    message = N_("Too many requests")
 
     def __init__(self, retry_after: int, message: str | None = None) -> None:
         super().__init__(message, details={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)})
@@ -83,4 +88,4 @@ class TooManyRequests(ApiError):
 class ServiceUnavailable(ApiError):
     status = 503
     code = "service_unavailable"
-    message = "A service EduTrack depends on is unavailable"
+    message = N_("A service EduTrack depends on is unavailable")

@@ -1,9 +1,13 @@
 """The browser client: server-rendered page shells (aiohttp-jinja2) whose scripts under /static/web/ talk to the
 JSON API and to /ws. Pages carry no data and need no session on the server: the token lives in the tab's
-sessionStorage, so the same page shell is served to everyone and the API enforces who sees what."""
+sessionStorage, so the same page shell is served to everyone and the API enforces who sees what.
+
+Each page is a `Page`: its template, its title and its scripts. The page embeds the catalogue of the messages
+its scripts use (docs/i18n.md), in the page's language."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,57 +16,98 @@ import jinja2
 from aiohttp import web
 
 from edutrack.api.openapi import doc
+from edutrack.i18n import N_, _, use_locale
+from edutrack.i18n.browser import page_catalogues
+from edutrack.i18n.jinja import install_gettext
+from edutrack.i18n.web import page_locale, remember_choice
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates" / "web"
-PAGES = ("pages",)
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+PAGES_TAG = ("pages",)
 # Bumped when static files change, so browsers do not keep a stale script next to a new page.
-ASSET_VERSION = "1"
+ASSET_VERSION = "2"
+CORE_SCRIPT = "web/core.js"
 
 
-def _render(request: web.Request, template: str, **context: Any) -> web.Response:
-    response = aiohttp_jinja2.render_template(template, request, {"v": ASSET_VERSION, **context})
+@dataclass(frozen=True)
+class Page:
+    name: str
+    template: str
+    title: str  # a message id, shown in the page's language
+    scripts: tuple[str, ...]  # under static/, after web/core.js
+
+
+LOGIN = Page("login", "login.html", N_("Sign in"), ("web/login.js",))
+DIARY = Page("diary", "diary.html", N_("Diary"), ("web/diary.js",))
+TEACHER = Page("teacher", "teacher.html", N_("Teacher's journal"), ("web/teacher.js",))
+CHAT = Page("chat", "chat.html", N_("Chats"), ("web/chat.js",))
+RESET_PASSWORD = Page("reset-password", "reset_password.html", N_("New password"), ("reset-password.js",))
+PAGES = (LOGIN, DIARY, TEACHER, CHAT, RESET_PASSWORD)
+
+# Per app: page name -> locale -> the page's browser catalogue (built once at start-up from the scripts).
+CATALOGUES = web.AppKey("page_catalogues", dict)
+
+
+def render_page(request: web.Request, page: Page, **context: Any) -> web.Response:
+    with use_locale(page_locale(request)) as locale:
+        response = aiohttp_jinja2.render_template(page.template, request, {
+            "v": ASSET_VERSION, "page": page.name, "title": _(page.title), "locale": locale,
+            "scripts": (CORE_SCRIPT, *page.scripts), "catalogue": request.app[CATALOGUES][page.name][locale],
+            **context,
+        })
+    remember_choice(request, response)
     # The shells are the same for everyone, but a logged-out tab must never show a cached logged-in page.
     response.headers["Cache-Control"] = "no-cache"
     return response
 
 
-@doc("Web client: the login page (HTML)", tags=PAGES, auth=False)
+@doc("Web client: the login page (HTML)", tags=PAGES_TAG, auth=False)
 async def login_page(request: web.Request) -> web.Response:
-    return _render(request, "login.html", page="login", title="Вход")
+    return render_page(request, LOGIN)
 
 
 @doc("Web client: a student's or parent's diary: week schedule with homework, grades, attendance (HTML)",
-     tags=PAGES, auth=False)
+     tags=PAGES_TAG, auth=False)
 async def diary_page(request: web.Request) -> web.Response:
-    return _render(request, "diary.html", page="diary", title="Дневник")
+    return render_page(request, DIARY)
 
 
-@doc("Web client: a teacher's page: classes, grade entry, the class term sheet (HTML)", tags=PAGES, auth=False)
+@doc("Web client: a teacher's page: classes, grade entry, the class term sheet (HTML)", tags=PAGES_TAG, auth=False)
 async def teacher_page(request: web.Request) -> web.Response:
-    return _render(request, "teacher.html", page="teacher", title="Журнал учителя")
+    return render_page(request, TEACHER)
 
 
-@doc("Web client: class and private chats (HTML)", tags=PAGES, auth=False)
+@doc("Web client: class and private chats (HTML)", tags=PAGES_TAG, auth=False)
 async def chat_page(request: web.Request) -> web.Response:
-    return _render(request, "chat.html", page="chat", title="Чаты")
+    return render_page(request, CHAT)
+
+
+@doc("Web page behind the password reset link in the email: asks for the new password and posts it to "
+     "/api/v1/password-reset/confirm (HTML, not JSON)", tags=PAGES_TAG, auth=False)
+async def reset_password_page(request: web.Request) -> web.Response:
+    return render_page(request, RESET_PASSWORD)
 
 
 @doc("Web client entry: sends the browser to the login page, which forwards a signed-in tab to its home page",
-     tags=PAGES, auth=False, status=302)
+     tags=PAGES_TAG, auth=False, status=302)
 async def index(request: web.Request) -> web.Response:
     raise web.HTTPFound("/login")
 
 
 def setup(app: web.Application) -> None:
-    aiohttp_jinja2.setup(
+    env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=jinja2.select_autoescape(default=True),
         undefined=jinja2.StrictUndefined,
     )
+    install_gettext(env)
+    app[CATALOGUES] = {page.name: page_catalogues(STATIC_DIR / s for s in (CORE_SCRIPT, *page.scripts))
+                       for page in PAGES}
     r = app.router
     r.add_get("/", index)
     r.add_get("/login", login_page)
     r.add_get("/diary", diary_page)
     r.add_get("/teacher", teacher_page)
     r.add_get("/chat", chat_page)
+    r.add_get("/reset-password", reset_password_page)

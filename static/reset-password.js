@@ -2,6 +2,8 @@
 // Kept out of the HTML so the Content-Security-Policy can forbid inline scripts.
 (function () {
   "use strict";
+  var ET = window.EduTrack;
+  var t = ET.t;
   var form = document.getElementById("reset-form");
   var message = document.getElementById("message");
   var token = new URLSearchParams(window.location.search).get("token") || "";
@@ -12,33 +14,33 @@
 
   if (!token) {
     form.hidden = true;
-    show("В ссылке нет кода восстановления. Запросите письмо ещё раз.");
+    show(t("The link has no reset code. Request the email again."));
     return;
   }
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var password = form.elements.password.value;
     if (password !== form.elements.password2.value) {
-      show("Пароли не совпадают.");
+      show(t("The passwords do not match."));
       return;
     }
     fetch("/api/v1/password-reset/confirm", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "Accept-Language": ET.locale },
       body: JSON.stringify({ token: token, new_password: password }),
     }).then(function (response) {
       if (response.status === 204) {
         form.hidden = true;
-        show("Пароль изменён. Войдите с новым паролем; на других устройствах вход завершён.");
+        show(t("Password changed. Sign in with the new password; you are signed out on other devices."));
         return;
       }
       return response.json().then(function (body) {
         var error = body.error || {};
         var details = error.details && error.details.new_password;
-        show(details ? details.join(" ") : error.message || "Не удалось изменить пароль.");
+        show(details ? details.join(" ") : error.message || t("Could not change the password."));
       });
     }).catch(function () {
-      show("Нет связи с сервером. Попробуйте ещё раз.");
+      show(t("No connection to the server. Try again."));
     });
   });
 })();

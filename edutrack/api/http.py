@@ -12,6 +12,8 @@ from aiohttp import web
 
 from edutrack import errors
 from edutrack.context import AppContext
+from edutrack.i18n import _
+from edutrack.i18n.validation import translate_messages
 from edutrack.keys import CTX, PRINCIPAL
 from edutrack.security.tokens import Principal
 from edutrack.serialize import dumps
@@ -36,9 +38,9 @@ def principal(request: web.Request) -> Principal:
     if found is not None:
         return found
     header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _space, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise errors.Unauthorized("Send an access token: Authorization: Bearer <token>",
+        raise errors.Unauthorized(_("Sign in first: send an access token (Authorization: Bearer <token>)."),
                                   headers={"WWW-Authenticate": "Bearer"})
     decoded = request.app[CTX].tokens.decode_access(token.strip())
     request[PRINCIPAL] = decoded
@@ -46,27 +48,29 @@ def principal(request: web.Request) -> Principal:
 
 
 def _validation_details(exc: ma.ValidationError) -> Any:
-    return exc.messages
+    """marshmallow's own messages are English: the request's language replaces them (ours are translated)."""
+    return translate_messages(exc.messages)
 
 
 async def load_json(request: web.Request, schema: ma.Schema) -> dict[str, Any]:
     if request.content_type != "application/json":
-        raise errors.UnsupportedMediaType(f"Expected Content-Type application/json, got {request.content_type!r}")
+        raise errors.UnsupportedMediaType(_("Send the body as application/json (it came as %(type)s).",
+                                                  type=request.content_type))
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
         raise errors.PayloadTooLarge(
-            f"Request body exceeds {request.app[CTX].settings.max_body_bytes} bytes"
+            _("The request is larger than %(limit)s bytes.", limit=request.app[CTX].settings.max_body_bytes)
         ) from exc
     try:
         body = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
-        raise errors.BadRequest("Request body is not valid JSON", code="invalid_json",
+        raise errors.BadRequest(_("The request body is not valid JSON."), code="invalid_json",
                                 details={"reason": str(exc)[:200]}) from exc
     except RecursionError as exc:
-        raise errors.BadRequest("Request body is nested too deeply", code="invalid_json") from exc
+        raise errors.BadRequest(_("The request body is nested too deeply."), code="invalid_json") from exc
     if not isinstance(body, dict):
-        raise errors.BadRequest("Request body must be a JSON object", code="invalid_json")
+        raise errors.BadRequest(_("The request body must be a JSON object."), code="invalid_json")
     _reject_unstorable_text(body)
     try:
         loaded: dict[str, Any] = schema.load(body)
@@ -94,7 +98,8 @@ def _reject_unstorable_text(body: Any) -> None:
         item = stack.pop()
         if isinstance(item, str):
             if _bad_text(item):
-                raise errors.BadRequest("Text must be valid Unicode without NUL characters", code="invalid_text")
+                raise errors.BadRequest(_("Text must be valid Unicode without NUL characters."),
+                                        code="invalid_text")
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
@@ -111,7 +116,7 @@ def _check_integer_range(loaded: dict[str, Any]) -> None:
     for name, value in loaded.items():
         values = value if isinstance(value, list) else [value]
         if any(isinstance(v, int) and not isinstance(v, bool) and not INT64_MIN <= v <= INT64_MAX for v in values):
-            bad[name] = ["Number is out of range."]
+            bad[name] = [_("Number is out of range.")]
     if bad:
         raise errors.ValidationFailed(details=bad)
 
@@ -123,7 +128,8 @@ def load_query(request: web.Request, schema: ma.Schema) -> dict[str, Any]:
     try:
         loaded: dict[str, Any] = schema.load(raw)
     except ma.ValidationError as exc:
-        raise errors.ValidationFailed("Query parameters are invalid", details=_validation_details(exc)) from exc
+        raise errors.ValidationFailed(_("The query parameters are invalid."),
+                                      details=_validation_details(exc)) from exc
     _check_integer_range(loaded)
     return loaded
 
@@ -137,9 +143,9 @@ def path_int(request: web.Request, name: str) -> int:
     try:
         value = int(raw)
     except ValueError as exc:
-        raise errors.NotFound(f"{name} must be an integer id") from exc
+        raise errors.NotFound(_("%(name)s must be an integer id.", name=name)) from exc
     if value < 1 or value > 2**63 - 1:
-        raise errors.NotFound(f"No such {name}")
+        raise errors.NotFound(_("Nothing found for this %(name)s.", name=name))
     return value
 
 

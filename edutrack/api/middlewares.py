@@ -14,6 +14,7 @@ from aiohttp.typedefs import Middleware
 from edutrack import errors
 from edutrack.api.http import json_response, principal
 from edutrack.api.openapi import route_doc
+from edutrack.i18n import _
 from edutrack.logs import request_id_var
 from edutrack.settings import Settings
 
@@ -69,6 +70,17 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         request_id_var.reset(token)
 
 
+def _http_message(request: web.Request, exc: web.HTTPException) -> str:
+    """aiohttp's own refusals (no route, wrong method, ...) in the request's language."""
+    if exc.status == 404:
+        return _("No route for %(method)s %(path)s.", method=request.method, path=request.path)
+    if exc.status == 405:
+        return _("%(method)s is not allowed here.", method=request.method)
+    if exc.status == 400:
+        return _("The request is malformed.")
+    return _("The request was refused (HTTP %(status)s).", status=exc.status)
+
+
 @web.middleware
 async def error_handler(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -80,17 +92,16 @@ async def error_handler(request: web.Request, handler: Handler) -> web.StreamRes
         if exc.status < 400:
             raise
         if exc.status == 413:
-            return json_response(_error_body("payload_too_large", "Request body is too large"), status=413)
+            return json_response(_error_body("payload_too_large", errors.PayloadTooLarge().message), status=413)
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After", "WWW-Authenticate")}
-        message = exc.reason if exc.status != 404 else f"No route for {request.method} {request.path}"
-        return json_response(_error_body(HTTP_CODES.get(exc.status, "http_error"), message), status=exc.status,
-                             headers=headers)
+        return json_response(_error_body(HTTP_CODES.get(exc.status, "http_error"), _http_message(request, exc)),
+                             status=exc.status, headers=headers)
     except Exception:
         log.exception("unhandled error", extra={"method": request.method, "path": request.path})
         return json_response(
             _error_body(
                 "internal_error",
-                "Something went wrong on our side. Quote the request id when reporting it.",
+                _("Something went wrong on our side. Quote the request id when reporting it."),
                 {"request_id": request_id_var.get()},
             ),
             status=500,
@@ -114,7 +125,7 @@ def cors_and_security(settings: Settings) -> Middleware:
         origin_ok = origin is not None and origin.rstrip("/") in allowed
         if request.method == "OPTIONS" and origin and "Access-Control-Request-Method" in request.headers:
             if not origin_ok:
-                return json_response(_error_body("cors_forbidden", "Origin is not allowed"), status=403)
+                return json_response(_error_body("cors_forbidden", _("This site may not call the API.")), status=403)
             response: web.StreamResponse = web.Response(status=204)
             response.headers.update(
                 {
@@ -155,6 +166,6 @@ async def route_contract(request: web.Request, handler: Handler) -> web.StreamRe
         if meta.auth:
             principal(request)
         if meta.query is None and request.query and request.path.startswith("/api/"):
-            raise errors.ValidationFailed("Query parameters are invalid",
-                                          details={name: ["Unknown field."] for name in request.query})
+            raise errors.ValidationFailed(_("Query parameters are invalid"),
+                                          details={name: [_("Unknown field.")] for name in request.query})
     return await handler(request)

@@ -8,6 +8,49 @@
   var STORE_KEY = "edutrack.session";
   var REFRESH_MARGIN_MS = 60000; // refresh the access token a minute before it expires
 
+  // ---------------------------------------------------------------- words (docs/i18n.md)
+
+  // The page embeds the catalogue of the messages its scripts use, in the page's language:
+  // {locale, plural: CLDR categories of the plural forms in order, messages: {id: text or [forms]}}.
+  var I18N = (function () {
+    var node = document.getElementById("i18n-catalogue");
+    try { return JSON.parse(node ? node.textContent : "null") || {}; } catch (e) { return {}; }
+  })();
+  ET.locale = I18N.locale || document.documentElement.lang || "ru";
+  var MESSAGES = I18N.messages || {};
+  var PLURAL = I18N.plural || ["one", "other"];
+  var pluralRules = new Intl.PluralRules(ET.locale);
+
+  // "%(name)s" takes params.name; "%%" is a percent sign (the same format as the server's).
+  function fill(text, params) {
+    return text.replace(/%\((\w+)\)s|%%/g, function (match, name) {
+      if (!name) return "%";
+      return params && params[name] !== undefined && params[name] !== null ? String(params[name]) : match;
+    });
+  }
+  function lookup(key) { return Object.prototype.hasOwnProperty.call(MESSAGES, key) ? MESSAGES[key] : undefined; }
+
+  // t("Could not load: %(error)s", {error: text}): the message in the page's language.
+  ET.t = function (key, params) {
+    var text = lookup(key);
+    return fill(typeof text === "string" ? text : key, params);
+  };
+  // tn("%(num)s grade", "%(num)s grades", n): the plural form the language needs for n (1 оценка, 5 оценок).
+  ET.tn = function (singular, plural, n, params) {
+    var forms = lookup(singular);
+    var values = Object.assign({ num: n }, params);
+    if (!Array.isArray(forms)) return fill(n === 1 ? singular : plural, values);
+    var index = PLURAL.indexOf(pluralRules.select(n));
+    return fill(forms[index < 0 ? forms.length - 1 : index], values);
+  };
+  // tg(gender, "%(name)s was late"): words that agree with a person's gender ("опоздал", "опоздала");
+  // without a known gender, the neutral wording.
+  ET.tg = function (gender, key, params) {
+    var text = gender === "male" || gender === "female" ? lookup(gender + "\u0004" + key) : undefined;
+    return typeof text === "string" ? fill(text, params) : ET.t(key, params);
+  };
+  var t = ET.t;
+
   // ---------------------------------------------------------------- small DOM helpers
 
   // Build an element: el("li", {class: "x", text: "..."}, child, ...). Text always goes through textContent,
@@ -32,10 +75,10 @@
   ET.$ = function (id) { return document.getElementById(id); };
   ET.clear = function (node) { while (node.firstChild) node.removeChild(node.firstChild); return node; };
 
-  var dateFmt = new Intl.DateTimeFormat("ru-RU", { day: "numeric", month: "long" });
-  var dayFmt = new Intl.DateTimeFormat("ru-RU", { weekday: "long", day: "numeric", month: "long" });
-  var timeFmt = new Intl.DateTimeFormat("ru-RU", { hour: "2-digit", minute: "2-digit" });
-  var stampFmt = new Intl.DateTimeFormat("ru-RU", { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+  var dateFmt = new Intl.DateTimeFormat(ET.locale, { day: "numeric", month: "long" });
+  var dayFmt = new Intl.DateTimeFormat(ET.locale, { weekday: "long", day: "numeric", month: "long" });
+  var timeFmt = new Intl.DateTimeFormat(ET.locale, { hour: "2-digit", minute: "2-digit" });
+  var stampFmt = new Intl.DateTimeFormat(ET.locale, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
   ET.fmt = {
     date: function (d) { return dateFmt.format(typeof d === "string" ? ET.parseDay(d) : d); },
     day: function (d) { return dayFmt.format(d); },
@@ -57,15 +100,33 @@
 
   // ---------------------------------------------------------------- toasts
 
+  // The same text again while its toast is still up does not stack a second one: the toast shows how many
+  // times it came ("×12") and stays up 8 s from the last one.
   ET.toast = function (text, kind) {
     var box = ET.$("toasts");
     if (!box) return;
-    var item = ET.el("div", { class: "toast" + (kind ? " toast-" + kind : ""), text: text });
-    var close = ET.el("button", { type: "button", class: "toast-close", "aria-label": "Закрыть", text: "×",
+    var cls = "toast" + (kind ? " toast-" + kind : "");
+    var same = Array.prototype.find.call(box.children, function (node) {
+      return node.className === cls && node.dataset.text === text;
+    });
+    if (same) {
+      same.count += 1;
+      var counter = same.querySelector(".toast-count");
+      counter.hidden = false;
+      counter.textContent = "×" + same.count;
+      counter.setAttribute("aria-label", ET.tn("repeated %(num)s time", "repeated %(num)s times", same.count));
+      clearTimeout(same.timer);
+      same.timer = setTimeout(function () { same.remove(); }, 8000);
+      return;
+    }
+    var item = ET.el("div", { class: cls, "data-text": text },
+      ET.el("span", { class: "toast-text", text: text }), ET.el("span", { class: "toast-count", hidden: true }));
+    item.count = 1;
+    var close = ET.el("button", { type: "button", class: "toast-close", "aria-label": t("Close"), text: "×",
       onclick: function () { item.remove(); } });
     item.append(close);
     box.append(item);
-    setTimeout(function () { item.remove(); }, 8000);
+    item.timer = setTimeout(function () { item.remove(); }, 8000);
   };
 
   // ---------------------------------------------------------------- session
@@ -83,16 +144,41 @@
     return user && (user.role === "teacher" || user.role === "admin") ? "/teacher" : "/diary";
   };
 
+  // The API answers in the language this page asks for (Accept-Language); the websocket's own errors carry a
+  // code the page words itself, so a message never reaches the page in another language.
+  var SOCKET_ERRORS = {
+    invalid_json: t("The connection sent a broken request; reload the page."),
+    invalid_frame: t("The connection sent a broken request; reload the page."),
+    unknown_type: t("The connection sent a broken request; reload the page."),
+    frame_too_large: t("The message is too long."),
+    rate_limited: t("Too many messages; wait a moment."),
+    not_subscribed: t("You are not in this chat."),
+    already_subscribed: t("This chat is already open."),
+    too_many_subscriptions: t("Too many chats are open at once."),
+    unauthorized: t("Your session has ended; sign in again."),
+    token_expired: t("Your session has ended; sign in again."),
+    token_revoked: t("Your session has ended; sign in again."),
+    internal_error: t("Something went wrong on our side; try again."),
+    validation_error: t("The message was not accepted; check it and try again."),
+    not_found: t("This chat or message no longer exists."),
+    forbidden: t("You are not allowed to do this"),
+    service_unavailable: t("The service is temporarily unavailable; try again in a minute."),
+  };
+  ET.socketError = function (code, message) { return SOCKET_ERRORS[code] || errorText(code, message); };
+  function errorText(code, message) {
+    return message || (code ? t("Something went wrong (%(code)s).", { code: code }) : "");
+  }
+
   function readError(response) {
     return response.json().then(function (body) {
       var error = (body && body.error) || {};
-      var err = new Error(error.message || ("Ошибка " + response.status));
+      var err = new Error(errorText(error.code, error.message) || t("Error %(status)s", { status: response.status }));
       err.status = response.status;
       err.code = error.code;
       err.details = error.details;
       return err;
     }, function () {
-      var err = new Error("Ошибка " + response.status);
+      var err = new Error(t("Error %(status)s", { status: response.status }));
       err.status = response.status;
       return err;
     });
@@ -109,7 +195,7 @@
 
   ET.login = function (email, password) {
     return fetch("/api/v1/auth/login", {
-      method: "POST", headers: { "Content-Type": "application/json" },
+      method: "POST", headers: { "Content-Type": "application/json", "Accept-Language": ET.locale },
       body: JSON.stringify({ email: email, password: password }),
     }).then(function (response) {
       if (!response.ok) return readError(response).then(function (err) { throw err; });
@@ -129,7 +215,7 @@
     var done = function () { window.location.assign("/login"); };
     if (!refresh) return done();
     fetch("/api/v1/auth/logout", {
-      method: "POST", headers: { "Content-Type": "application/json" },
+      method: "POST", headers: { "Content-Type": "application/json", "Accept-Language": ET.locale },
       body: JSON.stringify({ refresh_token: refresh }),
     }).then(done, done);
   };
@@ -157,7 +243,7 @@
     if (refreshing) return refreshing;
     if (!ET.session || !ET.session.refresh) return Promise.reject(new Error("no session"));
     refreshing = fetch("/api/v1/auth/refresh", {
-      method: "POST", headers: { "Content-Type": "application/json" },
+      method: "POST", headers: { "Content-Type": "application/json", "Accept-Language": ET.locale },
       body: JSON.stringify({ refresh_token: ET.session.refresh }),
     }).then(function (response) {
       if (response.status === 401) { sessionLost(); throw new Error("session expired"); }
@@ -174,7 +260,7 @@
   // JSON API call with the access token; one retry after a refresh when the token was refused.
   ET.api = function (path, options, retried) {
     options = options || {};
-    var headers = { Authorization: "Bearer " + (ET.session ? ET.session.access : "") };
+    var headers = { Authorization: "Bearer " + (ET.session ? ET.session.access : ""), "Accept-Language": ET.locale };
     var init = { method: options.method || "GET", headers: headers };
     if (options.body !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -228,7 +314,7 @@
     var node = ET.$("conn-status");
     if (node) {
       node.dataset.state = state;
-      node.textContent = { online: "В сети", connecting: "Подключение…", offline: "Нет связи, переподключаемся…" }[state];
+      node.textContent = { online: t("Online"), connecting: t("Connecting…"), offline: t("No connection, reconnecting…") }[state];
     }
     this.emit("state", state);
   };
@@ -241,7 +327,8 @@
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     var ws;
     try {
-      ws = new WebSocket(scheme + window.location.host + "/ws", ["edutrack.v1", "bearer." + ET.session.access]);
+      ws = new WebSocket(scheme + window.location.host + "/ws?lang=" + encodeURIComponent(ET.locale),
+        ["edutrack.v1", "bearer." + ET.session.access]);
     } catch (e) {
       this.scheduleReconnect();
       return;
@@ -336,7 +423,7 @@
       var waiter = this.pending[frame.req];
       delete this.pending[frame.req];
       if (frame.type === "error") {
-        var err = new Error(frame.message);
+        var err = new Error(ET.socketError(frame.code, frame.message));
         err.code = frame.code;
         waiter.reject(err);
       } else {
@@ -411,8 +498,8 @@
   // ---------------------------------------------------------------- notification feed
 
   var KIND_LABELS = {
-    grade: "Новая оценка", grade_changed: "Оценка изменена", grade_deleted: "Оценка удалена",
-    homework: "Домашнее задание", attendance: "Посещаемость", news: "Новость", message: "Личное сообщение",
+    grade: t("New grade"), grade_changed: t("Grade changed"), grade_deleted: t("Grade deleted"),
+    homework: t("Homework"), attendance: t("Attendance"), news: t("News"), message: t("Private message"),
   };
 
   function Feed(live, userId) {
@@ -484,11 +571,11 @@
     window.dispatchEvent(new CustomEvent("edutrack:notification", { detail: frame }));
   };
 
-  // "Новая оценка: Математика: 5 (Контрольная работа)", without repeating a label the title already starts with;
+  // "New grade: Maths: 5 (Test)", without repeating a label the title already starts with;
   // a parent also learns which child it is about.
   function toastText(n) {
     var payload = n.payload || {};
-    var label = KIND_LABELS[n.kind] || "Уведомление";
+    var label = KIND_LABELS[n.kind] || t("Notification");
     var title = payload.title || "";
     var text = title.indexOf(label) === 0 || n.kind === "message" ? title : label + ": " + title;
     if (n.kind === "message" && payload.text) {
@@ -517,7 +604,7 @@
     if (badge) {
       badge.hidden = this.unread <= 0;
       badge.textContent = String(this.unread);
-      badge.setAttribute("aria-label", "непрочитанных: " + this.unread);
+      badge.setAttribute("aria-label", ET.tn("%(num)s unread", "%(num)s unread", this.unread));
     }
     var list = ET.$("feed-list");
     if (!list) return;

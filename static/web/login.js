@@ -2,6 +2,7 @@
 (function () {
   "use strict";
   var ET = window.EduTrack;
+  var t = ET.t;
   var next = new URLSearchParams(window.location.search).get("next");
   // Only same-site paths: an open redirect would let a link send a fresh login anywhere.
   var safeNext = next && /^\/(?!\/)/.test(next) && next.indexOf("\\") < 0 ? next : null;
@@ -17,16 +18,16 @@
     error.textContent = "";
     var email = form.elements.email.value.trim();
     var password = form.elements.password.value;
-    if (!email || !password) { error.textContent = "Введите почту и пароль."; return; }
+    if (!email || !password) { error.textContent = t("Enter your email and password."); return; }
     var button = form.querySelector("button");
     button.disabled = true;
     ET.login(email, password).then(function (user) {
       window.location.assign(safeNext || ET.homeFor(user));
     }, function (err) {
       button.disabled = false;
-      error.textContent = err.status === 401 ? "Неверная почта или пароль."
-        : err.status === 429 ? "Слишком много попыток. Подождите немного и попробуйте снова."
-          : err.message || "Не удалось войти. Проверьте связь.";
+      error.textContent = err.status === 401 ? t("Wrong email or password.")
+        : err.status === 429 ? t("Too many attempts. Wait a little and try again.")
+          : err.message || t("Could not sign in. Check your connection.");
     });
   });
 })();

@@ -25,9 +25,11 @@ async def test_malformed_json(client, ctx):
 
 async def test_json_that_is_not_an_object(client):
     for raw in (b"[]", b"[1, 2]", b"\"text\"", b"42", b"null", b"true"):
-        resp = await client.post(REGISTER, data=raw, headers={"Content-Type": "application/json"})
+        resp = await client.post(REGISTER, data=raw, headers={"Content-Type": "application/json",
+                                                              "Accept-Language": "en"})
         error = await error_of(resp, 400)
-        assert error["message"] == "Request body must be a JSON object"
+        assert error["code"] == "invalid_json"
+        assert error["message"] == "The request body must be a JSON object."
 
 
 async def test_wrong_types_and_unknown_fields(client, ctx):

@@ -18,7 +18,7 @@ async def test_a_fraction_is_not_an_integer(client: TestClient, ctx: AppContext,
     for path in (f"/api/v1/chats/{world.channel}/read", "/api/v1/notifications/read"):
         resp = await client.post(path, json={"up_to": 2.5}, headers=reader.headers)
         error = await error_of(resp, 422)
-        assert error["details"] == {"up_to": ["Not a valid integer."]}, path
+        assert error["details"] == {"up_to": ["Нужно целое число."]}, path
         resp = await client.post(path, json={"up_to": 2.0}, headers=reader.headers)
         assert resp.status == 200, (path, await resp.text())  # a whole number written with a point is one
     # Lists follow the same rule.
@@ -26,7 +26,7 @@ async def test_a_fraction_is_not_an_integer(client: TestClient, ctx: AppContext,
     resp = await client.post(f"/api/v1/classes/{world.class_id}/students", json={"student_ids": [reader.id + 0.5]},
                              headers=admin.headers)
     error = await error_of(resp, 422)
-    assert error["details"] == {"student_ids": ["Not a valid integer."]}
+    assert error["details"] == {"student_ids": ["Нужно целое число."]}
 
 
 async def test_rounding_threshold_bounds_are_inclusive(client: TestClient, factory: Factory) -> None:
@@ -54,10 +54,10 @@ async def test_unknown_query_parameters_are_refused_on_every_api_route(
     member = world.students[0]
     resp = await client.get(f"/api/v1/chats/{world.channel}/members?limit=1", headers=member.headers)
     error = await error_of(resp, 422)
-    assert error["details"] == {"limit": ["Unknown field."]}
+    assert error["details"] == {"limit": ["Неизвестное поле."]}
     resp = await client.get(f"/api/v1/chats/{world.channel}/messages?bogus=1", headers=member.headers)
     error = await error_of(resp, 422)
-    assert error["details"] == {"bogus": ["Unknown field."]}
+    assert error["details"] == {"bogus": ["Неизвестное поле."]}
     resp = await client.get(f"/api/v1/chats/{world.channel}/members", headers=member.headers)
     assert resp.status == 200
     resp = await client.get("/login?next=/diary")  # web pages are not the API: their links carry parameters
