@@ -13,6 +13,9 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python setup.cfg pyproject.toml
+	@# libpass replaces passlib in the same `passlib` directory: the old distribution goes first, or removing it
+	@# later would delete the fork's files.
+	$(BIN)/pip uninstall --quiet --yes passlib 2>/dev/null || true
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 

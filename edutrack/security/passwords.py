@@ -1,6 +1,6 @@
-"""Password hashing with Argon2 (passlib + argon2-cffi), run off the event loop.
+"""Password hashing with Argon2 (passlib's API from the maintained `libpass` fork, argon2-cffi), off the event loop.
 
-passlib 1.7.4 breaks with bcrypt >= 4.1, so bcrypt is deliberately not used; tests prove argon2 works.
+Hashes made under passlib 1.7.4 verify unchanged (tests/foundation/test_profile.py keeps one).
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import urllib.parse
 
+import pytest
 from passlib.context import CryptContext
 
 from edutrack.security.passwords import PasswordHasher
@@ -155,6 +157,25 @@ async def test_argon2_under_passlib():
     finally:
         stronger.close()
     assert CryptContext(schemes=["argon2"]).identify(hashed) == "argon2"
+
+
+# Made by passlib 1.7.4 (the last passlib release) with the production defaults: ARGON2_TIME_COST=3,
+# ARGON2_MEMORY_COST=65536, ARGON2_PARALLELISM=2. Existing accounts carry hashes like this one.
+PASSLIB_174_HASH = "$argon2id$v=19$m=65536,t=3,p=2$qrV2jtEa45yTMiYkJIRwLg$rKVVzOEWFeMATLInQRKbfkjQUljy/I8REFQ0RDkZmOM"
+PASSLIB_174_PASSWORD = "пароль-от-дневника-1.7.4"
+
+
+async def test_hashes_made_by_passlib_174_still_verify_under_libpass():
+    # The maintained fork installs the same `passlib` module; the unmaintained original must be gone.
+    assert importlib.metadata.version("libpass")
+    with pytest.raises(importlib.metadata.PackageNotFoundError):
+        importlib.metadata.version("passlib")
+    hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=2, workers=1)
+    try:
+        assert await hasher.verify(PASSLIB_174_PASSWORD, PASSLIB_174_HASH) == (True, False)
+        assert await hasher.verify(PASSLIB_174_PASSWORD + "x", PASSLIB_174_HASH) == (False, False)
+    finally:
+        hasher.close()
 
 
 async def test_login_upgrades_an_old_hash(make_client, factory, ctx):
