@@ -16,7 +16,7 @@ from edutrack.api import attendance as attendance_api
 from edutrack.api import attestations as attestations_api
 from edutrack.api import grades as grades_api
 from edutrack.api import outbox as outbox_api
-from edutrack.api.middlewares import cors_and_security, error_handler, request_context
+from edutrack.api.middlewares import cors_and_security, error_handler, request_context, server_header
 from edutrack.keys import CTX, SETTINGS
 from edutrack.resources import open_context
 from edutrack.settings import Settings
@@ -38,6 +38,7 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[request_context, cors_and_security(settings), error_handler],
     )
     app[SETTINGS] = settings
+    app.on_response_prepare.append(server_header)
     app.cleanup_ctx.append(_resources)
     health.setup_routes(app)
     accounts.setup_routes(app)
