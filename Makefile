@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    install into .venv, migrate, start api + relay + notifier on local defaults
-#   make test   install with test dependencies, make sure services are up, run the whole suite
+#   make test   install with test dependencies, make sure services are up and Chromium is installed (the web
+#               client's end-to-end tests drive it), run the whole suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint check services clean
+.PHONY: run test lint check services chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +23,17 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 services:
 	bash scripts/ensure-services.sh
 
+# Debian's chromium, which Playwright drives (it downloads no browser of its own). Installing it needs root;
+# elsewhere install the package yourself, or point CHROMIUM at a Chromium binary.
+chromium:
+	@test -x "$${CHROMIUM:-/usr/bin/chromium}" || { \
+	  echo "make: installing Debian's chromium for the end-to-end tests"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
 run: $(STAMP) services
 	$(BIN)/edutrack run
 
-test: $(STAMP) services
+test: $(STAMP) services chromium
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
