@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import urllib.parse
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from edutrack.context import AppContext
 from edutrack.db.models import Role, User
 from edutrack.queries import accounts as q
 from edutrack.queries import membership
+from edutrack.security import password_policy
 from edutrack.security.tokens import Principal
 from edutrack.services import access
 
@@ -33,7 +35,10 @@ async def _invalidate_schools(ctx: AppContext, *school_ids: int | None) -> None:
                            *(cache.school_schedule_bucket(s) for s in schools))
 
 
-def check_password_policy(password: str, email: str, field: str = "password") -> None:
+def check_password_policy(password: str, email: str, field: str = "password",
+                          names: Iterable[str | None] = ()) -> None:
+    """Before any hashing: a refused password costs no Argon2 work. `names`: the account's first, last and
+    middle names, which a password must not be (or be close to)."""
     problems = []
     if len(password) < PASSWORD_MIN:
         problems.append(f"Password must be at least {PASSWORD_MIN} characters long.")
@@ -41,8 +46,16 @@ def check_password_policy(password: str, email: str, field: str = "password") ->
         problems.append(f"Password must be at most {PASSWORD_MAX} characters long.")
     if password.strip().lower() == email.strip().lower():
         problems.append("Password must not be the same as the email.")
+    elif not problems and password_policy.is_like_account(password, email, names):
+        problems.append(password_policy.LIKE_ACCOUNT)
+    if not problems and password_policy.is_common(password):
+        problems.append(password_policy.COMMON)
     if problems:
-        raise errors.ValidationFailed("Password does not meet the policy", details={field: problems})
+        raise errors.ValidationFailed("Пароль не подходит", code="weak_password", details={field: problems})
+
+
+def names_of(user: User) -> tuple[str | None, ...]:
+    return user.profile.first_name, user.profile.last_name, user.profile.middle_name
 
 
 def avatar_for(user: User) -> str:
@@ -94,7 +107,7 @@ class NewUser:
 
 async def _create(ctx: AppContext, new: NewUser) -> User:
     email = new.email.strip().lower()
-    check_password_policy(new.password, email)
+    check_password_policy(new.password, email, names=(new.first_name, new.last_name, new.middle_name))
     password_hash = await ctx.passwords.hash(new.password)
     try:
         async with ctx.sessions.begin() as session:

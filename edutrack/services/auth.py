@@ -16,7 +16,7 @@ from edutrack.db.models import User
 from edutrack.queries import accounts as q
 from edutrack.security.tokens import Principal, hash_token, new_opaque_token
 from edutrack.services import access
-from edutrack.services.accounts import check_password_policy
+from edutrack.services.accounts import check_password_policy, names_of
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ async def change_password(ctx: AppContext, actor: Principal, current: str, new: 
     if not ok:
         raise errors.ValidationFailed("Current password is incorrect",
                                       details={"current_password": ["Current password is incorrect."]})
-    check_password_policy(new, user.email, field="new_password")
+    check_password_policy(new, user.email, field="new_password", names=names_of(user))
     new_hash = await ctx.passwords.hash(new)
     async with ctx.sessions.begin() as session:
         locked = await q.user_by_id(session, user.id, for_update=True)
@@ -231,7 +231,7 @@ async def confirm_password_reset(ctx: AppContext, token: str, new_password: str)
     invalid = errors.BadRequest("This reset link is invalid or has expired", code="invalid_reset_token")
     if row is None or user is None or row.used_at is not None or row.expires_at <= _now():
         raise invalid
-    check_password_policy(new_password, user.email, field="new_password")
+    check_password_policy(new_password, user.email, field="new_password", names=names_of(user))
     new_hash = await ctx.passwords.hash(new_password)
     async with ctx.sessions.begin() as session:
         # Re-check under the row lock: two confirmations racing must not both succeed.
