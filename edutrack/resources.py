@@ -47,7 +47,8 @@ async def open_context(settings: Settings, *, role: str, connect_amqp: bool = Tr
     amqp = AmqpLink(settings.rabbitmq_url, name=f"edutrack-{role}:{settings.namespace}")
     if connect_amqp:
         await amqp.start()
-    passwords = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism)
+    passwords = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism,
+                               workers=settings.argon2_workers, queue_limit=settings.argon2_queue)
     ctx = AppContext(
         settings=settings,
         engine=engine,

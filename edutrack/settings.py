@@ -122,6 +122,16 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 64 * 1024
     argon2_parallelism: int = 2
+    # Hashes run at once per process (threads), and checks (logins) that may wait for one; new hashes
+    # (registration, reset, change) use at most half of the workers and queue a quarter as many. Beyond: 503.
+    argon2_workers: int = 2
+    argon2_queue: int = 32
+
+    # Unauthenticated requests that cost a hash or an email, per client address and window (seconds).
+    register_max_per_ip: int = 20
+    register_ip_window: int = 3600
+    reset_max_per_ip: int = 10
+    reset_ip_window: int = 3600
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -247,6 +257,12 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         "ARGON2_TIME_COST": ("argon2_time_cost", 1),
         "ARGON2_MEMORY_COST": ("argon2_memory_cost", 8),
         "ARGON2_PARALLELISM": ("argon2_parallelism", 1),
+        "ARGON2_WORKERS": ("argon2_workers", 1),
+        "ARGON2_QUEUE": ("argon2_queue", 1),
+        "REGISTER_MAX_PER_IP": ("register_max_per_ip", 1),
+        "REGISTER_IP_WINDOW": ("register_ip_window", 1),
+        "RESET_MAX_PER_IP": ("reset_max_per_ip", 1),
+        "RESET_IP_WINDOW": ("reset_ip_window", 1),
         "DIGEST_DELAY": ("digest_delay", 0),
         "EMAIL_MAX_ATTEMPTS": ("email_max_attempts", 1),
         "RELAY_BATCH_SIZE": ("relay_batch_size", 1),

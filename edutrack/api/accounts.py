@@ -37,17 +37,17 @@ USERS = ("users",)
 
 
 @doc("Register yourself (student or parent) when self-registration is enabled", tags=AUTH, auth=False,
-     body=RegisterSchema, response=AuthResultSchema, status=201, errors=(403, 409))
+     body=RegisterSchema, response=AuthResultSchema, status=201, errors=(403, 409, 429, 503))
 async def register(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     data = await load_json(request, RegisterSchema())
-    user = await accounts.register(ctx, accounts.NewUser(**data))
+    user = await accounts.register(ctx, accounts.NewUser(**data), client_ip(request))
     pair = await auth.start_session(ctx, user, request.headers.get("User-Agent"))
     return json_response(_auth_result.dump({**asdict(pair), "user": accounts.user_view(user)}), status=201)
 
 
 @doc("Log in with email and password: a short-lived access token and a rotating refresh token", tags=AUTH,
-     auth=False, body=LoginSchema, response=AuthResultSchema, errors=(401, 429))
+     auth=False, body=LoginSchema, response=AuthResultSchema, errors=(401, 429, 503))
 async def login(request: web.Request) -> web.Response:
     data = await load_json(request, LoginSchema())
     user, pair = await auth.login(ctx_of(request), data["email"], data["password"], client_ip(request),
@@ -78,10 +78,11 @@ async def logout_all(request: web.Request) -> web.Response:
 
 
 @doc("Ask for a password reset email. Always 202, whether or not the address is known", tags=AUTH,
-     auth=False, body=PasswordResetRequestSchema, response=AcceptedSchema, status=202)
+     auth=False, body=PasswordResetRequestSchema, response=AcceptedSchema, status=202, errors=(429,))
 async def password_reset_request(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     data = await load_json(request, PasswordResetRequestSchema())
+    await auth.admit_reset_request(ctx, client_ip(request))
     # The work runs after the answer, so neither the answer nor its timing reveals whether the account exists.
     ctx.background.spawn(auth.request_password_reset(ctx, data["email"]), name="password-reset-request")
     return json_response(
@@ -90,7 +91,7 @@ async def password_reset_request(request: web.Request) -> web.Response:
 
 
 @doc("Set a new password with the token from the reset email; signs out every device", tags=AUTH, auth=False,
-     body=PasswordResetConfirmSchema, status=204)
+     body=PasswordResetConfirmSchema, status=204, errors=(503,))
 async def password_reset_confirm(request: web.Request) -> web.Response:
     data = await load_json(request, PasswordResetConfirmSchema())
     await auth.confirm_password_reset(ctx_of(request), data["token"], data["new_password"])
@@ -112,7 +113,7 @@ async def update_me(request: web.Request) -> web.Response:
 
 
 @doc("Change your password; other devices are signed out, this one gets a new token pair", tags=PROFILE,
-     body=ChangePasswordSchema, response=TokenPairSchema)
+     body=ChangePasswordSchema, response=TokenPairSchema, errors=(503,))
 async def change_password(request: web.Request) -> web.Response:
     data = await load_json(request, ChangePasswordSchema())
     pair = await auth.change_password(ctx_of(request), principal(request), data["current_password"],

@@ -92,7 +92,8 @@ async def login(ctx: AppContext, email: str, password: str, ip: str, user_agent:
         raise errors.Unauthorized("Email or password is incorrect", code="invalid_credentials")
     await ctx.limiter.reset(account_key)
 
-    new_hash = await ctx.passwords.hash(password) if needs_rehash else None
+    # An upgrade of the hash can wait for a later login when hashing is busy; the login itself does not wait.
+    new_hash = await ctx.passwords.hash_if_idle(password) if needs_rehash else None
     async with ctx.sessions.begin() as session:
         verified = user.password_hash
         if new_hash:
@@ -190,6 +191,16 @@ async def change_password(ctx: AppContext, actor: Principal, current: str, new: 
         pair = await _issue(ctx, session, locked, None, user_agent)
     await access.announce(ctx, user.id, cutoff, relogin=False)
     return pair
+
+
+async def admit_reset_request(ctx: AppContext, ip: str) -> None:
+    """Per client address, before the 202: each request may send an email. The per-address limit inside
+    `request_password_reset` runs after the answer, so that it reveals nothing about the account."""
+    s = ctx.settings
+    count, ttl = await ctx.limiter.hit(f"reset:ip:{ip}", s.reset_ip_window)
+    if count > s.reset_max_per_ip:
+        raise errors.TooManyRequests(ttl, "Слишком много запросов на восстановление пароля с этого адреса. "
+                                          "Повторите позже.")
 
 
 async def request_password_reset(ctx: AppContext, email: str) -> None:
