@@ -15,7 +15,7 @@ from edutrack.context import AppContext
 from edutrack.db import all_models  # noqa: F401
 from edutrack.db.engine import make_engine, make_sessionmaker
 from edutrack.mail.templates import MailTemplates
-from edutrack.ratelimit import RateLimiter
+from edutrack.ratelimit import FailureThrottle, RateLimiter
 from edutrack.security.passwords import PasswordHasher
 from edutrack.security.tokens import TokenService
 from edutrack.settings import Settings
@@ -59,6 +59,7 @@ async def open_context(settings: Settings, *, role: str, connect_amqp: bool = Tr
         passwords=passwords,
         tokens=TokenService(settings.jwt_secret, settings.jwt_algorithm, settings.access_token_ttl),
         limiter=RateLimiter(redis, settings.namespace),
+        throttle=FailureThrottle(redis, settings.namespace),
         mail=MailTemplates(),
     )
     try:

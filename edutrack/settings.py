@@ -113,8 +113,18 @@ class Settings:
     # behind a proxy every client has the proxy's address and shares one login rate limit.
     trusted_proxies: tuple[str, ...] = ()
 
-    login_max_failures_per_account: int = 5
-    login_account_window: int = 15 * 60
+    # Failed logins are throttled with doubling delays (1 s, 2 s, 4 s, ... up to login_max_delay) once a record
+    # has had its free failures: per account and client (device token, else address), and for clients without a
+    # device token of the account also per address (all accounts) and per account (all addresses). A record is
+    # forgotten after login_failure_window seconds without an attempt. See README, "Accounts and sign-in".
+    login_free_failures: int = 5
+    login_ip_free_failures: int = 20
+    login_account_free_failures: int = 10
+    login_max_delay: int = 300
+    login_failure_window: int = 3600
+    # Lifetime (seconds) of the device token a successful login returns; it exempts that device from the
+    # per-address and per-account throttles of the account it signed in to.
+    device_token_ttl: int = 180 * 24 * 3600
     login_max_attempts_per_ip: int = 30
     login_ip_window: int = 60
 
@@ -250,8 +260,12 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         "REFRESH_REUSE_GRACE": ("refresh_reuse_grace", 0),
         "PASSWORD_RESET_TTL": ("password_reset_ttl", 60),
         "MAX_BODY_BYTES": ("max_body_bytes", 1024),
-        "LOGIN_MAX_FAILURES_PER_ACCOUNT": ("login_max_failures_per_account", 1),
-        "LOGIN_ACCOUNT_WINDOW": ("login_account_window", 1),
+        "LOGIN_FREE_FAILURES": ("login_free_failures", 0),
+        "LOGIN_IP_FREE_FAILURES": ("login_ip_free_failures", 0),
+        "LOGIN_ACCOUNT_FREE_FAILURES": ("login_account_free_failures", 0),
+        "LOGIN_MAX_DELAY": ("login_max_delay", 1),
+        "LOGIN_FAILURE_WINDOW": ("login_failure_window", 60),
+        "DEVICE_TOKEN_TTL": ("device_token_ttl", 3600),
         "LOGIN_MAX_ATTEMPTS_PER_IP": ("login_max_attempts_per_ip", 1),
         "LOGIN_IP_WINDOW": ("login_ip_window", 1),
         "ARGON2_TIME_COST": ("argon2_time_cost", 1),

@@ -16,7 +16,7 @@ from edutrack.api.openapi import doc
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates" / "web"
 PAGES = ("pages",)
 # Bumped when static files change, so browsers do not keep a stale script next to a new page.
-ASSET_VERSION = "2"
+ASSET_VERSION = "3"
 
 
 def _render(request: web.Request, template: str, **context: Any) -> web.Response:

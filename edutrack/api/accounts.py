@@ -50,9 +50,10 @@ async def register(request: web.Request) -> web.Response:
      auth=False, body=LoginSchema, response=AuthResultSchema, errors=(401, 429, 503))
 async def login(request: web.Request) -> web.Response:
     data = await load_json(request, LoginSchema())
-    user, pair = await auth.login(ctx_of(request), data["email"], data["password"], client_ip(request),
-                                  request.headers.get("User-Agent"))
-    return json_response(_auth_result.dump({**asdict(pair), "user": accounts.user_view(user)}))
+    done = await auth.login(ctx_of(request), data["email"], data["password"], client_ip(request),
+                            request.headers.get("User-Agent"), data.get("device_token"))
+    return json_response(_auth_result.dump({**asdict(done.tokens), "user": accounts.user_view(done.user),
+                                            "device_token": done.device_token}))
 
 
 @doc("Exchange a refresh token for a new pair (the old refresh token stops working)", tags=AUTH, auth=False,

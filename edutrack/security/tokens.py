@@ -86,6 +86,29 @@ class TokenService:
                                code="token_revoked")
         return principal
 
+    def issue_device(self, account: str, ttl: int) -> str:
+        """A device token: proof that this client signed in to `account` (a hash of its email) before. It grants no
+        access; it only keeps the login throttles that strangers can trip (per address, per account) off this
+        device. Signed like access tokens, but its `typ` makes decode_access refuse it."""
+        now = int(time.time())
+        claims = {"iss": ISSUER, "typ": "device", "sub": account, "did": uuid.uuid4().hex, "iat": now,
+                  "exp": now + ttl}
+        return jwt.encode(claims, self._secret, algorithm=self._algorithm)
+
+    def device_id(self, token: str | None, account: str) -> str | None:
+        """The id of a valid device token of `account`, else None (absent, forged, expired, another account's)."""
+        if not token:
+            return None
+        try:
+            claims = jwt.decode(token, self._secret, algorithms=[self._algorithm], issuer=ISSUER,
+                                options={"require": ["exp", "sub", "typ", "did"]})
+        except jwt.PyJWTError:
+            return None
+        did = claims.get("did")
+        if claims.get("typ") != "device" or claims.get("sub") != account or not isinstance(did, str):
+            return None
+        return did if did.isalnum() and len(did) <= 64 else None
+
     def is_cut_off(self, principal: Principal) -> bool:
         cutoff = self._cutoffs.get(principal.user_id)
         return cutoff is not None and principal.issued_at <= cutoff[0]

@@ -17,6 +17,7 @@ from edutrack.queries import accounts as q
 from edutrack.security.tokens import Principal, hash_token, new_opaque_token
 from edutrack.services import access
 from edutrack.services.accounts import check_password_policy, names_of
+from edutrack.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -73,26 +74,50 @@ async def start_session(ctx: AppContext, user: User, user_agent: str | None) -> 
         return await _issue(ctx, session, user, None, user_agent)
 
 
-async def login(ctx: AppContext, email: str, password: str, ip: str, user_agent: str | None) -> tuple[User, TokenPair]:
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    user: User
+    tokens: TokenPair
+    device_token: str
+
+
+def _throttle_records(s: Settings, account: str, ip: str, device: str | None) -> dict[str, int]:
+    """The failure records an attempt counts against, with their free failures (see README, "Accounts and
+    sign-in"). A device that signed in to this account before answers only for itself: nobody else's failures
+    slow it down. Anyone else also counts against its address (over all accounts: password spraying) and the
+    account (over all addresses: a botnet on one account)."""
+    if device is not None:
+        return {f"login:{account}:device:{device}": s.login_free_failures}
+    return {
+        f"login:{account}:ip:{ip}": s.login_free_failures,
+        f"login-ip:{ip}": s.login_ip_free_failures,
+        f"login:{account}": s.login_account_free_failures,
+    }
+
+
+async def login(ctx: AppContext, email: str, password: str, ip: str, user_agent: str | None,
+                device_token: str | None = None) -> SignIn:
     s = ctx.settings
     email = email.strip().lower()
-    account_key = f"login:acct:{_key_for(email)}"
+    account = _key_for(email)
     ip_count, ip_ttl = await ctx.limiter.hit(f"login:ip:{ip}", s.login_ip_window)
     if ip_count > s.login_max_attempts_per_ip:
         raise errors.TooManyRequests(ip_ttl, "Too many login attempts from this address; try again later")
-    failures, acct_ttl = await ctx.limiter.peek(account_key)
-    if failures >= s.login_max_failures_per_account:
-        raise errors.TooManyRequests(acct_ttl, "Too many failed logins for this account; try again later")
+    # Keyed by the address typed, never by whether it is registered, and decided before any lookup or hash: an
+    # unknown account is throttled exactly like a real one, and a refused attempt costs no Argon2 work.
+    records = _throttle_records(s, account, ip, ctx.tokens.device_id(device_token, account))
+    wait = await ctx.throttle.reserve(records, s.login_failure_window, s.login_max_delay)
+    if wait:
+        raise errors.TooManyRequests(wait, f"Слишком много неудачных попыток входа. Повторите через {wait} с.")
 
     async with ctx.reads() as session:
         user = await q.user_by_email(session, email)
     ok, needs_rehash = await ctx.passwords.verify(password, user.password_hash if user else None)
     if user is None or not ok or not user.is_active:
-        await ctx.limiter.hit(account_key, s.login_account_window)
         raise errors.Unauthorized("Email or password is incorrect", code="invalid_credentials")
-    await ctx.limiter.reset(account_key)
+    first, *others = records
+    await ctx.throttle.succeeded(forget=[first], uncount=others)
 
-    # An upgrade of the hash can wait for a later login when hashing is busy; the login itself does not wait.
     new_hash = await ctx.passwords.hash_if_idle(password) if needs_rehash else None
     async with ctx.sessions.begin() as session:
         verified = user.password_hash
@@ -102,7 +127,7 @@ async def login(ctx: AppContext, email: str, password: str, ip: str, user_agent:
                 raise errors.Unauthorized("Email or password is incorrect", code="invalid_credentials")
             locked.password_hash = verified = new_hash
         pair = await _issue(ctx, session, user, None, user_agent, verified_hash=verified)
-    return user, pair
+    return SignIn(user, pair, ctx.tokens.issue_device(account, s.device_token_ttl))
 
 
 async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -> TokenPair:
@@ -258,3 +283,5 @@ async def confirm_password_reset(ctx: AppContext, token: str, new_password: str)
         cutoff = await access.end_sessions(session, locked.id)
     # Whoever knew the old password is out, everywhere, now.
     await access.announce(ctx, locked.id, cutoff, relogin=True)
+    # The owner proved the mailbox: guesses at the old password no longer slow down sign-ins from new devices.
+    await ctx.throttle.succeeded(forget=[f"login:{_key_for(locked.email)}"], uncount=[])

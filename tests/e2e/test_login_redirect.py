@@ -70,3 +70,27 @@ async def test_next_never_leaves_the_origin_or_the_pages(browsers: Browsers, fac
     await page.wait_for_url(lambda url: "/login" not in url)
     assert page.url == browsers.base_url + "/chat?channel=class:1#last"
     tab.assert_clean()
+
+
+async def test_the_browser_keeps_its_device_token_and_signs_in_with_it(browsers: Browsers, factory: Factory) -> None:
+    """The device token is what exempts this browser from throttles that strangers' failures trip: it must
+    survive a sign-out and go with the next login to the same account."""
+    import json
+
+    student = await factory.user("student")
+    tab = await browsers.login(student.email, expect_path="/diary")
+    page = tab.page
+    stored = json.loads(await page.evaluate("() => localStorage.getItem('edutrack.device')"))
+    assert set(stored) == {student.email} and stored[student.email].count(".") == 2
+
+    sent: list[dict[str, str]] = []
+    page.on("request", lambda request: sent.append(json.loads(request.post_data or "{}"))
+            if request.url.endswith("/api/v1/auth/login") else None)
+    await page.evaluate("() => window.EduTrack.logout()")
+    await page.wait_for_url("**/login")
+    await page.get_by_label("Электронная почта").fill(student.email.upper())
+    await page.get_by_label("Пароль").fill(DEFAULT_PASSWORD)
+    await page.get_by_role("button", name="Войти").click()
+    await page.wait_for_url("**/diary")
+    assert sent and sent[-1]["device_token"] == stored[student.email]
+    tab.assert_clean()
