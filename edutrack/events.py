@@ -27,7 +27,9 @@ Control events (never stored, never sent to clients as they are):
                                     (deactivation, a new role or school, a password change, "log out
                                     everywhere"); every node records the cut-off and closes the user's
                                     sockets: 4001 when `relogin` (disabled, logged out everywhere, password
-                                    reset), else 4002 (refresh the token, reconnect).
+                                    reset), else 4002 (refresh the token, reconnect). With `session`
+                                    instead of `before`: only that login session's tokens (logout, reuse of
+                                    a rotated refresh token), sockets 4001.
 `_nodes` is the one channel every node's hub subscribes at start, whatever its sockets need; clients cannot
 subscribe it (no such channel kind).
 
@@ -116,6 +118,14 @@ async def publish_access_revoked(ctx: AppContext, user_id: int, before: float, *
     its subscription comes back and at its next poll (services/access.py)."""
     await publish(ctx, NODES_CHANNEL, {"type": ACCESS_REVOKED, "user_id": user_id, "before": before,
                                        "relogin": relogin})
+
+
+async def publish_session_ended(ctx: AppContext, user_id: int, session_id: str) -> None:
+    """Tell every node to refuse the access tokens of one login session (logout, refresh-token reuse) and to close
+    its sockets. Call after the commit that revoked its refresh-token family; a node that misses this reads the
+    family's revoked_at at its next poll (services/access.py)."""
+    await publish(ctx, NODES_CHANNEL, {"type": ACCESS_REVOKED, "user_id": user_id, "session": session_id,
+                                       "relogin": True})
 
 
 async def publish_notifications(ctx: AppContext, rows: Iterable[Notification]) -> None:

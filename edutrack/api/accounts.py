@@ -64,7 +64,8 @@ async def refresh(request: web.Request) -> web.Response:
     return json_response(_tokens.dump(asdict(pair)))
 
 
-@doc("Log out: revoke this refresh token and every token rotated from the same login", tags=AUTH, auth=False,
+@doc("Log out this device: revoke this refresh token, every token rotated from the same login, and that login's "
+     "access tokens (on every node; its websockets close with 4001)", tags=AUTH, auth=False,
      body=RefreshSchema, status=204)
 async def logout(request: web.Request) -> web.Response:
     data = await load_json(request, RefreshSchema())

@@ -29,6 +29,8 @@ class Principal:
     is_superuser: bool
     expires_at: int = 0
     issued_at: float = 0.0
+    # The login this token belongs to (its refresh-token family): a logout ends it, and its access tokens with it.
+    session_id: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -53,8 +55,13 @@ class TokenService:
         # refused. Filled from users.access_valid_after at start-up and by every node's broadcast (realtime hub).
         self._cutoffs: dict[int, tuple[float, float]] = {}
         self._prune_above = 1000
+        # Ended login sessions (logout, reuse of a rotated refresh token) -> when the entry may go: their access
+        # tokens are refused. Filled like the cut-offs (services/access.py).
+        self._ended: dict[str, float] = {}
+        self._prune_ended_above = 1000
 
-    def issue_access(self, user_id: int, role: str, school_id: int | None, is_superuser: bool) -> tuple[str, int]:
+    def issue_access(self, user_id: int, role: str, school_id: int | None, is_superuser: bool,
+                     session_id: str | None = None) -> tuple[str, int]:
         issued = time.time()
         exp = int(issued) + self.access_ttl
         claims = {
@@ -69,6 +76,7 @@ class TokenService:
             "role": role,
             "sch": school_id,
             "su": is_superuser,
+            **({"sid": session_id} if session_id else {}),
         }
         return jwt.encode(claims, self._secret, algorithm=self._algorithm), exp
 
@@ -110,8 +118,18 @@ class TokenService:
         return did if did.isalnum() and len(did) <= 64 else None
 
     def is_cut_off(self, principal: Principal) -> bool:
+        if principal.session_id is not None and principal.session_id in self._ended:
+            return True
         cutoff = self._cutoffs.get(principal.user_id)
         return cutoff is not None and principal.issued_at <= cutoff[0]
+
+    def end_session(self, session_id: str, ended_at: float) -> None:
+        """Refuse the access tokens of this login session on this node, for as long as any of them can live."""
+        if len(self._ended) > self._prune_ended_above:
+            now = time.time()
+            self._ended = {sid: until for sid, until in self._ended.items() if until > now}
+            self._prune_ended_above = max(1000, 2 * len(self._ended))
+        self._ended[session_id] = max(self._ended.get(session_id, 0.0), ended_at + self.access_ttl + 60)
 
     def revoke_before(self, user_id: int, cutoff: float) -> None:
         """Refuse the user's access tokens issued at or before `cutoff` (a Unix time) on this node."""
@@ -146,6 +164,7 @@ class TokenService:
         except (TypeError, ValueError) as exc:
             raise Unauthorized("Access token is invalid", code="invalid_token") from exc
         school = claims.get("sch")
+        sid = claims.get("sid")
         return Principal(
             user_id=user_id,
             role=str(claims["role"]),
@@ -153,4 +172,5 @@ class TokenService:
             is_superuser=bool(claims.get("su", False)),
             expires_at=int(claims["exp"]),
             issued_at=float(claims["iat"]),
+            session_id=sid if isinstance(sid, str) else None,
         )

@@ -55,14 +55,16 @@ async def _issue(ctx: AppContext, session: AsyncSession, user: User, family: uui
     if fresh is None or not fresh.is_active:
         raise errors.Unauthorized("This account no longer exists or is disabled", code="account_disabled")
     user = fresh
-    access, access_exp = ctx.tokens.issue_access(user.id, user.role, user.school_id, user.is_superuser)
+    family = family or uuid.uuid4()
+    access, access_exp = ctx.tokens.issue_access(user.id, user.role, user.school_id, user.is_superuser,
+                                                 session_id=str(family))
     refresh = new_opaque_token()
     refresh_exp = _now() + timedelta(seconds=ctx.settings.refresh_token_ttl)
     await q.insert_refresh_token(
         session,
         user_id=user.id,
         token_hash=hash_token(refresh),
-        family_id=family or uuid.uuid4(),
+        family_id=family,
         expires_at=refresh_exp,
         user_agent=(user_agent or "")[:300] or None,
     )
@@ -144,6 +146,7 @@ async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -
         if row is None:
             raise errors.Unauthorized("Refresh token is invalid", code="invalid_refresh_token")
         reuse = False
+        family, user_id = row.family_id, row.user_id
         # Revoked itself, or a sibling of a family that was ended (logout, reuse detected, logout-all): only whole
         # families are ever revoked, so a live token beside a revoked one was issued by a refresh that raced the
         # revocation (two refreshes of one family, one of them detecting reuse, hold only share locks).
@@ -171,7 +174,9 @@ async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -
             if row.rotated_at is None:
                 row.rotated_at = _now()
             return await _issue(ctx, session, user, row.family_id, user_agent)
-    # The revocation above must commit before we refuse, hence outside the transaction block.
+    # The revocation above must commit before we refuse, hence outside the transaction block; so must the end of
+    # that login's access tokens, everywhere.
+    await access.announce_session_end(ctx, user_id, str(family))
     raise errors.Unauthorized("Refresh token has been revoked", code="invalid_refresh_token")
 
 
@@ -184,8 +189,12 @@ async def logout(ctx: AppContext, refresh_token: str) -> None:
         # Waits for a refresh in flight to commit, so the token it rotates to is revoked with the family.
         await q.user_by_id(session, owner, for_update=True)
         row = await q.refresh_token_for_update(session, token_hash)
-        if row is not None:
-            await q.revoke_refresh_family(session, row.family_id)
+        if row is None:
+            return
+        family = row.family_id
+        await q.revoke_refresh_family(session, family)
+    # This device's access tokens go too, on every node (its open sockets close), not when they expire.
+    await access.announce_session_end(ctx, owner, str(family))
 
 
 async def logout_everywhere(ctx: AppContext, actor: Principal) -> None:
