@@ -118,3 +118,17 @@ async def test_a_registration_flood_neither_stalls_logins_nor_queues_without_end
     # Logins keep a worker of their own: a flood costs them CPU contention, not a place behind every registration.
     # (Before: 0.054 s quiet, 1.37 s under this flood, every registration hashed in one FIFO queue.)
     assert statistics.median(loaded) < 4 * statistics.median(quiet) + 0.2, (quiet, loaded)
+
+
+def test_the_readme_states_what_registration_reveals_and_why():
+    """Registration answers 409 for a taken address (a decision, documented with its mitigation); the README's
+    account section must say so, with the limit that bounds enumeration."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Accounts and sign-in"):]
+    section = section[:section.index("\n## ", 1)]
+    paragraph = section[section.index("**Registration says when an address is taken**"):]
+    paragraph = paragraph[:paragraph.index("\n\n")]
+    for needed in ("409 `email_taken`", "REGISTER_MAX_PER_IP", "ALLOW_SELF_REGISTRATION", "before any hashing"):
+        assert needed in paragraph, needed
