@@ -15,7 +15,7 @@ from edutrack.api import attendance as attendance_api
 from edutrack.api import attestations as attestations_api
 from edutrack.api import grades as grades_api
 from edutrack.api import outbox as outbox_api
-from edutrack.api.middlewares import cors_and_security, error_handler, request_context, route_contract
+from edutrack.api.middlewares import cors_and_security, error_handler, request_context, route_contract, server_header
 from edutrack.i18n.web import locale_middleware
 from edutrack.keys import CTX, SETTINGS
 from edutrack.resources import open_context
@@ -37,6 +37,7 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[request_context, cors_and_security(settings), locale_middleware, error_handler, route_contract],
     )
     app[SETTINGS] = settings
+    app.on_response_prepare.append(server_header)
     app.cleanup_ctx.append(_resources)
     health.setup_routes(app)
     accounts.setup_routes(app)

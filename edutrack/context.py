@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from edutrack.amqp import AmqpLink
 from edutrack.background import BackgroundTasks
 from edutrack.mail.templates import MailTemplates
-from edutrack.ratelimit import RateLimiter
+from edutrack.ratelimit import FailureThrottle, RateLimiter
 from edutrack.security.passwords import PasswordHasher
 from edutrack.security.tokens import TokenService
 from edutrack.settings import Settings
@@ -36,6 +36,7 @@ class AppContext:
     passwords: PasswordHasher
     tokens: TokenService
     limiter: RateLimiter
+    throttle: FailureThrottle
     mail: MailTemplates
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
 

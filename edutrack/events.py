@@ -28,7 +28,9 @@ Control events (never stored, never sent to clients as they are):
                                     (deactivation, a new role or school, a password change, "log out
                                     everywhere"); every node records the cut-off and closes the user's
                                     sockets: 4001 when `relogin` (disabled, logged out everywhere, password
-                                    reset), else 4002 (refresh the token, reconnect).
+                                    reset), else 4002 (refresh the token, reconnect). With `session`
+                                    instead of `before`: only that login session's tokens (logout, reuse of
+                                    a rotated refresh token), sockets 4001.
 `_nodes` is the one channel every node's hub subscribes at start, whatever its sockets need; clients cannot
 subscribe it (no such channel kind).
 
@@ -115,6 +117,13 @@ def access_revoked_event(user_id: int, before: float, *, relogin: bool) -> dict[
     Published after the commit that wrote users.access_valid_after: a node that misses this reads the column when
     its subscription comes back and at its next poll (services/access.py)."""
     return {"type": ACCESS_REVOKED, "user_id": user_id, "before": before, "relogin": relogin}
+
+
+def session_ended_event(user_id: int, session_id: str) -> dict[str, Any]:
+    """Tell every node to refuse the access tokens of one login session (logout, refresh-token reuse) and to close
+    its sockets. Published after the commit that revoked its refresh-token family; a node that misses this reads the
+    family's revoked_at at its next poll (services/access.py)."""
+    return {"type": ACCESS_REVOKED, "user_id": user_id, "session": session_id, "relogin": True}
 
 
 async def publish_notifications(ctx: AppContext, rows: Iterable[Notification]) -> None:

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 # A ContextVar is per-task state, not shared module state: each request's task sees its own id.
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
+CHATTY_LIBRARIES = ("alembic", "mail.log")
+
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
@@ -58,3 +60,9 @@ def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
     root.setLevel(level)
     # aiohttp's access log duplicates our own request log line.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # Libraries that narrate routine work at INFO: alembic its plugins and migration context on every start,
+    # aiosmtpd (the development mail catcher) every SMTP connection. Our own lines say what matters ("database is
+    # at the latest migration", "mail catcher listening"); LOG_LEVEL=DEBUG brings theirs back.
+    quiet = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(quiet)

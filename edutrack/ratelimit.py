@@ -4,6 +4,8 @@ losing rate limiting for a while is better than refusing every login."""
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -47,3 +49,73 @@ class RateLimiter:
             await self._redis.delete(self._prefix + key)
         except (RedisError, OSError) as exc:
             log.warning("rate limiter unavailable", extra={"error": str(exc)})
+
+
+# Reserve one attempt in every record, or none: the wait (seconds, as a string: Lua numbers come back as
+# integers) until the latest `next` of them, or "0" once each record has counted the attempt as a failure and set
+# its own `next` (doubling delays past its free failures). Counted before the outcome is known, so that a burst
+# of parallel attempts cannot all pass while the first ones are being checked.
+# KEYS: the records. ARGV: now, window, max delay, then the free failures of each record.
+_RESERVE = """
+local now, window, cap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local wait = 0
+for _, key in ipairs(KEYS) do
+  local nxt = tonumber(redis.call('HGET', key, 'n') or '0')
+  if nxt - now > wait then wait = nxt - now end
+end
+if wait > 0 then return tostring(wait) end
+for i, key in ipairs(KEYS) do
+  local free = tonumber(ARGV[3 + i])
+  local failures = redis.call('HINCRBY', key, 'f', 1)
+  local delay = 0
+  if failures > free then delay = math.min(2 ^ (failures - free - 1), cap) end
+  redis.call('HSET', key, 'n', tostring(now + delay))
+  redis.call('EXPIRE', key, window)
+end
+return '0'
+"""
+
+
+# KEYS: records to delete (the first ARGV[1]), then records whose count goes down by one, if they still exist.
+_SUCCEEDED = """
+for i, key in ipairs(KEYS) do
+  if i <= tonumber(ARGV[1]) then
+    redis.call('DEL', key)
+  elseif redis.call('EXISTS', key) == 1 then
+    redis.call('HINCRBY', key, 'f', -1)
+  end
+end
+return 0
+"""
+
+
+class FailureThrottle:
+    """Growing delays between failed attempts, per record (an account and a client, a client, an account):
+    after `free` failures the next attempt must wait 1 s, then 2 s, 4 s, ... up to `max_delay`. A record is
+    forgotten `window` seconds after its last attempt. Fails open, as the limiter does."""
+
+    def __init__(self, redis: Redis, namespace: str) -> None:
+        self._redis = redis
+        self._prefix = f"{namespace}:throttle:"
+        self._reserve = redis.register_script(_RESERVE)
+        self._succeeded = redis.register_script(_SUCCEEDED)
+
+    async def reserve(self, records: dict[str, int], window: int, max_delay: int) -> int:
+        """Count an attempt against every record ({key: free failures}); 0 if it may go ahead, else the seconds
+        to wait (nothing counted)."""
+        keys = [self._prefix + key for key in records]
+        try:
+            raw = await self._reserve(keys=keys, args=[f"{time.time():.3f}", window, max_delay, *records.values()])
+        except (RedisError, OSError) as exc:
+            log.warning("login throttle unavailable, allowing request", extra={"error": str(exc)})
+            return 0
+        wait = float(raw.decode() if isinstance(raw, bytes) else raw)
+        return math.ceil(wait) if wait > 0 else 0
+
+    async def succeeded(self, forget: list[str], uncount: list[str]) -> None:
+        """The attempt was right: `forget` those records, take the attempt back from `uncount` (a correct password
+        is not a failure, but it does not wipe out what others tried)."""
+        try:
+            await self._succeeded(keys=[self._prefix + key for key in (*forget, *uncount)], args=[len(forget)])
+        except (RedisError, OSError) as exc:
+            log.warning("login throttle unavailable", extra={"error": str(exc)})

@@ -15,7 +15,7 @@ from edutrack.context import AppContext
 from edutrack.db import all_models  # noqa: F401
 from edutrack.db.engine import make_engine, make_sessionmaker
 from edutrack.mail.templates import MailTemplates
-from edutrack.ratelimit import RateLimiter
+from edutrack.ratelimit import FailureThrottle, RateLimiter
 from edutrack.security.passwords import PasswordHasher
 from edutrack.security.tokens import TokenService
 from edutrack.settings import Settings
@@ -47,7 +47,8 @@ async def open_context(settings: Settings, *, role: str, connect_amqp: bool = Tr
     amqp = AmqpLink(settings.rabbitmq_url, name=f"edutrack-{role}:{settings.namespace}")
     if connect_amqp:
         await amqp.start()
-    passwords = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism)
+    passwords = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism,
+                               workers=settings.argon2_workers, queue_limit=settings.argon2_queue)
     ctx = AppContext(
         settings=settings,
         engine=engine,
@@ -58,6 +59,7 @@ async def open_context(settings: Settings, *, role: str, connect_amqp: bool = Tr
         passwords=passwords,
         tokens=TokenService(settings.jwt_secret, settings.jwt_algorithm, settings.access_token_ttl),
         limiter=RateLimiter(redis, settings.namespace),
+        throttle=FailureThrottle(redis, settings.namespace),
         mail=MailTemplates(),
     )
     try:

@@ -223,8 +223,18 @@ class Settings:
     # behind a proxy every client has the proxy's address and shares one login rate limit.
     trusted_proxies: tuple[str, ...] = env((), parse=_parse_networks)
 
-    login_max_failures_per_account: int = env(5, minimum=1)
-    login_account_window: int = env(15 * 60, minimum=1)
+    # Failed logins are throttled with doubling delays (1 s, 2 s, 4 s, ... up to login_max_delay) once a record
+    # has had its free failures: per account and client (device token, else address), and for clients without a
+    # device token of the account also per address (all accounts) and per account (all addresses). A record is
+    # forgotten after login_failure_window seconds without an attempt. See README, "Accounts and sign-in".
+    login_free_failures: int = env(5)
+    login_ip_free_failures: int = env(20)
+    login_account_free_failures: int = env(10)
+    login_max_delay: int = env(300, minimum=1)
+    login_failure_window: int = env(3600, minimum=60)
+    # Lifetime (seconds) of the device token a successful login returns; it exempts that device from the
+    # per-address and per-account throttles of the account it signed in to.
+    device_token_ttl: int = env(180 * 24 * 3600, minimum=3600)
     login_max_attempts_per_ip: int = env(30, minimum=1)
     login_ip_window: int = env(60, minimum=1)
 
@@ -232,6 +242,16 @@ class Settings:
     argon2_time_cost: int = env(3, minimum=1)
     argon2_memory_cost: int = env(64 * 1024, minimum=8)
     argon2_parallelism: int = env(2, minimum=1)
+    # Hashes run at once per process (threads), and checks (logins) that may wait for one; new hashes
+    # (registration, reset, change) use at most half of the workers and queue a quarter as many. Beyond: 503.
+    argon2_workers: int = env(2, minimum=1)
+    argon2_queue: int = env(32, minimum=1)
+
+    # Unauthenticated requests that cost a hash or an email, per client address and window (seconds).
+    register_max_per_ip: int = env(20, minimum=1)
+    register_ip_window: int = env(3600, minimum=1)
+    reset_max_per_ip: int = env(10, minimum=1)
+    reset_ip_window: int = env(3600, minimum=1)
 
     log_level: str = env("INFO", parse=_choice(LOG_LEVELS, str.upper, "DEBUG, INFO, WARNING, ERROR or CRITICAL"))
     log_json: bool = env(True)

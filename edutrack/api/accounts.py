@@ -37,22 +37,23 @@ USERS = ("users",)
 
 
 @doc("Register yourself (student or parent) when self-registration is enabled", tags=AUTH, auth=False,
-     body=RegisterSchema, response=AuthResultSchema, status=201, errors=(403, 409))
+     body=RegisterSchema, response=AuthResultSchema, status=201, errors=(403, 409, 429, 503))
 async def register(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     data = await load_json(request, RegisterSchema())
-    user = await accounts.register(ctx, accounts.NewUser(**data))
+    user = await accounts.register(ctx, accounts.NewUser(**data), client_ip(request))
     pair = await auth.start_session(ctx, user, request.headers.get("User-Agent"))
     return json_response(_auth_result.dump({**asdict(pair), "user": accounts.user_view(user)}), status=201)
 
 
 @doc("Log in with email and password: a short-lived access token and a rotating refresh token", tags=AUTH,
-     auth=False, body=LoginSchema, response=AuthResultSchema, errors=(401, 429))
+     auth=False, body=LoginSchema, response=AuthResultSchema, errors=(401, 429, 503))
 async def login(request: web.Request) -> web.Response:
     data = await load_json(request, LoginSchema())
-    user, pair = await auth.login(ctx_of(request), data["email"], data["password"], client_ip(request),
-                                  request.headers.get("User-Agent"))
-    return json_response(_auth_result.dump({**asdict(pair), "user": accounts.user_view(user)}))
+    done = await auth.login(ctx_of(request), data["email"], data["password"], client_ip(request),
+                            request.headers.get("User-Agent"), data.get("device_token"))
+    return json_response(_auth_result.dump({**asdict(done.tokens), "user": accounts.user_view(done.user),
+                                            "device_token": done.device_token}))
 
 
 @doc("Exchange a refresh token for a new pair (the old refresh token stops working)", tags=AUTH, auth=False,
@@ -63,7 +64,8 @@ async def refresh(request: web.Request) -> web.Response:
     return json_response(_tokens.dump(asdict(pair)))
 
 
-@doc("Log out: revoke this refresh token and every token rotated from the same login", tags=AUTH, auth=False,
+@doc("Log out this device: revoke this refresh token, every token rotated from the same login, and that login's "
+     "access tokens (on every node; its websockets close with 4001)", tags=AUTH, auth=False,
      body=RefreshSchema, status=204)
 async def logout(request: web.Request) -> web.Response:
     data = await load_json(request, RefreshSchema())
@@ -78,10 +80,11 @@ async def logout_all(request: web.Request) -> web.Response:
 
 
 @doc("Ask for a password reset email. Always 202, whether or not the address is known", tags=AUTH,
-     auth=False, body=PasswordResetRequestSchema, response=AcceptedSchema, status=202)
+     auth=False, body=PasswordResetRequestSchema, response=AcceptedSchema, status=202, errors=(429,))
 async def password_reset_request(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     data = await load_json(request, PasswordResetRequestSchema())
+    await auth.admit_reset_request(ctx, client_ip(request))
     # The work runs after the answer, so neither the answer nor its timing reveals whether the account exists.
     ctx.background.spawn(auth.request_password_reset(ctx, data["email"]), name="password-reset-request")
     return json_response(
@@ -90,7 +93,7 @@ async def password_reset_request(request: web.Request) -> web.Response:
 
 
 @doc("Set a new password with the token from the reset email; signs out every device", tags=AUTH, auth=False,
-     body=PasswordResetConfirmSchema, status=204)
+     body=PasswordResetConfirmSchema, status=204, errors=(503,))
 async def password_reset_confirm(request: web.Request) -> web.Response:
     data = await load_json(request, PasswordResetConfirmSchema())
     await auth.confirm_password_reset(ctx_of(request), data["token"], data["new_password"])
@@ -112,7 +115,7 @@ async def update_me(request: web.Request) -> web.Response:
 
 
 @doc("Change your password; other devices are signed out, this one gets a new token pair", tags=PROFILE,
-     body=ChangePasswordSchema, response=TokenPairSchema)
+     body=ChangePasswordSchema, response=TokenPairSchema, errors=(503,))
 async def change_password(request: web.Request) -> web.Response:
     data = await load_json(request, ChangePasswordSchema())
     pair = await auth.change_password(ctx_of(request), principal(request), data["current_password"],

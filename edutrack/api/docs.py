@@ -1,16 +1,17 @@
-"""`/openapi.json` and Swagger UI at `/docs`, served from the swagger-ui-bundle package (no CDN)."""
+"""`/openapi.json` and Swagger UI at `/docs`, served from static/swagger-ui/ (no CDN): npm swagger-ui-dist 5.x,
+vendored by scripts/vendor-swagger-ui.sh with its licence."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import swagger_ui_bundle
 from aiohttp import web
 
 from edutrack.api.http import json_response
 from edutrack.api.openapi import build_spec
 
+SWAGGER_UI_DIR = Path(__file__).resolve().parents[2] / "static" / "swagger-ui"
 SPEC_KEY = web.AppKey("openapi_spec", dict[str, Any])
 
 SWAGGER_HTML = """<!doctype html>
@@ -47,4 +48,4 @@ def setup_routes(app: web.Application) -> None:
     app.on_startup.append(_build_on_startup)
     app.router.add_get("/openapi.json", openapi_json)
     app.router.add_get("/docs", swagger_ui)
-    app.router.add_static("/docs/assets", Path(swagger_ui_bundle.swagger_ui_path), name="swagger_assets")
+    app.router.add_static("/docs/assets", SWAGGER_UI_DIR, name="swagger_assets")

@@ -4,7 +4,9 @@ each route declares in its `@doc` (authentication, query parameters) checked bef
 from __future__ import annotations
 
 import logging
+import re
 import time
+import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -112,12 +114,40 @@ CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type, X-Request-ID"
 
 
+# A Host header as a browser sends it: a DNS name or IPv4 address, or a bracketed IPv6 address; an optional port.
+# Anything else (a client writing its own Host) gets no websocket source of its own.
+_HOST = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
+CSP_FIXED = ("default-src 'self'; img-src 'self' data: https://ui-avatars.com; style-src 'self' 'unsafe-inline'; "
+             "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+
+
+def connect_sources(public_url: str, host: str) -> str:
+    """`connect-src`: the page's own origin, and websockets to its own host only (never `ws:` to anywhere, which
+    would let injected script carry data off to any server). 'self' covers same-host ws/wss in CSP Level 3
+    browsers; the explicit entries are for those before it. The page's host is the request's Host (what the
+    browser connected to; a proxy that keeps Host passes it on); PUBLIC_URL's host is where people are sent
+    when a proxy rewrites Host."""
+    hosts = []
+    public = urllib.parse.urlsplit(public_url)
+    if _HOST.fullmatch(public.netloc):
+        hosts.append((public.netloc, ("wss",) if public.scheme == "https" else ("ws", "wss")))
+    if _HOST.fullmatch(host) and host != public.netloc:
+        # Whether the client reached us over TLS is the proxy's secret: both schemes, same host.
+        hosts.append((host, ("ws", "wss")))
+    return " ".join(["'self'", *(f"{scheme}://{netloc}" for netloc, schemes in hosts for scheme in schemes)])
+
+
+SERVER_NAME = "EduTrack"
+
+
+async def server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: every response the app answers (pages, API, static files, websocket handshakes) names
+    no framework version in `Server`, which would tell a scanner which published advisories to try."""
+    response.headers["Server"] = SERVER_NAME
+
+
 def cors_and_security(settings: Settings) -> Middleware:
     allowed = frozenset(settings.cors_origins)
-    csp = (
-        "default-src 'self'; img-src 'self' data: https://ui-avatars.com; style-src 'self' 'unsafe-inline'; "
-        "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-    )
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -146,7 +176,8 @@ def cors_and_security(settings: Settings) -> Middleware:
             h.setdefault("X-Frame-Options", "DENY")
             h.setdefault("Referrer-Policy", "no-referrer")
             h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-            h.setdefault("Content-Security-Policy", csp)
+            h.setdefault("Content-Security-Policy",
+                         f"{CSP_FIXED}; connect-src {connect_sources(settings.public_url, request.host)}")
             if settings.is_production:
                 h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
             if request.path.startswith("/api/"):

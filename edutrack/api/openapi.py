@@ -27,6 +27,7 @@ ERROR_STATUSES = {
     415: "Body is not application/json",
     422: "Body or query failed validation",
     429: "Rate limited; see Retry-After",
+    503: "Busy (password hashing at capacity) or a service is unavailable; see Retry-After",
 }
 
 

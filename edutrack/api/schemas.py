@@ -81,6 +81,9 @@ class UserListQuerySchema(PageQuerySchema):
 class LoginSchema(StrictSchema):
     email = fields.String(required=True, validate=validate.Length(min=1, max=254))
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    device_token = fields.String(load_default=None, validate=validate.Length(max=2000), metadata={
+        "description": "The device_token of this device's last sign-in to this account: other people's failed "
+                       "attempts then do not slow this device down"})
 
 
 class RefreshSchema(StrictSchema):
@@ -156,6 +159,8 @@ class TokenPairSchema(ma.Schema):
 
 class AuthResultSchema(TokenPairSchema):
     user = fields.Nested(UserSchema)
+    device_token = fields.String(metadata={
+        "description": "Login only: keep it on this device and send it with the next login to this account"})
 
 
 class AcceptedSchema(ma.Schema):

@@ -107,7 +107,8 @@ class RefreshToken(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     expires_at: Mapped[datetime]
     rotated_at: Mapped[datetime | None]
-    revoked_at: Mapped[datetime | None]
+    # Indexed: nodes read the families ended within an access token's lifetime (services/access.py).
+    revoked_at: Mapped[datetime | None] = mapped_column(index=True)
     user_agent: Mapped[str | None] = mapped_column(String(300))
 
 

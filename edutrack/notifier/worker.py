@@ -1,11 +1,12 @@
 """The notifier: competing consumers of the work queue, each job one email to one recipient.
 
-Delivery is at-least-once (manual acks after the outcome is committed) made effectively once by
+Delivery is at least once (manual acks after the outcome is committed), with duplicates cut down by
 idempotency on the outbox id: the job locks its outbox row for the duration of the send, so a second
 copy of the job (a relay republish after a lease expiry, a redelivery after a crash) waits for the
 first and then finds the row 'sent' and is acked without sending. The one window left is a process
 killed after the SMTP server accepted the message and before the 'sent' commit: that email is sent
-again on redelivery, with the same Message-ID.
+again on redelivery, with the same Message-ID. No design closes it: the SMTP server's acceptance and our
+commit share no transaction (README, "Email delivery").
 
 Transient failures go to a delay queue (TTL, then dead-lettered back to the work queue) for the next
 attempt; permanent failures and exhausted attempts go to the dead-letter queue and the row says why.

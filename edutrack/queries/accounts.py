@@ -142,6 +142,14 @@ async def cut_access(session: AsyncSession, user_id: int, at: datetime) -> None:
     await session.execute(update(User).where(User.id == user_id).values(access_valid_after=at))
 
 
+async def ended_sessions_since(session: AsyncSession, since: datetime) -> dict[str, int]:
+    """Login session (refresh-token family) id -> user id, for the families revoked after `since`."""
+    result = await session.execute(
+        select(RefreshToken.family_id, RefreshToken.user_id).where(RefreshToken.revoked_at > since).distinct()
+    )
+    return {str(family): user_id for family, user_id in result.all()}
+
+
 async def access_cutoffs_since(session: AsyncSession, since: datetime) -> dict[int, datetime]:
     """user id -> access_valid_after, for the cut-offs after `since` (older ones outlived every token)."""
     result = await session.execute(

@@ -185,16 +185,9 @@ class Gateway:
     # --- node events -----------------------------------------------------------------------------------
 
     def _on_node_event(self, event: dict[str, Any]) -> None:
-        if event.get("type") != events.ACCESS_REVOKED:
-            return
-        user_id, before = event.get("user_id"), event.get("before")
-        if not isinstance(user_id, int) or not isinstance(before, int | float):
-            return
-        try:
-            self.ctx.tokens.revoke_before(user_id, float(before))
-        except (ValueError, OverflowError):
-            return
-        self._close_cut_sockets(user_id, relogin=bool(event.get("relogin")))
+        revoked = access.apply_broadcast(self.ctx, event)
+        if revoked is not None:
+            self._close_cut_sockets(revoked.user_id, relogin=revoked.relogin)
 
     def _close_cut_sockets(self, user_id: int, *, relogin: bool) -> None:
         """Close the user's sockets whose token is cut off; one opened (or re-authenticated) later stays."""

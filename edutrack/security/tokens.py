@@ -29,6 +29,8 @@ class Principal:
     is_superuser: bool
     expires_at: int = 0
     issued_at: float = 0.0
+    # The login this token belongs to (its refresh-token family): a logout ends it, and its access tokens with it.
+    session_id: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -53,8 +55,13 @@ class TokenService:
         # refused. Filled from users.access_valid_after at start-up and by every node's broadcast (realtime hub).
         self._cutoffs: dict[int, tuple[float, float]] = {}
         self._prune_above = 1000
+        # Ended login sessions (logout, reuse of a rotated refresh token) -> when the entry may go: their access
+        # tokens are refused. Filled like the cut-offs (services/access.py).
+        self._ended: dict[str, float] = {}
+        self._prune_ended_above = 1000
 
-    def issue_access(self, user_id: int, role: str, school_id: int | None, is_superuser: bool) -> tuple[str, int]:
+    def issue_access(self, user_id: int, role: str, school_id: int | None, is_superuser: bool,
+                     session_id: str | None = None) -> tuple[str, int]:
         issued = time.time()
         exp = int(issued) + self.access_ttl
         claims = {
@@ -69,6 +76,7 @@ class TokenService:
             "role": role,
             "sch": school_id,
             "su": is_superuser,
+            **({"sid": session_id} if session_id else {}),
         }
         return jwt.encode(claims, self._secret, algorithm=self._algorithm), exp
 
@@ -86,9 +94,42 @@ class TokenService:
                                code="token_revoked")
         return principal
 
+    def issue_device(self, account: str, ttl: int) -> str:
+        """A device token: proof that this client signed in to `account` (a hash of its email) before. It grants no
+        access; it only keeps the login throttles that strangers can trip (per address, per account) off this
+        device. Signed like access tokens, but its `typ` makes decode_access refuse it."""
+        now = int(time.time())
+        claims = {"iss": ISSUER, "typ": "device", "sub": account, "did": uuid.uuid4().hex, "iat": now,
+                  "exp": now + ttl}
+        return jwt.encode(claims, self._secret, algorithm=self._algorithm)
+
+    def device_id(self, token: str | None, account: str) -> str | None:
+        """The id of a valid device token of `account`, else None (absent, forged, expired, another account's)."""
+        if not token:
+            return None
+        try:
+            claims = jwt.decode(token, self._secret, algorithms=[self._algorithm], issuer=ISSUER,
+                                options={"require": ["exp", "sub", "typ", "did"]})
+        except jwt.PyJWTError:
+            return None
+        did = claims.get("did")
+        if claims.get("typ") != "device" or claims.get("sub") != account or not isinstance(did, str):
+            return None
+        return did if did.isalnum() and len(did) <= 64 else None
+
     def is_cut_off(self, principal: Principal) -> bool:
+        if principal.session_id is not None and principal.session_id in self._ended:
+            return True
         cutoff = self._cutoffs.get(principal.user_id)
         return cutoff is not None and principal.issued_at <= cutoff[0]
+
+    def end_session(self, session_id: str, ended_at: float) -> None:
+        """Refuse the access tokens of this login session on this node, for as long as any of them can live."""
+        if len(self._ended) > self._prune_ended_above:
+            now = time.time()
+            self._ended = {sid: until for sid, until in self._ended.items() if until > now}
+            self._prune_ended_above = max(1000, 2 * len(self._ended))
+        self._ended[session_id] = max(self._ended.get(session_id, 0.0), ended_at + self.access_ttl + 60)
 
     def revoke_before(self, user_id: int, cutoff: float) -> None:
         """Refuse the user's access tokens issued at or before `cutoff` (a Unix time) on this node."""
@@ -123,6 +164,7 @@ class TokenService:
         except (TypeError, ValueError) as exc:
             raise Unauthorized("Access token is invalid", code="invalid_token") from exc
         school = claims.get("sch")
+        sid = claims.get("sid")
         return Principal(
             user_id=user_id,
             role=str(claims["role"]),
@@ -130,4 +172,5 @@ class TokenService:
             is_superuser=bool(claims.get("su", False)),
             expires_at=int(claims["exp"]),
             issued_at=float(claims["iat"]),
+            session_id=sid if isinstance(sid, str) else None,
         )

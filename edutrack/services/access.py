@@ -25,12 +25,19 @@ refreshes and gets one that is accepted once the clocks have passed the cut-off)
 
 A client refreshes (its refresh token is still valid after a role change) or, when the refresh is refused
 too (deactivation, logout everywhere, another device after a password change), logs in again.
+
+One login session (a refresh-token family, the `sid` of its access tokens) ends alone: at logout, and when a
+rotated refresh token is presented again (reuse revokes the family). Its `revoked_at` rows are the record,
+`announce_session_end` the broadcast (access.revoked with a `session`), and `load` reads the families ended within
+a token lifetime as it reads the cut-offs; TokenService.is_cut_off refuses both.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,13 +82,55 @@ def announce(uow: AfterCommit, user_id: int, before: float, *, relogin: bool) ->
     uow.publish(events.NODES_CHANNEL, events.access_revoked_event(user_id, before, relogin=relogin))
 
 
+def announce_session_end(uow: AfterCommit, user_id: int, session_id: str) -> None:
+    """After the commit that revoked the family: refuse that login's access tokens here at once and on every other
+    node through Redis; its sockets close (4001, log in again)."""
+    tokens = uow.ctx.tokens
+
+    async def record() -> None:
+        tokens.end_session(session_id, time.time())
+
+    uow.after_commit(record, "access.record_session_end")
+    uow.publish(events.NODES_CHANNEL, events.session_ended_event(user_id, session_id))
+
+
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    user_id: int
+    relogin: bool
+
+
+def apply_broadcast(ctx: AppContext, event: dict[str, Any]) -> Revoked | None:
+    """Record another node's access.revoked event on this node; whose sockets to check, or None if the event is
+    not one (or is malformed)."""
+    if event.get("type") != events.ACCESS_REVOKED:
+        return None
+    user_id, before, session_id = event.get("user_id"), event.get("before"), event.get("session")
+    if not isinstance(user_id, int):
+        return None
+    if isinstance(session_id, str) and 0 < len(session_id) <= 64:
+        ctx.tokens.end_session(session_id, time.time())
+    elif isinstance(before, int | float):
+        try:
+            ctx.tokens.revoke_before(user_id, float(before))
+        except (ValueError, OverflowError):
+            return None
+    else:
+        return None
+    return Revoked(user_id, bool(event.get("relogin")))
+
+
 async def load(ctx: AppContext) -> set[int]:
-    """Record on this node every cut-off younger than an access token's lifetime; returns those users' ids.
-    All of them every time, not those since the last read: a cut-off committed late with an early timestamp
-    would fall behind a watermark."""
+    """Record on this node every cut-off and every ended login session younger than an access token's lifetime;
+    returns those users' ids. All of them every time, not those since the last read: a cut-off committed late
+    with an early timestamp would fall behind a watermark."""
     since = datetime.now(UTC) - timedelta(seconds=ctx.tokens.access_ttl + 60)
     async with ctx.reads() as session:
         cutoffs = await q.access_cutoffs_since(session, since)
+        ended = await q.ended_sessions_since(session, since)
     for user_id, at in cutoffs.items():
         ctx.tokens.revoke_before(user_id, at.timestamp())
-    return set(cutoffs)
+    now = time.time()
+    for session_id in ended:
+        ctx.tokens.end_session(session_id, now)
+    return set(cutoffs) | set(ended.values())

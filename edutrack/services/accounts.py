@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import urllib.parse
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from edutrack.context import AppContext
 from edutrack.db.models import Role, User
 from edutrack.queries import accounts as q
 from edutrack.queries import membership
+from edutrack.security import password_policy
 from edutrack.security.tokens import Principal
 from edutrack.services import access
 from edutrack.uow import AfterCommit, unit_of_work
@@ -33,7 +35,10 @@ def _invalidate_schools(uow: AfterCommit, *school_ids: int | None) -> None:
     uow.invalidate(*(cache.school_ref_bucket(s) for s in schools), *(cache.school_schedule_bucket(s) for s in schools))
 
 
-def check_password_policy(password: str, email: str, field: str = "password") -> None:
+def check_password_policy(password: str, email: str, field: str = "password",
+                          names: Iterable[str | None] = ()) -> None:
+    """Before any hashing: a refused password costs no Argon2 work. `names`: the account's first, last and
+    middle names, which a password must not be (or be close to)."""
     problems = []
     if len(password) < PASSWORD_MIN:
         problems.append(f"Password must be at least {PASSWORD_MIN} characters long.")
@@ -41,8 +46,16 @@ def check_password_policy(password: str, email: str, field: str = "password") ->
         problems.append(f"Password must be at most {PASSWORD_MAX} characters long.")
     if password.strip().lower() == email.strip().lower():
         problems.append("Password must not be the same as the email.")
+    elif not problems and password_policy.is_like_account(password, email, names):
+        problems.append(password_policy.LIKE_ACCOUNT)
+    if not problems and password_policy.is_common(password):
+        problems.append(password_policy.COMMON)
     if problems:
-        raise errors.ValidationFailed("Password does not meet the policy", details={field: problems})
+        raise errors.ValidationFailed("Пароль не подходит", code="weak_password", details={field: problems})
+
+
+def names_of(user: User) -> tuple[str | None, ...]:
+    return user.profile.first_name, user.profile.last_name, user.profile.middle_name
 
 
 def avatar_for(user: User) -> str:
@@ -94,12 +107,14 @@ class NewUser:
 
 async def _create(ctx: AppContext, new: NewUser) -> User:
     email = new.email.strip().lower()
-    check_password_policy(new.password, email)
+    check_password_policy(new.password, email, names=(new.first_name, new.last_name, new.middle_name))
+    # Refusals first, hashing last: a taken address costs no Argon2 work. The 409 says as much as its timing.
+    async with ctx.reads() as session:
+        if await q.email_taken(session, email):
+            raise _email_taken()
     password_hash = await ctx.passwords.hash(new.password)
     try:
         async with ctx.sessions.begin() as session:
-            if await q.email_taken(session, email):
-                raise errors.Conflict("A user with this email already exists", code="email_taken")
             if new.school_id is not None:
                 await _require_school(session, new.school_id)
             user = await q.insert_user(
@@ -124,8 +139,12 @@ async def _create(ctx: AppContext, new: NewUser) -> User:
         # at this very moment) is not an email conflict and must not be reported as one.
         if "email" not in str(exc.orig):
             raise
-        raise errors.Conflict("A user with this email already exists", code="email_taken") from exc
+        raise _email_taken() from exc
     return user
+
+
+def _email_taken() -> errors.Conflict:
+    return errors.Conflict("A user with this email already exists", code="email_taken")
 
 
 async def _require_school(session: AsyncSession, school_id: int) -> None:
@@ -133,10 +152,15 @@ async def _require_school(session: AsyncSession, school_id: int) -> None:
         raise errors.ValidationFailed("No such school", details={"school_id": ["No such school."]})
 
 
-async def register(ctx: AppContext, new: NewUser) -> User:
-    if not ctx.settings.allow_self_registration:
+async def register(ctx: AppContext, new: NewUser, ip: str) -> User:
+    s = ctx.settings
+    if not s.allow_self_registration:
         raise errors.Forbidden("Self-registration is disabled; ask your school administrator",
                                code="registration_disabled")
+    # Every attempt counts, refused ones too: each may cost a hash, and each 409 tells whether an address exists.
+    count, ttl = await ctx.limiter.hit(f"register:ip:{ip}", s.register_ip_window)
+    if count > s.register_max_per_ip:
+        raise errors.TooManyRequests(ttl, "Слишком много регистраций с этого адреса. Повторите позже.")
     if new.role not in SELF_REGISTRATION_ROLES:
         raise errors.ValidationFailed(
             "Only students and parents may register themselves",

@@ -16,7 +16,8 @@ from edutrack.db.models import User
 from edutrack.queries import accounts as q
 from edutrack.security.tokens import Principal, hash_token, new_opaque_token
 from edutrack.services import access
-from edutrack.services.accounts import check_password_policy
+from edutrack.services.accounts import check_password_policy, names_of
+from edutrack.settings import Settings
 from edutrack.uow import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -55,14 +56,16 @@ async def _issue(ctx: AppContext, session: AsyncSession, user: User, family: uui
     if fresh is None or not fresh.is_active:
         raise errors.Unauthorized("This account no longer exists or is disabled", code="account_disabled")
     user = fresh
-    access, access_exp = ctx.tokens.issue_access(user.id, user.role, user.school_id, user.is_superuser)
+    family = family or uuid.uuid4()
+    access, access_exp = ctx.tokens.issue_access(user.id, user.role, user.school_id, user.is_superuser,
+                                                 session_id=str(family))
     refresh = new_opaque_token()
     refresh_exp = _now() + timedelta(seconds=ctx.settings.refresh_token_ttl)
     await q.insert_refresh_token(
         session,
         user_id=user.id,
         token_hash=hash_token(refresh),
-        family_id=family or uuid.uuid4(),
+        family_id=family,
         expires_at=refresh_exp,
         user_agent=(user_agent or "")[:300] or None,
     )
@@ -74,26 +77,51 @@ async def start_session(ctx: AppContext, user: User, user_agent: str | None) -> 
         return await _issue(ctx, session, user, None, user_agent)
 
 
-async def login(ctx: AppContext, email: str, password: str, ip: str, user_agent: str | None) -> tuple[User, TokenPair]:
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    user: User
+    tokens: TokenPair
+    device_token: str
+
+
+def _throttle_records(s: Settings, account: str, ip: str, device: str | None) -> dict[str, int]:
+    """The failure records an attempt counts against, with their free failures (see README, "Accounts and
+    sign-in"). A device that signed in to this account before answers only for itself: nobody else's failures
+    slow it down. Anyone else also counts against its address (over all accounts: password spraying) and the
+    account (over all addresses: a botnet on one account)."""
+    if device is not None:
+        return {f"login:{account}:device:{device}": s.login_free_failures}
+    return {
+        f"login:{account}:ip:{ip}": s.login_free_failures,
+        f"login-ip:{ip}": s.login_ip_free_failures,
+        f"login:{account}": s.login_account_free_failures,
+    }
+
+
+async def login(ctx: AppContext, email: str, password: str, ip: str, user_agent: str | None,
+                device_token: str | None = None) -> SignIn:
     s = ctx.settings
     email = email.strip().lower()
-    account_key = f"login:acct:{_key_for(email)}"
+    account = _key_for(email)
     ip_count, ip_ttl = await ctx.limiter.hit(f"login:ip:{ip}", s.login_ip_window)
     if ip_count > s.login_max_attempts_per_ip:
         raise errors.TooManyRequests(ip_ttl, "Too many login attempts from this address; try again later")
-    failures, acct_ttl = await ctx.limiter.peek(account_key)
-    if failures >= s.login_max_failures_per_account:
-        raise errors.TooManyRequests(acct_ttl, "Too many failed logins for this account; try again later")
+    # Keyed by the address typed, never by whether it is registered, and decided before any lookup or hash: an
+    # unknown account is throttled exactly like a real one, and a refused attempt costs no Argon2 work.
+    records = _throttle_records(s, account, ip, ctx.tokens.device_id(device_token, account))
+    wait = await ctx.throttle.reserve(records, s.login_failure_window, s.login_max_delay)
+    if wait:
+        raise errors.TooManyRequests(wait, f"Слишком много неудачных попыток входа. Повторите через {wait} с.")
 
     async with ctx.reads() as session:
         user = await q.user_by_email(session, email)
     ok, needs_rehash = await ctx.passwords.verify(password, user.password_hash if user else None)
     if user is None or not ok or not user.is_active:
-        await ctx.limiter.hit(account_key, s.login_account_window)
         raise errors.Unauthorized("Email or password is incorrect", code="invalid_credentials")
-    await ctx.limiter.reset(account_key)
+    first, *others = records
+    await ctx.throttle.succeeded(forget=[first], uncount=others)
 
-    new_hash = await ctx.passwords.hash(password) if needs_rehash else None
+    new_hash = await ctx.passwords.hash_if_idle(password) if needs_rehash else None
     async with ctx.sessions.begin() as session:
         verified = user.password_hash
         if new_hash:
@@ -102,12 +130,13 @@ async def login(ctx: AppContext, email: str, password: str, ip: str, user_agent:
                 raise errors.Unauthorized("Email or password is incorrect", code="invalid_credentials")
             locked.password_hash = verified = new_hash
         pair = await _issue(ctx, session, user, None, user_agent, verified_hash=verified)
-    return user, pair
+    return SignIn(user, pair, ctx.tokens.issue_device(account, s.device_token_ttl))
 
 
 async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -> TokenPair:
     token_hash = hash_token(refresh_token)
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         owner = await q.refresh_token_owner(session, token_hash)
         if owner is None:
             raise errors.Unauthorized("Refresh token is invalid", code="invalid_refresh_token")
@@ -119,6 +148,7 @@ async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -
         if row is None:
             raise errors.Unauthorized("Refresh token is invalid", code="invalid_refresh_token")
         reuse = False
+        family, user_id = row.family_id, row.user_id
         # Revoked itself, or a sibling of a family that was ended (logout, reuse detected, logout-all): only whole
         # families are ever revoked, so a live token beside a revoked one was issued by a refresh that raced the
         # revocation (two refreshes of one family, one of them detecting reuse, hold only share locks).
@@ -146,21 +176,28 @@ async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -
             if row.rotated_at is None:
                 row.rotated_at = _now()
             return await _issue(ctx, session, user, row.family_id, user_agent)
-    # The revocation above must commit before we refuse, hence outside the transaction block.
+        # That login's access tokens end everywhere once the revocation has committed.
+        access.announce_session_end(uow, user_id, str(family))
+    # The revocation must commit before we refuse, hence outside the transaction block.
     raise errors.Unauthorized("Refresh token has been revoked", code="invalid_refresh_token")
 
 
 async def logout(ctx: AppContext, refresh_token: str) -> None:
     token_hash = hash_token(refresh_token)
-    async with ctx.sessions.begin() as session:
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
         owner = await q.refresh_token_owner(session, token_hash)
         if owner is None:
             return
         # Waits for a refresh in flight to commit, so the token it rotates to is revoked with the family.
         await q.user_by_id(session, owner, for_update=True)
         row = await q.refresh_token_for_update(session, token_hash)
-        if row is not None:
-            await q.revoke_refresh_family(session, row.family_id)
+        if row is None:
+            return
+        family = row.family_id
+        await q.revoke_refresh_family(session, family)
+        # This device's access tokens go too, on every node (its open sockets close), not when they expire.
+        access.announce_session_end(uow, owner, str(family))
 
 
 async def logout_everywhere(ctx: AppContext, actor: Principal) -> None:
@@ -179,7 +216,7 @@ async def change_password(ctx: AppContext, actor: Principal, current: str, new: 
     if not ok:
         raise errors.ValidationFailed("Current password is incorrect",
                                       details={"current_password": ["Current password is incorrect."]})
-    check_password_policy(new, user.email, field="new_password")
+    check_password_policy(new, user.email, field="new_password", names=names_of(user))
     new_hash = await ctx.passwords.hash(new)
     async with unit_of_work(ctx) as uow:
         session = uow.session
@@ -192,6 +229,16 @@ async def change_password(ctx: AppContext, actor: Principal, current: str, new: 
         pair = await _issue(ctx, session, locked, None, user_agent)
         access.announce(uow, user.id, cutoff, relogin=False)
     return pair
+
+
+async def admit_reset_request(ctx: AppContext, ip: str) -> None:
+    """Per client address, before the 202: each request may send an email. The per-address limit inside
+    `request_password_reset` runs after the answer, so that it reveals nothing about the account."""
+    s = ctx.settings
+    count, ttl = await ctx.limiter.hit(f"reset:ip:{ip}", s.reset_ip_window)
+    if count > s.reset_max_per_ip:
+        raise errors.TooManyRequests(ttl, "Слишком много запросов на восстановление пароля с этого адреса. "
+                                          "Повторите позже.")
 
 
 async def request_password_reset(ctx: AppContext, email: str) -> None:
@@ -233,7 +280,7 @@ async def confirm_password_reset(ctx: AppContext, token: str, new_password: str)
     invalid = errors.BadRequest("This reset link is invalid or has expired", code="invalid_reset_token")
     if row is None or user is None or row.used_at is not None or row.expires_at <= _now():
         raise invalid
-    check_password_policy(new_password, user.email, field="new_password")
+    check_password_policy(new_password, user.email, field="new_password", names=names_of(user))
     new_hash = await ctx.passwords.hash(new_password)
     async with unit_of_work(ctx) as uow:
         session = uow.session
@@ -250,3 +297,6 @@ async def confirm_password_reset(ctx: AppContext, token: str, new_password: str)
         cutoff = await access.end_sessions(session, locked.id)
         # Whoever knew the old password is out, everywhere, now.
         access.announce(uow, locked.id, cutoff, relogin=True)
+        # The owner proved the mailbox: guesses at the old password no longer slow down sign-ins from new devices.
+        forget = f"login:{_key_for(locked.email)}"
+        uow.after_commit(lambda: ctx.throttle.succeeded(forget=[forget], uncount=[]), "throttle.forget")

@@ -3,9 +3,19 @@
   "use strict";
   var ET = window.EduTrack;
   var t = ET.t;
-  var next = new URLSearchParams(window.location.search).get("next");
-  // Only same-site paths: an open redirect would let a link send a fresh login anywhere.
-  var safeNext = next && /^\/(?!\/)/.test(next) && next.indexOf("\\") < 0 ? next : null;
+  // The pages a sign-in may return to; anything else in `next` goes to the user's home page.
+  var PAGES = ["/diary", "/teacher", "/chat"];
+  // An open redirect would let a link send a fresh login anywhere. `next` is resolved the way the browser will
+  // resolve it (tabs and newlines dropped, backslashes read as slashes, scheme-relative and absolute forms),
+  // then only our own origin and one of our pages are kept.
+  function pageFrom(raw) {
+    if (!raw) return null;
+    var url;
+    try { url = new URL(raw, window.location.origin); } catch (e) { return null; }
+    if (url.origin !== window.location.origin || PAGES.indexOf(url.pathname) < 0) return null;
+    return url.pathname + url.search + url.hash;
+  }
+  var safeNext = pageFrom(new URLSearchParams(window.location.search).get("next"));
   if (ET.session && ET.session.access && ET.session.refreshExp * 1000 > Date.now()) {
     window.location.replace(safeNext || ET.homeFor(ET.session.user));
     return;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import subprocess
@@ -249,7 +250,8 @@ async def test_server_process_serves_requests(settings, tmp_path: Path, role: st
     # ENVIRONMENT=test: the RabbitMQ queues the process declares expire once unused, instead of piling up per run.
     env = _env(ENVIRONMENT="test", DATABASE_URL=settings.database_url, JWT_SECRET=TEST_JWT_SECRET,
                NAMESPACE=settings.namespace, ARGON2_TIME_COST="1", ARGON2_MEMORY_COST="8", ARGON2_PARALLELISM="1",
-               DEV_MAIL_CATCHER="true", SMTP_PORT=str(free_port()), MAIL_CATCHER_DIR=str(tmp_path / "mail"))
+               DEV_MAIL_CATCHER="true", SMTP_PORT=str(free_port()), MAIL_CATCHER_DIR=str(tmp_path / "mail"),
+               LOG_LEVEL="INFO", LOG_JSON="true")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "edutrack", "--env-file", str(tmp_path / "none.env"), role, "--port", str(port),
         env=env, cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
@@ -288,3 +290,9 @@ async def test_server_process_serves_requests(settings, tmp_path: Path, role: st
     # SIGTERM is a graceful stop, not a crash.
     assert proc.returncode in (0, -15), err.decode()[-2000:]
     assert "Traceback" not in err.decode()
+    # At INFO the output is ours: no alembic narration of its plugins and migration context, no line from the
+    # mail catcher's SMTP library per connection.
+    loggers = {json.loads(line)["logger"] for line in err.decode().splitlines() if line.startswith("{")}
+    assert "edutrack.roles" in loggers or role == "api", loggers
+    chatty = {name for name in loggers if name.startswith(("alembic", "mail.log"))}
+    assert not chatty, chatty

@@ -270,3 +270,47 @@ async def test_app_starts_with_env_example(aiohttp_client, settings):
     resp = await client.get("/health/ready")
     body = await resp.json()
     assert resp.status == 200 and body["status"] == "ok", body
+
+
+# --- setup.cfg -----------------------------------------------------------------------------------------------
+
+
+def test_every_directory_with_package_data_is_a_package():
+    """setuptools warns "Package 'edutrack.x' is absent from the `packages` configuration" for every directory
+    whose files it ships without it being a listed package; each of them must be one, and its files listed."""
+    from setuptools.config.setupcfg import read_configuration
+
+    options = read_configuration(ROOT / "setup.cfg")["options"]
+    packages = set(options["packages"])
+    shipped = {name: patterns for name, patterns in options.get("package_data", {}).items()}
+    for directory in sorted((ROOT / "edutrack").rglob("*")):
+        if not directory.is_dir() or directory.name == "__pycache__":
+            continue
+        data = [f for f in directory.iterdir() if f.is_file() and f.suffix not in (".py", ".pyc")]
+        if not data:
+            continue
+        name = ".".join(directory.relative_to(ROOT).parts)
+        assert name in packages, f"{name} holds data files but is not a package"
+        for file in data:
+            assert any(file.match(pattern) for pattern in shipped.get(name, [])), f"{file} is not shipped"
+
+
+# --- Makefile ------------------------------------------------------------------------------------------------
+
+
+def test_make_test_installs_chromium_before_the_suite():
+    """The README's test command runs the end-to-end tests, which need Chromium: `make test` installs it when it
+    is missing (as CI does) rather than failing in the middle of the suite."""
+    import shutil
+    import subprocess
+
+    make = shutil.which("make")
+    assert make is not None
+    dry = subprocess.run([make, "-n", "test", "CHROMIUM=/nonexistent/chromium"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=30, check=True).stdout
+    install = dry.find("apt-get install -y chromium")
+    assert install >= 0, dry
+    assert install < dry.index("pytest"), dry
+    readme = (ROOT / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if line.startswith("make test "))
+    assert "Chromium" in line

@@ -143,6 +143,41 @@ async def test_security_headers(client, path):
         assert h["Cache-Control"] == "no-store"
 
 
+def directive(csp: str, name: str) -> list[str]:
+    for part in csp.split(";"):
+        words = part.split()
+        if words and words[0] == name:
+            return words[1:]
+    raise AssertionError(f"no {name} in {csp!r}")
+
+
+async def test_connect_src_allows_only_this_host(make_client):
+    client = await make_client(public_url="https://diary.school.example")
+    page_host = client.make_url("/").host + ":" + str(client.make_url("/").port)
+    for path in ("/login", "/chat", "/api/v1/nope", "/docs"):
+        csp = (await client.get(path)).headers["Content-Security-Policy"]
+        sources = directive(csp, "connect-src")
+        # No scheme-only source: `ws:` / `wss:` would let a page open a socket to any server on the internet.
+        assert not [s for s in sources if s.endswith(":")], sources
+        assert sources == ["'self'", "wss://diary.school.example", f"ws://{page_host}", f"wss://{page_host}"]
+    # A Host a browser would never send cannot write itself into the policy.
+    for forged in ("evil.example;script-src *", "evil.example 'unsafe-inline'", "*", "a b"):
+        csp = (await client.get("/login", headers={"Host": forged})).headers["Content-Security-Policy"]
+        assert directive(csp, "connect-src") == ["'self'", "wss://diary.school.example"], csp
+        assert "script-src" not in csp and "*" not in csp
+
+
+@pytest.mark.parametrize("path", ["/health", "/login", "/api/v1/nope", "/static/web/core.js", "/docs", "/"])
+async def test_server_header_names_no_framework_version(client, path):
+    resp = await client.get(path, allow_redirects=False)
+    assert resp.headers["Server"] == "EduTrack", resp.headers.get("Server")
+
+
+async def test_websocket_handshake_names_no_framework_version(client):
+    async with client.ws_connect("/ws") as ws:
+        assert ws._response.headers["Server"] == "EduTrack"
+
+
 async def test_hsts_in_production(make_client):
     client = await make_client(environment="production")
     resp = await client.get("/health")

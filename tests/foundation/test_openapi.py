@@ -73,5 +73,11 @@ async def test_docs_render_from_local_assets(client):
     assert {"js", "css"} <= kinds
     bundle = await client.get("/docs/assets/swagger-ui-bundle.js")
     assert "SwaggerUIBundle" in await bundle.text()
+    # A current Swagger UI, vendored from npm swagger-ui-dist (scripts/vendor-swagger-ui.sh) with its licence.
+    vendored = await (await client.get("/docs/assets/package.json")).json()
+    assert vendored["name"] == "swagger-ui-dist"
+    assert int(vendored["version"].split(".")[0]) >= 5, vendored["version"]
+    assert f'"{vendored["version"]}"' in await bundle.text()
+    assert "Apache License" in await (await client.get("/docs/assets/LICENSE")).text()
     init = await client.get("/static/docs-init.js")
     assert "/openapi.json" in await init.text()

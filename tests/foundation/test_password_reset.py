@@ -70,6 +70,8 @@ async def test_reset_end_to_end(client, factory, ctx):
     error = await error_of(await client.post(CONFIRM, json={"token": token, "new_password": "short"}), 422)
     assert "new_password" in error["details"]
     await error_of(await client.post(CONFIRM, json={"token": token, "new_password": "mama@example.test"}), 422)
+    common = await error_of(await client.post(CONFIRM, json={"token": token, "new_password": "password123"}), 422)
+    assert common["code"] == "weak_password"
 
     resp = await client.post(CONFIRM, json={"token": token, "new_password": "brand-new-secret"})
     assert resp.status == 204, await resp.text()

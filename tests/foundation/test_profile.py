@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import urllib.parse
 
+import pytest
 from passlib.context import CryptContext
 
 from edutrack.security.passwords import PasswordHasher
@@ -116,8 +118,55 @@ async def test_password_policy(client, ctx):
     assert "same as the email" in error["details"]["password"][0]
     assert await scalar(ctx, "SELECT count(*) FROM users") == 0
     # The boundaries themselves are fine.
-    assert (await reg("b@example.test", "p" * 8)).status == 201
+    assert (await reg("b@example.test", "k3p9-x!z")).status == 201
     assert (await reg("c@example.test", "p" * 128)).status == 201
+
+
+async def test_common_passwords_are_refused_everywhere_a_password_is_set(client, ctx, factory):
+    from edutrack.security import password_policy
+
+    # At least NIST's "list of commonly used passwords": the shipped list holds tens of thousands.
+    assert len(password_policy.common_passwords()) >= 10_000
+
+    for common in ("12345678", "password", "Password1", "QWERTYUIOP", "iloveyou", "11111111"):
+        body = {"email": "new@example.test", "password": common, "first_name": "Н", "last_name": "К"}
+        error = await error_of(await client.post(REGISTER, json=body), 422)
+        assert error["code"] == "weak_password", error
+        assert error["details"]["password"] == [password_policy.COMMON], error
+    assert await scalar(ctx, "SELECT count(*) FROM users") == 0
+
+    actor = await factory.actor("student")
+    resp = await client.put(PASSWORD, json={"current_password": actor.password, "new_password": "qwerty123"},
+                            headers=actor.headers)
+    error = await error_of(resp, 422)
+    assert error["code"] == "weak_password"
+    assert error["details"]["new_password"] == [password_policy.COMMON]
+
+
+@pytest.mark.parametrize("password", ["anna.petrova", "Petrova2010", "2010annapetrova", "AnnaPetrova!",
+                                      "petrovaanna", "anna.petrova@example", "annapetrva1", "ANNA-PETROVA-1"])
+async def test_passwords_like_the_email_or_name_are_refused(client, ctx, password):
+    from edutrack.security import password_policy
+
+    body = {"email": "anna.petrova@example.test", "password": password, "first_name": "Анна",
+            "last_name": "Петрова"}
+    error = await error_of(await client.post(REGISTER, json=body), 422)
+    assert error["code"] == "weak_password"
+    assert error["details"]["password"] == [password_policy.LIKE_ACCOUNT]
+    assert await scalar(ctx, "SELECT count(*) FROM users") == 0
+
+
+async def test_password_change_refuses_ones_like_the_name(client, factory):
+    actor = await factory.actor("student", first_name="Мария", last_name="Иванова")
+    for new in ("ivanova-maria", "Мария1999", "mariyaivanova"):
+        resp = await client.put(PASSWORD, json={"current_password": actor.password, "new_password": new},
+                                headers=actor.headers)
+        error = await error_of(resp, 422)
+        assert error["code"] == "weak_password", (new, error)
+    # Unrelated passphrases that merely share a few letters are fine.
+    resp = await client.put(PASSWORD, json={"current_password": actor.password, "new_password": "зимний-сад-1917"},
+                            headers=actor.headers)
+    assert resp.status == 200, await resp.text()
 
 
 async def test_emails_are_case_insensitive_and_unique(client, ctx):
@@ -155,6 +204,25 @@ async def test_argon2_under_passlib():
     finally:
         stronger.close()
     assert CryptContext(schemes=["argon2"]).identify(hashed) == "argon2"
+
+
+# Made by passlib 1.7.4 (the last passlib release) with the production defaults: ARGON2_TIME_COST=3,
+# ARGON2_MEMORY_COST=65536, ARGON2_PARALLELISM=2. Existing accounts carry hashes like this one.
+PASSLIB_174_HASH = "$argon2id$v=19$m=65536,t=3,p=2$qrV2jtEa45yTMiYkJIRwLg$rKVVzOEWFeMATLInQRKbfkjQUljy/I8REFQ0RDkZmOM"
+PASSLIB_174_PASSWORD = "пароль-от-дневника-1.7.4"
+
+
+async def test_hashes_made_by_passlib_174_still_verify_under_libpass():
+    # The maintained fork installs the same `passlib` module; the unmaintained original must be gone.
+    assert importlib.metadata.version("libpass")
+    with pytest.raises(importlib.metadata.PackageNotFoundError):
+        importlib.metadata.version("passlib")
+    hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=2, workers=1)
+    try:
+        assert await hasher.verify(PASSLIB_174_PASSWORD, PASSLIB_174_HASH) == (True, False)
+        assert await hasher.verify(PASSLIB_174_PASSWORD + "x", PASSLIB_174_HASH) == (False, False)
+    finally:
+        hasher.close()
 
 
 async def test_login_upgrades_an_old_hash(make_client, factory, ctx):

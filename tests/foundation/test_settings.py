@@ -84,7 +84,7 @@ def test_good_values_are_parsed():
         CORS_ORIGINS="https://a.example/, http://b.example:8080",
         DEBUG="no",
         PORT="9000",
-        LOGIN_MAX_FAILURES_PER_ACCOUNT="7",
+        LOGIN_FREE_FAILURES="7",
         SMTP_TIMEOUT="2.5",
         LOG_LEVEL="debug",
         TRUSTED_PROXIES="10.1.2.3/8, 127.0.0.1, ::1",
@@ -95,7 +95,7 @@ def test_good_values_are_parsed():
     assert settings.database_url == "postgresql+asyncpg://u:p@db:5432/school"
     assert settings.cors_origins == ("https://a.example", "http://b.example:8080")
     assert settings.port == 9000
-    assert settings.login_max_failures_per_account == 7
+    assert settings.login_free_failures == 7
     assert settings.smtp_timeout == 2.5
     assert settings.log_level == "DEBUG"
     assert settings.trusted_proxies == ("10.0.0.0/8", "127.0.0.1/32", "::1/128")
