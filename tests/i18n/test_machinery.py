@@ -8,9 +8,11 @@ import re
 
 import pytest
 from aiohttp.test_utils import TestClient
+from babel import Locale
 from marshmallow import fields, validate
 
 from edutrack.i18n import _, ngettext, use_locale
+from edutrack.i18n.catalogue import LOCALES, PLURAL_CATEGORIES, translations
 from edutrack.i18n.negotiate import negotiate, parse_accept_language
 from edutrack.i18n.validation import MARSHMALLOW_MESSAGES, translate_message, translate_messages
 
@@ -57,6 +59,37 @@ def test_plural_forms_come_from_the_catalogues_rule(n: int, word: str) -> None:
         assert ngettext("%(num)s unread", "%(num)s unread", n) == f"{n} {word}"
     with use_locale("en"):
         assert ngettext("%(num)s unread", "%(num)s unread", n) == f"{n} unread"
+
+
+@pytest.mark.parametrize(("n", "word"), [
+    (0, "оценок"), (1, "оценка"), (2, "оценки"), (4, "оценки"), (5, "оценок"), (11, "оценок"), (12, "оценок"),
+    (14, "оценок"), (21, "оценка"), (22, "оценки"), (25, "оценок"), (101, "оценка"), (111, "оценок"),
+    (1002, "оценки"),
+])
+def test_russian_plural_forms(n: int, word: str) -> None:
+    with use_locale("ru"):
+        assert ngettext("%(num)s grade", "%(num)s grades", n) == f"{n} {word}"
+    with use_locale("en"):
+        assert ngettext("%(num)s grade", "%(num)s grades", n) == f"{n} grade{'' if n == 1 else 's'}"
+
+
+def test_browser_plural_categories_match_the_catalogues_rule() -> None:
+    """The browser picks a form by the CLDR category (Intl.PluralRules); the server by the .po file's rule."""
+    for locale in LOCALES:
+        rule = Locale.parse(locale).plural_form
+        forms = [f"form{i}" for i in range(len(PLURAL_CATEGORIES[locale]))]
+        for n in range(0, 250):
+            by_server = translations(locale).ngettext("%(num)s grade", "%(num)s grades", n)
+            category = rule(n)
+            index = PLURAL_CATEGORIES[locale].index(category) if category in PLURAL_CATEGORIES[locale] \
+                else len(forms) - 1
+            with use_locale(locale):
+                expected = ngettext("%(num)s grade", "%(num)s grades", n)
+            # The server's form index for n, found by which of the catalogue's forms came out.
+            assert by_server % {"num": n} == expected
+            if locale == "ru":
+                ru_forms = ["%(num)s оценка", "%(num)s оценки", "%(num)s оценок"]
+                assert by_server == ru_forms[index], (n, category)
 
 
 def _marshmallow_defaults() -> set[str]:
