@@ -103,6 +103,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_create_superuser(args: argparse.Namespace) -> int:
     from edutrack import errors
+    from edutrack.i18n import _, for_recipients
     from edutrack.services.bootstrap import create_superuser
 
     settings = _settings(args)
@@ -123,6 +124,9 @@ def cmd_create_superuser(args: argparse.Namespace) -> int:
         if password != getpass.getpass("Password (again): "):
             print("edutrack create-superuser: passwords do not match", file=sys.stderr)
             return 2
+    if args.first_name is None:
+        with for_recipients():  # people read this name on their pages, in their language
+            args.first_name = _("Administrator")
     try:
         user_id, created = asyncio.run(
             create_superuser(settings, email, password, args.first_name, args.last_name, args.update_existing)
@@ -165,8 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     su = add("create-superuser", cmd_create_superuser, "create (or update) a superuser account")
     su.add_argument("--email")
     su.add_argument("--password", help="prefer EDUTRACK_SUPERUSER_PASSWORD: arguments show up in `ps`")
-    su.add_argument("--first-name", default="Администратор")
-    su.add_argument("--last-name", default="Системы")
+    su.add_argument("--first-name", help="default: \"Administrator\" in the default language")
+    su.add_argument("--last-name", default="", help="default: none (the account is shown by its first name)")
     su.add_argument("--update-existing", action="store_true", help="reset password if the user exists")
     su.add_argument("--no-input", action="store_true", help="never prompt")
     demo = add("load-demo", cmd_load_demo, "load a demo school (idempotent)")

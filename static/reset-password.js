@@ -37,7 +37,9 @@
       return response.json().then(function (body) {
         var error = body.error || {};
         var details = error.details && error.details.new_password;
-        show(details ? details.join(" ") : error.message || t("Could not change the password."));
+        // Worded here by code: the reset service's own message is not in the catalogue yet.
+        var known = { invalid_reset_token: t("This reset link is invalid or has expired. Request a new email.") };
+        show(known[error.code] || (details ? details.join(" ") : error.message || t("Could not change the password.")));
       });
     }).catch(function () {
       show(t("No connection to the server. Try again."));

@@ -12,6 +12,7 @@ from edutrack.api.http import ctx_of, json_response, load_json, load_query, path
 from edutrack.api.openapi import doc
 from edutrack.api.schemas import StrictSchema
 from edutrack.db.diary import ABSENCE_REASONS, ATTENDANCE_STATUSES
+from edutrack.i18n import _
 from edutrack.services.diary import attendance
 
 TAGS = ("attendance",)
@@ -20,7 +21,7 @@ ID = validate.Range(min=1, max=2**63 - 1)
 
 def _reason_only_if_absent(status: str | None, reason: str | None) -> None:
     if reason is not None and status is not None and status != "absent":
-        raise ma.ValidationError("A reason is only for absences", "reason")
+        raise ma.ValidationError(_("A reason is only for absences"), "reason")
 
 
 class MarkSchema(StrictSchema):
@@ -31,7 +32,7 @@ class MarkSchema(StrictSchema):
     note = fields.String(allow_none=True, validate=validate.Length(max=300))
 
     @ma.validates_schema
-    def _reason(self, data: dict[str, Any], **_: Any) -> None:
+    def _reason(self, data: dict[str, Any], **_kwargs: Any) -> None:
         _reason_only_if_absent(data.get("status"), data.get("reason"))
 
 
@@ -45,9 +46,9 @@ class MarkUpdateSchema(StrictSchema):
     note = fields.String(allow_none=True, validate=validate.Length(max=300))
 
     @ma.validates_schema
-    def _reason(self, data: dict[str, Any], **_: Any) -> None:
+    def _reason(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if not data:
-            raise ma.ValidationError("Nothing to change")
+            raise ma.ValidationError(_("Nothing to change"))
         _reason_only_if_absent(data.get("status"), data.get("reason"))
 
 

@@ -15,6 +15,7 @@ from edutrack import errors
 from edutrack.api.http import ctx_of, json_response, load_json, load_query, path_int, principal
 from edutrack.api.openapi import doc
 from edutrack.api.schemas import StrictSchema
+from edutrack.i18n import _
 from edutrack.services import chat
 
 CHATS = ("chats",)
@@ -139,8 +140,8 @@ def _channel(request: web.Request) -> str:
 def _cursor(query: dict[str, Any]) -> dict[str, Any]:
     before, after = query.get("before"), query.get("after")
     if before is not None and after is not None and after >= before:
-        raise errors.ValidationFailed("Query parameters are invalid",
-                                      details={"after": ["Must be smaller than before."]})
+        raise errors.ValidationFailed(_("Query parameters are invalid"),
+                                      details={"after": [_("Must be smaller than before.")]})
     return {"before": before, "after": after, "limit": query["limit"]}
 
 
@@ -199,7 +200,7 @@ async def mark_read(request: web.Request) -> web.Response:
     data = await load_json(request, ReadMarkerSchema())
     channel = _channel(request)
     if channel.startswith("user:"):
-        raise errors.BadRequest("Use POST /api/v1/notifications/read for the feed", code="invalid_channel")
+        raise errors.BadRequest(_("Use POST /api/v1/notifications/read for the feed"), code="invalid_channel")
     result = await chat.mark_read(ctx_of(request), principal(request), channel, data["up_to"])
     return json_response(_marker.dump(result))
 

@@ -11,6 +11,7 @@ from marshmallow import fields, validate
 from edutrack.api.schemas import PageQuerySchema, StrictSchema
 from edutrack.db.diary import NEWS_AUDIENCES, NEWS_STATUSES
 from edutrack.db.models import Role
+from edutrack.i18n import N_
 
 ROLES = [r.value for r in Role]
 
@@ -139,7 +140,7 @@ class SchoolScopedQuerySchema(StrictSchema):
 
 
 CLASS_NAME = validate.Regexp(r"^(1[01]|[1-9])\s?[А-ЯЁA-Z]{0,2}(-?\d)?$",
-                             error='Expected a class name like "10А" or "5Б".')
+                             error=N_("Expected a class name such as 10A or 5B."))
 
 
 class ClassCreateSchema(StrictSchema):

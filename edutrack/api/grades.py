@@ -12,6 +12,7 @@ from edutrack.api.http import ctx_of, json_body_response, json_response, load_js
 from edutrack.api.openapi import doc
 from edutrack.api.schemas import StrictSchema
 from edutrack.db.diary import MARKS
+from edutrack.i18n import _
 from edutrack.services.diary import grades
 
 TAGS = ("grades",)
@@ -25,11 +26,11 @@ def _one_of_value_or_mark(data: dict[str, Any], *, partial: bool) -> None:
     has_value = data.get("value") is not None
     has_mark = data.get("mark") is not None
     if has_value and has_mark:
-        raise ma.ValidationError("Give either a value (1..5) or a mark, not both", "value")
+        raise ma.ValidationError(_("Give either a value (1..5) or a mark, not both"), "value")
     if not partial and not (has_value or has_mark):
-        raise ma.ValidationError("Give a value (1..5) or a mark (" + ", ".join(MARKS) + ")", "value")
+        raise ma.ValidationError(_("Give a value (1..5) or a mark (%(marks)s)", marks=", ".join(MARKS)), "value")
     if partial and ("value" in data and data["value"] is None and "mark" not in data):
-        raise ma.ValidationError("value cannot be removed; give a mark instead", "value")
+        raise ma.ValidationError(_("value cannot be removed; give a mark instead"), "value")
 
 
 class GradeCreateSchema(StrictSchema):
@@ -45,7 +46,7 @@ class GradeCreateSchema(StrictSchema):
     comment = fields.String(allow_none=True, validate=validate.Length(max=500))
 
     @ma.validates_schema
-    def _value_or_mark(self, data: dict[str, Any], **_: Any) -> None:
+    def _value_or_mark(self, data: dict[str, Any], **_kwargs: Any) -> None:
         _one_of_value_or_mark(data, partial=False)
 
 
@@ -57,13 +58,13 @@ class GradeUpdateSchema(StrictSchema):
     comment = fields.String(allow_none=True, validate=validate.Length(max=500))
 
     @ma.validates_schema
-    def _value_or_mark(self, data: dict[str, Any], **_: Any) -> None:
+    def _value_or_mark(self, data: dict[str, Any], **_kwargs: Any) -> None:
         _one_of_value_or_mark(data, partial=True)
         if not data:
-            raise ma.ValidationError("Nothing to change")
+            raise ma.ValidationError(_("Nothing to change"))
 
     @ma.post_load
-    def _drop_nulls(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+    def _drop_nulls(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
         # {"value": 4, "mark": null} means "now a 4": the null side is implied by the other.
         return {k: v for k, v in data.items() if v is not None or k == "comment"}
 

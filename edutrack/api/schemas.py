@@ -8,6 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from edutrack.db.models import EmailPreference, Role
+from edutrack.i18n import _
 
 ROLES = [r.value for r in Role]
 
@@ -15,7 +16,7 @@ ROLES = [r.value for r in Role]
 def not_blank(value: str) -> None:
     # Names are stored stripped: "   " would become an empty name.
     if not value.strip():
-        raise ma.ValidationError("Must not be blank.")
+        raise ma.ValidationError(_("Must not be blank."))
 
 
 class StrictSchema(ma.Schema):
@@ -114,9 +115,9 @@ class ProfileUpdateSchema(StrictSchema):
     email_notifications = fields.String(validate=validate.OneOf([p.value for p in EmailPreference]))
 
     @ma.validates_schema
-    def not_empty(self, data: dict[str, Any], **_: Any) -> None:
+    def not_empty(self, data: dict[str, Any], **_kwargs: Any) -> None:
         if not data:
-            raise ma.ValidationError("Nothing to update.", "_schema")
+            raise ma.ValidationError(_("Nothing to update."), "_schema")
 
 
 class ProfileSchema(ma.Schema):

@@ -27,11 +27,15 @@ from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from edutrack.db.base import Base, TimestampMixin
+from edutrack.i18n import N_
 
 # Non-numeric marks of the Russian diary and how they are stored.
-MARKS = {"na": "н/а", "pass": "зачёт", "fail": "незачёт", "exempt": "освобождён"}
+# Non-numeric marks: code -> the message shown for it (translated where shown).
+MARKS = {"na": N_("n/a"), "pass": N_("pass"), "fail": N_("fail"), "exempt": N_("exempt")}
 ATTENDANCE_STATUSES = ("present", "absent", "late")
 ABSENCE_REASONS = ("unexcused", "illness", "excused")
+ABSENCE_REASON_TITLES = {"unexcused": N_("without a valid reason"), "illness": N_("because of illness"),
+                         "excused": N_("for a valid reason")}
 NEWS_AUDIENCES = ("school", "class", "role")
 NEWS_STATUSES = ("draft", "scheduled", "published")
 

@@ -80,12 +80,15 @@ class Profile(Base):
     __tablename__ = "profiles"
     __table_args__ = (
         CheckConstraint(f"email_notifications IN ({_values(EmailPreference)})", name="email_notifications"),
+        CheckConstraint("gender IN ('male', 'female')", name="gender"),
     )
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
     middle_name: Mapped[str | None] = mapped_column(String(100))
+    # The grammatical gender of the name ("опоздал" / "опоздала"); null: inferred from the name (i18n/names.py).
+    gender: Mapped[str | None] = mapped_column(String(6))
     birthday: Mapped[date | None] = mapped_column(Date)
     show_birthday: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     avatar_url: Mapped[str | None] = mapped_column(String(500))

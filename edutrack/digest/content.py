@@ -8,26 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from edutrack.db.diary import ABSENCE_REASON_TITLES
 from edutrack.db.models import Notification
+from edutrack.i18n import N_, _, day_month, ngettext
+from edutrack.i18n.names import PersonName, first_last
 
 KIND_LABELS = {
-    "grade": "Новая оценка",
-    "grade_changed": "Оценка изменена",
-    "grade_deleted": "Оценка удалена",
-    "homework": "Домашнее задание",
-    "attendance": "Посещаемость",
+    "grade": N_("New grade"),
+    "grade_changed": N_("Grade changed"),
+    "grade_deleted": N_("Grade deleted"),
+    "homework": N_("Homework"),
+    "attendance": N_("Attendance"),
 }
-ATTENDANCE_STATUS = {
-    "absent": "отсутствие",
-    "late": "опоздание",
-    "excused": "отсутствие по уважительной причине",
-    "sick": "отсутствие по болезни",
-    "present": "присутствие",
-}
+ATTENDANCE_STATUS = {"absent": N_("absence"), "late": N_("late arrival"), "present": N_("present")}
 DIARY_KINDS = frozenset(KIND_LABELS)
-NO_SUBJECT = "Без предмета"
+NO_SUBJECT = N_("No subject")
 
 
 @dataclass
@@ -59,32 +57,45 @@ def _short(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _day(payload: Mapping[str, Any]) -> str:
+    raw = _s(payload, "date")
+    try:
+        return day_month(date.fromisoformat(raw))
+    except ValueError:
+        return raw
+
+
+def _label(table: Mapping[str, str], code: str) -> str:
+    """A code's words; a code we do not know (an old row) is shown as it is rather than dropped."""
+    return _(table[code]) if code in table else code
+
+
 def describe(row: Notification) -> str:
     p = row.payload or {}
     if row.kind in ("grade", "grade_changed", "grade_deleted"):
         text = _s(p, "value")
         if _s(p, "work_type"):
-            text += f" ({_s(p, 'work_type')})"
+            text = _("%(grade)s (%(work_type)s)", grade=text, work_type=_s(p, "work_type"))
         if _s(p, "date"):
-            text += f" за {_s(p, 'date')}"
+            text = _("%(grade)s for %(date)s", grade=text, date=_day(p))
         if _s(p, "teacher"):
             text += f", {_s(p, 'teacher')}"
         if _s(p, "comment"):
             text += f": {_short(_s(p, 'comment'))}"
         return text or _s(p, "title")
     if row.kind == "homework":
-        when = f"на {_s(p, 'date')}: " if _s(p, "date") else ""
-        return when + _short(_s(p, "text") or _s(p, "title"), 300)
+        text = _short(_s(p, "text") or _s(p, "title"), 300)
+        return _("for %(date)s: %(text)s", date=_day(p), text=text) if _s(p, "date") else text
     if row.kind == "attendance":
-        status = ATTENDANCE_STATUS.get(_s(p, "status"), _s(p, "status"))
-        text = f"{_s(p, 'date')}: {status}".strip(": ")
+        status = _label(ATTENDANCE_STATUS, _s(p, "status"))
+        text = _("%(date)s: %(status)s", date=_day(p), status=status) if _s(p, "date") else status
         if _s(p, "reason"):
-            text += f" ({_short(_s(p, 'reason'))})"
+            text += f" ({_label(ABSENCE_REASON_TITLES, _s(p, 'reason'))})"
         return text
     return _s(p, "title")
 
 
-def build_digest(rows: Sequence[Notification], recipient_id: int, names: Mapping[int, str]) -> Digest:
+def build_digest(rows: Sequence[Notification], recipient_id: int, names: Mapping[int, PersonName]) -> Digest:
     children: dict[int | None, ChildGroup] = {}
     news: list[dict[str, str]] = []
     messages: list[dict[str, str]] = []
@@ -93,25 +104,23 @@ def build_digest(rows: Sequence[Notification], recipient_id: int, names: Mapping
         if row.kind == "news":
             news.append({"title": _s(p, "title"), "summary": _short(_s(p, "summary"), 300)})
         elif row.kind == "message":
-            messages.append({"sender": _s(p, "sender") or "Собеседник", "text": _short(_s(p, "text"))})
+            messages.append({"sender": _s(p, "sender") or _("Someone"), "text": _short(_s(p, "text"))})
         else:
             about = row.about_user_id
             own = about is None or about == recipient_id
             key = None if own else about
             if key not in children:
-                name = None if own else (_s(p, "student_name") or names.get(about or 0) or f"ученик #{about}")
+                known = names.get(about or 0)
+                name = None if own else (first_last(known) if known else _s(p, "student_name")
+                                         or _("student no. %(id)s", id=about))
                 children[key] = ChildGroup(name=name)
-            subject = _s(p, "subject") or NO_SUBJECT
+            subject = _s(p, "subject") or _(NO_SUBJECT)
             group = children[key].subjects.setdefault(subject, SubjectGroup(subject))
-            group.lines.append({"label": KIND_LABELS.get(row.kind, _s(p, "title") or row.kind),
-                                "text": describe(row)})
+            label = _(KIND_LABELS[row.kind]) if row.kind in KIND_LABELS else _s(p, "title") or row.kind
+            group.lines.append({"label": label, "text": describe(row)})
     ordered = sorted(children.values(), key=lambda c: (c.name is not None, c.name or ""))
     return Digest(children=ordered, news=news, messages=messages, count=len(rows))
 
 
 def plural_notifications(n: int) -> str:
-    if n % 10 == 1 and n % 100 != 11:
-        return f"{n} новое уведомление"
-    if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
-        return f"{n} новых уведомления"
-    return f"{n} новых уведомлений"
+    return ngettext("%(num)s new notification", "%(num)s new notifications", n)

@@ -20,10 +20,15 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from edutrack.context import AppContext
-from edutrack.digest.content import build_digest, plural_notifications
+from edutrack.db.models import User
+from edutrack.digest.content import Digest, build_digest, plural_notifications
 from edutrack.events import presence_key
+from edutrack.i18n import _, for_recipients
+from edutrack.i18n.names import PersonName, address_name
+from edutrack.mail.templates import RenderedEmail
 from edutrack.queries import digest as q
 from edutrack.queries import outbox as outbox_q
+from edutrack.queries.people import person_names
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +88,14 @@ class DigestScheduler:
             return None
         return [u for u, online in zip(user_ids, present, strict=True) if not online]
 
+    def _render(self, user: User, digest: Digest) -> RenderedEmail:
+        summary = plural_notifications(digest.count)
+        return self.ctx.mail.render(
+            "digest", _("EduTrack: %(summary)s", summary=summary),
+            name=address_name(PersonName.of(user.profile)) or user.email, summary=summary, digest=digest,
+            link=self.settings.public_url.rstrip("/") + "/",
+        )
+
     async def queue_digest(self, user_id: int) -> bool:
         delay = self.settings.digest_delay
         async with self.ctx.sessions.begin() as session:
@@ -93,17 +106,9 @@ class DigestScheduler:
             if not rows:
                 return False
             about = sorted({r.about_user_id for r in rows if r.about_user_id is not None})
-            names = await q.display_names(session, about)
-            digest = build_digest(rows, user_id, names)
-            summary = plural_notifications(digest.count)
-            mail = self.ctx.mail.render(
-                "digest",
-                f"EduTrack: {summary}",
-                name=user.profile.first_name or user.email,
-                summary=summary,
-                digest=digest,
-                link=self.settings.public_url.rstrip("/") + "/",
-            )
+            names = await person_names(session, about)
+            with for_recipients():
+                mail = self._render(user, build_digest(rows, user_id, names))
             await outbox_q.insert_many(session, [{
                 "recipient": user.email, "subject": mail.subject, "body_text": mail.text, "body_html": mail.html,
                 "kind": q.DIGEST_KIND, "user_id": user.id,

@@ -9,9 +9,13 @@ from `Accept-Language` (pages: `?lang=` or the `lang` cookie), workers run in th
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
+
+from babel.dates import format_date
 
 from edutrack.i18n.catalogue import DEFAULT_LOCALE, LOCALES, translations
 
@@ -37,6 +41,12 @@ def use_locale(locale: str | None) -> Iterator[str]:
         locale_var.reset(token)
 
 
+def for_recipients() -> contextlib.AbstractContextManager[str]:
+    """Texts written now for other people to read later (notification titles, emails) are in the recipients'
+    language, not in the language of the request that caused them: the default one, as profiles carry none."""
+    return use_locale(DEFAULT_LOCALE)
+
+
 def gettext(message: str, /, **params: object) -> str:
     """The message in the current language, with its `%(name)s` parameters filled in."""
     return translations(current_locale()).gettext(message) % params
@@ -60,6 +70,11 @@ def gendered(gender: str | None, message: str, /, **params: object) -> str:
     if gender in GENDERS:
         return pgettext(gender, message, **params)
     return gettext(message, **params)
+
+
+def day_month(day: date) -> str:
+    """A date inside a sentence, in the current language: "12 ноября", "12 November"."""
+    return format_date(day, "d MMMM", locale=current_locale())
 
 
 def N_(message: str) -> str:

@@ -1,7 +1,8 @@
 """marshmallow's built-in messages ("Missing data for required field.", "Not a valid integer.", ...) in the
 request's language. marshmallow formats its English templates before we see them, so each rendered message
 is matched against the template it came from and the template's translation is filled with the same values.
-Our own validators raise messages that are translated already; those pass through unchanged."""
+Our own validators raise messages that are translated already; those pass through unchanged, and a schema's
+fixed `error=N_("...")` is looked up as it is."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import functools
 import re
 from typing import Any
 
-from edutrack.i18n import N_, gettext
+from edutrack.i18n import N_, current_locale, gettext
+from edutrack.i18n.catalogue import translations
 
 # Every message marshmallow can produce, in the catalogue's form (`%(name)s` for marshmallow's `{name}`).
 # A test renders each default message of the installed marshmallow and fails on one missing here (except
@@ -89,7 +91,8 @@ def translate_message(text: str) -> str:
         found = pattern.match(text)
         if found:
             return gettext(message, **found.groupdict())
-    return text
+    # A schema's own fixed message (`validate.Regexp(..., error=N_("..."))`) is a catalogue id as it is.
+    return translations(current_locale()).gettext(text)
 
 
 def translate_messages(messages: Any) -> Any:

@@ -1,4 +1,5 @@
-"""Email rendering: jinja2 templates under edutrack/templates/email, one HTML and one text part each."""
+"""Email rendering: jinja2 templates under edutrack/templates/email, one HTML and one text part each, worded
+through the catalogue (Jinja2's i18n extension) in the language current while rendering."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import jinja2
+
+from edutrack.i18n import current_locale
+from edutrack.i18n.jinja import install_gettext
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +35,14 @@ class MailTemplates:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        install_gettext(self._html)
+        install_gettext(self._text)
 
     def render(self, template: str, subject: str, **context: Any) -> RenderedEmail:
+        """In the current language (see edutrack.i18n.for_recipients for emails written during a request)."""
+        context.update(subject=subject, locale=current_locale())
         return RenderedEmail(
             subject=subject,
-            text=self._text.get_template(f"{template}.txt").render(subject=subject, **context),
-            html=self._html.get_template(f"{template}.html").render(subject=subject, **context),
+            text=self._text.get_template(f"{template}.txt").render(**context),
+            html=self._html.get_template(f"{template}.html").render(**context),
         )

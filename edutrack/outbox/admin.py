@@ -8,15 +8,16 @@ from __future__ import annotations
 from edutrack import errors
 from edutrack.context import AppContext
 from edutrack.db.models import EmailOutbox, OutboxStatus
+from edutrack.i18n import _
 from edutrack.queries import outbox as q
 from edutrack.security.tokens import Principal
 
 
 def _require_admin(actor: Principal) -> None:
     if not actor.is_admin:
-        raise errors.Forbidden("Only administrators can see the email outbox")
+        raise errors.Forbidden(_("Only administrators can see the email outbox"))
     if not actor.is_superuser and actor.school_id is None:
-        raise errors.Forbidden("This administrator account is not attached to a school")
+        raise errors.Forbidden(_("This administrator account is not attached to a school"))
 
 
 async def list_outbox(ctx: AppContext, actor: Principal, *, status: str | None, limit: int,
@@ -32,9 +33,10 @@ async def retry_dead(ctx: AppContext, actor: Principal, outbox_id: int) -> Email
     async with ctx.sessions.begin() as session:
         row = await q.row_for_update(session, outbox_id, school_id=actor.school_id, all_schools=actor.is_superuser)
         if row is None:
-            raise errors.NotFound("No such email in the outbox")
+            raise errors.NotFound(_("No such email in the outbox"))
         if row.status != OutboxStatus.DEAD.value:
-            raise errors.Conflict(f"Only dead emails can be retried; this one is {row.status!r}",
+            raise errors.Conflict(_("Only emails that failed for good can be sent again; this one is “%(status)s”",
+                                    status=row.status),
                                   code="not_dead")
         await q.requeue(session, row)
         await session.refresh(row)

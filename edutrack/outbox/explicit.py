@@ -14,9 +14,13 @@ from dataclasses import dataclass
 from edutrack import errors
 from edutrack.context import AppContext
 from edutrack.db.models import EmailPreference, Role
+from edutrack.i18n import _, for_recipients
+from edutrack.i18n.names import PersonName, address_name, sender_name
+from edutrack.mail.templates import RenderedEmail
 from edutrack.queries import chat as chat_q
 from edutrack.queries import membership as m
 from edutrack.queries import outbox as q
+from edutrack.queries.people import person_names
 from edutrack.security.tokens import Principal
 from edutrack.services.chat import parse_channel
 
@@ -30,17 +34,30 @@ class Queued:
     already_emailed: int
 
 
+def _chat_email(ctx: AppContext, people: dict[int, PersonName], sender_id: int, recipient_id: int, address: str,
+                class_name: object, text: str) -> RenderedEmail:
+    """"Сообщение от Ирины Крыловой (чат класса 5А)": the sender declined, the recipient addressed by name."""
+    sender = sender_name(people[sender_id]) if sender_id in people else "EduTrack"
+    where = _("class %(name)s chat", name=class_name) if class_name is not None else _("private message")
+    recipient = people.get(recipient_id)
+    return ctx.mail.render(
+        "chat_message", _("A message from %(sender)s (%(where)s)", sender=sender, where=where),
+        name=(address_name(recipient) if recipient else "") or address, sender=sender, where=where, text=text,
+        link=ctx.settings.public_url.rstrip("/") + "/",
+    )
+
+
 async def email_chat_message(ctx: AppContext, actor: Principal, channel_name: str, message_id: int) -> Queued:
     if not (actor.is_superuser or actor.role in (Role.TEACHER.value, Role.ADMIN.value)):
-        raise errors.Forbidden("Only teachers and administrators can email a message")
+        raise errors.Forbidden(_("Only teachers and administrators can email a message"))
     channel = parse_channel(channel_name)
     if not channel.is_chat:
-        raise errors.BadRequest("Only chat messages (class:{id} or dm:{a}:{b}) can be emailed",
+        raise errors.BadRequest(_("Only chat messages (class:{id} or dm:{a}:{b}) can be emailed"),
                                 code="invalid_channel", details={"channel": channel_name})
     async with ctx.sessions.begin() as session:
         message = await chat_q.message_by_id(session, channel.name, message_id)
         if message is None or message.deleted_at is not None:
-            raise errors.NotFound("No such message in this channel")
+            raise errors.NotFound(_("No such message in this channel"))
         if channel.kind == "class":
             message_school = await m.school_of_class(session, channel.ids[0])
             members = await m.class_chat_member_ids(session, channel.ids[0])
@@ -52,22 +69,17 @@ async def email_chat_message(ctx: AppContext, actor: Principal, channel_name: st
             and actor.school_id == message_school
         if not (actor.is_superuser or actor.user_id == message.sender_id or school_admin):
             # Do not reveal the message to someone who could not read it anyway.
-            raise errors.Forbidden("Only the message's sender or an administrator of its school can email it")
+            raise errors.Forbidden(_("Only the message's sender or an administrator of its school can email it"))
 
         people = await q.email_recipients(session, sorted(members - {message.sender_id}))
         wanted = [p for p in people if p[3] != EmailPreference.OFF.value]
-        sender = await chat_q.sender_name(session, message.sender_id) or "EduTrack"
-        where = "личное сообщение"
-        if channel.kind == "class":
-            names = await chat_q.class_names(session, [channel.ids[0]])
-            where = f"чат класса {names.get(channel.ids[0], channel.ids[0])}"
+        names = await person_names(session, [message.sender_id, *(p[0] for p in wanted)])
+        class_name = (await chat_q.class_names(session, [channel.ids[0]])).get(channel.ids[0], channel.ids[0]) \
+            if channel.kind == "class" else None
         rows: list[dict[str, object]] = []
-        for _user_id, address, first_name, _ in wanted:
-            mail = ctx.mail.render(
-                "chat_message", f"Сообщение от {sender} ({where})",
-                name=first_name or address, sender=sender, where=where, text=message.text,
-                link=ctx.settings.public_url.rstrip("/") + "/",
-            )
+        for _user_id, address, _first_name, _extra in wanted:
+            with for_recipients():
+                mail = _chat_email(ctx, names, message.sender_id, _user_id, address, class_name, message.text)
             rows.append({"recipient": address, "subject": mail.subject[:300], "body_text": mail.text,
                          "body_html": mail.html, "kind": KIND, "user_id": _user_id,
                          "dedupe_key": f"{KIND}:{channel.name}:{message_id}:{_user_id}"})

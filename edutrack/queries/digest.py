@@ -87,15 +87,6 @@ async def pending_notifications(session: AsyncSession, user_id: int, *, delay_se
     return list(rows.scalars())
 
 
-async def display_names(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, str]:
-    if not user_ids:
-        return {}
-    rows = await session.execute(
-        select(Profile.user_id, Profile.first_name, Profile.last_name).where(Profile.user_id.in_(list(user_ids)))
-    )
-    return {uid: f"{first} {last}".strip() for uid, first, last in rows}
-
-
 async def mark_emailed(session: AsyncSession, ids: Sequence[int], at: datetime | None = None) -> None:
     await session.execute(
         update(Notification)

@@ -10,6 +10,7 @@ from sqlalchemy import delete, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack.db.diary import AcademicYear, Attestation, Grade, School, SchoolClass, Term, WorkType
+from edutrack.i18n import N_, _, for_recipients
 
 
 async def insert_school(session: AsyncSession, fields: dict[str, Any]) -> School:
@@ -164,19 +165,20 @@ async def delete_term(session: AsyncSession, term_id: int) -> None:
 # Work types
 
 
+# A new school's work types (renamed or added to by its admins), named in the school's language.
 DEFAULT_WORK_TYPES = (
-    ("Контрольная работа", 3),
-    ("Самостоятельная работа", 2),
-    ("Проверочная работа", 2),
-    ("Ответ на уроке", 1),
-    ("Домашняя работа", 1),
+    (N_("Test"), 3),
+    (N_("Independent work"), 2),
+    (N_("Quiz"), 2),
+    (N_("Answer in class"), 1),
+    (N_("Homework assignment"), 1),
 )
 
 
 async def seed_work_types(session: AsyncSession, school_id: int) -> None:
-    await session.execute(
-        insert(WorkType), [{"school_id": school_id, "name": n, "weight": w} for n, w in DEFAULT_WORK_TYPES]
-    )
+    with for_recipients():
+        rows = [{"school_id": school_id, "name": _(n), "weight": w} for n, w in DEFAULT_WORK_TYPES]
+    await session.execute(insert(WorkType), rows)
 
 
 async def insert_work_type(session: AsyncSession, fields: dict[str, Any]) -> WorkType:

@@ -6,6 +6,7 @@
   "use strict";
   var ET = window.EduTrack;
   var el = ET.el;
+  var t = ET.t;
   var PAGE = 30;
   var TYPING_SHOW_MS = 4000;
   var TYPING_SEND_EVERY_MS = 2000;
@@ -18,25 +19,26 @@
   var lastTypingSent = 0;
 
   function chan(name) { return channels[name]; }
-  function nameOf(id) { return id === me.id ? "Вы" : names[id] || "Участник №" + id; }
+  function nameOf(id) { return id === me.id ? t("You") : names[id] || t("Member no. %(id)s", { id: id }); }
+  function chatTitle(c) { return c.kind === "class" ? t("Class %(name)s", { name: c.title }) : c.title || c.name; }
   function atBottom(box) { return box.scrollHeight - box.scrollTop - box.clientHeight < 40; }
 
   // ---------------------------------------------------------------- channel list and badges
 
   function renderChannels() {
     var list = ET.clear(ET.$("channels"));
-    if (!order.length) { list.append(el("li", { class: "muted", text: "У вас пока нет чатов." })); }
+    if (!order.length) { list.append(el("li", { class: "muted", text: t("You have no chats yet.") })); }
     var total = 0;
     order.forEach(function (name) {
       var c = chan(name);
       total += c.unread;
-      var label = c.title || name;
       list.append(el("li", {}, el("a", {
         href: "/chat?channel=" + encodeURIComponent(name), class: "channel-link", "data-channel": name,
         "aria-current": name === active ? "page" : null,
         onclick: function (event) { event.preventDefault(); open(name); },
-      }, el("span", { text: (c.kind === "class" ? "Класс " : "") + label }),
-      c.unread > 0 ? el("span", { class: "badge", "aria-label": "непрочитанных: " + c.unread, text: String(c.unread) }) : null)));
+      }, el("span", { text: chatTitle(c) }),
+      c.unread > 0 ? el("span", { class: "badge", "aria-label": ET.tn("%(num)s unread", "%(num)s unread", c.unread),
+        text: String(c.unread) }) : null)));
     });
     var navBadge = ET.$("chat-unread-total");
     if (navBadge) { navBadge.hidden = total === 0; navBadge.textContent = String(total); }
@@ -61,10 +63,10 @@
       (m.deleted ? " deleted" : "");
     return el("li", { class: classes, "data-id": m.id },
       el("div", { class: "message-meta" },
-        el("span", { class: "sender", text: m.sender_id === me.id ? "Вы" : m.sender || nameOf(m.sender_id) }), " ",
+        el("span", { class: "sender", text: m.sender_id === me.id ? t("You") : m.sender || nameOf(m.sender_id) }), " ",
         el("time", { datetime: m.created_at, text: ET.fmt.stamp(m.created_at) }),
-        m.edited_at && !m.deleted ? el("span", { class: "muted", text: " (изменено)" }) : null),
-      el("p", { class: "message-text", text: m.deleted ? "Сообщение удалено" : m.text }));
+        m.edited_at && !m.deleted ? el("span", { class: "muted", text: " " + t("(edited)") }) : null),
+      el("p", { class: "message-text", text: m.deleted ? t("Message deleted") : m.text }));
   }
 
   function renderMessages() {
@@ -73,7 +75,7 @@
     Object.keys(c.messages).map(Number).sort(function (a, b) { return a - b; })
       .forEach(function (id) { list.append(messageNode(c, c.messages[id])); });
     ET.$("load-older").hidden = !c.hasMore;
-    if (!list.children.length) list.append(el("li", { class: "muted empty", text: "Сообщений пока нет. Напишите первым!" }));
+    if (!list.children.length) list.append(el("li", { class: "muted empty", text: t("No messages yet. Be the first to write!") }));
   }
 
   // Put one message in place (new, replayed or edited) without redrawing the whole list.
@@ -168,7 +170,8 @@
     var node = ET.$("online");
     if (!c) { node.textContent = ""; return; }
     var ids = Object.keys(c.online).map(Number).filter(function (id) { return id !== me.id; });
-    node.textContent = ids.length ? "В сети: " + ids.map(nameOf).join(", ") : "Кроме вас, никого нет в сети";
+    node.textContent = ids.length ? t("Online: %(names)s", { names: ids.map(nameOf).join(", ") })
+      : t("Nobody else is online");
   }
 
   function renderTyping() {
@@ -177,7 +180,8 @@
     if (!c) { node.textContent = ""; return; }
     var now = Date.now();
     var who = Object.keys(c.typing).map(Number).filter(function (id) { return c.typing[id] > now; });
-    node.textContent = who.length ? who.map(nameOf).join(", ") + (who.length > 1 ? " печатают…" : " печатает…") : "";
+    node.textContent = who.length ? ET.tn("%(names)s is typing…", "%(names)s are typing…", who.length,
+      { names: who.map(nameOf).join(", ") }) : "";
   }
   setInterval(renderTyping, 1000);
 
@@ -232,11 +236,10 @@
           ET.clear(ET.$("message-list"));
           ET.$("send-form").hidden = true;
           var notice = ET.$("chat-notice");
-          notice.textContent = "Вы больше не участник чата «" + (c.kind === "class" ? "Класс " + c.title : c.title) +
-            "».";
+          notice.textContent = t("You are no longer a member of the chat “%(chat)s”.", { chat: chatTitle(c) });
           notice.hidden = false;
         }
-        ET.toast("Вы больше не участник чата " + (c.kind === "class" ? "класса " + c.title : c.title));
+        ET.toast(t("You are no longer a member of the chat “%(chat)s”.", { chat: chatTitle(c) }));
       },
       subscribed: function (reply, resumed) {
         c.online = {};
@@ -246,7 +249,8 @@
           for (var id = reply.since + 1; id <= reply.last_id; id++) c.missed[id] = true;
           if (c.name === active) {
             var notice = ET.$("chat-notice");
-            notice.textContent = "Пока не было связи, пришло новых сообщений: " + reply.missed + ". Они отмечены ниже.";
+            notice.textContent = ET.tn("While you were offline %(num)s new message arrived. It is marked below.",
+              "While you were offline %(num)s new messages arrived. They are marked below.", reply.missed);
             notice.hidden = false;
           }
         }
@@ -263,7 +267,7 @@
     active = name;
     // Channel names are [a-z0-9:], safe in a query as they are.
     window.history.replaceState(null, "", "/chat?channel=" + name);
-    ET.$("room-title").textContent = c.kind === "class" ? "Класс " + c.title : c.title || name;
+    ET.$("room-title").textContent = chatTitle(c);
     ET.$("chat-notice").hidden = true;
     ET.$("send-form").hidden = false;
     renderChannels();
@@ -328,7 +332,7 @@
         markRead(c);
       }, function (err) {
         input.value = text;
-        ET.toast("Сообщение не отправлено: " + err.message, "error");
+        ET.toast(t("Message not sent: %(error)s", { error: err.message }), "error");
       });
     });
     ET.$("load-older").addEventListener("click", loadOlder);

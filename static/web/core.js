@@ -255,12 +255,12 @@
   // One refresh at a time: a second caller waits for the first (a refresh token works only once).
   ET.refresh = function () {
     if (refreshing) return refreshing;
-    if (!ET.session || !ET.session.refresh) return Promise.reject(new Error("no session"));
+    if (!ET.session || !ET.session.refresh) return Promise.reject(new Error(t("You are not signed in.")));
     refreshing = fetch("/api/v1/auth/refresh", {
       method: "POST", headers: { "Content-Type": "application/json", "Accept-Language": ET.locale },
       body: JSON.stringify({ refresh_token: ET.session.refresh }),
     }).then(function (response) {
-      if (response.status === 401) { sessionLost(); throw new Error("session expired"); }
+      if (response.status === 401) { sessionLost(); throw new Error(t("Your session has ended; sign in again.")); }
       if (!response.ok) return readError(response).then(function (err) { throw err; });
       return response.json().then(function (pair) {
         storeTokens(pair);
@@ -360,7 +360,7 @@
       self.ws = null;
       clearInterval(self.heartbeat);
       Object.keys(self.pending).forEach(function (req) {
-        self.pending[req].reject(new Error("connection closed"));
+        self.pending[req].reject(new Error(t("No connection to the server. Try again.")));
       });
       self.pending = {};
       if (self.stopped) return;
@@ -401,7 +401,7 @@
     return new Promise(function (resolve, reject) {
       var req = "r" + (++self.reqSeq);
       frame.req = req;
-      if (!self.send(frame)) { reject(new Error("not connected")); return; }
+      if (!self.send(frame)) { reject(new Error(t("No connection to the server. Try again."))); return; }
       self.pending[req] = { resolve: resolve, reject: reject };
     });
   };

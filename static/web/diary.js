@@ -5,9 +5,11 @@
   "use strict";
   var ET = window.EduTrack;
   var el = ET.el;
+  var t = ET.t;
   var CHILD_KEY = "edutrack.child";
-  var ATTENDANCE = { present: "был", absent: "отсутствовал", late: "опоздал" };
-  var REASONS = { unexcused: "без уважительной причины", illness: "болезнь", excused: "уважительная причина" };
+  // Nouns, not verbs: the list reads right for a girl and for a boy alike.
+  var ATTENDANCE = { present: t("present"), absent: t("absence"), late: t("late arrival") };
+  var REASONS = { unexcused: t("without a valid reason"), illness: t("illness"), excused: t("valid reason") };
 
   // freshGradeIds: grades that arrived live while the page is open, for any child, so a parent who switches to
   // the child a grade was about still sees it highlighted. classNames: child id -> class, from the schedule.
@@ -16,7 +18,7 @@
 
   function show(container, node) { ET.clear(container).append(node); }
   function failure(container, err) {
-    show(container, el("p", { class: "error", role: "alert", text: "Не удалось загрузить: " + err.message }));
+    show(container, el("p", { class: "error", role: "alert", text: t("Could not load: %(error)s", { error: err.message }) }));
   }
 
   // Load `query` and render it for the child selected now; a reply that arrives after the parent switched to
@@ -34,7 +36,7 @@
     return function (iso) { return f.format(new Date(iso)); };
   }
   function timeIn(tz) {
-    var f = new Intl.DateTimeFormat("ru-RU", { timeZone: tz, hour: "2-digit", minute: "2-digit" });
+    var f = new Intl.DateTimeFormat(ET.locale, { timeZone: tz, hour: "2-digit", minute: "2-digit" });
     return function (iso) { return f.format(new Date(iso)); };
   }
 
@@ -69,14 +71,14 @@
         list.append(el("li", { class: "lesson", "data-lesson-id": lesson.id },
           el("span", { class: "lesson-time", text: time(lesson.starts_at) + "–" + time(lesson.ends_at) }),
           el("span", { class: "lesson-subject", text: lesson.subject_name }),
-          lesson.room ? el("span", { class: "lesson-room", text: "каб. " + lesson.room }) : null,
-          lesson.topic ? el("span", { class: "lesson-topic", text: "Тема: " + lesson.topic }) : null,
+          lesson.room ? el("span", { class: "lesson-room", text: t("room %(room)s", { room: lesson.room }) }) : null,
+          lesson.topic ? el("span", { class: "lesson-topic", text: t("Topic: %(topic)s", { topic: lesson.topic }) }) : null,
           el("span", { class: "homework" + (lesson.homework ? "" : " muted"),
-            text: lesson.homework ? "Д/З: " + lesson.homework : "Д/З не задано" })));
+            text: lesson.homework ? t("Homework: %(text)s", { text: lesson.homework }) : t("No homework") })));
       });
       var heading = el("h3", { text: ET.fmt.day(date) });
       wrap.append(el("section", { class: "day" + (key === today ? " today" : ""), "aria-label": ET.fmt.day(date) },
-        heading, lessons.length ? list : el("p", { class: "muted", text: "Уроков нет" })));
+        heading, lessons.length ? list : el("p", { class: "muted", text: t("No lessons") })));
     }
     show(box, wrap);
   }
@@ -93,7 +95,7 @@
   }
 
   function renderGrades(box, data) {
-    if (!data.subjects.length) { show(box, el("p", { class: "muted", text: "Оценок пока нет." })); return; }
+    if (!data.subjects.length) { show(box, el("p", { class: "muted", text: t("No grades yet.") })); return; }
     var bySubject = {};
     data.grades.forEach(function (g) { (bySubject[g.subject_id] = bySubject[g.subject_id] || []).push(g); });
     var body = el("tbody");
@@ -101,22 +103,24 @@
       var marks = el("ul", { class: "grade-list" });
       (bySubject[s.subject_id] || []).sort(function (a, b) { return a.date < b.date ? -1 : a.date > b.date ? 1 : a.id - b.id; })
         .forEach(function (g) {
-          var about = g.work_type + " (вес " + g.weight + "), " + ET.fmt.date(g.date) + (g.comment ? ": " + g.comment : "");
+          var about = t("%(work_type)s (weight %(weight)s), %(date)s", { work_type: g.work_type, weight: g.weight,
+            date: ET.fmt.date(g.date) }) + (g.comment ? ": " + g.comment : "");
           marks.append(el("li", { class: gradeClass(g), "data-grade-id": g.id, title: about },
             el("span", { "aria-hidden": "true", text: g.display }),
             el("span", { class: "visually-hidden", text: g.display + ", " + about })));
         });
       var avg = s.weighted_average === null || s.weighted_average === undefined ? "—" : s.weighted_average.toFixed(2);
+      marks.setAttribute("aria-label", ET.tn("%(num)s grade", "%(num)s grades", marks.children.length));
       body.append(el("tr", { "data-subject-id": s.subject_id },
         el("th", { scope: "row", text: s.subject }),
         el("td", {}, marks),
         el("td", { class: "num average", text: avg })));
     });
     show(box, el("table", { class: "grades-table" },
-      el("caption", { class: "visually-hidden", text: "Оценки по предметам и средний взвешенный балл" }),
+      el("caption", { class: "visually-hidden", text: t("Grades by subject and the weighted average") }),
       el("thead", {}, el("tr", {},
-        el("th", { scope: "col", text: "Предмет" }), el("th", { scope: "col", text: "Оценки" }),
-        el("th", { scope: "col", class: "num", text: "Средний (взвеш.)" }))),
+        el("th", { scope: "col", text: t("Subject") }), el("th", { scope: "col", text: t("Grades") }),
+        el("th", { scope: "col", class: "num", text: t("Average (weighted)") }))),
       body));
   }
 
@@ -131,24 +135,24 @@
     var s = data.summary || {};
     var rate = s.rate === null || s.rate === undefined ? "—" : Math.round(s.rate * 100) + "%";
     var summary = el("dl", { class: "summary" },
-      el("dt", { text: "Посещаемость" }), el("dd", { text: rate }),
-      el("dt", { text: "Пропуски" }), el("dd", { text: String(s.absent || 0) }),
-      el("dt", { text: "Без уважительной причины" }), el("dd", { text: String(s.unexcused || 0) }),
-      el("dt", { text: "Опоздания" }), el("dd", { text: String(s.late || 0) }));
+      el("dt", { text: t("Attendance") }), el("dd", { text: rate }),
+      el("dt", { text: t("Absences") }), el("dd", { text: String(s.absent || 0) }),
+      el("dt", { text: t("Without a valid reason") }), el("dd", { text: String(s.unexcused || 0) }),
+      el("dt", { text: t("Late arrivals") }), el("dd", { text: String(s.late || 0) }));
     var missed = (data.marks || []).filter(function (m) { return m.status !== "present"; }).slice(-10).reverse();
     var list = el("ul", { class: "attendance-list" });
     missed.forEach(function (m) {
       list.append(el("li", { class: "att-" + m.status },
         el("time", { datetime: m.starts_at, text: ET.fmt.stamp(m.starts_at) }), " ",
         m.subject + ": " + ATTENDANCE[m.status] + (m.status !== "absent" ? "" :
-          " (" + (m.reason ? REASONS[m.reason] : "причина не указана") + ")")));
+          " (" + (m.reason ? REASONS[m.reason] : t("no reason given")) + ")")));
     });
-    ET.clear(box).append(summary, missed.length ? list : el("p", { class: "muted", text: "Пропусков нет." }));
+    ET.clear(box).append(summary, missed.length ? list : el("p", { class: "muted", text: t("No absences.") }));
   }
 
   // ---------------------------------------------------------------- children, terms, live updates
 
-  // "Иванова Мария, 5А": whose diary this is (the class once the schedule has named it).
+  // "Ivanova Maria, 5A": whose diary this is (the class once the schedule has named it).
   function showTitle() {
     var child = state.children.find(function (c) { return c.id === state.childId; });
     var profile = state.user.profile;
@@ -170,8 +174,10 @@
     return ET.api("/api/v1/parent-links?parent_id=" + state.user.id + "&limit=50").then(function (page) {
       state.children = page.items.map(function (l) { return { id: l.child_id, name: l.child_name }; });
       if (!state.children.length) {
-        show(ET.$("week"), el("p", { class: "muted", text: "К вашей учётной записи пока не привязан ни один ребёнок." }));
-        return Promise.reject(new Error("no children"));
+        var none = new Error(t("No child is linked to your account yet."));
+        none.shown = true;
+        show(ET.$("week"), el("p", { class: "muted", text: none.message }));
+        return Promise.reject(none);
       }
       var saved = Number(sessionStorage.getItem(CHILD_KEY));
       state.childId = state.children.some(function (c) { return c.id === saved; }) ? saved : state.children[0].id;
@@ -231,5 +237,5 @@
     state.user = user;
     if (user.role !== "student" && user.role !== "parent") { window.location.replace(ET.homeFor(user)); return; }
     return Promise.all([setupChildren(), setupTerms()]).then(loadAll);
-  }).catch(function (err) { if (err.message !== "no children") ET.toast(err.message, "error"); });
+  }).catch(function (err) { if (!err.shown) ET.toast(err.message, "error"); });
 })();

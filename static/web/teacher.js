@@ -4,12 +4,14 @@
   "use strict";
   var ET = window.EduTrack;
   var el = ET.el;
-  var MARK_LABELS = { na: "н/а", "5": "5", "4": "4", "3": "3", "2": "2", "1": "1" };
+  var t = ET.t;
+  var MARK_LABELS = { na: t("n/a"), pass: t("pass"), fail: t("fail"), exempt: t("exempt"),
+    "5": "5", "4": "4", "3": "3", "2": "2", "1": "1" };
 
   var state = { user: null, current: null, assignments: [], terms: [] };
 
   function failure(container, err) {
-    ET.clear(container).append(el("p", { class: "error", role: "alert", text: "Не удалось загрузить: " + err.message }));
+    ET.clear(container).append(el("p", { class: "error", role: "alert", text: t("Could not load: %(error)s", { error: err.message }) }));
   }
 
   function loadAssignments() {
@@ -18,7 +20,7 @@
     return ET.api(query).then(function (page) {
       state.assignments = page.items;
       ET.clear(list);
-      if (!page.items.length) { list.append(el("li", { class: "muted", text: "Вам пока не назначены классы." })); return; }
+      if (!page.items.length) { list.append(el("li", { class: "muted", text: t("No classes are assigned to you yet.") })); return; }
       page.items.forEach(function (a) {
         list.append(el("li", {}, el("button", {
           type: "button", class: "pill", "aria-pressed": "false", "data-assignment-id": a.id,
@@ -34,7 +36,8 @@
     document.querySelectorAll("#assignments .pill").forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
     button.setAttribute("aria-pressed", "true");
     ET.$("class-work").hidden = false;
-    ET.$("grade-title").textContent = "Выставить оценку: " + assignment.class_name + ", " + assignment.subject_name;
+    ET.$("grade-title").textContent = t("Give a grade: %(class)s, %(subject)s",
+      { class: assignment.class_name, subject: assignment.subject_name });
     ET.$("grade-result").textContent = "";
     Promise.all([loadStudents(assignment), loadLessons(assignment), loadTermSheet()]);
   }
@@ -49,13 +52,13 @@
 
   function loadLessons(a) {
     var select = ET.$("grade-lesson");
-    ET.clear(select).append(el("option", { value: "", text: "Без урока — по дате" }));
+    ET.clear(select).append(el("option", { value: "", text: t("No lesson: by date") }));
     var monday = ET.monday(new Date());
     var query = "/api/v1/lessons?class_id=" + a.class_id + "&from=" + ET.isoDay(monday) + "&to=" +
       ET.isoDay(ET.addDays(monday, 6));
     return ET.api(query).then(function (week) {
       // Lesson times in the school's time zone, as the diary shows them.
-      var stamp = new Intl.DateTimeFormat("ru-RU", { timeZone: week.timezone, weekday: "short", day: "numeric",
+      var stamp = new Intl.DateTimeFormat(ET.locale, { timeZone: week.timezone, weekday: "short", day: "numeric",
         month: "short", hour: "2-digit", minute: "2-digit" });
       var now = Date.now();
       var best = null;
@@ -78,7 +81,9 @@
   function loadWorkTypes() {
     var select = ET.$("grade-work-type");
     return ET.api("/api/v1/work-types").then(function (types) {
-      types.forEach(function (t) { select.append(el("option", { value: t.id, text: t.name + " (вес " + t.weight + ")" })); });
+      types.forEach(function (type) {
+        select.append(el("option", { value: type.id, text: t("%(name)s (weight %(weight)s)", type) }));
+      });
     }, function (err) { ET.toast(err.message, "error"); });
   }
 
@@ -97,22 +102,24 @@
     if (choice.indexOf("mark:") === 0) body.mark = choice.slice(5); else body.value = Number(choice);
     if (form.elements.lesson_id.value) body.lesson_id = Number(form.elements.lesson_id.value);
     else if (form.elements.date.value) body.date = form.elements.date.value;
-    else { result.textContent = "Выберите урок или дату."; ET.$("grade-date").focus(); return; }
+    else { result.textContent = t("Choose a lesson or a date."); ET.$("grade-date").focus(); return; }
     var comment = form.elements.comment.value.trim();
     if (comment) body.comment = comment;
     var button = form.querySelector("button[type=submit]");
     button.disabled = true;
-    result.textContent = "Сохраняем…";
+    result.textContent = t("Saving…");
     ET.api("/api/v1/grades", { method: "POST", body: body }).then(function (grade) {
       var student = form.elements.student_id.selectedOptions[0].textContent;
-      result.textContent = "Оценка «" + grade.display + "» выставлена: " + student + ".";
+      result.textContent = t("Grade “%(grade)s” given: %(student)s.", { grade: grade.display, student: student });
       result.dataset.gradeId = grade.id;
       form.elements.comment.value = "";
       loadTermSheet();
     }, function (err) {
+      // The details name what is wrong with each field; one that only repeats the message is not shown twice.
       var details = err.details && typeof err.details === "object"
-        ? Object.keys(err.details).map(function (k) { return [].concat(err.details[k]).join(" "); }).join(" ") : "";
-      result.textContent = "Не сохранено: " + err.message + (details ? " " + details : "");
+        ? Object.keys(err.details).map(function (k) { return [].concat(err.details[k]).join(" "); })
+          .filter(function (text) { return text && text !== err.message; }).join(" ") : "";
+      result.textContent = t("Not saved: %(error)s", { error: err.message + (details ? " " + details : "") });
     }).finally(function () { button.disabled = false; });
   }
 
@@ -121,8 +128,9 @@
     var select = ET.$("sheet-term");
     return ET.api("/api/v1/schools/" + state.user.school_id + "/terms").then(function (terms) {
       var today = ET.isoDay(new Date());
-      terms.forEach(function (t) {
-        select.append(el("option", { value: t.id, text: t.name, selected: t.starts_on <= today && today <= t.ends_on }));
+      terms.forEach(function (term) {
+        select.append(el("option", { value: term.id, text: term.name,
+          selected: term.starts_on <= today && today <= term.ends_on }));
       });
       select.addEventListener("change", loadTermSheet);
     }, function () {});
@@ -137,8 +145,8 @@
   }
 
   function renderSheet(box, sheet) {
-    if (!sheet.students.length) { ET.clear(box).append(el("p", { class: "muted", text: "В классе нет учеников." })); return; }
-    var head = el("tr", {}, el("th", { scope: "col", text: "Ученик" }));
+    if (!sheet.students.length) { ET.clear(box).append(el("p", { class: "muted", text: t("The class has no students.") })); return; }
+    var head = el("tr", {}, el("th", { scope: "col", text: t("Student") }));
     sheet.subjects.forEach(function (s) { head.append(el("th", { scope: "col", text: s.name })); });
     var body = el("tbody");
     sheet.students.forEach(function (row) {
@@ -147,16 +155,17 @@
         var avg = c.average === null || c.average === undefined ? "—" : c.average.toFixed(2);
         var mark = c.final ? MARK_LABELS[c.final] || c.final : MARK_LABELS[c.proposed] || c.proposed;
         tr.append(el("td", { class: "num" + (c.final ? " final" : " proposed"),
-          title: c.final ? "Итоговая оценка" + (c.is_override ? " (изменена учителем)" : "") : "Предложено системой" },
+          title: c.final ? (c.is_override ? t("Final mark (changed by the teacher)") : t("Final mark"))
+            : t("Proposed by the system") },
           el("span", { class: "sheet-avg", text: avg }), " ",
           el("strong", { class: "sheet-mark", text: mark }),
-          c.final ? null : el("span", { class: "visually-hidden", text: " (предложено)" })));
+          c.final ? null : el("span", { class: "visually-hidden", text: " " + t("(proposed)") })));
       });
       body.append(tr);
     });
     ET.clear(box).append(el("table", { class: "sheet-table" },
-      el("caption", { text: sheet.class_name + ": средний взвешенный балл и оценка за период (" +
-        ET.fmt.date(sheet.from) + " — " + ET.fmt.date(sheet.to) + ")" }),
+      el("caption", { text: t("%(class)s: weighted average and the mark for the period (%(from)s — %(to)s)",
+        { class: sheet.class_name, from: ET.fmt.date(sheet.from), to: ET.fmt.date(sheet.to) }) }),
       el("thead", {}, head), body));
   }
 

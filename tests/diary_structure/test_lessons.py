@@ -88,14 +88,14 @@ async def test_double_booking_is_refused_with_the_conflict_named(client: TestCli
         school, 0, "История", "09:30", "10:15")), 409)
     assert clash["error"]["code"] == "schedule_conflict"
     kinds = {c["kind"] for c in clash["error"]["details"]["conflicts"]}
-    assert kinds == {"class"} and "already has" in clash["error"]["message"]
+    assert kinds == {"class"} and "уже есть урок" in clash["error"]["message"]
     assert clash["error"]["details"]["conflicts"][0]["lesson_id"] == first["id"]
 
     # Class 1 in room 101 at the same time: the room is taken (its own teacher is free).
     room = await body_of(await client.post("/api/v1/lessons", headers=admin, json=lesson(
         school, 1, "Математика", "09:10", "09:55", room="101")), 409)
     assert {c["kind"] for c in room["error"]["details"]["conflicts"]} == {"room"}
-    assert "Room 101" in room["error"]["message"]
+    assert "Кабинет 101" in room["error"]["message"]
 
     # The teacher of class 0 also teaching class 1: give class 1's maths to class 0's teacher.
     teacher0 = school.classes[0].teacher_by_subject[school.subject_ids["Математика"]]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from aiohttp.test_utils import TestClient
+from babel.dates import format_date
 from playwright.async_api import Page, expect
 
 from edutrack.context import AppContext
@@ -130,8 +131,10 @@ async def test_absence_marked_by_the_teacher_shows_live_on_the_students_diary(
     assert resp.status == 200, await resp.text()
     mark_id = next(m["id"] for m in (await resp.json())["items"] if m["student_id"] == child.id)
     entry = box.locator("li.att-absent")
-    await entry.filter(has_text="Математика: отсутствовал (причина не указана)").wait_for()
-    await page.locator(".toast").filter(has_text=f"Отсутствие на уроке: Математика, {today.isoformat()}").wait_for()
+    await entry.filter(has_text="Математика: отсутствие (причина не указана)").wait_for()
+    # The notification agrees with the student ("Ученик0 Школьников": a boy, by the surname).
+    day = format_date(today, "d MMMM", locale="ru")
+    await page.locator(".toast").filter(has_text=f"Школьников отсутствовал на уроке: Математика, {day}").wait_for()
     await expect(page.locator(summary("Пропуски"))).to_have_text("1", use_inner_text=True)
     await expect(page.locator(summary("Без уважительной причины"))).to_have_text("1", use_inner_text=True)
     await expect(page.locator(summary("Посещаемость"))).to_have_text("0%", use_inner_text=True)
@@ -141,7 +144,7 @@ async def test_absence_marked_by_the_teacher_shows_live_on_the_students_diary(
     # The reason added later replaces the old one, live as well.
     resp = await client.patch(f"/api/v1/attendance/{mark_id}", headers=teacher.headers, json={"reason": "illness"})
     assert resp.status == 200, await resp.text()
-    await entry.filter(has_text="Математика: отсутствовал (болезнь)").wait_for()
+    await entry.filter(has_text="Математика: отсутствие (болезнь)").wait_for()
     await page.locator(summary("Без уважительной причины")).filter(has_text="0").wait_for()
     await expect(page.locator(summary("Пропуски"))).to_have_text("1", use_inner_text=True)
     assert await box.locator("li").count() == 1

@@ -128,7 +128,7 @@ async def test_two_students_chat_live_and_a_tab_back_from_offline_shows_what_it_
     # Back online: the tab reconnects by itself, resumes from its last id and shows exactly what it missed.
     await b_tab.context.set_offline(False)
     await b.wait_for_selector('#conn-status[data-state="online"]')
-    await b.locator("#chat-notice").filter(has_text="новых сообщений: 3").wait_for()
+    await b.locator("#chat-notice").filter(has_text="пришло 3 новых сообщения").wait_for()
     for text in missed:
         await b.locator(".message.missed").filter(has_text=text).wait_for()
     texts = await b.locator("#message-list .message .message-text").all_inner_texts()

@@ -94,6 +94,8 @@ async def test_create_superuser_then_log_in(settings, client, tmp_path: Path):
     body = await resp.json()
     assert resp.status == 200, body
     assert body["user"]["is_superuser"] is True and body["user"]["role"] == "admin"
+    # Named in the default language, without a made-up surname ("Системы Администратор").
+    assert body["user"]["profile"]["full_name"] == "Администратор"
 
     # Again: refused without --update-existing, updated with it.
     code, _, err = await run("--email", "root@example.test", "--no-input")

@@ -8,9 +8,11 @@ import re
 
 import pytest
 from aiohttp.test_utils import TestClient
+from babel import Locale
 from marshmallow import fields, validate
 
 from edutrack.i18n import _, ngettext, use_locale
+from edutrack.i18n.catalogue import LOCALES, PLURAL_CATEGORIES, translations
 from edutrack.i18n.negotiate import negotiate, parse_accept_language
 from edutrack.i18n.validation import MARSHMALLOW_MESSAGES, translate_message, translate_messages
 
@@ -57,6 +59,32 @@ def test_plural_forms_come_from_the_catalogues_rule(n: int, word: str) -> None:
         assert ngettext("%(num)s unread", "%(num)s unread", n) == f"{n} {word}"
     with use_locale("en"):
         assert ngettext("%(num)s unread", "%(num)s unread", n) == f"{n} unread"
+
+
+@pytest.mark.parametrize(("n", "word"), [
+    (0, "оценок"), (1, "оценка"), (2, "оценки"), (4, "оценки"), (5, "оценок"), (11, "оценок"), (12, "оценок"),
+    (14, "оценок"), (21, "оценка"), (22, "оценки"), (25, "оценок"), (101, "оценка"), (111, "оценок"),
+    (1002, "оценки"),
+])
+def test_russian_plural_forms(n: int, word: str) -> None:
+    with use_locale("ru"):
+        assert ngettext("%(num)s grade", "%(num)s grades", n) == f"{n} {word}"
+    with use_locale("en"):
+        assert ngettext("%(num)s grade", "%(num)s grades", n) == f"{n} grade{'' if n == 1 else 's'}"
+
+
+def test_browser_plural_categories_match_the_catalogues_rule() -> None:
+    """The browser picks a form by the CLDR category (Intl.PluralRules mapped through PLURAL_CATEGORIES); the
+    server by the .po file's Plural-Forms rule. Both must pick the same form for every number."""
+    forms = {"ru": ["%(num)s оценка", "%(num)s оценки", "%(num)s оценок"], "en": ["%(num)s grade", "%(num)s grades"]}
+    for locale in LOCALES:
+        rule = Locale.parse(locale).plural_form
+        categories = PLURAL_CATEGORIES[locale]
+        for n in range(0, 250):
+            category = rule(n)
+            index = categories.index(category) if category in categories else len(categories) - 1
+            by_server = translations(locale).ngettext("%(num)s grade", "%(num)s grades", n)
+            assert by_server == forms[locale][index], (locale, n, category)
 
 
 def _marshmallow_defaults() -> set[str]:

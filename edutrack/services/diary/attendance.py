@@ -13,18 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack import errors
 from edutrack.context import AppContext
-from edutrack.db.diary import Attendance
+from edutrack.db.diary import ABSENCE_REASON_TITLES, Attendance
 from edutrack.db.models import Notification, Role
+from edutrack.i18n import _, day_month, for_recipients, gendered
+from edutrack.i18n.names import PersonName, first_last
 from edutrack.queries import attendance as q
 from edutrack.queries import membership
+from edutrack.queries.people import person_names
 from edutrack.security.tokens import Principal
 from edutrack.services.diary import permissions
 from edutrack.services.diary.grades import teacher_filter, term_range, visible_student
 from edutrack.services.diary.notify import notify_students_and_parents
 from edutrack.uow import unit_of_work
 
-STATUS_TITLES = {"absent": "Отсутствие на уроке", "late": "Опоздание на урок", "present": "Присутствие на уроке"}
-REASON_TITLES = {"unexcused": "без уважительной причины", "illness": "по болезни", "excused": "по уважительной причине"}
 NOTIFYING = ("absent", "late")
 
 
@@ -45,10 +46,19 @@ def mark_view(a: Attendance, names: dict[int, str] | None = None) -> dict[str, A
             "note": a.note, "marked_by": a.marked_by, "updated_at": a.updated_at}
 
 
-def _payload(lesson: Any, mark: Attendance, student_name: str) -> dict[str, Any]:
-    title = f"{STATUS_TITLES[mark.status]}: {lesson.subject}, {lesson.starts_at.date().isoformat()}"
-    if mark.reason:
-        title += f" ({REASON_TITLES[mark.reason]})"
+def attendance_title(status: str, reason: str | None, student: PersonName, subject: str, day: date) -> str:
+    """"Анастасия Крылова опоздала на урок: Физика, 12 ноября": the verb agrees with the student's gender."""
+    gender, name, when = student.grammatical_gender, first_last(student), day_month(day)
+    if status == "late":
+        return gendered(gender, "%(name)s was late for %(subject)s on %(date)s", name=name, subject=subject,
+                        date=when)
+    title = gendered(gender, "%(name)s missed %(subject)s on %(date)s", name=name, subject=subject, date=when)
+    return f"{title} ({_(ABSENCE_REASON_TITLES[reason])})" if reason else title
+
+
+def _payload(lesson: Any, mark: Attendance, student_name: str, student: PersonName) -> dict[str, Any]:
+    with for_recipients():
+        title = attendance_title(mark.status, mark.reason, student, lesson.subject, lesson.starts_at.date())
     return {"lesson_id": lesson.id, "student_id": mark.student_id, "student_name": student_name,
             "subject": lesson.subject, "date": lesson.starts_at.date().isoformat(), "status": mark.status,
             "reason": mark.reason, "title": title}
@@ -58,7 +68,7 @@ async def _lesson_for_marking(session: AsyncSession, who: Principal, lesson_id: 
     permissions.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
     lesson = await q.lesson_with_subject(session, lesson_id)
     if lesson is None or not (who.is_superuser or lesson.school_id == who.school_id):
-        raise errors.NotFound("No such lesson")
+        raise errors.NotFound(_("No such lesson"))
     await permissions.require_teaches(session, who, lesson.class_id, lesson.subject_id)
     return lesson
 
@@ -68,7 +78,8 @@ async def mark_lesson(ctx: AppContext, who: Principal, lesson_id: int,
     seen: set[int] = set()
     for i, m in enumerate(marks):
         if m["student_id"] in seen:
-            raise _bad("marks", "A student appears twice", {"marks": {str(i): ["duplicate student_id"]}})
+            raise _bad("marks", _("A student appears twice"),
+                       {"marks": {str(i): [_("This student is already in the list.")]}})
         seen.add(m["student_id"])
     async with unit_of_work(ctx) as uow:
         session = uow.session
@@ -76,16 +87,17 @@ async def mark_lesson(ctx: AppContext, who: Principal, lesson_id: int,
         names = await q.class_student_names(session, lesson.class_id)
         strangers = sorted(seen - names.keys())
         if strangers:
-            raise _bad("marks", "Not students of this lesson's class",
-                       {"marks": [f"student {s} is not in this class" for s in strangers]})
+            raise _bad("marks", _("Not students of this lesson's class"),
+                       {"marks": [_("Student %(id)s is not in this class.", id=s) for s in strangers]})
         before = {a.student_id: (a.status, a.reason) for a in
                   await q.lesson_marks(session, lesson_id, student_ids=seen, for_update=True)}
         rows = await q.upsert_marks(session, [
             {"school_id": lesson.school_id, "lesson_id": lesson_id, "student_id": m["student_id"],
              "status": m["status"], "reason": m.get("reason") if m["status"] == "absent" else None,
              "note": m.get("note"), "marked_by": who.user_id} for m in marks])
-        payloads = {a.student_id: _payload(lesson, a, names[a.student_id]) for a in rows
-                    if a.status in NOTIFYING and before.get(a.student_id) != (a.status, a.reason)}
+        changed = [a for a in rows if a.status in NOTIFYING and before.get(a.student_id) != (a.status, a.reason)]
+        people = await person_names(session, [a.student_id for a in changed])
+        payloads = {a.student_id: _payload(lesson, a, names[a.student_id], people[a.student_id]) for a in changed}
         notes = await notify_students_and_parents(session, "attendance", payloads) if payloads else []
         views = [mark_view(a, names) for a in sorted(rows, key=lambda a: a.student_id)]
         uow.publish_notifications(notes)
@@ -98,12 +110,12 @@ async def update_mark(ctx: AppContext, who: Principal, attendance_id: int, data:
         session = uow.session
         mark = await q.mark_by_id(session, attendance_id, for_update=True)
         if mark is None or not (who.is_superuser or mark.school_id == who.school_id):
-            raise errors.NotFound("No such attendance mark")
+            raise errors.NotFound(_("No such attendance mark"))
         lesson = await _lesson_for_marking(session, who, mark.lesson_id)
         status = data.get("status", mark.status)
         reason = data.get("reason", mark.reason if status == mark.status else None)
         if status != "absent" and reason is not None:
-            raise _bad("reason", "A reason is only for absences")
+            raise _bad("reason", _("A reason is only for absences"))
         values = {"status": status, "reason": reason, "marked_by": who.user_id}
         if "note" in data:
             values["note"] = data["note"]
@@ -111,8 +123,9 @@ async def update_mark(ctx: AppContext, who: Principal, attendance_id: int, data:
         mark = await q.update_mark(session, attendance_id, values)
         names = await q.class_student_names(session, lesson.class_id)
         if mark.status in NOTIFYING and before != (mark.status, mark.reason):
-            notes = await notify_students_and_parents(
-                session, "attendance", {mark.student_id: _payload(lesson, mark, names.get(mark.student_id, ""))})
+            people = await person_names(session, [mark.student_id])
+            notes = await notify_students_and_parents(session, "attendance", {
+                mark.student_id: _payload(lesson, mark, names.get(mark.student_id, ""), people[mark.student_id])})
         view = mark_view(mark, names)
         uow.publish_notifications(notes)
     return view
@@ -123,7 +136,7 @@ async def lesson_attendance(ctx: AppContext, who: Principal, lesson_id: int) -> 
     async with ctx.reads() as session:
         lesson = await q.lesson_with_subject(session, lesson_id)
         if lesson is None:
-            raise errors.NotFound("No such lesson")
+            raise errors.NotFound(_("No such lesson"))
         await permissions.require_class_visible(session, who, lesson.class_id)
         only: set[int] | None = None
         if not who.is_superuser and who.role == Role.STUDENT.value:

@@ -18,6 +18,7 @@ from edutrack import cache, errors
 from edutrack.context import AppContext
 from edutrack.db.diary import Attestation
 from edutrack.db.models import Role
+from edutrack.i18n import _
 from edutrack.queries import attestations as q
 from edutrack.queries import grades as gq
 from edutrack.queries import membership
@@ -50,7 +51,7 @@ def attestation_view(a: Attestation | None) -> dict[str, Any] | None:
 async def term_of_school(session: AsyncSession, term_id: int, school_id: int | None) -> Any:
     term = await gq.term(session, term_id)
     if term is None or term.school_id != school_id:
-        raise _bad("term_id", "Unknown term for this school")
+        raise _bad("term_id", _("Unknown term for this school"))
     return term
 
 
@@ -73,10 +74,10 @@ async def get_proposal(ctx: AppContext, who: Principal, student_id: int, subject
         student = await visible_student(session, who, student_id)
         term = await term_of_school(session, term_id, student.school_id)
         if await gq.subject_school(session, subject_id) != student.school_id:
-            raise _bad("subject_id", "Unknown subject for this school")
+            raise _bad("subject_id", _("Unknown subject for this school"))
         if teacher_filter(who) is not None and not await q.teacher_sees_subject(session, who.user_id, student_id,
                                                                                 subject_id):
-            raise errors.NotFound("No such student")
+            raise errors.NotFound(_("No such student"))
         proposal, sums = await _propose(session, student.school_id, student_id, subject_id, term)
         existing = await q.attestation(session, student_id, subject_id, term_id)
     return {
@@ -96,26 +97,26 @@ async def set_attestation(ctx: AppContext, who: Principal, data: dict[str, Any])
         student = await gq.student_row(session, data["student_id"])
         if student is None or student.role != Role.STUDENT.value or not (
                 who.is_superuser or (student.school_id is not None and student.school_id == who.school_id)):
-            raise errors.NotFound("No such student")
+            raise errors.NotFound(_("No such student"))
         term = await term_of_school(session, data["term_id"], student.school_id)
         subject_id = data["subject_id"]
         if await gq.subject_school(session, subject_id) != student.school_id:
-            raise _bad("subject_id", "Unknown subject for this school")
+            raise _bad("subject_id", _("Unknown subject for this school"))
         class_id = data.get("class_id")
         classes = await membership.class_ids_of_student(session, student.id)
         if class_id is None:
             if len(classes) != 1:
-                raise _bad("class_id", "The student is in several classes (or none): give class_id")
+                raise _bad("class_id", _("The student is in several classes (or none): give class_id"))
             class_id = next(iter(classes))
         elif class_id not in classes:
-            raise _bad("class_id", "The student is not in this class")
+            raise _bad("class_id", _("The student is not in this class"))
         await permissions.require_teaches(session, who, class_id, subject_id)
-        proposal, _ = await _propose(session, student.school_id, student.id, subject_id, term)
+        proposal, _average = await _propose(session, student.school_id, student.id, subject_id, term)
         final = data.get("final") or proposal.proposed
         is_override = final != proposal.proposed
         comment = data.get("comment")
         if is_override and not comment:
-            raise _bad("comment", "An override of the proposed mark needs a reason in `comment`")
+            raise _bad("comment", _("An override of the proposed mark needs a reason in `comment`"))
         old = await q.attestation(session, student.id, subject_id, term.id, for_update=True)
         old_view = _audited(old) if old else None
         row = await q.upsert_attestation(session, {
@@ -146,20 +147,20 @@ async def sheet_scope(session: AsyncSession, who: Principal, class_id: int) -> t
     """The class (with policy) and the subjects the caller may see on its sheets (None = all)."""
     cls = await q.class_with_policy(session, class_id)
     if cls is None:
-        raise errors.NotFound("No such class")
+        raise errors.NotFound(_("No such class"))
     if who.is_superuser:
         return cls, None
     if who.role in (Role.STUDENT.value, Role.PARENT.value):
-        raise errors.Forbidden("Class sheets are for teachers and administrators")
+        raise errors.Forbidden(_("Class sheets are for teachers and administrators"))
     if who.role == Role.ADMIN.value:
         if cls.school_id != who.school_id:
-            raise errors.NotFound("No such class")
+            raise errors.NotFound(_("No such class"))
         return cls, None
     if cls.class_teacher_id == who.user_id:
         return cls, None
     subjects = await q.subjects_taught_in_class(session, who.user_id, class_id)
     if not subjects:
-        raise errors.NotFound("No such class")
+        raise errors.NotFound(_("No such class"))
     return cls, subjects
 
 

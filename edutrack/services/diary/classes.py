@@ -18,6 +18,7 @@ from edutrack import cache, errors
 from edutrack.context import AppContext
 from edutrack.db.diary import SchoolClass, Subject
 from edutrack.db.models import Role, User
+from edutrack.i18n import _
 from edutrack.queries import classes as q
 from edutrack.queries import membership
 from edutrack.queries import schools as school_q
@@ -57,12 +58,12 @@ def target_school(who: Principal, school_id: int | None) -> int:
     permissions.require_role(who, Role.ADMIN.value)
     if who.is_superuser:
         if school_id is None:
-            raise _bad_ref("school_id", "school_id is required")
+            raise _bad_ref("school_id", _("school_id is required"))
         return school_id
     if who.school_id is None:
-        raise errors.Forbidden("You are not attached to a school")
+        raise errors.Forbidden(_("You are not attached to a school"))
     if school_id is not None and school_id != who.school_id:
-        raise errors.Forbidden("You can only manage your own school")
+        raise errors.Forbidden(_("You can only manage your own school"))
     return who.school_id
 
 
@@ -71,7 +72,7 @@ async def _require_member_of(session: AsyncSession, user_id: int, school_id: int
     users = await q.users_by_ids(session, [user_id])
     user = users.get(user_id)
     if user is None or user.school_id != school_id or user.role != role or not user.is_active:
-        raise _bad_ref(field, f"No active {role} with id {user_id} in this school")
+        raise _bad_ref(field, _("No active %(role)s with id %(user_id)s in this school", role=role, user_id=user_id))
     return user
 
 
@@ -80,14 +81,14 @@ async def _check_year(session: AsyncSession, year_id: int | None, school_id: int
         return
     year = await school_q.year_by_id(session, year_id)
     if year is None or year.school_id != school_id:
-        raise _bad_ref("academic_year_id", f"No academic year {year_id} in this school")
+        raise _bad_ref("academic_year_id", _("No academic year %(year_id)s in this school", year_id=year_id))
 
 
 async def _class_for_admin(session: AsyncSession, who: Principal, class_id: int, *,
                            for_update: bool = False) -> SchoolClass:
     cls = await q.class_by_id(session, class_id, for_update=for_update)
     if cls is None:
-        raise errors.NotFound("No such class")
+        raise errors.NotFound(_("No such class"))
     if not who.is_superuser and who.role != Role.ADMIN.value:
         # Not an admin: hide classes they cannot see, refuse the rest.
         await permissions.require_class_visible(session, who, class_id)
@@ -108,13 +109,14 @@ async def create_class(ctx: AppContext, who: Principal, data: dict[str, Any]) ->
         async with unit_of_work(ctx) as uow:
             session = uow.session
             if await school_q.school_by_id(session, school_id) is None:
-                raise _bad_ref("school_id", f"No school {school_id}")
+                raise _bad_ref("school_id", _("No school %(school_id)s", school_id=school_id))
             await _check_year(session, data.get("academic_year_id"), school_id)
             if data.get("class_teacher_id") is not None:
                 await _require_member_of(session, data["class_teacher_id"], school_id, Role.TEACHER.value,
                                          "class_teacher_id")
             if await q.class_name_taken(session, school_id, data.get("academic_year_id"), data["name"]):
-                raise errors.Conflict(f"Class {data['name']} already exists in this year", code="class_exists")
+                raise errors.Conflict(_("Class %(name)s already exists in this year", name=data['name']),
+                                      code="class_exists")
             cls = await q.insert_class(session, {
                 "school_id": school_id, "name": data["name"], "grade_level": data["grade_level"],
                 "academic_year_id": data.get("academic_year_id"), "class_teacher_id": data.get("class_teacher_id"),
@@ -124,7 +126,8 @@ async def create_class(ctx: AppContext, who: Principal, data: dict[str, Any]) ->
             view = class_view(row)
             uow.invalidate(cache.school_ref_bucket(school_id))
     except IntegrityError as exc:
-        raise errors.Conflict(f"Class {data['name']} already exists in this year", code="class_exists") from exc
+        raise errors.Conflict(_("Class %(name)s already exists in this year", name=data['name']),
+                              code="class_exists") from exc
     return view
 
 
@@ -133,7 +136,7 @@ async def get_class(ctx: AppContext, who: Principal, class_id: int) -> dict[str,
         await permissions.require_class_visible(session, who, class_id)
         row = await q.class_row(session, class_id)
     if row is None:
-        raise errors.NotFound("No such class")
+        raise errors.NotFound(_("No such class"))
     return class_view(row)
 
 
@@ -183,7 +186,7 @@ async def update_class(ctx: AppContext, who: Principal, class_id: int, changes: 
             name = changes.get("name", cls.name)
             year_id = changes.get("academic_year_id", cls.academic_year_id)
             if await q.class_name_taken(session, cls.school_id, year_id, name, except_id=cls.id):
-                raise errors.Conflict(f"Class {name} already exists in this year", code="class_exists")
+                raise errors.Conflict(_("Class %(name)s already exists in this year", name=name), code="class_exists")
             for key in ("name", "grade_level", "academic_year_id", "class_teacher_id"):
                 if key in changes:
                     setattr(cls, key, changes[key])
@@ -195,7 +198,7 @@ async def update_class(ctx: AppContext, who: Principal, class_id: int, changes: 
             if "class_teacher_id" in changes:
                 uow.membership_changed([class_id])
     except IntegrityError as exc:
-        raise errors.Conflict("Class already exists in this year", code="class_exists") from exc
+        raise errors.Conflict(_("Class already exists in this year"), code="class_exists") from exc
     return view
 
 
@@ -205,7 +208,7 @@ async def delete_class(ctx: AppContext, who: Principal, class_id: int) -> None:
         cls = await _class_for_admin(session, who, class_id, for_update=True)
         if await q.class_has_grades(session, class_id):
             # Deleting would cascade to the grades: the diary must not lose history silently.
-            raise errors.Conflict("The class has grades; it cannot be deleted", code="class_in_use")
+            raise errors.Conflict(_("The class has grades; it cannot be deleted"), code="class_in_use")
         await q.delete_class(session, class_id)
         uow.invalidate(*_ref_and_schedule(cls.school_id))
         uow.membership_changed([class_id])
@@ -234,8 +237,8 @@ async def enrol(ctx: AppContext, who: Principal, class_id: int, student_ids: lis
                if (u := users.get(sid)) is None or u.role != Role.STUDENT.value or u.school_id != cls.school_id]
         if bad:
             raise errors.ValidationFailed(
-                "Only students of the class's school can be enrolled",
-                details={"student_ids": [f"Not a student of this school: {', '.join(map(str, bad))}."]},
+                _("Only students of the class's school can be enrolled"),
+                details={"student_ids": [_("Not a student of this school: %(ids)s.", ids=', '.join(map(str, bad)))]},
             )
         added = await q.enrol(session, class_id, wanted)
         uow.invalidate(cache.school_ref_bucket(cls.school_id))
@@ -247,7 +250,7 @@ async def unenrol(ctx: AppContext, who: Principal, class_id: int, student_id: in
         session = uow.session
         cls = await _class_for_admin(session, who, class_id)
         if not await q.unenrol(session, class_id, student_id):
-            raise errors.NotFound("This student is not enrolled in this class")
+            raise errors.NotFound(_("This student is not enrolled in this class"))
         uow.invalidate(cache.school_ref_bucket(cls.school_id))
         # The student (and, through them, their parents) leave the class chat on every open socket too.
         uow.membership_changed([class_id])
@@ -263,12 +266,12 @@ async def link_parent(ctx: AppContext, who: Principal, parent_id: int, child_id:
         users = await q.users_by_ids(session, [parent_id, child_id])
         child, parent = users.get(child_id), users.get(parent_id)
         if child is None or child.role != Role.STUDENT.value or child.school_id is None:
-            raise _bad_ref("child_id", f"No student with id {child_id}")
+            raise _bad_ref("child_id", _("No student with id %(child_id)s", child_id=child_id))
         if not who.is_superuser and child.school_id != who.school_id:
-            raise _bad_ref("child_id", f"No student with id {child_id}")
+            raise _bad_ref("child_id", _("No student with id %(child_id)s", child_id=child_id))
         # A parent may belong to no school (self-registered) or to the child's school.
         if parent is None or parent.role != Role.PARENT.value or parent.school_id not in (None, child.school_id):
-            raise _bad_ref("parent_id", f"No parent with id {parent_id}")
+            raise _bad_ref("parent_id", _("No parent with id %(parent_id)s", parent_id=parent_id))
         created = await q.link_parent(session, parent_id, child_id)
         # Who may read the child's grades and class week changed: entries cached with those facts must go.
         uow.invalidate(cache.school_ref_bucket(child.school_id))
@@ -282,9 +285,9 @@ async def unlink_parent(ctx: AppContext, who: Principal, parent_id: int, child_i
         users = await q.users_by_ids(session, [child_id])
         child = users.get(child_id)
         if child is None or (not who.is_superuser and child.school_id != who.school_id):
-            raise errors.NotFound("No such link")
+            raise errors.NotFound(_("No such link"))
         if not await q.unlink_parent(session, parent_id, child_id):
-            raise errors.NotFound("No such link")
+            raise errors.NotFound(_("No such link"))
         child_classes = await membership.class_ids_of_student(session, child_id)
         # Cached class weeks list the parent under the school of each class, which may not be the child's.
         schools = {child.school_id, *[await membership.school_of_class(session, c) for c in child_classes]}
@@ -318,13 +321,13 @@ async def create_subject(ctx: AppContext, who: Principal, data: dict[str, Any]) 
         async with unit_of_work(ctx) as uow:
             session = uow.session
             if await school_q.school_by_id(session, school_id) is None:
-                raise _bad_ref("school_id", f"No school {school_id}")
+                raise _bad_ref("school_id", _("No school %(school_id)s", school_id=school_id))
             if await q.subject_name_taken(session, school_id, data["name"]):
-                raise errors.Conflict(f"Subject {data['name']!r} already exists", code="subject_exists")
+                raise errors.Conflict(_("Subject “%(name)s” already exists", name=data['name']), code="subject_exists")
             view = subject_view(await q.insert_subject(session, {"school_id": school_id, "name": data["name"]}))
             uow.invalidate(cache.school_ref_bucket(school_id))
     except IntegrityError as exc:
-        raise errors.Conflict(f"Subject {data['name']!r} already exists", code="subject_exists") from exc
+        raise errors.Conflict(_("Subject “%(name)s” already exists", name=data['name']), code="subject_exists") from exc
     return view
 
 
@@ -332,8 +335,8 @@ async def get_subject(ctx: AppContext, who: Principal, subject_id: int) -> dict[
     async with ctx.reads() as session:
         subject = await q.subject_by_id(session, subject_id)
     if subject is None:
-        raise errors.NotFound("No such subject")
-    permissions.require_same_school(who, subject.school_id, "subject")
+        raise errors.NotFound(_("No such subject"))
+    permissions.require_same_school(who, subject.school_id, _("No such subject"))
     return subject_view(subject)
 
 
@@ -344,7 +347,7 @@ async def list_subjects(ctx: AppContext, who: Principal, *, school_id: int | Non
         if not who.is_superuser:
             return {"items": [], "total": 0, "limit": limit, "offset": offset}
     elif school_id is not None and school_id != target:
-        raise errors.NotFound("No such school")
+        raise errors.NotFound(_("No such school"))
     else:
         require_school_member(who, target)
 
@@ -366,17 +369,18 @@ async def update_subject(ctx: AppContext, who: Principal, subject_id: int, chang
             session = uow.session
             subject = await q.subject_by_id(session, subject_id, for_update=True)
             if subject is None:
-                raise errors.NotFound("No such subject")
+                raise errors.NotFound(_("No such subject"))
             permissions.require_school_admin(who, subject.school_id)
             if "name" in changes:
                 if await q.subject_name_taken(session, subject.school_id, changes["name"], subject.id):
-                    raise errors.Conflict(f"Subject {changes['name']!r} already exists", code="subject_exists")
+                    raise errors.Conflict(_("Subject “%(name)s” already exists", name=changes['name']),
+                                          code="subject_exists")
                 subject.name = changes["name"]
             await session.flush()
             view = subject_view(subject)
             uow.invalidate(*_ref_and_schedule(subject.school_id))
     except IntegrityError as exc:
-        raise errors.Conflict("Subject already exists", code="subject_exists") from exc
+        raise errors.Conflict(_("Subject already exists"), code="subject_exists") from exc
     return view
 
 
@@ -385,11 +389,11 @@ async def delete_subject(ctx: AppContext, who: Principal, subject_id: int) -> No
         session = uow.session
         subject = await q.subject_by_id(session, subject_id, for_update=True)
         if subject is None:
-            raise errors.NotFound("No such subject")
+            raise errors.NotFound(_("No such subject"))
         permissions.require_school_admin(who, subject.school_id)
         if await q.subject_in_use(session, subject_id):
             # Deleting would cascade to lessons and grades: the diary must not lose history silently.
-            raise errors.Conflict("Lessons or grades exist for this subject; it cannot be deleted",
+            raise errors.Conflict(_("Lessons or grades exist for this subject; it cannot be deleted"),
                                   code="subject_in_use")
         await q.delete_subject(session, subject_id)
         uow.invalidate(*_ref_and_schedule(subject.school_id))
@@ -404,14 +408,15 @@ async def create_assignment(ctx: AppContext, who: Principal, data: dict[str, Any
         session = uow.session
         cls = await q.class_by_id(session, data["class_id"])
         if cls is None or not (who.is_superuser or cls.school_id == who.school_id):
-            raise _bad_ref("class_id", f"No class {data['class_id']} in your school")
+            raise _bad_ref("class_id", _("No class %(class_id)s in your school", class_id=data['class_id']))
         subject = await q.subject_by_id(session, data["subject_id"])
         if subject is None or subject.school_id != cls.school_id:
-            raise _bad_ref("subject_id", f"No subject {data['subject_id']} in the class's school")
+            raise _bad_ref("subject_id", _("No subject %(subject_id)s in the class's school",
+                                           subject_id=data['subject_id']))
         await _require_member_of(session, data["teacher_id"], cls.school_id, Role.TEACHER.value, "teacher_id")
         new_id = await q.insert_assignment(session, cls.id, subject.id, data["teacher_id"])
         if new_id is None:
-            raise errors.Conflict("This teacher already teaches this subject in this class",
+            raise errors.Conflict(_("This teacher already teaches this subject in this class"),
                                   code="assignment_exists")
         row = await q.assignment_row(session, new_id)
         assert row is not None
@@ -443,7 +448,7 @@ async def delete_assignment(ctx: AppContext, who: Principal, assignment_id: int)
         session = uow.session
         row = await q.assignment_row(session, assignment_id)
         if row is None or not (who.is_superuser or row.school_id == who.school_id):
-            raise errors.NotFound("No such teaching assignment")
+            raise errors.NotFound(_("No such teaching assignment"))
         await q.delete_assignment(session, assignment_id)
         uow.invalidate(cache.school_ref_bucket(row.school_id))
         uow.membership_changed([row.TeachingAssignment.class_id])

@@ -7,13 +7,14 @@ from typing import Any
 from edutrack import errors
 from edutrack.context import AppContext
 from edutrack.db.models import Role
+from edutrack.i18n import _
 from edutrack.queries import classes as q
 from edutrack.security.tokens import Principal
 
 
 async def classmates(ctx: AppContext, who: Principal, q_text: str | None, limit: int, offset: int) -> dict[str, Any]:
     if who.role != Role.STUDENT.value:
-        raise errors.Forbidden("Classmate search is for students")
+        raise errors.Forbidden(_("Classmate search is for students"))
     async with ctx.reads() as session:
         rows, total = await q.classmates(session, who.user_id, q_text, limit, offset)
     items = []

@@ -18,6 +18,7 @@ from edutrack import cache, errors
 from edutrack.context import AppContext
 from edutrack.db.diary import MARKS, Grade
 from edutrack.db.models import Role
+from edutrack.i18n import _, current_locale, for_recipients
 from edutrack.queries import grades as q
 from edutrack.queries import membership
 from edutrack.security.tokens import Principal
@@ -41,7 +42,7 @@ def snapshot(grade: Grade) -> dict[str, Any]:
 
 
 def display(value: int | None, mark: str | None) -> str:
-    return str(value) if value is not None else MARKS.get(mark or "", mark or "")
+    return str(value) if value is not None else _(MARKS[mark]) if mark in MARKS else mark or ""
 
 
 def grade_view(row: Any) -> dict[str, Any]:
@@ -60,29 +61,30 @@ def _bad(field: str, message: str) -> errors.ValidationFailed:
 
 def _check_date(value: date) -> None:
     if value > (datetime.now(UTC) + FUTURE_SLACK).date():
-        raise _bad("date", "A grade cannot be dated in the future")
+        raise _bad("date", _("A grade cannot be dated in the future"))
 
 
 async def _school_student(session: AsyncSession, who: Principal, student_id: int) -> Any:
     student = await q.student_row(session, student_id)
     if student is None or student.role != Role.STUDENT.value or not (
             who.is_superuser or (student.school_id is not None and student.school_id == who.school_id)):
-        raise errors.NotFound("No such student")
+        raise errors.NotFound(_("No such student"))
     return student
 
 
 async def _check_work_type(session: AsyncSession, work_type_id: int, school_id: int) -> None:
     wt = await q.work_type(session, work_type_id)
     if wt is None or wt.school_id != school_id:
-        raise _bad("work_type_id", "Unknown work type for this school")
+        raise _bad("work_type_id", _("Unknown work type for this school"))
 
 
 async def _payload(session: AsyncSession, grade: Grade) -> dict[str, Any]:
     labels = await q.grade_labels(session, grade.id)
-    shown = display(grade.value, grade.mark)
+    with for_recipients():
+        shown = display(grade.value, grade.mark)
     return {
         "grade_id": grade.id, "student_id": grade.student_id, "student_name": labels.student_name,
-        "subject": labels.subject, "value": grade.value if grade.value is not None else MARKS[grade.mark or ""],
+        "subject": labels.subject, "value": grade.value if grade.value is not None else shown,
         "work_type": labels.work_type, "date": grade.date.isoformat(), "teacher": labels.teacher,
         "comment": grade.comment, "title": f"{labels.subject}: {shown} ({labels.work_type})",
     }
@@ -99,34 +101,34 @@ async def create_grade(ctx: AppContext, who: Principal, data: dict[str, Any]) ->
         if data.get("lesson_id") is not None:
             lesson = await q.lesson_brief(session, data["lesson_id"])
             if lesson is None or lesson.school_id != student.school_id:
-                raise errors.NotFound("No such lesson")
+                raise errors.NotFound(_("No such lesson"))
             if subject_id is not None and subject_id != lesson.subject_id:
-                raise _bad("subject_id", "The lesson is of another subject")
+                raise _bad("subject_id", _("The lesson is of another subject"))
             if class_id is not None and class_id != lesson.class_id:
-                raise _bad("class_id", "The lesson is of another class")
+                raise _bad("class_id", _("The lesson is of another class"))
             subject_id, class_id = lesson.subject_id, lesson.class_id
             lesson_date = lesson.starts_at.date()
             if grade_date is not None and grade_date != lesson_date:
-                raise _bad("date", "The date must be the lesson's date (or be left out)")
+                raise _bad("date", _("The date must be the lesson's date (or be left out)"))
             grade_date = lesson_date
         if subject_id is None:
-            raise _bad("subject_id", "Give subject_id or lesson_id")
+            raise _bad("subject_id", _("Give subject_id or lesson_id"))
         if grade_date is None:
-            raise _bad("date", "Give date or lesson_id")
+            raise _bad("date", _("Give date or lesson_id"))
         _check_date(grade_date)
         if class_id is None:
             classes = await membership.class_ids_of_student(session, student.id)
             if len(classes) != 1:
-                raise _bad("class_id", "The student is in several classes (or none): give class_id")
+                raise _bad("class_id", _("The student is in several classes (or none): give class_id"))
             class_id = next(iter(classes))
         class_school = await membership.school_of_class(session, class_id)
         if class_school is None or class_school != student.school_id:
-            raise errors.NotFound("No such class")
+            raise errors.NotFound(_("No such class"))
         if await q.subject_school(session, subject_id) != class_school:
-            raise _bad("subject_id", "Unknown subject for this school")
+            raise _bad("subject_id", _("Unknown subject for this school"))
         await permissions.require_teaches(session, who, class_id, subject_id)
         if not await q.is_enrolled(session, student.id, class_id):
-            raise _bad("student_id", "The student is not in this class")
+            raise _bad("student_id", _("The student is not in this class"))
         await _check_work_type(session, data["work_type_id"], class_school)
         grade = await q.insert_grade(session, {
             "school_id": class_school, "student_id": student.id, "class_id": class_id, "subject_id": subject_id,
@@ -159,7 +161,7 @@ async def _editable_grade(session: AsyncSession, who: Principal, grade_id: int) 
     permissions.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
     grade = await q.grade_by_id(session, grade_id, for_update=True)
     if grade is None or not (who.is_superuser or grade.school_id == who.school_id):
-        raise errors.NotFound("No such grade")
+        raise errors.NotFound(_("No such grade"))
     await permissions.require_teaches(session, who, grade.class_id, grade.subject_id)
     return grade
 
@@ -181,7 +183,7 @@ async def update_grade(ctx: AppContext, who: Principal, grade_id: int, data: dic
             changes["comment"] = data["comment"]
         if "date" in data:
             if grade.lesson_id is not None and data["date"] != grade.date:
-                raise _bad("date", "The grade belongs to a lesson: its date is the lesson's")
+                raise _bad("date", _("The grade belongs to a lesson: its date is the lesson's"))
             _check_date(data["date"])
             changes["date"] = data["date"]
         changed = {k: v for k, v in changes.items() if getattr(grade, k) != v}
@@ -211,7 +213,8 @@ async def delete_grade(ctx: AppContext, who: Principal, grade_id: int) -> None:
         await q.insert_audit(session, [{"school_id": grade.school_id, "entity": "grade", "entity_id": grade.id,
                                         "action": "delete", "actor_id": who.user_id, "old": snapshot(grade),
                                         "new": None}])
-        payload["title"] = f"Оценка удалена: {payload['title']}"
+        with for_recipients():
+            payload["title"] = _("Grade deleted: %(grade)s", grade=payload["title"])
         rows = await notify_students_and_parents(session, "grade_deleted", {grade.student_id: payload})
         invalidate_marks(uow, grade)
         uow.publish_notifications(rows)
@@ -221,12 +224,12 @@ async def term_range(session: AsyncSession, school_id: int | None, term_id: int 
                      starts: date | None, ends: date | None) -> tuple[date | None, date | None]:
     """Intersect an optional term with optional from/to dates."""
     if starts is not None and ends is not None and starts > ends:
-        raise _bad("from", "from must not be after to")
+        raise _bad("from", _("from must not be after to"))
     if term_id is None:
         return starts, ends
     term = await q.term(session, term_id)
     if term is None or term.school_id != school_id:
-        raise _bad("term_id", "Unknown term for this school")
+        raise _bad("term_id", _("Unknown term for this school"))
     return max(filter(None, (term.starts_on, starts))), min(filter(None, (term.ends_on, ends)))
 
 
@@ -238,7 +241,7 @@ async def visible_student(session: AsyncSession, who: Principal, student_id: int
     await permissions.require_student_visible(session, who, student_id)
     student = await q.student_row(session, student_id)
     if student is None or student.role != Role.STUDENT.value:
-        raise errors.NotFound("No such student")
+        raise errors.NotFound(_("No such student"))
     return student
 
 
@@ -298,7 +301,8 @@ async def student_grades_body(ctx: AppContext, who: Principal, student_id: int, 
 
     return await cache.authorized_body(
         ctx, (cache.student_marks_bucket(student_id), cache.school_ref_bucket(who.school_id or 0)),
-        f"grades:{term_id}:{subject_id}:{starts}:{ends}:{viewer}",
+        # The body names marks in words ("н/а"): one entry per language.
+        f"grades:{term_id}:{subject_id}:{starts}:{ends}:{viewer}:{current_locale()}",
         lambda facts: permissions.student_visible_by_facts(who, student_id, facts), load)
 
 
@@ -333,7 +337,7 @@ async def audit_trail(ctx: AppContext, who: Principal, *, entity: str | None, en
                       limit: int, offset: int) -> list[dict[str, Any]]:
     """Admins read their school's trail; superusers everyone's."""
     if not who.is_admin:
-        raise errors.Forbidden("Only administrators read the audit trail")
+        raise errors.Forbidden(_("Only administrators read the audit trail"))
     async with ctx.reads() as session:
         rows = await q.audit_entries(session, school_id=None if who.is_superuser else who.school_id,
                                      entity=entity, entity_id=entity_id, limit=limit, offset=offset)
@@ -344,9 +348,9 @@ async def audit_trail(ctx: AppContext, who: Principal, *, entity: str | None, en
 
 async def grade_history(ctx: AppContext, who: Principal, grade_id: int) -> list[dict[str, Any]]:
     if not who.is_admin:
-        raise errors.Forbidden("Only administrators read the audit trail")
+        raise errors.Forbidden(_("Only administrators read the audit trail"))
     async with ctx.reads() as session:
         school_id = await q.any_grade_school(session, grade_id)
     if school_id is None or not (who.is_superuser or school_id == who.school_id):
-        raise errors.NotFound("No such grade")
+        raise errors.NotFound(_("No such grade"))
     return await audit_trail(ctx, who, entity="grade", entity_id=grade_id, limit=1000, offset=0)

@@ -19,6 +19,7 @@ from edutrack import cache, errors
 from edutrack.context import AppContext
 from edutrack.db.diary import Lesson
 from edutrack.db.models import Notification, Role
+from edutrack.i18n import N_, _, day_month, for_recipients, ngettext
 from edutrack.queries import classes as class_q
 from edutrack.queries import grades as grade_q
 from edutrack.queries import lessons as q
@@ -35,9 +36,9 @@ MAX_LESSON = timedelta(hours=6)
 YEARS = (2000, 2100)  # a diary's plausible years; also keeps time-zone arithmetic far from datetime's limits
 PLANNING_FIELDS = ("class_id", "subject_id", "teacher_id", "room", "starts_at", "ends_at")
 EXCLUSION_MESSAGES = {
-    "no_class_overlap": ("class", "The class already has a lesson at this time"),
-    "no_teacher_overlap": ("teacher", "The teacher already has a lesson at this time"),
-    "no_room_overlap": ("room", "The room is already taken at this time"),
+    "no_class_overlap": ("class", N_("The class already has a lesson at this time")),
+    "no_teacher_overlap": ("teacher", N_("The teacher already has a lesson at this time")),
+    "no_room_overlap": ("room", N_("The room is already taken at this time")),
 }
 
 
@@ -61,26 +62,29 @@ def _aware(value: datetime, tz: ZoneInfo) -> datetime:
 def _check_times(starts: datetime, ends: datetime) -> None:
     for name, value in (("starts_at", starts), ("ends_at", ends)):
         if not YEARS[0] <= value.year <= YEARS[1]:
-            raise errors.ValidationFailed(f"{name} is out of range",
-                                          details={name: [f"The year must be between {YEARS[0]} and {YEARS[1]}."]})
+            raise errors.ValidationFailed(_("%(name)s is out of range", name=name),
+                                          details={name: [_("The year must be between %(first)s and %(last)s.",
+                                                            first=YEARS[0], last=YEARS[1])]})
     if ends <= starts:
-        raise errors.ValidationFailed("A lesson must end after it starts",
-                                      details={"ends_at": ["Must be after starts_at."]})
+        raise errors.ValidationFailed(_("A lesson must end after it starts"),
+                                      details={"ends_at": [_("Must be after starts_at.")]})
     if ends - starts > MAX_LESSON:
-        raise errors.ValidationFailed("A lesson cannot last longer than 6 hours",
-                                      details={"ends_at": ["At most 6 hours after starts_at."]})
+        raise errors.ValidationFailed(_("A lesson cannot last longer than 6 hours"),
+                                      details={"ends_at": [_("At most 6 hours after starts_at.")]})
 
 
 def _conflict_message(lesson_row: Row[Any], class_id: int, teacher_id: int, room: str | None,
                       tz: ZoneInfo) -> tuple[str, str]:
     other: Lesson = lesson_row[0]
     when = (f"{other.starts_at.astimezone(tz):%d.%m %H:%M}–{other.ends_at.astimezone(tz):%H:%M}")
-    what = f"{lesson_row.subject_name} in {lesson_row.class_name}, {when} (lesson {other.id})"
+    what = _("%(subject)s in %(class_name)s, %(when)s (lesson %(id)s)", subject=lesson_row.subject_name,
+             class_name=lesson_row.class_name, when=when, id=other.id)
     if other.class_id == class_id:
-        return "class", f"Class {lesson_row.class_name} already has {what}"
+        return "class", _("Class %(class_name)s already has %(what)s", class_name=lesson_row.class_name, what=what)
     if other.teacher_id == teacher_id:
-        return "teacher", f"Teacher {lesson_row.teacher_name} already teaches {what}"
-    return "room", f"Room {room} is already taken by {what}"
+        return "teacher", _("Teacher %(teacher_name)s already teaches %(what)s", teacher_name=lesson_row.teacher_name,
+                            what=what)
+    return "room", _("Room %(room)s is already taken by %(what)s", room=room, what=what)
 
 
 async def _check_conflicts(session: AsyncSession, fields: dict[str, Any], tz: ZoneInfo,
@@ -91,8 +95,7 @@ async def _check_conflicts(session: AsyncSession, fields: dict[str, Any], tz: Zo
     if clashes:
         found = [_conflict_message(r, fields["class_id"], fields["teacher_id"], fields.get("room"), tz)
                  for r in clashes]
-        raise errors.Conflict(
-            "; ".join(message for _, message in found), code="schedule_conflict",
+        raise errors.Conflict("; ".join(message for _kind, message in found), code="schedule_conflict",
             details={"conflicts": [{"kind": kind, "lesson_id": r[0].id, "message": message}
                                    for (kind, message), r in zip(found, clashes, strict=True)]},
         )
@@ -103,9 +106,10 @@ def _from_integrity(exc: IntegrityError) -> errors.ApiError:
     text = str(exc.orig)
     for name, (kind, message) in EXCLUSION_MESSAGES.items():
         if name in text:
-            return errors.Conflict(message, code="schedule_conflict",
-                                   details={"conflicts": [{"kind": kind, "lesson_id": None, "message": message}]})
-    return errors.Conflict("The lesson conflicts with existing data", code="conflict")
+            text = _(message)
+            return errors.Conflict(text, code="schedule_conflict",
+                                   details={"conflicts": [{"kind": kind, "lesson_id": None, "message": text}]})
+    return errors.Conflict(_("The lesson conflicts with existing data"), code="conflict")
 
 
 async def _school_tz(session: AsyncSession, school_id: int) -> ZoneInfo:
@@ -116,26 +120,29 @@ async def _school_tz(session: AsyncSession, school_id: int) -> ZoneInfo:
 async def _validate_refs(session: AsyncSession, who: Principal, fields: dict[str, Any]) -> None:
     cls = await class_q.class_by_id(session, fields["class_id"])
     if cls is None or not (who.is_superuser or cls.school_id == who.school_id):
-        raise errors.ValidationFailed("Unknown class", details={"class_id": [f"No class {fields['class_id']}."]})
+        raise errors.ValidationFailed(_("Unknown class"), details={"class_id": [_("No class %(class_id)s.",
+                                                                                  class_id=fields['class_id'])]})
     fields["school_id"] = cls.school_id
     subject = await class_q.subject_by_id(session, fields["subject_id"])
     if subject is None or subject.school_id != cls.school_id:
-        raise errors.ValidationFailed("Unknown subject",
-                                      details={"subject_id": [f"No subject {fields['subject_id']} in this school."]})
+        raise errors.ValidationFailed(_("Unknown subject"),
+                                      details={"subject_id": [_("No subject %(subject_id)s in this school.",
+                                                                subject_id=fields['subject_id'])]})
     if not await class_q.assignment_exists(session, cls.id, subject.id, fields["teacher_id"]):
         raise errors.ValidationFailed(
-            "The teacher is not assigned to this class and subject",
-            details={"teacher_id": ["Assign the teacher to this class and subject first."]},
+            _("The teacher is not assigned to this class and subject"),
+            details={"teacher_id": [_("Assign the teacher to this class and subject first.")]},
         )
 
 
 def _homework_payloads(row: Row[Any], student_ids: list[int], tz: ZoneInfo) -> dict[int, dict[str, Any]]:
     lesson: Lesson = row[0]
     day = lesson.starts_at.astimezone(tz).date()
+    with for_recipients():
+        title = _("Homework in %(subject)s for %(date)s", subject=row.subject_name, date=day_month(day))
     payload = {
         "lesson_id": lesson.id, "class_id": lesson.class_id, "subject": row.subject_name,
-        "date": day.isoformat(), "text": lesson.homework,
-        "title": f"Домашнее задание: {row.subject_name} на {day:%d.%m}",
+        "date": day.isoformat(), "text": lesson.homework, "title": title,
     }
     return {sid: payload for sid in student_ids}
 
@@ -179,7 +186,7 @@ async def _visible_lesson(session: AsyncSession, who: Principal, lesson_id: int,
                           for_update: bool = False) -> Lesson:
     lesson = await q.lesson_by_id(session, lesson_id, for_update=for_update)
     if lesson is None or not await permissions.can_view_class(session, who, lesson.class_id):
-        raise errors.NotFound("No such lesson")
+        raise errors.NotFound(_("No such lesson"))
     return lesson
 
 
@@ -213,8 +220,8 @@ async def update_lesson(ctx: AppContext, who: Principal, lesson_id: int, changes
                 _check_times(fields["starts_at"], fields["ends_at"])
                 await _validate_refs(session, who, fields)
                 if fields["school_id"] != lesson.school_id:
-                    raise errors.ValidationFailed("A lesson cannot move to another school",
-                                                  details={"class_id": ["Must be a class of the same school."]})
+                    raise errors.ValidationFailed(_("A lesson cannot move to another school"),
+                                                  details={"class_id": [_("Must be a class of the same school.")]})
                 await _check_conflicts(session, fields, tz, lesson.id)
                 for key in PLANNING_FIELDS:
                     setattr(lesson, key, fields[key])
@@ -252,8 +259,9 @@ def _range(tz: ZoneInfo, start: date | None, end: date | None) -> tuple[datetime
     """[from, to] as whole days in the school's time zone; to is inclusive. Default: this week."""
     for name, value in (("from", start), ("to", end)):
         if value is not None and not YEARS[0] <= value.year <= YEARS[1]:
-            raise errors.ValidationFailed(f"'{name}' is out of range",
-                                          details={name: [f"The year must be between {YEARS[0]} and {YEARS[1]}."]})
+            raise errors.ValidationFailed(_("'%(name)s' is out of range", name=name),
+                                          details={name: [_("The year must be between %(first)s and %(last)s.",
+                                                            first=YEARS[0], last=YEARS[1])]})
     if start is None and end is None:
         today = datetime.now(tz).date()
         start = today - timedelta(days=today.weekday())
@@ -264,10 +272,10 @@ def _range(tz: ZoneInfo, start: date | None, end: date | None) -> tuple[datetime
     elif end is None:
         end = start + timedelta(days=6)
     if end < start:
-        raise errors.ValidationFailed("'to' must not be before 'from'", details={"to": ["Must be >= from."]})
+        raise errors.ValidationFailed(_("'to' must not be before 'from'"), details={"to": [_("Must be >= from.")]})
     if (end - start).days + 1 > MAX_RANGE_DAYS:
-        raise errors.ValidationFailed(f"The range is limited to {MAX_RANGE_DAYS} days",
-                                      details={"to": [f"At most {MAX_RANGE_DAYS} days after from."]})
+        raise errors.ValidationFailed(_("The range is limited to %(days)s days", days=MAX_RANGE_DAYS),
+                                      details={"to": [_("At most %(days)s days after from.", days=MAX_RANGE_DAYS)]})
     return (datetime.combine(start, time.min, tzinfo=tz),
             datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz))
 
@@ -295,7 +303,7 @@ async def _visible_class_week(session: AsyncSession, who: Principal, class_id: i
     await permissions.require_class_visible(session, who, class_id)
     found = await q.class_schools(session, [class_id])
     if not found:
-        raise errors.NotFound("No such class")
+        raise errors.NotFound(_("No such class"))
     tz = ZoneInfo(found[0].timezone)
     return (found[0].school_id, tz, *_range(tz, start, end))
 
@@ -359,14 +367,15 @@ async def my_schedule(ctx: AppContext, who: Principal, start: date | None, end: 
             if child_id is None:
                 if len(children) != 1:
                     raise errors.ValidationFailed(
-                        "Say whose schedule: child_id", details={"child_id": ["Required when you have "
-                                                                              f"{len(children)} children."]})
+                        _("Say whose schedule: child_id"), details={"child_id": [ngettext(
+                        "Required when you have %(num)s child.", "Required when you have %(num)s children.",
+                        len(children))]})
                 child_id = children[0]
             if child_id not in children:
-                raise errors.NotFound("No such child")
+                raise errors.NotFound(_("No such child"))
             student_id = child_id
         else:
-            raise errors.Forbidden("Administrators have no personal schedule; use /api/v1/lessons?class_id=")
+            raise errors.Forbidden(_("Administrators have no personal schedule; use /api/v1/lessons?class_id="))
         classes = await q.class_schools(session, await membership.class_ids_of_student(session, student_id))
     tz = ZoneInfo(classes[0].timezone) if classes else ZoneInfo("UTC")
     starts, ends = _range(tz, start, end)

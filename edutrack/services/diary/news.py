@@ -21,6 +21,7 @@ from edutrack import errors
 from edutrack.context import AppContext
 from edutrack.db.diary import News
 from edutrack.db.models import Notification, Role
+from edutrack.i18n import _
 from edutrack.queries import classes as class_q
 from edutrack.queries import news as q
 from edutrack.queries import schools as school_q
@@ -63,12 +64,12 @@ async def _check_audience(session: AsyncSession, school_id: int, fields: dict[st
         class_id = fields.get("class_id")
         cls = await class_q.class_by_id(session, class_id) if class_id is not None else None
         if cls is None or cls.school_id != school_id:
-            raise errors.ValidationFailed("Class news need a class of this school",
-                                          details={"class_id": ["A class of this school is required."]})
+            raise errors.ValidationFailed(_("Class news need a class of this school"),
+                                          details={"class_id": [_("A class of this school is required.")]})
         fields["role"] = None
     elif audience == "role":
         if fields.get("role") is None:
-            raise errors.ValidationFailed("Role news need a role", details={"role": ["Required."]})
+            raise errors.ValidationFailed(_("Role news need a role"), details={"role": [_("Required.")]})
         fields["class_id"] = None
     else:
         fields["class_id"] = None
@@ -88,10 +89,10 @@ def _apply_status(news_fields: dict[str, Any], status: str, publish_at: datetime
     """Set status/publish_at/published_at; True when the item becomes published now."""
     if status == "scheduled":
         if publish_at is None:
-            raise errors.ValidationFailed("Scheduled news need publish_at", details={"publish_at": ["Required."]})
+            raise errors.ValidationFailed(_("Scheduled news need publish_at"), details={"publish_at": [_("Required.")]})
         if publish_at <= now:
-            raise errors.ValidationFailed("publish_at must be in the future",
-                                          details={"publish_at": ["Must be in the future."]})
+            raise errors.ValidationFailed(_("publish_at must be in the future"),
+                                          details={"publish_at": [_("Must be in the future.")]})
         news_fields.update(status="scheduled", publish_at=publish_at, published_at=None)
         return False
     if status == "published":
@@ -128,11 +129,11 @@ async def create_news(ctx: AppContext, who: Principal, data: dict[str, Any]) -> 
 async def _managed(session: AsyncSession, who: Principal, news_id: int) -> News:
     news = await q.news_by_id(session, news_id, for_update=True)
     if news is None:
-        raise errors.NotFound("No such news")
+        raise errors.NotFound(_("No such news"))
     if not (who.is_superuser or (who.role == Role.ADMIN.value and who.school_id == news.school_id)):
         if await q.readable(session, who, news_id):
-            raise errors.Forbidden("Only the school's administrators can change news")
-        raise errors.NotFound("No such news")
+            raise errors.Forbidden(_("Only the school's administrators can change news"))
+        raise errors.NotFound(_("No such news"))
     return news
 
 
@@ -151,7 +152,7 @@ async def update_news(ctx: AppContext, who: Principal, news_id: int, changes: di
         publish_now = False
         if "status" in changes or "publish_at" in changes:
             if news.status == "published":
-                raise errors.Conflict("This news item is already published; edit its text or delete it",
+                raise errors.Conflict(_("This news item is already published; edit its text or delete it"),
                                       code="already_published")
             status = changes.get("status", news.status)
             if status == "draft" and changes.get("publish_at") is not None:
@@ -159,7 +160,7 @@ async def update_news(ctx: AppContext, who: Principal, news_id: int, changes: di
             publish_at = await _school_time(session, news.school_id, changes.get("publish_at", news.publish_at))
             publish_now = _apply_status(fields, status, publish_at, now)
         elif news.status == "published" and any(k in changes for k in ("audience", "class_id", "role")):
-            raise errors.Conflict("The audience of published news cannot change; publish a new item",
+            raise errors.Conflict(_("The audience of published news cannot change; publish a new item"),
                                   code="already_published")
         for key, value in fields.items():
             setattr(news, key, value)
@@ -188,11 +189,11 @@ async def get_news(ctx: AppContext, who: Principal, news_id: int) -> dict[str, A
     async with ctx.reads() as session:
         row = await q.news_row(session, news_id)
         if row is None:
-            raise errors.NotFound("No such news")
+            raise errors.NotFound(_("No such news"))
         news: News = row[0]
         manages = who.is_superuser or (who.role == Role.ADMIN.value and who.school_id == news.school_id)
         if not manages and not await q.readable(session, who, news_id):
-            raise errors.NotFound("No such news")
+            raise errors.NotFound(_("No such news"))
     return news_view(row)
 
 
@@ -204,7 +205,7 @@ async def list_news(ctx: AppContext, who: Principal, *, status: str | None, audi
             return {"items": [], "total": 0, "limit": limit, "offset": offset}
         manage_school = who.school_id
     elif not who.is_superuser and status not in (None, "published"):
-        raise errors.Forbidden("Only administrators see drafts and scheduled news")
+        raise errors.Forbidden(_("Only administrators see drafts and scheduled news"))
     async with ctx.reads() as session:
         rows, total = await q.list_news(session, who, manage_school_id=manage_school, everything=who.is_superuser,
                                         status=status, audience=audience, class_id=class_id, q=q_text,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack import errors
 from edutrack.db.models import Role
+from edutrack.i18n import _
 from edutrack.queries import accounts as account_queries
 from edutrack.queries import membership as m
 from edutrack.security.tokens import Principal
@@ -21,7 +22,7 @@ from edutrack.security.tokens import Principal
 def require_role(who: Principal, *roles: str) -> None:
     if who.is_superuser or who.role in roles:
         return
-    raise errors.Forbidden(f"This needs one of the roles: {', '.join(roles)}")
+    raise errors.Forbidden(_("This needs one of the roles: %(roles)s", roles=', '.join(roles)))
 
 
 def require_school_admin(who: Principal, school_id: int) -> None:
@@ -30,14 +31,15 @@ def require_school_admin(who: Principal, school_id: int) -> None:
     if who.role == Role.ADMIN.value and who.school_id == school_id:
         return
     if who.role == Role.ADMIN.value:
-        raise errors.NotFound("No such school")
-    raise errors.Forbidden("Only the school's administrators can do this")
+        raise errors.NotFound(_("No such school"))
+    raise errors.Forbidden(_("Only the school's administrators can do this"))
 
 
-def require_same_school(who: Principal, school_id: int, what: str = "resource") -> None:
+def require_same_school(who: Principal, school_id: int, not_found: str | None = None) -> None:
+    """`not_found`: the message of the 404, e.g. _("No such subject")."""
     if who.is_superuser or who.school_id == school_id:
         return
-    raise errors.NotFound(f"No such {what}")
+    raise errors.NotFound(not_found)
 
 
 async def can_view_class(session: AsyncSession, who: Principal, class_id: int) -> bool:
@@ -47,7 +49,7 @@ async def can_view_class(session: AsyncSession, who: Principal, class_id: int) -
 
 async def require_class_visible(session: AsyncSession, who: Principal, class_id: int) -> None:
     if not await can_view_class(session, who, class_id):
-        raise errors.NotFound("No such class")
+        raise errors.NotFound(_("No such class"))
 
 
 async def require_teaches(session: AsyncSession, who: Principal, class_id: int, subject_id: int) -> None:
@@ -57,12 +59,12 @@ async def require_teaches(session: AsyncSession, who: Principal, class_id: int, 
     if who.role == Role.ADMIN.value:
         if await m.school_of_class(session, class_id) == who.school_id:
             return
-        raise errors.NotFound("No such class")
+        raise errors.NotFound(_("No such class"))
     if who.role == Role.TEACHER.value and await m.teaches(session, who.user_id, class_id, subject_id):
         return
     if who.role == Role.TEACHER.value:
-        raise errors.Forbidden("You do not teach this subject in this class")
-    raise errors.Forbidden("Only teachers can do this")
+        raise errors.Forbidden(_("You do not teach this subject in this class"))
+    raise errors.Forbidden(_("Only teachers can do this"))
 
 
 async def can_view_student(session: AsyncSession, who: Principal, student_id: int) -> bool:
@@ -81,7 +83,7 @@ async def can_view_student(session: AsyncSession, who: Principal, student_id: in
 
 async def require_student_visible(session: AsyncSession, who: Principal, student_id: int) -> None:
     if not await can_view_student(session, who, student_id):
-        raise errors.NotFound("No such student")
+        raise errors.NotFound(_("No such student"))
 
 
 # The same decisions from facts cached with a response (see edutrack/cache.py): the writes that could change

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from edutrack import cache, errors
 from edutrack.context import AppContext
 from edutrack.db.diary import AcademicYear, School, Term, WorkType
+from edutrack.i18n import _
 from edutrack.queries import membership
 from edutrack.queries import schools as q
 from edutrack.security.tokens import Principal
@@ -56,13 +57,14 @@ def _check_timezone(name: str) -> None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise errors.ValidationFailed("Unknown time zone", details={"timezone": [f"Unknown time zone {name!r}."]}
+        raise errors.ValidationFailed(_("Unknown time zone"), details={"timezone": [_("Unknown time zone “%(name)s”.",
+                                                                                      name=name)]}
                                       ) from exc
 
 
 def require_school_member(who: Principal, school_id: int) -> None:
     """Reading a school's calendar and reference data: its members (and superusers)."""
-    permissions.require_same_school(who, school_id, "school")
+    permissions.require_same_school(who, school_id, _("No such school"))
 
 
 # Schools
@@ -70,21 +72,21 @@ def require_school_member(who: Principal, school_id: int) -> None:
 
 async def create_school(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
     if not who.is_superuser:
-        raise errors.Forbidden("Only a superuser can create schools")
+        raise errors.Forbidden(_("Only a superuser can create schools"))
     if "timezone" in data:
         _check_timezone(data["timezone"])
     try:
         async with unit_of_work(ctx) as uow:
             session = uow.session
             if await q.school_name_taken(session, data["name"]):
-                raise errors.Conflict("A school with this name already exists", code="school_exists")
+                raise errors.Conflict(_("A school with this name already exists"), code="school_exists")
             school = await q.insert_school(session, {k: v for k, v in data.items() if k in SCHOOL_FIELDS})
             # Every school starts with the usual Russian work types, so grading works from day one.
             await q.seed_work_types(session, school.id)
             view = school_view(school)
             uow.invalidate(cache.schools_bucket(), cache.school_ref_bucket(school.id))
     except IntegrityError as exc:
-        raise errors.Conflict("A school with this name already exists", code="school_exists") from exc
+        raise errors.Conflict(_("A school with this name already exists"), code="school_exists") from exc
     return view
 
 
@@ -93,7 +95,7 @@ async def get_school(ctx: AppContext, who: Principal, school_id: int) -> dict[st
     async with ctx.reads() as session:
         school = await q.school_by_id(session, school_id)
     if school is None:
-        raise errors.NotFound("No such school")
+        raise errors.NotFound(_("No such school"))
     return school_view(school)
 
 
@@ -124,9 +126,9 @@ async def update_school(ctx: AppContext, who: Principal, school_id: int, changes
             session = uow.session
             school = await q.school_by_id(session, school_id, for_update=True)
             if school is None:
-                raise errors.NotFound("No such school")
+                raise errors.NotFound(_("No such school"))
             if "name" in changes and await q.school_name_taken(session, changes["name"], except_id=school_id):
-                raise errors.Conflict("A school with this name already exists", code="school_exists")
+                raise errors.Conflict(_("A school with this name already exists"), code="school_exists")
             parents_setting_changed = "parents_in_class_chat" in changes and \
                 changes["parents_in_class_chat"] != school.parents_in_class_chat
             for key in SCHOOL_FIELDS:
@@ -142,25 +144,25 @@ async def update_school(ctx: AppContext, who: Principal, school_id: int, changes
             # Parents let out of the class chats leave them on open sockets too.
             uow.membership_changed(classes)
     except IntegrityError as exc:
-        raise errors.Conflict("A school with this name already exists", code="school_exists") from exc
+        raise errors.Conflict(_("A school with this name already exists"), code="school_exists") from exc
     return view
 
 
 async def delete_school(ctx: AppContext, who: Principal, school_id: int) -> None:
     if not who.is_superuser:
-        raise errors.Forbidden("Only a superuser can delete schools")
+        raise errors.Forbidden(_("Only a superuser can delete schools"))
     try:
         async with unit_of_work(ctx) as uow:
             session = uow.session
             classes = await membership.class_ids_of_school(session, school_id)
             if not await q.delete_school(session, school_id):
-                raise errors.NotFound("No such school")
+                raise errors.NotFound(_("No such school"))
             uow.invalidate(cache.schools_bucket(), cache.school_ref_bucket(school_id),
                            cache.school_schedule_bucket(school_id))
             uow.membership_changed(classes)  # its class chats are gone
     except IntegrityError as exc:
         # Grades and lessons keep their teacher (RESTRICT); a school with history is archived, not deleted.
-        raise errors.Conflict("The school still has records that cannot be deleted", code="school_in_use") from exc
+        raise errors.Conflict(_("The school still has records that cannot be deleted"), code="school_in_use") from exc
 
 
 # Academic years
@@ -168,8 +170,8 @@ async def delete_school(ctx: AppContext, who: Principal, school_id: int) -> None
 
 def _check_dates(starts_on: date, ends_on: date) -> None:
     if ends_on <= starts_on:
-        raise errors.ValidationFailed("The end date must be after the start date",
-                                      details={"ends_on": ["Must be after starts_on."]})
+        raise errors.ValidationFailed(_("The end date must be after the start date"),
+                                      details={"ends_on": [_("Must be after starts_on.")]})
 
 
 async def create_year(ctx: AppContext, who: Principal, school_id: int, data: dict[str, Any]) -> dict[str, Any]:
@@ -179,12 +181,14 @@ async def create_year(ctx: AppContext, who: Principal, school_id: int, data: dic
         session = uow.session
         school = await q.school_by_id(session, school_id, for_update=True)  # serialises year writes
         if school is None:
-            raise errors.NotFound("No such school")
+            raise errors.NotFound(_("No such school"))
         if await q.year_name_taken(session, school_id, data["name"]):
-            raise errors.Conflict(f"The school already has a year named {data['name']!r}", code="year_exists")
+            raise errors.Conflict(_("The school already has a year named “%(name)s”", name=data['name']),
+                                  code="year_exists")
         clash = await q.year_overlaps(session, school_id, data["starts_on"], data["ends_on"])
         if clash is not None:
-            raise errors.Conflict(f"The dates overlap the academic year {clash.name!r}", code="year_overlap",
+            raise errors.Conflict(_("The dates overlap the academic year “%(name)s”", name=clash.name),
+                                  code="year_overlap",
                                   details={"academic_year_id": clash.id})
         year = await q.insert_year(session, {"school_id": school_id, **data})
         view = year_view(year)
@@ -208,7 +212,7 @@ async def update_year(ctx: AppContext, who: Principal, year_id: int, changes: di
         session = uow.session
         year = await q.year_by_id(session, year_id)
         if year is None:
-            raise errors.NotFound("No such academic year")
+            raise errors.NotFound(_("No such academic year"))
         permissions.require_school_admin(who, year.school_id)
         await q.school_by_id(session, year.school_id, for_update=True)
         year = await q.year_by_id(session, year_id, for_update=True)
@@ -217,12 +221,14 @@ async def update_year(ctx: AppContext, who: Principal, year_id: int, changes: di
         ends_on = changes.get("ends_on", year.ends_on)
         _check_dates(starts_on, ends_on)
         if "name" in changes and await q.year_name_taken(session, year.school_id, changes["name"], year.id):
-            raise errors.Conflict(f"The school already has a year named {changes['name']!r}", code="year_exists")
+            raise errors.Conflict(_("The school already has a year named “%(name)s”", name=changes['name']),
+                                  code="year_exists")
         clash = await q.year_overlaps(session, year.school_id, starts_on, ends_on, except_id=year.id)
         if clash is not None:
-            raise errors.Conflict(f"The dates overlap the academic year {clash.name!r}", code="year_overlap")
+            raise errors.Conflict(_("The dates overlap the academic year “%(name)s”", name=clash.name),
+                                  code="year_overlap")
         if await q.terms_outside(session, year.id, starts_on, ends_on):
-            raise errors.Conflict("Some terms of this year would fall outside the new dates",
+            raise errors.Conflict(_("Some terms of this year would fall outside the new dates"),
                                   code="terms_outside_year")
         for key in ("name", "starts_on", "ends_on"):
             if key in changes:
@@ -238,10 +244,10 @@ async def delete_year(ctx: AppContext, who: Principal, year_id: int) -> None:
         session = uow.session
         year = await q.year_by_id(session, year_id, for_update=True)
         if year is None:
-            raise errors.NotFound("No such academic year")
+            raise errors.NotFound(_("No such academic year"))
         permissions.require_school_admin(who, year.school_id)
         if await q.year_in_use(session, year_id):
-            raise errors.Conflict("Classes or term marks belong to this year; it cannot be deleted",
+            raise errors.Conflict(_("Classes or term marks belong to this year; it cannot be deleted"),
                                   code="year_in_use")
         school_id = year.school_id
         await q.delete_year(session, year_id)
@@ -256,16 +262,18 @@ async def _check_term(session: Any, year: AcademicYear, name: str, starts_on: da
     _check_dates(starts_on, ends_on)
     if starts_on < year.starts_on or ends_on > year.ends_on:
         raise errors.ValidationFailed(
-            f"A term must lie inside its academic year ({year.starts_on} .. {year.ends_on})",
-            details={"starts_on": [f"Must be on or after {year.starts_on}."],
-                     "ends_on": [f"Must be on or before {year.ends_on}."]},
+            _("A term must lie inside its academic year (%(starts_on)s .. %(ends_on)s)", starts_on=year.starts_on,
+              ends_on=year.ends_on),
+            details={"starts_on": [_("Must be on or after %(starts_on)s.", starts_on=year.starts_on)],
+                     "ends_on": [_("Must be on or before %(ends_on)s.", ends_on=year.ends_on)]},
         )
     if await q.term_name_taken(session, year.id, name, except_id):
-        raise errors.Conflict(f"The year already has a term named {name!r}", code="term_exists")
+        raise errors.Conflict(_("The year already has a term named “%(name)s”", name=name), code="term_exists")
     clash = await q.overlapping_term(session, year.id, starts_on, ends_on, except_id)
     if clash is not None:
         raise errors.Conflict(
-            f"The dates overlap the term {clash.name!r} ({clash.starts_on} .. {clash.ends_on})",
+            _("The dates overlap the term “%(name)s” (%(starts_on)s .. %(ends_on)s)", name=clash.name,
+              starts_on=clash.starts_on, ends_on=clash.ends_on),
             code="term_overlap", details={"term_id": clash.id},
         )
 
@@ -275,7 +283,7 @@ async def create_term(ctx: AppContext, who: Principal, year_id: int, data: dict[
         session = uow.session
         year = await q.year_by_id(session, year_id, for_update=True)  # serialises term writes of the year
         if year is None:
-            raise errors.NotFound("No such academic year")
+            raise errors.NotFound(_("No such academic year"))
         permissions.require_school_admin(who, year.school_id)
         await _check_term(session, year, data["name"], data["starts_on"], data["ends_on"], None)
         term = await q.insert_term(session, {"school_id": year.school_id, "academic_year_id": year.id, **data})
@@ -301,7 +309,7 @@ async def update_term(ctx: AppContext, who: Principal, term_id: int, changes: di
         session = uow.session
         term = await q.term_by_id(session, term_id)
         if term is None:
-            raise errors.NotFound("No such term")
+            raise errors.NotFound(_("No such term"))
         permissions.require_school_admin(who, term.school_id)
         year = await q.year_by_id(session, term.academic_year_id, for_update=True)
         assert year is not None
@@ -321,10 +329,10 @@ async def delete_term(ctx: AppContext, who: Principal, term_id: int) -> None:
         session = uow.session
         term = await q.term_by_id(session, term_id, for_update=True)
         if term is None:
-            raise errors.NotFound("No such term")
+            raise errors.NotFound(_("No such term"))
         permissions.require_school_admin(who, term.school_id)
         if await q.term_in_use(session, term_id):
-            raise errors.Conflict("Term marks exist for this term; it cannot be deleted", code="term_in_use")
+            raise errors.Conflict(_("Term marks exist for this term; it cannot be deleted"), code="term_in_use")
         school_id = term.school_id
         await q.delete_term(session, term_id)
         uow.invalidate(cache.school_ref_bucket(school_id))
@@ -337,10 +345,10 @@ def _target_school(who: Principal, school_id: int | None) -> int:
     """The school an admin's create acts on: their own; a superuser must name one."""
     if who.is_superuser:
         if school_id is None:
-            raise errors.ValidationFailed("school_id is required", details={"school_id": ["Required."]})
+            raise errors.ValidationFailed(_("school_id is required"), details={"school_id": [_("Required.")]})
         return school_id
     if who.school_id is None:
-        raise errors.Forbidden("You are not attached to a school")
+        raise errors.Forbidden(_("You are not attached to a school"))
     target = school_id or who.school_id
     permissions.require_school_admin(who, target)
     return target
@@ -353,22 +361,22 @@ async def create_work_type(ctx: AppContext, who: Principal, data: dict[str, Any]
         async with unit_of_work(ctx) as uow:
             session = uow.session
             if await q.school_by_id(session, school_id) is None:
-                raise errors.NotFound("No such school")
+                raise errors.NotFound(_("No such school"))
             if await q.work_type_name_taken(session, school_id, data["name"]):
-                raise errors.Conflict("This work type already exists", code="work_type_exists")
+                raise errors.Conflict(_("This work type already exists"), code="work_type_exists")
             row = await q.insert_work_type(session, {"school_id": school_id, "name": data["name"],
                                                      "weight": data["weight"]})
             view = work_type_view(row)
             uow.invalidate(cache.school_ref_bucket(school_id))
     except IntegrityError as exc:
-        raise errors.Conflict("This work type already exists", code="work_type_exists") from exc
+        raise errors.Conflict(_("This work type already exists"), code="work_type_exists") from exc
     return view
 
 
 async def list_work_types(ctx: AppContext, who: Principal, school_id: int | None) -> list[dict[str, Any]]:
     target = school_id or who.school_id
     if target is None:
-        raise errors.ValidationFailed("school_id is required", details={"school_id": ["Required."]})
+        raise errors.ValidationFailed(_("school_id is required"), details={"school_id": [_("Required.")]})
     require_school_member(who, target)
 
     async def load() -> list[dict[str, Any]]:
@@ -385,10 +393,10 @@ async def update_work_type(ctx: AppContext, who: Principal, work_type_id: int,
         session = uow.session
         row = await q.work_type_by_id(session, work_type_id, for_update=True)
         if row is None:
-            raise errors.NotFound("No such work type")
+            raise errors.NotFound(_("No such work type"))
         permissions.require_school_admin(who, row.school_id)
         if "name" in changes and await q.work_type_name_taken(session, row.school_id, changes["name"], row.id):
-            raise errors.Conflict("This work type already exists", code="work_type_exists")
+            raise errors.Conflict(_("This work type already exists"), code="work_type_exists")
         for key in ("name", "weight"):
             if key in changes:
                 setattr(row, key, changes[key])
@@ -403,10 +411,10 @@ async def delete_work_type(ctx: AppContext, who: Principal, work_type_id: int) -
         session = uow.session
         row = await q.work_type_by_id(session, work_type_id, for_update=True)
         if row is None:
-            raise errors.NotFound("No such work type")
+            raise errors.NotFound(_("No such work type"))
         permissions.require_school_admin(who, row.school_id)
         if await q.work_type_in_use(session, work_type_id):
-            raise errors.Conflict("Grades use this work type; rename it instead of deleting",
+            raise errors.Conflict(_("Grades use this work type; rename it instead of deleting"),
                                   code="work_type_in_use")
         school_id = row.school_id
         await q.delete_work_type(session, work_type_id)
