@@ -183,6 +183,8 @@ JS_SINKS = re.compile(
 def test_scripts_take_every_word_from_the_catalogue() -> None:
     found = []
     for path in sorted((ROOT / "static").rglob("*.js")):
+        if "swagger-ui" in path.parts:  # vendored, not ours; its words are Swagger UI's own
+            continue
         code = JS_COMMENT.sub("", path.read_text(encoding="utf-8"))
         for number, line in enumerate(code.splitlines(), 1):
             if CYRILLIC.search(line) or JS_SINKS.search(line):
