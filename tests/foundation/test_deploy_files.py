@@ -282,7 +282,8 @@ def test_every_directory_with_package_data_is_a_package():
 
     options = read_configuration(ROOT / "setup.cfg")["options"]
     packages = set(options["packages"])
-    shipped = {name: patterns for name, patterns in options.get("package_data", {}).items()}
+    # configparser lower-cases option names: edutrack.locale.ru.LC_MESSAGES is read as ...lc_messages.
+    shipped = {name.lower(): patterns for name, patterns in options.get("package_data", {}).items()}
     for directory in sorted((ROOT / "edutrack").rglob("*")):
         if not directory.is_dir() or directory.name == "__pycache__":
             continue
@@ -292,7 +293,7 @@ def test_every_directory_with_package_data_is_a_package():
         name = ".".join(directory.relative_to(ROOT).parts)
         assert name in packages, f"{name} holds data files but is not a package"
         for file in data:
-            assert any(file.match(pattern) for pattern in shipped.get(name, [])), f"{file} is not shipped"
+            assert any(file.match(pattern) for pattern in shipped.get(name.lower(), [])), f"{file} is not shipped"
 
 
 # --- Makefile ------------------------------------------------------------------------------------------------
