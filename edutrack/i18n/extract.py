@@ -101,7 +101,8 @@ def update() -> None:
         template.creation_date = catalog.creation_date  # no header churn in every diff
         catalog.update(template, no_fuzzy_matching=True)
         with po_path(locale).open("wb") as f:
-            write_po(f, catalog, width=120, ignore_obsolete=True, sort_output=True)
+            # Sorted, and locations without line numbers: parallel branches that add messages touch few lines.
+            write_po(f, catalog, width=120, ignore_obsolete=True, sort_output=True, include_lineno=False)
 
 
 def check() -> list[str]:
