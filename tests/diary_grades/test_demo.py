@@ -113,10 +113,9 @@ def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def last_school_day(day: date) -> date:
+def last_school_day(day: date) -> date | None:
     """The latest school day on or before `day` (the one a diary opened on a holiday points back to)."""
-    year = school_year(start_year_of(day))
-    return max(year.school_days(last=day))
+    return max(school_year(start_year_of(day)).school_days(last=day), default=None)
 
 
 async def check_alive(client: TestClient, result: DemoResult, day: date) -> None:
@@ -135,6 +134,9 @@ async def check_alive(client: TestClient, result: DemoResult, day: date) -> None
     # The diary opens on the current week; in a week of holidays, or in summer, the one of the last school day
     # (the web client's job) is the week with lessons.
     school_day = last_school_day(day)
+    if school_day is None:  # 1 September on a weekend: the year begins on Monday, its lessons are all ahead
+        await check_first_week(client, parent, links, year.quarters[0].starts_on)
+        return
     week = monday(day) if any(year.school_days(monday(day), monday(day) + timedelta(days=6))) else monday(school_day)
     days = len(list(year.school_days(week, week + timedelta(days=6))))
     classes = set()
@@ -172,9 +174,19 @@ async def check_alive(client: TestClient, result: DemoResult, day: date) -> None
             assert any(c["average"] is not None for c in cells)
 
 
+async def check_first_week(client: TestClient, parent: dict[str, Any], links: list[dict[str, Any]],
+                           first: date) -> None:
+    for link in links:
+        schedule = await get(client, parent, f"/api/v1/schedule/me?from={first}&to={first + timedelta(days=6)}"
+                                             f"&child_id={link['child_id']}")
+        assert len(schedule["items"]) >= 25 and all(x["topic"] for x in schedule["items"])
+        assert not (await get(client, parent, f"/api/v1/students/{link['child_id']}/grades"))["grades"]
+
+
 @pytest.mark.parametrize("day", [date(2026, 9, 1), date(2026, 12, 5), date(2027, 1, 20), date(2027, 4, 15),
-                                 date(2027, 7, 10), date(2026, 10, 29)],
-                         ids=["1-sep", "5-dec", "20-jan", "15-apr", "summer-10-jul", "autumn-break"])
+                                 date(2027, 7, 10), date(2026, 10, 29), date(2029, 9, 1)],
+                         ids=["1-sep", "5-dec", "20-jan", "15-apr", "summer-10-jul", "autumn-break",
+                              "saturday-1-sep"])
 async def test_the_demo_is_alive_on(client: TestClient, ctx: AppContext, day: date) -> None:
     result = await load_demo(ctx, small=True, today=day, progress_stream=io.StringIO())
     assert result.created and result.through == day
