@@ -305,6 +305,27 @@ async def test_marks_put_ahead_in_the_web_client_are_kept(client: TestClient, ct
     assert [tuple(m) for m in marks] == [("absent", "Олимпиада")] and others == len(roster)
 
 
+async def test_a_student_of_another_school_in_a_demo_class_is_left_alone(ctx: AppContext) -> None:
+    day = date(2026, 10, 1)
+    await load_demo(ctx, small=True, today=day, progress_stream=io.StringIO())
+    async with ctx.sessions.begin() as session:
+        other = (await session.execute(text(
+            "INSERT INTO schools (name) VALUES ('Гимназия № 2') RETURNING id"))).scalar()
+        guest = (await session.execute(text(
+            "INSERT INTO users (email, password_hash, role, school_id) "
+            "VALUES ('guest@example.org', 'x', 'student', :s) RETURNING id"), {"s": other})).scalar()
+        await session.execute(text(
+            "INSERT INTO profiles (user_id, first_name, last_name) VALUES (:u, 'Гость', 'Гостев')"), {"u": guest})
+        await session.execute(text("INSERT INTO class_students (class_id, student_id) "
+                                   "SELECT id, :u FROM classes WHERE name = '5А'"), {"u": guest})
+    result = await load_demo(ctx, small=True, today=day + timedelta(days=7), progress_stream=io.StringIO())
+    async with ctx.sessions.begin() as session:
+        touched = (await session.execute(text(
+            "SELECT (SELECT count(*) FROM attendance WHERE student_id = :u) + "
+            "(SELECT count(*) FROM grades WHERE student_id = :u)"), {"u": guest})).scalar()
+    assert result.changed and result.counts["grades"] > 0 and touched == 0
+
+
 async def test_people_are_named_as_russians_are(ctx: AppContext) -> None:
     await load_demo(ctx, small=True, today=date(2026, 10, 1), progress_stream=io.StringIO())
     async with ctx.sessions.begin() as session:
