@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 
 from edutrack.logs import configure_logging
@@ -139,10 +140,17 @@ def cmd_create_superuser(args: argparse.Namespace) -> int:
     return 0
 
 
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date in the form YYYY-MM-DD: {text!r}") from None
+
+
 def cmd_load_demo(args: argparse.Namespace) -> int:
     from edutrack.demo import run_load_demo
 
-    return run_load_demo(_settings(args), small=args.small)
+    return run_load_demo(_settings(args), small=args.small, today=args.today)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,8 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     su.add_argument("--last-name", default="", help="default: none (the account is shown by its first name)")
     su.add_argument("--update-existing", action="store_true", help="reset password if the user exists")
     su.add_argument("--no-input", action="store_true", help="never prompt")
-    demo = add("load-demo", cmd_load_demo, "load a demo school (idempotent)")
-    demo.add_argument("--small", action="store_true", help="2 small classes and two weeks (for tests and trials)")
+    demo = add("load-demo", cmd_load_demo, "build the demo school, or bring it up to today (idempotent)")
+    demo.add_argument("--small", action="store_true", help="a two-class school of 8 students a class")
+    demo.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD",
+                      help="build as of this day instead of today in Moscow (for tests and trials)")
     return parser
 
 

@@ -27,7 +27,7 @@ NOT_YET_TRANSLATED = (
     "edutrack/settings.py",
 )
 # Sample data in Russian (people's names, subjects, topics), not messages.
-DATA_MODULES = ("edutrack/demo.py",)
+DATA_MODULES = ("edutrack/demo/",)
 CYRILLIC = re.compile("[А-Яа-яЁё]")
 LETTERS = re.compile("[A-Za-zА-Яа-яЁё]")
 # Calls that carry a message for people, and where it is: errors.X(message, details=...),
@@ -47,7 +47,8 @@ def _converted(path: Path) -> bool:
 
 
 def _python_modules() -> list[Path]:
-    return [p for p in sorted(PACKAGE.rglob("*.py")) if _converted(p) and _relative(p) not in DATA_MODULES]
+    return [p for p in sorted(PACKAGE.rglob("*.py"))
+            if _converted(p) and not any(_relative(p).startswith(data) for data in DATA_MODULES)]
 
 
 def _name(node: ast.expr) -> str:
