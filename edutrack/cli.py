@@ -155,6 +155,15 @@ def cmd_load_demo(args: argparse.Namespace) -> int:
     return run_load_demo(_settings(args), small=args.small)
 
 
+def cmd_queues(args: argparse.Namespace) -> int:
+    from edutrack.outbox.queues import run_command
+
+    def to_stderr(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    return asyncio.run(run_command(_settings(args), args.action, err=to_stderr))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edutrack", description="EduTrack: a realtime school diary backend")
     parser.add_argument("--env-file", default=".env", help="optional dotenv file (default: .env)")
@@ -183,12 +192,16 @@ def build_parser() -> argparse.ArgumentParser:
     su.add_argument("--last-name", default="Системы")
     su.add_argument("--update-existing", action="store_true", help="reset password if the user exists")
     su.add_argument("--no-input", action="store_true", help="never prompt")
+    queues = add("queues", cmd_queues, "show the email queues of RabbitMQ, or move them to RABBITMQ_QUEUE_TYPE")
+    queues.add_argument("action", choices=("status", "migrate"),
+                        help="status: each queue's state; migrate: re-create queues of another type, keeping "
+                             "their messages (stop relays and notifiers first)")
     demo = add("load-demo", cmd_load_demo, "load a demo school (idempotent)")
     demo.add_argument("--small", action="store_true", help="2 small classes and two weeks (for tests and trials)")
     return parser
 
 
-COMMANDS = ("api", "relay", "notifier", "run", "migrate", "create-superuser", "load-demo")
+COMMANDS = ("api", "relay", "notifier", "run", "migrate", "create-superuser", "load-demo", "queues")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

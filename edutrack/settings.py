@@ -33,6 +33,7 @@ KNOWN_PLACEHOLDER_SECRETS = frozenset(
 MIN_JWT_SECRET_LENGTH = 32
 ENVIRONMENTS = ("development", "test", "production")
 SMTP_SECURITY = ("plain", "starttls", "tls")
+RABBITMQ_QUEUE_TYPES = ("classic", "quorum")
 
 
 class SettingsError(ValueError):
@@ -60,6 +61,8 @@ class Settings:
     # lets several deployments (or test runs) share one Redis/RabbitMQ without seeing each other.
     namespace: str = "edutrack"
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # "quorum": replicated queues with at-least-once dead-lettering (RabbitMQ 3.10+), for a RabbitMQ cluster.
+    rabbitmq_queue_type: str = "classic"
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
@@ -291,6 +294,13 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         if security not in SMTP_SECURITY:
             problems.append(f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}, got {security!r}")
         kw["smtp_security"] = security
+
+    for name, attr, choices in (("RABBITMQ_QUEUE_TYPE", "rabbitmq_queue_type", RABBITMQ_QUEUE_TYPES),):
+        if name in values:
+            choice = values[name].strip().lower()
+            if choice not in choices:
+                problems.append(f"{name} must be one of {', '.join(choices)}, got {choice!r}")
+            kw[attr] = choice
 
     ca_file = str(kw.get("smtp_ca_file", ""))
     if ca_file and not Path(ca_file).is_file():

@@ -25,7 +25,7 @@ from edutrack.roles import available_workers
 from tests.conftest import PG_SERVER, TEST_JWT_SECRET, base_test_settings
 from tests.foundation.helpers import error_of
 
-EXPECTED = {"api", "relay", "notifier", "run", "migrate", "create-superuser", "load-demo"}
+EXPECTED = {"api", "relay", "notifier", "run", "migrate", "create-superuser", "load-demo", "queues"}
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -136,6 +136,8 @@ class PrivateRabbitMQ:
     dist_port: int
     workdir: Path
     running: bool = False
+    # Erlang terms for advanced.config, e.g. "[{rabbit, [{dead_letter_worker_publisher_confirm_timeout, 1000}]}]."
+    advanced_config: str = ""
 
     @property
     def url(self) -> str:
@@ -151,6 +153,7 @@ class PrivateRabbitMQ:
         (self.workdir / "enabled_plugins").write_text("[].\n")
         # Our own config file: the machine's /etc/rabbitmq/rabbitmq.conf binds 5672.
         (self.workdir / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        (self.workdir / "advanced.config").write_text(self.advanced_config or "[].\n")
         if running_as_root():  # the node runs as `rabbitmq` (see _rabbitmq_command)
             self.workdir.chmod(0o755)
             user = pwd.getpwnam("rabbitmq")
@@ -168,6 +171,7 @@ class PrivateRabbitMQ:
             "RABBITMQ_LOG_BASE": str(self.workdir / "log"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.workdir / "enabled_plugins"),
             "RABBITMQ_CONFIG_FILE": str(self.workdir / "rabbitmq.conf"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.workdir / "advanced.config"),
         })
         return env
 
@@ -241,14 +245,14 @@ def _alive(pid: int) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def private_rabbitmq() -> AsyncIterator[PrivateRabbitMQ]:
+async def private_rabbitmq(advanced_config: str = "") -> AsyncIterator[PrivateRabbitMQ]:
     """A started private RabbitMQ node; stopped and its directory removed afterwards, even on failure."""
     port = _free_port_outside(RABBITMQ_CTL_DIST_PORTS)
     while (dist_port := _free_port_outside(RABBITMQ_CTL_DIST_PORTS)) == port:
         pass
     workdir = Path(tempfile.mkdtemp(prefix="edutrack-rabbitmq-"))
     broker = PrivateRabbitMQ(node=f"edutrack_{secrets.token_hex(4)}@localhost", port=port, dist_port=dist_port,
-                             workdir=workdir)
+                             workdir=workdir, advanced_config=advanced_config)
     try:
         broker.prepare()
         await broker.start()
