@@ -43,11 +43,14 @@ def migrations_dir() -> Path:
 def alembic_config(settings: Settings):  # type: ignore[no-untyped-def]
     from alembic.config import Config
 
+    from edutrack.db.engine import connect_args
+
     folder = migrations_dir()
     config = Config(str(folder.parent / "alembic.ini")) if (folder.parent / "alembic.ini").is_file() else Config()
     config.set_main_option("script_location", str(folder))
     config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
     config.attributes["configure_logging"] = False
+    config.attributes["connect_args"] = connect_args(settings)
     return config
 
 

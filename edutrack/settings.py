@@ -34,6 +34,7 @@ MIN_JWT_SECRET_LENGTH = 32
 ENVIRONMENTS = ("development", "test", "production")
 SMTP_SECURITY = ("plain", "starttls", "tls")
 RABBITMQ_QUEUE_TYPES = ("classic", "quorum")
+DATABASE_POOL_MODES = ("session", "transaction")
 
 
 class SettingsError(ValueError):
@@ -55,6 +56,14 @@ class Settings:
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/edutrack"
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # "transaction" when DATABASE_URL points at a PgBouncer in transaction pooling mode: no statement caches,
+    # unique prepared statement names, every read inside a transaction (db/engine.py says why).
+    database_pool_mode: str = "session"
+    # A streaming replica for heavy reads (term sheets, analytics); empty: everything reads the primary.
+    database_read_url: str = ""
+    # Seconds a heavy read waits for the replica to replay what the primary had committed when the read began,
+    # before it reads from the primary instead.
+    database_read_wait: float = 0.5
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_max_connections: int = 100
     # Prefix of every Redis key and pub/sub channel, and of every RabbitMQ exchange/queue:
@@ -262,7 +271,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     for name, attr in (("SMTP_TIMEOUT", "smtp_timeout"), ("DIGEST_INTERVAL", "digest_interval"),
                        ("RELAY_LEASE", "relay_lease"), ("RELAY_POLL_INTERVAL", "relay_poll_interval"),
                        ("RELAY_REPUBLISH_AFTER", "relay_republish_after"),
-                       ("ACCESS_CUTOFF_POLL", "access_cutoff_poll")):
+                       ("ACCESS_CUTOFF_POLL", "access_cutoff_poll"),
+                       ("DATABASE_READ_WAIT", "database_read_wait")):
         if name in values:
             kw[attr] = _parse_float(name, values[name], problems)
     if "EMAIL_RETRY_DELAYS" in values:
@@ -276,6 +286,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         ("HOST", "host"),
         ("PUBLIC_URL", "public_url"),
         ("DATABASE_URL", "database_url"),
+        ("DATABASE_READ_URL", "database_read_url"),
         ("REDIS_URL", "redis_url"),
         ("RABBITMQ_URL", "rabbitmq_url"),
         ("NAMESPACE", "namespace"),
@@ -295,7 +306,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
             problems.append(f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}, got {security!r}")
         kw["smtp_security"] = security
 
-    for name, attr, choices in (("RABBITMQ_QUEUE_TYPE", "rabbitmq_queue_type", RABBITMQ_QUEUE_TYPES),):
+    for name, attr, choices in (("RABBITMQ_QUEUE_TYPE", "rabbitmq_queue_type", RABBITMQ_QUEUE_TYPES),
+                                ("DATABASE_POOL_MODE", "database_pool_mode", DATABASE_POOL_MODES)):
         if name in values:
             choice = values[name].strip().lower()
             if choice not in choices:
@@ -312,6 +324,11 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     elif not database_url.startswith("postgresql+asyncpg://"):
         # Accept the plain form people copy from psql docs; SQLAlchemy needs the driver named.
         kw["database_url"] = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
+    read_url = str(kw.get("database_read_url", ""))
+    if read_url and not read_url.startswith(("postgresql+asyncpg://", "postgresql://", "postgres://")):
+        problems.append("DATABASE_READ_URL must be empty or a PostgreSQL URL (postgresql+asyncpg://user@host:port/db)")
+    elif read_url and not read_url.startswith("postgresql+asyncpg://"):
+        kw["database_read_url"] = "postgresql+asyncpg://" + read_url.split("://", 1)[1]
     if not str(kw.get("public_url", defaults.public_url)).startswith(("http://", "https://")):
         # It becomes the start of links in emails (password reset): a bare host would make them unusable.
         problems.append("PUBLIC_URL must start with http:// or https://")

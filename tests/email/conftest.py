@@ -158,7 +158,7 @@ def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
         "NOTIFIER_CONCURRENCY": str(settings.notifier_concurrency),
         "NOTIFIER_PREFETCH": str(settings.notifier_prefetch),
         "RELAY_POLL_INTERVAL": str(settings.relay_poll_interval), "LOG_LEVEL": "WARNING",
-        "RABBITMQ_QUEUE_TYPE": settings.rabbitmq_queue_type,
+        "RABBITMQ_QUEUE_TYPE": settings.rabbitmq_queue_type, "DATABASE_POOL_MODE": settings.database_pool_mode,
     })
     env.update(extra)
     return env
