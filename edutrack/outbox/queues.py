@@ -151,8 +151,7 @@ async def _swap(connection: AbstractConnection, spec: topology.QueueSpec, settin
     """Re-create one queue with `spec`'s arguments (if `replace`), keeping its messages; returns how many
     messages went through the holding queue."""
     holding = spec.name + HOLDING_SUFFIX
-    holding_args: dict[str, Any] = {"x-queue-type": settings.rabbitmq_queue_type,
-                                    **topology.expiry_arguments(settings)}
+    holding_args: dict[str, Any] = {**topology.type_arguments(settings), **topology.expiry_arguments(settings)}
     # Two channels: RabbitMQ 3.10 crashes a channel that publishes to a queue re-created with another type
     # under a name the same channel used before.
     channel, exchange = await _confirming(connection, settings)

@@ -124,11 +124,17 @@ def expiry_arguments(settings: Settings) -> dict[str, int]:
     return {"x-expires": TEST_QUEUE_EXPIRY_MS} if settings.environment == "test" else {}
 
 
+def type_arguments(settings: Settings) -> dict[str, str]:
+    # Classic queues are declared exactly as before quorum queues existed here (no x-queue-type), so the
+    # queues of every existing deployment stay equivalent on every broker version.
+    return {"x-queue-type": "quorum"} if settings.rabbitmq_queue_type == "quorum" else {}
+
+
 def queue_specs(settings: Settings) -> list[QueueSpec]:
     """Every queue of the namespace with the exact arguments this version declares it with."""
     names = Names.of(settings)
     quorum = settings.rabbitmq_queue_type == "quorum"
-    base = {"x-queue-type": settings.rabbitmq_queue_type, **expiry_arguments(settings)}
+    base = {**type_arguments(settings), **expiry_arguments(settings)}
     # At-least-once needs reject-publish overflow (a full queue refuses instead of dropping its head). Without
     # it, a message that cannot reach the work queue on expiry (the hop itself failed) would be gone.
     hop = {"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"} if quorum else {}
