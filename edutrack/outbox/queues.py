@@ -39,6 +39,10 @@ class MigrationRefused(Exception):
     """The namespace's queues are in use; nothing was changed."""
 
 
+class MigrationInterrupted(Exception):
+    """Stopped half way (every message is still in its old queue or a holding queue): run it again."""
+
+
 @dataclass(frozen=True, slots=True)
 class QueueState:
     name: str
@@ -136,7 +140,7 @@ async def _delete_empty(channel: AbstractChannel, name: str) -> None:
     queue = await channel.declare_queue(name, passive=True)
     left = int(queue.declaration_result.message_count or 0)
     if left:
-        raise RuntimeError(f"{name} still holds {left} messages; run `edutrack queues migrate` again")
+        raise MigrationInterrupted(f"{name} still holds {left} messages; run `edutrack queues migrate` again")
     await channel.queue_delete(name)
 
 
@@ -224,8 +228,13 @@ async def run_command(settings: Settings, action: str, out: Callable[[str], None
             return 0 if all((s.matches or not s.exists) and not s.holding for s in states) else 1
         try:
             await migrate(connection, settings, out)
-        except (MigrationRefused, topology.TopologyConflict, topology.UnsupportedBroker) as exc:
+        except (MigrationRefused, MigrationInterrupted, topology.TopologyConflict,
+                topology.UnsupportedBroker) as exc:
             err(f"edutrack queues migrate: {exc}")
+            return 1
+        except (aio_pika.exceptions.AMQPError, ConnectionError, TimeoutError) as exc:
+            err(f"edutrack queues migrate: interrupted by RabbitMQ ({exc!r}); every message is in its old queue "
+                f"or in a holding queue: run `edutrack queues migrate` again")
             return 1
         return 0
     finally:

@@ -37,6 +37,17 @@ async def _states(settings: Settings) -> dict[str, queues.QueueState]:
         await connection.close()
 
 
+async def _migrate(settings: Settings) -> list[str]:
+    """`edutrack queues migrate` for `settings`; returns what it reported."""
+    lines: list[str] = []
+    connection = await aio_pika.connect(settings.rabbitmq_url, timeout=5)
+    try:
+        await queues.migrate(connection, settings, report=lines.append)
+    finally:
+        await connection.close()
+    return lines
+
+
 async def _publish(settings: Settings, routing_key: str, *outbox_ids: int) -> None:
     connection = await aio_pika.connect(settings.rabbitmq_url, timeout=5)
     try:
@@ -147,11 +158,7 @@ async def test_workers_say_what_to_do_about_queues_of_another_type_and_rows_wait
     relay_stop.set()
     notifier_stop.set()
     await asyncio.gather(relay, notifier)
-    connection = await aio_pika.connect(quorum.rabbitmq_url, timeout=5)
-    try:
-        await queues.migrate(connection, quorum, report=lambda line: None)
-    finally:
-        await connection.close()
+    await _migrate(quorum)
     workers.start(relay_worker, quorum)
     workers.start(notifier_worker, quorum)
 
@@ -175,12 +182,7 @@ async def test_migrate_keeps_every_waiting_message_and_the_emails_then_go_out(
     await _publish(old, "retry.600000", *delayed)
     await _publish(old, topology.DEAD, *dead)
 
-    lines: list[str] = []
-    connection = await aio_pika.connect(old.rabbitmq_url, timeout=5)
-    try:
-        await queues.migrate(connection, new, report=lines.append)
-    finally:
-        await connection.close()
+    lines = await _migrate(new)
     assert lines == [f"{names.retry_queue(600000)}: {before} -> {after}, 2 messages moved",
                      f"{names.dead}: {before} -> {after}, 1 messages moved",
                      f"{names.work}: {before} -> {after}, 3 messages moved"]
@@ -235,3 +237,25 @@ async def test_queues_command_shows_the_state_and_migrate_refuses_while_a_notifi
     again = run("status")
     assert again.returncode == 0 and f"{names.work}: ok (quorum)" in again.stdout
     await delete_topology(quorum)
+
+
+async def test_migrate_run_again_finishes_an_interrupted_migration(mail_settings: Settings) -> None:
+    """As left by a migration that died after deleting the classic work queue: its messages only in the
+    holding queue, no work queue. Running it again puts them into the new queue."""
+    quorum = mail_settings.replace(rabbitmq_queue_type="quorum")
+    names = topology.Names.of(quorum)
+    await _declare(mail_settings)  # classic
+    holding = names.work + queues.HOLDING_SUFFIX
+    async with broker_channel(quorum) as channel:
+        parked = await channel.declare_queue(holding, durable=True, arguments={
+            **topology.type_arguments(quorum), **topology.expiry_arguments(quorum)})
+        await channel.queue_delete(names.work)
+        for outbox_id in (41, 42):
+            await channel.default_exchange.publish(topology.job(outbox_id), parked.name)
+    assert (await _states(quorum))[names.work].holding == 2
+
+    lines = await _migrate(quorum)
+    assert f"{names.work}: missing -> quorum, 2 messages moved" in lines
+    work = (await _states(quorum))[names.work]
+    assert (work.matches, work.messages, work.holding) == (True, 2, 0)
+    assert await queue_depth(quorum, holding) is None
