@@ -61,11 +61,11 @@ def _local(config: str, http_port: int, amqp_port: int, api_ports: list[int]) ->
 
 @pytest.fixture
 def balancer(client: TestClient, node_b: TestClient) -> Iterator[Balancer]:
-    workdir = Path(tempfile.mkdtemp(prefix="edutrack-haproxy-"))
     http_port, amqp_port = free_port(), free_port()
-    config = workdir / "haproxy.cfg"
-    config.write_text(_local(HAPROXY_CFG.read_text(), http_port, amqp_port, [client.port, node_b.port]))
-    process = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=subprocess.DEVNULL,
+    config = _local(HAPROXY_CFG.read_text(), http_port, amqp_port, [client.port, node_b.port])
+    workdir = Path(tempfile.mkdtemp(prefix="edutrack-haproxy-"))
+    (workdir / "haproxy.cfg").write_text(config)
+    process = subprocess.Popen(["haproxy", "-db", "-f", str(workdir / "haproxy.cfg")], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
