@@ -41,11 +41,14 @@ def migrations_dir() -> Path:
 def alembic_config(settings: Settings):  # type: ignore[no-untyped-def]
     from alembic.config import Config
 
+    from edutrack.db.engine import connect_args
+
     folder = migrations_dir()
     config = Config(str(folder.parent / "alembic.ini")) if (folder.parent / "alembic.ini").is_file() else Config()
     config.set_main_option("script_location", str(folder))
     config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
     config.attributes["configure_logging"] = False
+    config.attributes["connect_args"] = connect_args(settings)
     return config
 
 
@@ -153,6 +156,15 @@ def cmd_load_demo(args: argparse.Namespace) -> int:
     return run_load_demo(_settings(args), small=args.small, today=args.today)
 
 
+def cmd_queues(args: argparse.Namespace) -> int:
+    from edutrack.outbox.queues import run_command
+
+    def to_stderr(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    return asyncio.run(run_command(_settings(args), args.action, err=to_stderr))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edutrack", description="EduTrack: a realtime school diary backend")
     parser.add_argument("--env-file", default=".env", help="optional dotenv file (default: .env)")
@@ -181,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     su.add_argument("--last-name", default="", help="default: none (the account is shown by its first name)")
     su.add_argument("--update-existing", action="store_true", help="reset password if the user exists")
     su.add_argument("--no-input", action="store_true", help="never prompt")
+    queues = add("queues", cmd_queues, "show the email queues of RabbitMQ, or move them to RABBITMQ_QUEUE_TYPE")
+    queues.add_argument("action", choices=("status", "migrate"),
+                        help="status: each queue's state; migrate: re-create queues of another type, keeping "
+                             "their messages (stop relays and notifiers first)")
     demo = add("load-demo", cmd_load_demo, "build the demo school, or bring it up to today (idempotent)")
     demo.add_argument("--small", action="store_true", help="a two-class school of 8 students a class")
     demo.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD",
@@ -188,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("api", "relay", "notifier", "run", "migrate", "create-superuser", "load-demo")
+COMMANDS = ("api", "relay", "notifier", "run", "migrate", "create-superuser", "load-demo", "queues")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

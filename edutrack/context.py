@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from edutrack.amqp import AmqpLink
 from edutrack.background import BackgroundTasks
+from edutrack.db.replica import HeavyReads
 from edutrack.mail.templates import MailTemplates
 from edutrack.ratelimit import FailureThrottle, RateLimiter
 from edutrack.security.passwords import PasswordHasher
@@ -27,10 +28,14 @@ class AppContext:
     # Transactions: `async with unit_of_work(ctx) as uow:` (edutrack/uow.py) for anything that writes and has
     # effects after its commit; `async with ctx.sessions.begin() as session:` for the rest.
     sessions: async_sessionmaker[AsyncSession]
-    # Reads: autocommit sessions, so a read costs its queries only, without BEGIN/ROLLBACK round trips.
-    # PostgreSQL's READ COMMITTED gives each statement its own snapshot inside a transaction too, so
-    # dropping the transaction changes nothing a reader can see. Never write through these.
+    # Reads: autocommit sessions, so a read costs its queries only, without BEGIN/ROLLBACK round trips
+    # (transactions through PgBouncer in transaction mode: db/engine.py). PostgreSQL's READ COMMITTED gives
+    # each statement its own snapshot inside a transaction too, so dropping the transaction changes nothing
+    # a reader can see. Never write through these.
     reads: async_sessionmaker[AsyncSession]
+    # Term sheets, analytics: `async with ctx.heavy_reads() as session:` reads on DATABASE_READ_URL's replica
+    # once it has replayed everything committed before the read began, else on the primary (db/replica.py).
+    heavy_reads: HeavyReads
     redis: Redis
     amqp: AmqpLink
     passwords: PasswordHasher

@@ -13,7 +13,8 @@ from edutrack.context import AppContext
 # Mappers resolve foreign keys across feature modules (users.school_id -> schools): every model module must be
 # imported before the first query, in every process (API, workers, CLI), not only where Alembic loads them.
 from edutrack.db import all_models  # noqa: F401
-from edutrack.db.engine import make_engine, make_sessionmaker
+from edutrack.db.engine import make_engine, make_read_sessionmaker, make_sessionmaker
+from edutrack.db.replica import make_heavy_reads
 from edutrack.mail.templates import MailTemplates
 from edutrack.ratelimit import FailureThrottle, RateLimiter
 from edutrack.security.passwords import PasswordHasher
@@ -49,11 +50,13 @@ async def open_context(settings: Settings, *, role: str, connect_amqp: bool = Tr
         await amqp.start()
     passwords = PasswordHasher(settings.argon2_time_cost, settings.argon2_memory_cost, settings.argon2_parallelism,
                                workers=settings.argon2_workers, queue_limit=settings.argon2_queue)
+    reads = make_read_sessionmaker(engine, settings)
     ctx = AppContext(
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
-        reads=make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT")),
+        reads=reads,
+        heavy_reads=make_heavy_reads(settings, reads),
         redis=redis,
         amqp=amqp,
         passwords=passwords,
@@ -68,5 +71,6 @@ async def open_context(settings: Settings, *, role: str, connect_amqp: bool = Tr
         await ctx.background.drain()
         await amqp.close()
         await redis.aclose()
+        await ctx.heavy_reads.close()
         await engine.dispose()
         passwords.close()

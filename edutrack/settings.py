@@ -36,6 +36,8 @@ MIN_JWT_SECRET_LENGTH = 32
 ENVIRONMENTS = ("development", "test", "production")
 SMTP_SECURITY = ("plain", "starttls", "tls")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+RABBITMQ_QUEUE_TYPES = ("classic", "quorum")
+DATABASE_POOL_MODES = ("session", "transaction")
 ENV = "edutrack.env"  # field metadata: the parser of a setting read from the environment, None for one that is not
 
 T = TypeVar("T")
@@ -164,12 +166,23 @@ class Settings:
     database_url: str = env("postgresql+asyncpg://postgres@127.0.0.1:5432/edutrack")
     db_pool_size: int = env(10, minimum=1)
     db_max_overflow: int = env(10)
+    # "transaction" when DATABASE_URL points at a PgBouncer in transaction pooling mode: no statement caches,
+    # unique prepared statement names, every read inside a transaction (db/engine.py says why).
+    database_pool_mode: str = env("session",
+                                  parse=_choice(DATABASE_POOL_MODES, str.lower, "one of session, transaction"))
+    # A streaming replica for heavy reads (term sheets, analytics); empty: everything reads the primary.
+    database_read_url: str = env("")
+    # Seconds a heavy read waits for the replica to replay what the primary had committed when the read began,
+    # before it reads from the primary instead.
+    database_read_wait: float = env(0.5)
     redis_url: str = env("redis://127.0.0.1:6379/0")
     redis_max_connections: int = env(100, minimum=4)
     # Prefix of every Redis key and pub/sub channel, and of every RabbitMQ exchange/queue:
     # lets several deployments (or test runs) share one Redis/RabbitMQ without seeing each other.
     namespace: str = env("edutrack")
     rabbitmq_url: str = env("amqp://guest:guest@127.0.0.1:5672/")
+    # "quorum": replicated queues with at-least-once dead-lettering (RabbitMQ 3.10+), for a RabbitMQ cluster.
+    rabbitmq_queue_type: str = env("classic", parse=_choice(RABBITMQ_QUEUE_TYPES, str.lower, "one of classic, quorum"))
 
     smtp_host: str = env("127.0.0.1")
     smtp_port: int = env(8025, minimum=1)
@@ -317,6 +330,11 @@ def _check_addresses(kw: dict[str, Any], problems: list[str]) -> None:
     elif not database_url.startswith("postgresql+asyncpg://"):
         # Accept the plain form people copy from psql docs; SQLAlchemy needs the driver named.
         kw["database_url"] = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
+    read_url = str(kw["database_read_url"])
+    if read_url and not read_url.startswith(("postgresql+asyncpg://", "postgresql://", "postgres://")):
+        problems.append("DATABASE_READ_URL must be empty or a PostgreSQL URL (postgresql+asyncpg://user@host:port/db)")
+    elif read_url and not read_url.startswith("postgresql+asyncpg://"):
+        kw["database_read_url"] = "postgresql+asyncpg://" + read_url.split("://", 1)[1]
     if not str(kw["public_url"]).startswith(("http://", "https://")):
         # It becomes the start of links in emails (password reset): a bare host would make them unusable.
         problems.append("PUBLIC_URL must start with http:// or https://")

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from edutrack.db.all_models import Base
+from edutrack.db.engine import connect_args
 from edutrack.settings import load_settings
 
 config = context.config
@@ -36,8 +37,15 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
+def _connect_args() -> dict[str, object]:
+    # Set by `edutrack migrate`; the same as the app's, so migrations also run through PgBouncer in
+    # transaction mode (each migration is one transaction, on one server connection).
+    found = config.attributes.get("connect_args")
+    return dict(found) if found is not None else connect_args(load_settings())
+
+
 async def run_migrations_online() -> None:
-    engine = create_async_engine(_url())
+    engine = create_async_engine(_url(), connect_args=_connect_args())
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

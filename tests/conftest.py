@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
+from sqlalchemy.engine import make_url
 
 from edutrack.app import create_app
 from edutrack.cli import migrate
@@ -23,10 +24,18 @@ from edutrack.keys import CTX
 from edutrack.settings import Settings, load_settings
 from tests.support.contract import check_responses
 from tests.support.factories import Factory
-from tests.support.services import ensure_service
+from tests.support.services import PrivatePgBouncer, ensure_service, private_pgbouncer
 
 PG_SERVER = os.environ.get("TEST_PG_SERVER", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
+PGBOUNCER_ENV = "EDUTRACK_TEST_PGBOUNCER"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--pgbouncer", action="store_true", default=os.environ.get(PGBOUNCER_ENV, "") not in ("", "0"),
+        help="run the app of every test through a pgbouncer in transaction pooling mode, started by the run in "
+             f"front of the test PostgreSQL (DATABASE_POOL_MODE=transaction); also {PGBOUNCER_ENV}=1")
 
 
 def base_test_settings(database_url: str, **overrides: Any) -> Settings:
@@ -63,6 +72,33 @@ def database_url(services: None) -> Iterator[str]:
     asyncio.run(drop_database(url))
 
 
+PGBOUNCER_USED = pytest.StashKey["PrivatePgBouncer"]()
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(request: pytest.FixtureRequest, database_url: str) -> Iterator[PrivatePgBouncer | None]:
+    """The run's pgbouncer with --pgbouncer, else None. After `database_url`, so it stops before the drop."""
+    if not request.config.getoption("--pgbouncer"):
+        yield None
+        return
+    server = make_url(PG_SERVER)
+    database = str(make_url(database_url).database)
+    with private_pgbouncer(target_host=server.host or "127.0.0.1", target_port=server.port or 5432,
+                           user=server.username or "postgres") as bouncer:
+        request.config.stash[PGBOUNCER_USED] = bouncer
+        yield bouncer
+        bouncer.served = sum(int(row["total_xact_count"]) for row in bouncer.show("STATS")
+                             if row["database"] == database)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    # Proof for whoever runs the suite this way (and tests/scaling checks it) that the app really went
+    # through pgbouncer, not around it.
+    bouncer = config.stash.get(PGBOUNCER_USED, None)
+    if bouncer is not None:
+        terminalreporter.write_line(f"pgbouncer (transaction pooling): {bouncer.served} transactions served")
+
+
 async def truncate_all(database_url: str) -> None:
     dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
     conn = await asyncpg.connect(dsn)
@@ -88,9 +124,13 @@ async def drop_namespace(redis_url: str, namespace: str) -> None:
 
 
 @pytest.fixture
-async def settings(database_url: str) -> AsyncIterator[Settings]:
+async def settings(database_url: str, pgbouncer: PrivatePgBouncer | None) -> AsyncIterator[Settings]:
     await truncate_all(database_url)
-    settings = base_test_settings(database_url)
+    if pgbouncer is None:
+        settings = base_test_settings(database_url)
+    else:
+        settings = base_test_settings(pgbouncer.url(str(make_url(database_url).database)),
+                                      database_pool_mode="transaction")
     yield settings
     await drop_namespace(settings.redis_url, settings.namespace)
 

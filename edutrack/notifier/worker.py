@@ -60,6 +60,10 @@ class Notifier:
                 connection = await connect(self.settings, "edutrack-notifier")
                 backoff = 0.2
                 await self._consume(connection, stop)
+            except (topology.TopologyConflict, topology.UnsupportedBroker) as exc:
+                log.error("notifier: %s", exc, extra={"retry_in": backoff})
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
             except (OSError, TimeoutError, aio_pika.exceptions.AMQPError, ConnectionError) as exc:
                 log.warning("notifier: RabbitMQ unavailable", extra={"error": repr(exc), "retry_in": backoff})
                 await _sleep_or_stop(stop, backoff)

@@ -59,6 +59,11 @@ class Relay:
                 log.info("relay connected to RabbitMQ")
                 backoff = 0.2
                 await self._pump(topo.exchange, channel, stop)
+            except (topology.TopologyConflict, topology.UnsupportedBroker) as exc:
+                # An operator's decision, not an outage: say what to do, keep the rows, look again later.
+                log.error("relay: %s", exc, extra={"retry_in": backoff})
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
             except (OSError, TimeoutError, aio_pika.exceptions.AMQPError, BrokerUnavailable,
                     ConnectionError) as exc:
                 log.warning("relay: RabbitMQ unavailable; outbox rows wait", extra={"error": repr(exc),

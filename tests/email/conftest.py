@@ -67,11 +67,23 @@ async def smtp() -> AsyncIterator[SmtpServer]:
         await server.wait_closed()
 
 
+QUEUE_TYPES = ("classic", "quorum")
+# The fault tests run on both queue types: `pytestmark = BOTH_QUEUE_TYPES` in their module.
+BOTH_QUEUE_TYPES = pytest.mark.parametrize("queue_type", QUEUE_TYPES, indirect=True)
+
+
 @pytest.fixture
-async def mail_settings(settings: Settings, smtp: SmtpServer) -> AsyncIterator[Settings]:
+def queue_type(request: pytest.FixtureRequest) -> str:
+    """RABBITMQ_QUEUE_TYPE of the test: the default unless the module parametrizes it."""
+    return str(getattr(request, "param", Settings().rabbitmq_queue_type))
+
+
+@pytest.fixture
+async def mail_settings(settings: Settings, smtp: SmtpServer, queue_type: str) -> AsyncIterator[Settings]:
     tuned = settings.replace(
         smtp_port=smtp.port, smtp_timeout=5.0, email_retry_delays=(0.3, 0.6), email_max_attempts=4,
         relay_poll_interval=0.05, relay_lease=5.0, digest_interval=0.2, digest_delay=600,
+        rabbitmq_queue_type=queue_type,
     )
     yield tuned
     await delete_topology(tuned)
@@ -146,6 +158,7 @@ def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
         "NOTIFIER_CONCURRENCY": str(settings.notifier_concurrency),
         "NOTIFIER_PREFETCH": str(settings.notifier_prefetch),
         "RELAY_POLL_INTERVAL": str(settings.relay_poll_interval), "LOG_LEVEL": "WARNING",
+        "RABBITMQ_QUEUE_TYPE": settings.rabbitmq_queue_type, "DATABASE_POOL_MODE": settings.database_pool_mode,
     })
     env.update(extra)
     return env

@@ -16,9 +16,11 @@ from edutrack.notifier.worker import notifier_worker
 from edutrack.outbox import topology
 from edutrack.outbox.relay import relay_worker
 from edutrack.settings import Settings
-from tests.email.conftest import SmtpServer, Workers, wait_for
+from tests.email.conftest import BOTH_QUEUE_TYPES, SmtpServer, Workers, wait_for
 from tests.email.helpers import add_emails, all_sent, queue_depth
 from tests.support.services import PrivateRabbitMQ, port_open, private_rabbitmq
+
+pytestmark = BOTH_QUEUE_TYPES
 
 
 @pytest.fixture

@@ -10,9 +10,11 @@ from edutrack.context import AppContext
 from edutrack.notifier.worker import notifier_worker
 from edutrack.outbox.relay import relay_worker
 from edutrack.settings import Settings
-from tests.email.conftest import SmtpServer, Workers, wait_for
+from tests.email.conftest import BOTH_QUEUE_TYPES, SmtpServer, Workers, wait_for
 from tests.email.helpers import add_emails, all_sent, row, statuses
 from tests.support.factories import Factory
+
+pytestmark = BOTH_QUEUE_TYPES
 
 
 async def test_password_reset_email_carries_a_working_token(

@@ -17,7 +17,7 @@ from edutrack.outbox import topology
 from edutrack.outbox.relay import BrokerUnavailable, Relay, relay_worker
 from edutrack.queries import outbox as q
 from edutrack.settings import Settings
-from tests.email.conftest import SmtpServer, Workers, wait_for
+from tests.email.conftest import BOTH_QUEUE_TYPES, SmtpServer, Workers, wait_for
 from tests.email.helpers import (
     add_emails,
     broker_channel,
@@ -27,6 +27,8 @@ from tests.email.helpers import (
     statuses,
     work_queue_ids,
 )
+
+pytestmark = BOTH_QUEUE_TYPES
 
 
 async def published(ctx: AppContext, *ids: int) -> bool:

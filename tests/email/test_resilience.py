@@ -15,13 +15,14 @@ from edutrack.notifier.worker import notifier_worker
 from edutrack.outbox import topology
 from edutrack.outbox.relay import relay_worker
 from edutrack.settings import Settings
-from tests.email.conftest import SmtpServer, Workers, wait_for, worker_env
+from tests.email.conftest import BOTH_QUEUE_TYPES, SmtpServer, Workers, wait_for, worker_env
 from tests.email.helpers import add_emails, all_sent, row, statuses
 from tests.support.services import tcp_proxy
 
 EDUTRACK = str(Path(sys.executable).parent / "edutrack")
 
 
+@BOTH_QUEUE_TYPES
 async def test_rabbitmq_outage_loses_nothing_and_sends_nothing_twice(
     ctx: AppContext, smtp: SmtpServer, mail_settings: Settings, workers: Workers,
 ) -> None:
@@ -54,6 +55,7 @@ async def test_rabbitmq_outage_loses_nothing_and_sends_nothing_twice(
     assert len(received) == len(set(received)), "an email was sent twice"
 
 
+@BOTH_QUEUE_TYPES
 async def test_notifier_killed_mid_batch_then_restarted_delivers_everything(
     ctx: AppContext, smtp: SmtpServer, mail_settings: Settings, workers: Workers,
 ) -> None:
@@ -100,6 +102,7 @@ async def test_notifier_killed_mid_batch_then_restarted_delivers_everything(
     assert duplicates <= settings.notifier_concurrency
 
 
+@BOTH_QUEUE_TYPES
 async def test_graceful_stop_finishes_the_email_in_flight(
     ctx: AppContext, smtp: SmtpServer, mail_settings: Settings, workers: Workers,
 ) -> None:
@@ -131,6 +134,7 @@ def test_edutrack_binary_exists() -> None:
     assert os.access(EDUTRACK, os.X_OK)
 
 
+@BOTH_QUEUE_TYPES
 async def test_a_published_row_whose_message_was_lost_is_published_again(
     ctx: AppContext, smtp: SmtpServer, mail_settings: Settings, workers: Workers,
 ) -> None:

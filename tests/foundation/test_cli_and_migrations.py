@@ -26,7 +26,7 @@ from edutrack.roles import available_workers
 from tests.conftest import PG_SERVER, TEST_JWT_SECRET, base_test_settings
 from tests.foundation.helpers import error_of
 
-EXPECTED = {"api", "relay", "notifier", "run", "migrate", "create-superuser", "load-demo"}
+EXPECTED = {"api", "relay", "notifier", "run", "migrate", "create-superuser", "load-demo", "queues"}
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -74,7 +74,8 @@ def test_worker_roles_describe_themselves(tmp_path: Path):
 
 
 async def test_create_superuser_then_log_in(settings, client, tmp_path: Path):
-    env = _env(DATABASE_URL=settings.database_url, JWT_SECRET=TEST_JWT_SECRET, ARGON2_TIME_COST="1",
+    env = _env(DATABASE_URL=settings.database_url, DATABASE_POOL_MODE=settings.database_pool_mode,
+               JWT_SECRET=TEST_JWT_SECRET, ARGON2_TIME_COST="1",
                ARGON2_MEMORY_COST="8", ARGON2_PARALLELISM="1", EDUTRACK_SUPERUSER_PASSWORD="root-password-1")
 
     async def run(*args: str) -> tuple[int, str, str]:
@@ -152,7 +153,8 @@ def _on_a_terminal(argv: list[str], env: dict[str, str], cwd: Path,
 
 
 async def test_create_superuser_asks_on_a_terminal(settings, client, tmp_path: Path):
-    env = _env(DATABASE_URL=settings.database_url, JWT_SECRET=TEST_JWT_SECRET, ARGON2_TIME_COST="1",
+    env = _env(DATABASE_URL=settings.database_url, DATABASE_POOL_MODE=settings.database_pool_mode,
+               JWT_SECRET=TEST_JWT_SECRET, ARGON2_TIME_COST="1",
                ARGON2_MEMORY_COST="8", ARGON2_PARALLELISM="1")
     argv = [sys.executable, "-m", "edutrack", "--env-file", str(tmp_path / "none.env"), "create-superuser"]
     secret = b"typed-at-the-prompt-9"
@@ -172,7 +174,8 @@ async def test_create_superuser_asks_on_a_terminal(settings, client, tmp_path: P
 
 
 async def test_load_demo_command_prints_logins_that_work(settings, client, tmp_path: Path):
-    env = _env(DATABASE_URL=settings.database_url, JWT_SECRET=TEST_JWT_SECRET, NAMESPACE=settings.namespace)
+    env = _env(DATABASE_URL=settings.database_url, DATABASE_POOL_MODE=settings.database_pool_mode,
+               JWT_SECRET=TEST_JWT_SECRET, NAMESPACE=settings.namespace)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "edutrack", "--env-file", str(tmp_path / "none.env"), "load-demo", "--small",
         env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -250,7 +253,8 @@ async def test_server_process_serves_requests(settings, tmp_path: Path, role: st
 
     port = free_port()
     # ENVIRONMENT=test: the RabbitMQ queues the process declares expire once unused, instead of piling up per run.
-    env = _env(ENVIRONMENT="test", DATABASE_URL=settings.database_url, JWT_SECRET=TEST_JWT_SECRET,
+    env = _env(ENVIRONMENT="test", DATABASE_URL=settings.database_url,
+               DATABASE_POOL_MODE=settings.database_pool_mode, JWT_SECRET=TEST_JWT_SECRET,
                NAMESPACE=settings.namespace, ARGON2_TIME_COST="1", ARGON2_MEMORY_COST="8", ARGON2_PARALLELISM="1",
                DEV_MAIL_CATCHER="true", SMTP_PORT=str(free_port()), MAIL_CATCHER_DIR=str(tmp_path / "mail"),
                LOG_LEVEL="INFO", LOG_JSON="true")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import json
 import re
 from pathlib import Path
@@ -118,6 +119,12 @@ def _ours(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
             if "build" in svc or str(svc.get("image", "")).split(":")[0] == OUR_IMAGE}
 
 
+def _in_profile(compose: dict[str, Any], profile: str | None) -> dict[str, dict[str, Any]]:
+    """Services of a profile; None: the default ones (no profile), which `docker compose up` starts."""
+    return {name: svc for name, svc in compose["services"].items()
+            if (profile in svc.get("profiles", []) if profile else not svc.get("profiles"))}
+
+
 def test_compose_has_every_service(compose):
     services = compose["services"]
     assert {"postgres", "redis", "rabbitmq", "migrate", "api", "relay", "notifier"} <= set(services)
@@ -127,7 +134,12 @@ def test_compose_has_every_service(compose):
     catchers = [name for name, svc in services.items() if "mailpit" in str(svc.get("image", ""))
                 or "mailhog" in str(svc.get("image", ""))]
     assert catchers, "no local SMTP catcher"
-    assert set(_ours(compose)) == {"migrate", "api", "relay", "notifier"}
+    default = _in_profile(compose, None)
+    assert set(default) == {"postgres", "redis", "rabbitmq", "mailpit", "migrate", "api", "relay", "notifier"}
+    assert set(_ours(compose)) & set(default) == {"migrate", "api", "relay", "notifier"}
+    assert set(_ours(compose)) - set(default) == {"cluster-api-1", "cluster-api-2", "cluster-relay",
+                                                  "cluster-notifier"}
+    assert {svc.get("profiles", [None])[0] for svc in services.values()} == {None, "cluster"}
 
 
 def test_compose_commands_are_real_subcommands(compose):
@@ -315,3 +327,166 @@ def test_make_test_installs_chromium_before_the_suite():
     readme = (ROOT / "README.md").read_text()
     line = next(line for line in readme.splitlines() if line.startswith("make test "))
     assert "Chromium" in line
+
+
+# --- docker-compose.yml: the single-node default and the `cluster` profile --------------------------------
+
+
+def test_single_node_default_keeps_the_single_node_settings(compose):
+    """`docker compose up` (and `make run`) stay what they were: classic queues, PostgreSQL directly."""
+    for name in ("api", "relay", "notifier", "migrate"):
+        env = compose["services"][name]["environment"]
+        settings = load_settings({k: _interpolate(str(v), {"JWT_SECRET": "s" * 48}) for k, v in env.items()},
+                                 env_file=None)
+        assert settings.rabbitmq_queue_type == "classic" and settings.database_pool_mode == "session", name
+        assert urlsplit(settings.database_url).hostname == "postgres"
+        assert urlsplit(settings.rabbitmq_url).hostname == "rabbitmq"
+        assert "networks" not in compose["services"][name]
+
+
+def _cluster_settings(compose: dict[str, Any], name: str) -> Settings:
+    env = compose["services"][name]["environment"]
+    return load_settings({k: _interpolate(str(v), {"JWT_SECRET": "s" * 48}) for k, v in env.items()},
+                         env_file=None)
+
+
+def _cluster_apps(compose: dict[str, Any]) -> dict[str, Settings]:
+    """The settings of each EduTrack service of the cluster profile."""
+    return {name: _cluster_settings(compose, name) for name in _ours(compose)
+            if "cluster" in compose["services"][name].get("profiles", [])}
+
+
+def _mounted(svc: dict[str, Any], target: str) -> Path:
+    for volume in svc.get("volumes", []):
+        source, _, rest = volume.partition(":")
+        if rest.split(":")[0] == target:
+            path = (ROOT / source).resolve()
+            assert path.is_file() and ROOT in path.parents, volume
+            return path
+    raise AssertionError(f"nothing mounted at {target}")
+
+
+def _haproxy() -> dict[str, list[str]]:
+    """deploy/haproxy/haproxy.cfg as {"frontend http": [lines], "backend api": [...], ...}."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in (ROOT / "deploy/haproxy/haproxy.cfg").read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[0].isspace():
+            current = sections.setdefault(" ".join(line.split()), [])
+        else:
+            current.append(" ".join(line.split()))
+    return sections
+
+
+def _servers(lines: list[str]) -> dict[str, str]:
+    return {parts[1]: parts[2] for parts in (line.split() for line in lines) if parts[0] == "server"}
+
+
+def _bind_port(lines: list[str]) -> int:
+    [bind] = [line for line in lines if line.startswith("bind ")]
+    return int(bind.split()[1].rsplit(":", 1)[1])
+
+
+def test_cluster_api_nodes_sit_behind_a_balancer_that_carries_websockets(compose):
+    services = compose["services"]
+    cfg = _haproxy()
+    lb = services["cluster-lb"]
+    assert _mounted(lb, "/usr/local/etc/haproxy/haproxy.cfg") == ROOT / "deploy/haproxy/haproxy.cfg"
+    api_nodes = {name: svc for name, svc in _in_profile(compose, "cluster").items()
+                 if svc.get("command", [None])[0] == "api"}
+    assert len(api_nodes) >= 2
+    expected = {f"{name}:{_parses(svc['command']).port}" for name, svc in api_nodes.items()}
+    # REST and websockets go to every API node of the profile, and to nothing else.
+    for backend in ("backend api", "backend api_ws"):
+        assert set(_servers(cfg[backend]).values()) == expected, backend
+        assert "mode http" in cfg[backend] and "option httpchk GET /health" in cfg[backend]
+    http = cfg["frontend http"]
+    assert "mode http" in http and "option forwardfor" in http
+    assert f"{_bind_port(http)}:{_bind_port(http)}" in lb["ports"]
+    # /ws with Upgrade: websocket and Connection: upgrade goes to the websocket backend, headers untouched.
+    acls = {parts[1]: " ".join(parts[2:]) for parts in (line.split() for line in http) if parts[0] == "acl"}
+    [route] = [line for line in http if line.startswith("use_backend api_ws if ")]
+    conditions = route.split(" if ", 1)[1].split()
+    assert {acls[c] for c in conditions} == {"path /ws", "hdr(Upgrade) -i websocket", "hdr_sub(Connection) -i upgrade"}
+    assert "balance leastconn" in cfg["backend api_ws"]
+    # Upgraded sockets are tunnels: idle between pings longer than any HTTP timeout would allow.
+    tunnel = next(line for line in cfg["defaults"] if line.startswith("timeout tunnel"))
+    assert tunnel.split()[-1] in ("1h", "3600s")
+    # The nodes believe the balancer's X-Forwarded-For: it reaches them from its fixed address only.
+    assert set(lb["networks"]) == {"cluster"}
+    lb_address = ipaddress.ip_address(lb["networks"]["cluster"]["ipv4_address"])
+    subnet = compose["networks"]["cluster"]["ipam"]["config"][0]["subnet"]
+    assert lb_address in ipaddress.ip_network(subnet)
+    for name in api_nodes:
+        trusted = _cluster_settings(compose, name).trusted_proxies
+        assert any(lb_address in ipaddress.ip_network(n) for n in trusted), name
+        assert "cluster" in services[name]["networks"]
+
+
+def test_cluster_rabbitmq_is_three_nodes_with_quorum_queues(compose):
+    nodes = {name: svc for name, svc in _in_profile(compose, "cluster").items()
+             if str(svc.get("image", "")).startswith("rabbitmq:")}
+    assert len(nodes) == 3
+    conf = {}
+    for name, svc in nodes.items():
+        # 3.10+: quorum queues with message TTL and at-least-once dead-lettering.
+        version = tuple(int(p) for p in svc["image"].split(":")[1].split("-")[0].split("."))
+        assert version >= (3, 10), svc["image"]
+        assert svc["hostname"] == name and "healthcheck" in svc
+        path = _mounted(svc, "/etc/rabbitmq/conf.d/20-edutrack-cluster.conf")
+        conf = dict(line.split(" = ", 1) for line in path.read_text().splitlines()
+                    if line.strip() and not line.startswith("#"))
+    cookies = {svc["environment"]["RABBITMQ_ERLANG_COOKIE"] for svc in nodes.values()}
+    assert len(cookies) == 1
+    assert conf["cluster_formation.peer_discovery_backend"] == "classic_config"
+    listed = {v for k, v in conf.items() if k.startswith("cluster_formation.classic_config.nodes.")}
+    assert listed == {f"rabbit@{name}" for name in nodes}
+    # EduTrack reaches the nodes through the balancer's AMQP port, with quorum queues and a real user.
+    cfg = _haproxy()
+    assert set(_servers(cfg["backend rabbitmq"]).values()) == {f"{name}:5672" for name in nodes}
+    assert "mode tcp" in cfg["frontend amqp"] and "mode tcp" in cfg["backend rabbitmq"]
+    for name, settings in _cluster_apps(compose).items():
+        assert settings.rabbitmq_queue_type == "quorum", name
+        url = urlsplit(settings.rabbitmq_url)
+        assert (url.hostname, url.port) == ("cluster-lb", _bind_port(cfg["frontend amqp"])), name
+        node_env = next(iter(nodes.values()))["environment"]
+        assert url.username == node_env["RABBITMQ_DEFAULT_USER"]
+        assert url.password == _interpolate(node_env["RABBITMQ_DEFAULT_PASS"], {})
+
+
+def test_cluster_goes_through_pgbouncer_in_transaction_mode(compose):
+    import configparser
+
+    services = compose["services"]
+    bouncer = services["cluster-pgbouncer"]
+    ini = configparser.ConfigParser(delimiters=("=",), comment_prefixes=(";", "#"), interpolation=None)
+    ini.read_string(_mounted(bouncer, "/etc/pgbouncer/pgbouncer.ini").read_text())
+    assert ini["pgbouncer"]["pool_mode"] == "transaction"
+    pg = services["postgres"]["environment"]
+    for name, settings in _cluster_apps(compose).items():
+        assert settings.database_pool_mode == "transaction", name
+        url = urlsplit(settings.database_url)
+        assert (url.hostname, url.port) == ("cluster-pgbouncer", int(ini["pgbouncer"]["listen_port"])), name
+        # The database the URL names is PgBouncer's entry for the compose file's PostgreSQL database.
+        target = dict(item.split("=", 1) for item in ini["databases"][url.path.lstrip("/")].split())
+        assert (target["host"], target["port"], target["dbname"]) == ("postgres", "5432", pg["POSTGRES_DB"])
+        assert url.username == bouncer["environment"]["DB_USER"] == pg["POSTGRES_USER"]
+        assert url.password == _interpolate(bouncer["environment"]["DB_PASSWORD"], {})
+        deps = services[name]["depends_on"]
+        assert deps["cluster-pgbouncer"]["condition"] == "service_healthy"
+        assert deps["migrate"]["condition"] == "service_completed_successfully"
+    # Migrations (DDL) go to PostgreSQL directly.
+    assert urlsplit(_cluster_settings(compose, "migrate").database_url).hostname == "postgres"
+
+
+def test_cluster_has_a_relay_and_a_notifier_and_a_place_for_redis_cluster(compose):
+    commands = [svc["command"][0] for svc in _in_profile(compose, "cluster").values() if "command" in svc]
+    assert commands.count("relay") >= 1 and commands.count("notifier") >= 1
+    assert "mailpit" in compose["services"]["cluster-notifier"]["depends_on"]
+    # Redis Cluster comes later: for now the cluster profile uses the single Redis, and the file says where
+    # the Redis Cluster services will go.
+    for name in ("cluster-api-1", "cluster-relay"):
+        assert urlsplit(_cluster_settings(compose, name).redis_url).hostname == "redis"
+    assert "# --- Redis Cluster:" in (ROOT / "docker-compose.yml").read_text()

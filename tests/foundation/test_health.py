@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from sqlalchemy.engine import make_url
+
 from tests.support.services import free_port
 
 
@@ -27,7 +29,7 @@ async def test_ready_with_everything_up(client):
 
 async def test_ready_503_when_postgres_is_unreachable(make_client, settings):
     closed = free_port()
-    url = settings.database_url.replace("127.0.0.1:5432", f"127.0.0.1:{closed}")
+    url = make_url(settings.database_url).set(port=closed).render_as_string(hide_password=False)
     assert url != settings.database_url
     client = await make_client(database_url=url)
     started = time.monotonic()

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # The commands that start each service on this kind of machine (see the README's "Testing" section).
@@ -136,6 +136,8 @@ class PrivateRabbitMQ:
     dist_port: int
     workdir: Path
     running: bool = False
+    # Erlang terms for advanced.config, e.g. "[{rabbit, [{dead_letter_worker_publisher_confirm_timeout, 1000}]}]."
+    advanced_config: str = ""
 
     @property
     def url(self) -> str:
@@ -151,6 +153,7 @@ class PrivateRabbitMQ:
         (self.workdir / "enabled_plugins").write_text("[].\n")
         # Our own config file: the machine's /etc/rabbitmq/rabbitmq.conf binds 5672.
         (self.workdir / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        (self.workdir / "advanced.config").write_text(self.advanced_config or "[].\n")
         if running_as_root():  # the node runs as `rabbitmq` (see _rabbitmq_command)
             self.workdir.chmod(0o755)
             user = pwd.getpwnam("rabbitmq")
@@ -168,6 +171,7 @@ class PrivateRabbitMQ:
             "RABBITMQ_LOG_BASE": str(self.workdir / "log"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.workdir / "enabled_plugins"),
             "RABBITMQ_CONFIG_FILE": str(self.workdir / "rabbitmq.conf"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.workdir / "advanced.config"),
         })
         return env
 
@@ -241,14 +245,14 @@ def _alive(pid: int) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def private_rabbitmq() -> AsyncIterator[PrivateRabbitMQ]:
+async def private_rabbitmq(advanced_config: str = "") -> AsyncIterator[PrivateRabbitMQ]:
     """A started private RabbitMQ node; stopped and its directory removed afterwards, even on failure."""
     port = _free_port_outside(RABBITMQ_CTL_DIST_PORTS)
     while (dist_port := _free_port_outside(RABBITMQ_CTL_DIST_PORTS)) == port:
         pass
     workdir = Path(tempfile.mkdtemp(prefix="edutrack-rabbitmq-"))
     broker = PrivateRabbitMQ(node=f"edutrack_{secrets.token_hex(4)}@localhost", port=port, dist_port=dist_port,
-                             workdir=workdir)
+                             workdir=workdir, advanced_config=advanced_config)
     try:
         broker.prepare()
         await broker.start()
@@ -331,3 +335,189 @@ async def tcp_proxy(target_port: int) -> AsyncIterator[TcpProxy]:
 
 def running_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+@dataclass
+class PrivatePgBouncer:
+    """A pgbouncer of the test's own in front of a PostgreSQL server (the machine's shared one by default):
+    every database of that server under its own name, in the given pool mode; or the configuration `template`
+    (a pgbouncer.ini of the repository) with its servers pointed at that PostgreSQL and its databases renamed
+    by `rename`."""
+
+    port: int
+    workdir: Path
+    target_host: str = "127.0.0.1"
+    target_port: int = 5432
+    user: str = "postgres"
+    pool_mode: str = "transaction"
+    # Small on purpose: many client connections share few server connections, as in production.
+    pool_size: int = 8
+    template: str = ""
+    rename: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    served: int = 0  # transactions to the test database, read when the run's pgbouncer stops
+
+    def url(self, database: str, user: str | None = None) -> str:
+        return f"postgresql+asyncpg://{user or self.user}@127.0.0.1:{self.port}/{database}"
+
+    def _default_template(self) -> str:
+        return (f"[databases]\n* = host={self.target_host} port={self.target_port}\n[pgbouncer]\n"
+                f"pool_mode = {self.pool_mode}\ndefault_pool_size = {self.pool_size}\nmax_client_conn = 1000\n"
+                # A client starved of server connections fails after this long instead of hanging a test.
+                "query_wait_timeout = 30\n")
+
+    def _server(self, spec: str) -> str:
+        parts = dict(item.split("=", 1) for item in spec.split())
+        parts.update(host=self.target_host, port=str(self.target_port))
+        if "dbname" in parts:
+            parts["dbname"] = self.rename.get(parts["dbname"], parts["dbname"])
+        return " ".join(f"{k}={v}" for k, v in parts.items())
+
+    def write_config(self) -> Path:
+        import configparser
+
+        parser = configparser.ConfigParser(delimiters=("=",), comment_prefixes=(";", "#"), interpolation=None)
+        parser.optionxform = str  # type: ignore[assignment,method-assign]  # database names keep their case
+        parser.read_string(self.template or self._default_template())
+        for name, spec in list(parser["databases"].items()):
+            parser["databases"][name] = self._server(spec)
+        # Where this test's pgbouncer listens, and how it lets the test in (PostgreSQL here trusts local users).
+        parser["pgbouncer"].update({
+            "listen_addr": "127.0.0.1", "listen_port": str(self.port), "unix_socket_dir": "",
+            "auth_type": "trust", "auth_file": str(self.workdir / "users.txt"), "admin_users": self.user,
+            "logfile": str(self.workdir / "pgbouncer.log")})
+        (self.workdir / "users.txt").write_text(f'"{self.user}" ""\n')
+        config = self.workdir / "pgbouncer.ini"
+        with config.open("w") as out:
+            parser.write(out)
+        if running_as_root():  # pgbouncer refuses to run as root; it runs as postgres (see start)
+            user = pwd.getpwnam("postgres")
+            for path in [self.workdir, *self.workdir.iterdir()]:
+                os.chown(path, user.pw_uid, user.pw_gid)
+        return config
+
+    def start(self) -> None:
+        binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        if not os.access(binary, os.X_OK):
+            raise RuntimeError("pgbouncer is not installed: apt-get install pgbouncer")
+        config = self.write_config()
+        command = [binary, "-u", "postgres", str(config)] if running_as_root() else [binary, str(config)]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not port_open(self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"pgbouncer did not start: {self.log_tail()}")
+            time.sleep(0.05)
+
+    def log_tail(self, lines: int = 20) -> str:
+        log = self.workdir / "pgbouncer.log"
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else "(no log)"
+
+    def show(self, what: str) -> list[dict[str, str]]:
+        """`SHOW {what}` on pgbouncer's admin console (psql: the console speaks the simple query protocol only)."""
+        import csv
+
+        result = subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d", "pgbouncer", "--csv",
+             "-c", f"SHOW {what}"], capture_output=True, text=True, timeout=10, check=True)
+        return list(csv.DictReader(result.stdout.splitlines()))
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+            self.process = None
+
+
+@contextlib.contextmanager
+def private_pgbouncer(**options: object) -> Iterator[PrivatePgBouncer]:
+    workdir = Path(tempfile.mkdtemp(prefix="edutrack-pgbouncer-"))
+    bouncer = PrivatePgBouncer(port=free_port(), workdir=workdir, **options)  # type: ignore[arg-type]
+    try:
+        bouncer.start()
+        yield bouncer
+    finally:
+        bouncer.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]))
+    if not found:
+        raise RuntimeError(f"{name} not found under /usr/lib/postgresql (apt-get install postgresql)")
+    return str(found[-1])
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root; the data directories belong to the postgres OS user then.
+    return ["runuser", "-u", "postgres", "--", *args] if running_as_root() else args
+
+
+@dataclass
+class PostgresNode:
+    port: int
+    datadir: Path
+
+    def url(self, database: str) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def ctl(self, *args: str, timeout: float = 60) -> None:
+        subprocess.run(_as_postgres([_pg_bin("pg_ctl"), "-D", str(self.datadir), "-w", "-t", str(int(timeout)),
+                                     *args]), check=True, capture_output=True, timeout=timeout + 10)
+
+    def start(self) -> None:
+        self.ctl("-l", str(self.datadir / "server.log"), "start")
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            self.ctl("-m", "fast", "stop", timeout=30)
+
+    def log_tail(self, lines: int = 20) -> str:
+        log = self.datadir / "server.log"
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else "(no log)"
+
+
+@dataclass
+class StreamingPair:
+    primary: PostgresNode
+    standby: PostgresNode
+
+
+@contextlib.contextmanager
+def streaming_replica() -> Iterator[StreamingPair]:
+    """A private PostgreSQL primary and a hot standby streaming from it (pg_basebackup -R), each on a free port,
+    in a temporary directory. (The machine's shared cluster allows no replication connections.)"""
+    workdir = Path(tempfile.mkdtemp(prefix="edutrack-replica-"))
+    workdir.chmod(0o755)
+    primary = PostgresNode(free_port(), workdir / "primary")
+    standby = PostgresNode(free_port(), workdir / "standby")
+    if running_as_root():
+        user = pwd.getpwnam("postgres")
+        os.chown(workdir, user.pw_uid, user.pw_gid)
+    try:
+        subprocess.run(_as_postgres([_pg_bin("initdb"), "-D", str(primary.datadir), "-U", "postgres",
+                                     "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"]),
+                       check=True, capture_output=True, timeout=120)
+        with (primary.datadir / "postgresql.conf").open("a") as conf:
+            conf.write(f"port = {primary.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"
+                       "wal_level = replica\nmax_wal_senders = 4\nhot_standby = on\n"
+                       "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
+        with (primary.datadir / "pg_hba.conf").open("a") as hba:
+            hba.write("host replication postgres 127.0.0.1/32 trust\n")
+        primary.start()
+        subprocess.run(_as_postgres([_pg_bin("pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),
+                                     "-U", "postgres", "-D", str(standby.datadir), "-R", "-X", "stream",
+                                     "--no-sync"]), check=True, capture_output=True, timeout=120)
+        with (standby.datadir / "postgresql.conf").open("a") as conf:
+            conf.write(f"port = {standby.port}\n")
+        (standby.datadir / "server.log").unlink(missing_ok=True)
+        standby.start()
+        yield StreamingPair(primary, standby)
+    finally:
+        standby.stop()
+        primary.stop()
+        shutil.rmtree(workdir, ignore_errors=True)

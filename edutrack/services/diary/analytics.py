@@ -44,7 +44,7 @@ def _rate(part: int, whole: int) -> float | None:
 
 async def student_performance(ctx: AppContext, who: Principal, student_id: int, term_id: int,
                               unit: str) -> dict[str, Any]:
-    async with ctx.reads() as session:
+    async with ctx.heavy_reads() as session:
         student = await visible_student(session, who, student_id)
         term = await term_of_school(session, term_id, student.school_id)
         school = await gq.school(session, student.school_id)
@@ -127,7 +127,7 @@ async def class_performance(ctx: AppContext, who: Principal, class_id: int, term
 
 
 async def _class_term(ctx: AppContext, who: Principal, class_id: int, term_id: int) -> _ClassTerm:
-    async with ctx.reads() as session:
+    async with ctx.heavy_reads() as session:
         cls, only = await sheet_scope(session, who, class_id)
         term = await term_of_school(session, term_id, cls.school_id)
         students = await atq.class_students(session, class_id)

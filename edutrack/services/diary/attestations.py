@@ -188,7 +188,7 @@ async def term_sheet_body(ctx: AppContext, who: Principal, class_id: int, term_i
 
 async def _term_sheet(ctx: AppContext, who: Principal, class_id: int, term_id: int) -> tuple[dict[str, Any], int]:
     """The sheet and the class's school."""
-    async with ctx.reads() as session:
+    async with ctx.heavy_reads() as session:
         cls, only = await sheet_scope(session, who, class_id)
         term = await term_of_school(session, term_id, cls.school_id)
         students = await q.class_students(session, class_id)
