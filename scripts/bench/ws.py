@@ -13,6 +13,11 @@ Scenarios (results printed as JSON and as a Markdown table for docs/benchmarks.m
   4. reconnect storm: every client drops; `storm_messages` messages per room are sent over REST while they are
      away; all reconnect at once with their cursors; time until every client holds exactly its missed messages.
 
+`--reconnect-waves N` runs only this instead (one node): N waves in which every client connects (subscribed,
+authenticated), then all close cleanly; node A's RSS is read before the first wave and 3 s after each wave. A node
+that frees a closed socket at close stays flat after the first waves; one that leaves them to the garbage
+collector grows with every wave.
+
 Needs PostgreSQL, Redis and RabbitMQ on localhost (as for the tests). Creates and drops its own database.
 """
 
@@ -403,6 +408,29 @@ async def fanout_steps(fleet: Fleet, rates: list[int], duration: float, rooms: i
     return steps
 
 
+async def reconnect_waves(fleet: Fleet, pid: int, url: str, waves: int) -> dict[str, Any]:
+    """Waves of connect (authenticated, subscribed) then clean close; the node's RSS after each."""
+    await asyncio.sleep(1)
+    rss = [rss_kib(pid)]
+    seconds = []
+    failures = 0
+    for wave in range(waves):
+        results = await fleet.call("connect", urls=[url], bare=False, since=False)
+        failures += sum(r["failures"] for r in results)
+        seconds.append(round(max(r["seconds"] for r in results), 1))
+        await fleet.call("drop")
+        await asyncio.sleep(3)
+        rss.append(rss_kib(pid))
+        print(json.dumps({"wave": wave + 1, "connect_seconds": seconds[-1], "rss_mib": round(rss[-1] / 1024, 1)}),
+              flush=True)
+    mib = [round(r / 1024, 1) for r in rss]
+    result = {"waves": waves, "rss_mib_before_and_after_each_wave": mib, "connect_seconds": seconds,
+              "connect_failures": failures,
+              "growth_wave2_to_last_pct": round(100 * (rss[-1] - rss[2]) / rss[2], 1) if waves >= 2 else None}
+    print(json.dumps(result), flush=True)
+    return result
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=5000)
@@ -415,6 +443,8 @@ async def main() -> None:
     parser.add_argument("--profile-node", help="write a cProfile of node A to this file")
     parser.add_argument("--skip-bare", action="store_true")
     parser.add_argument("--gc-threshold", type=int, default=0, help="experiment: gc.set_threshold(N, 20, 100)")
+    parser.add_argument("--reconnect-waves", type=int, default=0,
+                        help="only the reconnect-waves scenario: this many waves of --clients sockets")
     args = parser.parse_args()
     resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
 
@@ -445,6 +475,9 @@ async def main() -> None:
         await wait_http(f"http://127.0.0.1:{port_bare}/ws")
         fleet = Fleet(clients, args.workers)
         url_a, url_b = f"http://127.0.0.1:{port_a}/ws", f"http://127.0.0.1:{port_b}/ws"
+        if args.reconnect_waves:
+            report["reconnect_waves"] = await reconnect_waves(fleet, node_a.pid, url_a, args.reconnect_waves)
+            return
 
         # 1. connections on one node
         await asyncio.sleep(1)
