@@ -113,7 +113,7 @@ ACCESS_REVOKED = "access.revoked"
 async def publish_access_revoked(ctx: AppContext, user_id: int, before: float, *, relogin: bool) -> None:
     """Tell every node to refuse the user's access tokens issued until `before` and to close the user's sockets.
     Call after the commit that wrote users.access_valid_after: a node that misses this reads the column when
-    its subscription comes back and at its next poll (services/access.py)."""
+    its subscription comes back and at its next poll (services/token_cutoffs.py)."""
     await publish(ctx, NODES_CHANNEL, {"type": ACCESS_REVOKED, "user_id": user_id, "before": before,
                                        "relogin": relogin})
 

@@ -101,7 +101,7 @@ class Settings:
     # Seconds after a refresh token's rotation during which presenting it again (a retry whose answer was lost,
     # two tabs refreshing at once) gets a new token instead of revoking the whole login. 0: never.
     refresh_reuse_grace: int = 10
-    # Seconds between two reads of the access-token cut-offs by each API node (services/access.py); the Redis
+    # Seconds between two reads of the access-token cut-offs by each API node (services/token_cutoffs.py); the Redis
     # broadcast is the fast path, this catches one that was lost.
     access_cutoff_poll: float = 5.0
     password_reset_ttl: int = 3600

@@ -48,7 +48,7 @@ from edutrack.realtime.protocol import (
     token_from_subprotocols,
 )
 from edutrack.security.tokens import Principal
-from edutrack.services import access, chat
+from edutrack.services import chat, token_cutoffs
 from edutrack.services.chat_batch import ChatSendBatcher
 
 log = logging.getLogger(__name__)
@@ -204,11 +204,11 @@ class Gateway:
 
     async def _watch_cutoffs(self) -> None:
         """Read the access cut-offs from PostgreSQL at start-up, every ACCESS_CUTOFF_POLL seconds, and at once after
-        a Redis outage: the broadcast is the fast path, this catches one that was lost (services/access.py)."""
+        a Redis outage: the broadcast is the fast path, this catches one that was lost (services/token_cutoffs.py)."""
         while True:
             self._cutoffs_due.clear()
             try:
-                users = await access.load(self.ctx)
+                users = await token_cutoffs.load(self.ctx)
             except Exception as exc:
                 log.warning("could not read access cut-offs; retrying", extra={"error": repr(exc)})
             else:
@@ -714,7 +714,7 @@ class Connection:
             self._timers.append(loop.call_later(left - self.limits.token_refresh_warning, self._token_expiring))
 
     def access_revoked(self, relogin: bool) -> None:
-        """The token this socket was opened (or last re-authenticated) with is cut off (services/access.py)."""
+        """The token this socket was opened (or last re-authenticated) with is cut off (services/token_cutoffs.py)."""
         if relogin:
             self.send(error_frame(ErrorCode.TOKEN_REVOKED, "This session was ended; log in again"))
             self.spawn_close(CloseCode.AUTH_FAILED, "session ended")

@@ -14,7 +14,7 @@ from edutrack.db.models import Role, User
 from edutrack.queries import accounts as q
 from edutrack.queries import membership
 from edutrack.security.tokens import Principal
-from edutrack.services import access
+from edutrack.services import token_cutoffs as access
 
 PASSWORD_MIN = 8
 PASSWORD_MAX = 128

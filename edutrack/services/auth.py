@@ -15,7 +15,7 @@ from edutrack.context import AppContext
 from edutrack.db.models import User
 from edutrack.queries import accounts as q
 from edutrack.security.tokens import Principal, hash_token, new_opaque_token
-from edutrack.services import access
+from edutrack.services import token_cutoffs as access
 from edutrack.services.accounts import check_password_policy
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from edutrack.errors import Conflict
 from edutrack.queries import accounts as q
 from edutrack.resources import open_context
-from edutrack.services import access, accounts
+from edutrack.services import accounts
+from edutrack.services import token_cutoffs as access
 from edutrack.settings import Settings
 
 
