@@ -220,7 +220,7 @@ async def read_notifications(request: web.Request) -> web.Response:
     return json_response(_feed_read.dump(result))
 
 
-def setup_routes(app: web.Application) -> None:
+def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/chats", list_chats)
     app.router.add_get("/api/v1/chats/{channel}/members", list_members)
     app.router.add_get("/api/v1/chats/{channel}/messages", list_messages)

@@ -1,4 +1,4 @@
-"""The realtime gateway: /ws, the per-process Redis fan-out hub, presence; plus the chat and feed REST API.
+"""The realtime gateway: /ws, the per-process Redis fan-out hub, presence.
 
 `setup(app)` is the one line the app factory calls.
 """
@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from edutrack.api import chats as chats_api
 from edutrack.api.openapi import doc
 from edutrack.keys import CTX
 from edutrack.realtime.gateway import GATEWAY, Gateway, ws_handler
@@ -52,6 +51,5 @@ def setup(app: web.Application) -> None:
         description="Authenticate with the subprotocols ['edutrack.v1', 'bearer.<access token>'] or a first "
         "frame {\"type\": \"auth\", \"token\": ...} within 5 s.",
     )(ws_handler))
-    chats_api.setup_routes(app)
     app.cleanup_ctx.append(_gateway_ctx)
     app.on_shutdown.append(_on_shutdown)
