@@ -1,6 +1,8 @@
 """The realtime gateway: /ws, the per-process Redis fan-out hub, presence.
 
-`setup(app)` is the one line the app factory calls.
+`setup(app)` is the one line the app factory calls. Where things are: gateway.py (the node), http.py (GET /ws),
+auth.py, connection.py, handlers.py (client commands), delivery.py, transport.py, frames.py (server frames),
+membership.py, hub.py + subscriber.py (Redis), presence.py.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from aiohttp import web
 
 from edutrack.api.openapi import doc
 from edutrack.keys import CTX
-from edutrack.realtime.gateway import GATEWAY, Gateway, ws_handler
+from edutrack.realtime.gateway import GATEWAY, Gateway
+from edutrack.realtime.http import ws_handler
 
 __all__ = ["GATEWAY", "Gateway", "setup"]
 

@@ -1,8 +1,7 @@
-"""The websocket protocol of /ws: frame types, their validation, close codes, error codes, limits.
+"""The websocket protocol of /ws: close codes, error codes, limits, the subprotocol.
 
-docs/websocket.md is the client-facing description of everything here; keep the two in step.
-Frames are validated by hand rather than with marshmallow: this runs for every frame of every socket,
-and the shapes are small.
+docs/websocket.md is the client-facing description of everything here; keep the two in step. Client frames
+(commands) are declared in commands.py and handlers.py, server frames in frames.py.
 """
 
 from __future__ import annotations
@@ -81,94 +80,11 @@ class ProtocolError(Exception):
         self.details = details
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
-    type: str
-    data: dict[str, Any]
-    req: str | int | None
+Req = str | int | None  # the client's `req`, echoed in replies to its frame
 
 
-CLIENT_TYPES = ("auth", "subscribe", "unsubscribe", "chat.send", "typing", "read", "ping")
-
-
-def _str(data: dict[str, Any], name: str, *, max_len: int, required: bool = True) -> str | None:
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise ProtocolError(ErrorCode.INVALID_FRAME, f"'{name}' is required", {name: "required"})
-        return None
-    if not isinstance(value, str) or not value or len(value) > max_len:
-        raise ProtocolError(ErrorCode.INVALID_FRAME, f"'{name}' must be a string of 1..{max_len} characters",
-                            {name: "invalid"})
-    return value
-
-
-def _int(data: dict[str, Any], name: str, *, required: bool) -> int | None:
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise ProtocolError(ErrorCode.INVALID_FRAME, f"'{name}' is required", {name: "required"})
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 2**63 - 1:
-        raise ProtocolError(ErrorCode.INVALID_FRAME, f"'{name}' must be a non-negative integer",
-                            {name: "invalid"})
-    return value
-
-
-def parse_frame(raw: str) -> Frame:
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise ProtocolError(ErrorCode.INVALID_JSON, "Frame is not valid JSON") from exc
-    if not isinstance(data, dict):
-        raise ProtocolError(ErrorCode.INVALID_FRAME, "Frame must be a JSON object with a 'type'")
-    req = data.get("req")
-    if req is not None and (isinstance(req, bool) or not isinstance(req, str | int)
-                            or (isinstance(req, str) and len(req) > 64)):
-        raise ProtocolError(ErrorCode.INVALID_FRAME, "'req' must be a string (up to 64) or an integer")
-    kind = data.get("type")
-    if not isinstance(kind, str):
-        raise ProtocolError(ErrorCode.INVALID_FRAME, "Frame must have a string 'type'")
-    if kind not in CLIENT_TYPES:
-        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"Unknown frame type {kind[:40]!r}",
-                            {"known": list(CLIENT_TYPES)})
-    fields: dict[str, Any] = {}
-    if kind == "auth":
-        fields["token"] = _str(data, "token", max_len=4096)
-    elif kind in ("subscribe", "unsubscribe", "typing"):
-        fields["channel"] = _str(data, "channel", max_len=64)
-        if kind == "subscribe":
-            fields["since"] = _int(data, "since", required=False)
-    elif kind == "chat.send":
-        fields["channel"] = _str(data, "channel", max_len=64)
-        text = data.get("text")
-        if not isinstance(text, str):
-            raise ProtocolError(ErrorCode.INVALID_FRAME, "'text' must be a string", {"text": "invalid"})
-        fields["text"] = text
-        fields["client_msg_id"] = _str(data, "client_msg_id", max_len=64, required=False)
-    elif kind == "read":
-        feed = data.get("feed")
-        if feed is True:
-            fields["channel"] = None
-        else:
-            fields["channel"] = _str(data, "channel", max_len=64)
-        fields["up_to"] = _int(data, "up_to", required=True)
-    return Frame(kind, fields, req)
-
-
-def dumps(frame: dict[str, Any]) -> str:
+def dumps(frame: Any) -> str:
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def error_frame(code: str, message: str, *, req: str | int | None = None, details: Any = None,
-                **extra: Any) -> str:
-    body: dict[str, Any] = {"type": "error", "code": code, "message": message}
-    if details is not None:
-        body["details"] = details
-    if req is not None:
-        body["req"] = req
-    body.update(extra)
-    return dumps(body)
 
 
 def token_from_subprotocols(header: str | None) -> str | None:

@@ -6,15 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
-from types import SimpleNamespace
 
 import aiohttp
 
 from edutrack.events import redis_channel
-from edutrack.realtime.frames import FrameCache, text_frame
-from edutrack.realtime.gateway import Connection
 from edutrack.realtime.protocol import Limits
-from tests.realtime.helpers import connect, gateway_of, make_class_world, recv, subscribe
+from edutrack.realtime.transport import FrameCache, SendStats, SocketWriter, text_frame
+from tests.realtime.helpers import connect, gateway_of, make_class_world, message_event, recv, subscribe
 
 
 def _parse(frame: bytes) -> tuple[int, int, bytes]:
@@ -91,14 +89,13 @@ async def test_order_is_kept_when_a_client_falls_behind_and_catches_up(client, c
     ws = await connect(client, world.students[0])
     await subscribe(ws, world.channel)
     target = redis_channel(settings.namespace, world.channel)
-    queued_before, direct_before = gateway.frames_queued, gateway.frames_direct
+    queued_before, direct_before = gateway.stats.frames_queued, gateway.stats.frames_direct
 
     # ~24 MB, far more than the socket buffers hold, in fewer frames than the queue limit (1024).
     burst, filler = 800, "x" * 30_000
     async with ctx.redis.pipeline(transaction=False) as pipe:
         for i in range(1, burst + 1):
-            pipe.publish(target, json.dumps({"type": "chat.message", "channel": world.channel, "id": i,
-                                             "text": filler}))
+            pipe.publish(target, json.dumps(message_event(world.channel, i, filler)))
         await pipe.execute()
 
     # Not reading: wait until the node has taken every event and queued what the buffers could not hold.
@@ -107,23 +104,22 @@ async def test_order_is_kept_when_a_client_falls_behind_and_catches_up(client, c
     while conn.subs[world.channel].cursor < burst:
         assert asyncio.get_running_loop().time() < deadline, "the node did not take the burst"
         await asyncio.sleep(0.05)
-    assert gateway.frames_direct > direct_before, "the first frames went out directly"
-    assert gateway.frames_queued > queued_before, "a client that is behind gets the queue"
-    assert conn.queue, "frames are waiting in the queue while the client does not read"
+    assert gateway.stats.frames_direct > direct_before, "the first frames went out directly"
+    assert gateway.stats.frames_queued > queued_before, "a client that is behind gets the queue"
+    assert conn.writer.queue, "frames are waiting in the queue while the client does not read"
 
     ids = [(await recv(ws, timeout=10))["id"] for _ in range(burst)]
     assert ids == list(range(1, burst + 1))
 
     # Caught up: the queue is empty and new frames take the direct path again, still in order.
-    assert not conn.queue
-    direct_before, queued_before = gateway.frames_direct, gateway.frames_queued
+    assert not conn.writer.queue
+    direct_before, queued_before = gateway.stats.frames_direct, gateway.stats.frames_queued
     for i in range(burst + 1, burst + 11):
-        await ctx.redis.publish(target, json.dumps({"type": "chat.message", "channel": world.channel, "id": i,
-                                                    "text": "after"}))
+        await ctx.redis.publish(target, json.dumps(message_event(world.channel, i, "after")))
     ids = [(await recv(ws))["id"] for _ in range(10)]
     assert ids == list(range(burst + 1, burst + 11))
-    assert gateway.frames_direct - direct_before == 10 and gateway.frames_queued == queued_before
-    assert conn.close_code is None
+    assert gateway.stats.frames_direct - direct_before == 10 and gateway.stats.frames_queued == queued_before
+    assert conn.writer.close_code is None
     await ws.close()
 
 
@@ -161,10 +157,9 @@ async def test_switching_between_direct_and_queued_keeps_order() -> None:
     log: list[str] = []
     transport, ws = _FakeTransport(log), _FakeWs(log)
     limits = Limits()
-    gateway = SimpleNamespace(ctx=None, limits=limits, closed_slow=0, frames_queued=0, frames_direct=0,
-                              frames=FrameCache())
-    conn = Connection(gateway, SimpleNamespace(transport=transport), ws, SimpleNamespace(user_id=1))  # type: ignore[arg-type]
-    conn._writer = asyncio.create_task(conn._write_loop())
+    stats = SendStats()
+    conn = SocketWriter(ws, transport, FrameCache(), stats, limits, user_id=1)  # type: ignore[arg-type]
+    conn.start()
     try:
         conn.send("1")
         conn.send("2")
@@ -181,7 +176,7 @@ async def test_switching_between_direct_and_queued_keeps_order() -> None:
         assert not conn.queue
         conn.send("6")  # caught up: direct again
         assert log == ["direct:1", "direct:2", "queued:3", "queued:4", "queued:5", "direct:6"]
-        assert gateway.frames_queued == 3
+        assert stats.frames_queued == 3
     finally:
         conn._writer.cancel()
 
@@ -189,9 +184,7 @@ async def test_switching_between_direct_and_queued_keeps_order() -> None:
 async def test_a_closed_websocket_gets_no_direct_write() -> None:
     log: list[str] = []
     transport, ws = _FakeTransport(log), _FakeWs(log)
-    gateway = SimpleNamespace(ctx=None, limits=Limits(), closed_slow=0, frames_queued=0, frames_direct=0,
-                              frames=FrameCache())
-    conn = Connection(gateway, SimpleNamespace(transport=transport), ws, SimpleNamespace(user_id=1))  # type: ignore[arg-type]
+    conn = SocketWriter(ws, transport, FrameCache(), SendStats(), Limits(), user_id=1)  # type: ignore[arg-type]
     ws.closed = True  # aiohttp is sending (or has sent) its close frame: nothing may follow it
     conn.send("late")
     assert log == [] and not conn.queue
