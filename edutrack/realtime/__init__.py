@@ -23,7 +23,10 @@ __all__ = ["GATEWAY", "Gateway", "setup"]
 # Thousands of sockets make a large, long-lived heap; with CPython's default first-generation threshold (700)
 # the collector runs so often that its full passes stalled fan-out for hundreds of milliseconds
 # (p99 189-430 ms at 50-150 msg/s with 5,000 sockets; 9-35 ms at up to 200 msg/s with this setting, see
-# docs/benchmarks.md). Set for the API process while the gateway runs, restored after.
+# docs/benchmarks.md). Set for the API process while the gateway runs, restored after. It still pays: what made
+# it costly, closed sockets that lived in reference cycles until a (now rare) full collection, is gone, since a
+# closed socket is freed by reference counting (http.py, transport.py; tests/realtime/test_memory.py runs a
+# node with the collector off). What the collector still finds is incidental garbage, young and small.
 GC_THRESHOLD = (20_000, 20, 100)
 
 

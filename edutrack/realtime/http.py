@@ -9,9 +9,10 @@ from aiohttp import web
 from edutrack import errors
 from edutrack.realtime.auth import authenticate
 from edutrack.realtime.connection import Connection
-from edutrack.realtime.gateway import GATEWAY
+from edutrack.realtime.gateway import GATEWAY, Gateway
 from edutrack.realtime.handlers import COMMANDS
 from edutrack.realtime.protocol import SUBPROTOCOL, token_from_subprotocols
+from edutrack.security.tokens import Principal
 
 
 async def ws_handler(request: web.Request) -> web.StreamResponse:
@@ -32,16 +33,42 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         raise errors.BadRequest("This endpoint speaks WebSocket only (see docs/websocket.md)",
                                 code="websocket_required")
     await ws.prepare(request)
-    who = await authenticate(ws, token, limits=limits, tokens=gateway.ctx.tokens, commands=COMMANDS)
+    transport = request.transport
+    who: Principal | None = None
+    try:
+        who = await authenticate(ws, token, limits=limits, tokens=gateway.ctx.tokens, commands=COMMANDS)
+    finally:
+        if who is None:  # refused, or the peer left during the handshake
+            _cut_library_cycles(request, transport)
     if who is None:
         return ws
-    conn = Connection(gateway, ws, request.transport, who, COMMANDS)
+    conn = Connection(gateway, ws, transport, who, COMMANDS)
     gateway.add(conn)
     try:
         await conn.run()
     finally:
-        gateway.discard(conn)
         # Shielded: when the peer's TCP close cancels the handler (handler_cancellation, on in aiohttp's test
         # server), presence and the "offline" event must still be settled.
-        await asyncio.shield(conn.cleanup())
+        await asyncio.shield(_teardown(gateway, conn, request, transport))
     return ws
+
+
+async def _teardown(gateway: Gateway, conn: Connection, request: web.Request,
+                    transport: asyncio.Transport | None) -> None:
+    gateway.discard(conn)
+    await conn.cleanup()
+    _cut_library_cycles(request, transport)
+
+
+def _cut_library_cycles(request: web.Request, transport: asyncio.Transport | None) -> None:
+    """A closed socket must be freed by reference counting, at once: the API process runs full collections
+    rarely (see realtime/__init__.py), and every reconnect would otherwise leave its socket's memory behind until
+    one runs. Two libraries leave a cycle on every websocket: aiohttp's request handler keeps the websocket's
+    heartbeat callback after the connection is gone (handler -> ws._on_data_received -> ws -> request ->
+    handler), and Python 3.11's selector transport keeps a bound method of itself (fixed in 3.12). Cut both once
+    the socket is finished; tests/realtime/test_memory.py fails if either (or one of ours) comes back."""
+    request.protocol._data_received_cb = None
+    attrs = getattr(transport, "__dict__", None)
+    # Only once the transport stopped reading (close() removes its reader): the callback is what a read calls.
+    if transport is not None and attrs is not None and transport.is_closing() and "_read_ready_cb" in attrs:
+        attrs["_read_ready_cb"] = None

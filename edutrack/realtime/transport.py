@@ -149,8 +149,7 @@ class SocketWriter:
         self.closing = True
         self.close_code = code
         self.queue.clear()
-        if self._writer is not None:
-            self._writer.cancel()
+        self._stop_writer()
         try:
             await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), self.limits.close_timeout)
         except Exception as exc:  # the peer would not take the close frame: drop it hard
@@ -161,13 +160,21 @@ class SocketWriter:
     def stop(self) -> None:
         """The socket is being torn down: nothing more goes out."""
         self.closing = True
-        if self._writer is not None:
-            self._writer.cancel()
+        self._stop_writer()
+
+    def _stop_writer(self) -> None:
+        # Cancelled and forgotten: a cancelled task keeps its CancelledError, whose traceback holds the loop's
+        # frame and so this writer; a writer that kept the task would be a cycle only a full collection frees.
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.cancel()
 
     async def finished(self) -> None:
-        """Wait for a close in progress (at teardown)."""
-        if self._close_task is not None:
+        """Wait for a close in progress (at teardown), then let go of it (see _stop_writer)."""
+        close_task = self._close_task
+        if close_task is not None:
             try:
-                await self._close_task
+                await close_task
             except Exception as exc:
                 log.debug("realtime: close failed", extra={"error": repr(exc)})
+            self._close_task = None
