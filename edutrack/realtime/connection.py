@@ -11,6 +11,7 @@ from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from aiohttp import WSMsgType, web
+from aiohttp.abc import AbstractStreamWriter
 
 from edutrack import errors, events
 from edutrack.realtime import frames
@@ -30,13 +31,13 @@ log = logging.getLogger(__name__)
 
 class Connection:
     def __init__(self, gateway: Gateway, ws: web.WebSocketResponse, transport: asyncio.Transport | None,
-                 who: Principal, commands: Mapping[str, Command[Any]]) -> None:
+                 stream: AbstractStreamWriter, who: Principal, commands: Mapping[str, Command[Any]]) -> None:
         self.gateway = gateway
         self.ctx = gateway.ctx
         self.limits = limits = gateway.limits
         self.ws = ws
         self.commands = commands
-        self.writer = SocketWriter(ws, transport, gateway.frames, gateway.stats, limits, user_id=who.user_id)
+        self.writer = SocketWriter(ws, transport, stream, gateway.frames, gateway.stats, limits, user_id=who.user_id)
         self.send = self.writer.send
         self.token = TokenLifetime(who, self.writer, self.ctx.tokens, limits)
         self.subs: dict[str, ChannelDelivery] = {}
@@ -163,4 +164,4 @@ class Connection:
             if offline:
                 for name in channels:
                     await events.publish(self.ctx, name, frames.presence(name, self.user_id, "offline"))
-        await self.writer.finished()
+        await self.writer.release()

@@ -32,7 +32,7 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         raise errors.BadRequest("This endpoint speaks WebSocket only (see docs/websocket.md)",
                                 code="websocket_required")
-    await ws.prepare(request)
+    stream = await ws.prepare(request)
     transport = request.transport
     who: Principal | None = None
     try:
@@ -42,7 +42,7 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
             _cut_library_cycles(request, transport)
     if who is None:
         return ws
-    conn = Connection(gateway, ws, transport, who, COMMANDS)
+    conn = Connection(gateway, ws, transport, stream, who, COMMANDS)
     gateway.add(conn)
     try:
         await conn.run()

@@ -49,16 +49,17 @@ class Limits:
 
     max_frame_bytes: int = 16 * 1024  # larger frames get an error frame, the socket stays open
     hard_frame_bytes: int = 64 * 1024  # larger frames close the socket (1009) before we see them
-    # Frames waiting for a slow client before it is cut off (4008). Queued frames are shared str objects
-    # (serialized once per event for all sockets), so a deep queue costs pointers, not copies.
-    send_queue: int = 1024
+    # A slow client is cut off (4008) at whichever of these comes first (transport.SocketWriter). Queued frames are
+    # shared bytes objects (framed once per event for all sockets), so a deep queue costs pointers, not copies.
+    send_queue: int = 1024  # frames waiting in its queue
+    max_unsent_bytes: int = 4 * 1024 * 1024  # its queue + its transport's buffer + the kernel's send buffer
     ephemeral_watermark: float = 0.5  # above this fill ratio typing/presence frames are dropped
     # A frame is written straight to the socket from the fan-out while the transport holds at most this many
     # unsent bytes (and nothing is queued); above it the client is behind and frames go through the queue.
     write_buffer_watermark: int = 64 * 1024
     auth_timeout: float = 5.0
     heartbeat: float = 25.0  # websocket ping interval; no pong within half of it closes the socket
-    close_timeout: float = 5.0  # how long a close handshake may take before the transport is aborted
+    close_timeout: float = 5.0  # how long a close (or unsent bytes at the end) may take before the connection is reset
     frames_per_second: float = 30.0
     frames_burst: int = 60
     sends_per_second: float = 5.0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
+from dataclasses import replace
 
 import aiohttp
 
@@ -86,6 +87,8 @@ async def test_order_is_kept_when_a_client_falls_behind_and_catches_up(client, c
     it reads again, the queue drains, and later frames go out directly again. One contiguous, ordered stream."""
     world = await make_class_world(ctx, factory)
     gateway = gateway_of(client)
+    # Ordering, not limits: this client may fall further behind than the byte limit lets one in production.
+    gateway.limits = replace(gateway.limits, max_unsent_bytes=64 * 1024 * 1024)
     ws = await connect(client, world.students[0])
     await subscribe(ws, world.channel)
     target = redis_channel(settings.namespace, world.channel)
@@ -134,58 +137,64 @@ class _FakeTransport:
     def get_write_buffer_size(self) -> int:
         return self.buffered
 
+    def get_extra_info(self, name: str) -> None:
+        return None
+
     def write(self, data: bytes) -> None:
-        self.log.append("direct:" + _parse(data)[2].decode())
+        self.log.append(_parse(data)[2].decode())
 
 
-class _FakeWs:
-    """aiohttp's send_str: writes the frame at once, then may wait for the transport to drain."""
+class _FakeStream:
+    """What ws.prepare() returns: drain() waits while the transport is paused."""
 
-    closed = False
-
-    def __init__(self, log: list[str]) -> None:
-        self.log = log
+    def __init__(self) -> None:
         self.drained = asyncio.Event()
         self.drained.set()
 
-    async def send_str(self, text: str) -> None:
-        self.log.append("queued:" + text)
+    async def drain(self) -> None:
         await self.drained.wait()
+
+
+class _FakeWs:
+    closed = False
 
 
 async def test_switching_between_direct_and_queued_keeps_order() -> None:
     log: list[str] = []
-    transport, ws = _FakeTransport(log), _FakeWs(log)
+    transport, stream, ws = _FakeTransport(log), _FakeStream(), _FakeWs()
     limits = Limits()
     stats = SendStats()
-    conn = SocketWriter(ws, transport, FrameCache(), stats, limits, user_id=1)  # type: ignore[arg-type]
+    conn = SocketWriter(ws, transport, stream, FrameCache(), stats, limits, user_id=1)  # type: ignore[arg-type]
     conn.start()
     try:
         conn.send("1")
         conn.send("2")
+        assert log == ["1", "2"] and stats.frames_direct == 2  # written at once, by the caller
         transport.buffered = limits.write_buffer_watermark + 1  # the client falls behind
-        ws.drained.clear()
+        stream.drained.clear()
         conn.send("3")
         transport.buffered = 0  # the buffer emptied, but "3" is still queued: what follows must wait behind it
         conn.send("4")
+        assert log == ["1", "2"] and len(conn.queue) == 2
         await asyncio.sleep(0)  # the writer writes "3" and waits for the drain
         conn.send("5")
-        ws.drained.set()
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
-        assert not conn.queue
+        assert log == ["1", "2", "3"]
+        stream.drained.set()
+        for _ in range(4):
+            await asyncio.sleep(0)
+        assert not conn.queue and conn.queued_bytes == 0
         conn.send("6")  # caught up: direct again
-        assert log == ["direct:1", "direct:2", "queued:3", "queued:4", "queued:5", "direct:6"]
-        assert stats.frames_queued == 3
+        assert log == ["1", "2", "3", "4", "5", "6"]
+        assert stats.frames_queued == 3 and stats.frames_direct == 3
     finally:
-        conn._writer.cancel()
+        conn.stop()
 
 
 async def test_a_closed_websocket_gets_no_direct_write() -> None:
     log: list[str] = []
-    transport, ws = _FakeTransport(log), _FakeWs(log)
-    conn = SocketWriter(ws, transport, FrameCache(), SendStats(), Limits(), user_id=1)  # type: ignore[arg-type]
+    transport, ws = _FakeTransport(log), _FakeWs()
+    conn = SocketWriter(ws, transport, _FakeStream(), FrameCache(), SendStats(), Limits(),  # type: ignore[arg-type]
+                        user_id=1)
     ws.closed = True  # aiohttp is sending (or has sent) its close frame: nothing may follow it
     conn.send("late")
     assert log == [] and not conn.queue
-
