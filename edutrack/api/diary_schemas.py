@@ -3,6 +3,8 @@ assignments, work types, the schedule, news and classmates."""
 
 from __future__ import annotations
 
+import re
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -134,7 +136,8 @@ class SchoolScopedQuerySchema(StrictSchema):
 # Classes
 
 
-CLASS_NAME = validate.Regexp(r"^(1[01]|[1-9])\s?[А-ЯЁA-Z]{0,2}(-?\d)?$",
+# `\Z`, not `$` (which accepts a final newline); ASCII digits and spaces only.
+CLASS_NAME = validate.Regexp(r"^(1[01]|[1-9])\s?[А-ЯЁA-Z]{0,2}(-?\d)?\Z", flags=re.ASCII,
                              error='Expected a class name like "10А" or "5Б".')
 
 
