@@ -10,13 +10,14 @@ docs/websocket.md lists the same commands and fields; tests/realtime/test_protoc
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from edutrack import errors
 from edutrack.realtime.protocol import ErrorCode, ProtocolError, Req
+from edutrack.validation import INT64_MAX, bad_text, parse_json, reject_unstorable_text
 
 if TYPE_CHECKING:
     from edutrack.realtime.connection import Connection
@@ -24,9 +25,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 Check = Callable[[dict[str, Any], str], Any]  # (frame, field name) -> the field's value, or ProtocolError
 Handler = Callable[["Connection", T, Req], Awaitable[None]]
-
-INT64_MAX = 2**63 - 1
-
 
 def wire(check: Check) -> Any:
     """A command field, read from the frame by `check`."""
@@ -77,23 +75,34 @@ class Parsed:
 
 
 def parse(raw: str, commands: Mapping[str, Command[Any]]) -> Parsed:
+    """The frame's command, its typed fields and its `req`, checked as a REST body is (edutrack/validation.py):
+    JSON however deeply nested, no NUL or lone surrogate in any string. A ProtocolError carries the frame's
+    `req` whenever that could be read, so the error frame echoes it."""
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise ProtocolError(ErrorCode.INVALID_JSON, "Frame is not valid JSON") from exc
+        data = parse_json(raw, "Frame")
+    except errors.ApiError as exc:
+        raise ProtocolError(exc.code, exc.message, exc.details) from None
     if not isinstance(data, dict):
         raise ProtocolError(ErrorCode.INVALID_FRAME, "Frame must be a JSON object with a 'type'")
     req = data.get("req")
     if req is not None and (isinstance(req, bool) or not isinstance(req, str | int)
-                            or (isinstance(req, str) and len(req) > 64)):
+                            or (isinstance(req, str) and (len(req) > 64 or bad_text(req)))):
         raise ProtocolError(ErrorCode.INVALID_FRAME, "'req' must be a string (up to 64) or an integer")
-    kind = data.get("type")
-    if not isinstance(kind, str):
-        raise ProtocolError(ErrorCode.INVALID_FRAME, "Frame must have a string 'type'")
-    command = commands.get(kind)
-    if command is None:
-        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"Unknown frame type {kind[:40]!r}", {"known": list(commands)})
-    return Parsed(command, command.load(data), req)
+    try:
+        reject_unstorable_text(data)
+        kind = data.get("type")
+        if not isinstance(kind, str):
+            raise ProtocolError(ErrorCode.INVALID_FRAME, "Frame must have a string 'type'")
+        command = commands.get(kind)
+        if command is None:
+            raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"Unknown frame type {kind[:40]!r}",
+                                {"known": list(commands)})
+        return Parsed(command, command.load(data), req)
+    except ProtocolError as exc:
+        exc.req = req
+        raise
+    except errors.ApiError as exc:
+        raise ProtocolError(exc.code, exc.message, exc.details, req=req) from None
 
 
 # --- field validators ------------------------------------------------------------------------------------------

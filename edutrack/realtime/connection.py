@@ -142,7 +142,7 @@ class Connection:
             req = parsed.req
             await parsed.command.handler(self, parsed.data, req)
         except ProtocolError as exc:
-            self.error(exc.code, exc.message, req=req, details=exc.details)
+            self.error(exc.code, exc.message, req=exc.req if req is None else req, details=exc.details)
         except errors.ApiError as exc:
             self.error(exc.code, exc.message, req=req, details=exc.details)
         except Exception:

@@ -31,6 +31,7 @@ class CloseCode(IntEnum):
 class ErrorCode:
     INVALID_JSON = "invalid_json"
     INVALID_FRAME = "invalid_frame"
+    INVALID_TEXT = "invalid_text"
     UNKNOWN_TYPE = "unknown_type"
     FRAME_TOO_LARGE = "frame_too_large"
     RATE_LIMITED = "rate_limited"
@@ -74,11 +75,14 @@ class Limits:
 
 
 class ProtocolError(Exception):
-    def __init__(self, code: str, message: str, details: Any = None) -> None:
+    """A frame refused before its handler ran; `req`: the frame's, once it could be read."""
+
+    def __init__(self, code: str, message: str, details: Any = None, *, req: str | int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = details
+        self.req = req
 
 
 Req = str | int | None  # the client's `req`, echoed in replies to its frame
