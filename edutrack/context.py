@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from edutrack.amqp import AmqpLink
 from edutrack.background import BackgroundTasks
 from edutrack.mail.templates import MailTemplates
-from edutrack.ratelimit import RateLimiter
+from edutrack.ratelimit import RateLimiter, UserBudgets
 from edutrack.security.passwords import PasswordHasher
 from edutrack.security.tokens import TokenService
 from edutrack.settings import Settings
@@ -37,6 +37,8 @@ class AppContext:
     limiter: RateLimiter
     mail: MailTemplates
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
+    # Chat writes per user on this node, REST and sockets together (ratelimit.py).
+    budgets: UserBudgets = field(default_factory=UserBudgets)
 
     def redis_key(self, *parts: object) -> str:
         return ":".join([self.settings.namespace, *(str(p) for p in parts)])

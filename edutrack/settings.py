@@ -104,6 +104,8 @@ class Settings:
     # Seconds between two reads of the access-token cut-offs by each API node (services/token_cutoffs.py); the Redis
     # broadcast is the fast path, this catches one that was lost.
     access_cutoff_poll: float = 5.0
+    # Open websockets one user may hold on one API node; one more is refused (close 4029).
+    ws_max_sockets_per_user: int = 20
     password_reset_ttl: int = 3600
     allow_self_registration: bool = True
 
@@ -252,6 +254,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         "RELAY_BATCH_SIZE": ("relay_batch_size", 1),
         "NOTIFIER_PREFETCH": ("notifier_prefetch", 1),
         "NOTIFIER_CONCURRENCY": ("notifier_concurrency", 1),
+        "WS_MAX_SOCKETS_PER_USER": ("ws_max_sockets_per_user", 1),
     }
     for name, (attr, minimum) in int_fields.items():
         if name in values:

@@ -34,7 +34,7 @@ async def authenticate(ws: web.WebSocketResponse, token: str | None, *, limits: 
     except errors.Unauthorized as exc:
         # token_expired / token_revoked: 4002, refresh and reconnect (the refresh says if a login is needed).
         refresh = exc.code in (ErrorCode.TOKEN_EXPIRED, ErrorCode.TOKEN_REVOKED)
-        await _refuse(ws, CloseCode.TOKEN_EXPIRED if refresh else CloseCode.AUTH_FAILED,
+        await refuse(ws, CloseCode.TOKEN_EXPIRED if refresh else CloseCode.AUTH_FAILED,
                       exc.code if refresh else ErrorCode.UNAUTHORIZED, exc.message)
         return None
 
@@ -44,24 +44,24 @@ async def _first_frame_token(ws: web.WebSocketResponse, limits: Limits,
     try:
         msg = await ws.receive(timeout=limits.auth_timeout)
     except TimeoutError:
-        await _refuse(ws, CloseCode.AUTH_TIMEOUT, ErrorCode.UNAUTHORIZED,
+        await refuse(ws, CloseCode.AUTH_TIMEOUT, ErrorCode.UNAUTHORIZED,
                       f"Send an auth frame within {limits.auth_timeout:g} s")
         return None
     if msg.type != WSMsgType.TEXT:
         if msg.type not in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
-            await _refuse(ws, CloseCode.AUTH_FAILED, ErrorCode.UNAUTHORIZED, FIRST_FRAME)
+            await refuse(ws, CloseCode.AUTH_FAILED, ErrorCode.UNAUTHORIZED, FIRST_FRAME)
         return None
     try:
         parsed = parse(msg.data, commands) if len(msg.data) <= limits.max_frame_bytes else None
     except ProtocolError:
         parsed = None
     if parsed is None or parsed.command.name != "auth":
-        await _refuse(ws, CloseCode.AUTH_FAILED, ErrorCode.UNAUTHORIZED, FIRST_FRAME)
+        await refuse(ws, CloseCode.AUTH_FAILED, ErrorCode.UNAUTHORIZED, FIRST_FRAME)
         return None
     return str(parsed.data.token)
 
 
-async def _refuse(ws: web.WebSocketResponse, code: int, error: str, message: str) -> None:
+async def refuse(ws: web.WebSocketResponse, code: int, error: str, message: str) -> None:
     with contextlib.suppress(Exception):
         await ws.send_str(frames.error(error, message))
         await asyncio.wait_for(ws.close(code=code, message=message[:120].encode()), 2.0)

@@ -14,6 +14,7 @@ from aiohttp import WSMsgType, web
 from aiohttp.abc import AbstractStreamWriter
 
 from edutrack import errors, events
+from edutrack.ratelimit import CHAT_SEND
 from edutrack.realtime import frames
 from edutrack.realtime.auth import TokenLifetime
 from edutrack.realtime.commands import Command, parse
@@ -44,7 +45,6 @@ class Connection:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.sender_name: str | None = None  # filled by the first send
         self._frames = TokenBucket(limits.frames_per_second, limits.frames_burst)
-        self.sends = TokenBucket(limits.sends_per_second, limits.sends_burst)
         self._errors = TokenBucket(limits.errors_per_second, limits.errors_burst)
 
     @property
@@ -113,7 +113,8 @@ class Connection:
         async with self.gateway.redis_slots:
             first = await self.gateway.presence.connected(self.user_id)
         who = self.principal
-        self.send(frames.ready(who.user_id, who.role, who.expires_at, first, self.limits))
+        sends = self.ctx.budgets.budgets[CHAT_SEND].per_second
+        self.send(frames.ready(who.user_id, who.role, who.expires_at, first, self.limits, sends))
         while not self.writer.closing:
             msg = await self.ws.receive()
             if msg.type == WSMsgType.TEXT:

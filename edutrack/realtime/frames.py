@@ -180,11 +180,11 @@ EPHEMERAL = frozenset({"typing", "presence"})
 # --- constructors: a frame's text, encoded once ------------------------------------------------------------------
 
 
-def ready(user_id: int, role: str, expires_at: int, first_device: bool, limits: Limits) -> str:
+def ready(user_id: int, role: str, expires_at: int, first_device: bool, limits: Limits,
+          sends_per_second: float) -> str:
     return dumps(Ready(type="ready", user_id=user_id, role=role, expires_at=expires_at, first_device=first_device,
                        limits=ReadyLimits(max_frame_bytes=limits.max_frame_bytes, send_queue=limits.send_queue,
-                                          sends_per_second=limits.sends_per_second,
-                                          replay_limit=limits.replay_limit)))
+                                          sends_per_second=sends_per_second, replay_limit=limits.replay_limit)))
 
 
 def auth_ok(req: Req, expires_at: int) -> str:

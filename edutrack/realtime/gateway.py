@@ -73,6 +73,9 @@ class Gateway:
     def sockets_of(self, user_id: int) -> list[Connection]:
         return list(self._by_user.get(user_id, ()))
 
+    def socket_count(self, user_id: int) -> int:
+        return len(self._by_user.get(user_id, ()))
+
     def other_socket_on(self, conn: Connection, name: str) -> bool:
         """Whether another socket of the same user on this node is subscribed to `name`."""
         return any(c is not conn and name in c.subs for c in self._by_user.get(conn.user_id, ()))

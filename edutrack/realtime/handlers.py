@@ -8,12 +8,14 @@ docs/websocket.md's table of client frames.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from edutrack import errors, events
 from edutrack.events import redis_channel
+from edutrack.ratelimit import CHAT_READ, CHAT_SEND, TYPING
 from edutrack.realtime import frames
 from edutrack.realtime.commands import CommandTable, any_string, count, flag, string, wire
 from edutrack.realtime.connection import Connection
@@ -121,9 +123,10 @@ class ChatSend:
 
 @table.command("chat.send", ChatSend)
 async def chat_send(conn: Connection, cmd: ChatSend, req: Req) -> None:
-    if not conn.sends.allow():
+    wait = conn.ctx.budgets.take(conn.user_id, CHAT_SEND)  # shared with REST and the user's other sockets
+    if wait:
         conn.error(ErrorCode.RATE_LIMITED, "Too many messages; wait a moment", req=req,
-                   client_msg_id=cmd.client_msg_id)
+                   details={"retry_after": math.ceil(wait)}, client_msg_id=cmd.client_msg_id)
         return
     sub = conn.subs.get(cmd.channel)
     # A subscribed chat was authorized at subscribe time (the same staleness as live delivery).
@@ -149,6 +152,8 @@ async def typing(conn: Connection, cmd: Typing, req: Req) -> None:
     if now - sub.last_typing < conn.limits.typing_interval:
         return  # ephemeral: silently coalesced
     sub.last_typing = now
+    if conn.ctx.budgets.take(conn.user_id, TYPING):
+        return  # the user's typing budget on this node is spent (many sockets or channels): dropped too
     async with conn.gateway.redis_slots:
         await events.publish(conn.ctx, name, frames.typing(name, conn.user_id))
 
@@ -167,6 +172,7 @@ class Read:
 @table.command("read", Read)
 async def read(conn: Connection, cmd: Read, req: Req) -> None:
     channel = f"user:{conn.user_id}" if cmd.channel is None else cmd.channel
+    conn.ctx.budgets.charge(conn.user_id, CHAT_READ)  # 429 -> error rate_limited, shared with REST
     marker = await chat.mark_read(conn.ctx, conn.principal, channel, cmd.up_to)
     conn.send(frames.read_ok(req, marker))
 

@@ -7,11 +7,11 @@ import asyncio
 from aiohttp import web
 
 from edutrack import errors
-from edutrack.realtime.auth import authenticate
+from edutrack.realtime.auth import authenticate, refuse
 from edutrack.realtime.connection import Connection
 from edutrack.realtime.gateway import GATEWAY, Gateway
 from edutrack.realtime.handlers import COMMANDS
-from edutrack.realtime.protocol import SUBPROTOCOL, token_from_subprotocols
+from edutrack.realtime.protocol import SUBPROTOCOL, CloseCode, ErrorCode, token_from_subprotocols
 from edutrack.security.tokens import Principal
 
 
@@ -41,6 +41,12 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         if who is None:  # refused, or the peer left during the handshake
             _cut_library_cycles(request, transport)
     if who is None:
+        return ws
+    cap = gateway.ctx.settings.ws_max_sockets_per_user
+    if gateway.socket_count(who.user_id) >= cap:
+        await refuse(ws, CloseCode.TOO_MANY_SOCKETS, ErrorCode.TOO_MANY_SOCKETS,
+                     f"At most {cap} open sockets per user; close one first")
+        _cut_library_cycles(request, transport)
         return ws
     conn = Connection(gateway, ws, transport, stream, who, COMMANDS)
     gateway.add(conn)

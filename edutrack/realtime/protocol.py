@@ -24,8 +24,9 @@ class CloseCode(IntEnum):
     AUTH_FAILED = 4001  # missing or invalid token at connect / in the first auth frame
     TOKEN_EXPIRED = 4002  # the token expired and no fresh one arrived in time
     AUTH_TIMEOUT = 4003  # no token within the auth deadline
-    SLOW_CONSUMER = 4008  # send queue overflowed: the client does not read fast enough
+    SLOW_CONSUMER = 4008  # too much waiting for the client: it does not read fast enough
     POLICY_VIOLATION = 4009  # too many invalid or rate-limited frames
+    TOO_MANY_SOCKETS = 4029  # the user already holds WS_MAX_SOCKETS_PER_USER sockets on this node
 
 
 class ErrorCode:
@@ -38,6 +39,7 @@ class ErrorCode:
     NOT_SUBSCRIBED = "not_subscribed"
     ALREADY_SUBSCRIBED = "already_subscribed"
     TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions"
+    TOO_MANY_SOCKETS = "too_many_sockets"
     UNAUTHORIZED = "unauthorized"
     TOKEN_EXPIRED = "token_expired"  # noqa: S105 (an error code, not a secret)
     TOKEN_REVOKED = "token_revoked"  # noqa: S105
@@ -63,14 +65,12 @@ class Limits:
     close_timeout: float = 5.0  # how long a close (or unsent bytes at the end) may take before the connection is reset
     frames_per_second: float = 30.0
     frames_burst: int = 60
-    sends_per_second: float = 5.0
-    sends_burst: int = 20
     errors_per_second: float = 0.5  # budget of error frames; running out closes with 4009
     errors_burst: int = 20
     max_subscriptions: int = 200
     replay_limit: int = 500  # a larger gap is not replayed over the socket: the client pages via REST
     gap_grace: float = 0.25  # how long a chat hole may stay open before it is read from the database
-    typing_interval: float = 2.0  # at most one typing event per channel per interval
+    typing_interval: float = 2.0  # at most one typing event per channel per interval (and see ratelimit.TYPING)
     token_refresh_warning: float = 60.0  # `auth.expiring` this many seconds before the token expires
 
 

@@ -23,6 +23,7 @@ from edutrack.db.diary import ClassStudent, ParentChild, School, SchoolClass, Su
 from edutrack.db.models import Notification
 from edutrack.realtime import GATEWAY, Gateway
 from edutrack.realtime.frames import SERVER_FRAMES
+from edutrack.security.tokens import Principal
 from edutrack.services import chat as chat_service
 from edutrack.settings import Settings
 from tests.support.factories import Actor, Factory
@@ -142,6 +143,18 @@ def _conforms(value: Any, hint: Any) -> bool:
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, hint)
+
+
+def principal_of(user: Any) -> Principal:
+    """The Principal of a User (or of an Actor's user)."""
+    user = getattr(user, "user", user)
+    return Principal(user.id, user.role, user.school_id, user.is_superuser)
+
+
+async def seed_messages(ctx: AppContext, sender: Any, channel: str, texts: list[str]) -> None:
+    """Store messages through the service, as a REST send does, without spending the sender's send budget."""
+    for text in texts:
+        await chat_service.send_message(ctx, principal_of(sender), channel, text, None)
 
 
 def message_event(channel: str, message_id: int, text: str, sender_id: int = 1) -> dict[str, Any]:
