@@ -70,6 +70,8 @@ async def refuse(ws: web.WebSocketResponse, code: int, error: str, message: str)
 class TokenLifetime:
     """The access token a socket was opened (or last re-authenticated) with."""
 
+    __slots__ = ("_limits", "_timers", "_tokens", "_writer", "principal")
+
     def __init__(self, principal: Principal, writer: SocketWriter, tokens: TokenService, limits: Limits) -> None:
         self.principal = principal
         self._writer = writer

@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 
 
 class Connection:
+    # Slots: thousands of these live at once (see docs/benchmarks.md, memory per connection).
+    __slots__ = ("__weakref__", "_errors", "_frames", "_tasks", "commands", "ctx", "gateway", "limits", "send",
+                 "sender_name", "subs", "token", "writer", "ws")
+
     def __init__(self, gateway: Gateway, ws: web.WebSocketResponse, transport: asyncio.Transport | None,
                  stream: AbstractStreamWriter, who: Principal, commands: Mapping[str, Command[Any]]) -> None:
         self.gateway = gateway
@@ -54,10 +58,6 @@ class Connection:
     @property
     def user_id(self) -> int:
         return self.token.principal.user_id
-
-    @property
-    def closing(self) -> bool:
-        return self.writer.closing
 
     def error(self, code: str, message: str, *, req: Req = None, details: Any = None, counts: bool = True,
               client_msg_id: str | Literal[False] | None = False) -> None:

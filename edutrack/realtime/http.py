@@ -73,7 +73,9 @@ def _cut_library_cycles(request: web.Request, transport: asyncio.Transport | Non
     heartbeat callback after the connection is gone (handler -> ws._on_data_received -> ws -> request ->
     handler), and Python 3.11's selector transport keeps a bound method of itself (fixed in 3.12). Cut both once
     the socket is finished; tests/realtime/test_memory.py fails if either (or one of ours) comes back."""
-    request.protocol._data_received_cb = None
+    protocol = request.protocol
+    if getattr(protocol, "_data_received_cb", None) is not None:  # getattr: a later aiohttp may not have it
+        protocol._data_received_cb = None
     attrs = getattr(transport, "__dict__", None)
     # Only once the transport stopped reading (close() removes its reader): the callback is what a read calls.
     if transport is not None and attrs is not None and transport.is_closing() and "_read_ready_cb" in attrs:

@@ -80,6 +80,10 @@ class SocketWriter:
       * `max_unsent_bytes` bytes the node has not got to the client: its queue, the transport's buffer and the
         kernel's send buffer: fires first for large frames, and bounds what one socket can hold on the node."""
 
+    __slots__ = ("__weakref__", "_close_task", "_ephemeral_cap", "_frames", "_socket", "_stats", "_stream",
+                 "_transport", "_user_id", "_wake", "_watermark", "_writer", "close_code", "close_reason", "closing",
+                 "dropped_ephemeral", "limits", "queue", "queued_bytes", "ws")
+
     def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport | None, stream: AbstractStreamWriter,
                  frames: FrameCache, stats: SendStats, limits: Limits, *, user_id: int) -> None:
         self.ws = ws

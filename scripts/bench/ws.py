@@ -382,13 +382,20 @@ class Fleet:
             proc.join(10)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def fanout_steps(fleet: Fleet, rates: list[int], duration: float, rooms: int, room: int,
-                       label: str, stop_on_failure: bool = True) -> list[dict[str, Any]]:
+                       label: str, stop_on_failure: bool = True, pids: tuple[int, ...] = ()) -> list[dict[str, Any]]:
     """One step per rate. EduTrack stops at its first failed step; the bare baseline runs every step, so that one
     noisy step cannot cut its peak short (its peak is the denominator of the 40 % goal)."""
     steps = []
     for rate in rates:
         senders = max(1, min(room, math.ceil(rate / rooms / 2.0)))  # <= 2 msg/s per sending socket
+        cpu_before = sum(cpu_seconds(pid) for pid in pids)
         results = await fleet.call("fanout", rate=rate, duration=duration, rooms=rooms, senders_per_room=senders,
                                    warmup=WARMUP)
         latencies = [x for r in results for x in r["latencies"]]
@@ -401,6 +408,10 @@ async def fanout_steps(fleet: Fleet, rates: list[int], duration: float, rooms: i
                 # What was delivered while the step was sending, per second: the peak compares these.
                 "delivered_in_window_per_s": round(sum(r["in_window"] for r in results) / (duration - WARMUP)),
                 "closed": sum(r["closed"] for r in results)}
+        if pids and latencies:
+            # The server processes' CPU over the step (its drain included) per delivery.
+            step["server_cpu_us_per_delivery"] = round(
+                (sum(cpu_seconds(pid) for pid in pids) - cpu_before) / len(latencies) * 1e6, 2)
         print(json.dumps(step), flush=True)
         steps.append(step)
         if stop_on_failure and (step["p99_ms"] > 250 or len(latencies) < 0.99 * expected or step["closed"]):
@@ -498,7 +509,8 @@ async def main() -> None:
         results = await fleet.call("connect", urls=[url_a, url_b], bare=False, since=False)
         report["reconnect_split_seconds"] = round(max(r["seconds"] for r in results), 1)
         rates = [int(r) for r in args.rates.split(",")]
-        report["edutrack"] = await fanout_steps(fleet, rates, args.duration, rooms, args.room, "edutrack")
+        report["edutrack"] = await fanout_steps(fleet, rates, args.duration, rooms, args.room, "edutrack",
+                                                pids=(node_a.pid, node_b.pid))
 
         # 4. reconnect storm (before the bare run so the cursors are fresh)
         await fleet.call("drop")
@@ -533,7 +545,7 @@ async def main() -> None:
         if not args.skip_bare:
             await fleet.call("connect", urls=[f"http://127.0.0.1:{port_bare}/ws"], bare=True, since=False)
             report["bare"] = await fanout_steps(fleet, rates, args.duration, rooms, args.room, "bare",
-                                                stop_on_failure=False)
+                                                stop_on_failure=False, pids=(bare.pid,) if bare.pid else ())
             await fleet.call("drop")
     finally:
         if fleet is not None:
