@@ -13,6 +13,7 @@ from edutrack.api import accounts, diary_structure, docs, health, news
 from edutrack.api import analytics as analytics_api
 from edutrack.api import attendance as attendance_api
 from edutrack.api import attestations as attestations_api
+from edutrack.api import chats as chats_api
 from edutrack.api import grades as grades_api
 from edutrack.api import outbox as outbox_api
 from edutrack.api import people as people_api
@@ -50,6 +51,7 @@ def create_app(settings: Settings) -> web.Application:
     attendance_api.setup(app)
     analytics_api.setup(app)
     people_api.setup(app)
+    chats_api.setup(app)
     realtime.setup(app)
     web_client.setup(app)
     docs.setup_routes(app)

@@ -15,7 +15,7 @@ from edutrack.amqp import AmqpLink
 from edutrack.background import BackgroundTasks
 from edutrack.db.replica import HeavyReads
 from edutrack.mail.templates import MailTemplates
-from edutrack.ratelimit import FailureThrottle, RateLimiter
+from edutrack.ratelimit import FailureThrottle, RateLimiter, UserBudgets
 from edutrack.security.passwords import PasswordHasher
 from edutrack.security.tokens import TokenService
 from edutrack.settings import Settings
@@ -44,6 +44,8 @@ class AppContext:
     throttle: FailureThrottle
     mail: MailTemplates
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
+    # Chat writes per user on this node, REST and sockets together (ratelimit.py).
+    budgets: UserBudgets = field(default_factory=UserBudgets)
 
     def redis_key(self, *parts: object) -> str:
         return ":".join([self.settings.namespace, *(str(p) for p in parts)])

@@ -115,14 +115,14 @@ ACCESS_REVOKED = "access.revoked"
 def access_revoked_event(user_id: int, before: float, *, relogin: bool) -> dict[str, Any]:
     """Tell every node to refuse the user's access tokens issued until `before` and to close the user's sockets.
     Published after the commit that wrote users.access_valid_after: a node that misses this reads the column when
-    its subscription comes back and at its next poll (services/access.py)."""
+    its subscription comes back and at its next poll (services/token_cutoffs.py)."""
     return {"type": ACCESS_REVOKED, "user_id": user_id, "before": before, "relogin": relogin}
 
 
 def session_ended_event(user_id: int, session_id: str) -> dict[str, Any]:
     """Tell every node to refuse the access tokens of one login session (logout, refresh-token reuse) and to close
     its sockets. Published after the commit that revoked its refresh-token family; a node that misses this reads the
-    family's revoked_at at its next poll (services/access.py)."""
+    family's revoked_at at its next poll (services/token_cutoffs.py)."""
     return {"type": ACCESS_REVOKED, "user_id": user_id, "session": session_id, "relogin": True}
 
 

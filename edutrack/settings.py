@@ -227,6 +227,8 @@ class Settings:
     # Seconds between two reads of the access-token cut-offs by each API node (services/access.py); the Redis
     # broadcast is the fast path, this catches one that was lost.
     access_cutoff_poll: float = env(5.0)
+    # Open websockets one user may hold on one API node; one more is refused (close 4029).
+    ws_max_sockets_per_user: int = env(20, minimum=1)
     password_reset_ttl: int = env(3600, minimum=60)
     allow_self_registration: bool = env(True)
 

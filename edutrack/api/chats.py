@@ -16,6 +16,7 @@ from edutrack.api.http import ctx_of, json_response, load_json, load_query, path
 from edutrack.api.openapi import doc
 from edutrack.api.schemas import StrictSchema
 from edutrack.i18n import _
+from edutrack.ratelimit import CHAT_READ, CHAT_SEND
 from edutrack.services import chat
 
 CHATS = ("chats",)
@@ -133,6 +134,11 @@ _feed = FeedPageSchema()
 _feed_read = FeedReadResultSchema()
 
 
+def _charge(request: web.Request, action: str) -> None:
+    """One unit of the caller's budget for `action` on this node, shared with their sockets (429 beyond it)."""
+    ctx_of(request).budgets.charge(principal(request).user_id, action)
+
+
 def _channel(request: web.Request) -> str:
     return request.match_info["channel"]
 
@@ -168,9 +174,10 @@ async def list_messages(request: web.Request) -> web.Response:
 
 
 @doc("Send a message (idempotent with client_msg_id); members get it live", tags=CHATS, body=SendMessageSchema,
-     response=SentMessageSchema, status=201, errors=(400, 403, 409),
+     response=SentMessageSchema, status=201, errors=(400, 403, 409, 429),
      extra_responses={200: "This client_msg_id was already stored: the stored message, nothing new"})
 async def send_message(request: web.Request) -> web.Response:
+    _charge(request, CHAT_SEND)
     data = await load_json(request, SendMessageSchema())
     result = await chat.send_message(ctx_of(request), principal(request), _channel(request), data["text"],
                                      data["client_msg_id"])
@@ -178,8 +185,10 @@ async def send_message(request: web.Request) -> web.Response:
                          status=200 if result.duplicate else 201)
 
 
-@doc("Edit your message", tags=CHATS, body=EditMessageSchema, response=MessageSchema, errors=(400, 403, 404))
+@doc("Edit your message", tags=CHATS, body=EditMessageSchema, response=MessageSchema,
+     errors=(400, 403, 404, 429))
 async def edit_message(request: web.Request) -> web.Response:
+    _charge(request, CHAT_SEND)
     data = await load_json(request, EditMessageSchema())
     view = await chat.edit_message(ctx_of(request), principal(request), _channel(request),
                                    path_int(request, "message_id"), data["text"])
@@ -187,16 +196,18 @@ async def edit_message(request: web.Request) -> web.Response:
 
 
 @doc("Delete a message (yours; teachers of the class and school admins moderate class chats)", tags=CHATS,
-     status=204, errors=(400, 403, 404))
+     status=204, errors=(400, 403, 404, 429))
 async def delete_message(request: web.Request) -> web.Response:
+    _charge(request, CHAT_SEND)
     await chat.delete_message(ctx_of(request), principal(request), _channel(request),
                               path_int(request, "message_id"))
     return web.Response(status=204)
 
 
 @doc("Move my read marker in a chat forward (shared by all my devices)", tags=CHATS, body=ReadMarkerSchema,
-     response=ReadMarkerResultSchema, errors=(400, 403))
+     response=ReadMarkerResultSchema, errors=(400, 403, 429))
 async def mark_read(request: web.Request) -> web.Response:
+    _charge(request, CHAT_READ)
     data = await load_json(request, ReadMarkerSchema())
     channel = _channel(request)
     if channel.startswith("user:"):
@@ -214,14 +225,15 @@ async def list_notifications(request: web.Request) -> web.Response:
 
 
 @doc("Mark my notifications read up to an id (inclusive); my other devices are told live", tags=FEED,
-     body=ReadMarkerSchema, response=FeedReadResultSchema)
+     body=ReadMarkerSchema, response=FeedReadResultSchema, errors=(429,))
 async def read_notifications(request: web.Request) -> web.Response:
+    _charge(request, CHAT_READ)
     data = await load_json(request, ReadMarkerSchema())
     result = await chat.mark_feed_read(ctx_of(request), principal(request), data["up_to"])
     return json_response(_feed_read.dump(result))
 
 
-def setup_routes(app: web.Application) -> None:
+def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/chats", list_chats)
     app.router.add_get("/api/v1/chats/{channel}/members", list_members)
     app.router.add_get("/api/v1/chats/{channel}/messages", list_messages)

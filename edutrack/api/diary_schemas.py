@@ -3,6 +3,7 @@ assignments, work types, the schedule, news and classmates."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import marshmallow as ma
@@ -139,7 +140,8 @@ class SchoolScopedQuerySchema(StrictSchema):
 # Classes
 
 
-CLASS_NAME = validate.Regexp(r"^(1[01]|[1-9])\s?[А-ЯЁA-Z]{0,2}(-?\d)?$",
+# `\Z`, not `$` (which accepts a final newline); ASCII digits and spaces only.
+CLASS_NAME = validate.Regexp(r"^(1[01]|[1-9])\s?[А-ЯЁA-Z]{0,2}(-?\d)?\Z", flags=re.ASCII,
                              error=N_("Expected a class name such as 10A or 5B."))
 
 

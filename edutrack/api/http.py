@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +16,7 @@ from edutrack.i18n.validation import translate_messages
 from edutrack.keys import CTX, PRINCIPAL
 from edutrack.security.tokens import Principal
 from edutrack.serialize import dumps
+from edutrack.validation import INT64_MAX, INT64_MIN, parse_json, reject_unstorable_text
 
 
 def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
@@ -62,52 +62,16 @@ async def load_json(request: web.Request, schema: ma.Schema) -> dict[str, Any]:
         raise errors.PayloadTooLarge(
             _("The request is larger than %(limit)s bytes.", limit=request.app[CTX].settings.max_body_bytes)
         ) from exc
-    try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise errors.BadRequest(_("The request body is not valid JSON."), code="invalid_json",
-                                details={"reason": str(exc)[:200]}) from exc
-    except RecursionError as exc:
-        raise errors.BadRequest(_("The request body is nested too deeply."), code="invalid_json") from exc
+    body = parse_json(raw or b"null", "body")
     if not isinstance(body, dict):
         raise errors.BadRequest(_("The request body must be a JSON object."), code="invalid_json")
-    _reject_unstorable_text(body)
+    reject_unstorable_text(body)
     try:
         loaded: dict[str, Any] = schema.load(body)
     except ma.ValidationError as exc:
         raise errors.ValidationFailed(details=_validation_details(exc)) from exc
     _check_integer_range(loaded)
     return loaded
-
-
-def _bad_text(value: str) -> bool:
-    # PostgreSQL text cannot hold NUL, and a lone surrogate (valid in JSON's \uXXXX) is not encodable as UTF-8:
-    # either would reach the database and fail there as a 500.
-    if "\x00" in value:
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _reject_unstorable_text(body: Any) -> None:
-    stack = [body]  # iterative: the JSON parser already allows nesting deeper than a recursive walk would
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _bad_text(item):
-                raise errors.BadRequest(_("Text must be valid Unicode without NUL characters."),
-                                        code="invalid_text")
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _check_integer_range(loaded: dict[str, Any]) -> None:
@@ -124,7 +88,7 @@ def _check_integer_range(loaded: dict[str, Any]) -> None:
 def load_query(request: web.Request, schema: ma.Schema) -> dict[str, Any]:
     raw = {key: request.query.getall(key) if key in _list_fields(schema) else request.query[key]
            for key in request.query}
-    _reject_unstorable_text(raw)
+    reject_unstorable_text(raw)
     try:
         loaded: dict[str, Any] = schema.load(raw)
     except ma.ValidationError as exc:

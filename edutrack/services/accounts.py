@@ -16,7 +16,7 @@ from edutrack.queries import accounts as q
 from edutrack.queries import membership
 from edutrack.security import password_policy
 from edutrack.security.tokens import Principal
-from edutrack.services import access
+from edutrack.services import token_cutoffs
 from edutrack.uow import AfterCommit, unit_of_work
 
 PASSWORD_MIN = 8
@@ -245,9 +245,9 @@ async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: 
                 setattr(user, key, changes[key])
         cutoff: float | None = None
         if changes.get("is_active") is False:
-            cutoff = await access.end_sessions(session, user.id)
+            cutoff = await token_cutoffs.end_sessions(session, user.id)
         elif claims_changed:
-            cutoff = await access.cut(session, user.id)
+            cutoff = await token_cutoffs.cut(session, user.id)
         # Class chats count active users only: a (de)activation changes who is in them.
         chats_changed: set[int] = set()
         if "is_active" in changes or "role" in changes or "school_id" in changes:
@@ -258,7 +258,7 @@ async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: 
         if cutoff is not None:
             # Access tokens and open sockets go now, on every node, rather than when the access token expires.
             # First: the cache invalidation below may wait on Redis.
-            access.announce(uow, user.id, cutoff, relogin=not user.is_active)
+            token_cutoffs.announce(uow, user.id, cutoff, relogin=not user.is_active)
         _invalidate_schools(uow, old_school, user.school_id)
         uow.membership_changed(chats_changed)
     return user

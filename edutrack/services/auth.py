@@ -15,7 +15,7 @@ from edutrack.context import AppContext
 from edutrack.db.models import User
 from edutrack.queries import accounts as q
 from edutrack.security.tokens import Principal, hash_token, new_opaque_token
-from edutrack.services import access
+from edutrack.services import token_cutoffs
 from edutrack.services.accounts import check_password_policy, names_of
 from edutrack.settings import Settings
 from edutrack.uow import unit_of_work
@@ -177,7 +177,7 @@ async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -
                 row.rotated_at = _now()
             return await _issue(ctx, session, user, row.family_id, user_agent)
         # That login's access tokens end everywhere once the revocation has committed.
-        access.announce_session_end(uow, user_id, str(family))
+        token_cutoffs.announce_session_end(uow, user_id, str(family))
     # The revocation must commit before we refuse, hence outside the transaction block.
     raise errors.Unauthorized("Refresh token has been revoked", code="invalid_refresh_token")
 
@@ -197,13 +197,13 @@ async def logout(ctx: AppContext, refresh_token: str) -> None:
         family = row.family_id
         await q.revoke_refresh_family(session, family)
         # This device's access tokens go too, on every node (its open sockets close), not when they expire.
-        access.announce_session_end(uow, owner, str(family))
+        token_cutoffs.announce_session_end(uow, owner, str(family))
 
 
 async def logout_everywhere(ctx: AppContext, actor: Principal) -> None:
     async with unit_of_work(ctx) as uow:
-        cutoff = await access.end_sessions(uow.session, actor.user_id)
-        access.announce(uow, actor.user_id, cutoff, relogin=True)
+        cutoff = await token_cutoffs.end_sessions(uow.session, actor.user_id)
+        token_cutoffs.announce(uow, actor.user_id, cutoff, relogin=True)
 
 
 async def change_password(ctx: AppContext, actor: Principal, current: str, new: str,
@@ -225,9 +225,9 @@ async def change_password(ctx: AppContext, actor: Principal, current: str, new: 
         locked.password_hash = new_hash
         # Other devices must log in again with the new password; this one gets a fresh pair (issued after the
         # cut-off, so it is not refused with the others' access tokens).
-        cutoff = await access.end_sessions(session, user.id)
+        cutoff = await token_cutoffs.end_sessions(session, user.id)
         pair = await _issue(ctx, session, locked, None, user_agent)
-        access.announce(uow, user.id, cutoff, relogin=False)
+        token_cutoffs.announce(uow, user.id, cutoff, relogin=False)
     return pair
 
 
@@ -294,9 +294,9 @@ async def confirm_password_reset(ctx: AppContext, token: str, new_password: str)
             raise invalid
         locked.password_hash = new_hash
         await q.invalidate_reset_tokens(session, locked.id)
-        cutoff = await access.end_sessions(session, locked.id)
+        cutoff = await token_cutoffs.end_sessions(session, locked.id)
         # Whoever knew the old password is out, everywhere, now.
-        access.announce(uow, locked.id, cutoff, relogin=True)
+        token_cutoffs.announce(uow, locked.id, cutoff, relogin=True)
         # The owner proved the mailbox: guesses at the old password no longer slow down sign-ins from new devices.
         forget = f"login:{_key_for(locked.email)}"
         uow.after_commit(lambda: ctx.throttle.succeeded(forget=[forget], uncount=[]), "throttle.forget")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from edutrack.errors import Conflict
 from edutrack.queries import accounts as q
 from edutrack.resources import open_context
-from edutrack.services import access, accounts
+from edutrack.services import accounts, token_cutoffs
 from edutrack.settings import Settings
 from edutrack.uow import unit_of_work
 
@@ -30,6 +30,6 @@ async def create_superuser(settings: Settings, email: str, password: str, first_
             existing.is_active = True
             existing.role = "admin"
             # A new password: whoever held a session of this account (with the old one) is out, as after a reset.
-            cutoff = await access.end_sessions(session, existing.id)
-            access.announce(uow, existing.id, cutoff, relogin=True)
+            cutoff = await token_cutoffs.end_sessions(session, existing.id)
+            token_cutoffs.announce(uow, existing.id, cutoff, relogin=True)
         return existing.id, False

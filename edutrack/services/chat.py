@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
 MAX_PAGE = 200
-_CHANNEL = re.compile(r"^(?:class:([1-9]\d{0,17})|dm:([1-9]\d{0,17}):([1-9]\d{0,17})|user:([1-9]\d{0,17}))$")
+# Matched whole (fullmatch: `$` would accept a final newline) and with ASCII digits only (int() reads any Unicode
+# digit): anything else would be a second spelling of a channel, with a history of its own that nobody lists.
+_CHANNEL = re.compile(r"class:([1-9][0-9]{0,17})|dm:([1-9][0-9]{0,17}):([1-9][0-9]{0,17})|user:([1-9][0-9]{0,17})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +47,7 @@ class Channel:
 
 def parse_channel(name: object) -> Channel:
     """A channel name in its one canonical spelling (dm:{a}:{b} with a < b), or a 400."""
-    match = _CHANNEL.match(name) if isinstance(name, str) else None
+    match = _CHANNEL.fullmatch(name) if isinstance(name, str) else None
     if match is None or not isinstance(name, str):
         raise errors.BadRequest("Channel must be class:{id}, dm:{a}:{b} (a < b) or user:{id}",
                                 code="invalid_channel", details={"channel": str(name)[:80]})

@@ -13,6 +13,11 @@ Scenarios (results printed as JSON and as a Markdown table for docs/benchmarks.m
   4. reconnect storm: every client drops; `storm_messages` messages per room are sent over REST while they are
      away; all reconnect at once with their cursors; time until every client holds exactly its missed messages.
 
+`--reconnect-waves N` runs only this instead (one node): N waves in which every client connects (subscribed,
+authenticated), then all close cleanly; node A's RSS is read before the first wave and 3 s after each wave. A node
+that frees a closed socket at close stays flat after the first waves; one that leaves them to the garbage
+collector grows with every wave.
+
 Needs PostgreSQL, Redis and RabbitMQ on localhost (as for the tests). Creates and drops its own database.
 """
 
@@ -377,13 +382,20 @@ class Fleet:
             proc.join(10)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def fanout_steps(fleet: Fleet, rates: list[int], duration: float, rooms: int, room: int,
-                       label: str, stop_on_failure: bool = True) -> list[dict[str, Any]]:
+                       label: str, stop_on_failure: bool = True, pids: tuple[int, ...] = ()) -> list[dict[str, Any]]:
     """One step per rate. EduTrack stops at its first failed step; the bare baseline runs every step, so that one
     noisy step cannot cut its peak short (its peak is the denominator of the 40 % goal)."""
     steps = []
     for rate in rates:
         senders = max(1, min(room, math.ceil(rate / rooms / 2.0)))  # <= 2 msg/s per sending socket
+        cpu_before = sum(cpu_seconds(pid) for pid in pids)
         results = await fleet.call("fanout", rate=rate, duration=duration, rooms=rooms, senders_per_room=senders,
                                    warmup=WARMUP)
         latencies = [x for r in results for x in r["latencies"]]
@@ -396,11 +408,38 @@ async def fanout_steps(fleet: Fleet, rates: list[int], duration: float, rooms: i
                 # What was delivered while the step was sending, per second: the peak compares these.
                 "delivered_in_window_per_s": round(sum(r["in_window"] for r in results) / (duration - WARMUP)),
                 "closed": sum(r["closed"] for r in results)}
+        if pids and latencies:
+            # The server processes' CPU over the step (its drain included) per delivery.
+            step["server_cpu_us_per_delivery"] = round(
+                (sum(cpu_seconds(pid) for pid in pids) - cpu_before) / len(latencies) * 1e6, 2)
         print(json.dumps(step), flush=True)
         steps.append(step)
         if stop_on_failure and (step["p99_ms"] > 250 or len(latencies) < 0.99 * expected or step["closed"]):
             break
     return steps
+
+
+async def reconnect_waves(fleet: Fleet, pid: int, url: str, waves: int) -> dict[str, Any]:
+    """Waves of connect (authenticated, subscribed) then clean close; the node's RSS after each."""
+    await asyncio.sleep(1)
+    rss = [rss_kib(pid)]
+    seconds = []
+    failures = 0
+    for wave in range(waves):
+        results = await fleet.call("connect", urls=[url], bare=False, since=False)
+        failures += sum(r["failures"] for r in results)
+        seconds.append(round(max(r["seconds"] for r in results), 1))
+        await fleet.call("drop")
+        await asyncio.sleep(3)
+        rss.append(rss_kib(pid))
+        print(json.dumps({"wave": wave + 1, "connect_seconds": seconds[-1], "rss_mib": round(rss[-1] / 1024, 1)}),
+              flush=True)
+    mib = [round(r / 1024, 1) for r in rss]
+    result = {"waves": waves, "rss_mib_before_and_after_each_wave": mib, "connect_seconds": seconds,
+              "connect_failures": failures,
+              "growth_wave2_to_last_pct": round(100 * (rss[-1] - rss[2]) / rss[2], 1) if waves >= 2 else None}
+    print(json.dumps(result), flush=True)
+    return result
 
 
 async def main() -> None:
@@ -415,6 +454,8 @@ async def main() -> None:
     parser.add_argument("--profile-node", help="write a cProfile of node A to this file")
     parser.add_argument("--skip-bare", action="store_true")
     parser.add_argument("--gc-threshold", type=int, default=0, help="experiment: gc.set_threshold(N, 20, 100)")
+    parser.add_argument("--reconnect-waves", type=int, default=0,
+                        help="only the reconnect-waves scenario: this many waves of --clients sockets")
     args = parser.parse_args()
     resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
 
@@ -445,6 +486,9 @@ async def main() -> None:
         await wait_http(f"http://127.0.0.1:{port_bare}/ws")
         fleet = Fleet(clients, args.workers)
         url_a, url_b = f"http://127.0.0.1:{port_a}/ws", f"http://127.0.0.1:{port_b}/ws"
+        if args.reconnect_waves:
+            report["reconnect_waves"] = await reconnect_waves(fleet, node_a.pid, url_a, args.reconnect_waves)
+            return
 
         # 1. connections on one node
         await asyncio.sleep(1)
@@ -465,7 +509,8 @@ async def main() -> None:
         results = await fleet.call("connect", urls=[url_a, url_b], bare=False, since=False)
         report["reconnect_split_seconds"] = round(max(r["seconds"] for r in results), 1)
         rates = [int(r) for r in args.rates.split(",")]
-        report["edutrack"] = await fanout_steps(fleet, rates, args.duration, rooms, args.room, "edutrack")
+        report["edutrack"] = await fanout_steps(fleet, rates, args.duration, rooms, args.room, "edutrack",
+                                                pids=(node_a.pid, node_b.pid))
 
         # 4. reconnect storm (before the bare run so the cursors are fresh)
         await fleet.call("drop")
@@ -500,7 +545,7 @@ async def main() -> None:
         if not args.skip_bare:
             await fleet.call("connect", urls=[f"http://127.0.0.1:{port_bare}/ws"], bare=True, since=False)
             report["bare"] = await fanout_steps(fleet, rates, args.duration, rooms, args.room, "bare",
-                                                stop_on_failure=False)
+                                                stop_on_failure=False, pids=(bare.pid,) if bare.pid else ())
             await fleet.call("drop")
     finally:
         if fleet is not None:

@@ -26,6 +26,7 @@ async def test_class_crud_and_validation(client: TestClient, ctx: AppContext, sc
         "name": "10А", "grade_level": 10, "academic_year_id": school.year_id}), 409)
     for bad in ({"name": "10А", "grade_level": 12}, {"name": "10А", "grade_level": 0},
                 {"name": "Десятый", "grade_level": 10}, {"name": "", "grade_level": 1},
+                {"name": "10Б\n", "grade_level": 10}, {"name": "10Б-\u0661", "grade_level": 10},
                 {"name": "10Б", "grade_level": 10, "academic_year_id": 999999},
                 {"name": "10Б", "grade_level": 10, "class_teacher_id": school.classes[0].student_ids[0]},
                 {"name": "10Б", "grade_level": 10, "class_teacher_id": 999999}):

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
@@ -18,6 +22,10 @@ from edutrack.db.chat import ChatMessage
 from edutrack.db.diary import ClassStudent, ParentChild, School, SchoolClass, Subject, TeachingAssignment
 from edutrack.db.models import Notification
 from edutrack.realtime import GATEWAY, Gateway
+from edutrack.realtime.frames import SERVER_FRAMES
+from edutrack.security.tokens import Principal
+from edutrack.services import chat as chat_service
+from edutrack.settings import Settings
 from tests.support.factories import Actor, Factory
 
 PROTOCOLS = ("edutrack.v1",)
@@ -86,8 +94,74 @@ async def connect(client: TestClient, actor: Actor | None = None, *, token: str 
 async def recv(ws: ClientWebSocketResponse, timeout: float = 5.0) -> dict[str, Any]:
     msg = await ws.receive(timeout=timeout)
     assert msg.type == WSMsgType.TEXT, (msg.type, msg.data, msg.extra)
-    frame: dict[str, Any] = json.loads(msg.data)
+    return checked(json.loads(msg.data))
+
+
+# --- every frame a test receives is checked against its declaration in edutrack/realtime/frames.py -------------
+
+
+def checked(frame: Any) -> dict[str, Any]:
+    """`frame`, after checking it against SERVER_FRAMES: a known type, every required field, no undeclared one,
+    each value of its declared type."""
+    assert isinstance(frame, dict), frame
+    declared = SERVER_FRAMES.get(frame.get("type"))  # type: ignore[arg-type]
+    assert declared is not None, f"undeclared server frame type: {frame}"
+    problems = frame_problems(frame, declared)
+    assert not problems, (problems, str(frame)[:300])
     return frame
+
+
+def frame_problems(value: dict[str, Any], declared: Any) -> list[str]:
+    hints = typing.get_type_hints(declared)
+    required, optional = declared.__required_keys__, declared.__optional_keys__
+    problems = [f"missing {name!r}" for name in sorted(required - value.keys())]
+    problems += [f"undeclared {name!r}" for name in sorted(value.keys() - required - optional)]
+    problems += [f"{name!r} is not {hints[name]}: {value[name]!r}" for name in sorted(value.keys() & hints.keys())
+                 if not _conforms(value[name], hints[name])]
+    return problems
+
+
+def _conforms(value: Any, hint: Any) -> bool:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if hint is type(None) or hint is None:
+        return value is None
+    if origin is typing.Literal:
+        return value in args
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, arg) for arg in args)
+    if origin is list:
+        return isinstance(value, list) and all(_conforms(v, args[0]) for v in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(_conforms(k, args[0]) and _conforms(v, args[1])
+                                               for k, v in value.items())
+    if typing.is_typeddict(hint):
+        return isinstance(value, dict) and not frame_problems(value, hint)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def principal_of(user: Any) -> Principal:
+    """The Principal of a User (or of an Actor's user)."""
+    user = getattr(user, "user", user)
+    return Principal(user.id, user.role, user.school_id, user.is_superuser)
+
+
+async def seed_messages(ctx: AppContext, sender: Any, channel: str, texts: list[str]) -> None:
+    """Store messages through the service, as a REST send does, without spending the sender's send budget."""
+    for text in texts:
+        await chat_service.send_message(ctx, principal_of(sender), channel, text, None)
+
+
+def message_event(channel: str, message_id: int, text: str, sender_id: int = 1) -> dict[str, Any]:
+    """A chat.message as the services publish it, for tests that publish straight to Redis."""
+    return chat_service.message_event(chat_service.message_dict(
+        channel=channel, id=message_id, sender_id=sender_id, sender="Тест", text=text, client_msg_id=None,
+        created_at=None, edited_at=None, deleted=False))
 
 
 async def recv_until(ws: ClientWebSocketResponse, predicate: Callable[[dict[str, Any]], bool],
@@ -109,7 +183,7 @@ async def expect_close(ws: ClientWebSocketResponse, timeout: float = 5.0) -> tup
     while True:
         msg = await ws.receive(timeout=max(0.01, deadline - time.monotonic()))
         if msg.type == WSMsgType.TEXT:
-            frames.append(json.loads(msg.data))
+            frames.append(checked(json.loads(msg.data)))
             continue
         if msg.type == WSMsgType.CLOSE:
             # The code the server sent: ws.close_code becomes 1006 when the server drops the connection before
@@ -173,3 +247,28 @@ async def eventually(check: Callable[[], bool], timeout: float = 5.0, interval: 
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+# --- a real `edutrack api` process ----------------------------------------------------------------------------
+
+
+def node_env(settings: Settings) -> dict[str, str]:
+    """The environment of an `edutrack api` process on the test's database, Redis and RabbitMQ namespaces."""
+    return {**os.environ, "DATABASE_URL": settings.database_url, "JWT_SECRET": settings.jwt_secret,
+            "NAMESPACE": settings.namespace, "ENVIRONMENT": "test", "REDIS_URL": settings.redis_url,
+            "RABBITMQ_URL": settings.rabbitmq_url, "LOG_LEVEL": "WARNING", "DEV_MAIL_CATCHER": "false",
+            "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8", "ARGON2_PARALLELISM": "1"}
+
+
+async def wait_until_up(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/health") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("edutrack api did not start")

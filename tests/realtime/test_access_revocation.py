@@ -1,6 +1,6 @@
 """Access tokens cut short: after a deactivation, a new role or school, a password change or "log out everywhere",
 the tokens issued before stop working at once on every node (REST and /ws), and the user's open sockets are
-closed whatever they subscribed to (services/access.py)."""
+closed whatever they subscribed to (services/token_cutoffs.py)."""
 
 from __future__ import annotations
 

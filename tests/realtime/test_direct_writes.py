@@ -6,15 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
-from types import SimpleNamespace
+from dataclasses import replace
 
 import aiohttp
 
 from edutrack.events import redis_channel
-from edutrack.realtime.frames import FrameCache, text_frame
-from edutrack.realtime.gateway import Connection
 from edutrack.realtime.protocol import Limits
-from tests.realtime.helpers import connect, gateway_of, make_class_world, recv, subscribe
+from edutrack.realtime.transport import FrameCache, SendStats, SocketWriter, text_frame
+from tests.realtime.helpers import connect, gateway_of, make_class_world, message_event, recv, subscribe
 
 
 def _parse(frame: bytes) -> tuple[int, int, bytes]:
@@ -88,17 +87,18 @@ async def test_order_is_kept_when_a_client_falls_behind_and_catches_up(client, c
     it reads again, the queue drains, and later frames go out directly again. One contiguous, ordered stream."""
     world = await make_class_world(ctx, factory)
     gateway = gateway_of(client)
+    # Ordering, not limits: this client may fall further behind than the byte limit lets one in production.
+    gateway.limits = replace(gateway.limits, max_unsent_bytes=64 * 1024 * 1024)
     ws = await connect(client, world.students[0])
     await subscribe(ws, world.channel)
     target = redis_channel(settings.namespace, world.channel)
-    queued_before, direct_before = gateway.frames_queued, gateway.frames_direct
+    queued_before, direct_before = gateway.stats.frames_queued, gateway.stats.frames_direct
 
     # ~24 MB, far more than the socket buffers hold, in fewer frames than the queue limit (1024).
     burst, filler = 800, "x" * 30_000
     async with ctx.redis.pipeline(transaction=False) as pipe:
         for i in range(1, burst + 1):
-            pipe.publish(target, json.dumps({"type": "chat.message", "channel": world.channel, "id": i,
-                                             "text": filler}))
+            pipe.publish(target, json.dumps(message_event(world.channel, i, filler)))
         await pipe.execute()
 
     # Not reading: wait until the node has taken every event and queued what the buffers could not hold.
@@ -107,23 +107,22 @@ async def test_order_is_kept_when_a_client_falls_behind_and_catches_up(client, c
     while conn.subs[world.channel].cursor < burst:
         assert asyncio.get_running_loop().time() < deadline, "the node did not take the burst"
         await asyncio.sleep(0.05)
-    assert gateway.frames_direct > direct_before, "the first frames went out directly"
-    assert gateway.frames_queued > queued_before, "a client that is behind gets the queue"
-    assert conn.queue, "frames are waiting in the queue while the client does not read"
+    assert gateway.stats.frames_direct > direct_before, "the first frames went out directly"
+    assert gateway.stats.frames_queued > queued_before, "a client that is behind gets the queue"
+    assert conn.writer.queue, "frames are waiting in the queue while the client does not read"
 
     ids = [(await recv(ws, timeout=10))["id"] for _ in range(burst)]
     assert ids == list(range(1, burst + 1))
 
     # Caught up: the queue is empty and new frames take the direct path again, still in order.
-    assert not conn.queue
-    direct_before, queued_before = gateway.frames_direct, gateway.frames_queued
+    assert not conn.writer.queue
+    direct_before, queued_before = gateway.stats.frames_direct, gateway.stats.frames_queued
     for i in range(burst + 1, burst + 11):
-        await ctx.redis.publish(target, json.dumps({"type": "chat.message", "channel": world.channel, "id": i,
-                                                    "text": "after"}))
+        await ctx.redis.publish(target, json.dumps(message_event(world.channel, i, "after")))
     ids = [(await recv(ws))["id"] for _ in range(10)]
     assert ids == list(range(burst + 1, burst + 11))
-    assert gateway.frames_direct - direct_before == 10 and gateway.frames_queued == queued_before
-    assert conn.close_code is None
+    assert gateway.stats.frames_direct - direct_before == 10 and gateway.stats.frames_queued == queued_before
+    assert conn.writer.close_code is None
     await ws.close()
 
 
@@ -138,61 +137,64 @@ class _FakeTransport:
     def get_write_buffer_size(self) -> int:
         return self.buffered
 
+    def get_extra_info(self, name: str) -> None:
+        return None
+
     def write(self, data: bytes) -> None:
-        self.log.append("direct:" + _parse(data)[2].decode())
+        self.log.append(_parse(data)[2].decode())
 
 
-class _FakeWs:
-    """aiohttp's send_str: writes the frame at once, then may wait for the transport to drain."""
+class _FakeStream:
+    """What ws.prepare() returns: drain() waits while the transport is paused."""
 
-    closed = False
-
-    def __init__(self, log: list[str]) -> None:
-        self.log = log
+    def __init__(self) -> None:
         self.drained = asyncio.Event()
         self.drained.set()
 
-    async def send_str(self, text: str) -> None:
-        self.log.append("queued:" + text)
+    async def drain(self) -> None:
         await self.drained.wait()
+
+
+class _FakeWs:
+    closed = False
 
 
 async def test_switching_between_direct_and_queued_keeps_order() -> None:
     log: list[str] = []
-    transport, ws = _FakeTransport(log), _FakeWs(log)
+    transport, stream, ws = _FakeTransport(log), _FakeStream(), _FakeWs()
     limits = Limits()
-    gateway = SimpleNamespace(ctx=None, limits=limits, closed_slow=0, frames_queued=0, frames_direct=0,
-                              frames=FrameCache())
-    conn = Connection(gateway, SimpleNamespace(transport=transport), ws, SimpleNamespace(user_id=1))  # type: ignore[arg-type]
-    conn._writer = asyncio.create_task(conn._write_loop())
+    stats = SendStats()
+    conn = SocketWriter(ws, transport, stream, FrameCache(), stats, limits, user_id=1)  # type: ignore[arg-type]
+    conn.start()
     try:
         conn.send("1")
         conn.send("2")
+        assert log == ["1", "2"] and stats.frames_direct == 2  # written at once, by the caller
         transport.buffered = limits.write_buffer_watermark + 1  # the client falls behind
-        ws.drained.clear()
+        stream.drained.clear()
         conn.send("3")
         transport.buffered = 0  # the buffer emptied, but "3" is still queued: what follows must wait behind it
         conn.send("4")
+        assert log == ["1", "2"] and len(conn.queue) == 2
         await asyncio.sleep(0)  # the writer writes "3" and waits for the drain
         conn.send("5")
-        ws.drained.set()
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
-        assert not conn.queue
+        assert log == ["1", "2", "3"]
+        stream.drained.set()
+        for _ in range(4):
+            await asyncio.sleep(0)
+        assert not conn.queue and conn.queued_bytes == 0
         conn.send("6")  # caught up: direct again
-        assert log == ["direct:1", "direct:2", "queued:3", "queued:4", "queued:5", "direct:6"]
-        assert gateway.frames_queued == 3
+        assert log == ["1", "2", "3", "4", "5", "6"]
+        assert stats.frames_queued == 3 and stats.frames_direct == 3
     finally:
-        conn._writer.cancel()
+        conn.stop()
 
 
 async def test_a_closed_websocket_gets_no_direct_write() -> None:
     log: list[str] = []
-    transport, ws = _FakeTransport(log), _FakeWs(log)
-    gateway = SimpleNamespace(ctx=None, limits=Limits(), closed_slow=0, frames_queued=0, frames_direct=0,
-                              frames=FrameCache())
-    conn = Connection(gateway, SimpleNamespace(transport=transport), ws, SimpleNamespace(user_id=1))  # type: ignore[arg-type]
+    transport, ws = _FakeTransport(log), _FakeWs()
+    conn = SocketWriter(ws, transport, _FakeStream(), FrameCache(), SendStats(), Limits(),  # type: ignore[arg-type]
+                        user_id=1)
     ws.closed = True  # aiohttp is sending (or has sent) its close frame: nothing may follow it
     conn.send("late")
     assert log == [] and not conn.queue
-

@@ -52,7 +52,7 @@ async def test_subscribe_in_flight_while_the_change_is_processed(client, ctx, fa
     gateway = gateway_of(client)
     ws_staying = await connect(client, staying)  # the node receives the class's events
     assert (await subscribe(ws_staying, world.channel))["type"] == "subscribed"
-    gateway._members.clear()  # the 5 s member cache expired
+    gateway.members._cache.clear()  # the 5 s member cache expired
 
     original = chat_service.member_ids
     read_done, release = asyncio.Event(), asyncio.Event()
@@ -74,7 +74,7 @@ async def test_subscribe_in_flight_while_the_change_is_processed(client, ctx, fa
 
     resp = await client.delete(f"/api/v1/classes/{world.class_id}/students/{leaving.id}", headers=admin.headers)
     assert resp.status == 204
-    await eventually(lambda: calls >= 2 and not gateway._rechecks)
+    await eventually(lambda: calls >= 2 and not gateway.members._rechecks)
     release.set()
     reply, _ = await recv_until(ws, lambda f: f.get("req") == "late")
     if reply["type"] == "subscribed":

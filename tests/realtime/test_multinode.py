@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from typing import Any
 
+from edutrack.services import chat as chat_service
 from tests.realtime.helpers import (
     chat_send,
     collect_messages,
@@ -11,6 +14,8 @@ from tests.realtime.helpers import (
     gateway_of,
     make_class_world,
     recv_until,
+    seed_messages,
+    send,
     stored_messages,
     subscribe,
 )
@@ -45,10 +50,8 @@ async def test_reconnect_with_cursor_gets_exactly_the_missed_50_in_order(client,
     cursor = seen[-1]["id"]
     await reader.close()
 
-    for i in range(50):  # over REST: a socket would hit its per-connection send rate limit
-        resp = await client.post(f"/api/v1/chats/{world.channel}/messages", json={"text": f"пропущено {i}"},
-                                 headers=world.teacher.headers)
-        assert resp.status == 201
+    # Through the service REST uses: 50 sends at once are beyond the teacher's send budget, REST's and sockets'.
+    await seed_messages(ctx, world.teacher, world.channel, [f"пропущено {i}" for i in range(50)])
 
     reader = await connect(node_b, world.students[1])
     subscribed = await subscribe(reader, world.channel, since=cursor)
@@ -70,8 +73,6 @@ async def test_reconnect_with_cursor_gets_exactly_the_missed_50_in_order(client,
 async def test_gap_larger_than_replay_limit_asks_client_to_page(client, ctx, factory):
     world = await make_class_world(ctx, factory)
     gateway = gateway_of(client)
-    from dataclasses import replace
-
     gateway.limits = replace(gateway.limits, replay_limit=5)
     sender = await connect(client, world.teacher)
     for i in range(8):
@@ -87,6 +88,30 @@ async def test_gap_larger_than_replay_limit_asks_client_to_page(client, ctx, fac
     [live] = await collect_messages(reader, world.channel, 1)
     assert live["id"] == 9
     await sender.close()
+    await reader.close()
+
+
+async def test_the_resync_after_subscribed_may_reach_past_its_last_id(client, ctx, factory, monkeypatch):
+    """As docs/websocket.md says: over the replay limit, `subscribed` is followed by a `resync` (no messages),
+    whose `to` is read after `subscribed` was built and so may be beyond its `last_id`."""
+    world = await make_class_world(ctx, factory)
+    gateway_of(client).limits = replace(gateway_of(client).limits, replay_limit=5)
+    await seed_messages(ctx, world.teacher, world.channel, [f"m{i}" for i in range(8)])
+    original = chat_service.resume
+
+    async def resume_then_one_more_is_sent(*args: Any, **kwargs: Any) -> Any:
+        answer = await original(*args, **kwargs)
+        await seed_messages(ctx, world.teacher, world.channel, ["между"])  # committed in between
+        return answer
+
+    monkeypatch.setattr(chat_service, "resume", resume_then_one_more_is_sent)
+    reader = await connect(client, world.students[0])
+    await send(reader, {"type": "subscribe", "channel": world.channel, "since": 1, "req": "s"})
+    subscribed, _ = await recv_until(reader, lambda f: f.get("req") == "s")
+    assert subscribed["last_id"] == 8 and subscribed["missed"] == 7
+    resync, between = await recv_until(reader, lambda f: f["type"] == "resync")
+    assert not [f for f in between if f["type"] == "chat.message"]
+    assert resync == {"type": "resync", "channel": world.channel, "from": 1, "to": 9, "reason": "gap_too_large"}
     await reader.close()
 
 

@@ -6,7 +6,15 @@ import json
 
 from edutrack.events import redis_channel
 from edutrack.queries import chat as q
-from tests.realtime.helpers import collect_messages, connect, make_class_world, recv_until, send, subscribe
+from tests.realtime.helpers import (
+    collect_messages,
+    connect,
+    make_class_world,
+    message_event,
+    recv_until,
+    send,
+    subscribe,
+)
 
 
 async def test_out_of_order_publishes_are_delivered_in_order_once(client, ctx, factory, settings):
@@ -16,8 +24,7 @@ async def test_out_of_order_publishes_are_delivered_in_order_once(client, ctx, f
     target = redis_channel(settings.namespace, world.channel)
 
     async def publish(message_id: int, text: str) -> None:
-        await ctx.redis.publish(target, json.dumps({"type": "chat.message", "channel": world.channel,
-                                                    "id": message_id, "text": text}))
+        await ctx.redis.publish(target, json.dumps(message_event(world.channel, message_id, text)))
 
     # Two nodes may publish consecutive messages in either order: 2 before 1 is held, then both go out.
     await publish(2, "второе")

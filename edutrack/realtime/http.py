@@ -1,0 +1,82 @@
+"""GET /ws: refuse what is not a websocket for us, upgrade, authenticate, run the socket, tear it down."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from edutrack import errors
+from edutrack.realtime.auth import authenticate, refuse
+from edutrack.realtime.connection import Connection
+from edutrack.realtime.gateway import GATEWAY, Gateway
+from edutrack.realtime.handlers import COMMANDS
+from edutrack.realtime.protocol import SUBPROTOCOL, CloseCode, ErrorCode, token_from_subprotocols
+from edutrack.security.tokens import Principal
+
+
+async def ws_handler(request: web.Request) -> web.StreamResponse:
+    gateway = request.app[GATEWAY]
+    offered = request.headers.get("Sec-WebSocket-Protocol")
+    if offered is not None and SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
+        # Refuse before the handshake: aiohttp would otherwise log the offered list (and the token in it).
+        raise errors.BadRequest(f"Offer the {SUBPROTOCOL!r} subprotocol", code="unsupported_subprotocol")
+    if gateway.shutting_down:
+        raise errors.ServiceUnavailable("This node is shutting down; reconnect to another")
+    token = token_from_subprotocols(offered)
+    limits = gateway.limits
+    # compress=False: permessage-deflate is never negotiated, so a frame's bytes are the same for every socket
+    # and are built once per event (transport.py); deflating per socket would also cost a compression per delivery.
+    ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), heartbeat=limits.heartbeat,
+                               max_msg_size=limits.hard_frame_bytes, timeout=limits.close_timeout, compress=False)
+    if not ws.can_prepare(request).ok:
+        raise errors.BadRequest("This endpoint speaks WebSocket only (see docs/websocket.md)",
+                                code="websocket_required")
+    stream = await ws.prepare(request)
+    transport = request.transport
+    who: Principal | None = None
+    try:
+        who = await authenticate(ws, token, limits=limits, tokens=gateway.ctx.tokens, commands=COMMANDS)
+    finally:
+        if who is None:  # refused, or the peer left during the handshake
+            _cut_library_cycles(request, transport)
+    if who is None:
+        return ws
+    cap = gateway.ctx.settings.ws_max_sockets_per_user
+    if gateway.socket_count(who.user_id) >= cap:
+        await refuse(ws, CloseCode.TOO_MANY_SOCKETS, ErrorCode.TOO_MANY_SOCKETS,
+                     f"At most {cap} open sockets per user; close one first")
+        _cut_library_cycles(request, transport)
+        return ws
+    conn = Connection(gateway, ws, transport, stream, who, COMMANDS)
+    gateway.add(conn)
+    try:
+        await conn.run()
+    finally:
+        # Shielded: when the peer's TCP close cancels the handler (handler_cancellation, on in aiohttp's test
+        # server), presence and the "offline" event must still be settled.
+        await asyncio.shield(_teardown(gateway, conn, request, transport))
+    return ws
+
+
+async def _teardown(gateway: Gateway, conn: Connection, request: web.Request,
+                    transport: asyncio.Transport | None) -> None:
+    gateway.discard(conn)
+    await conn.cleanup()
+    _cut_library_cycles(request, transport)
+
+
+def _cut_library_cycles(request: web.Request, transport: asyncio.Transport | None) -> None:
+    """A closed socket must be freed by reference counting, at once: the API process runs full collections
+    rarely (see realtime/__init__.py), and every reconnect would otherwise leave its socket's memory behind until
+    one runs. Two libraries leave a cycle on every websocket: aiohttp's request handler keeps the websocket's
+    heartbeat callback after the connection is gone (handler -> ws._on_data_received -> ws -> request ->
+    handler), and Python 3.11's selector transport keeps a bound method of itself (fixed in 3.12). Cut both once
+    the socket is finished; tests/realtime/test_memory.py fails if either (or one of ours) comes back."""
+    protocol = request.protocol
+    if getattr(protocol, "_data_received_cb", None) is not None:  # getattr: a later aiohttp may not have it
+        protocol._data_received_cb = None
+    attrs = getattr(transport, "__dict__", None)
+    # Only once the transport stopped reading (close() removes its reader): the callback is what a read calls.
+    if transport is not None and attrs is not None and transport.is_closing() and "_read_ready_cb" in attrs:
+        attrs["_read_ready_cb"] = None

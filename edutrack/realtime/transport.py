@@ -1,0 +1,262 @@
+"""The send path of one socket: frames written straight to the transport while the client keeps up, a bounded
+queue drained by one writer task once it falls behind, the slow-consumer rule, and closing.
+
+A server frame is not masked (RFC 6455, 5.1) and /ws never negotiates permessage-deflate (the handler passes
+`compress=False`), so the bytes of a frame do not depend on the socket: an event fanned out to 30 sockets of a
+node is UTF-8 encoded and framed once (FrameCache), instead of once per socket by aiohttp's writer.
+
+Only a socket that is behind (bytes piling up in its transport, or frames already queued) uses the queue and its
+writer task; once anything is queued, everything after it is queued too, until the writer has emptied the queue,
+so a socket's frames keep their order across the two paths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import socket
+import struct
+import termios
+from collections import deque
+from typing import Any
+
+from aiohttp import WSCloseCode, web
+from aiohttp.abc import AbstractStreamWriter
+
+from edutrack.realtime.protocol import CloseCode, Limits
+
+log = logging.getLogger(__name__)
+
+_FIN_TEXT = 0x81  # FIN + opcode 1 (text), RSV bits clear: not compressed
+_LEN2 = struct.Struct("!BBH")
+_LEN3 = struct.Struct("!BBQ")
+
+
+def text_frame(text: str) -> bytes:
+    """One complete, unfragmented text frame carrying `text`."""
+    payload = text.encode("utf-8")
+    size = len(payload)
+    if size < 126:
+        return bytes((_FIN_TEXT, size)) + payload
+    if size < 65536:
+        return _LEN2.pack(_FIN_TEXT, 126, size) + payload
+    return _LEN3.pack(_FIN_TEXT, 127, size) + payload
+
+
+class FrameCache:
+    """The fan-out hands the same str object to every local subscriber of an event: remember the last one, so
+    each event is framed once per node. Identity, not equality: comparing long strings would cost what it saves.
+    One per gateway (per app), like every other resource."""
+
+    def __init__(self) -> None:
+        self._last_text: str | None = None
+        self._last_frame = b""
+
+    def frame(self, text: str) -> bytes:
+        if text is not self._last_text:
+            self._last_text, self._last_frame = text, text_frame(text)
+        return self._last_frame
+
+
+class SendStats:
+    """Counters of the node's send paths (diagnostics and tests)."""
+
+    __slots__ = ("closed_slow", "frames_direct", "frames_queued")
+
+    def __init__(self) -> None:
+        self.closed_slow = 0
+        self.frames_queued = 0  # frames that went through a socket's queue (its client was behind)
+        self.frames_direct = 0  # frames written straight to a socket's transport (its client kept up)
+
+
+class SocketWriter:
+    """Everything that goes out of one socket. Never blocks its callers: a client that falls too far behind is
+    cut off (4008) and its connection dropped within the close timeout; typing and presence are dropped well
+    before that. Too far behind (either, whichever comes first; docs/websocket.md, "Limits and protection"):
+      * `send_queue` frames waiting in its queue: fires first for small frames (chat messages of a few hundred
+        bytes: 1,024 of them are well under the byte limit);
+      * `max_unsent_bytes` bytes the node has not got to the client: its queue, the transport's buffer and the
+        kernel's send buffer: fires first for large frames, and bounds what one socket can hold on the node."""
+
+    __slots__ = ("__weakref__", "_close_task", "_ephemeral_cap", "_frames", "_socket", "_stats", "_stream",
+                 "_transport", "_user_id", "_wake", "_watermark", "_writer", "close_code", "close_reason", "closing",
+                 "dropped_ephemeral", "limits", "queue", "queued_bytes", "ws")
+
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport | None, stream: AbstractStreamWriter,
+                 frames: FrameCache, stats: SendStats, limits: Limits, *, user_id: int) -> None:
+        self.ws = ws
+        # Prepared before the writer exists, so there is a transport; it is None only once the peer is gone.
+        self._transport = transport
+        self._socket = transport.get_extra_info("socket") if transport is not None else None
+        self._stream = stream  # what ws.prepare() returned: waits for the transport to drain
+        self._frames = frames
+        self._stats = stats
+        self.limits = limits
+        self._user_id = user_id  # for the log
+        self.queue: deque[bytes] = deque()  # whole frames, framed once per event (FrameCache)
+        self.queued_bytes = 0
+        self._watermark = limits.write_buffer_watermark
+        self._ephemeral_cap = int(limits.send_queue * limits.ephemeral_watermark)
+        self._wake = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._close_task: asyncio.Task[None] | None = None
+        self.closing = False
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.dropped_ephemeral = 0
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._write_loop(), name="realtime-writer")
+
+    def send(self, text: str, *, ephemeral: bool = False) -> None:
+        """Send a frame now, or queue it if the client is behind."""
+        if self.closing or self._close_task is not None:
+            return  # closed, or its close is on the way: nothing may follow the frames already sent
+        queue = self.queue
+        if not queue:
+            transport = self._transport
+            if transport is None or transport.is_closing() or self.ws.closed:
+                # The peer is gone, or aiohttp has sent (or is sending) a close frame: nothing may follow it.
+                # The reader loop sees the close and tears the socket down.
+                return
+            if transport.get_write_buffer_size() <= self._watermark:
+                # Direct path. One synchronous write of a whole frame: aiohttp writes its own frames (pong,
+                # ping, close) the same way, synchronously, so the two never interleave inside a frame.
+                transport.write(self._frames.frame(text))
+                self._stats.frames_direct += 1
+                return
+        queued = len(queue)
+        if ephemeral and queued >= self._ephemeral_cap:
+            self.dropped_ephemeral += 1
+            return
+        frame = self._frames.frame(text)
+        if queued >= self.limits.send_queue:
+            self._cut_off("send queue overflow: read faster", queued=queued)
+            return
+        unsent = self.queued_bytes + len(frame) + self.unsent_bytes()
+        if unsent > self.limits.max_unsent_bytes:
+            self._cut_off("too many unsent bytes: read faster", queued=queued, unsent_bytes=unsent)
+            return
+        queue.append(frame)
+        self.queued_bytes += len(frame)
+        self._stats.frames_queued += 1
+        if not queued:
+            self._wake.set()
+
+    def unsent_bytes(self) -> int:
+        """What the transport and the kernel hold for this socket and the client has not taken yet."""
+        transport = self._transport
+        buffered = transport.get_write_buffer_size() if transport is not None else 0
+        return buffered + kernel_unsent(self._socket)
+
+    def _cut_off(self, reason: str, **facts: int) -> None:
+        self._stats.closed_slow += 1
+        log.info("realtime: closing a slow consumer", extra={"user_id": self._user_id, "reason": reason, **facts})
+        self.spawn_close(CloseCode.SLOW_CONSUMER, reason)
+
+    async def _write_loop(self) -> None:
+        """Drains the queue of a client that fell behind: one whole frame at a time, then a wait for the
+        transport to drain. Each write is synchronous, so when the queue is empty every queued frame is in the
+        transport, ahead of any direct write that follows."""
+        queue, transport, stream = self.queue, self._transport, self._stream
+        try:
+            while True:
+                if not queue:
+                    self._wake.clear()
+                    await self._wake.wait()
+                    continue
+                if transport is None or transport.is_closing() or self.ws.closed:
+                    return  # the reader sees the close
+                frame = queue.popleft()
+                self.queued_bytes -= len(frame)
+                transport.write(frame)
+                await stream.drain()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the transport went away under us; the reader sees the close
+            log.debug("realtime: writer stopped", extra={"error": str(exc)})
+
+    def spawn_close(self, code: int, reason: str) -> None:
+        if self._close_task is None:
+            self._close_task = asyncio.create_task(self.close(code, reason), name="realtime-close")
+
+    async def close(self, code: int, reason: str) -> None:
+        """The close handshake, for at most close_timeout; a peer that does not answer in time (or cannot even
+        be sent the close frame, behind what it did not read) has its connection reset."""
+        if self.closing:
+            return
+        self.closing = True
+        self.close_code, self.close_reason = code, reason
+        self.queue.clear()
+        self.queued_bytes = 0
+        self._stop_writer()
+        try:
+            async with asyncio.timeout(self.limits.close_timeout):
+                await self.ws.close(code=code, message=reason.encode())
+        except Exception as exc:
+            log.debug("realtime: close handshake failed", extra={"error": repr(exc)})
+        finally:
+            # aiohttp records 1006 when the peer's close frame did not come (its own timeout, or ours).
+            if self.ws.close_code in (None, WSCloseCode.ABNORMAL_CLOSURE):
+                self.abort()
+
+    def abort(self) -> None:
+        """Drop the connection now, with what it has not sent, the kernel's share included: a reset, not a FIN
+        queued behind megabytes that a client which does not read would keep on the node for as long as it likes."""
+        transport = self._transport
+        if transport is None:
+            return
+        if self._socket is not None and self._socket.fileno() >= 0:
+            with contextlib.suppress(OSError):
+                self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
+        transport.abort()
+
+    def stop(self) -> None:
+        """The socket is being torn down: nothing more goes out."""
+        self.closing = True
+        self._stop_writer()
+
+    def _stop_writer(self) -> None:
+        # Cancelled and forgotten: a cancelled task keeps its CancelledError, whose traceback holds the loop's
+        # frame and so this writer; a writer that kept the task would be a cycle only a full collection frees.
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.cancel()
+
+    async def release(self) -> None:
+        """At teardown: whatever the peer does, the connection is gone within close_timeout. A close in progress
+        is bounded by it (see close); bytes still unsent after any other end (the heartbeat gave up on the peer,
+        a failed handshake) get that long to reach a client that reads, then the connection is reset."""
+        close_task = self._close_task
+        if close_task is not None:
+            try:
+                await close_task
+            except Exception as exc:
+                log.debug("realtime: close failed", extra={"error": repr(exc)})
+            self._close_task = None  # see _stop_writer
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.limits.close_timeout
+        # Polled: the kernel's send buffer emptying is no event one can wait on.
+        while self.unsent_bytes() and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        if self.unsent_bytes():
+            self.abort()
+
+
+_RESET_ON_CLOSE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() discards unsent data and sends RST
+_OUTQ = getattr(termios, "TIOCOUTQ", None)  # on a Linux socket: bytes not yet sent or not yet acknowledged
+
+
+def kernel_unsent(sock: Any) -> int:
+    """Bytes of this socket's kernel send buffer the peer has not acknowledged (0 where that cannot be read)."""
+    if _OUTQ is None or sock is None:
+        return 0
+    fd = sock.fileno()
+    if fd < 0:
+        return 0
+    try:
+        return int(struct.unpack("i", fcntl.ioctl(fd, _OUTQ, b"\0\0\0\0"))[0])
+    except OSError:
+        return 0
