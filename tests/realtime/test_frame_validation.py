@@ -58,7 +58,7 @@ async def test_nul_and_lone_surrogates_are_invalid_text_and_nothing_is_stored(cl
             await send(ws, {"type": "chat.send", "channel": world.channel, "text": text, "req": f"t{i}"})
             error = await recv(ws)
             assert error == {"type": "error", "code": "invalid_text", "req": f"t{i}",
-                             "message": "Text must be valid Unicode without NUL characters"}, error
+                             "message": "Текст должен быть в Юникоде и без символов NUL."}, error
         await ws.send_str(json.dumps({"type": "ping", "req": "\ud800"}))  # a `req` that could not be echoed
         error = await recv(ws)
         assert error["code"] == "invalid_frame" and "req" not in error
