@@ -107,6 +107,7 @@ async def test_a_journal_holds_students_lessons_grades_absences_and_term_marks(
     term = school.term_ids[0] if school.terms[0][0] <= TODAY <= school.terms[0][1] else school.term_ids[1]
     data = await get(client, f"/api/v1/journal?class_id={cls.id}&subject_id={maths}", teacher)
     assert data["can_edit"] and data["term"]["id"] == term and data["class_name"] == "5А"
+    assert data["term"]["from"] <= TODAY.isoformat() <= data["term"]["to"]
     assert [s["id"] for s in data["students"]] and {s["id"] for s in data["students"]} == set(cls.student_ids)
     assert all(s["name"].startswith("Школьников ") for s in data["students"])
     assert [lesson["id"] for lesson in data["lessons"]] == lessons

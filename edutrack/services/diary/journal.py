@@ -19,7 +19,7 @@ from edutrack import errors
 from edutrack.context import AppContext
 from edutrack.db.models import Role
 from edutrack.i18n import _
-from edutrack.i18n.names import PersonName, first_last, list_name
+from edutrack.i18n.names import PersonName, first_last, list_name, list_order
 from edutrack.queries import attestations as attestation_q
 from edutrack.queries import journal as q
 from edutrack.queries import schools as school_q
@@ -52,9 +52,8 @@ def person_view(person_id: int, people: dict[int, PersonName]) -> dict[str, Any]
 
 
 def sorted_students(ids: list[int], people: dict[int, PersonName]) -> list[dict[str, Any]]:
-    def order(sid: int) -> tuple[str, str, int]:
-        name = people.get(sid, PersonName("", ""))
-        return name.last.lower().replace("ё", "е"), name.first.lower().replace("ё", "е"), sid
+    def order(sid: int) -> tuple[tuple[str, str, str], int]:
+        return list_order(people.get(sid, PersonName("", ""))), sid
 
     return [person_view(sid, people) for sid in sorted(ids, key=order)]
 
@@ -165,7 +164,7 @@ async def journal(ctx: AppContext, who: Principal, class_id: int, subject_id: in
     return {
         "class_id": cls.id, "class_name": cls.name, "subject_id": subject.id, "subject_name": subject.name,
         "timezone": cls.timezone, "can_edit": can_edit,
-        "term": {"id": term.id, "name": term.name, "from": term.starts_on, "to": term.ends_on},
+        "term": {"id": term.id, "name": term.name, "from_": term.starts_on, "to": term.ends_on},
         "students": sorted_students(student_ids, people),
         "lessons": [lesson_brief(lesson) for lesson in lessons],
         "grades": [grade_view(g, people) for g in grades],

@@ -13,7 +13,7 @@ from edutrack import errors
 from edutrack.context import AppContext
 from edutrack.db.models import Role
 from edutrack.i18n import _
-from edutrack.i18n.names import PersonName, first_last, list_name
+from edutrack.i18n.names import PersonName, first_last, list_name, list_order
 from edutrack.queries import attestations as attestation_q
 from edutrack.queries import journal as q
 from edutrack.queries import membership
@@ -78,8 +78,8 @@ async def class_parents(ctx: AppContext, who: Principal, class_id: int) -> dict[
         entry["children"].append(person_view(link.child_id, people))
     linked = {link.child_id for link in links}
 
-    def order(entry: dict[str, Any]) -> tuple[str, int]:
-        return entry["name"].lower().replace("ё", "е"), entry["id"]
+    def order(entry: dict[str, Any]) -> tuple[tuple[str, str, str], int]:
+        return list_order(people.get(entry["id"], PersonName("", ""))), entry["id"]
 
     return {"class_id": cls.id, "class_name": cls.name, "parents": sorted(parents.values(), key=order),
             "students_without_parents": sorted_students([s for s in student_ids if s not in linked], people)}
