@@ -261,11 +261,12 @@
 
   function write(promise, done) {
     var status = ET.$("cell-status");
+    var spec = cell.spec;  // the screen reloads even if the dialog is closed before the answer comes
     J.status(status, t("Saving…"));
     return promise.then(function () {
       cell.editing = false;
       J.status(status, done, "ok");
-      return cell.spec.changed();
+      return spec.changed();
     }, function (err) { J.status(status, t("Not saved: %(error)s", { error: J.errorText(err) }), "error"); });
   }
 

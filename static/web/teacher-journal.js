@@ -226,6 +226,8 @@
   }
 
   function renderMarks() {
+    // A mark being changed keeps its form: the table re-renders once it is saved or closed.
+    if (state.editingMark !== null && ET.$("term-marks").querySelector(".override-form")) return;
     var data = state.data;
     var box = ET.clear(ET.$("term-marks"));
     var open = data.term_marks.filter(function (m) { return !m.final; }).length;
@@ -379,15 +381,6 @@
     refresh: load,
     onJournal: function (frames) {
       if (!frames.some(function (f) { return f.class_id === state.classId && f.subject_id === state.subjectId; })) return;
-      // A mark being changed stays open: only the grid and the history re-read meanwhile.
-      if (state.editingMark !== null) {
-        loadChanges();
-        return ET.api("/api/v1/journal?" + query()).then(function (data) {
-          state.data = data;
-          renderGrid();
-          J.cell.refresh();
-        });
-      }
       return load();
     },
   };

@@ -34,7 +34,7 @@
     J.setCrumbs([J.home(), { params: { "class": lesson.class_id, subject: lesson.subject_id, term: data.term_id },
       text: t("Journal: %(class)s, %(subject)s", { "class": lesson.class_name, subject: lesson.subject_name }) }]);
     var form = ET.$("topic-form");
-    if (first || !state.topicTouched) {
+    if (!state.topicTouched) {
       form.elements.topic.value = lesson.topic || "";
       form.elements.homework.value = lesson.homework || "";
       state.topicTouched = false;
@@ -243,6 +243,8 @@
       state.topicTouched = false;
       J.status(ET.$("roll-status"), "");
       J.status(ET.$("topic-status"), "");
+      // Nothing to type into before the lesson is here: its topic would overwrite what was typed.
+      Array.prototype.forEach.call(ET.$("topic-form").elements, function (node) { node.disabled = true; });
       ET.clear(ET.$("roll")).append(el("p", { class: "muted", text: t("Loading…") }));
       return load(true);
     },

@@ -173,7 +173,7 @@ async def weekdays_before(day: date, count: int) -> list[date]:
 
 
 async def test_a_grade_is_put_changed_and_deleted_in_the_grid_with_its_history(
-        browsers: Browsers, school: BuiltSchool, ctx: AppContext) -> None:
+        browsers: Browsers, school: BuiltSchool, ctx: AppContext, client: TestClient, factory: Factory) -> None:
     cls = school.classes[0]
     maths = school.subject_ids["Математика"]
     days = await weekdays_before(school_today(), 30)  # a grid wider than the window: it scrolls inside its box
@@ -243,7 +243,14 @@ async def test_a_grade_is_put_changed_and_deleted_in_the_grid_with_its_history(
     day = format_date(days[-1], "d MMMM", locale="ru")
     await expect(changes.nth(1)).to_contain_text(f"Ученик0, {day}: 4 → 5, «Исправлена ошибка проверки»")
     await expect(changes.nth(2)).to_contain_text("Учитель0 Педагогов поставил оценку")
-    assert lessons  # the grid's columns are these lessons
+    # Attendance saved elsewhere (the teacher's phone, say) shows in both open grids.
+    actor = await factory.login(teacher)
+    resp = await client.put(f"/api/v1/lessons/{lessons[-1]}/attendance", headers=actor.headers,
+                            json={"marks": [{"student_id": kid.id, "status": "absent"}]})
+    assert resp.status == 200, await resp.text()
+    for p in (page, other_tab.page):
+        marker = p.locator(f'#grid .cell[data-student-id="{kid.id}"][data-lesson-id="{lessons[-1]}"] .absence-absent')
+        await expect(marker).to_have_text("н")
     await shot(page, "teacher-journal")
     await check_screen(tab)
     tab.assert_clean()
