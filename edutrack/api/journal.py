@@ -170,6 +170,7 @@ class LessonSheetSchema(ma.Schema):
 class JournalChangesQuerySchema(StrictSchema):
     class_id = fields.Integer(required=True, validate=ID)
     subject_id = fields.Integer(required=True, validate=ID)
+    grade_id = fields.Integer(validate=ID, metadata={"description": "only this grade's history"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
@@ -252,7 +253,8 @@ async def lesson_sheet(request: web.Request) -> web.Response:
 async def journal_changes(request: web.Request) -> web.Response:
     query = load_query(request, JournalChangesQuerySchema())
     data = await journal_audit.journal_changes(ctx_of(request), principal(request), query["class_id"],
-                                               query["subject_id"], limit=query["limit"], offset=query["offset"])
+                                               query["subject_id"], grade_id=query.get("grade_id"),
+                                               limit=query["limit"], offset=query["offset"])
     return json_response(JournalChangesSchema().dump(data))
 
 

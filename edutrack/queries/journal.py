@@ -159,9 +159,10 @@ async def attestations(session: AsyncSession, student_ids: Collection[int], subj
     return list((await session.execute(stmt)).scalars())
 
 
-async def grade_changes(session: AsyncSession, class_id: int, subject_id: int, *, limit: int,
+async def grade_changes(session: AsyncSession, class_id: int, subject_id: int, *, grade_id: int | None, limit: int,
                         offset: int) -> list[Any]:
-    """Audit entries of the grades given in the class in the subject (deleted grades too), newest first."""
+    """Audit entries of the grades given in the class in the subject (deleted grades too), or of one of them,
+    newest first."""
     stmt = (
         select(AuditLog.id, AuditLog.entity_id.label("grade_id"), AuditLog.action, AuditLog.actor_id,
                AuditLog.old, AuditLog.new, AuditLog.at, Grade.student_id, Grade.date, Grade.lesson_id)
@@ -170,6 +171,8 @@ async def grade_changes(session: AsyncSession, class_id: int, subject_id: int, *
         .order_by(AuditLog.at.desc(), AuditLog.id.desc())
         .limit(limit).offset(offset)
     )
+    if grade_id is not None:
+        stmt = stmt.where(Grade.id == grade_id)
     return list((await session.execute(stmt)).all())
 
 

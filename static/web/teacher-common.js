@@ -117,8 +117,8 @@
 
   // ---------------------------------------------------------------- the dialog of one journal cell
 
-  // spec: {title, sub, canEdit, grades() -> current grades of the cell, create(body) -> the POST body's place
-  // (lesson_id or date), changed() -> reloads the screen}. The list re-renders when the screen reloads, unless
+  // spec: {title, sub, canEdit, journal {classId, subjectId}, grades() -> current grades of the cell, create() -> the
+  // POST body's place (student and lesson_id, or date), changed() -> reloads the screen}. The list re-renders when the screen reloads, unless
   // the teacher is in the middle of editing one of the grades.
   var cell = { spec: null, editing: false };
   J.cell = cell;
@@ -226,38 +226,39 @@
     box.querySelector("button").focus();
   }
 
-  // "Поставлена: 4, Ответ на уроке — Иванова Мария, 12 нояб. 10:15": the history of one grade, worded without its
-  // author's gender (the audit trail names them in list form only). An update records only what changed.
-  function shown(side, whole) {
-    var parts = [];
-    if ("value" in side || "mark" in side) parts.push(J.display(side.value, side.mark));
-    if ("work_type_id" in side) parts.push(J.workTypeName(side.work_type_id));
-    if ("comment" in side && (side.comment || !whole)) parts.push(side.comment ? "«" + side.comment + "»" : t("no comment"));
-    if ("date" in side && !whole) parts.push(ET.fmt.date(side.date));
-    return parts.join(", ");
-  }
-  function historyLine(entry) {
-    var text = entry.action === "update"
-      ? t("Changed: %(change)s", { change: shown(entry.old || {}, false) + " → " + shown(entry.new || {}, false) })
-      : entry.action === "delete" ? t("Deleted: %(grade)s", { grade: shown(entry.old || {}, true) })
-        : t("Put: %(grade)s", { grade: shown(entry.new || {}, true) });
-    return el("li", {}, el("span", { text: text }), " — ",
-      el("span", { text: entry.actor || t("unknown") }), ", ",
-      el("time", { datetime: entry.at, text: ET.fmt.stamp(entry.at) }));
-  }
-
   function toggleHistory(item, g, button) {
     var open = item.querySelector(".grade-history");
     if (open) { open.remove(); button.setAttribute("aria-expanded", "false"); return; }
-    var list = el("ol", { class: "grade-history", "aria-label": t("History of the grade %(grade)s", { grade: g.display }) },
+    var list = el("ol", { class: "grade-history changes", "aria-label": t("History of the grade %(grade)s", { grade: g.display }) },
       el("li", { class: "muted", text: t("Loading…") }));
     item.append(list);
     button.setAttribute("aria-expanded", "true");
-    ET.api("/api/v1/grades/" + g.id + "/history").then(function (data) {
+    var journal = cell.spec.journal;
+    ET.api("/api/v1/journal/changes?class_id=" + journal.classId + "&subject_id=" + journal.subjectId + "&grade_id=" +
+      g.id + "&limit=200").then(function (page) {
       ET.clear(list);
-      data.items.forEach(function (entry) { list.append(historyLine(entry)); });
+      page.items.slice().reverse().forEach(function (c) { list.append(J.changeItem(c, true)); });
     }, function (err) { J.failure(list, err); });
   }
+
+  // One step of a grade's history: "Мария Иванова изменила оценку: 4 → 5, «…»", the verb agreeing with who did it.
+  // `brief` leaves out whose grade of which day it is (the dialog of that cell says it already).
+  J.changeItem = function (c, brief) {
+    var who = c.actor || t("unknown");
+    var detail = function (side) {
+      return [side.display, side.work_type, side.comment ? "«" + side.comment + "»" : null].filter(Boolean).join(", ");
+    };
+    var action = c.action === "create" ? tg(c.actor_gender, "%(name)s put a grade", { name: who })
+      : c.action === "delete" ? tg(c.actor_gender, "%(name)s deleted a grade", { name: who })
+        : tg(c.actor_gender, "%(name)s changed a grade", { name: who });
+    var what = c.action === "update" ? detail(c.old || {}) + " → " + detail(c.new || {})
+      : detail((c.action === "delete" ? c.old : c.new) || {});
+    return el("li", { class: "change change-" + c.action, "data-grade-id": c.grade_id },
+      el("time", { datetime: c.at, text: ET.fmt.stamp(c.at) }),
+      el("span", { class: "change-action", text: action }),
+      el("span", { class: "change-about", text: brief ? what
+        : t("%(student)s, %(date)s: %(what)s", { student: c.student, date: ET.fmt.date(c.date), what: what }) }));
+  };
 
   function write(promise, done) {
     var status = ET.$("cell-status");

@@ -163,7 +163,7 @@
     J.cell.open({
       title: student.name,
       sub: col.lesson && col.lesson.topic ? t("%(date)s. Topic: %(topic)s", { date: when, topic: col.lesson.topic }) : when,
-      canEdit: state.data.can_edit, returnFocus: button,
+      canEdit: state.data.can_edit, returnFocus: button, journal: { classId: state.classId, subjectId: state.subjectId },
       grades: function () { return cellGrades(student.id, col); },
       create: function () {
         return col.lesson ? { student_id: student.id, lesson_id: col.lesson.id }
@@ -334,28 +334,10 @@
 
   // ---------------------------------------------------------------- who changed what
 
-  function changeLine(c) {
-    var zoneDay = ET.fmt.date(c.date);
-    var who = c.actor || t("unknown");
-    var before = c.old || {};
-    var after = c.new || {};
-    var detail = function (side) {
-      return [side.display, side.work_type, side.comment ? "«" + side.comment + "»" : null].filter(Boolean).join(", ");
-    };
-    var action = c.action === "create" ? tg(c.actor_gender, "%(name)s put a grade", { name: who })
-      : c.action === "delete" ? tg(c.actor_gender, "%(name)s deleted a grade", { name: who })
-        : tg(c.actor_gender, "%(name)s changed a grade", { name: who });
-    var what = c.action === "update" ? detail(before) + " → " + detail(after) : detail(c.action === "delete" ? before : after);
-    return el("li", { class: "change change-" + c.action, "data-grade-id": c.grade_id },
-      el("time", { datetime: c.at, text: ET.fmt.stamp(c.at) }),
-      el("span", { class: "change-action", text: action }),
-      el("span", { class: "change-about", text: t("%(student)s, %(date)s: %(what)s", { student: c.student, date: zoneDay, what: what }) }));
-  }
-
   function renderChanges() {
     var list = ET.clear(ET.$("changes"));
     if (!state.changes.length) { list.append(el("li", { class: "muted", text: t("No changes yet.") })); return; }
-    state.changes.forEach(function (c) { list.append(changeLine(c)); });
+    state.changes.forEach(function (c) { list.append(J.changeItem(c, false)); });
   }
 
   ET.$("journal-term").addEventListener("change", function (event) {

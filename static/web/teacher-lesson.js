@@ -144,6 +144,7 @@
     J.cell.open({
       title: student.name, sub: t("%(subject)s, %(day)s", { subject: lesson.subject_name, day: state.zone.day(lesson.starts_at) }),
       canEdit: state.data.can_edit, returnFocus: button, workTypeId: Number(ET.$("roll-work-type").value),
+      journal: { classId: lesson.class_id, subjectId: lesson.subject_id },
       grades: function () { return gradesOf(student.id); },
       create: function () { return { student_id: student.id, lesson_id: lesson.id }; },
       changed: function () { return load(false); },

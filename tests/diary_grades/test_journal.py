@@ -215,6 +215,12 @@ async def test_a_journal_shows_who_put_changed_and_deleted_each_grade(
     assert updated["new"] == {"display": "5", "work_type": "Контрольная работа"}
     assert deleted["actor"] == "Анна Администраторова" and deleted["actor_gender"] == "female"
     assert deleted["student"].startswith("Школьников ") and deleted["new"] is None
+    other = await post_grade(client, teacher, student_id=kid, subject_id=maths, date=TODAY.isoformat(),
+                             work_type_id=oral, value=3)
+    one = (await get(client, f"{path}&grade_id={grade['id']}", teacher))["items"]
+    assert [i["action"] for i in one] == ["delete", "update", "create"]
+    assert [i["grade_id"] for i in (await get(client, f"{path}&grade_id={other['id']}", teacher))["items"]] == [
+        other["id"]]
     # The history of the deleted grade: its teacher reads it, as the admin does.
     history = await get(client, f"/api/v1/grades/{grade['id']}/history", teacher)
     assert [i["action"] for i in history["items"]] == ["create", "update", "delete"]

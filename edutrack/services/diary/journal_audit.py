@@ -39,12 +39,12 @@ def audit_side(snapshot: dict[str, Any] | None, work_types: dict[int, str]) -> d
     return side
 
 
-async def journal_changes(ctx: AppContext, who: Principal, class_id: int, subject_id: int, *, limit: int,
-                          offset: int) -> dict[str, Any]:
-    """Every put, change and deletion of a grade in this journal, newest first, with who did it."""
+async def journal_changes(ctx: AppContext, who: Principal, class_id: int, subject_id: int, *, grade_id: int | None,
+                          limit: int, offset: int) -> dict[str, Any]:
+    """Every put, change and deletion of a grade in this journal (or of one grade), newest first, with who did it."""
     async with ctx.reads() as session:
         cls, _subject, _can_edit = await open_journal(session, who, class_id, subject_id)
-        rows = await q.grade_changes(session, class_id, subject_id, limit=limit, offset=offset)
+        rows = await q.grade_changes(session, class_id, subject_id, grade_id=grade_id, limit=limit, offset=offset)
         work_types = await q.work_type_names(session, cls.school_id)
         people = await person_names(session, [*(r.actor_id for r in rows if r.actor_id is not None),
                                               *(r.student_id for r in rows)])
