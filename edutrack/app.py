@@ -15,6 +15,7 @@ from edutrack.api import attendance as attendance_api
 from edutrack.api import attestations as attestations_api
 from edutrack.api import chats as chats_api
 from edutrack.api import grades as grades_api
+from edutrack.api import journal as journal_api
 from edutrack.api import outbox as outbox_api
 from edutrack.api import people as people_api
 from edutrack.api.middlewares import cors_and_security, error_handler, request_context, route_contract, server_header
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> web.Application:
     grades_api.setup(app)
     attestations_api.setup(app)
     attendance_api.setup(app)
+    journal_api.setup(app)
     analytics_api.setup(app)
     people_api.setup(app)
     chats_api.setup(app)

@@ -20,6 +20,13 @@ Notification kinds and their payload (every payload has "title", a short Russian
   message:    channel, message_id, sender_id, sender, text      (private messages only)
 `about_user_id` is the student the event concerns (for parents: which child), null for news/messages.
 
+Journal events (live only, never stored, on user:{id} of each teacher of the class in the subject, the class
+teacher and the user who made the change):
+  journal    class_id, subject_id, what (grade, attendance, term_mark, lesson), lesson_id (or null): a grade,
+             an attendance mark, a term mark or a lesson of this class+subject changed. No values: a page that
+             shows the journal re-reads it over REST, with the reader's own rights. One missed while offline is
+             not replayed: re-read what is shown after a reconnect.
+
 Control events (never stored, never sent to clients as they are):
   membership.changed on class:{id}  who belongs to the class chat changed (unenrolment, a parent unlinked, a
                                     teacher unassigned, the school's parents setting, the class deleted): every
@@ -97,6 +104,18 @@ async def publish_many(ctx: AppContext, items: Iterable[tuple[str, dict[str, Any
     except (RedisError, OSError) as exc:
         log.warning("live publish failed; clients will catch up on resume",
                     extra={"count": len(batch), "error": str(exc)})
+
+
+JOURNAL_CHANGED = "journal"
+JOURNAL_WHATS = ("grade", "attendance", "term_mark", "lesson")
+
+
+def journal_changed_event(user_id: int, *, class_id: int, subject_id: int, what: str,
+                          lesson_id: int | None) -> tuple[str, dict[str, Any]]:
+    assert what in JOURNAL_WHATS, what
+    channel = f"user:{user_id}"
+    return channel, {"type": JOURNAL_CHANGED, "channel": channel, "class_id": class_id, "subject_id": subject_id,
+                     "what": what, "lesson_id": lesson_id}
 
 
 MEMBERSHIP_CHANGED = "membership.changed"

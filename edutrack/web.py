@@ -25,7 +25,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates" / "web"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 PAGES_TAG = ("pages",)
 # Bumped when static files change, so browsers do not keep a stale script next to a new page.
-ASSET_VERSION = "4"
+ASSET_VERSION = "5"
 CORE_SCRIPT = "web/core.js"
 
 
@@ -39,7 +39,9 @@ class Page:
 
 LOGIN = Page("login", "login.html", N_("Sign in"), ("web/login.js",))
 DIARY = Page("diary", "diary.html", N_("Diary"), ("web/diary.js",))
-TEACHER = Page("teacher", "teacher.html", N_("Teacher's journal"), ("web/teacher.js",))
+TEACHER = Page("teacher", "teacher.html", N_("Teacher's journal"),
+               ("web/teacher-common.js", "web/teacher-lesson.js", "web/teacher-journal.js", "web/teacher-class.js",
+                "web/teacher.js"))
 CHAT = Page("chat", "chat.html", N_("Chats"), ("web/chat.js",))
 RESET_PASSWORD = Page("reset-password", "reset_password.html", N_("New password"), ("reset-password.js",))
 PAGES = (LOGIN, DIARY, TEACHER, CHAT, RESET_PASSWORD)
@@ -72,7 +74,9 @@ async def diary_page(request: web.Request) -> web.Response:
     return render_page(request, DIARY)
 
 
-@doc("Web client: a teacher's page: classes, grade entry, the class term sheet (HTML)", tags=PAGES_TAG, auth=False)
+@doc("Web client: a teacher's journal: today's lessons, attendance, topic and homework of a lesson, the journal "
+     "grid of a class and subject with its history, marks for the period, the class teacher's sheet and parents (HTML)",
+     tags=PAGES_TAG, auth=False)
 async def teacher_page(request: web.Request) -> web.Response:
     return render_page(request, TEACHER)
 

@@ -167,7 +167,8 @@ async def delete_grade(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@doc("Audit trail of one grade (admins of its school)", tags=TAGS, response=AuditListSchema, errors=(403, 404))
+@doc("Audit trail of one grade, deleted or not: its school's admins, and the teachers who open its journal "
+     "(its class and subject, or the class they lead)", tags=TAGS, response=AuditListSchema, errors=(403, 404))
 async def grade_history(request: web.Request) -> web.Response:
     items = await grades.grade_history(ctx_of(request), principal(request), path_int(request, "grade_id"))
     return json_response(_audit.dump({"items": items}))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,17 @@ def declined(name: PersonName, case: str) -> PersonName:
 def list_name(name: PersonName) -> str:
     """Lists, tables and pickers: "Крылова Ирина"."""
     return _join(name.last, name.first)
+
+
+def _collation(text: str) -> str:
+    # Without diacritics and case: Ё sorts with Е, as in a printed class list.
+    bare = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return bare.casefold()
+
+
+def list_order(name: PersonName) -> tuple[str, str, str]:
+    """The sort key of `list_name`: surname, then first name, then patronymic."""
+    return _collation(name.last), _collation(name.first), _collation(name.middle or "")
 
 
 def full_name(name: PersonName) -> str:

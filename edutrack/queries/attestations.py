@@ -25,9 +25,9 @@ from edutrack.queries.grades import person_name, sums_columns
 
 
 async def class_with_policy(session: AsyncSession, class_id: int) -> Any:
-    """The class and its school's attestation policy in one row (None for an unknown class)."""
+    """The class, its school's time zone and attestation policy in one row (None for an unknown class)."""
     stmt = (
-        select(SchoolClass.id, SchoolClass.name, SchoolClass.school_id, SchoolClass.class_teacher_id,
+        select(SchoolClass.id, SchoolClass.name, SchoolClass.school_id, SchoolClass.class_teacher_id, School.timezone,
                School.min_marks_for_attestation, School.rounding_threshold, School.at_risk_average,
                School.at_risk_unexcused_absences)
         .join(School, School.id == SchoolClass.school_id)

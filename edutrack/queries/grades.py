@@ -82,11 +82,6 @@ async def grade_by_id(session: AsyncSession, grade_id: int, *, for_update: bool 
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def any_grade_school(session: AsyncSession, grade_id: int) -> int | None:
-    """The school of a grade, deleted or not (the audit trail outlives the grade)."""
-    return (await session.execute(select(Grade.school_id).where(Grade.id == grade_id))).scalar()
-
-
 async def update_grade(session: AsyncSession, grade_id: int, values: dict[str, Any]) -> Grade:
     stmt = update(Grade).where(Grade.id == grade_id).values(**values).returning(Grade)
     # populate_existing: the caller holds the same Grade in the identity map and must see the new values.

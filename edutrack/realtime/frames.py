@@ -167,11 +167,23 @@ class Typing(TypedDict):
     user_id: int
 
 
+class Journal(TypedDict):
+    """A journal this user keeps changed (services/diary/notify.py): ids only, the page re-reads with its rights."""
+
+    type: Literal["journal"]
+    channel: str
+    class_id: int
+    subject_id: int
+    what: Literal["grade", "attendance", "term_mark", "lesson"]
+    lesson_id: int | None
+
+
 SERVER_FRAMES: Mapping[str, type] = {
     "ready": Ready, "auth.ok": AuthOk, "auth.expiring": AuthExpiring, "pong": Pong, "subscribed": Subscribed,
     "unsubscribed": Unsubscribed, "ack": Ack, "read.ok": ReadOk, "resync": Resync, "error": Error,
     "chat.message": ChatMessage, "chat.edited": ChatEdited, "chat.deleted": ChatDeleted,
     "notification": Notification, "read": ReadMarker, "presence": Presence, "typing": Typing,
+    "journal": Journal,
 }
 # Dropped, never replayed, and the first to go when a client falls behind.
 EPHEMERAL = frozenset({"typing", "presence"})

@@ -573,7 +573,11 @@
       this.render();
       return;
     }
-    if (frame.type !== "notification") return;
+    if (frame.type !== "notification") {
+      // Other live events of the user's own channel (a journal they keep changed) are for the page's script.
+      window.dispatchEvent(new CustomEvent("edutrack:live", { detail: frame }));
+      return;
+    }
     if (this.items.some(function (n) { return n.id === frame.id; })) return;
     this.items.unshift(frame);
     this.items.sort(function (a, b) { return b.id - a.id; });

@@ -76,8 +76,12 @@ async def test_teacher_grades_student_with_audit_and_notifications(
     assert (await resp.json())["grades"] == []
     resp = await client.patch(f"/api/v1/grades/{grade['id']}", json={"value": 4}, headers=teacher.headers)
     assert resp.status == 404
-    # The audit trail is for admins only.
+    # The school's audit trail is for admins only; the grade's own history also for the teacher of its journal.
+    resp = await client.get(f"/api/v1/audit?entity=grade&entity_id={grade['id']}", headers=teacher.headers)
+    assert resp.status == 403
     resp = await client.get(f"/api/v1/grades/{grade['id']}/history", headers=teacher.headers)
+    assert [i["action"] for i in (await resp.json())["items"]] == ["create", "update", "delete"]
+    resp = await client.get(f"/api/v1/grades/{grade['id']}/history", headers=student.headers)
     assert resp.status == 403
 
 

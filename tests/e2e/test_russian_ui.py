@@ -10,7 +10,7 @@ from playwright.async_api import Page, expect
 
 from edutrack.context import AppContext
 from tests.e2e.conftest import Browsers
-from tests.support.school import BuiltSchool
+from tests.support.school import BuiltSchool, add_lessons
 
 # Every text that appears in a toast or a status/alert region, recorded as it appears (toasts go away).
 RECORD_MESSAGES = """
@@ -54,10 +54,12 @@ def test_the_english_check_itself() -> None:
 
 
 async def test_a_grade_dated_in_the_future_is_refused_in_russian_once(
-        browsers: Browsers, school: BuiltSchool) -> None:
+        browsers: Browsers, school: BuiltSchool, ctx: AppContext) -> None:
     cls = school.classes[0]
     maths = school.subject_ids["Математика"]
     teacher = school.teacher_of(cls.id, maths)
+    # A lesson a month ahead (still in the term): its cell is there, a grade in it is refused.
+    [future] = await add_lessons(ctx, school, cls.id, maths, [date.today() + timedelta(days=30)], hour=9)
     tab = await browsers.open()
     await tab.page.add_init_script(RECORD_MESSAGES)
     page = tab.page
@@ -70,13 +72,13 @@ async def test_a_grade_dated_in_the_future_is_refused_in_russian_once(
     await page.get_by_label("Пароль").fill(DEFAULT_PASSWORD)
     await page.get_by_role("button", name="Войти").click()
     await page.wait_for_url("**/teacher*")
-    await page.locator("#assignments .pill").filter(has_text="Математика").click()
-    await page.wait_for_selector(f'#grade-student option[value="{school.student(0, 0).id}"]', state="attached")
-    await page.get_by_label("Урок").select_option("")
-    await page.get_by_label("Дата").fill((date.today() + timedelta(days=30)).isoformat())
-    await page.get_by_label("Вид работы").select_option(label="Контрольная работа (вес 3)")
-    await page.get_by_role("button", name="Поставить оценку").click()
-    result = page.locator("#grade-result")
+    await page.locator(".class-item").get_by_role("link", name="Журнал: 5А, Математика").click()
+    cell = page.locator(f'#grid .cell[data-student-id="{school.student(0, 0).id}"][data-lesson-id="{future}"]')
+    await cell.click()
+    dialog = page.locator("#cell-dialog")
+    await dialog.get_by_label("Вид работы").select_option(label="Контрольная работа (вес 3)")
+    await dialog.get_by_role("button", name="Поставить оценку").click()
+    result = dialog.locator("#cell-status")
     await expect(result).to_have_text("Не сохранено: Оценку нельзя поставить будущим числом")
     shown = await assert_russian(page)
     assert "Не сохранено: Оценку нельзя поставить будущим числом" in shown

@@ -23,7 +23,7 @@ from edutrack.queries.people import person_names
 from edutrack.security.tokens import Principal
 from edutrack.services.diary import permissions
 from edutrack.services.diary.grades import teacher_filter, term_range, visible_student
-from edutrack.services.diary.notify import notify_students_and_parents
+from edutrack.services.diary.notify import journal_changed, notify_students_and_parents
 from edutrack.uow import unit_of_work
 
 NOTIFYING = ("absent", "late")
@@ -101,6 +101,8 @@ async def mark_lesson(ctx: AppContext, who: Principal, lesson_id: int,
         notes = await notify_students_and_parents(session, "attendance", payloads) if payloads else []
         views = [mark_view(a, names) for a in sorted(rows, key=lambda a: a.student_id)]
         uow.publish_notifications(notes)
+        await journal_changed(session, uow, class_id=lesson.class_id, subject_id=lesson.subject_id,
+                              what="attendance", actor_id=who.user_id, lesson_id=lesson.id)
     return views
 
 
@@ -128,6 +130,8 @@ async def update_mark(ctx: AppContext, who: Principal, attendance_id: int, data:
                 mark.student_id: _payload(lesson, mark, names.get(mark.student_id, ""), people[mark.student_id])})
         view = mark_view(mark, names)
         uow.publish_notifications(notes)
+        await journal_changed(session, uow, class_id=lesson.class_id, subject_id=lesson.subject_id,
+                              what="attendance", actor_id=who.user_id, lesson_id=lesson.id)
     return view
 
 

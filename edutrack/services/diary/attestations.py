@@ -27,6 +27,7 @@ from edutrack.serialize import dumps_bytes
 from edutrack.services.diary import permissions
 from edutrack.services.diary.averages import Proposal, plain_average_of_sums, propose_from_sums
 from edutrack.services.diary.grades import teacher_filter, visible_student
+from edutrack.services.diary.notify import journal_changed
 from edutrack.uow import unit_of_work
 
 MARK_CHOICES = ("1", "2", "3", "4", "5", "na")
@@ -133,6 +134,8 @@ async def set_attestation(ctx: AppContext, who: Principal, data: dict[str, Any])
         view = attestation_view(row)
         # The term sheets show the mark in every class the student is in.
         uow.invalidate(*(cache.class_marks_bucket(c) for c in classes))
+        await journal_changed(session, uow, class_id=class_id, subject_id=subject_id, what="term_mark",
+                              actor_id=who.user_id)
     assert view is not None
     return {"student_id": student.id, "subject_id": subject_id, "term_id": term.id, **view}
 

@@ -71,7 +71,8 @@ async def _require_member_of(session: AsyncSession, user_id: int, school_id: int
                              field: str) -> User:
     users = await q.users_by_ids(session, [user_id])
     user = users.get(user_id)
-    if user is None or user.school_id != school_id or user.role != role or not user.is_active:
+    # A class is taught or led by a teacher, or by an admin who also teaches (the same journal page serves both).
+    if user is None or user.school_id != school_id or user.role not in (role, Role.ADMIN.value) or not user.is_active:
         raise _bad_ref(field, _("No active %(role)s with id %(user_id)s in this school", role=role, user_id=user_id))
     return user
 

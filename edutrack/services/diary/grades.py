@@ -19,13 +19,15 @@ from edutrack.context import AppContext
 from edutrack.db.diary import MARKS, Grade
 from edutrack.db.models import Role
 from edutrack.i18n import _, current_locale, for_recipients
+from edutrack.queries import attestations as attestation_q
 from edutrack.queries import grades as q
+from edutrack.queries import journal as journal_q
 from edutrack.queries import membership
 from edutrack.security.tokens import Principal
 from edutrack.serialize import dumps_bytes
 from edutrack.services.diary import permissions
 from edutrack.services.diary.averages import average_of_sums, plain_average_of_sums
-from edutrack.services.diary.notify import notify_students_and_parents
+from edutrack.services.diary.notify import journal_changed, notify_students_and_parents
 from edutrack.uow import AfterCommit, unit_of_work
 
 GRADE_FIELDS = ("student_id", "class_id", "subject_id", "lesson_id", "work_type_id", "date", "value", "mark",
@@ -143,7 +145,13 @@ async def create_grade(ctx: AppContext, who: Principal, data: dict[str, Any]) ->
         view = await _grade_view_by_id(session, grade)
         invalidate_marks(uow, grade)
         uow.publish_notifications(rows)
+        await _journal_changed(session, uow, grade, who)
     return view
+
+
+async def _journal_changed(session: AsyncSession, uow: AfterCommit, grade: Grade, who: Principal) -> None:
+    await journal_changed(session, uow, class_id=grade.class_id, subject_id=grade.subject_id, what="grade",
+                          actor_id=who.user_id, lesson_id=grade.lesson_id)
 
 
 def invalidate_marks(uow: AfterCommit, grade: Grade) -> None:
@@ -200,6 +208,7 @@ async def update_grade(ctx: AppContext, who: Principal, grade_id: int, data: dic
             rows = await notify_students_and_parents(session, "grade_changed", {grade.student_id: payload})
             invalidate_marks(uow, grade)
             uow.publish_notifications(rows)
+            await _journal_changed(session, uow, grade, who)
         view = await _grade_view_by_id(session, grade)
     return view
 
@@ -218,6 +227,7 @@ async def delete_grade(ctx: AppContext, who: Principal, grade_id: int) -> None:
         rows = await notify_students_and_parents(session, "grade_deleted", {grade.student_id: payload})
         invalidate_marks(uow, grade)
         uow.publish_notifications(rows)
+        await _journal_changed(session, uow, grade, who)
 
 
 async def term_range(session: AsyncSession, school_id: int | None, term_id: int | None,
@@ -333,6 +343,12 @@ def sums_of_rows(rows: list[Any]) -> list[_Sums]:
     return list(by_subject.values())
 
 
+def audit_item(row: Any) -> dict[str, Any]:
+    entry = row.AuditLog
+    return {"id": entry.id, "entity": entry.entity, "entity_id": entry.entity_id, "action": entry.action,
+            "actor_id": entry.actor_id, "actor": row.actor_name, "old": entry.old, "new": entry.new, "at": entry.at}
+
+
 async def audit_trail(ctx: AppContext, who: Principal, *, entity: str | None, entity_id: int | None,
                       limit: int, offset: int) -> list[dict[str, Any]]:
     """Admins read their school's trail; superusers everyone's."""
@@ -341,16 +357,24 @@ async def audit_trail(ctx: AppContext, who: Principal, *, entity: str | None, en
     async with ctx.reads() as session:
         rows = await q.audit_entries(session, school_id=None if who.is_superuser else who.school_id,
                                      entity=entity, entity_id=entity_id, limit=limit, offset=offset)
-    return [{"id": r.AuditLog.id, "entity": r.AuditLog.entity, "entity_id": r.AuditLog.entity_id,
-             "action": r.AuditLog.action, "actor_id": r.AuditLog.actor_id, "actor": r.actor_name,
-             "old": r.AuditLog.old, "new": r.AuditLog.new, "at": r.AuditLog.at} for r in rows]
+    return [audit_item(r) for r in rows]
 
 
 async def grade_history(ctx: AppContext, who: Principal, grade_id: int) -> list[dict[str, Any]]:
-    if not who.is_admin:
-        raise errors.Forbidden(_("Only administrators read the audit trail"))
+    """Every change of one grade (deleted or not): for the school's admins, and for the teachers who open its
+    journal (`permissions.journal_access`: its class and subject, or the class they lead)."""
+    if not who.is_admin and who.role != Role.TEACHER.value:
+        raise errors.Forbidden(_("Only teachers and administrators read a grade's history"))
     async with ctx.reads() as session:
-        school_id = await q.any_grade_school(session, grade_id)
-    if school_id is None or not (who.is_superuser or school_id == who.school_id):
-        raise errors.NotFound(_("No such grade"))
-    return await audit_trail(ctx, who, entity="grade", entity_id=grade_id, limit=1000, offset=0)
+        scope = await journal_q.grade_scope(session, grade_id)
+        if scope is None or not (who.is_superuser or scope.school_id == who.school_id):
+            raise errors.NotFound(_("No such grade"))
+        if not who.is_admin:
+            cls = await attestation_q.class_with_policy(session, scope.class_id)
+            try:
+                await permissions.journal_access(session, who, cls, scope.subject_id)
+            except errors.NotFound as exc:
+                raise errors.NotFound(_("No such grade")) from exc
+        rows = await q.audit_entries(session, school_id=None, entity="grade", entity_id=grade_id, limit=1000,
+                                     offset=0)
+    return [audit_item(r) for r in rows]

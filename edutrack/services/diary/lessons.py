@@ -28,8 +28,8 @@ from edutrack.queries import schools as school_q
 from edutrack.security.tokens import Principal
 from edutrack.serialize import dumps_bytes
 from edutrack.services.diary import permissions
-from edutrack.services.diary.notify import notify_students_and_parents
-from edutrack.uow import unit_of_work
+from edutrack.services.diary.notify import journal_changed, notify_students_and_parents
+from edutrack.uow import AfterCommit, unit_of_work
 
 MAX_RANGE_DAYS = 42  # a week view, a fortnight, a month: anything longer is a report, not a schedule
 MAX_LESSON = timedelta(hours=6)
@@ -156,6 +156,11 @@ async def _notify_homework(session: AsyncSession, lesson_id: int, tz: ZoneInfo) 
     return await notify_students_and_parents(session, "homework", _homework_payloads(row, students, tz))
 
 
+async def _lesson_changed(session: AsyncSession, uow: AfterCommit, lesson: Lesson, who: Principal) -> None:
+    await journal_changed(session, uow, class_id=lesson.class_id, subject_id=lesson.subject_id, what="lesson",
+                          actor_id=who.user_id, lesson_id=lesson.id)
+
+
 async def create_lesson(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
     permissions.require_role(who, Role.ADMIN.value)
     fields: dict[str, Any] = {k: data.get(k) for k in (*PLANNING_FIELDS, "topic", "homework")}
@@ -172,6 +177,7 @@ async def create_lesson(ctx: AppContext, who: Principal, data: dict[str, Any]) -
             await _check_conflicts(session, fields, tz, None)
             lesson = await q.insert_lesson(session, fields)
             uow.invalidate(cache.school_schedule_bucket(fields["school_id"]))
+            await _lesson_changed(session, uow, lesson, who)
             if lesson.homework:
                 uow.publish_notifications(await _notify_homework(session, lesson.id, tz))
             row = await q.lesson_row(session, lesson.id)
@@ -231,6 +237,7 @@ async def update_lesson(ctx: AppContext, who: Principal, lesson_id: int, changes
                 lesson.homework = (changes["homework"] or "").strip() or None
             await session.flush()
             uow.invalidate(cache.school_schedule_bucket(lesson.school_id))
+            await _lesson_changed(session, uow, lesson, who)
             if lesson.homework and lesson.homework != old_homework:
                 uow.publish_notifications(await _notify_homework(session, lesson.id, tz))
             row = await q.lesson_row(session, lesson.id)
@@ -249,6 +256,7 @@ async def delete_lesson(ctx: AppContext, who: Principal, lesson_id: int) -> None
         # Their grades lose the link to the lesson (lesson_id -> null): their grade lists change.
         graded = await grade_q.students_graded_on_lesson(session, lesson_id)
         await q.delete_lesson(session, lesson_id)
+        await _lesson_changed(session, uow, lesson, who)
         uow.invalidate(cache.school_schedule_bucket(lesson.school_id), *(cache.student_marks_bucket(s) for s in graded))
 
 

@@ -67,6 +67,25 @@ async def require_teaches(session: AsyncSession, who: Principal, class_id: int, 
     raise errors.Forbidden(_("Only teachers can do this"))
 
 
+async def journal_access(session: AsyncSession, who: Principal, cls: Any, subject_id: int) -> bool:
+    """May the caller open the journal of class `cls` (a row with id, school_id, class_teacher_id) in this
+    subject? True: they keep it (its teacher, the school's admin); False: they only follow it (the class teacher,
+    who reads every subject of the class). Anyone else gets the 404 of an unknown class."""
+    if who.is_superuser:
+        return True
+    if who.role == Role.ADMIN.value:
+        if cls.school_id == who.school_id:
+            return True
+        raise errors.NotFound(_("No such class"))
+    if who.role != Role.TEACHER.value:
+        raise errors.Forbidden(_("Journals are for teachers and administrators"))
+    if await m.teaches(session, who.user_id, cls.id, subject_id):
+        return True
+    if cls.class_teacher_id == who.user_id:
+        return False
+    raise errors.NotFound(_("No such class"))
+
+
 async def can_view_student(session: AsyncSession, who: Principal, student_id: int) -> bool:
     if who.is_superuser or who.user_id == student_id:
         return True
