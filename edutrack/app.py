@@ -9,7 +9,7 @@ from aiohttp import web
 
 from edutrack import realtime
 from edutrack import web as web_client
-from edutrack.api import accounts, diary_structure, docs, health, news
+from edutrack.api import accounts, admin_people, diary_structure, docs, health, news, timetable
 from edutrack.api import analytics as analytics_api
 from edutrack.api import attendance as attendance_api
 from edutrack.api import attestations as attestations_api
@@ -50,6 +50,8 @@ def create_app(settings: Settings) -> web.Application:
     attendance_api.setup(app)
     analytics_api.setup(app)
     people_api.setup(app)
+    admin_people.setup(app)
+    timetable.setup(app)
     realtime.setup(app)
     web_client.setup(app)
     docs.setup_routes(app)

@@ -215,6 +215,8 @@ class Settings:
     # broadcast is the fast path, this catches one that was lost.
     access_cutoff_poll: float = env(5.0)
     password_reset_ttl: int = env(3600, minimum=60)
+    # An invitation link lives longer than a reset link: its owner may not read their mail for days.
+    invitation_ttl: int = env(7 * 24 * 3600, minimum=3600)
     allow_self_registration: bool = env(True)
 
     cors_origins: tuple[str, ...] = env(("http://127.0.0.1:8000", "http://localhost:8000"), parse=_parse_origins)
