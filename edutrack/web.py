@@ -25,7 +25,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates" / "web"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 PAGES_TAG = ("pages",)
 # Bumped when static files change, so browsers do not keep a stale script next to a new page.
-ASSET_VERSION = "4"
+ASSET_VERSION = "5"
 CORE_SCRIPT = "web/core.js"
 
 
