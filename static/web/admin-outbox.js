@@ -24,11 +24,13 @@
     return row.last_error ? el("code", { class: "server-answer", translate: "no", text: row.last_error }) : "";
   }
 
+  var loads = 0;
   function load() {
     var status = ET.$("outbox-status").value;
     var box = ET.$("outbox");
+    var mine = ++loads;
     return ET.api("/api/v1/admin/outbox?limit=" + PAGE + "&offset=" + state.offset + (status ? "&status=" + status : ""))
-      .then(function (page) { render(box, page); }, function (err) { A.failure(box, err); });
+      .then(function (page) { if (mine === loads) render(box, page); }, function (err) { A.failure(box, err); });
   }
 
   function render(box, page) {

@@ -36,9 +36,12 @@
     return "/api/v1/admin/people?" + parts.join("&") + A.scope();
   }
 
+  var loads = 0;
   function load() {
     var box = ET.$("people");
+    var mine = ++loads;
     return ET.api(query()).then(function (page) {
+      if (mine !== loads) return page; // a later search is on its way: its answer is the one to show
       state.items = page.items;
       state.total = page.total;
       render(box);

@@ -15,7 +15,7 @@ from edutrack.db.models import EmailOutbox
 from edutrack.queries import outbox as outbox_q
 from tests.e2e.admin_support import accept_invitation, assert_no_english, lessons_of_class
 from tests.e2e.conftest import Browsers
-from tests.e2e.keyboard import Choose, fill_by_keyboard, tab_to
+from tests.e2e.keyboard import Choose, Day, fill_by_keyboard, tab_to
 from tests.e2e.quality import assert_accessible, assert_fits
 from tests.support.diary import auth, body_of
 from tests.support.factories import Factory
@@ -160,4 +160,102 @@ async def test_a_teacher_is_told_the_admin_pages_are_not_theirs(browsers: Browse
     await expect(tab.page.locator("#admin-blocked")).to_have_text("Эти страницы — для администраторов школы.")
     await expect(tab.page.locator("#admin-content")).to_be_hidden()
     await assert_accessible(tab.page)
+    tab.assert_clean()
+
+
+async def test_the_other_forms_by_keyboard(browsers: Browsers, school: BuiltSchool, client: TestClient,
+                                           ctx: AppContext) -> None:
+    """Subjects, years and terms, a class's own form and its enrolment, a person's links and class, a school:
+    each filled and sent with the keyboard alone."""
+    pupil = school.student(0, 0)
+    parent = school.parents(pupil.id)[0]
+    loner = await body_of(await client.post("/api/v1/invitations", headers=auth(ctx, school.admin), json={
+        "email": "lone.pupil@example.test", "role": "student", "first_name": "Олег", "last_name": "Одинцов"}), 201)
+    tab = await browsers.login(school.admin.email, expect_path="/admin")
+    page = tab.page
+
+    await page.goto("/admin/subjects")
+    await page.locator("#subjects table").wait_for()
+    await fill_by_keyboard(page, [("subject-name", "Астрономия")], submit="Добавить предмет")
+    await expect(page.locator("#subject-form .form-status")).to_have_text("Добавлено: Астрономия.")
+    await page.get_by_role("button", name="Переименовать: Астрономия").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#subject-name")).to_be_focused()
+    await fill_by_keyboard(page, [("subject-name", "Астрономия и космос")], submit="Сохранить")
+    await expect(page.locator("#subjects tbody")).to_contain_text("Астрономия и космос")
+
+    await page.goto("/admin/calendar")
+    await page.locator("#years .year").first.wait_for()
+    next_year = date.today().year + 1
+    await fill_by_keyboard(page, [("year-name", f"{next_year}/{next_year + 1}"),
+                                  ("year-starts", Day(date(next_year, 9, 1))),
+                                  ("year-ends", Day(date(next_year + 1, 5, 31)))], submit="Добавить год")
+    await expect(page.locator("#year-form .form-status")).to_have_text(f"Сохранено: {next_year}/{next_year + 1}.")
+    await fill_by_keyboard(page, [("term-year", Choose(f"{next_year}/")), ("term-name", "1 четверть"),
+                                  ("term-starts", Day(date(next_year, 9, 1))),
+                                  ("term-ends", Day(date(next_year, 10, 27)))], submit="Добавить период")
+    await expect(page.locator("#term-form .form-status")).to_have_text("Сохранено: 1 четверть.")
+    await expect(page.locator("#years")).to_contain_text(f"{next_year}/{next_year + 1}")
+
+    await page.goto("/admin/classes")
+    await page.locator("#classes tbody").get_by_role("button", name="5А").click()
+    await expect(page.locator("#roster tbody tr")).to_have_count(3)
+    await fill_by_keyboard(page, [("edit-name", "5А"), ("edit-grade", None), ("edit-year", None),
+                                  ("edit-teacher", Choose("Не назначен"))], submit="Сохранить класс")
+    await expect(page.locator("#class-form .form-status")).to_have_text("Сохранено.")
+    await expect(page.locator("#classes tbody")).to_contain_text("не назначен")
+    await fill_by_keyboard(page, [("enrol-q", "Одинцов")])
+    await expect(page.locator("#enrol-student option")).to_have_text(["Одинцов Олег"])
+    await fill_by_keyboard(page, [("enrol-student", None)], submit="Зачислить")
+    await expect(page.locator("#roster-status")).to_have_text("Одинцов Олег теперь учится в 5А.")
+    await expect(page.locator("#roster tbody tr")).to_have_count(4)
+
+    await page.goto("/admin/people")
+    await fill_by_keyboard(page, [("filter-q", parent.email)], submit="Найти")
+    await expect(page.locator("#people-count")).to_have_text("Найден 1 человек")
+    await page.locator("#people tbody button").click()
+    await fill_by_keyboard(page, [("link-q", "Одинцов")])
+    await expect(page.locator("#link-person option")).to_have_text(["Одинцов Олег (5А)"])
+    await fill_by_keyboard(page, [("link-person", None)], submit="Привязать")
+    await expect(page.locator("#person-status")).to_have_text("Привязано.")
+    await expect(page.locator("#person-facts")).to_contain_text("Одинцов Олег")
+    await fill_by_keyboard(page, [("filter-q", "lone.pupil")], submit="Найти")
+    await expect(page.locator("#people tbody button")).to_have_text(["Одинцов Олег"])
+    await page.locator("#people tbody button").click()
+    await expect(page.locator("#enrol-title")).to_have_text("Перевести в другой класс")
+    other = await body_of(await client.post("/api/v1/classes", headers=auth(ctx, school.admin), json={
+        "name": "5Б", "grade_level": 5, "academic_year_id": school.year_id}), 201)
+    await page.reload()
+    await fill_by_keyboard(page, [("filter-q", "lone.pupil")], submit="Найти")
+    await expect(page.locator("#people tbody button")).to_have_text(["Одинцов Олег"])
+    await page.locator("#people tbody button").click()
+    await fill_by_keyboard(page, [("enrol-class", Choose("5Б"))], submit="Перевести")
+    await expect(page.locator("#person-status")).to_have_text("Готово: класс изменён.")
+    await expect(page.locator("#person-facts")).to_contain_text("5Б")
+    assert loner["id"] and other["id"]
+
+    await page.goto("/admin/schools")
+    await expect(page.locator("#school-title")).to_have_text(school.name)
+    await fill_by_keyboard(page, [("edit-school-name", school.name), ("edit-school-address", "ул. Садовая, 5"),
+                                  ("edit-school-timezone", Choose("Самара"))], submit="Сохранить школу")
+    await expect(page.locator("#school-form .form-status")).to_have_text("Сохранено.")
+    await expect(page.locator("#schools tbody")).to_contain_text("Europe/Samara")
+    await assert_no_english(page)
+    tab.assert_clean()
+
+
+async def test_a_superuser_works_on_a_school_by_its_pages(
+        browsers: Browsers, school: BuiltSchool, factory: Factory) -> None:
+    root = await factory.user("admin", is_superuser=True)
+    tab = await browsers.login(root.email, expect_path="/admin/schools")
+    page = tab.page
+    await page.locator("#schools tbody").get_by_role("button", name=school.name).click()
+    await page.locator(".admin-nav").get_by_role("link", name="Люди").click()
+    await page.wait_for_url(f"**/admin/people?school={school.id}")
+    await expect(page.locator("#admin-school")).to_have_text(school.name)
+    await expect(page.locator("#people-count")).to_have_text(f"Найдено {len(school.users)} человек")
+    await page.locator(".admin-nav").get_by_role("link", name="Классы").click()
+    await expect(page.locator("#classes tbody th")).to_have_text(["5А"])
+    await page.goto("/admin/people")  # without a school: back to choosing one
+    await page.wait_for_url("**/admin/schools")
     tab.assert_clean()
