@@ -5,6 +5,8 @@ nothing from the API)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from edutrack.api.openapi import doc
@@ -12,6 +14,7 @@ from edutrack.i18n import N_
 from edutrack.i18n.browser import page_catalogues
 from edutrack.web import CATALOGUES, CORE_SCRIPT, PAGES_TAG, STATIC_DIR, Page, render_page
 
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 ADMIN_SCRIPT = "web/admin.js"  # shared by the admin pages: forms with errors by their fields, tables, dialogs
 
 
@@ -32,15 +35,18 @@ PAGES = {"/admin": HOME, "/admin/people": PEOPLE, "/admin/classes": CLASSES, "/a
          "/admin/schools": SCHOOLS}
 
 
-@doc("Web client: the administrator's pages (HTML): /admin and /admin/people, /classes, /subjects, /calendar, "
-     "/timetable, /outbox, /schools; a superuser picks a school with ?school=", tags=PAGES_TAG, auth=False)
-async def admin_page(request: web.Request) -> web.Response:
-    return render_page(request, PAGES[request.path])
+def _handler(path: str, page: Page) -> Handler:
+    async def admin_page(request: web.Request) -> web.Response:
+        return render_page(request, page)
+
+    # One operation per page in /openapi.json, each with its own id (get_admin_people_page, ...).
+    admin_page.__name__ = path.strip("/").replace("/", "_") + "_page"
+    summary = f"Web client: the administrator's page {path} (HTML); a superuser picks the school with ?school="
+    return doc(summary, tags=PAGES_TAG, auth=False)(admin_page)
 
 
 def setup(app: web.Application) -> None:
     """After edutrack.web.setup, which creates the catalogues these pages join."""
-    for page in PAGES.values():
+    for path, page in PAGES.items():
         app[CATALOGUES][page.name] = page_catalogues(STATIC_DIR / s for s in (CORE_SCRIPT, *page.scripts))
-    for path in PAGES:
-        app.router.add_get(path, admin_page)
+        app.router.add_get(path, _handler(path, page))

@@ -308,7 +308,6 @@
   }
 
   function runWeekly(dryRun) {
-    var form = ET.$("weekly-form");
     ET.$("weekly-result").hidden = true;
     if (!state.slots) return Promise.reject({ message: t("Add at least one row.") });
     return ET.api("/api/v1/lessons/weekly", { method: "POST", body: weeklyBody(dryRun) }).then(function (result) {
@@ -318,7 +317,6 @@
     }, function (err) {
       if (err.code === "schedule_conflict" && err.details && err.details.lessons) {
         showWeekly({ dry_run: false }, err.details.lessons);
-        A.status(form, err.message, "error");
         return null;
       }
       throw err;
@@ -344,9 +342,7 @@
       A.clearErrors(form);
       runWeekly(true).catch(function (err) { A.showErrors(form, err); });
     });
-    A.form(form, function () { return runWeekly(false); }, function (result) {
-      if (result) A.status(form, "", "");
-    });
+    A.form(form, function () { return runWeekly(false); });
     renderSlots([{ weekday: "1" }]);
   }
 
