@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from edutrack import realtime
+from edutrack import realtime, web_admin
 from edutrack import web as web_client
-from edutrack.api import accounts, diary_structure, docs, health, news
+from edutrack.api import accounts, admin_people, diary_structure, docs, health, news, timetable
 from edutrack.api import analytics as analytics_api
 from edutrack.api import attendance as attendance_api
 from edutrack.api import attestations as attestations_api
@@ -54,8 +54,11 @@ def create_app(settings: Settings) -> web.Application:
     analytics_api.setup(app)
     people_api.setup(app)
     chats_api.setup(app)
+    admin_people.setup(app)
+    timetable.setup(app)
     realtime.setup(app)
     web_client.setup(app)
+    web_admin.setup(app)
     docs.setup_routes(app)
     app.router.add_static("/static", STATIC_DIR, name="static")
     return app

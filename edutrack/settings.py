@@ -230,6 +230,8 @@ class Settings:
     # Open websockets one user may hold on one API node; one more is refused (close 4029).
     ws_max_sockets_per_user: int = env(20, minimum=1)
     password_reset_ttl: int = env(3600, minimum=60)
+    # An invitation link lives longer than a reset link: its owner may not read their mail for days.
+    invitation_ttl: int = env(7 * 24 * 3600, minimum=3600)
     allow_self_registration: bool = env(True)
 
     cors_origins: tuple[str, ...] = env(("http://127.0.0.1:8000", "http://localhost:8000"), parse=_parse_origins)

@@ -11,7 +11,7 @@ from aiohttp import web
 from edutrack.api import diary_schemas as s
 from edutrack.api.http import ctx_of, json_body_response, json_response, load_json, load_query, path_int, principal
 from edutrack.api.openapi import doc
-from edutrack.services.diary import classes, classmates, lessons, schools
+from edutrack.services.diary import classes, classmates, enrolment, lessons, schools
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ async def delete_class(request: web.Request) -> web.Response:
 
 @doc("Students of a class", tags=CLASSES, response=s.ClassStudentSchema(many=True), errors=(404,))
 async def list_class_students(request: web.Request) -> web.Response:
-    return json_response(await classes.list_students(ctx_of(request), principal(request),
+    return json_response(await enrolment.list_students(ctx_of(request), principal(request),
                                                      path_int(request, "class_id")))
 
 
@@ -205,13 +205,13 @@ async def list_class_students(request: web.Request) -> web.Response:
      response=s.EnrolResultSchema, errors=(403, 404))
 async def enrol(request: web.Request) -> web.Response:
     data = await load_json(request, s.EnrolSchema())
-    return json_response(await classes.enrol(ctx_of(request), principal(request), path_int(request, "class_id"),
+    return json_response(await enrolment.enrol(ctx_of(request), principal(request), path_int(request, "class_id"),
                                              data["student_ids"]))
 
 
 @doc("Remove a student from a class", tags=CLASSES, status=204, errors=(403, 404))
 async def unenrol(request: web.Request) -> web.Response:
-    await classes.unenrol(ctx_of(request), principal(request), path_int(request, "class_id"),
+    await enrolment.unenrol(ctx_of(request), principal(request), path_int(request, "class_id"),
                           path_int(request, "student_id"))
     return no_content()
 
@@ -220,7 +220,7 @@ async def unenrol(request: web.Request) -> web.Response:
      tags=CLASSES, body=s.ParentLinkCreateSchema, response=s.ParentLinkResultSchema, status=201, errors=(403,))
 async def link_parent(request: web.Request) -> web.Response:
     data = await load_json(request, s.ParentLinkCreateSchema())
-    return json_response(await classes.link_parent(ctx_of(request), principal(request), data["parent_id"],
+    return json_response(await enrolment.link_parent(ctx_of(request), principal(request), data["parent_id"],
                                                    data["child_id"]), status=201)
 
 
@@ -228,14 +228,14 @@ async def link_parent(request: web.Request) -> web.Response:
      query=s.ParentLinkQuerySchema, response=s.ParentLinkPageSchema, errors=(403,))
 async def list_parent_links(request: web.Request) -> web.Response:
     p = load_query(request, s.ParentLinkQuerySchema())
-    return json_response(await classes.list_parent_links(
+    return json_response(await enrolment.list_parent_links(
         ctx_of(request), principal(request), parent_id=p.get("parent_id"), child_id=p.get("child_id"),
         limit=p["limit"], offset=p["offset"]))
 
 
 @doc("Unlink a parent from a child", tags=CLASSES, status=204, errors=(403, 404))
 async def unlink_parent(request: web.Request) -> web.Response:
-    await classes.unlink_parent(ctx_of(request), principal(request), path_int(request, "parent_id"),
+    await enrolment.unlink_parent(ctx_of(request), principal(request), path_int(request, "parent_id"),
                                 path_int(request, "child_id"))
     return no_content()
 

@@ -42,6 +42,11 @@ class EmailPreference(enum.StrEnum):
     DAILY = "daily"  # one digest a day
 
 
+class TokenPurpose(enum.StrEnum):
+    RESET = "reset"
+    INVITE = "invite"
+
+
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     PUBLISHING = "publishing"
@@ -117,6 +122,7 @@ class RefreshToken(Base):
 
 class PasswordResetToken(Base):
     __tablename__ = "password_reset_tokens"
+    __table_args__ = (CheckConstraint(f"purpose IN ({_values(TokenPurpose)})", name="purpose"),)
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -124,6 +130,8 @@ class PasswordResetToken(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    # An invitation's link sets the first password of an account an administrator created; it lives longer.
+    purpose: Mapped[str] = mapped_column(String(10), server_default=TokenPurpose.RESET.value)
 
 
 class EmailOutbox(Base):

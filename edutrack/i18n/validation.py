@@ -79,7 +79,10 @@ def _pattern(message: str) -> re.Pattern[str]:
 @functools.cache
 def _table() -> tuple[dict[str, str], tuple[tuple[re.Pattern[str], str], ...]]:
     exact = {m: m for m in MARSHMALLOW_MESSAGES if not _PLACEHOLDER.search(m)}
-    templated = tuple((_pattern(m), m) for m in MARSHMALLOW_MESSAGES if _PLACEHOLDER.search(m))
+    # The longest templates first: "Must be greater than or equal to 1 and less than or equal to 9." also fits
+    # "Must be greater than or equal to %(min)s." (with min = "1 and less than ... 9"), half in English.
+    templated = tuple((_pattern(m), m) for m in sorted(MARSHMALLOW_MESSAGES, key=len, reverse=True)
+                      if _PLACEHOLDER.search(m))
     return exact, templated
 
 

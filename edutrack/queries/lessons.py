@@ -72,6 +72,11 @@ async def insert_lesson(session: AsyncSession, fields: dict[str, Any]) -> Lesson
     return row
 
 
+async def insert_lessons(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    session.add_all([Lesson(**fields) for fields in rows])
+    await session.flush()
+
+
 async def delete_lesson(session: AsyncSession, lesson_id: int) -> None:
     await session.execute(delete(Lesson).where(Lesson.id == lesson_id))
 

@@ -141,7 +141,8 @@
   ET.session = loadSession();
 
   ET.homeFor = function (user) {
-    return user && (user.role === "teacher" || user.role === "admin") ? "/teacher" : "/diary";
+    if (user && (user.role === "admin" || user.is_superuser)) return user.school_id ? "/admin" : "/admin/schools";
+    return user && user.role === "teacher" ? "/teacher" : "/diary";
   };
 
   // The API answers in the language this page asks for (Accept-Language); the websocket's own errors carry a

@@ -129,6 +129,14 @@ def test_every_marshmallow_message_has_a_russian_translation() -> None:
     assert "Missing data for required field." in catalogue_forms
 
 
+def test_a_range_with_both_bounds_is_translated_whole() -> None:
+    """Not "Должно быть не меньше 1 and less than or equal to 9": the one-bound template fits the text too."""
+    with use_locale("ru"):
+        assert translate_message("Must be greater than or equal to 1 and less than or equal to 9.") == \
+            "Должно быть от 1 до 9."
+        assert translate_message("Must be greater than 1 and less than 9.") == "Должно быть больше 1 и меньше 9."
+
+
 def test_marshmallow_messages_keep_their_values_and_structure() -> None:
     details = {"name": ["Length must be between 1 and 100."], "marks": {0: {"student_id": ["Not a valid integer."]}},
                "mine": ["Уже по-русски."]}

@@ -87,21 +87,31 @@ def _conflict_message(lesson_row: Row[Any], class_id: int, teacher_id: int, room
     return "room", _("Room %(room)s is already taken by %(what)s", room=room, what=what)
 
 
-async def _check_conflicts(session: AsyncSession, fields: dict[str, Any], tz: ZoneInfo,
-                           except_id: int | None) -> None:
+async def find_conflicts(session: AsyncSession, fields: dict[str, Any], tz: ZoneInfo,
+                         except_id: int | None) -> list[dict[str, Any]]:
+    """What a lesson with these planning fields would double-book (the class, the teacher, the room), each as
+    {kind, lesson_id, message}: the one rule that creating, moving, the dry-run check and weekly timetables use."""
     clashes = await q.conflicts(session, school_id=fields["school_id"], class_id=fields["class_id"],
                                 teacher_id=fields["teacher_id"], room=fields.get("room"),
                                 starts=fields["starts_at"], ends=fields["ends_at"], except_id=except_id)
-    if clashes:
-        found = [_conflict_message(r, fields["class_id"], fields["teacher_id"], fields.get("room"), tz)
-                 for r in clashes]
-        raise errors.Conflict("; ".join(message for _kind, message in found), code="schedule_conflict",
-            details={"conflicts": [{"kind": kind, "lesson_id": r[0].id, "message": message}
-                                   for (kind, message), r in zip(found, clashes, strict=True)]},
-        )
+    found = [_conflict_message(r, fields["class_id"], fields["teacher_id"], fields.get("room"), tz) for r in clashes]
+    return [{"kind": kind, "lesson_id": r[0].id, "message": message}
+            for (kind, message), r in zip(found, clashes, strict=True)]
 
 
-def _from_integrity(exc: IntegrityError) -> errors.ApiError:
+def conflict_error(conflicts: list[dict[str, Any]]) -> errors.Conflict:
+    return errors.Conflict("; ".join(c["message"] for c in conflicts), code="schedule_conflict",
+                           details={"conflicts": conflicts})
+
+
+async def _check_conflicts(session: AsyncSession, fields: dict[str, Any], tz: ZoneInfo,
+                           except_id: int | None) -> None:
+    conflicts = await find_conflicts(session, fields, tz, except_id)
+    if conflicts:
+        raise conflict_error(conflicts)
+
+
+def from_integrity(exc: IntegrityError) -> errors.ApiError:
     """A concurrent writer won the race past our check: the exclusion constraint still says no."""
     text = str(exc.orig)
     for name, (kind, message) in EXCLUSION_MESSAGES.items():
@@ -112,7 +122,7 @@ def _from_integrity(exc: IntegrityError) -> errors.ApiError:
     return errors.Conflict(_("The lesson conflicts with existing data"), code="conflict")
 
 
-async def _school_tz(session: AsyncSession, school_id: int) -> ZoneInfo:
+async def school_tz(session: AsyncSession, school_id: int) -> ZoneInfo:
     school = await school_q.school_by_id(session, school_id)
     return ZoneInfo(school.timezone if school is not None else "UTC")
 
@@ -161,19 +171,46 @@ async def _lesson_changed(session: AsyncSession, uow: AfterCommit, lesson: Lesso
                           actor_id=who.user_id, lesson_id=lesson.id)
 
 
+async def plan_new(session: AsyncSession, who: Principal, data: dict[str, Any]) -> tuple[dict[str, Any], ZoneInfo]:
+    """The planning fields of a new lesson, checked (references, times) and in the school's time zone."""
+    permissions.require_role(who, Role.ADMIN.value)
+    fields: dict[str, Any] = {k: data.get(k) for k in PLANNING_FIELDS}
+    fields["room"] = (fields["room"] or "").strip() or None
+    await _validate_refs(session, who, fields)
+    tz = await school_tz(session, fields["school_id"])
+    fields["starts_at"] = _aware(fields["starts_at"], tz)
+    fields["ends_at"] = _aware(fields["ends_at"], tz)
+    _check_times(fields["starts_at"], fields["ends_at"])
+    return fields, tz
+
+
+async def plan_change(session: AsyncSession, who: Principal, lesson: Lesson,
+                      changes: dict[str, Any]) -> tuple[dict[str, Any], ZoneInfo]:
+    """The planning fields of `lesson` after `changes` (an admin's move or reassignment), checked likewise."""
+    permissions.require_school_admin(who, lesson.school_id)
+    tz = await school_tz(session, lesson.school_id)
+    fields = {k: getattr(lesson, k) for k in PLANNING_FIELDS}
+    fields.update({k: v for k, v in changes.items() if k in PLANNING_FIELDS})
+    if "room" in changes:
+        fields["room"] = (changes["room"] or "").strip() or None
+    fields["starts_at"] = _aware(fields["starts_at"], tz)
+    fields["ends_at"] = _aware(fields["ends_at"], tz)
+    _check_times(fields["starts_at"], fields["ends_at"])
+    await _validate_refs(session, who, fields)
+    if fields["school_id"] != lesson.school_id:
+        raise errors.ValidationFailed(_("A lesson cannot move to another school"),
+                                      details={"class_id": [_("Must be a class of the same school.")]})
+    return fields, tz
+
+
 async def create_lesson(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
     permissions.require_role(who, Role.ADMIN.value)
-    fields: dict[str, Any] = {k: data.get(k) for k in (*PLANNING_FIELDS, "topic", "homework")}
-    fields["room"] = (fields["room"] or "").strip() or None
-    fields["homework"] = (fields["homework"] or "").strip() or None
     try:
         async with unit_of_work(ctx) as uow:
             session = uow.session
-            await _validate_refs(session, who, fields)
-            tz = await _school_tz(session, fields["school_id"])
-            fields["starts_at"] = _aware(fields["starts_at"], tz)
-            fields["ends_at"] = _aware(fields["ends_at"], tz)
-            _check_times(fields["starts_at"], fields["ends_at"])
+            fields, tz = await plan_new(session, who, data)
+            fields["topic"] = data.get("topic")
+            fields["homework"] = (data.get("homework") or "").strip() or None
             await _check_conflicts(session, fields, tz, None)
             lesson = await q.insert_lesson(session, fields)
             uow.invalidate(cache.school_schedule_bucket(fields["school_id"]))
@@ -184,11 +221,11 @@ async def create_lesson(ctx: AppContext, who: Principal, data: dict[str, Any]) -
             assert row is not None
             view = lesson_view(row)
     except IntegrityError as exc:
-        raise _from_integrity(exc) from exc
+        raise from_integrity(exc) from exc
     return view
 
 
-async def _visible_lesson(session: AsyncSession, who: Principal, lesson_id: int,
+async def visible_lesson(session: AsyncSession, who: Principal, lesson_id: int,
                           for_update: bool = False) -> Lesson:
     lesson = await q.lesson_by_id(session, lesson_id, for_update=for_update)
     if lesson is None or not await permissions.can_view_class(session, who, lesson.class_id):
@@ -198,7 +235,7 @@ async def _visible_lesson(session: AsyncSession, who: Principal, lesson_id: int,
 
 async def get_lesson(ctx: AppContext, who: Principal, lesson_id: int) -> dict[str, Any]:
     async with ctx.reads() as session:
-        await _visible_lesson(session, who, lesson_id)
+        await visible_lesson(session, who, lesson_id)
         row = await q.lesson_row(session, lesson_id)
     assert row is not None
     return lesson_view(row)
@@ -208,29 +245,16 @@ async def update_lesson(ctx: AppContext, who: Principal, lesson_id: int, changes
     try:
         async with unit_of_work(ctx) as uow:
             session = uow.session
-            lesson = await _visible_lesson(session, who, lesson_id, for_update=True)
-            replanning = any(k in changes for k in PLANNING_FIELDS)
-            if replanning:
-                permissions.require_school_admin(who, lesson.school_id)
-            else:
-                await permissions.require_teaches(session, who, lesson.class_id, lesson.subject_id)
-            tz = await _school_tz(session, lesson.school_id)
+            lesson = await visible_lesson(session, who, lesson_id, for_update=True)
             old_homework = lesson.homework
-            if replanning:
-                fields = {k: getattr(lesson, k) for k in PLANNING_FIELDS}
-                fields.update({k: v for k, v in changes.items() if k in PLANNING_FIELDS})
-                if "room" in changes:
-                    fields["room"] = (changes["room"] or "").strip() or None
-                fields["starts_at"] = _aware(fields["starts_at"], tz)
-                fields["ends_at"] = _aware(fields["ends_at"], tz)
-                _check_times(fields["starts_at"], fields["ends_at"])
-                await _validate_refs(session, who, fields)
-                if fields["school_id"] != lesson.school_id:
-                    raise errors.ValidationFailed(_("A lesson cannot move to another school"),
-                                                  details={"class_id": [_("Must be a class of the same school.")]})
+            if any(k in changes for k in PLANNING_FIELDS):
+                fields, tz = await plan_change(session, who, lesson, changes)
                 await _check_conflicts(session, fields, tz, lesson.id)
                 for key in PLANNING_FIELDS:
                     setattr(lesson, key, fields[key])
+            else:
+                await permissions.require_teaches(session, who, lesson.class_id, lesson.subject_id)
+                tz = await school_tz(session, lesson.school_id)
             if "topic" in changes:
                 lesson.topic = (changes["topic"] or "").strip() or None
             if "homework" in changes:
@@ -244,14 +268,14 @@ async def update_lesson(ctx: AppContext, who: Principal, lesson_id: int, changes
             assert row is not None
             view = lesson_view(row)
     except IntegrityError as exc:
-        raise _from_integrity(exc) from exc
+        raise from_integrity(exc) from exc
     return view
 
 
 async def delete_lesson(ctx: AppContext, who: Principal, lesson_id: int) -> None:
     async with unit_of_work(ctx) as uow:
         session = uow.session
-        lesson = await _visible_lesson(session, who, lesson_id, for_update=True)
+        lesson = await visible_lesson(session, who, lesson_id, for_update=True)
         permissions.require_school_admin(who, lesson.school_id)
         # Their grades lose the link to the lesson (lesson_id -> null): their grade lists change.
         graded = await grade_q.students_graded_on_lesson(session, lesson_id)
@@ -355,7 +379,7 @@ async def my_schedule(ctx: AppContext, who: Principal, start: date | None, end: 
     async with ctx.reads() as session:
         if who.role == Role.TEACHER.value:
             school_id = who.school_id
-            tz = await _school_tz(session, school_id) if school_id is not None else ZoneInfo("UTC")
+            tz = await school_tz(session, school_id) if school_id is not None else ZoneInfo("UTC")
             starts, ends = _range(tz, start, end)
 
             async def load() -> list[dict[str, Any]]:
