@@ -14,6 +14,7 @@ from edutrack.api import analytics as analytics_api
 from edutrack.api import attendance as attendance_api
 from edutrack.api import attestations as attestations_api
 from edutrack.api import grades as grades_api
+from edutrack.api import imports as imports_api
 from edutrack.api import outbox as outbox_api
 from edutrack.api import people as people_api
 from edutrack.api.middlewares import cors_and_security, error_handler, request_context, route_contract, server_header
@@ -50,6 +51,7 @@ def create_app(settings: Settings) -> web.Application:
     attendance_api.setup(app)
     analytics_api.setup(app)
     people_api.setup(app)
+    imports_api.setup(app)
     realtime.setup(app)
     web_client.setup(app)
     docs.setup_routes(app)

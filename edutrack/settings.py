@@ -228,6 +228,15 @@ class Settings:
     # broadcast is the fast path, this catches one that was lost.
     access_cutoff_poll: float = env(5.0)
     password_reset_ttl: int = env(3600, minimum=60)
+    # Lifetime (seconds) of the set-your-password link an imported person is sent.
+    invitation_ttl: int = env(14 * 24 * 3600, minimum=3600)
+    # Onboarding imports: the largest file (bytes), and uploads (dry runs too) per admin per hour.
+    import_max_bytes: int = env(10 * 1024 * 1024, minimum=1024)
+    import_max_per_hour: int = env(30, minimum=1)
+    # Fetches of one calendar feed, and of the public pages and feeds from one address, per window (seconds).
+    feed_max_per_window: int = env(60, minimum=1)
+    public_max_per_window: int = env(120, minimum=1)
+    public_window: int = env(600, minimum=1)
     allow_self_registration: bool = env(True)
 
     cors_origins: tuple[str, ...] = env(("http://127.0.0.1:8000", "http://localhost:8000"), parse=_parse_origins)
