@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from edutrack import realtime
+from edutrack import public_web, realtime
 from edutrack import web as web_client
 from edutrack.api import accounts, diary_structure, docs, health, news
 from edutrack.api import analytics as analytics_api
 from edutrack.api import attendance as attendance_api
 from edutrack.api import attestations as attestations_api
+from edutrack.api import calendar as calendar_api
+from edutrack.api import exports as exports_api
 from edutrack.api import grades as grades_api
 from edutrack.api import imports as imports_api
 from edutrack.api import outbox as outbox_api
@@ -52,8 +54,11 @@ def create_app(settings: Settings) -> web.Application:
     analytics_api.setup(app)
     people_api.setup(app)
     imports_api.setup(app)
+    exports_api.setup(app)
+    calendar_api.setup(app)
     realtime.setup(app)
     web_client.setup(app)
+    public_web.setup(app)
     docs.setup_routes(app)
     app.router.add_static("/static", STATIC_DIR, name="static")
     return app

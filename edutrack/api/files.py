@@ -76,3 +76,18 @@ async def _copy(read: Callable[[], Awaitable[bytes]], into: IO[bytes], limit: in
         if size > limit:
             raise _too_large(limit)
         into.write(chunk)
+
+
+async def stream(request: web.Request, file: IO[bytes], filename: str, content_type: str) -> web.StreamResponse:
+    """Send a file in chunks (closing it), so a large export is never one bytes object in memory."""
+    with file:
+        file.seek(0, 2)
+        size = file.tell()
+        file.seek(0)
+        response = web.StreamResponse(headers={"Content-Type": content_type, "Content-Length": str(size),
+                                               "Content-Disposition": content_disposition(filename)})
+        await response.prepare(request)
+        while chunk := file.read(CHUNK):
+            await response.write(chunk)
+    await response.write_eof()
+    return response
