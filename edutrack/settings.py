@@ -233,6 +233,8 @@ class Settings:
     # Onboarding imports: the largest file (bytes), and uploads (dry runs too) per admin per hour.
     import_max_bytes: int = env(10 * 1024 * 1024, minimum=1024)
     import_max_per_hour: int = env(30, minimum=1)
+    # Exports (journals, term sheets, report cards) per person per minute.
+    export_max_per_minute: int = env(30, minimum=1)
     # Fetches of one calendar feed, and of the public pages and feeds from one address, per window (seconds).
     feed_max_per_window: int = env(60, minimum=1)
     public_max_per_window: int = env(120, minimum=1)

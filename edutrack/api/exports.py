@@ -17,8 +17,6 @@ from edutrack.i18n import _
 from edutrack.services.exports import journal, report_card
 
 TAGS = ("exports",)
-EXPORTS_PER_MINUTE = 30
-
 
 def _id(**kw: object) -> fields.Integer:
     return fields.Integer(validate=validate.Range(min=1, max=2**63 - 1), **kw)  # type: ignore[arg-type]
@@ -37,7 +35,7 @@ async def _admit(request: web.Request) -> None:
     """Exports read much and build a file: a few a minute per person is what anyone needs."""
     ctx, who = ctx_of(request), principal(request)
     count, ttl = await ctx.limiter.hit(f"export:user:{who.user_id}", 60)
-    if count > EXPORTS_PER_MINUTE:
+    if count > ctx.settings.export_max_per_minute:
         raise errors.TooManyRequests(ttl, _("Too many exports; try again in a minute."))
 
 

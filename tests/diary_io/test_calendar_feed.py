@@ -16,8 +16,8 @@ from edutrack.context import AppContext
 from edutrack.db.diary import Lesson, School
 from edutrack.db.models import User
 from edutrack.services import calendar_feed
-from tests.support.diary import auth
 from tests.conftest import AppFactory
+from tests.support.diary import auth
 from tests.support.factories import Factory
 from tests.support.school import BuiltSchool, build_school
 

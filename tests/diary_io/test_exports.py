@@ -26,7 +26,8 @@ DAYS = [date(2026, 9, 7), date(2026, 9, 14), date(2026, 9, 21)]
 @pytest.fixture
 async def graded(client: TestClient, ctx: AppContext) -> tuple[BuiltSchool, list[int]]:
     """Class 0, Математика: three lessons; the first student 5 and 4 on the first and third lessons and 5 on a day
-    without a lesson, absent from the second lesson (illness), late for the third; the second student absent without a reason; the first student's term mark confirmed."""
+    without a lesson, absent from the second lesson (illness), late for the third; the second student absent
+    without a reason; the first student's term mark confirmed."""
     school = await build_school(ctx, classes=2, students_per_class=2, parents_per_student=1)
     cls, maths = school.classes[0], school.subject_ids["Математика"]
     lessons = await add_lessons(ctx, school, cls.id, maths, DAYS)
@@ -117,7 +118,7 @@ async def test_the_report_card_is_a_pdf_with_the_name_and_marks_in_cyrillic(
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(await resp.read())).pages)
     assert "Табель успеваемости" in text
     assert f"Ученик: {name}" in text
-    assert "Математика 4.67 5 1 0" in " ".join(text.split()), text
+    assert "Математика 4,67 5 1 0" in " ".join(text.split()), text
     assert "Пропущено уроков: 1, из них без уважительной причины: 0" in text
 
 

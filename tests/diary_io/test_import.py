@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 from aiohttp.test_utils import TestClient
+from sqlalchemy import text
 
 from edutrack.context import AppContext
 from tests.diary_io.conftest import EmptySchool
@@ -26,7 +27,7 @@ async def upload(client: TestClient, ctx: AppContext, school: EmptySchool, data:
     query = "&".join([f"dry_run={'true' if dry_run else 'false'}", *(f"{k}={v}" for k, v in params.items())])
     resp = await client.post(f"/api/v1/imports?{query}", data=data, headers=auth(ctx, school.admin))
     body = await resp.json()
-    assert resp.status == status, body
+    assert resp.status == status, body.get("error", {}).get("details", {}).get("problems") or body
     return body
 
 
@@ -50,19 +51,21 @@ async def count(ctx: AppContext, sql: str, *args: Any) -> int:
 
 async def test_a_school_from_one_workbook_then_the_same_file_again_changes_nothing(
         client: TestClient, ctx: AppContext, school: EmptySchool) -> None:
-    files = OnboardingSchool.make(classes=4, students_per_class=6, tag="wb")
+    # The size of the demo school: 12 classes of 25, two parents each.
+    files = OnboardingSchool.make(classes=12, students_per_class=25, tag="wb")
     before = await snapshot(ctx)
     dry = await upload(client, ctx, school, files.xlsx(), dry_run=True)
     assert dry["ok"] and dry["problems"] == [] and dry["format"] == "xlsx"
-    assert dry["summary"]["students"]["created"] == 24 and dry["summary"]["parents"]["created"] == 48
+    assert dry["summary"]["students"]["created"] == 300 and dry["summary"]["parents"]["created"] == 600
     assert await snapshot(ctx) == before, "a dry run wrote something"
 
     done = await upload(client, ctx, school, files.xlsx(), dry_run=False)
-    assert done["ok"] and done["invitations"] == 16 + 24 + 48
+    assert done["ok"] and done["invitations"] == 48 + 300 + 600
     assert done["summary"]["lessons"]["created"] > 0
-    assert await count(ctx, "SELECT count(*) FROM users WHERE school_id = $1 AND role = 'student'", school.id) == 24
-    assert await count(ctx, "SELECT count(*) FROM parent_children") == 48
-    assert await count(ctx, "SELECT count(*) FROM class_students") == 24
+    assert await count(ctx, "SELECT count(*) FROM users WHERE school_id = $1 AND role = 'student'", school.id) == 300
+    assert await count(ctx, "SELECT count(*) FROM parent_children") == 600
+    assert await count(ctx, "SELECT count(*) FROM class_students") == 300
+    assert await count(ctx, "SELECT count(*) FROM email_outbox WHERE kind = 'invitation'") == 948
     assert await count(ctx, "SELECT count(*) FROM lessons WHERE school_id = $1", school.id) == \
         done["summary"]["lessons"]["created"]
 
@@ -75,7 +78,7 @@ async def test_a_school_from_one_workbook_then_the_same_file_again_changes_nothi
 
 async def test_a_school_from_csv_files_one_kind_each(client: TestClient, ctx: AppContext,
                                                      school: EmptySchool) -> None:
-    files = OnboardingSchool.make(classes=3, students_per_class=4, tag="csv")
+    files = OnboardingSchool.make(classes=12, students_per_class=25, tag="csv")
     # Excel in Russia: ';' and a byte-order mark; a file written elsewhere: ',' and none. Both are read.
     for kind in ("subjects", "teachers", "classes", "students", "parents", "assignments", "timetable"):
         data = files.csv(kind) if kind != "students" else files.csv(kind, delimiter=",", bom=False)
@@ -83,8 +86,8 @@ async def test_a_school_from_csv_files_one_kind_each(client: TestClient, ctx: Ap
         assert dry["ok"] and dry["format"] == "csv" and dry["sheets"][0]["kind"] == kind, (kind, dry["problems"])
         done = await upload(client, ctx, school, data, dry_run=False)
         assert done["ok"], (kind, done["problems"])
-    assert await count(ctx, "SELECT count(*) FROM users WHERE school_id = $1", school.id) == 1 + 12 + 12 + 24
-    assert await count(ctx, "SELECT count(*) FROM teaching_assignments") == 12
+    assert await count(ctx, "SELECT count(*) FROM users WHERE school_id = $1", school.id) == 1 + 48 + 300 + 600
+    assert await count(ctx, "SELECT count(*) FROM teaching_assignments") == 48
     assert await count(ctx, "SELECT count(*) FROM lessons WHERE school_id = $1", school.id) > 0
     rerun = await upload(client, ctx, school, files.csv("timetable"), dry_run=False)
     assert rerun["summary"]["lessons"]["created"] == 0 and rerun["summary"]["lessons"]["unchanged"] > 0
@@ -99,10 +102,33 @@ async def test_a_changed_file_updates_what_changed(client: TestClient, ctx: AppC
     files.rows["parents"].append(["Новый", "Папа", "", "new.parent.ch@example.test", moved[3]])
     lesson = files.rows["timetable"][0]
     lesson[7] = "999"  # another room
+    # A weekly lesson dropped from the timetable: its lessons go, but the one already marked keeps its history.
+    dropped = files.rows["timetable"].pop(1)
+    assert dropped[2] == "понедельник"
+    of_dropped_row = """FROM lessons l JOIN classes c ON c.id = l.class_id JOIN subjects s ON s.id = l.subject_id
+                        WHERE c.name = $1 AND s.name = $2 AND to_char(l.starts_at AT TIME ZONE 'Europe/Moscow',
+                        'HH24:MI') = $3 AND extract(isodow FROM l.starts_at AT TIME ZONE 'Europe/Moscow') = 1"""
+    row_args = (dropped[1], dropped[5], dropped[3])
+    marked = await count(ctx, f"SELECT l.id {of_dropped_row} ORDER BY l.starts_at DESC LIMIT 1", *row_args)
+    dropped_count = await count(ctx, f"SELECT count(*) {of_dropped_row}", *row_args)
+    assert dropped_count > 1
+    # And one lesson that stays in the file (its room changes) has attendance too: it is the same lesson, updated.
+    staying = await count(ctx, f"SELECT l.id {of_dropped_row} ORDER BY l.starts_at DESC LIMIT 1",
+                          lesson[1], lesson[5], lesson[3])
+    student = await count(ctx, "SELECT id FROM users WHERE email = $1", files.rows["students"][1][3])
+    for lesson_id in (marked, staying):
+        teacher = await count(ctx, "SELECT teacher_id FROM lessons WHERE id = $1", lesson_id)
+        async with ctx.sessions.begin() as session:
+            await session.execute(text("INSERT INTO attendance (school_id, lesson_id, student_id, status, "
+                                       "marked_by) VALUES (:s, :l, :st, 'present', :t)"),
+                                  {"s": school.id, "l": lesson_id, "st": student, "t": teacher})
     result = await upload(client, ctx, school, files.xlsx(), dry_run=False)
     assert result["summary"]["students"] == {"created": 0, "updated": 1, "unchanged": 5, "deleted": 0}
     assert result["summary"]["parents"]["created"] == 1 and result["invitations"] == 1
     assert result["summary"]["lessons"]["updated"] > 0 and result["summary"]["lessons"]["created"] == 0
+    assert result["summary"]["lessons"]["deleted"] == dropped_count - 1 and result["lessons_kept"] == 1
+    assert await count(ctx, "SELECT count(*) FROM lessons WHERE id = $1", marked) == 1
+    assert await count(ctx, "SELECT count(*) FROM lessons WHERE id = $1 AND room = '999'", staying) == 1
     assert await count(ctx, "SELECT count(*) FROM profiles WHERE last_name = 'Новикова'") == 1
     student_class = await count(ctx, """SELECT c.id FROM class_students cs JOIN classes c ON c.id = cs.class_id
                                         JOIN users u ON u.id = cs.student_id WHERE u.email = $1""", moved[3])

@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_decimal
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from edutrack.context import AppContext
-from edutrack.i18n import _
+from edutrack.i18n import _, current_locale
 from edutrack.queries import attendance as attendance_q
 from edutrack.queries import exports as q
 from edutrack.queries import grades as gq
@@ -49,7 +50,8 @@ async def _gather(ctx: AppContext, who: Principal, student_id: int, term_id: int
     subjects: dict[int, dict[str, Any]] = {}
     for s in sums:
         average = average_of_sums(s.weighted_sum, s.weight_sum)
-        subjects[s.subject_id] = {"name": s.subject, "average": None if average is None else f"{average:.2f}"}
+        subjects[s.subject_id] = {"name": s.subject, "average": None if average is None else
+                                  format_decimal(average, "0.00", locale=current_locale())}
     absences: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for m in marks:
         subjects.setdefault(m.subject_id, {"name": m.subject, "average": None})

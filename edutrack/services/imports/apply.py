@@ -64,10 +64,18 @@ class Writer:
         if plan.lessons is not None:
             await self._lessons(plan.lessons)
         await self.progress("writing", 3, 4)
-        touched = {c for _s, c in placements} | {self.class_ids[key(c)] for c, _sub, _t in plan.new_assignments}
-        parents_of = {self.user_ids[c] for _p, c in plan.new_links}
-        touched |= {c for s_id, c in placements if s_id in parents_of}
-        return Written(invitations, touched)
+        return Written(invitations, self._chats_changed(plan, placements))
+
+    def _chats_changed(self, plan: Plan, placements: list[tuple[int, int]]) -> set[int]:
+        """Classes whose chat has other members now: students moved, parents linked to a child of the class,
+        teachers assigned, a class teacher changed."""
+        placed = dict(placements)
+        touched = set(placed.values()) | {self.class_ids[key(c)] for c, _sub, _t in plan.new_assignments}
+        touched |= {class_id for class_id, changes in plan.changed_classes if "class_teacher_email" in changes}
+        for _parent, child in plan.new_links:
+            child_id = self.user_ids[child]
+            touched |= {placed[child_id]} if child_id in placed else self.state.enrolments.get(child_id, set())
+        return touched
 
     async def _people(self, plan: Plan, password_hash: str) -> int:
         s, st = self.session, self.state

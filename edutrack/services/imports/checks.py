@@ -89,7 +89,7 @@ class Checker:
         self.names.people[address] = person
         return person
 
-    def plan_person(self, kind: str, person: Person) -> bool:
+    def plan_person(self, person: Person) -> bool:
         """Plan the account's creation or the change of its profile; True if it changes."""
         existing = self.state.people.get(person.email)
         if existing is None:
@@ -108,8 +108,8 @@ class Checker:
         for row, values in sheet.rows:
             person = self.person(sheet, row, values, Role.TEACHER.value)
             if person is not None:
-                self.plan.count("teachers", "updated" if self.plan_person("teachers", person) and person.id
-                                else "created" if person.id is None else "unchanged")
+                changed = self.plan_person(person)
+                self.plan.count("teachers", "created" if person.id is None else "updated" if changed else "unchanged")
 
     def students(self, sheet: Sheet) -> None:
         if self.missing_columns(sheet):
@@ -121,7 +121,7 @@ class Checker:
             if person is None or not known_class:
                 continue
             assert class_name is not None
-            changed = self.plan_person("students", person)
+            changed = self.plan_person(person)
             current = self.state.classes.get(key(class_name))
             if person.id is None or current is None or self.state.enrolments.get(person.id, set()) != {current.id}:
                 self.plan.enrol.append((person.email, class_name))
@@ -137,7 +137,7 @@ class Checker:
             found = [c for c in children if self.student_known(sheet, row, c)]
             if person is None or len(found) != len(children):
                 continue
-            changed = self.plan_person("parents", person)
+            changed = self.plan_person(person)
             for child in found:
                 child_id = self.state.people[child].id if child in self.state.people else None
                 if person.id is None or child_id is None or (person.id, child_id) not in self.state.links:
@@ -183,19 +183,23 @@ class Checker:
 
     # --- the school's frame ------------------------------------------------------------------------------
 
+    def first_time(self, sheet: Sheet, row: int, column: str, name: str, seen: dict[str, int]) -> bool:
+        """False (and a problem) when an earlier row of the sheet has the same name."""
+        if key(name) in seen:
+            self.problems.add(sheet, row, column, _("%(name)s is already in row %(row)s.", name=name,
+                                                    row=seen[key(name)]))
+            return False
+        seen[key(name)] = row
+        return True
+
     def subjects(self, sheet: Sheet) -> None:
         if self.missing_columns(sheet):
             return
         seen: dict[str, int] = {}
         for row, values in sheet.rows:
             name = self.cell(sheet, row, values, "subject", self._name())
-            if name is None:
+            if name is None or not self.first_time(sheet, row, "subject", name, seen):
                 continue
-            if key(name) in seen:
-                self.problems.add(sheet, row, "subject", _("%(name)s is already in row %(row)s.", name=name,
-                                                           row=seen[key(name)]))
-                continue
-            seen[key(name)] = row
             self.names.subjects[key(name)] = name
             if key(name) in self.state.subjects:
                 self.plan.count("subjects", "unchanged")
@@ -214,13 +218,8 @@ class Checker:
         name = self.cell(sheet, row, values, "class_name", self._name(20))
         grade = self.cell(sheet, row, values, "grade_level", lambda v: cells.whole(v, 1, 11))
         teacher_email = self.cell(sheet, row, values, "class_teacher_email", cells.email)
-        if name is None:
+        if name is None or not self.first_time(sheet, row, "class_name", name, seen):
             return
-        if key(name) in seen:
-            self.problems.add(sheet, row, "class_name", _("%(name)s is already in row %(row)s.", name=name,
-                                                          row=seen[key(name)]))
-            return
-        seen[key(name)] = row
         if self.state.year_id is None:
             self.problems.add(sheet, row, "class_name", _(
                 "The school has no academic year for classes: create it first."))

@@ -170,32 +170,39 @@ class TimetableCheck:
 
 def plan_lessons(check: TimetableCheck, sheet: Sheet, rows: list[WeeklyRow], existing: list[Any],
                  with_history: set[int]) -> LessonPlan:
-    """Match the rows' lessons with `existing` (lesson rows of the school over the span), plan the changes and
-    report the clashes with what the database keeps."""
+    """Match the rows' lessons with `existing` (lesson rows of the school over the span) by class and start, plan
+    the changes and report the clashes with what the database keeps. A lesson of the file's classes and terms that
+    the file no longer makes is deleted, or kept if it has grades or attendance (`with_history`)."""
     plan = LessonPlan(span=check.span(rows))
     terms_of_class: dict[int, list[Any]] = defaultdict(list)
     for r in rows:
         cls = check.state.classes.get(key(r.class_name))
         if cls is not None and r.term not in terms_of_class[cls.id]:
             terms_of_class[cls.id].append(r.term)
-    mine: dict[tuple[int, datetime], Any] = {}
-    kept: list[Any] = []
+    mine: dict[tuple[int, datetime], Any] = {}  # in the file's scope: matched to its lessons, or removed
+    kept: list[Any] = []  # outside it
     for found in existing:
         lesson = found[0]
         day = lesson.starts_at.astimezone(check.state.tz).date()
-        in_scope = day >= check.today and any(t.starts_on <= day <= t.ends_on
-                                              for t in terms_of_class.get(lesson.class_id, ()))
-        if in_scope and lesson.id not in with_history:
+        if day >= check.today and any(t.starts_on <= day <= t.ends_on for t in terms_of_class.get(lesson.class_id, ())):
             mine[(lesson.class_id, lesson.starts_at)] = found
         else:
             kept.append(found)
-            plan.kept_with_history += in_scope
+    candidates = [(r, [check.slot(r, day) for day in check.dates(r)]) for r in rows]
+    wanted = {(slot.class_id, slot.starts) for _r, slots in candidates for slot in slots}
+    for lesson_key, found in mine.items():
+        if lesson_key in wanted:
+            continue
+        if found[0].id in with_history:  # the file no longer has it, but it has marks: kept, and in the way
+            kept.append(found)
+            plan.kept_with_history += 1
+        else:
+            plan.deletes.append(found[0].id)
     index = _index(kept, check)
     matched: set[int] = set()
-    for r in rows:
+    for r, slots in candidates:
         clashes: list[tuple[Slot, Any]] = []
-        for day in check.dates(r):
-            slot = check.slot(r, day)
+        for slot in slots:
             clashes.extend((slot, o) for o in _candidates(index, slot, check) if clash_kind(slot, lesson_slot(o[0])))
             twin = mine.get((slot.class_id, slot.starts))
             if twin is not None and twin[0].id not in matched:
@@ -208,7 +215,6 @@ def plan_lessons(check: TimetableCheck, sheet: Sheet, rows: list[WeeklyRow], exi
             if len(clashes) > 1:
                 message += " " + ngettext("(and %(num)s more date)", "(and %(num)s more dates)", len(clashes) - 1)
             check.c.problems.add(sheet, r.row, "starts", message)
-    plan.deletes = [found[0].id for found in mine.values() if found[0].id not in matched]
     return plan
 
 
