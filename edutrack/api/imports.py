@@ -77,7 +77,7 @@ class ImportReportSchema(StrictSchema):
 
 @doc("Import students, parents, teachers, classes, subjects, teaching load and the timetable from an XLSX "
      "workbook or a CSV file (admins of the school)", tags=TAGS, query=ImportQuerySchema,
-     response=ImportReportSchema, errors=(403, 404, 413, 415, 429),
+     response=ImportReportSchema, errors=(403, 404, 409, 413, 415, 429),
      description="The body is the file itself, or a multipart/form-data form with the file in the field `file`; "
                  "its type is told by its content (XLSX, or CSV in UTF-8 with `;` or `,`). `dry_run=true` (the "
                  "default) writes nothing and lists every problem by sheet, row and column; `dry_run=false` writes "

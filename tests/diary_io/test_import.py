@@ -183,3 +183,19 @@ async def test_progress_reaches_the_admins_socket_live(client: TestClient, ctx: 
     assert {"reading", "checking", "writing"} <= set(phases), phases
     assert all(f["import_id"] == result["import_id"] for f in before if f.get("type") == "import.progress")
     await ws.close()
+
+
+async def test_two_lessons_swapping_rooms_are_refused_cleanly(client: TestClient, ctx: AppContext,
+                                                              school: EmptySchool) -> None:
+    """The known limit: the constraints check each row as it is updated, so two lessons at one time that swap
+    their rooms collide halfway. The answer is a 409 and nothing is written, never a 500 or half a timetable."""
+    files = OnboardingSchool.make(classes=2, students_per_class=1, subjects=2, tag="sw")
+    await upload(client, ctx, school, files.xlsx(), dry_run=False)
+    before = await snapshot(ctx)
+    first, second = (next(r for r in files.rows["timetable"] if r[1] == name and r[2] == "понедельник"
+                          and r[3] == "08:30") for name in (files.rows["classes"][0][0], files.rows["classes"][1][0]))
+    first[7], second[7] = second[7], first[7]
+    assert (await upload(client, ctx, school, files.xlsx(), dry_run=True))["ok"]
+    refused = await upload(client, ctx, school, files.xlsx(), dry_run=False, status=409)
+    assert refused["error"]["code"] == "import_conflict" and "ничего не записано" in refused["error"]["message"]
+    assert await snapshot(ctx) == before

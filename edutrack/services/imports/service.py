@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack import cache, errors, events
@@ -187,7 +188,14 @@ async def run_import(ctx: AppContext, who: Principal, file: IO[bytes], request: 
         report = run.report(state, plan, dry_run=True)
         await run.progress("finished", 1, 1, ok=report["ok"])
         return report
-    return await _apply(ctx, run, school_id, request, emails)
+    try:
+        return await _apply(ctx, run, school_id, request, emails)
+    except IntegrityError as exc:
+        # What the checks saw changed before the commit (a lesson or an account made meanwhile by someone else),
+        # or two lessons swapped their teachers or rooms: the constraints refused it, and the transaction is gone.
+        raise errors.Conflict(_("The school changed while the file was being written, or two lessons of the file "
+                                "swap a teacher or a room; nothing was written. Run the import again."),
+                              code="import_conflict") from exc
 
 
 async def _apply(ctx: AppContext, run: Run, school_id: int, request: ImportRequest,
