@@ -32,6 +32,9 @@ async def graded(client: TestClient, ctx: AppContext) -> tuple[BuiltSchool, list
     cls, maths = school.classes[0], school.subject_ids["Математика"]
     lessons = await add_lessons(ctx, school, cls.id, maths, DAYS)
     teacher = auth(ctx, school.teacher_of(cls.id, maths))
+    resp = await client.patch(f"/api/v1/lessons/{lessons[0]}", headers=teacher,
+                              json={"topic": '=HYPERLINK("http://example.test")'})
+    assert resp.status == 200, await resp.text()
     first, second = cls.student_ids
     for lesson, value in ((lessons[0], 5), (lessons[2], 4)):
         resp = await client.post("/api/v1/grades", headers=teacher, json={
@@ -87,6 +90,8 @@ async def test_the_class_journal_reads_back_with_the_right_cells(client: TestCli
     assert theirs[2:] == [None, "н", None, None, None, 1, None]
     topics = list(book["Темы и задания"].iter_rows(values_only=True))
     assert topics[0] == ("Дата", "Тема", "Домашнее задание") and len(topics) == 4
+    assert topics[1][1:] == ("=HYPERLINK(\"http://example.test\")", None)  # text, not a formula Excel would run
+    assert book["Темы и задания"]["B2"].data_type == "s"
 
 
 async def test_the_term_sheet_reads_back(client: TestClient, ctx: AppContext,

@@ -45,13 +45,15 @@ class Export:
 
 
 def _row(sheet: WriteOnlyWorksheet, values: list[Any], bold: bool = False) -> None:
-    if not bold:
-        sheet.append(values)
-        return
+    """Append a row. Text is always text: openpyxl would store "=..." (a topic, a name someone typed) as a
+    formula that runs when the workbook is opened."""
     cells = []
     for value in values:
         cell = WriteOnlyCell(sheet, value=value)
-        cell.font = BOLD
+        if isinstance(value, str) and value.startswith("="):
+            cell.data_type = "s"
+        if bold:
+            cell.font = BOLD
         cells.append(cell)
     sheet.append(cells)
 
@@ -99,7 +101,7 @@ async def class_journal(ctx: AppContext, who: Principal, class_id: int, subject_
     topics = book.create_sheet(_("Topics and homework"))
     _row(topics, [_("Date"), _("Topic"), _("Homework")], bold=True)
     for lesson in lessons:
-        topics.append([lesson.starts_at.astimezone(tz).replace(tzinfo=None), lesson.topic or "", lesson.homework or ""])
+        _row(topics, [lesson.starts_at.astimezone(tz).replace(tzinfo=None), lesson.topic or "", lesson.homework or ""])
     filename = _("Journal %(class_name)s %(subject)s %(term)s.xlsx", class_name=cls.name, subject=subject_name,
                  term=term.name)
     return Export(_saved(book), filename)
@@ -138,9 +140,9 @@ def _journal_table(sheet: WriteOnlyWorksheet, students: list[Any], lessons: list
     for number, st in enumerate(students, start=1):
         sums = sums_of_rows(by_student[st.id])
         average = average_of_sums(sums[0].weighted_sum, sums[0].weight_sum) if sums else None
-        sheet.append([number, st.name, *(" ".join(cells.get((st.id, n), [])) for n in order),
-                      None if average is None else round(float(average), 2), absences.get(st.id, 0),
-                      _mark(finals.get(st.id))])
+        _row(sheet, [number, st.name, *(" ".join(cells.get((st.id, n), [])) for n in order),
+                     None if average is None else round(float(average), 2), absences.get(st.id, 0),
+                     _mark(finals.get(st.id))])
 
 
 async def term_sheet(ctx: AppContext, who: Principal, class_id: int, term_id: int) -> Export:
@@ -161,7 +163,7 @@ async def term_sheet(ctx: AppContext, who: Principal, class_id: int, term_id: in
         values: list[Any] = [number, student["name"]]
         for cell in student["cells"]:
             values += [cell["average"], _mark(cell["proposed"]), _mark(cell["final"])]
-        sheet.append(values)
+        _row(sheet, values)
     filename = _("Term sheet %(class_name)s %(term)s.xlsx", class_name=sheet_data["class_name"], term=term.name)
     return Export(_saved(book), filename)
 
