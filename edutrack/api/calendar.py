@@ -62,7 +62,7 @@ def _matches(header: str, etag: str) -> bool:
 @doc("A calendar feed (iCalendar, no login: the secret URL is the credential). Send If-None-Match with the "
      "last ETag: 304 while nothing changed", tags=TAGS, auth=False, errors=(404, 429),
      extra_responses={200: "text/calendar", 304: "Not modified since that ETag"})
-async def calendar(request: web.Request) -> web.Response:
+async def calendar_ics(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     await _admit(request, token)
     feed = await calendar_feed.render(ctx_of(request), token)
@@ -78,4 +78,4 @@ def setup(app: web.Application) -> None:
     r.add_get("/api/v1/calendar-feed", feed_status)
     r.add_post("/api/v1/calendar-feed", make_feed)
     r.add_delete("/api/v1/calendar-feed", revoke_feed)
-    r.add_get("/calendar/{token:[A-Za-z0-9_-]{16,128}}.ics", calendar)
+    r.add_get("/calendar/{token:[A-Za-z0-9_-]{16,128}}.ics", calendar_ics)

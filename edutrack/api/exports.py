@@ -42,7 +42,7 @@ async def _admit(request: web.Request) -> None:
 @doc("The class journal of one subject and term as XLSX: lesson days across, attendance and grades, the average, "
      "absences and the term mark; a second sheet with topics and homework (who may read the class term sheet)",
      tags=TAGS, query=JournalQuerySchema, errors=(403, 404, 429), extra_responses={200: "The workbook (XLSX)"})
-async def class_journal(request: web.Request) -> web.StreamResponse:
+async def class_journal_xlsx(request: web.Request) -> web.StreamResponse:
     params = load_query(request, JournalQuerySchema())
     await _admit(request)
     export = await journal.class_journal(ctx_of(request), principal(request), path_int(request, "class_id"),
@@ -53,7 +53,7 @@ async def class_journal(request: web.Request) -> web.StreamResponse:
 @doc("The class term sheet as XLSX: every student × subject with the average, the proposal and the final mark "
      "(who may read the term sheet)", tags=TAGS, query=TermQuerySchema, errors=(403, 404, 429),
      extra_responses={200: "The workbook (XLSX)"})
-async def term_sheet(request: web.Request) -> web.StreamResponse:
+async def term_sheet_xlsx(request: web.Request) -> web.StreamResponse:
     params = load_query(request, TermQuerySchema())
     await _admit(request)
     export = await journal.term_sheet(ctx_of(request), principal(request), path_int(request, "class_id"),
@@ -64,7 +64,7 @@ async def term_sheet(request: web.Request) -> web.StreamResponse:
 @doc("A student's report card for a term as PDF: per subject the weighted average, the term mark and the "
      "absences (who may read the student's grades; a teacher gets the subjects they teach)", tags=TAGS,
      query=TermQuerySchema, errors=(404, 429), extra_responses={200: "The report card (PDF)"})
-async def student_report_card(request: web.Request) -> web.StreamResponse:
+async def report_card_pdf(request: web.Request) -> web.StreamResponse:
     params = load_query(request, TermQuerySchema())
     await _admit(request)
     export = await report_card.report_card(ctx_of(request), principal(request), path_int(request, "student_id"),
@@ -74,6 +74,6 @@ async def student_report_card(request: web.Request) -> web.StreamResponse:
 
 def setup(app: web.Application) -> None:
     r = app.router
-    r.add_get("/api/v1/classes/{class_id}/journal.xlsx", class_journal)
-    r.add_get("/api/v1/classes/{class_id}/term-sheet.xlsx", term_sheet)
-    r.add_get("/api/v1/students/{student_id}/report-card.pdf", student_report_card)
+    r.add_get("/api/v1/classes/{class_id}/journal.xlsx", class_journal_xlsx)
+    r.add_get("/api/v1/classes/{class_id}/term-sheet.xlsx", term_sheet_xlsx)
+    r.add_get("/api/v1/students/{student_id}/report-card.pdf", report_card_pdf)

@@ -84,7 +84,7 @@ class ImportReportSchema(StrictSchema):
                  "everything in one transaction, or answers 422 `import_invalid` with the same report and writes "
                  "nothing. New people get an invitation email to set their password. Progress: `import.progress` "
                  "frames on the socket's `user:{id}` channel (docs/websocket.md). Formats: docs/import.md.")
-async def upload(request: web.Request) -> web.Response:
+async def import_file(request: web.Request) -> web.Response:
     ctx, who = ctx_of(request), principal(request)
     params = load_query(request, ImportQuerySchema())
     if not who.is_admin:
@@ -102,7 +102,7 @@ async def upload(request: web.Request) -> web.Response:
 @doc("A blank import template: the XLSX workbook with every sheet and the instructions, or the CSV file of one "
      "kind (`kind` required)", tags=TAGS, query=TemplateQuerySchema, errors=(403,),
      extra_responses={200: "The template (XLSX or CSV)"})
-async def template(request: web.Request) -> web.Response:
+async def import_template(request: web.Request) -> web.Response:
     who = principal(request)
     params = load_query(request, TemplateQuerySchema())
     if not who.is_admin:
@@ -116,5 +116,5 @@ async def template(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_post("/api/v1/imports", upload)
-    app.router.add_get("/api/v1/imports/template", template)
+    app.router.add_post("/api/v1/imports", import_file)
+    app.router.add_get("/api/v1/imports/template", import_template)
