@@ -142,8 +142,14 @@ async def test_who_may_have_a_link_and_the_feed_is_rate_limited(make_client: App
     assert anonymous.status == 401
     admin = await client.post("/api/v1/calendar-feed", headers=auth(ctx, school.admin))
     assert admin.status == 403
-    teacher = school.teachers[0]
+    cls, maths = school.classes[0], school.subject_ids["Математика"]
+    teacher = school.user(cls.teacher_by_subject[maths])
+    lesson_id = await lesson_at(ctx, school, datetime.now(UTC) + timedelta(days=2), homework="Читать")
     path = await feed_url(client, ctx, teacher)
-    statuses = [(await fetch(client, path))[0] for _ in range(4)]
+    status, body, _etag = await fetch(client, path)
+    cal = icalendar.Calendar.from_ical(body)
+    event = next(e for e in cal.walk("VEVENT") if str(e["UID"]).startswith(f"lesson-{lesson_id}@"))
+    assert str(event["SUMMARY"]) == "Математика, 5А" and not cal.walk("VTODO")  # teachers set homework
+    statuses = [status, *[(await fetch(client, path))[0] for _ in range(3)]]
     assert statuses == [200, 200, 200, 429]
     assert (await fetch(client, "calendar/" + "A" * 43 + ".ics"))[0] == 404

@@ -158,6 +158,7 @@ async def test_only_the_schools_admins_may_import(client: TestClient, ctx: AppCo
     data = "Предмет\r\nХимия\r\n".encode()
     anonymous = await client.post("/api/v1/imports?dry_run=true", data=data)
     assert anonymous.status == 401
+    assert (await client.get("/api/v1/imports/template")).status == 401
     for role in ("teacher", "student", "parent"):
         user = await factory.user(role, school_id=school.id)
         resp = await client.post("/api/v1/imports?dry_run=true", data=data, headers=auth(ctx, user))
