@@ -7,14 +7,17 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from edutrack import realtime, web_admin
+from edutrack import public_web, realtime, web_admin
 from edutrack import web as web_client
 from edutrack.api import accounts, admin_people, diary_structure, docs, health, news, timetable
 from edutrack.api import analytics as analytics_api
 from edutrack.api import attendance as attendance_api
 from edutrack.api import attestations as attestations_api
+from edutrack.api import calendar as calendar_api
 from edutrack.api import chats as chats_api
+from edutrack.api import exports as exports_api
 from edutrack.api import grades as grades_api
+from edutrack.api import imports as imports_api
 from edutrack.api import journal as journal_api
 from edutrack.api import outbox as outbox_api
 from edutrack.api import people as people_api
@@ -56,9 +59,13 @@ def create_app(settings: Settings) -> web.Application:
     chats_api.setup(app)
     admin_people.setup(app)
     timetable.setup(app)
+    imports_api.setup(app)
+    exports_api.setup(app)
+    calendar_api.setup(app)
     realtime.setup(app)
     web_client.setup(app)
     web_admin.setup(app)
+    public_web.setup(app)
     docs.setup_routes(app)
     app.router.add_static("/static", STATIC_DIR, name="static")
     return app

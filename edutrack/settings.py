@@ -232,6 +232,15 @@ class Settings:
     password_reset_ttl: int = env(3600, minimum=60)
     # An invitation link lives longer than a reset link: its owner may not read their mail for days.
     invitation_ttl: int = env(7 * 24 * 3600, minimum=3600)
+    # Onboarding imports: the largest file (bytes), and uploads (dry runs too) per admin per hour.
+    import_max_bytes: int = env(10 * 1024 * 1024, minimum=1024)
+    import_max_per_hour: int = env(30, minimum=1)
+    # Exports (journals, term sheets, report cards) per person per minute.
+    export_max_per_minute: int = env(30, minimum=1)
+    # Fetches of one calendar feed, and of the public pages and feeds from one address, per window (seconds).
+    feed_max_per_window: int = env(60, minimum=1)
+    public_max_per_window: int = env(120, minimum=1)
+    public_window: int = env(600, minimum=1)
     allow_self_registration: bool = env(True)
 
     cors_origins: tuple[str, ...] = env(("http://127.0.0.1:8000", "http://localhost:8000"), parse=_parse_origins)

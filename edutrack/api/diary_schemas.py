@@ -343,6 +343,10 @@ class MyScheduleQuerySchema(RangeQuerySchema):
 PUBLISH_AT = {"description": "when to publish; without an offset, the school's wall-clock time (as lesson times)"}
 
 
+PUBLIC = {"description": "Shown without login on the school's public page and Atom feed once published "
+                         "(school audience only)"}
+
+
 class NewsCreateSchema(StrictSchema):
     school_id = _id(load_default=None, allow_none=True)
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -352,6 +356,7 @@ class NewsCreateSchema(StrictSchema):
     role = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(ROLES))
     status = fields.String(load_default="draft", validate=validate.OneOf(NEWS_STATUSES))
     publish_at = fields.DateTime(load_default=None, allow_none=True, metadata=PUBLISH_AT)
+    public = fields.Boolean(load_default=False, metadata=PUBLIC)
 
 
 class NewsUpdateSchema(StrictSchema):
@@ -362,6 +367,7 @@ class NewsUpdateSchema(StrictSchema):
     role = fields.String(allow_none=True, validate=validate.OneOf(ROLES))
     status = fields.String(validate=validate.OneOf(NEWS_STATUSES))
     publish_at = fields.DateTime(allow_none=True, metadata=PUBLISH_AT)
+    public = fields.Boolean(metadata=PUBLIC)
 
 
 class NewsSchema(ma.Schema):
@@ -378,6 +384,7 @@ class NewsSchema(ma.Schema):
     status = fields.String()
     publish_at = fields.String(allow_none=True)
     published_at = fields.String(allow_none=True)
+    public = fields.Boolean()
     created_at = fields.String()
     updated_at = fields.String()
 

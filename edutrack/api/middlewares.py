@@ -64,12 +64,23 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
                 "request",
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": _loggable(request.path),
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },
             )
         request_id_var.reset(token)
+
+
+# Paths whose last part is a secret (a calendar feed's URL is its credential): logged without it.
+SECRET_PATHS = ("/calendar/",)
+
+
+def _loggable(path: str) -> str:
+    for prefix in SECRET_PATHS:
+        if path.startswith(prefix):
+            return prefix + "…"
+    return path
 
 
 def _http_message(request: web.Request, exc: web.HTTPException) -> str:

@@ -85,6 +85,7 @@ class ErrorSchema(ma.Schema):
 # Path parameters that are not integer ids (every other one is).
 STRING_PATH_PARAMS: dict[str, dict[str, Any]] = {
     "channel": {"type": "string", "pattern": r"^(class:\d+|dm:\d+:\d+|user:\d+)$", "example": "class:12"},
+    "token": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{16,128}$"},
 }
 
 PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")

@@ -258,7 +258,9 @@ class News(TimestampMixin, Base):
         CheckConstraint(f"status IN ({_in(NEWS_STATUSES)})", name="status"),
         CheckConstraint("audience <> 'class' OR class_id IS NOT NULL", name="class_audience"),
         CheckConstraint("audience <> 'role' OR role IS NOT NULL", name="role_audience"),
+        CheckConstraint("NOT is_public OR audience = 'school'", name="public_school_audience"),
         Index("ix_news_school_published", "school_id", "published_at"),
+        Index("ix_news_public", "school_id", "published_at", postgresql_where=text("is_public")),
     )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
@@ -272,6 +274,8 @@ class News(TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(10), server_default="draft")
     publish_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
+    # Shown without login on the school's public page and Atom feed once published (school audience only).
+    is_public: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class AuditLog(Base):

@@ -41,9 +41,11 @@ async def lesson_row(session: AsyncSession, lesson_id: int) -> Row[Any] | None:
 
 async def lessons_in_range(session: AsyncSession, *, starts: datetime, ends: datetime,
                            class_ids: Collection[int] | None = None,
-                           teacher_id: int | None = None) -> list[Row[Any]]:
-    """Lessons overlapping [starts, ends) of some classes and/or one teacher, in time order."""
+                           teacher_id: int | None = None, school_id: int | None = None) -> list[Row[Any]]:
+    """Lessons overlapping [starts, ends) of some classes and/or one teacher (or a whole school), in time order."""
     stmt = _lesson_select().where(Lesson.starts_at < ends, Lesson.ends_at > starts)
+    if school_id is not None:
+        stmt = stmt.where(Lesson.school_id == school_id)
     if class_ids is not None:
         stmt = stmt.where(Lesson.class_id.in_(list(class_ids)))
     if teacher_id is not None:

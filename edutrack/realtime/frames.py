@@ -178,12 +178,24 @@ class Journal(TypedDict):
     lesson_id: int | None
 
 
+class ImportProgress(TypedDict):
+    """An onboarding import at work (services/imports/service.py), on the importing admin's own feed."""
+
+    type: Literal["import.progress"]
+    channel: str
+    import_id: str
+    phase: Literal["reading", "checking", "writing", "finished"]
+    done: int
+    total: int
+    ok: NotRequired[bool]  # with phase "finished"
+
+
 SERVER_FRAMES: Mapping[str, type] = {
     "ready": Ready, "auth.ok": AuthOk, "auth.expiring": AuthExpiring, "pong": Pong, "subscribed": Subscribed,
     "unsubscribed": Unsubscribed, "ack": Ack, "read.ok": ReadOk, "resync": Resync, "error": Error,
     "chat.message": ChatMessage, "chat.edited": ChatEdited, "chat.deleted": ChatDeleted,
     "notification": Notification, "read": ReadMarker, "presence": Presence, "typing": Typing,
-    "journal": Journal,
+    "journal": Journal, "import.progress": ImportProgress,
 }
 # Dropped, never replayed, and the first to go when a client falls behind.
 EPHEMERAL = frozenset({"typing", "presence"})

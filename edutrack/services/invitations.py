@@ -78,16 +78,24 @@ def _email_taken() -> errors.Conflict:
     return errors.Conflict(message, code="email_taken", details={"email": [message]})
 
 
+def invitation_email(ctx: AppContext, *, email: str, role: str, name: str, school_name: str,
+                     token: str) -> RenderedEmail:
+    """The email that asks a new person to set their first password (an admin's invitation or an import's), in
+    the recipients' language; the caller is inside `for_recipients()`."""
+    link = f"{ctx.settings.public_url.rstrip('/')}/reset-password?token={token}"
+    return ctx.mail.render(
+        "invitation", _("Invitation to EduTrack"), name=name or email, link=link, token=token, email=email,
+        intro=_(INVITATION_LINES[role], school=school_name), ttl_days=max(ctx.settings.invitation_ttl // 86400, 1))
+
+
 def _link_email(ctx: AppContext, user: User, school_name: str, token: str, purpose: str) -> RenderedEmail:
     """The invitation or reset email, in the recipients' language."""
     link = f"{ctx.settings.public_url.rstrip('/')}/reset-password?token={token}"
     with for_recipients():
         name = address_name(PersonName.of(user.profile)) or user.email
         if purpose == TokenPurpose.INVITE.value:
-            return ctx.mail.render(
-                "invitation", _("Invitation to EduTrack"), name=name, link=link, token=token, email=user.email,
-                intro=_(INVITATION_LINES[user.role], school=school_name),
-                ttl_days=max(ctx.settings.invitation_ttl // 86400, 1))
+            return invitation_email(ctx, email=user.email, role=user.role, name=name, school_name=school_name,
+                                    token=token)
         return ctx.mail.render("password_reset", _("EduTrack password reset"), name=name, link=link, token=token,
                                ttl_minutes=max(ctx.settings.password_reset_ttl // 60, 1))
 

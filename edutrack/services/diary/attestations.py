@@ -176,11 +176,11 @@ async def term_sheet_body(ctx: AppContext, who: Principal, class_id: int, term_i
     Students, parents (403) and superusers go to PostgreSQL every time.
     """
     if who.is_superuser or who.school_id is None or who.role not in (Role.ADMIN.value, Role.TEACHER.value):
-        return dumps_bytes((await _term_sheet(ctx, who, class_id, term_id))[0])
+        return dumps_bytes((await term_sheet(ctx, who, class_id, term_id))[0])
     viewer = "all" if who.role == Role.ADMIN.value else f"t{who.user_id}"
 
     async def load() -> tuple[bytes, dict[str, Any] | None]:
-        sheet, school_id = await _term_sheet(ctx, who, class_id, term_id)
+        sheet, school_id = await term_sheet(ctx, who, class_id, term_id)
         facts = {"school_id": who.school_id, "teacher": None if viewer == "all" else who.user_id}
         return dumps_bytes(sheet), facts if school_id == who.school_id else None
 
@@ -189,7 +189,7 @@ async def term_sheet_body(ctx: AppContext, who: Principal, class_id: int, term_i
         lambda facts: facts["school_id"] == who.school_id and facts.get("teacher") in (None, who.user_id), load)
 
 
-async def _term_sheet(ctx: AppContext, who: Principal, class_id: int, term_id: int) -> tuple[dict[str, Any], int]:
+async def term_sheet(ctx: AppContext, who: Principal, class_id: int, term_id: int) -> tuple[dict[str, Any], int]:
     """The sheet and the class's school."""
     async with ctx.heavy_reads() as session:
         cls, only = await sheet_scope(session, who, class_id)

@@ -7,6 +7,7 @@ their parents. Week views are cached per school and invalidated after every comm
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -73,18 +74,54 @@ def _check_times(starts: datetime, ends: datetime) -> None:
                                       details={"ends_at": [_("At most 6 hours after starts_at.")]})
 
 
-def _conflict_message(lesson_row: Row[Any], class_id: int, teacher_id: int, room: str | None,
-                      tz: ZoneInfo) -> tuple[str, str]:
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """What double-booking is decided on: a class, a teacher and a room of a school over a half-open time range."""
+
+    school_id: int
+    class_id: int
+    teacher_id: int
+    room: str | None
+    starts: datetime
+    ends: datetime
+
+
+def clash_kind(new: Slot, other: Slot) -> str | None:
+    """`class`, `teacher` or `room` when the two lessons would double-book it, else None: the rule of the
+    exclusion constraints (half-open ranges, so 09:00-09:45 and 09:45-10:30 do not clash)."""
+    if not (other.starts < new.ends and new.starts < other.ends):
+        return None
+    if other.class_id == new.class_id:
+        return "class"
+    if other.teacher_id == new.teacher_id:
+        return "teacher"
+    if new.room and other.school_id == new.school_id and other.room == new.room:
+        return "room"
+    return None
+
+
+def clash_title(kind: str) -> str:
+    """A short sentence for a clash of this kind ("The teacher already has a lesson at this time")."""
+    return next(_(message) for k, message in EXCLUSION_MESSAGES.values() if k == kind)
+
+
+def lesson_slot(lesson: Lesson) -> Slot:
+    return Slot(lesson.school_id, lesson.class_id, lesson.teacher_id, lesson.room, lesson.starts_at, lesson.ends_at)
+
+
+def conflict_message(lesson_row: Row[Any], new: Slot, tz: ZoneInfo) -> tuple[str, str]:
+    """(kind, message) for an existing lesson (a `lesson_row`) that the new slot would double-book."""
     other: Lesson = lesson_row[0]
     when = (f"{other.starts_at.astimezone(tz):%d.%m %H:%M}–{other.ends_at.astimezone(tz):%H:%M}")
     what = _("%(subject)s in %(class_name)s, %(when)s (lesson %(id)s)", subject=lesson_row.subject_name,
              class_name=lesson_row.class_name, when=when, id=other.id)
-    if other.class_id == class_id:
-        return "class", _("Class %(class_name)s already has %(what)s", class_name=lesson_row.class_name, what=what)
-    if other.teacher_id == teacher_id:
-        return "teacher", _("Teacher %(teacher_name)s already teaches %(what)s", teacher_name=lesson_row.teacher_name,
-                            what=what)
-    return "room", _("Room %(room)s is already taken by %(what)s", room=room, what=what)
+    kind = clash_kind(new, lesson_slot(other)) or "room"
+    if kind == "class":
+        return kind, _("Class %(class_name)s already has %(what)s", class_name=lesson_row.class_name, what=what)
+    if kind == "teacher":
+        return kind, _("Teacher %(teacher_name)s already teaches %(what)s", teacher_name=lesson_row.teacher_name,
+                       what=what)
+    return kind, _("Room %(room)s is already taken by %(what)s", room=new.room, what=what)
 
 
 async def find_conflicts(session: AsyncSession, fields: dict[str, Any], tz: ZoneInfo,
@@ -94,7 +131,9 @@ async def find_conflicts(session: AsyncSession, fields: dict[str, Any], tz: Zone
     clashes = await q.conflicts(session, school_id=fields["school_id"], class_id=fields["class_id"],
                                 teacher_id=fields["teacher_id"], room=fields.get("room"),
                                 starts=fields["starts_at"], ends=fields["ends_at"], except_id=except_id)
-    found = [_conflict_message(r, fields["class_id"], fields["teacher_id"], fields.get("room"), tz) for r in clashes]
+    new = Slot(fields["school_id"], fields["class_id"], fields["teacher_id"], fields.get("room"),
+               fields["starts_at"], fields["ends_at"])
+    found = [conflict_message(r, new, tz) for r in clashes]
     return [{"kind": kind, "lesson_id": r[0].id, "message": message}
             for (kind, message), r in zip(found, clashes, strict=True)]
 

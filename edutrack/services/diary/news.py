@@ -42,7 +42,7 @@ def news_view(row: Row[Any]) -> dict[str, Any]:
         "title": n.title, "body": n.body, "audience": n.audience, "class_id": n.class_id,
         "class_name": row.class_name, "role": n.role, "status": n.status,
         "publish_at": n.publish_at.isoformat() if n.publish_at else None,
-        "published_at": n.published_at.isoformat() if n.published_at else None,
+        "published_at": n.published_at.isoformat() if n.published_at else None, "public": n.is_public,
         "created_at": n.created_at.isoformat(), "updated_at": n.updated_at.isoformat(),
     }
 
@@ -74,6 +74,9 @@ async def _check_audience(session: AsyncSession, school_id: int, fields: dict[st
     else:
         fields["class_id"] = None
         fields["role"] = None
+    if fields.get("is_public") and audience != "school":
+        raise errors.ValidationFailed(_("Only news for the whole school can be public"),
+                                      details={"public": [_("Only with the audience school.")]})
 
 
 async def _school_time(session: AsyncSession, school_id: int, value: datetime | None) -> datetime | None:
@@ -108,7 +111,7 @@ async def create_news(ctx: AppContext, who: Principal, data: dict[str, Any]) -> 
     fields: dict[str, Any] = {
         "school_id": school_id, "author_id": who.user_id, "title": data["title"].strip(),
         "body": data["body"].strip(), "audience": data["audience"], "class_id": data.get("class_id"),
-        "role": data.get("role"),
+        "role": data.get("role"), "is_public": data.get("public", False),
     }
     notes: list[Notification] = []
     async with unit_of_work(ctx) as uow:
@@ -147,6 +150,7 @@ async def update_news(ctx: AppContext, who: Principal, news_id: int, changes: di
             "title": changes.get("title", news.title).strip(), "body": changes.get("body", news.body).strip(),
             "audience": changes.get("audience", news.audience),
             "class_id": changes.get("class_id", news.class_id), "role": changes.get("role", news.role),
+            "is_public": changes.get("public", news.is_public),
         }
         await _check_audience(session, news.school_id, fields)
         publish_now = False

@@ -1,0 +1,1 @@
+"""The onboarding import: a school from a spreadsheet (docs/import.md)."""
