@@ -353,8 +353,9 @@ async def test_an_admin_who_teaches_keeps_their_journal_on_the_same_page(
     resp = await client.post("/api/v1/assignments", headers=admin.headers, json={
         "class_id": cls.id, "subject_id": school.subject_ids["История"], "teacher_id": school.admin.id})
     assert resp.status == 201, await resp.text()
-    tab = await browsers.login(school.admin.email, expect_path="/teacher")
+    tab = await browsers.login(school.admin.email, expect_path="/admin")  # an admin's home is the admin page
     page = tab.page
+    await page.goto("/teacher")
     await expect(page.locator("#my-classes .class-item")).to_have_count(1)
     await expect(page.locator("#school-classes .class-item")).to_have_count(1)
     await check_screen(tab)
