@@ -30,7 +30,10 @@ teacher and the user who made the change):
 Control events (never stored, never sent to clients as they are):
   membership.changed on class:{id}  who belongs to the class chat changed (unenrolment, a parent unlinked, a
                                     teacher unassigned, the school's parents setting, the class deleted): every
-                                    node re-reads the members and unsubscribes sockets of people who left.
+                                    node re-reads the members and unsubscribes sockets of people who left. The
+                                    same on parents:{id} and class-announcements:{id} (published with the
+                                    class's), on staff:{id} and announcements:{id} (an account's role, school
+                                    or activity changed) and on group:{id} (its members changed).
   access.revoked on _nodes          the user's access tokens issued until `before` are refused from now on
                                     (deactivation, a new role or school, a password change, "log out
                                     everywhere"); every node records the cut-off and closes the user's
@@ -121,10 +124,18 @@ def journal_changed_event(user_id: int, *, class_id: int, subject_id: int, what:
 MEMBERSHIP_CHANGED = "membership.changed"
 
 
+CLASS_ROOMS = ("class", "parents", "class-announcements")  # the channels whose members a class decides
+
+
 def membership_changed_events(class_ids: Iterable[int]) -> list[tuple[str, dict[str, Any]]]:
-    """Tell every node that these class chats have other members now. If it is lost (Redis down), open sockets
-    keep a subscription they should not have until they reconnect."""
-    return [(f"class:{c}", {"type": MEMBERSHIP_CHANGED, "channel": f"class:{c}"}) for c in sorted(set(class_ids))]
+    """Tell every node that these classes' rooms (its chat, its parents' room, its announcements) have other
+    members now. If it is lost (Redis down), a node re-reads them when its Redis subscription comes back."""
+    return channel_membership_events(f"{kind}:{c}" for c in sorted(set(class_ids)) for kind in CLASS_ROOMS)
+
+
+def channel_membership_events(channels: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:
+    """The same for named channels (a school's staff room and announcements, a group)."""
+    return [(name, {"type": MEMBERSHIP_CHANGED, "channel": name}) for name in dict.fromkeys(channels)]
 
 
 NODES_CHANNEL = "_nodes"

@@ -80,6 +80,10 @@ class AfterCommit:
         """Tell every node that these class chats have other members now (events.MEMBERSHIP_CHANGED)."""
         self.publish_many(events.membership_changed_events(class_ids))
 
+    def membership_changed_channels(self, channels: Iterable[str]) -> None:
+        """The same for named rooms: a school's staff room and announcements, a group."""
+        self.publish_many(events.channel_membership_events(channels))
+
     def __len__(self) -> int:
         return len(self._effects)
 

@@ -12,12 +12,13 @@ from aiohttp import web
 from marshmallow import fields, validate
 
 from edutrack import errors
+from edutrack.api import chat_rooms as chat_rooms_api
 from edutrack.api.http import ctx_of, json_response, load_json, load_query, path_int, principal
 from edutrack.api.openapi import doc
 from edutrack.api.schemas import StrictSchema
 from edutrack.i18n import _
 from edutrack.ratelimit import CHAT_READ, CHAT_SEND
-from edutrack.services import chat
+from edutrack.services import chat, chat_rooms
 
 CHATS = ("chats",)
 FEED = ("notifications",)
@@ -55,6 +56,9 @@ class MessageSchema(ma.Schema):
     id = fields.Integer(metadata={"description": "Sequence number inside the channel: 1, 2, 3, ..."})
     sender_id = fields.Integer()
     sender = fields.String()
+    sender_role = fields.String(allow_none=True, metadata={
+        "description": "The sender's label when sent: student, parent, teacher, class_teacher (in their own "
+                       "class's rooms) or admin; null for messages older than labels"})
     text = fields.String(allow_none=True, metadata={"description": "null when deleted"})
     client_msg_id = fields.String(allow_none=True)
     created_at = fields.String()
@@ -75,7 +79,8 @@ class MessagePageSchema(ma.Schema):
 
 class ChannelSummarySchema(ma.Schema):
     channel = fields.String()
-    kind = fields.String(metadata={"description": "class or dm"})
+    kind = fields.String(metadata={"description": "class, parents, staff, announcements, class-announcements, "
+                                                  "group or dm"})
     title = fields.String()
     with_user_id = fields.Integer()
     last_message_id = fields.Integer()
@@ -88,6 +93,10 @@ class MemberSchema(ma.Schema):
     id = fields.Integer()
     name = fields.String()
     role = fields.String(metadata={"description": "student, parent, teacher or admin"})
+    label = fields.String(metadata={"description": "role, or class_teacher for the class teacher in the rooms of "
+                                                   "their class"})
+    label_text = fields.String(metadata={"description": "the label in the request's language (классный "
+                                                        "руководитель)"})
 
 
 class MemberListSchema(ma.Schema):
@@ -151,10 +160,11 @@ def _cursor(query: dict[str, Any]) -> dict[str, Any]:
     return {"before": before, "after": after, "limit": query["limit"]}
 
 
-@doc("My chats (class chats I belong to and private chats) with unread counts", tags=CHATS,
+@doc("My chats (every room I belong to now: class chat, parents' room, staff room, announcements, groups; and "
+     "private chats) with unread counts", tags=CHATS,
      response=ChannelListSchema)
 async def list_chats(request: web.Request) -> web.Response:
-    items = await chat.list_channels(ctx_of(request), principal(request))
+    items = await chat_rooms.list_channels(ctx_of(request), principal(request))
     return json_response(_channels.dump({"items": items}))
 
 
@@ -234,6 +244,7 @@ async def read_notifications(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
+    chat_rooms_api.setup(app)
     app.router.add_get("/api/v1/chats", list_chats)
     app.router.add_get("/api/v1/chats/{channel}/members", list_members)
     app.router.add_get("/api/v1/chats/{channel}/messages", list_messages)

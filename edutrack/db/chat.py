@@ -9,8 +9,10 @@ That is what makes resume and Redis outages lossless.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, func, text
+from sqlalchemy import BigInteger, Computed, ForeignKey, Index, String, Text, UniqueConstraint, func, text
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from edutrack.db.base import Base
@@ -32,6 +34,7 @@ class ChatMessage(Base):
         # A client retrying a send (lost ack, reconnect) must not create a second message.
         UniqueConstraint("sender_id", "client_msg_id", name="uq_chat_messages_sender_client_msg"),
         Index("ix_chat_messages_sender_id", "sender_id"),
+        Index("ix_chat_messages_search", "search", postgresql_using="gin"),
     )
 
     channel: Mapped[str] = mapped_column(
@@ -45,6 +48,12 @@ class ChatMessage(Base):
     edited_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
     deleted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    delete_reason: Mapped[str | None] = mapped_column(Text)
+    # The sender's label when they wrote it: student, parent, teacher, class_teacher, admin (null: older rows).
+    sender_role: Mapped[str | None] = mapped_column(String(16))
+    # Full-text search (Russian stemming); never loaded with a message.
+    search: Mapped[Any] = mapped_column(TSVECTOR, Computed("to_tsvector('russian'::regconfig, text)", persisted=True),
+                                        deferred=True)
 
 
 class ChatReadMarker(Base):

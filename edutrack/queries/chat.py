@@ -38,7 +38,7 @@ async def message_by_client_id(session: AsyncSession, sender_id: int, client_msg
 
 
 async def append_message(session: AsyncSession, channel: str, sender_id: int, client_msg_id: str | None,
-                         text: str) -> tuple[int, datetime]:
+                         text: str, sender_role: str | None = None) -> tuple[int, datetime]:
     """Draw the channel's next id and insert the message, in one statement (one round trip).
 
     The channel row's lock taken by the upsert is held until commit, so ids of one channel commit strictly in
@@ -56,9 +56,9 @@ async def append_message(session: AsyncSession, channel: str, sender_id: int, cl
     stmt = (
         insert(ChatMessage)
         .from_select(
-            ["channel", "id", "sender_id", "client_msg_id", "text"],
+            ["channel", "id", "sender_id", "client_msg_id", "text", "sender_role"],
             select(literal(channel, String), bump.c.last_message_id, literal(sender_id, BigInteger),
-                   literal(client_msg_id, String), literal(text, Text)),
+                   literal(client_msg_id, String), literal(text, Text), literal(sender_role, String)),
         )
         .returning(ChatMessage.id, ChatMessage.created_at)
     )
@@ -90,6 +90,7 @@ class NewMessage:
     # The other member of a private chat: their feed gets a `message` notification in the same statement.
     notify_user_id: int | None = None
     notify_payload: dict[str, Any] | None = None
+    sender_role: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +109,14 @@ class ExistingMessage:
     created_at: datetime
     edited_at: datetime | None
     deleted_at: datetime | None
+    sender_role: str | None = None
 
 
 _APPEND_MANY = """
 WITH input AS (
-    SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::jsonb[])
-        AS t(ord, channel, sender_id, client_msg_id, text, notify_user_id, notify_payload)
+    SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::jsonb[],
+                         $8::text[])
+        AS t(ord, channel, sender_id, client_msg_id, text, notify_user_id, notify_payload, sender_role)
 ),
 counts AS (
     SELECT channel, count(*) AS n FROM input GROUP BY channel
@@ -133,8 +136,8 @@ numbered AS (
     FROM input i JOIN bump b ON b.name = i.channel JOIN counts k ON k.channel = i.channel
 ),
 stored AS (
-    INSERT INTO chat_messages (channel, id, sender_id, client_msg_id, text)
-    SELECT channel, id, sender_id, client_msg_id, text FROM numbered ORDER BY channel, id
+    INSERT INTO chat_messages (channel, id, sender_id, client_msg_id, text, sender_role)
+    SELECT channel, id, sender_id, client_msg_id, text, sender_role FROM numbered ORDER BY channel, id
     RETURNING channel, id, created_at
 ),
 notes AS (
@@ -162,6 +165,7 @@ async def append_messages(conn: asyncpg.Connection, items: Sequence[NewMessage])
         [m.text for m in items],
         [m.notify_user_id for m in items],
         [None if m.notify_payload is None else json.dumps(m.notify_payload, ensure_ascii=False) for m in items],
+        [m.sender_role for m in items],
     )
     by_ord = {int(r["ord"]): StoredMessage(int(r["id"]), r["created_at"], r["note_id"], r["note_created_at"])
               for r in rows}
@@ -169,7 +173,8 @@ async def append_messages(conn: asyncpg.Connection, items: Sequence[NewMessage])
 
 
 _BY_CLIENT_IDS = """
-SELECT m.sender_id, m.client_msg_id, m.channel, m.id, m.text, m.created_at, m.edited_at, m.deleted_at
+SELECT m.sender_id, m.client_msg_id, m.channel, m.id, m.text, m.created_at, m.edited_at, m.deleted_at,
+       m.sender_role
 FROM chat_messages m
 JOIN unnest($1::bigint[], $2::text[]) AS k(sender_id, client_msg_id)
   ON m.sender_id = k.sender_id AND m.client_msg_id = k.client_msg_id
@@ -183,7 +188,8 @@ async def messages_by_client_ids(conn: asyncpg.Connection,
         return {}
     rows = await conn.fetch(_BY_CLIENT_IDS, [k[0] for k in keys], [k[1] for k in keys])
     return {(int(r["sender_id"]), str(r["client_msg_id"])): ExistingMessage(
-        r["channel"], int(r["id"]), r["text"], r["created_at"], r["edited_at"], r["deleted_at"]) for r in rows}
+        r["channel"], int(r["id"]), r["text"], r["created_at"], r["edited_at"], r["deleted_at"], r["sender_role"])
+        for r in rows}
 
 
 async def user_names_raw(conn: asyncpg.Connection, user_ids: Sequence[int]) -> dict[int, str]:
@@ -193,12 +199,19 @@ async def user_names_raw(conn: asyncpg.Connection, user_ids: Sequence[int]) -> d
     return {int(r["user_id"]): str(r["name"]) for r in rows}
 
 
+async def class_teachers_raw(conn: asyncpg.Connection, class_ids: Sequence[int]) -> dict[int, int]:
+    rows = await conn.fetch("SELECT id, class_teacher_id FROM classes WHERE id = ANY($1::bigint[]) "
+                            "AND class_teacher_id IS NOT NULL", list(class_ids))
+    return {int(r["id"]): int(r["class_teacher_id"]) for r in rows}
+
+
 _HEAD_AND_AFTER = """
 SELECT h.head, m.id, m.sender_id, m.client_msg_id, m.text, m.created_at, m.edited_at, m.deleted_at,
-       concat_ws(' ', p.first_name, p.last_name) AS sender
+       m.sender_role, concat_ws(' ', p.first_name, p.last_name) AS sender
 FROM (SELECT coalesce((SELECT last_message_id FROM chat_channels WHERE name = $1), 0) AS head) h
 LEFT JOIN LATERAL (
-    SELECT * FROM chat_messages WHERE channel = $1 AND id > $2 ORDER BY id LIMIT $3
+    SELECT id, sender_id, client_msg_id, text, created_at, edited_at, deleted_at, sender_role
+    FROM chat_messages WHERE channel = $1 AND id > $2 ORDER BY id LIMIT $3
 ) m ON true
 LEFT JOIN profiles p ON p.user_id = m.sender_id
 ORDER BY m.id

@@ -133,7 +133,7 @@ class ChannelDelivery:
 
     def on_redis_recovered(self, channels: set[str]) -> None:
         self.request_sync()
-        if self.channel.kind == "class":
+        if self.channel.derived:
             # A membership change published during the outage was lost with it.
             self.outlet.membership_changed(self.channel.name)
 

@@ -114,6 +114,7 @@ class _Message(TypedDict):
     id: int
     sender_id: int
     sender: str
+    sender_role: str | None  # student, parent, teacher, class_teacher or admin when sent; null for older ones
     text: str | None
     client_msg_id: str | None
     created_at: str | None

@@ -43,7 +43,7 @@ class MemberCache:
     async def join(self, who: Principal, channel: chat.Channel) -> set[int]:
         """Authorize a subscription; the members of a class chat are cached for a few seconds, because a
         reconnect storm asks the same question for every member of every class at once."""
-        if channel.kind != "class" or who.is_superuser:
+        if not channel.derived or who.is_superuser:
             async with self._db_slots:
                 return await chat.join(self.ctx, who, channel)
         cached = self._cache.get(channel.name)

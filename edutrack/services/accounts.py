@@ -16,7 +16,7 @@ from edutrack.queries import accounts as q
 from edutrack.queries import membership
 from edutrack.security import password_policy
 from edutrack.security.tokens import Principal
-from edutrack.services import token_cutoffs
+from edutrack.services import chat_rooms, token_cutoffs
 from edutrack.uow import AfterCommit, unit_of_work
 
 PASSWORD_MIN = 8
@@ -250,9 +250,12 @@ async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: 
             cutoff = await token_cutoffs.cut(session, user.id)
         # Class chats count active users only: a (de)activation changes who is in them.
         chats_changed: set[int] = set()
+        rooms: list[str] = []
         if "is_active" in changes or "role" in changes or "school_id" in changes:
             was = Principal(user.id, old_role, old_school, user.is_superuser)
             chats_changed = await membership.visible_class_ids(session, was) or set()
+            rooms = await chat_rooms.rooms_of_account(session, user.id, {old_school, user.school_id},
+                                                      Role.ADMIN.value in (old_role, user.role))
         await session.flush()
         await session.refresh(user, ["updated_at", "profile"])
         if cutoff is not None:
@@ -261,6 +264,7 @@ async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: 
             token_cutoffs.announce(uow, user.id, cutoff, relogin=not user.is_active)
         _invalidate_schools(uow, old_school, user.school_id)
         uow.membership_changed(chats_changed)
+        uow.membership_changed_channels(rooms)
     return user
 
 

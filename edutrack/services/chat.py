@@ -7,7 +7,6 @@ gateway both call these functions, so both paths store, authorize and publish id
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,119 +19,64 @@ from edutrack import errors, events
 from edutrack.context import AppContext
 from edutrack.db.chat import ChatMessage
 from edutrack.db.models import Notification, Role
+from edutrack.i18n import _
 from edutrack.queries import chat as q
+from edutrack.queries import chat_rooms as rq
 from edutrack.queries import membership as m
 from edutrack.security.tokens import Principal
+from edutrack.services import chat_channels as cc
+from edutrack.services.chat_channels import Channel as Channel
+from edutrack.services.chat_channels import check_member as check_member
+from edutrack.services.chat_channels import dm_channel as dm_channel
+from edutrack.services.chat_channels import is_member as is_member
+from edutrack.services.chat_channels import join as join
+from edutrack.services.chat_channels import parse_channel as parse_channel
+from edutrack.services.chat_channels import require_member as require_member
 from edutrack.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
 MAX_PAGE = 200
-# Matched whole (fullmatch: `$` would accept a final newline) and with ASCII digits only (int() reads any Unicode
-# digit): anything else would be a second spelling of a channel, with a history of its own that nobody lists.
-_CHANNEL = re.compile(r"class:([1-9][0-9]{0,17})|dm:([1-9][0-9]{0,17}):([1-9][0-9]{0,17})|user:([1-9][0-9]{0,17})")
-
-
-@dataclass(frozen=True, slots=True)
-class Channel:
-    name: str
-    kind: str  # "class" | "dm" | "user"
-    ids: tuple[int, ...]
-
-    @property
-    def is_chat(self) -> bool:
-        return self.kind in ("class", "dm")
-
-
-def parse_channel(name: object) -> Channel:
-    """A channel name in its one canonical spelling (dm:{a}:{b} with a < b), or a 400."""
-    match = _CHANNEL.fullmatch(name) if isinstance(name, str) else None
-    if match is None or not isinstance(name, str):
-        raise errors.BadRequest("Channel must be class:{id}, dm:{a}:{b} (a < b) or user:{id}",
-                                code="invalid_channel", details={"channel": str(name)[:80]})
-    class_id, a, b, user_id = match.groups()
-    if class_id:
-        return Channel(name, "class", (int(class_id),))
-    if user_id:
-        return Channel(name, "user", (int(user_id),))
-    low, high = int(a), int(b)
-    if low >= high:
-        raise errors.BadRequest("A private channel is dm:{a}:{b} with a < b", code="invalid_channel",
-                                details={"channel": name})
-    return Channel(name, "dm", (low, high))
-
-
-def dm_channel(a: int, b: int) -> str:
-    low, high = sorted((a, b))
-    return f"dm:{low}:{high}"
-
-
-# --- membership -------------------------------------------------------------------------------------
-
-
-async def is_member(session: AsyncSession, who: Principal, channel: Channel) -> bool:
-    if channel.kind == "user":
-        return who.user_id == channel.ids[0]
-    if channel.kind == "class":
-        class_id = channel.ids[0]
-        if who.is_superuser:
-            return await q.class_exists(session, class_id)
-        return who.user_id in await m.class_chat_member_ids(session, class_id)
-    a, b = channel.ids
-    if who.user_id not in (a, b):
-        return False
-    facts = await q.user_facts(session, (a, b))
-    if len(facts) != 2 or not all(active for _, _, active in facts.values()):
-        return False
-    (school_a, su_a, _), (school_b, su_b, _) = facts[a], facts[b]
-    return su_a or su_b or (school_a is not None and school_a == school_b)
-
-
-async def require_member(session: AsyncSession, who: Principal, channel: Channel) -> None:
-    if not await is_member(session, who, channel):
-        raise errors.Forbidden("You are not a member of this channel", code="not_a_member",
-                               details={"channel": channel.name})
-
-
-async def check_member(ctx: AppContext, who: Principal, channel: Channel) -> None:
-    async with ctx.reads() as session:
-        await require_member(session, who, channel)
-
-
-async def join(ctx: AppContext, who: Principal, channel: Channel) -> set[int]:
-    """Authorize a subscription and return the channel's members (for presence), in one query."""
-    async with ctx.reads() as session:
-        if channel.kind == "class" and not who.is_superuser:
-            members = await m.class_chat_member_ids(session, channel.ids[0])
-            if who.user_id not in members:
-                raise errors.Forbidden("You are not a member of this channel", code="not_a_member",
-                                       details={"channel": channel.name})
-            return members
-        await require_member(session, who, channel)
-        if channel.kind == "class":
-            return await m.class_chat_member_ids(session, channel.ids[0])
-        return set(channel.ids)
 
 
 async def member_ids(ctx: AppContext, channel: Channel) -> set[int]:
-    if channel.kind == "class":
-        async with ctx.reads() as session:
-            return await m.class_chat_member_ids(session, channel.ids[0])
-    return set(channel.ids)
+    """Everyone in a channel now: what a node's member cache reads (realtime/membership.py)."""
+    return await cc.load_member_ids(ctx, channel)
 
 
-async def _can_moderate(session: AsyncSession, who: Principal, channel: Channel) -> bool:
+async def school_of_channel(session: AsyncSession, channel: Channel) -> int | None:
+    """The school a room belongs to (None for private chats and feeds)."""
+    if channel.kind in cc.CLASS_BOUND:
+        return await m.school_of_class(session, channel.ids[0])
+    if channel.kind in cc.SCHOOL_BOUND:
+        return channel.ids[0]
+    if channel.kind == "group":
+        group = await rq.group_by_id(session, channel.ids[0])
+        return None if group is None else group.school_id
+    return None
+
+
+async def can_moderate(session: AsyncSession, who: Principal, channel: Channel) -> bool:
+    """Superusers; the school's admins in its rooms; the class's teachers in its class-bound rooms."""
     if who.is_superuser:
         return True
-    if channel.kind != "class":
+    if channel.kind in ("dm", "user"):
         return False
-    class_id = channel.ids[0]
     if who.role == Role.ADMIN.value:
-        return who.school_id is not None and await m.school_of_class(session, class_id) == who.school_id
-    if who.role == Role.TEACHER.value:
-        return await m.teaches(session, who.user_id, class_id)
+        return who.school_id is not None and await school_of_channel(session, channel) == who.school_id
+    if who.role == Role.TEACHER.value and channel.kind in cc.CLASS_BOUND:
+        return await m.teaches(session, who.user_id, channel.ids[0])
     return False
+
+
+async def sender_role(session: AsyncSession, who: Principal, channel: Channel) -> str:
+    """The label a message carries: the sender's role, or class_teacher in their own class's rooms."""
+    class_id = cc.class_of(channel)
+    if who.role == Role.TEACHER.value and class_id is not None \
+            and await rq.class_teacher_of(session, class_id) == who.user_id:
+        return "class_teacher"
+    return who.role
 
 
 # --- views and events ---------------------------------------------------------------------------------
@@ -140,13 +84,14 @@ async def _can_moderate(session: AsyncSession, who: Principal, channel: Channel)
 
 def message_dict(*, channel: str, id: int, sender_id: int, sender: str, text: str | None,
                  client_msg_id: str | None, created_at: datetime | None, edited_at: datetime | None,
-                 deleted: bool) -> dict[str, Any]:
+                 deleted: bool, sender_role: str | None = None) -> dict[str, Any]:
     """A message as clients see it (REST and websocket), whichever layer read it."""
     return {
         "channel": channel,
         "id": id,
         "sender_id": sender_id,
         "sender": sender,
+        "sender_role": sender_role,
         "text": None if deleted else text,
         "client_msg_id": client_msg_id,
         "created_at": created_at.isoformat() if created_at else None,
@@ -158,7 +103,8 @@ def message_dict(*, channel: str, id: int, sender_id: int, sender: str, text: st
 def message_view(message: ChatMessage, sender: str) -> dict[str, Any]:
     return message_dict(channel=message.channel, id=message.id, sender_id=message.sender_id, sender=sender,
                         text=message.text, client_msg_id=message.client_msg_id, created_at=message.created_at,
-                        edited_at=message.edited_at, deleted=message.deleted_at is not None)
+                        edited_at=message.edited_at, deleted=message.deleted_at is not None,
+                        sender_role=message.sender_role)
 
 
 def _record_view(channel: str, row: Any) -> dict[str, Any]:
@@ -166,7 +112,8 @@ def _record_view(channel: str, row: Any) -> dict[str, Any]:
     deleted_at, sender)."""
     return message_dict(channel=channel, id=row["id"], sender_id=row["sender_id"], sender=row["sender"],
                         text=row["text"], client_msg_id=row["client_msg_id"], created_at=row["created_at"],
-                        edited_at=row["edited_at"], deleted=row["deleted_at"] is not None)
+                        edited_at=row["edited_at"], deleted=row["deleted_at"] is not None,
+                        sender_role=row["sender_role"])
 
 
 def message_event(view: dict[str, Any]) -> dict[str, Any]:
@@ -198,7 +145,7 @@ async def send_message(ctx: AppContext, who: Principal, channel_name: str, raw_t
     already checked membership; `sender`: the sender's display name if the caller has it."""
     channel = parse_channel(channel_name)
     if not channel.is_chat:
-        raise errors.BadRequest("Messages go to class:{id} or dm:{a}:{b} channels", code="invalid_channel")
+        raise errors.BadRequest(_("Messages go to chats, not to user:{id}"), code="invalid_channel")
     text = clean_text(raw_text)
     try:
         return await _send(ctx, who, channel, text, client_msg_id, known_member, sender)
@@ -220,6 +167,8 @@ async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, cl
         session = uow.session
         if not known_member:
             await require_member(session, who, channel)
+        await cc.require_may_send(session, who, channel)
+        role = await sender_role(session, who, channel)
         if sender is None:
             sender = await q.sender_name(session, who.user_id)
         if client_msg_id is not None:
@@ -229,10 +178,11 @@ async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, cl
                     raise errors.Conflict("This client_msg_id was already used in another channel",
                                           code="client_msg_id_reused")
                 return SendResult(message_view(existing, sender), True)
-        message_id, created_at = await q.append_message(session, channel.name, who.user_id, client_msg_id, text)
-        view = {"channel": channel.name, "id": message_id, "sender_id": who.user_id, "sender": sender, "text": text,
-                "client_msg_id": client_msg_id, "created_at": created_at.isoformat(), "edited_at": None,
-                "deleted": False}
+        message_id, created_at = await q.append_message(session, channel.name, who.user_id, client_msg_id, text,
+                                                        role)
+        view = message_dict(channel=channel.name, id=message_id, sender_id=who.user_id, sender=sender, text=text,
+                            client_msg_id=client_msg_id, created_at=created_at, edited_at=None, deleted=False,
+                            sender_role=role)
         if channel.kind == "dm":
             # The recipient's feed gets the message too, in this transaction, so an offline recipient
             # gets it in the email digest.
@@ -277,7 +227,7 @@ async def delete_message(ctx: AppContext, who: Principal, channel_name: str, mes
         message = await q.message_by_id(session, channel.name, message_id, for_update=True)
         if message is None or message.deleted_at is not None:
             raise errors.NotFound("No such message")
-        if message.sender_id != who.user_id and not await _can_moderate(session, who, channel):
+        if message.sender_id != who.user_id and not await can_moderate(session, who, channel):
             raise errors.Forbidden("Only the author or a moderator (the class's teachers, the school's "
                                    "administrators) can delete a message")
         await q.update_message(session, message, deleted_at=func.now(), deleted_by=who.user_id)
@@ -292,18 +242,24 @@ async def members(ctx: AppContext, who: Principal, channel_name: str) -> list[di
     """Who is in a chat, with names and roles: what a client needs to name people in presence and typing."""
     channel = parse_channel(channel_name)
     if not channel.is_chat:
-        raise errors.BadRequest("Members exist for class:{id} and dm:{a}:{b} channels", code="invalid_channel")
+        raise errors.BadRequest(_("Members exist for chats, not for user:{id}"), code="invalid_channel")
     ids = await join(ctx, who, channel)  # the same authorization as subscribing
+    class_id = cc.class_of(channel)
     async with ctx.reads() as session:
         cards = await q.member_cards(session, sorted(ids))
-    return [{"id": i, "name": name, "role": role} for i, name, role in cards]
+        lead = None if class_id is None else await rq.class_teacher_of(session, class_id)
+    items = []
+    for i, name, role in cards:
+        label = "class_teacher" if i == lead else role
+        items.append({"id": i, "name": name, "role": role, "label": label, "label_text": cc.label_text(label)})
+    return items
 
 
 async def history(ctx: AppContext, who: Principal, channel_name: str, *, before: int | None, after: int | None,
                   limit: int) -> dict[str, Any]:
     channel = parse_channel(channel_name)
     if not channel.is_chat:
-        raise errors.BadRequest("History exists for class:{id} and dm:{a}:{b} channels", code="invalid_channel")
+        raise errors.BadRequest(_("History exists for chats, not for user:{id}"), code="invalid_channel")
     async with ctx.reads() as session:
         await require_member(session, who, channel)
         rows = await q.messages_page(session, channel.name, before=before, after=after, limit=limit + 1)
@@ -331,38 +287,6 @@ async def mark_read(ctx: AppContext, who: Principal, channel_name: str, up_to: i
         # Every device of the user moves its unread badge.
         uow.publish(f"user:{who.user_id}", {"type": "read", "channel": channel.name, "up_to": marker})
     return {"channel": channel.name, "last_read_id": marker}
-
-
-async def list_channels(ctx: AppContext, who: Principal) -> list[dict[str, Any]]:
-    async with ctx.reads() as session:
-        if who.role == Role.PARENT.value and not who.is_superuser:
-            class_ids: set[int] | None = await q.parent_chat_class_ids(session, who.user_id)
-        else:
-            class_ids = await m.visible_class_ids(session, who)
-        names = await q.class_names(session, None if class_ids is None else sorted(class_ids))
-        summaries = {s["channel"]: s for s in await q.channel_summaries(
-            session, who.user_id, [f"class:{cid}" for cid in names], dm_of_user=True)}
-        others = [next(i for i in parse_channel(n).ids if i != who.user_id) for n in summaries if n.startswith("dm:")]
-        people = await q.user_names(session, others)
-    items: list[dict[str, Any]] = []
-    for class_id, class_name in sorted(names.items()):
-        name = f"class:{class_id}"
-        items.append({"channel": name, "kind": "class", "title": class_name,
-                      **_summary_fields(summaries.get(name))})
-    for name, summary in summaries.items():
-        if name.startswith("dm:"):
-            other = next(i for i in parse_channel(name).ids if i != who.user_id)
-            items.append({"channel": name, "kind": "dm", "title": people.get(other, ""), "with_user_id": other,
-                          **_summary_fields(summary)})
-    items.sort(key=lambda i: (i["last_message_at"] is None, -(i["last_message_at"].timestamp())
-                              if i["last_message_at"] else 0, i["channel"]))
-    return items
-
-
-def _summary_fields(summary: dict[str, Any] | None) -> dict[str, Any]:
-    if summary is None:
-        return {"last_message_id": 0, "last_message_at": None, "last_read_id": 0, "unread": 0}
-    return {k: summary[k] for k in ("last_message_id", "last_message_at", "last_read_id", "unread")}
 
 
 # --- the notification feed ------------------------------------------------------------------------------

@@ -26,10 +26,11 @@ import asyncpg
 
 from edutrack import errors
 from edutrack.context import AppContext
-from edutrack.db.models import Notification
+from edutrack.db.models import Notification, Role
+from edutrack.i18n import _
 from edutrack.queries import chat as q
 from edutrack.security.tokens import Principal
-from edutrack.services import chat
+from edutrack.services import chat, chat_channels
 from edutrack.services.chat import Channel, SendResult
 from edutrack.uow import AfterCommit
 
@@ -76,10 +77,9 @@ class ChatSendBatcher:
                    known_member: bool = False, sender: str | None = None) -> SendResult:
         channel = chat.parse_channel(channel_name)
         if not channel.is_chat:
-            raise errors.BadRequest("Messages go to class:{id} or dm:{a}:{b} channels", code="invalid_channel")
+            raise errors.BadRequest(_("Messages go to chats, not to user:{id}"), code="invalid_channel")
         text = chat.clean_text(raw_text)
-        if not known_member:
-            await chat.check_member(self.ctx, who, channel)
+        await chat_channels.check_sender(self.ctx, who, channel, known_member=known_member)
         future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
         # A sender that went away leaves its error unread: read it here, so asyncio does not report it as lost.
         future.add_done_callback(_consume_error)
@@ -153,7 +153,7 @@ class ChatSendBatcher:
             names = await q.user_names_raw(db, unnamed) if unnamed else {}
             keys = sorted({(item.who.user_id, item.client_msg_id) for item in batch if item.client_msg_id})
             existing = await q.messages_by_client_ids(db, keys) if keys else {}
-            plan = _plan(batch, names, existing)
+            plan = _plan(batch, names, existing, await _class_teachers(db, batch))
             stored = await q.append_messages(db, plan.new) if plan.new else []
         # Committed: the statement above ran outside any transaction block, so it was its own transaction.
         if plan.new:
@@ -174,7 +174,22 @@ class _Plan:
     followers: list[tuple[int, int]] = field(default_factory=list)
 
 
-def _plan(batch: list[_Send], names: dict[int, str], existing: dict[tuple[int, str], q.ExistingMessage]) -> _Plan:
+async def _class_teachers(db: asyncpg.Connection, batch: list[_Send]) -> dict[int, int]:
+    """class id -> its class teacher, for the class-bound rooms that teachers of this batch write to."""
+    classes = {chat_channels.class_of(item.channel) for item in batch if item.who.role == Role.TEACHER.value}
+    wanted = sorted(c for c in classes if c is not None)
+    return await q.class_teachers_raw(db, wanted) if wanted else {}
+
+
+def _role(item: _Send, leads: dict[int, int]) -> str:
+    class_id = chat_channels.class_of(item.channel)
+    if class_id is not None and leads.get(class_id) == item.who.user_id:
+        return "class_teacher"
+    return item.who.role
+
+
+def _plan(batch: list[_Send], names: dict[int, str], existing: dict[tuple[int, str], q.ExistingMessage],
+          leads: dict[int, int]) -> _Plan:
     plan = _Plan([None] * len(batch))
     first_with: dict[tuple[int, str], int] = {}
     for position, item in enumerate(batch):
@@ -195,7 +210,7 @@ def _plan(batch: list[_Send], names: dict[int, str], existing: dict[tuple[int, s
                     plan.followers.append((position, first_with[key]))
                 continue
             first_with[key] = position
-        plan.new.append(_new_message(item, sender))
+        plan.new.append(_new_message(item, sender, _role(item, leads)))
         plan.new_at.append(position)
     return plan
 
@@ -210,7 +225,7 @@ def _answers(ctx: AppContext, batch: list[_Send], plan: _Plan, stored: list[q.St
         view = chat.message_dict(channel=message.channel, id=row.id, sender_id=message.sender_id,
                                  sender=item.sender or "", text=message.text,
                                  client_msg_id=message.client_msg_id, created_at=row.created_at,
-                                 edited_at=None, deleted=False)
+                                 edited_at=None, deleted=False, sender_role=message.sender_role)
         results[position] = SendResult(view, False)
         effects.publish(message.channel, chat.message_event(view))
         if row.notification_id is not None and message.notify_user_id is not None:
@@ -230,9 +245,9 @@ def _answers(ctx: AppContext, batch: list[_Send], plan: _Plan, stored: list[q.St
     return _Stored(final, effects)
 
 
-def _new_message(item: _Send, sender: str) -> q.NewMessage:
+def _new_message(item: _Send, sender: str, role: str) -> q.NewMessage:
     if item.channel.kind != "dm":
-        return q.NewMessage(item.channel.name, item.who.user_id, item.client_msg_id, item.text)
+        return q.NewMessage(item.channel.name, item.who.user_id, item.client_msg_id, item.text, sender_role=role)
     # The recipient's feed gets the message too, in the same statement, so an offline recipient gets it
     # in the email digest.
     recipient = next(uid for uid in item.channel.ids if uid != item.who.user_id)
@@ -242,14 +257,14 @@ def _new_message(item: _Send, sender: str) -> q.NewMessage:
         "sender_id": item.who.user_id,
         "sender": sender,
         "text": item.text[:500],
-    })
+    }, sender_role=role)
 
 
 def _existing_view(found: q.ExistingMessage, item: _Send) -> dict[str, Any]:
     return chat.message_dict(channel=found.channel, id=found.id, sender_id=item.who.user_id,
                              sender=item.sender or "", text=found.text, client_msg_id=item.client_msg_id,
                              created_at=found.created_at, edited_at=found.edited_at,
-                             deleted=found.deleted_at is not None)
+                             deleted=found.deleted_at is not None, sender_role=found.sender_role)
 
 
 def _consume_error(future: asyncio.Future[SendResult]) -> None:
