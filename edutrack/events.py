@@ -18,6 +18,8 @@ Notification kinds and their payload (every payload has "title", a short Russian
   attendance: lesson_id, student_id, student_name, subject, date, status, reason
   news:       news_id, title, summary
   message:    channel, message_id, sender_id, sender, text      (private messages only)
+  moderation: action (mute, unmute, delete), channel, actor_id, actor, reason, message_id, until: a moderator
+              acted on you in a chat (services/chat_moderation.py)
 `about_user_id` is the student the event concerns (for parents: which child), null for news/messages.
 
 Journal events (live only, never stored, on user:{id} of each teacher of the class in the subject, the class
@@ -34,6 +36,7 @@ Control events (never stored, never sent to clients as they are):
                                     same on parents:{id} and class-announcements:{id} (published with the
                                     class's), on staff:{id} and announcements:{id} (an account's role, school
                                     or activity changed) and on group:{id} (its members changed).
+  moderation.changed on a chat      its mutes or slow mode changed: every node drops what it cached of them.
   access.revoked on _nodes          the user's access tokens issued until `before` are refused from now on
                                     (deactivation, a new role or school, a password change, "log out
                                     everywhere"); every node records the cut-off and closes the user's
@@ -62,7 +65,8 @@ from edutrack.db.models import Notification
 
 log = logging.getLogger(__name__)
 
-NOTIFICATION_KINDS = ("grade", "grade_changed", "grade_deleted", "homework", "attendance", "news", "message")
+NOTIFICATION_KINDS = ("grade", "grade_changed", "grade_deleted", "homework", "attendance", "news", "message",
+                      "moderation")
 
 
 def redis_channel(namespace: str, channel: str) -> str:
@@ -131,6 +135,14 @@ def membership_changed_events(class_ids: Iterable[int]) -> list[tuple[str, dict[
     """Tell every node that these classes' rooms (its chat, its parents' room, its announcements) have other
     members now. If it is lost (Redis down), a node re-reads them when its Redis subscription comes back."""
     return channel_membership_events(f"{kind}:{c}" for c in sorted(set(class_ids)) for kind in CLASS_ROOMS)
+
+
+MODERATION_CHANGED = "moderation.changed"
+
+
+def channel_moderation_events(channels: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Tell every node that these chats' mutes or slow mode changed: their cached state is dropped."""
+    return [(name, {"type": MODERATION_CHANGED, "channel": name}) for name in dict.fromkeys(channels)]
 
 
 def channel_membership_events(channels: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:

@@ -12,6 +12,7 @@ from aiohttp import web
 from marshmallow import fields, validate
 
 from edutrack import errors
+from edutrack.api import chat_moderation as chat_moderation_api
 from edutrack.api import chat_rooms as chat_rooms_api
 from edutrack.api.http import ctx_of, json_response, load_json, load_query, path_int, principal
 from edutrack.api.openapi import doc
@@ -105,6 +106,7 @@ class MemberListSchema(ma.Schema):
 
 class ChannelListSchema(ma.Schema):
     items = fields.List(fields.Nested(ChannelSummarySchema))
+    unread_total = fields.Integer(metadata={"description": "Unread messages in all these chats together"})
 
 
 class ReadMarkerResultSchema(ma.Schema):
@@ -165,7 +167,7 @@ def _cursor(query: dict[str, Any]) -> dict[str, Any]:
      response=ChannelListSchema)
 async def list_chats(request: web.Request) -> web.Response:
     items = await chat_rooms.list_channels(ctx_of(request), principal(request))
-    return json_response(_channels.dump({"items": items}))
+    return json_response(_channels.dump({"items": items, "unread_total": sum(i["unread"] for i in items)}))
 
 
 @doc("Members of a chat (class chat: its students, their parents if the school allows, its teachers; private "
@@ -245,6 +247,7 @@ async def read_notifications(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     chat_rooms_api.setup(app)
+    chat_moderation_api.setup(app)
     app.router.add_get("/api/v1/chats", list_chats)
     app.router.add_get("/api/v1/chats/{channel}/members", list_members)
     app.router.add_get("/api/v1/chats/{channel}/messages", list_messages)

@@ -34,7 +34,7 @@ class ChatMessage(Base):
         # A client retrying a send (lost ack, reconnect) must not create a second message.
         UniqueConstraint("sender_id", "client_msg_id", name="uq_chat_messages_sender_client_msg"),
         Index("ix_chat_messages_sender_id", "sender_id"),
-        Index("ix_chat_messages_search", "search", postgresql_using="gin"),
+        Index("ix_chat_messages_search", "channel", "search", postgresql_using="gin"),  # btree_gin
     )
 
     channel: Mapped[str] = mapped_column(

@@ -13,13 +13,14 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from edutrack import errors
+from edutrack.i18n import N_, _
 from edutrack.realtime import frames
 from edutrack.realtime.commands import Command, parse
 from edutrack.realtime.protocol import CloseCode, ErrorCode, Limits, ProtocolError, Req
 from edutrack.realtime.transport import SocketWriter
 from edutrack.security.tokens import Principal, TokenService
 
-FIRST_FRAME = "The first frame must be {\"type\": \"auth\", \"token\": ...}"
+FIRST_FRAME = N_("The first frame must be {\"type\": \"auth\", \"token\": ...}")
 
 
 async def authenticate(ws: web.WebSocketResponse, token: str | None, *, limits: Limits, tokens: TokenService,
@@ -45,18 +46,18 @@ async def _first_frame_token(ws: web.WebSocketResponse, limits: Limits,
         msg = await ws.receive(timeout=limits.auth_timeout)
     except TimeoutError:
         await refuse(ws, CloseCode.AUTH_TIMEOUT, ErrorCode.UNAUTHORIZED,
-                      f"Send an auth frame within {limits.auth_timeout:g} s")
+                      _("Send an auth frame within %(seconds)s s", seconds=format(limits.auth_timeout, "g")))
         return None
     if msg.type != WSMsgType.TEXT:
         if msg.type not in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
-            await refuse(ws, CloseCode.AUTH_FAILED, ErrorCode.UNAUTHORIZED, FIRST_FRAME)
+            await refuse(ws, CloseCode.AUTH_FAILED, ErrorCode.UNAUTHORIZED, _(FIRST_FRAME))
         return None
     try:
         parsed = parse(msg.data, commands) if len(msg.data) <= limits.max_frame_bytes else None
     except ProtocolError:
         parsed = None
     if parsed is None or parsed.command.name != "auth":
-        await refuse(ws, CloseCode.AUTH_FAILED, ErrorCode.UNAUTHORIZED, FIRST_FRAME)
+        await refuse(ws, CloseCode.AUTH_FAILED, ErrorCode.UNAUTHORIZED, _(FIRST_FRAME))
         return None
     return str(parsed.data.token)
 
@@ -96,13 +97,13 @@ class TokenLifetime:
         self._writer.send(frames.auth_expiring(self.principal.expires_at))
 
     def _expired(self) -> None:
-        self._writer.send(frames.error(ErrorCode.TOKEN_EXPIRED, "Access token expired; reconnect with a fresh one"))
+        self._writer.send(frames.error(ErrorCode.TOKEN_EXPIRED, _("Access token expired; reconnect with a fresh one")))
         self._writer.spawn_close(CloseCode.TOKEN_EXPIRED, "token expired")
 
     def refresh(self, token: str, req: Req) -> None:
         fresh = self._tokens.decode_access(token)  # Unauthorized -> error frame, socket stays
         if fresh.user_id != self.principal.user_id:
-            self._writer.send(frames.error(ErrorCode.UNAUTHORIZED, "The token belongs to another user", req=req))
+            self._writer.send(frames.error(ErrorCode.UNAUTHORIZED, _("The token belongs to another user"), req=req))
             self._writer.spawn_close(CloseCode.AUTH_FAILED, "token of another user")
             return
         self.principal = fresh
@@ -117,8 +118,8 @@ class TokenLifetime:
     def revoked(self, relogin: bool) -> None:
         """Close the socket of a token that was cut off: 4001 when the user must log in again, else 4002."""
         if relogin:
-            self._writer.send(frames.error(ErrorCode.TOKEN_REVOKED, "This session was ended; log in again"))
+            self._writer.send(frames.error(ErrorCode.TOKEN_REVOKED, _("This session was ended; log in again")))
             self._writer.spawn_close(CloseCode.AUTH_FAILED, "session ended")
         else:
-            self._writer.send(frames.error(ErrorCode.TOKEN_REVOKED, "The account changed; refresh the access token"))
+            self._writer.send(frames.error(ErrorCode.TOKEN_REVOKED, _("The account changed; refresh the access token")))
             self._writer.spawn_close(CloseCode.TOKEN_EXPIRED, "token revoked")

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from edutrack import errors
+from edutrack.i18n import _
 from edutrack.realtime.protocol import ErrorCode, ProtocolError, Req
 from edutrack.validation import INT64_MAX, bad_text, parse_json, reject_unstorable_text
 
@@ -83,19 +84,19 @@ def parse(raw: str, commands: Mapping[str, Command[Any]]) -> Parsed:
     except errors.ApiError as exc:
         raise ProtocolError(exc.code, exc.message, exc.details) from None
     if not isinstance(data, dict):
-        raise ProtocolError(ErrorCode.INVALID_FRAME, "Frame must be a JSON object with a 'type'")
+        raise ProtocolError(ErrorCode.INVALID_FRAME, _("Frame must be a JSON object with a 'type'"))
     req = data.get("req")
     if req is not None and (isinstance(req, bool) or not isinstance(req, str | int)
                             or (isinstance(req, str) and (len(req) > 64 or bad_text(req)))):
-        raise ProtocolError(ErrorCode.INVALID_FRAME, "'req' must be a string (up to 64) or an integer")
+        raise ProtocolError(ErrorCode.INVALID_FRAME, _("'req' must be a string (up to 64) or an integer"))
     try:
         reject_unstorable_text(data)
         kind = data.get("type")
         if not isinstance(kind, str):
-            raise ProtocolError(ErrorCode.INVALID_FRAME, "Frame must have a string 'type'")
+            raise ProtocolError(ErrorCode.INVALID_FRAME, _("Frame must have a string 'type'"))
         command = commands.get(kind)
         if command is None:
-            raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"Unknown frame type {kind[:40]!r}",
+            raise ProtocolError(ErrorCode.UNKNOWN_TYPE, _("Unknown frame type %(type)s", type=repr(kind[:40])),
                                 {"known": list(commands)})
         return Parsed(command, command.load(data), req)
     except ProtocolError as exc:
@@ -109,7 +110,7 @@ def parse(raw: str, commands: Mapping[str, Command[Any]]) -> Parsed:
 
 
 def _required(name: str) -> ProtocolError:
-    return ProtocolError(ErrorCode.INVALID_FRAME, f"'{name}' is required", {name: "required"})
+    return ProtocolError(ErrorCode.INVALID_FRAME, _("'%(name)s' is required", name=name), {name: "required"})
 
 
 def string(max_len: int, *, required: bool = True) -> Check:
@@ -122,7 +123,8 @@ def string(max_len: int, *, required: bool = True) -> Check:
                 raise _required(name)
             return None
         if not isinstance(value, str) or not value or len(value) > max_len:
-            raise ProtocolError(ErrorCode.INVALID_FRAME, f"'{name}' must be a string of 1..{max_len} characters",
+            raise ProtocolError(ErrorCode.INVALID_FRAME, _("'%(name)s' must be a string of 1..%(max)s characters",
+                                                                  name=name, max=max_len),
                                 {name: "invalid"})
         return value
 
@@ -133,7 +135,7 @@ def any_string(data: dict[str, Any], name: str) -> str:
     """A string; what it may hold is the service's to say (e.g. a message's length after trimming)."""
     value = data.get(name)
     if not isinstance(value, str):
-        raise ProtocolError(ErrorCode.INVALID_FRAME, f"'{name}' must be a string", {name: "invalid"})
+        raise ProtocolError(ErrorCode.INVALID_FRAME, _("'%(name)s' must be a string", name=name), {name: "invalid"})
     return value
 
 
@@ -147,7 +149,7 @@ def count(*, required: bool) -> Check:
                 raise _required(name)
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > INT64_MAX:
-            raise ProtocolError(ErrorCode.INVALID_FRAME, f"'{name}' must be a non-negative integer",
+            raise ProtocolError(ErrorCode.INVALID_FRAME, _("'%(name)s' must be a non-negative integer", name=name),
                                 {name: "invalid"})
         return value
 

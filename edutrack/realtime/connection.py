@@ -14,6 +14,7 @@ from aiohttp import WSMsgType, web
 from aiohttp.abc import AbstractStreamWriter
 
 from edutrack import errors, events
+from edutrack.i18n import _
 from edutrack.ratelimit import CHAT_SEND
 from edutrack.realtime import frames
 from edutrack.realtime.auth import TokenLifetime
@@ -88,6 +89,9 @@ class Connection:
     def membership_changed(self, channel: str) -> None:
         self.gateway.membership_changed(channel)
 
+    def moderation_changed(self, channel: str) -> None:
+        self.gateway.moderation.changed(channel)
+
     # --- subscriptions -------------------------------------------------------------------------------------
 
     async def leave(self, name: str) -> bool:
@@ -120,18 +124,18 @@ class Connection:
             if msg.type == WSMsgType.TEXT:
                 await self._on_text(msg.data)
             elif msg.type == WSMsgType.BINARY:
-                self.error(ErrorCode.INVALID_FRAME, "Send JSON text frames, not binary")
+                self.error(ErrorCode.INVALID_FRAME, _("Send JSON text frames, not binary"))
             else:  # CLOSE, CLOSING, CLOSED, ERROR
                 break
 
     async def _on_text(self, raw: str) -> None:
         limit = self.limits.max_frame_bytes
         if len(raw) > limit or (len(raw) * 4 > limit and len(raw.encode()) > limit):
-            self.error(ErrorCode.FRAME_TOO_LARGE, f"Frames are limited to {limit} bytes",
+            self.error(ErrorCode.FRAME_TOO_LARGE, _("Frames are limited to %(limit)s bytes", limit=limit),
                        details={"max_frame_bytes": limit})
             return
         if not self._frames.allow():
-            self.error(ErrorCode.RATE_LIMITED, "Too many frames; slow down")
+            self.error(ErrorCode.RATE_LIMITED, _("Too many frames; slow down"))
             return
         if self.token.cut_off:
             # A cut-off whose broadcast has not closed this socket (yet): its old token acts no more.
@@ -148,7 +152,7 @@ class Connection:
             self.error(exc.code, exc.message, req=req, details=exc.details)
         except Exception:
             log.exception("realtime: frame handling failed", extra={"user_id": self.user_id})
-            self.error(ErrorCode.INTERNAL, "Something went wrong on our side", req=req, counts=False)
+            self.error(ErrorCode.INTERNAL, _("Something went wrong on our side"), req=req, counts=False)
 
     # --- teardown ------------------------------------------------------------------------------------------
 

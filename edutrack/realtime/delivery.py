@@ -60,6 +60,8 @@ class Outlet(Protocol):
 
     def membership_changed(self, channel: str) -> None: ...
 
+    def moderation_changed(self, channel: str) -> None: ...
+
 
 class ChannelDelivery:
     __slots__ = ("channel", "cursor", "dirty", "floor", "gap_timer", "held", "last_typing", "limits", "outlet",
@@ -93,6 +95,9 @@ class ChannelDelivery:
         if kind == events.MEMBERSHIP_CHANGED:
             # For the node, not the client; every local socket on the channel gets it, the gateway acts once.
             self.outlet.membership_changed(channel)
+            return
+        if kind == events.MODERATION_CHANGED:
+            self.outlet.moderation_changed(channel)
             return
         if kind in EPHEMERAL:
             if self.syncing or event.get("user_id") == self.outlet.user_id:

@@ -135,6 +135,14 @@ class ChatDeleted(TypedDict):
     channel: str
     id: int
     deleted_by: int
+    reason: NotRequired[str | None]  # a moderator deleted someone else's message
+
+
+class ChatSlowMode(TypedDict):  # a moderator set (or, with 0, ended) slow mode in the chat
+    type: Literal["chat.slow_mode"]
+    channel: str
+    seconds: int
+    by: int
 
 
 class Notification(TypedDict):
@@ -194,7 +202,7 @@ class ImportProgress(TypedDict):
 SERVER_FRAMES: Mapping[str, type] = {
     "ready": Ready, "auth.ok": AuthOk, "auth.expiring": AuthExpiring, "pong": Pong, "subscribed": Subscribed,
     "unsubscribed": Unsubscribed, "ack": Ack, "read.ok": ReadOk, "resync": Resync, "error": Error,
-    "chat.message": ChatMessage, "chat.edited": ChatEdited, "chat.deleted": ChatDeleted,
+    "chat.message": ChatMessage, "chat.edited": ChatEdited, "chat.deleted": ChatDeleted, "chat.slow_mode": ChatSlowMode,
     "notification": Notification, "read": ReadMarker, "presence": Presence, "typing": Typing,
     "journal": Journal, "import.progress": ImportProgress,
 }

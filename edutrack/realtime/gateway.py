@@ -20,6 +20,7 @@ from edutrack.realtime.connection import Connection
 from edutrack.realtime.delivery import ChannelDelivery
 from edutrack.realtime.hub import Hub
 from edutrack.realtime.membership import MemberCache
+from edutrack.realtime.moderation import ModerationCache
 from edutrack.realtime.presence import Presence
 from edutrack.realtime.protocol import CloseCode, Limits
 from edutrack.realtime.transport import FrameCache, SendStats
@@ -39,13 +40,14 @@ class Gateway:
                        on_recovered=self._cutoffs_due.set)
         self.presence = Presence(ctx.redis, ctx.settings.namespace)
         # Sends of every socket of this node share transactions (group commit): see services/chat_batch.py.
-        self.sends = ChatSendBatcher(ctx)
+        # Gap reads after a reconnect storm or a Redis outage must not starve REST of database connections.
+        self.db_slots = asyncio.Semaphore(max(2, ctx.settings.db_pool_size // 2))
+        self.moderation = ModerationCache(ctx, self.db_slots)  # mutes and slow mode for this node's sends
+        self.sends = ChatSendBatcher(ctx, screen=self.moderation.check)
         self.frames = FrameCache()  # an event's websocket frame, built once for all its local sockets
         self.stats = SendStats()
         self.connections: set[Connection] = set()
         self._by_user: dict[int, set[Connection]] = {}
-        # Gap reads after a reconnect storm or a Redis outage must not starve REST of database connections.
-        self.db_slots = asyncio.Semaphore(max(2, ctx.settings.db_pool_size // 2))
         # The shared Redis client's pool refuses (does not queue) beyond 100 connections: keep presence and
         # typing well below that during a reconnect storm, so chat publishes always find a connection.
         self.redis_slots = asyncio.Semaphore(32)

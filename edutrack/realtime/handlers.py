@@ -15,6 +15,7 @@ from typing import Any
 
 from edutrack import errors, events
 from edutrack.events import redis_channel
+from edutrack.i18n import _
 from edutrack.ratelimit import CHAT_READ, CHAT_SEND, TYPING
 from edutrack.realtime import frames
 from edutrack.realtime.commands import CommandTable, any_string, count, flag, string, wire
@@ -59,10 +60,10 @@ async def subscribe(conn: Connection, cmd: Subscribe, req: Req) -> None:
     name, gateway = cmd.channel, conn.gateway
     channel = chat.parse_channel(name)
     if name in conn.subs:
-        raise ProtocolError(ErrorCode.ALREADY_SUBSCRIBED, f"Already subscribed to {name}")
+        raise ProtocolError(ErrorCode.ALREADY_SUBSCRIBED, _("Already subscribed to %(channel)s", channel=name))
     if len(conn.subs) >= conn.limits.max_subscriptions:
         raise ProtocolError(ErrorCode.TOO_MANY_SUBSCRIPTIONS,
-                            f"At most {conn.limits.max_subscriptions} channels per socket")
+                            _("At most %(num)s channels per socket", num=conn.limits.max_subscriptions))
     sub = ChannelDelivery(channel, conn, conn.writer, conn.limits)
     sub.running = True
     conn.subs[name] = sub
@@ -72,7 +73,7 @@ async def subscribe(conn: Connection, cmd: Subscribe, req: Req) -> None:
     try:
         members = await gateway.join(conn.principal, channel)
         if conn.subs.get(name) is not sub:  # revoked by a membership change while authorizing
-            raise errors.Forbidden("You are not a member of this channel", code="not_a_member",
+            raise errors.Forbidden(_("You are not a member of this channel"), code="not_a_member",
                                    details={"channel": name})
         async with gateway.db_slots:
             head, cursor, missed = await chat.resume(conn.ctx, channel, since=cmd.since,
@@ -110,7 +111,7 @@ class Unsubscribe:
 @table.command("unsubscribe", Unsubscribe)
 async def unsubscribe(conn: Connection, cmd: Unsubscribe, req: Req) -> None:
     if not await conn.leave(cmd.channel):
-        raise ProtocolError(ErrorCode.NOT_SUBSCRIBED, f"Not subscribed to {cmd.channel}")
+        raise ProtocolError(ErrorCode.NOT_SUBSCRIBED, _("Not subscribed to %(channel)s", channel=cmd.channel))
     conn.send(frames.unsubscribed(req, cmd.channel))
 
 
@@ -125,7 +126,7 @@ class ChatSend:
 async def chat_send(conn: Connection, cmd: ChatSend, req: Req) -> None:
     wait = conn.ctx.budgets.take(conn.user_id, CHAT_SEND)  # shared with REST and the user's other sockets
     if wait:
-        conn.error(ErrorCode.RATE_LIMITED, "Too many messages; wait a moment", req=req,
+        conn.error(ErrorCode.RATE_LIMITED, _("Too many messages; wait a moment"), req=req,
                    details={"retry_after": math.ceil(wait)}, client_msg_id=cmd.client_msg_id)
         return
     sub = conn.subs.get(cmd.channel)
@@ -147,7 +148,7 @@ async def typing(conn: Connection, cmd: Typing, req: Req) -> None:
     name = cmd.channel
     sub = conn.subs.get(name)
     if sub is None or sub.channel.kind == "user":
-        raise ProtocolError(ErrorCode.NOT_SUBSCRIBED, f"Subscribe to {name} before typing in it")
+        raise ProtocolError(ErrorCode.NOT_SUBSCRIBED, _("Subscribe to %(channel)s before typing in it", channel=name))
     now = time.monotonic()
     if now - sub.last_typing < conn.limits.typing_interval:
         return  # ephemeral: silently coalesced

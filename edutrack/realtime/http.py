@@ -7,6 +7,7 @@ import asyncio
 from aiohttp import web
 
 from edutrack import errors
+from edutrack.i18n import _
 from edutrack.realtime.auth import authenticate, refuse
 from edutrack.realtime.connection import Connection
 from edutrack.realtime.gateway import GATEWAY, Gateway
@@ -20,9 +21,10 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
     offered = request.headers.get("Sec-WebSocket-Protocol")
     if offered is not None and SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
         # Refuse before the handshake: aiohttp would otherwise log the offered list (and the token in it).
-        raise errors.BadRequest(f"Offer the {SUBPROTOCOL!r} subprotocol", code="unsupported_subprotocol")
+        raise errors.BadRequest(_("Offer the %(subprotocol)s subprotocol", subprotocol=repr(SUBPROTOCOL)),
+                                code="unsupported_subprotocol")
     if gateway.shutting_down:
-        raise errors.ServiceUnavailable("This node is shutting down; reconnect to another")
+        raise errors.ServiceUnavailable(_("This node is shutting down; reconnect to another"))
     token = token_from_subprotocols(offered)
     limits = gateway.limits
     # compress=False: permessage-deflate is never negotiated, so a frame's bytes are the same for every socket
@@ -30,7 +32,7 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), heartbeat=limits.heartbeat,
                                max_msg_size=limits.hard_frame_bytes, timeout=limits.close_timeout, compress=False)
     if not ws.can_prepare(request).ok:
-        raise errors.BadRequest("This endpoint speaks WebSocket only (see docs/websocket.md)",
+        raise errors.BadRequest(_("This endpoint speaks WebSocket only (see docs/websocket.md)"),
                                 code="websocket_required")
     stream = await ws.prepare(request)
     transport = request.transport
@@ -45,7 +47,7 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
     cap = gateway.ctx.settings.ws_max_sockets_per_user
     if gateway.socket_count(who.user_id) >= cap:
         await refuse(ws, CloseCode.TOO_MANY_SOCKETS, ErrorCode.TOO_MANY_SOCKETS,
-                     f"At most {cap} open sockets per user; close one first")
+                     _("At most %(num)s open sockets per user; close one first", num=cap))
         _cut_library_cycles(request, transport)
         return ws
     conn = Connection(gateway, ws, transport, stream, who, COMMANDS)

@@ -12,6 +12,7 @@ from typing import Any
 
 from edutrack import errors
 from edutrack.context import AppContext
+from edutrack.i18n import _
 from edutrack.security.tokens import Principal
 from edutrack.services import chat
 
@@ -122,7 +123,7 @@ class MemberCache:
 
 def _require_member(who: Principal, channel: chat.Channel, members: set[int]) -> set[int]:
     if who.user_id not in members:
-        raise errors.Forbidden("You are not a member of this channel", code="not_a_member",
+        raise errors.Forbidden(_("You are not a member of this channel"), code="not_a_member",
                                details={"channel": channel.name})
     return members
 

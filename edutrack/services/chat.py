@@ -19,12 +19,12 @@ from edutrack import errors, events
 from edutrack.context import AppContext
 from edutrack.db.chat import ChatMessage
 from edutrack.db.models import Notification, Role
-from edutrack.i18n import _
+from edutrack.i18n import _, use_locale
 from edutrack.queries import chat as q
 from edutrack.queries import chat_rooms as rq
-from edutrack.queries import membership as m
 from edutrack.security.tokens import Principal
 from edutrack.services import chat_channels as cc
+from edutrack.services import chat_moderation
 from edutrack.services.chat_channels import Channel as Channel
 from edutrack.services.chat_channels import check_member as check_member
 from edutrack.services.chat_channels import dm_channel as dm_channel
@@ -43,31 +43,6 @@ MAX_PAGE = 200
 async def member_ids(ctx: AppContext, channel: Channel) -> set[int]:
     """Everyone in a channel now: what a node's member cache reads (realtime/membership.py)."""
     return await cc.load_member_ids(ctx, channel)
-
-
-async def school_of_channel(session: AsyncSession, channel: Channel) -> int | None:
-    """The school a room belongs to (None for private chats and feeds)."""
-    if channel.kind in cc.CLASS_BOUND:
-        return await m.school_of_class(session, channel.ids[0])
-    if channel.kind in cc.SCHOOL_BOUND:
-        return channel.ids[0]
-    if channel.kind == "group":
-        group = await rq.group_by_id(session, channel.ids[0])
-        return None if group is None else group.school_id
-    return None
-
-
-async def can_moderate(session: AsyncSession, who: Principal, channel: Channel) -> bool:
-    """Superusers; the school's admins in its rooms; the class's teachers in its class-bound rooms."""
-    if who.is_superuser:
-        return True
-    if channel.kind in ("dm", "user"):
-        return False
-    if who.role == Role.ADMIN.value:
-        return who.school_id is not None and await school_of_channel(session, channel) == who.school_id
-    if who.role == Role.TEACHER.value and channel.kind in cc.CLASS_BOUND:
-        return await m.teaches(session, who.user_id, channel.ids[0])
-    return False
 
 
 async def sender_role(session: AsyncSession, who: Principal, channel: Channel) -> str:
@@ -120,12 +95,19 @@ def message_event(view: dict[str, Any]) -> dict[str, Any]:
     return {"type": "chat.message", **view}
 
 
+def message_title(sender: str) -> str:
+    """The title of a private message's notification: in the default language, as every feed row's."""
+    with use_locale(None):
+        return _("New message from %(name)s", name=sender)
+
+
 def clean_text(raw: object) -> str:
     if not isinstance(raw, str):
-        raise errors.ValidationFailed(details={"text": ["Must be a string."]})
+        raise errors.ValidationFailed(details={"text": [_("Must be a string.")]})
     text = raw.strip()
     if not text or len(text) > MAX_TEXT:
-        raise errors.ValidationFailed(details={"text": [f"Length must be between 1 and {MAX_TEXT}."]})
+        raise errors.ValidationFailed(details={"text": [_("Length must be between %(min)s and %(max)s.", min=1,
+                                                          max=MAX_TEXT)]})
     return text
 
 
@@ -168,6 +150,7 @@ async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, cl
         if not known_member:
             await require_member(session, who, channel)
         await cc.require_may_send(session, who, channel)
+        await chat_moderation.require_may_speak(session, who, channel)
         role = await sender_role(session, who, channel)
         if sender is None:
             sender = await q.sender_name(session, who.user_id)
@@ -175,7 +158,7 @@ async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, cl
             existing = await q.message_by_client_id(session, who.user_id, client_msg_id)
             if existing is not None:
                 if existing.channel != channel.name:
-                    raise errors.Conflict("This client_msg_id was already used in another channel",
+                    raise errors.Conflict(_("This client_msg_id was already used in another channel"),
                                           code="client_msg_id_reused")
                 return SendResult(message_view(existing, sender), True)
         message_id, created_at = await q.append_message(session, channel.name, who.user_id, client_msg_id, text,
@@ -188,7 +171,7 @@ async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, cl
             # gets it in the email digest.
             recipient = next(uid for uid in channel.ids if uid != who.user_id)
             notes.append(await q.insert_notification(session, recipient, "message", {
-                "title": f"Новое сообщение от {sender}",
+                "title": message_title(sender),
                 "channel": channel.name,
                 "message_id": message_id,
                 "sender_id": who.user_id,
@@ -209,9 +192,9 @@ async def edit_message(ctx: AppContext, who: Principal, channel_name: str, messa
         await require_member(session, who, channel)
         message = await q.message_by_id(session, channel.name, message_id, for_update=True)
         if message is None or message.deleted_at is not None:
-            raise errors.NotFound("No such message")
+            raise errors.NotFound(_("No such message"))
         if message.sender_id != who.user_id:
-            raise errors.Forbidden("Only the author can edit a message")
+            raise errors.Forbidden(_("Only the author can edit a message"))
         await q.update_message(session, message, text=text, edited_at=func.now())
         await session.refresh(message, ["edited_at"])
         view = message_view(message, await q.sender_name(session, message.sender_id))
@@ -219,20 +202,10 @@ async def edit_message(ctx: AppContext, who: Principal, channel_name: str, messa
     return view
 
 
-async def delete_message(ctx: AppContext, who: Principal, channel_name: str, message_id: int) -> None:
-    channel = parse_channel(channel_name)
-    async with unit_of_work(ctx) as uow:
-        session = uow.session
-        await require_member(session, who, channel)
-        message = await q.message_by_id(session, channel.name, message_id, for_update=True)
-        if message is None or message.deleted_at is not None:
-            raise errors.NotFound("No such message")
-        if message.sender_id != who.user_id and not await can_moderate(session, who, channel):
-            raise errors.Forbidden("Only the author or a moderator (the class's teachers, the school's "
-                                   "administrators) can delete a message")
-        await q.update_message(session, message, deleted_at=func.now(), deleted_by=who.user_id)
-        uow.publish(channel.name, {"type": "chat.deleted", "channel": channel.name, "id": message_id,
-                                   "deleted_by": who.user_id})
+async def delete_message(ctx: AppContext, who: Principal, channel_name: str, message_id: int,
+                         reason: str | None = None) -> None:
+    """The author, or a moderator (audited, the author told why: services/chat_moderation.py)."""
+    await chat_moderation.delete_with_reason(ctx, who, channel_name, message_id, reason)
 
 
 # --- history and read markers -------------------------------------------------------------------------
@@ -276,7 +249,7 @@ async def mark_read(ctx: AppContext, who: Principal, channel_name: str, up_to: i
     channel = parse_channel(channel_name)
     if channel.kind == "user":
         if channel.ids[0] != who.user_id:
-            raise errors.Forbidden("You are not a member of this channel", code="not_a_member",
+            raise errors.Forbidden(_("You are not a member of this channel"), code="not_a_member",
                                    details={"channel": channel.name})
         return await mark_feed_read(ctx, who, up_to)
     async with unit_of_work(ctx) as uow:

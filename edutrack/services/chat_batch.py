@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,8 +66,11 @@ class _Stored:
 class ChatSendBatcher:
     """One per gateway (per process). `send` has the contract of `chat.send_message`."""
 
-    def __init__(self, ctx: AppContext, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, ctx: AppContext, *, max_batch: int = MAX_BATCH,
+                 screen: Callable[[Principal, Channel], Awaitable[None]] | None = None) -> None:
+        """`screen`: what else a send must pass before it is queued (the node's mutes and slow mode)."""
         self.ctx = ctx
+        self.screen = screen
         self.max_batch = max_batch
         self._queue: list[_Send] = []
         self._task: asyncio.Task[None] | None = None
@@ -80,6 +84,8 @@ class ChatSendBatcher:
             raise errors.BadRequest(_("Messages go to chats, not to user:{id}"), code="invalid_channel")
         text = chat.clean_text(raw_text)
         await chat_channels.check_sender(self.ctx, who, channel, known_member=known_member)
+        if self.screen is not None:
+            await self.screen(who, channel)
         future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
         # A sender that went away leaves its error unread: read it here, so asyncio does not report it as lost.
         future.add_done_callback(_consume_error)
@@ -252,7 +258,7 @@ def _new_message(item: _Send, sender: str, role: str) -> q.NewMessage:
     # in the email digest.
     recipient = next(uid for uid in item.channel.ids if uid != item.who.user_id)
     return q.NewMessage(item.channel.name, item.who.user_id, item.client_msg_id, item.text, recipient, {
-        "title": f"Новое сообщение от {sender}",
+        "title": chat.message_title(sender),
         "channel": item.channel.name,
         "sender_id": item.who.user_id,
         "sender": sender,
@@ -273,4 +279,5 @@ def _consume_error(future: asyncio.Future[SendResult]) -> None:
 
 
 def _reused() -> errors.ApiError:
-    return errors.Conflict("This client_msg_id was already used in another channel", code="client_msg_id_reused")
+    return errors.Conflict(_("This client_msg_id was already used in another channel"),
+                           code="client_msg_id_reused")

@@ -209,6 +209,18 @@ async def check_sender(ctx: AppContext, who: Principal, channel: Channel, *, kno
         await require_may_send(session, who, channel)
 
 
+async def school_of_channel(session: AsyncSession, channel: Channel) -> int | None:
+    """The school a room belongs to (None for private chats and feeds)."""
+    if channel.kind in CLASS_BOUND:
+        return await m.school_of_class(session, channel.ids[0])
+    if channel.kind in SCHOOL_BOUND:
+        return channel.ids[0]
+    if channel.kind == "group":
+        group = await rq.group_by_id(session, channel.ids[0])
+        return None if group is None else group.school_id
+    return None
+
+
 def class_of(channel: Channel) -> int | None:
     return channel.ids[0] if channel.kind in CLASS_BOUND else None
 

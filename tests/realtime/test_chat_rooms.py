@@ -287,3 +287,15 @@ async def test_my_chats_lists_every_kind(client, ctx, factory):
     resp = await client.get("/api/v1/chats", headers=world.students[0].headers)
     kinds = {item["kind"] for item in (await resp.json())["items"]}
     assert kinds == {"class", "class-announcements", "announcements"}
+
+
+async def test_unread_counts_per_chat_and_in_total(client, ctx, factory):
+    world = await make_class_world(ctx, factory)
+    await _post(client, world.teacher, world.channel, "Раз")
+    await _post(client, world.teacher, world.channel, "Два")
+    await _post(client, world.teacher, f"class-announcements:{world.class_id}", "Объявление")
+    resp = await client.get("/api/v1/chats", headers=world.students[0].headers)
+    body = await resp.json()
+    unread = {item["channel"]: item["unread"] for item in body["items"]}
+    assert unread[world.channel] == 2
+    assert body["unread_total"] == 3

@@ -1,0 +1,118 @@
+"""SQL of chat moderation: mutes, slow mode, reports and the moderation log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edutrack.db.chat_rooms import ChatChannelSetting, ChatModerationAction, ChatMute, ChatReport
+
+
+async def mute(session: AsyncSession, channel: str, user_id: int, until: datetime, by: int,
+               reason: str | None) -> None:
+    stmt = insert(ChatMute).values(channel=channel, user_id=user_id, until=until, muted_by=by, reason=reason)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=[ChatMute.channel, ChatMute.user_id],
+        set_={"until": until, "muted_by": by, "reason": reason, "created_at": text("now()")}))
+
+
+async def unmute(session: AsyncSession, channel: str, user_id: int) -> bool:
+    result = await session.execute(delete(ChatMute).where(ChatMute.channel == channel, ChatMute.user_id == user_id,
+                                                          ChatMute.until > text("now()")).returning(ChatMute.user_id))
+    return result.first() is not None
+
+
+async def active_mutes(session: AsyncSession, channel: str) -> list[ChatMute]:
+    rows = await session.execute(select(ChatMute).where(ChatMute.channel == channel, ChatMute.until > text("now()"))
+                                 .order_by(ChatMute.until))
+    return list(rows.scalars())
+
+
+async def set_slow_mode(session: AsyncSession, channel: str, seconds: int) -> None:
+    stmt = insert(ChatChannelSetting).values(channel=channel, slow_mode_seconds=seconds)
+    await session.execute(stmt.on_conflict_do_update(index_elements=[ChatChannelSetting.channel],
+                                                     set_={"slow_mode_seconds": seconds,
+                                                           "updated_at": text("now()")}))
+
+
+async def slow_mode(session: AsyncSession, channel: str) -> int:
+    found = await session.execute(select(ChatChannelSetting.slow_mode_seconds)
+                                  .where(ChatChannelSetting.channel == channel))
+    return int(found.scalar() or 0)
+
+
+_SPEAK = text("""
+SELECT (SELECT until FROM chat_mutes WHERE channel = :channel AND user_id = :user AND until > now()) AS muted_until,
+       coalesce((SELECT slow_mode_seconds FROM chat_channel_settings WHERE channel = :channel), 0) AS slow,
+       (SELECT max(m.created_at) FROM chat_messages m
+        WHERE m.channel = :channel AND m.sender_id = :user
+          AND m.id > coalesce((SELECT last_message_id FROM chat_channels WHERE name = :channel), 0) - 500
+       ) AS last_sent,
+       now() AS now
+""")
+
+
+async def speak_facts(session: AsyncSession, channel: str, user_id: int) -> Any:
+    """Whether the user is muted here (until when), the channel's slow mode, and when the user last wrote in it
+    (among its last 500 messages): what a send is checked against."""
+    return (await session.execute(_SPEAK, {"channel": channel, "user": user_id})).one()
+
+
+async def channel_state(session: AsyncSession, channel: str) -> tuple[int, dict[int, datetime]]:
+    """(slow mode seconds, {muted user: until}) of a channel: what a node caches for its sockets' sends."""
+    return await slow_mode(session, channel), {m.user_id: m.until for m in await active_mutes(session, channel)}
+
+
+async def log_action(session: AsyncSession, **values: Any) -> ChatModerationAction:
+    row = ChatModerationAction(**values)
+    session.add(row)
+    await session.flush()
+    await session.refresh(row, ["created_at"])
+    return row
+
+
+async def log_page(session: AsyncSession, channel: str, limit: int) -> list[ChatModerationAction]:
+    rows = await session.execute(select(ChatModerationAction).where(ChatModerationAction.channel == channel)
+                                 .order_by(ChatModerationAction.id.desc()).limit(limit))
+    return list(rows.scalars())
+
+
+async def add_report(session: AsyncSession, channel: str, message_id: int, reporter_id: int,
+                     reason: str | None) -> ChatReport | None:
+    """The new report, or None when this person already reported this message."""
+    stmt = insert(ChatReport).values(channel=channel, message_id=message_id, reporter_id=reporter_id, reason=reason)
+    found = await session.execute(stmt.on_conflict_do_nothing().returning(ChatReport.id))
+    report_id = found.scalar()
+    return None if report_id is None else await session.get(ChatReport, report_id)
+
+
+async def reports(session: AsyncSession, channel: str, *, open_only: bool, limit: int) -> list[Any]:
+    stmt = text(f"""
+        SELECT r.id, r.channel, r.message_id, r.reporter_id, r.reason, r.created_at, r.resolved_at, r.resolved_by,
+               m.sender_id, CASE WHEN m.deleted_at IS NULL THEN m.text END AS text, m.deleted_at IS NOT NULL AS deleted
+        FROM chat_reports r LEFT JOIN chat_messages m ON m.channel = r.channel AND m.id = r.message_id
+        WHERE r.channel = :channel {"AND r.resolved_at IS NULL" if open_only else ""}
+        ORDER BY r.id DESC LIMIT :limit""")  # noqa: S608 (a constant fragment; values are bound)
+    return list(await session.execute(stmt, {"channel": channel, "limit": limit}))
+
+
+async def resolve_report(session: AsyncSession, channel: str, report_id: int, by: int) -> ChatReport | None:
+    found = await session.execute(
+        update(ChatReport).where(ChatReport.id == report_id, ChatReport.channel == channel,
+                                 ChatReport.resolved_at.is_(None))
+        .values(resolved_at=text("now()"), resolved_by=by).returning(ChatReport.id))
+    report_id_done = found.scalar()
+    return None if report_id_done is None else await session.get(ChatReport, report_id_done)
+
+
+async def open_report_counts(session: AsyncSession, channels: Sequence[str]) -> dict[str, int]:
+    if not channels:
+        return {}
+    rows = await session.execute(select(ChatReport.channel, text("count(*)")).where(
+        ChatReport.channel.in_(list(channels)), ChatReport.resolved_at.is_(None)).group_by(ChatReport.channel))
+    return {str(c): int(n) for c, n in rows}
