@@ -13,6 +13,7 @@ from marshmallow import fields, validate
 
 from edutrack import errors
 from edutrack.api import chat_moderation as chat_moderation_api
+from edutrack.api import chat_reactions as chat_reactions_api
 from edutrack.api import chat_rooms as chat_rooms_api
 from edutrack.api.http import ctx_of, json_response, load_json, load_query, path_int, principal
 from edutrack.api.openapi import doc
@@ -248,6 +249,7 @@ async def read_notifications(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     chat_rooms_api.setup(app)
     chat_moderation_api.setup(app)
+    chat_reactions_api.setup(app)
     app.router.add_get("/api/v1/chats", list_chats)
     app.router.add_get("/api/v1/chats/{channel}/members", list_members)
     app.router.add_get("/api/v1/chats/{channel}/messages", list_messages)

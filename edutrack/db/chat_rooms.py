@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKey,
+    ForeignKeyConstraint,
     Identity,
     Index,
     Integer,
@@ -102,3 +103,28 @@ class ChatModerationAction(Base):
     until: Mapped[datetime | None]
     seconds: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class ChatReaction(Base):
+    """One person's reaction to a message (REACTIONS in services/chat_reactions.py); `check` acknowledges."""
+
+    __tablename__ = "chat_reactions"
+    __table_args__ = (ForeignKeyConstraint(["channel", "message_id"], ["chat_messages.channel", "chat_messages.id"],
+                                           name="fk_chat_reactions_message", ondelete="CASCADE"),)
+
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    reaction: Mapped[str] = mapped_column(String(16), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class ChatPin(Base):
+    __tablename__ = "chat_pins"
+    __table_args__ = (ForeignKeyConstraint(["channel", "message_id"], ["chat_messages.channel", "chat_messages.id"],
+                                           name="fk_chat_pins_message", ondelete="CASCADE"),)
+
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    pinned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    pinned_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -138,6 +138,24 @@ class ChatDeleted(TypedDict):
     reason: NotRequired[str | None]  # a moderator deleted someone else's message
 
 
+class ChatReactions(TypedDict):  # someone reacted to a message (or took it back): the counts as they are now
+    type: Literal["chat.reactions"]
+    channel: str
+    id: int
+    counts: dict[str, int]
+    user_id: int
+    reaction: str
+    added: bool
+
+
+class ChatPinned(TypedDict):  # a moderator pinned (or unpinned) a message
+    type: Literal["chat.pinned"]
+    channel: str
+    id: int
+    pinned: bool
+    by: int
+
+
 class ChatSlowMode(TypedDict):  # a moderator set (or, with 0, ended) slow mode in the chat
     type: Literal["chat.slow_mode"]
     channel: str
@@ -203,6 +221,7 @@ SERVER_FRAMES: Mapping[str, type] = {
     "ready": Ready, "auth.ok": AuthOk, "auth.expiring": AuthExpiring, "pong": Pong, "subscribed": Subscribed,
     "unsubscribed": Unsubscribed, "ack": Ack, "read.ok": ReadOk, "resync": Resync, "error": Error,
     "chat.message": ChatMessage, "chat.edited": ChatEdited, "chat.deleted": ChatDeleted, "chat.slow_mode": ChatSlowMode,
+    "chat.reactions": ChatReactions, "chat.pinned": ChatPinned,
     "notification": Notification, "read": ReadMarker, "presence": Presence, "typing": Typing,
     "journal": Journal, "import.progress": ImportProgress,
 }

@@ -114,6 +114,31 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_chat_moderation_log')),
     )
     op.create_index('ix_chat_moderation_log_channel', 'chat_moderation_log', ['channel', 'id'])
+    op.create_table(
+        'chat_reactions',
+        sa.Column('channel', sa.String(length=64), nullable=False),
+        sa.Column('message_id', sa.BigInteger(), nullable=False),
+        sa.Column('user_id', sa.BigInteger(), nullable=False),
+        sa.Column('reaction', sa.String(length=16), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), server_default=_now(), nullable=False),
+        sa.ForeignKeyConstraint(['channel', 'message_id'], ['chat_messages.channel', 'chat_messages.id'],
+                                name=op.f('fk_chat_reactions_message'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_chat_reactions_user_id_users'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('channel', 'message_id', 'user_id', 'reaction', name=op.f('pk_chat_reactions')),
+    )
+    op.create_table(
+        'chat_pins',
+        sa.Column('channel', sa.String(length=64), nullable=False),
+        sa.Column('message_id', sa.BigInteger(), nullable=False),
+        sa.Column('pinned_by', sa.BigInteger(), nullable=True),
+        sa.Column('pinned_at', sa.DateTime(timezone=True), server_default=_now(), nullable=False),
+        sa.ForeignKeyConstraint(['channel', 'message_id'], ['chat_messages.channel', 'chat_messages.id'],
+                                name=op.f('fk_chat_pins_message'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['pinned_by'], ['users.id'], name=op.f('fk_chat_pins_pinned_by_users'),
+                                ondelete='SET NULL'),
+        sa.PrimaryKeyConstraint('channel', 'message_id', name=op.f('pk_chat_pins')),
+    )
     op.add_column('chat_messages', sa.Column('sender_role', sa.String(length=16), nullable=True))
     op.add_column('chat_messages', sa.Column('delete_reason', sa.Text(), nullable=True))
     op.add_column('chat_messages', sa.Column(
@@ -131,6 +156,8 @@ def downgrade() -> None:
     op.drop_column('chat_messages', 'search')
     op.drop_column('chat_messages', 'delete_reason')
     op.drop_column('chat_messages', 'sender_role')
+    op.drop_table('chat_pins')
+    op.drop_table('chat_reactions')
     op.drop_index('ix_chat_moderation_log_channel', table_name='chat_moderation_log')
     op.drop_table('chat_moderation_log')
     op.drop_table('chat_reports')
