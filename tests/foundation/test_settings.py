@@ -73,7 +73,8 @@ def test_every_problem_is_reported_at_once():
     assert len(problems) == 4
     message = str(SettingsError(problems))
     assert message.startswith("invalid configuration:")
-    assert "REDIS_URL" in message and "CORS_ORIGINS" in message
+    assert "REDIS_URL" in message
+    assert "CORS_ORIGINS" in message
 
 
 def test_good_values_are_parsed():
