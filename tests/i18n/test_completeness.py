@@ -24,7 +24,6 @@ NOT_YET_TRANSLATED = (
     "edutrack/services/chat.py",
     "edutrack/services/chat_batch.py",
     "edutrack/api/accounts.py",
-    "edutrack/settings.py",
 )
 # Sample data in Russian (people's names, subjects, topics), not messages.
 DATA_MODULES = ("edutrack/demo/",)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from edutrack.i18n import use_locale
 from edutrack.settings import Settings, SettingsError, load_settings
 
 
@@ -31,6 +32,6 @@ def test_values_are_parsed_and_normalised() -> None:
     ({"DATABASE_READ_WAIT": "0"}, "DATABASE_READ_WAIT must be positive"),
 ])
 def test_bad_values_are_refused(env: dict[str, str], needle: str) -> None:
-    with pytest.raises(SettingsError) as caught:
+    with use_locale("en"), pytest.raises(SettingsError) as caught:
         load_settings(env, env_file=None)
     assert any(needle in problem for problem in caught.value.problems), caught.value.problems
