@@ -9,6 +9,7 @@ from aiohttp import web
 
 from edutrack import public_web, realtime, web_admin
 from edutrack import web as web_client
+from edutrack.api import absences as absences_api
 from edutrack.api import accounts, admin_people, diary_structure, docs, health, news, timetable
 from edutrack.api import analytics as analytics_api
 from edutrack.api import attendance as attendance_api
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> web.Application:
     grades_api.setup(app)
     attestations_api.setup(app)
     attendance_api.setup(app)
+    absences_api.setup(app)
     journal_api.setup(app)
     analytics_api.setup(app)
     people_api.setup(app)
