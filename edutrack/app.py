@@ -20,6 +20,7 @@ from edutrack.api import exports as exports_api
 from edutrack.api import grades as grades_api
 from edutrack.api import imports as imports_api
 from edutrack.api import journal as journal_api
+from edutrack.api import lesson_changes as lesson_changes_api
 from edutrack.api import outbox as outbox_api
 from edutrack.api import people as people_api
 from edutrack.api.middlewares import cors_and_security, error_handler, request_context, route_contract, server_header
@@ -61,6 +62,7 @@ def create_app(settings: Settings) -> web.Application:
     chats_api.setup(app)
     admin_people.setup(app)
     timetable.setup(app)
+    lesson_changes_api.setup(app)
     imports_api.setup(app)
     exports_api.setup(app)
     calendar_api.setup(app)

@@ -316,6 +316,10 @@ class LessonSchema(ma.Schema):
     ends_at = fields.String()
     topic = fields.String(allow_none=True)
     homework = fields.String(allow_none=True)
+    cancelled = fields.Boolean(metadata={"description": "cancelled: stays in the schedule, books nothing"})
+    regular_teacher_id = fields.Integer(allow_none=True, metadata={
+        "description": "with a one-off cover: the teacher it replaces (teacher_id is the cover)"})
+    change_note = fields.String(allow_none=True, metadata={"description": "why it was cancelled or covered"})
 
 
 class ScheduleSchema(ma.Schema):

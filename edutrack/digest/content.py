@@ -23,6 +23,7 @@ KIND_LABELS = {
     "homework": N_("Homework"),
     "attendance": N_("Attendance"),
     "absence_note": N_("Absence note"),
+    "lesson_changed": N_("Schedule change"),
 }
 ATTENDANCE_STATUS = {"absent": N_("absence"), "late": N_("late arrival"), "present": N_("present")}
 DIARY_KINDS = frozenset(KIND_LABELS)

@@ -71,7 +71,9 @@ async def _lesson_for_marking(session: AsyncSession, who: Principal, lesson_id: 
     lesson = await q.lesson_with_subject(session, lesson_id)
     if lesson is None or not (who.is_superuser or lesson.school_id == who.school_id):
         raise errors.NotFound(_("No such lesson"))
-    await permissions.require_teaches(session, who, lesson.class_id, lesson.subject_id)
+    await permissions.require_teaches(session, who, lesson.class_id, lesson.subject_id, lesson)
+    if lesson.cancelled_at is not None:
+        raise errors.Conflict(_("The lesson is cancelled"), code="lesson_cancelled")
     return lesson
 
 

@@ -28,7 +28,7 @@ from edutrack.queries import membership
 from edutrack.queries import schools as school_q
 from edutrack.security.tokens import Principal
 from edutrack.serialize import dumps_bytes
-from edutrack.services.diary import permissions
+from edutrack.services.diary import lesson_notices, permissions
 from edutrack.services.diary.notify import journal_changed, notify_students_and_parents
 from edutrack.uow import AfterCommit, unit_of_work
 
@@ -52,6 +52,8 @@ def lesson_view(row: Row[Any]) -> dict[str, Any]:
         # Always UTC, whether the object came from the database or from this request's input.
         "starts_at": lesson.starts_at.astimezone(UTC).isoformat(),
         "ends_at": lesson.ends_at.astimezone(UTC).isoformat(), "topic": lesson.topic, "homework": lesson.homework,
+        "cancelled": lesson.cancelled_at is not None, "regular_teacher_id": lesson.regular_teacher_id,
+        "change_note": lesson.change_note,
     }
 
 
@@ -285,14 +287,14 @@ async def update_lesson(ctx: AppContext, who: Principal, lesson_id: int, changes
         async with unit_of_work(ctx) as uow:
             session = uow.session
             lesson = await visible_lesson(session, who, lesson_id, for_update=True)
-            old_homework = lesson.homework
+            old_homework, before = lesson.homework, lesson_notices.snapshot(lesson)
             if any(k in changes for k in PLANNING_FIELDS):
                 fields, tz = await plan_change(session, who, lesson, changes)
                 await _check_conflicts(session, fields, tz, lesson.id)
                 for key in PLANNING_FIELDS:
                     setattr(lesson, key, fields[key])
             else:
-                await permissions.require_teaches(session, who, lesson.class_id, lesson.subject_id)
+                await permissions.require_teaches(session, who, lesson.class_id, lesson.subject_id, lesson)
                 tz = await school_tz(session, lesson.school_id)
             if "topic" in changes:
                 lesson.topic = (changes["topic"] or "").strip() or None
@@ -303,6 +305,7 @@ async def update_lesson(ctx: AppContext, who: Principal, lesson_id: int, changes
             await _lesson_changed(session, uow, lesson, who)
             if lesson.homework and lesson.homework != old_homework:
                 uow.publish_notifications(await _notify_homework(session, lesson.id, tz))
+            uow.publish_notifications(await lesson_notices.announce_move(session, before, lesson, tz, who.user_id))
             row = await q.lesson_row(session, lesson.id)
             assert row is not None
             view = lesson_view(row)

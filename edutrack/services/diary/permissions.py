@@ -52,14 +52,23 @@ async def require_class_visible(session: AsyncSession, who: Principal, class_id:
         raise errors.NotFound(_("No such class"))
 
 
-async def require_teaches(session: AsyncSession, who: Principal, class_id: int, subject_id: int) -> None:
-    """Grades, homework and attendance: the teacher of that class and subject, or the school's admin."""
+def covers_lesson(who: Principal, lesson: Any) -> bool:
+    """Is the caller the one-off cover teacher of this lesson (a row with teacher_id, regular_teacher_id)?"""
+    return lesson is not None and lesson.regular_teacher_id is not None and lesson.teacher_id == who.user_id
+
+
+async def require_teaches(session: AsyncSession, who: Principal, class_id: int, subject_id: int,
+                          lesson: Any = None) -> None:
+    """Grades, homework and attendance: the teacher of that class and subject, or the school's admin; for
+    `lesson` (the lesson the action is about, if any) also its cover teacher."""
     if who.is_superuser:
         return
     if who.role == Role.ADMIN.value:
         if await m.school_of_class(session, class_id) == who.school_id:
             return
         raise errors.NotFound(_("No such class"))
+    if who.role == Role.TEACHER.value and covers_lesson(who, lesson):
+        return
     if who.role == Role.TEACHER.value and await m.teaches(session, who.user_id, class_id, subject_id):
         return
     if who.role == Role.TEACHER.value:
