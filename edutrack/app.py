@@ -17,6 +17,7 @@ from edutrack.api import attestations as attestations_api
 from edutrack.api import calendar as calendar_api
 from edutrack.api import chats as chats_api
 from edutrack.api import exports as exports_api
+from edutrack.api import final_marks as final_marks_api
 from edutrack.api import grades as grades_api
 from edutrack.api import imports as imports_api
 from edutrack.api import journal as journal_api
@@ -54,6 +55,7 @@ def create_app(settings: Settings) -> web.Application:
     outbox_api.setup(app)
     grades_api.setup(app)
     attestations_api.setup(app)
+    final_marks_api.setup(app)
     attendance_api.setup(app)
     absences_api.setup(app)
     journal_api.setup(app)

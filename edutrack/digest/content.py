@@ -24,6 +24,7 @@ KIND_LABELS = {
     "attendance": N_("Attendance"),
     "absence_note": N_("Absence note"),
     "lesson_changed": N_("Schedule change"),
+    "final_mark": N_("Final mark"),
 }
 ATTENDANCE_STATUS = {"absent": N_("absence"), "late": N_("late arrival"), "present": N_("present")}
 DIARY_KINDS = frozenset(KIND_LABELS)

@@ -108,13 +108,15 @@ async def _span(session: AsyncSession, student_id: int, data: dict[str, Any]) ->
 
 
 async def create_note(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
-    if who.is_superuser or who.role != Role.PARENT.value:
+    if who.is_superuser or who.role == Role.STUDENT.value:
         raise errors.Forbidden(_("Only a student's parents can write an absence note"))
     await _admit(ctx, who, "absence-note", NOTES_PER_HOUR)
     student_id = data["student_id"]
     async with unit_of_work(ctx) as uow:
         session = uow.session
         if not await membership.is_parent_of(session, who.user_id, student_id):
+            if who.role != Role.PARENT.value:  # a teacher or admin who is not this student's parent
+                raise errors.Forbidden(_("Only a student's parents can write an absence note"))
             raise errors.NotFound(_("No such student"))
         starts, ends, cls = await _span(session, student_id, data)
         field = "lesson_ids" if data.get("lesson_ids") else "from"
@@ -138,13 +140,11 @@ async def create_note(ctx: AppContext, who: Principal, data: dict[str, Any]) -> 
 async def _may_see(session: AsyncSession, who: Principal, n: AbsenceNote) -> bool:
     if who.is_superuser or who.user_id == n.student_id:
         return True
-    if who.role == Role.ADMIN.value:
-        return who.school_id == n.school_id
-    if who.role == Role.PARENT.value:
-        return await membership.is_parent_of(session, who.user_id, n.student_id)
-    if who.role == Role.TEACHER.value:
-        return await q.class_teacher_of(session, n.class_id) == who.user_id
-    return False
+    if who.role == Role.ADMIN.value and who.school_id == n.school_id:
+        return True
+    if who.role == Role.TEACHER.value and await q.class_teacher_of(session, n.class_id) == who.user_id:
+        return True
+    return who.role != Role.STUDENT.value and await membership.is_parent_of(session, who.user_id, n.student_id)
 
 
 async def get_note(ctx: AppContext, who: Principal, note_id: int) -> dict[str, Any]:
@@ -163,7 +163,8 @@ async def decide_note(ctx: AppContext, who: Principal, note_id: int, data: dict[
         note = await q.note_by_id(session, note_id, for_update=True)
         if note is None or not await _may_see(session, who, note):
             raise errors.NotFound(_("No such absence note"))
-        if not (who.is_superuser or who.role in (Role.ADMIN.value, Role.TEACHER.value)):
+        leads = who.role == Role.TEACHER.value and await q.class_teacher_of(session, note.class_id) == who.user_id
+        if not (who.is_superuser or leads or (who.role == Role.ADMIN.value and who.school_id == note.school_id)):
             raise errors.Forbidden(_("Only the class teacher decides on an absence note"))
         if note.status == "accepted":
             raise errors.Conflict(_("This absence note is already accepted"))
@@ -201,6 +202,9 @@ async def _list_scope(session: AsyncSession, who: Principal, student_id: int | N
         pass
     elif who.role == Role.ADMIN.value:
         school = who.school_id
+    elif who.role == Role.TEACHER.value and student_id is not None and await membership.is_parent_of(
+            session, who.user_id, student_id):
+        pass  # a teacher reading their own child's notes
     elif who.role == Role.TEACHER.value:
         led = await q.classes_led_by(session, who.user_id)
         if class_id is not None and class_id not in led:

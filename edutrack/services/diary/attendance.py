@@ -24,7 +24,7 @@ from edutrack.queries import membership
 from edutrack.queries.people import person_names
 from edutrack.security.tokens import Principal
 from edutrack.services.diary import absence_notes, permissions
-from edutrack.services.diary.grades import teacher_filter, term_range, visible_student
+from edutrack.services.diary.grades import term_range, visible_student
 from edutrack.services.diary.notify import journal_changed, notify_students_and_parents
 from edutrack.uow import unit_of_work
 
@@ -166,7 +166,7 @@ async def student_attendance(ctx: AppContext, who: Principal, student_id: int, *
         student = await visible_student(session, who, student_id)
         starts, ends = await term_range(session, student.school_id, term_id, starts, ends)
         lo, hi = day_bounds(starts, ends)
-        scope = teacher_filter(who)
+        scope = await permissions.student_scope(session, who, student_id)
         rows = await q.student_marks(session, student_id, starts=lo, ends=hi, teacher_id=scope)
         summary = await q.student_summary(session, student_id, starts=lo, ends=hi, teacher_id=scope)
     return {

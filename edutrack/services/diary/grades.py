@@ -278,7 +278,7 @@ async def _student_grades(ctx: AppContext, who: Principal, student_id: int, *, s
     async with ctx.reads() as session:
         student = await visible_student(session, who, student_id)
         starts, ends = await term_range(session, student.school_id, term_id, starts, ends)
-        scope = teacher_filter(who)
+        scope = await permissions.student_scope(session, who, student_id)
         grades = await q.student_grades(session, student_id, subject_id=subject_id, starts=starts, ends=ends,
                                         teacher_id=scope)
         facts: dict[str, Any] = {"school_id": student.school_id}

@@ -419,7 +419,7 @@ async def class_week_body(ctx: AppContext, who: Principal, class_id: int, start:
 async def my_schedule(ctx: AppContext, who: Principal, start: date | None, end: date | None,
                       child_id: int | None) -> dict[str, Any]:
     async with ctx.reads() as session:
-        if who.role == Role.TEACHER.value:
+        if who.role == Role.TEACHER.value and child_id is None:  # with child_id: a teacher who is a parent
             school_id = who.school_id
             tz = await school_tz(session, school_id) if school_id is not None else ZoneInfo("UTC")
             starts, ends = _range(tz, start, end)
@@ -436,7 +436,7 @@ async def my_schedule(ctx: AppContext, who: Principal, start: date | None, end: 
             return _range_view(starts, ends, tz, mine)
         if who.role == Role.STUDENT.value:
             student_id = who.user_id
-        elif who.role == Role.PARENT.value:
+        elif who.role == Role.PARENT.value or child_id is not None:
             children = await membership.children_of(session, who.user_id)
             if child_id is None:
                 if len(children) != 1:
