@@ -2,7 +2,7 @@
 reports, the moderation log), role labels and full-text search of messages
 
 Revision ID: 0017_chat_rooms
-Revises: 0015_diary_io
+Revises: 0019_diary_ops
 Create Date: 2026-12-06 03:20:00
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0017_chat_rooms'
-down_revision = '0015_diary_io'
+down_revision = '0019_diary_ops'
 branch_labels = None
 depends_on = None
 
