@@ -18,10 +18,10 @@ from edutrack.i18n import _, for_recipients
 from edutrack.i18n.names import PersonName, address_name, sender_name
 from edutrack.mail.templates import RenderedEmail
 from edutrack.queries import chat as chat_q
-from edutrack.queries import membership as m
 from edutrack.queries import outbox as q
 from edutrack.queries.people import person_names
 from edutrack.security.tokens import Principal
+from edutrack.services import chat_channels
 from edutrack.services.chat import parse_channel
 
 KIND = "chat_message"
@@ -35,10 +35,13 @@ class Queued:
 
 
 def _chat_email(ctx: AppContext, people: dict[int, PersonName], sender_id: int, recipient_id: int, address: str,
-                class_name: object, text: str) -> RenderedEmail:
+                class_name: object, text: str, room: bool = False) -> RenderedEmail:
     """"Сообщение от Ирины Крыловой (чат класса 5А)": the sender declined, the recipient addressed by name."""
     sender = sender_name(people[sender_id]) if sender_id in people else "EduTrack"
-    where = _("class %(name)s chat", name=class_name) if class_name is not None else _("private message")
+    if class_name is not None:
+        where = _("class %(name)s chat", name=class_name)
+    else:
+        where = _("school chat") if room else _("private message")
     recipient = people.get(recipient_id)
     return ctx.mail.render(
         "chat_message", _("A message from %(sender)s (%(where)s)", sender=sender, where=where),
@@ -58,9 +61,9 @@ async def email_chat_message(ctx: AppContext, actor: Principal, channel_name: st
         message = await chat_q.message_by_id(session, channel.name, message_id)
         if message is None or message.deleted_at is not None:
             raise errors.NotFound(_("No such message in this channel"))
-        if channel.kind == "class":
-            message_school = await m.school_of_class(session, channel.ids[0])
-            members = await m.class_chat_member_ids(session, channel.ids[0])
+        if channel.derived:  # a room: its members now (a class chat, a parents' room, a group, ...)
+            message_school = await chat_channels.school_of_channel(session, channel)
+            members = await chat_channels.member_ids(session, channel)
         else:
             facts = await chat_q.user_facts(session, [message.sender_id])
             message_school = facts[message.sender_id][0] if message.sender_id in facts else None
@@ -79,7 +82,8 @@ async def email_chat_message(ctx: AppContext, actor: Principal, channel_name: st
         rows: list[dict[str, object]] = []
         for _user_id, address, _first_name, _extra in wanted:
             with for_recipients():
-                mail = _chat_email(ctx, names, message.sender_id, _user_id, address, class_name, message.text)
+                mail = _chat_email(ctx, names, message.sender_id, _user_id, address, class_name, message.text,
+                                   room=channel.derived)
             rows.append({"recipient": address, "subject": mail.subject[:300], "body_text": mail.text,
                          "body_html": mail.html, "kind": KIND, "user_id": _user_id,
                          "dedupe_key": f"{KIND}:{channel.name}:{message_id}:{_user_id}"})

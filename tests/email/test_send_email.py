@@ -135,3 +135,23 @@ async def test_asking_twice_emails_nobody_twice_but_reaches_new_members(
     rows = await outbox(ctx)
     assert [r.recipient for r in rows if r.id in third["outbox_ids"]] == ["newcomer@example.test"]
     assert len({r.recipient for r in rows}) == len(rows)  # one email per person, ever
+
+
+async def test_a_parents_room_message_goes_to_that_rooms_members(
+    client: TestClient, ctx: AppContext, factory: Factory, smtp: SmtpServer, mail_settings: Settings,
+) -> None:
+    school = await build_school(ctx, classes=2, students_per_class=2, parents_per_student=1)
+    cls = school.classes[0]
+    teacher_user = school.users[cls.class_teacher_id or 0]
+    teacher = await factory.login(teacher_user)
+    channel = f"parents:{cls.id}"
+    message = await post_message(client, teacher, channel, "Собрание родителей в четверг")
+    resp = await client.post(f"/api/v1/messages/{message['id']}/send-email", json={"channel": channel},
+                             headers=teacher.headers)
+    assert resp.status == 202, await resp.text()
+    async with ctx.sessions() as session:
+        from edutrack.queries.chat_rooms import parents_room_member_ids
+
+        members = await parents_room_member_ids(session, cls.id)
+    expected = {school.users[u].email for u in members} - {teacher_user.email}
+    assert {r.recipient for r in await outbox(ctx)} == expected
