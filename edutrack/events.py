@@ -26,6 +26,7 @@ Notification kinds and their payload (every payload has "title", a short Russian
               previous (null when first set)
   moderation: action (mute, unmute, delete), channel, actor_id, actor, reason, message_id, until: a moderator
               acted on you in a chat (services/chat_moderation.py)
+  mention:    channel, message_id, sender_id, sender, text: a chat message named you (`mentions` of its send)
 `about_user_id` is the student the event concerns (for parents: which child), null for news/messages.
 
 Journal events (live only, never stored, on user:{id} of each teacher of the class in the subject, the class
@@ -72,7 +73,7 @@ from edutrack.db.models import Notification
 log = logging.getLogger(__name__)
 
 NOTIFICATION_KINDS = ("grade", "grade_changed", "grade_deleted", "homework", "attendance", "news", "message",
-                      "absence_note", "lesson_changed", "final_mark", "moderation")
+                      "absence_note", "lesson_changed", "final_mark", "moderation", "mention")
 
 
 def redis_channel(namespace: str, channel: str) -> str:

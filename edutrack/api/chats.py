@@ -40,6 +40,10 @@ class FeedQuerySchema(CursorQuerySchema):
 
 class SendMessageSchema(StrictSchema):
     text = fields.String(required=True, validate=validate.Length(min=1, max=chat.MAX_TEXT))
+    mentions = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**63 - 1)), load_default=list,
+                           validate=validate.Length(max=chat.MAX_MENTIONS),
+                           metadata={"description": "Members this message names (@): each gets a `mention` "
+                                                    "notification; ids of people outside the chat are ignored"})
     client_msg_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
                                   metadata={"description": "Your id for this send: a retry with the same id "
                                             "stores nothing new and returns the first message"})
@@ -193,7 +197,7 @@ async def send_message(request: web.Request) -> web.Response:
     _charge(request, CHAT_SEND)
     data = await load_json(request, SendMessageSchema())
     result = await chat.send_message(ctx_of(request), principal(request), _channel(request), data["text"],
-                                     data["client_msg_id"])
+                                     data["client_msg_id"], mentions=data["mentions"])
     return json_response(_sent.dump({**result.message, "duplicate": result.duplicate}),
                          status=200 if result.duplicate else 201)
 

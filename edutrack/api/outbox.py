@@ -44,7 +44,8 @@ class OutboxPageSchema(ma.Schema):
 class SendEmailSchema(StrictSchema):
     # Message ids are numbered per channel, so the channel completes the message's name.
     channel = fields.String(required=True, validate=validate.Length(min=1, max=64),
-                            metadata={"description": "class:{id} or dm:{a}:{b}"})
+                            metadata={"description": "The message's chat: class:{id}, parents:{id}, group:{id}, "
+                                                     "dm:{a}:{b}, ..."})
 
 
 class SendEmailResultSchema(ma.Schema):

@@ -21,7 +21,7 @@ from edutrack.db.base import Base
 class ChatChannel(Base):
     __tablename__ = "chat_channels"
 
-    # Logical channel name: "class:{id}" or "dm:{a}:{b}" (see edutrack.events).
+    # Logical channel name: "class:{id}", "parents:{id}", "group:{id}", "dm:{a}:{b}", ... (services/chat_channels.py).
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_message_id: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -18,7 +18,7 @@ from edutrack.events import redis_channel
 from edutrack.i18n import _
 from edutrack.ratelimit import CHAT_READ, CHAT_SEND, TYPING
 from edutrack.realtime import frames
-from edutrack.realtime.commands import CommandTable, any_string, count, flag, string, wire
+from edutrack.realtime.commands import CommandTable, any_string, count, flag, string, user_ids, wire
 from edutrack.realtime.connection import Connection
 from edutrack.realtime.delivery import ChannelDelivery
 from edutrack.realtime.protocol import ErrorCode, ProtocolError, Req, dumps
@@ -120,6 +120,7 @@ class ChatSend:
     channel: str = wire(channel_name)
     text: str = wire(any_string)
     client_msg_id: str | None = wire(string(64, required=False))
+    mentions: tuple[int, ...] = wire(user_ids(chat.MAX_MENTIONS))
 
 
 @table.command("chat.send", ChatSend)
@@ -132,8 +133,14 @@ async def chat_send(conn: Connection, cmd: ChatSend, req: Req) -> None:
     sub = conn.subs.get(cmd.channel)
     # A subscribed chat was authorized at subscribe time (the same staleness as live delivery).
     known = sub is not None and sub.channel.is_chat
-    result = await conn.gateway.sends.send(conn.principal, cmd.channel, cmd.text, cmd.client_msg_id,
-                                           known_member=known, sender=conn.sender_name)
+    if cmd.mentions:
+        # Rare, and it writes a notification per person mentioned: the one-message path (it checks mutes and
+        # slow mode in its transaction), not the group commit.
+        result = await chat.send_message(conn.ctx, conn.principal, cmd.channel, cmd.text, cmd.client_msg_id,
+                                         known_member=known, sender=conn.sender_name, mentions=cmd.mentions)
+    else:
+        result = await conn.gateway.sends.send(conn.principal, cmd.channel, cmd.text, cmd.client_msg_id,
+                                               known_member=known, sender=conn.sender_name)
     conn.sender_name = result.message["sender"]
     conn.send(frames.ack(req, result.message, result.duplicate))
 

@@ -7,6 +7,7 @@ gateway both call these functions, so both paths store, authorize and publish id
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
 MAX_PAGE = 200
+MAX_MENTIONS = 50
 
 
 async def member_ids(ctx: AppContext, channel: Channel) -> set[int]:
@@ -122,15 +124,16 @@ class SendResult:
 
 async def send_message(ctx: AppContext, who: Principal, channel_name: str, raw_text: object,
                        client_msg_id: str | None, *, known_member: bool = False,
-                       sender: str | None = None) -> SendResult:
+                       sender: str | None = None, mentions: Sequence[int] = ()) -> SendResult:
     """Store and publish a message. `known_member`: the caller (a socket subscribed to the channel) has
-    already checked membership; `sender`: the sender's display name if the caller has it."""
+    already checked membership; `sender`: the sender's display name if the caller has it; `mentions`: members
+    the message names, each told by a `mention` notification (others of the list are ignored)."""
     channel = parse_channel(channel_name)
     if not channel.is_chat:
         raise errors.BadRequest(_("Messages go to chats, not to user:{id}"), code="invalid_channel")
     text = clean_text(raw_text)
     try:
-        return await _send(ctx, who, channel, text, client_msg_id, known_member, sender)
+        return await _send(ctx, who, channel, text, client_msg_id, known_member, sender, mentions)
     except IntegrityError:
         # Two sends with the same client_msg_id raced; the other one committed. Answer with it.
         if client_msg_id is None:
@@ -143,7 +146,7 @@ async def send_message(ctx: AppContext, who: Principal, channel_name: str, raw_t
 
 
 async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, client_msg_id: str | None,
-                known_member: bool, sender: str | None) -> SendResult:
+                known_member: bool, sender: str | None, mentions: Sequence[int] = ()) -> SendResult:
     notes: list[Notification] = []
     async with unit_of_work(ctx) as uow:
         session = uow.session
@@ -178,9 +181,22 @@ async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, cl
                 "sender": sender,
                 "text": text[:500],
             }))
+        if mentions:
+            notes += await _mention(session, who, channel, view, mentions)
         uow.publish(channel.name, message_event(view))
         uow.publish_notifications(notes)
     return SendResult(view, False)
+
+
+async def _mention(session: AsyncSession, who: Principal, channel: Channel, view: dict[str, Any],
+                   mentions: Sequence[int]) -> list[Notification]:
+    """A `mention` notification for each member the message names (not the sender, nobody outside the chat)."""
+    named = sorted(set(mentions[:MAX_MENTIONS]) & await cc.member_ids(session, channel) - {who.user_id})
+    with use_locale(None):
+        title = _("%(name)s mentioned you in a chat", name=view["sender"])
+    payload = {"title": title, "channel": channel.name, "message_id": view["id"], "sender_id": who.user_id,
+               "sender": view["sender"], "text": (view["text"] or "")[:500]}
+    return [await q.insert_notification(session, uid, "mention", payload) for uid in named]
 
 
 async def edit_message(ctx: AppContext, who: Principal, channel_name: str, message_id: int,

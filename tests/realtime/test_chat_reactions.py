@@ -60,3 +60,40 @@ async def test_moderators_pin_members_see(client, ctx, factory):
     resp = await client.get(f"/api/v1/chats/{world.channel}/pins", headers=world.stranger.headers)
     assert resp.status == 403
     await ws.close()
+
+
+def test_openapi_lists_the_reactions_the_service_takes():
+    from edutrack.api.openapi import STRING_PATH_PARAMS
+    from edutrack.services.chat_reactions import REACTIONS
+
+    assert STRING_PATH_PARAMS["reaction"]["enum"] == list(REACTIONS)
+
+
+async def test_mentions_notify_the_members_named(client, ctx, factory):
+    from tests.realtime.helpers import notifications_of
+
+    world = await make_class_world(ctx, factory)
+    pupil, other = world.students
+    resp = await client.post(f"/api/v1/chats/{world.channel}/messages", headers=world.teacher.headers,
+                             json={"text": "Маша, зайди после урока", "mentions": [pupil.id, world.stranger.id]})
+    assert resp.status == 201, await resp.text()
+    notes = [n for n in await notifications_of(ctx, pupil.id) if n.kind == "mention"]
+    assert notes[0].payload["message_id"] == (await resp.json())["id"]
+    assert [n for n in await notifications_of(ctx, world.stranger.id) if n.kind == "mention"] == []
+    ws = await connect(client, other)
+    assert (await subscribe(ws, world.channel))["type"] == "subscribed"
+    ack = await chat_send_with_mentions(ws, world.channel, "Учитель, можно вопрос?", [world.teacher.id])
+    assert ack["type"] == "ack"
+    assert [n.kind for n in await notifications_of(ctx, world.teacher.id)] == ["mention"]
+    refused = await chat_send_with_mentions(ws, world.channel, "x", ["one"])
+    assert refused["code"] == "invalid_frame"
+    await ws.close()
+
+
+async def chat_send_with_mentions(ws: Any, channel: str, text: str, mentions: list[Any]) -> dict[str, Any]:
+    from tests.realtime.helpers import send
+
+    req = f"m-{text[:5]}"
+    await send(ws, {"type": "chat.send", "channel": channel, "text": text, "mentions": mentions, "req": req})
+    reply, _ = await recv_until(ws, lambda f: f.get("req") == req)
+    return reply
