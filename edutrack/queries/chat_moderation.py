@@ -53,14 +53,17 @@ SELECT (SELECT until FROM chat_mutes WHERE channel = :channel AND user_id = :use
         WHERE m.channel = :channel AND m.sender_id = :user
           AND m.id > coalesce((SELECT last_message_id FROM chat_channels WHERE name = :channel), 0) - 500
        ) AS last_sent,
-       now() AS now
+       now() AS now,
+       (SELECT class_teacher_id FROM classes WHERE id = CAST(:class_id AS bigint)) AS lead,
+       (SELECT concat_ws(' ', first_name, last_name) FROM profiles WHERE user_id = :user) AS sender_name
 """)
 
 
-async def speak_facts(session: AsyncSession, channel: str, user_id: int) -> Any:
+async def speak_facts(session: AsyncSession, channel: str, user_id: int, class_id: int | None = None) -> Any:
     """Whether the user is muted here (until when), the channel's slow mode, and when the user last wrote in it
-    (among its last 500 messages): what a send is checked against."""
-    return (await session.execute(_SPEAK, {"channel": channel, "user": user_id})).one()
+    (among its last 500 messages): what a send is checked against; and, in the same round trip, what the message
+    is stored with: the class teacher of `class_id` (`lead`) and the sender's name."""
+    return (await session.execute(_SPEAK, {"channel": channel, "user": user_id, "class_id": class_id})).one()
 
 
 async def channel_state(session: AsyncSession, channel: str) -> tuple[int, dict[int, datetime]]:

@@ -65,7 +65,9 @@ async def _first_frame_token(ws: web.WebSocketResponse, limits: Limits,
 async def refuse(ws: web.WebSocketResponse, code: int, error: str, message: str) -> None:
     with contextlib.suppress(Exception):
         await ws.send_str(frames.error(error, message))
-        await asyncio.wait_for(ws.close(code=code, message=message[:120].encode()), 2.0)
+        # The close reason is the error's code: ASCII, within the 123 bytes a close frame allows (the message,
+        # in the socket's language, went in the error frame).
+        await asyncio.wait_for(ws.close(code=code, message=error.encode()[:123]), 2.0)
 
 
 class TokenLifetime:

@@ -47,15 +47,6 @@ async def member_ids(ctx: AppContext, channel: Channel) -> set[int]:
     return await cc.load_member_ids(ctx, channel)
 
 
-async def sender_role(session: AsyncSession, who: Principal, channel: Channel) -> str:
-    """The label a message carries: the sender's role, or class_teacher in their own class's rooms."""
-    class_id = cc.class_of(channel)
-    if who.role == Role.TEACHER.value and class_id is not None \
-            and await rq.class_teacher_of(session, class_id) == who.user_id:
-        return "class_teacher"
-    return who.role
-
-
 # --- views and events ---------------------------------------------------------------------------------
 
 
@@ -153,10 +144,11 @@ async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, cl
         if not known_member:
             await require_member(session, who, channel)
         await cc.require_may_send(session, who, channel)
-        await chat_moderation.require_may_speak(session, who, channel)
-        role = await sender_role(session, who, channel)
+        facts = await chat_moderation.require_may_speak(session, who, channel)
+        lead = who.role == Role.TEACHER.value and facts.lead == who.user_id
+        role = "class_teacher" if lead else who.role
         if sender is None:
-            sender = await q.sender_name(session, who.user_id)
+            sender = str(facts.sender_name or "")
         if client_msg_id is not None:
             existing = await q.message_by_client_id(session, who.user_id, client_msg_id)
             if existing is not None:

@@ -98,14 +98,14 @@ def exempt_from_slow_mode(who: Principal) -> bool:
     return who.is_superuser or who.role in STAFF
 
 
-async def require_may_speak(session: AsyncSession, who: Principal, channel: Channel) -> None:
-    """A mute, or slow mode (staff are exempt), refuses the send; one query."""
-    if channel.kind == "user":
-        return
-    facts = await mq.speak_facts(session, channel.name, who.user_id)
+async def require_may_speak(session: AsyncSession, who: Principal, channel: Channel) -> Any:
+    """A mute, or slow mode (staff are exempt), refuses the send; one query, whose row (with the class teacher
+    and the sender's name: queries/chat_moderation.speak_facts) it returns."""
+    facts = await mq.speak_facts(session, channel.name, who.user_id, cc.class_of(channel))
     refuse_if_muted(channel, facts.muted_until, facts.now)
     if not exempt_from_slow_mode(who):
         refuse_if_slow(channel, int(facts.slow), facts.last_sent, facts.now)
+    return facts
 
 
 async def channel_state(ctx: AppContext, channel: Channel) -> tuple[int, dict[int, datetime]]:
