@@ -4,6 +4,7 @@ seconds, dropped at once when a `moderation.changed` event of the chat arrives (
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +23,7 @@ class ModerationCache:
         self._db_slots = db_slots
         self._cache: dict[str, tuple[float, int, dict[int, datetime]]] = {}
         self._version: dict[str, int] = {}
+        self._loading: dict[str, tuple[int, asyncio.Task[tuple[int, dict[int, datetime]]]]] = {}
         # When each user last passed slow mode on this node, per chat: sends of one batch are not stored yet
         # when the next one is checked.
         self._recent: dict[tuple[str, int], float] = {}
@@ -52,6 +54,17 @@ class ModerationCache:
         if cached is not None and cached[0] > time.monotonic():
             return cached[1], cached[2]
         version = self._version.get(channel.name, 0)
+        in_flight = self._loading.get(channel.name)
+        if in_flight is None or in_flight[0] != version:
+            # One read for every send that arrives meanwhile: they resume together, in arrival order, and so still
+            # reach the group commit in one batch. A task of its own, so a sender going away cannot cancel it.
+            task = asyncio.create_task(self._load(channel, version), name="realtime-moderation")
+            task.add_done_callback(functools.partial(self._loaded, channel.name))
+            in_flight = (version, task)
+            self._loading[channel.name] = in_flight
+        return await asyncio.shield(in_flight[1])
+
+    async def _load(self, channel: Channel, version: int) -> tuple[int, dict[int, datetime]]:
         async with self._db_slots:
             slow, muted = await chat_moderation.channel_state(self.ctx, channel)
         if len(self._cache) > MAX_CACHED:
@@ -59,6 +72,13 @@ class ModerationCache:
         if self._version.get(channel.name, 0) == version:  # no change arrived during the read
             self._cache[channel.name] = (time.monotonic() + STATE_TTL, slow, muted)
         return slow, muted
+
+    def _loaded(self, name: str, task: asyncio.Task[tuple[int, dict[int, datetime]]]) -> None:
+        in_flight = self._loading.get(name)
+        if in_flight is not None and in_flight[1] is task:
+            del self._loading[name]
+        if not task.cancelled():
+            task.exception()  # read here, so asyncio does not report it as never retrieved
 
     def changed(self, name: str) -> None:
         self._version[name] = self._version.get(name, 0) + 1

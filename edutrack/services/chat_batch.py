@@ -53,6 +53,8 @@ class _Send:
     client_msg_id: str | None
     sender: str | None
     future: asyncio.Future[SendResult] = field(repr=False)
+    # The screen's check (mutes, slow mode) of this send, running while it waits in the queue.
+    screening: asyncio.Future[None] | None = field(default=None, repr=False)
 
 
 @dataclass(slots=True)
@@ -84,12 +86,12 @@ class ChatSendBatcher:
             raise errors.BadRequest(_("Messages go to chats, not to user:{id}"), code="invalid_channel")
         text = chat.clean_text(raw_text)
         await chat_channels.check_sender(self.ctx, who, channel, known_member=known_member)
-        if self.screen is not None:
-            await self.screen(who, channel)
         future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
         # A sender that went away leaves its error unread: read it here, so asyncio does not report it as lost.
         future.add_done_callback(_consume_error)
-        self._queue.append(_Send(who, channel, text, client_msg_id, sender, future))
+        # Queued now, in arrival order; its screen runs meanwhile and the batch waits for it (_screened).
+        screening = asyncio.ensure_future(self.screen(who, channel)) if self.screen is not None else None
+        self._queue.append(_Send(who, channel, text, client_msg_id, sender, future, screening))
         if self._task is None:
             self._task = asyncio.create_task(self._drain(), name="chat-group-commit")
         # Shielded: a sender that goes away (socket closed) must not cancel the batch under the others.
@@ -106,7 +108,9 @@ class ChatSendBatcher:
         try:
             while self._queue:
                 batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
-                await self._flush(batch)
+                batch = await _screened(batch)
+                if batch:
+                    await self._flush(batch)
         except BaseException:  # cancelled (the process stops): nobody may wait forever for an ack
             queued, self._queue = self._queue, []
             for item in queued:
@@ -271,6 +275,22 @@ def _existing_view(found: q.ExistingMessage, item: _Send) -> dict[str, Any]:
                              sender=item.sender or "", text=found.text, client_msg_id=item.client_msg_id,
                              created_at=found.created_at, edited_at=found.edited_at,
                              deleted=found.deleted_at is not None, sender_role=found.sender_role)
+
+
+async def _screened(batch: list[_Send]) -> list[_Send]:
+    """The sends of `batch` that their screen let through; the others are answered with its refusal."""
+    checks = [item.screening for item in batch if item.screening is not None]
+    if checks:
+        await asyncio.wait(checks)
+    passed: list[_Send] = []
+    for item in batch:
+        refusal = item.screening.exception() if item.screening is not None and not item.screening.cancelled() \
+            else None
+        if refusal is None:
+            passed.append(item)
+        elif not item.future.done():
+            item.future.set_exception(refusal)
+    return passed
 
 
 def _consume_error(future: asyncio.Future[SendResult]) -> None:
