@@ -28,7 +28,7 @@ from edutrack.i18n import _
 from edutrack.queries import lesson_changes as change_q
 from edutrack.queries import lessons as lesson_q
 from edutrack.security.tokens import Principal
-from edutrack.services.diary import lessons, permissions
+from edutrack.services.diary import clashes, lessons, permissions
 from edutrack.services.diary.lesson_notices import announce
 from edutrack.services.diary.notify import journal_changed
 from edutrack.uow import AfterCommit, unit_of_work
@@ -45,9 +45,9 @@ async def _admit(ctx: AppContext, who: Principal) -> None:
 async def _check_free(session: AsyncSession, lesson: Lesson, teacher_id: int, tz: ZoneInfo) -> None:
     fields = {k: getattr(lesson, k) for k in lessons.PLANNING_FIELDS}
     fields.update(school_id=lesson.school_id, teacher_id=teacher_id)
-    conflicts = await lessons.find_conflicts(session, fields, tz, lesson.id)
+    conflicts = await clashes.find_conflicts(session, fields, tz, lesson.id)
     if conflicts:
-        raise lessons.conflict_error(conflicts)
+        raise clashes.conflict_error(conflicts)
 
 
 async def _finish(session: AsyncSession, uow: AfterCommit, lesson: Lesson, who: Principal, change: str,
@@ -78,7 +78,7 @@ async def _change(ctx: AppContext, who: Principal, lesson_id: int, change: str, 
                 lesson.change_note = None
             view = await _finish(session, uow, lesson, who, change, tz, teachers)
     except IntegrityError as exc:
-        raise lessons.from_integrity(exc) from exc
+        raise clashes.from_integrity(exc) from exc
     return view
 
 
