@@ -218,3 +218,21 @@ async def test_writing_notes_is_rate_limited(client: TestClient, ctx: AppContext
         "student_id": child, "from": (today() + timedelta(days=1)).isoformat(), "reason": "illness"},
         headers=parent.headers)
     assert resp.status == 429
+
+
+async def test_decisions_are_rate_limited(client: TestClient, ctx: AppContext, factory: Factory,
+                                          school: BuiltSchool) -> None:
+    cls = school.classes[0]
+    child = cls.student_ids[0]
+    parent = await factory.login(school.parents(child)[0])
+    resp = await client.post("/api/v1/absence-notes", json={
+        "student_id": child, "from": (today() + timedelta(days=1)).isoformat(), "reason": "illness"},
+        headers=parent.headers)
+    note_id = (await resp.json())["id"]
+    teacher = await factory.login(school.user(cls.class_teacher_id or 0))
+    for _ in range(600):
+        await ctx.limiter.hit(f"absence-decision:{teacher.user.id}", 3600)
+    resp = await client.post(f"/api/v1/absence-notes/{note_id}/decision", json={"decision": "accepted"},
+                             headers=teacher.headers)
+    assert resp.status == 429
+    assert await audit_of(ctx, note_id) == ["create"]

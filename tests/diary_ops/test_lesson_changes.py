@@ -164,3 +164,14 @@ async def test_restore_move_and_room_are_announced(client: TestClient, ctx: AppC
     resp = await client.patch(f"/api/v1/lessons/{lesson_id}", json={"topic": "Причастие"},
                               headers=admin.headers)
     assert len([n for n in await changes(ctx) if n.user_id == student]) == 4
+
+
+async def test_lesson_changes_are_rate_limited(client: TestClient, ctx: AppContext, factory: Factory,
+                                               school: BuiltSchool) -> None:
+    (lesson_id,) = await add_lessons(ctx, school, school.classes[0].id, school.subject(0), [D1], hour=9)
+    admin = await factory.login(school.admin)
+    for _ in range(600):
+        await ctx.limiter.hit(f"lesson-change:{admin.user.id}", 3600)
+    resp = await client.put(f"/api/v1/lessons/{lesson_id}/cancellation", json={}, headers=admin.headers)
+    assert resp.status == 429
+    assert await changes(ctx) == []
