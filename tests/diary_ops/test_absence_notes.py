@@ -77,6 +77,8 @@ async def test_note_accepted_excuses_marks_taken_before_and_after(client: TestCl
     assert (await resp.json())["status"] == "accepted"
     resp = await client.get(f"/api/v1/lessons/{l1}/attendance", headers=subject_teacher.headers)
     assert (await resp.json())["marks"][0]["reason"] == "illness"  # taken before: updated on acceptance
+    resp = await client.get(f"/api/v1/journal/lessons/{l2}", headers=subject_teacher.headers)
+    assert (await resp.json())["absence_notes"] == [{"student_id": child, "reason": "illness"}]
     assert (await mark(client, subject_teacher.headers, l2, child))["reason"] == "illness"  # taken after
     assert (await mark(client, subject_teacher.headers, l3, child))["reason"] is None  # outside the note
     decided = (await notes_of_kind(ctx))[len(created):]
