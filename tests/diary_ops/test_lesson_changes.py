@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import icalendar
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
@@ -175,3 +176,24 @@ async def test_lesson_changes_are_rate_limited(client: TestClient, ctx: AppConte
     resp = await client.put(f"/api/v1/lessons/{lesson_id}/cancellation", json={}, headers=admin.headers)
     assert resp.status == 429
     assert await changes(ctx) == []
+
+
+async def test_a_cancelled_lesson_is_cancelled_in_the_calendar_feed(client: TestClient, ctx: AppContext,
+                                                                     factory: Factory, school: BuiltSchool) -> None:
+    cls = school.classes[0]
+    soon = datetime.now(UTC).date() + timedelta(days=2)
+    (lesson_id,) = await add_lessons(ctx, school, cls.id, school.subject(0), [soon], hour=9)
+    parent = await factory.login(school.parents(cls.student_ids[0])[0])
+    resp = await client.post("/api/v1/calendar-feed", headers=parent.headers)
+    assert resp.status == 201, await resp.text()
+    path = "/" + str((await resp.json())["url"]).split("://", 1)[1].split("/", 1)[1]
+    first = await client.get(path)
+    etag = first.headers["ETag"]
+    admin = await factory.login(school.admin)
+    resp = await client.put(f"/api/v1/lessons/{lesson_id}/cancellation", json={}, headers=admin.headers)
+    assert resp.status == 200
+    again = await client.get(path, headers={"If-None-Match": etag})
+    assert again.status == 200
+    events = [e for e in icalendar.Calendar.from_ical(await again.read()).walk("VEVENT")
+              if str(e["uid"]).startswith(f"lesson-{lesson_id}@")]
+    assert [str(e["status"]) for e in events] == ["CANCELLED"]
