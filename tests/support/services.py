@@ -561,18 +561,24 @@ class PrivateRedisCluster:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while not port_open(port):
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or self.processes[port].poll() is not None:
                 raise RuntimeError("a Redis Cluster node did not start")
             time.sleep(0.05)
 
     def start(self) -> None:
-        self.ports = [_free_cluster_port() for _ in range(self.masters * 2)]
-        for port in self.ports:
-            self.start_node(port)
+        while len(self.ports) < self.masters * 2:
+            port = _free_cluster_port()
+            try:
+                self.start_node(port)
+            except RuntimeError:  # taken meanwhile by someone else on this shared machine: another pair
+                self.processes.pop(port).kill()
+                continue
+            self.ports.append(port)
         cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
         subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports),
                         "--cluster-replicas", "1", "--cluster-yes"], check=True, capture_output=True, timeout=60)
         self.wait_ok()
+        self.wait_replicated()  # a replica that has not synced yet is never promoted
 
     def cli(self, port: int, *args: str) -> str:
         cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
@@ -595,6 +601,17 @@ class PrivateRedisCluster:
                 return
             time.sleep(0.2)
         raise RuntimeError("the private Redis Cluster did not become ok")
+
+    def wait_replicated(self, timeout: float = 30.0) -> None:
+        """Until every live replica's link to its master is up (a restarted node has synced), so that a master
+        killed next has a replica that may take over."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            infos = [self.cli(p, "INFO", "replication") for p in self.alive()]
+            if all("role:master" in i or "master_link_status:up" in i for i in infos):
+                return
+            time.sleep(0.2)
+        raise RuntimeError("a Redis Cluster replica did not sync")
 
     def master_ports(self, asking: int | None = None) -> list[int]:
         """The ports of the masters that hold slots and are not failed, as a live node sees them."""
