@@ -7,12 +7,14 @@ Starts its own Redis Cluster (3 masters + 3 replicas, redis-server processes on 
 --cluster create`) and its own single redis-server. No PostgreSQL, no API process: the hubs of N nodes
 (edutrack/realtime/hub.py, shards.py) run in this process, as an API node runs them.
 
-1. Fan-out. `classes` class channels; each node's sockets hold some of them: "by class" (a class's members all on
+1. Fan-out, on one Redis (PUBLISH), on the cluster with classic PUBLISH, and on the cluster sharded (SPUBLISH).
+   `classes` class channels; each node's sockets hold some of them: "by class" (a class's members all on
    one node, class c on node c mod N: what a balancer routing by class gives) or "spread" (members on every node,
    as a balancer by least connections gives once a class has more members than there are nodes). `events`
    events are published round robin over the classes (SPUBLISH on the cluster, PUBLISH on one Redis); counted:
-   the events each node's hub received (its Redis connections, whatever its sockets), and each Redis master's
-   share of the publishes and deliveries (INFO commandstats / stats).
+   the events each node's hub received (its Redis connections, whatever its sockets), each Redis master's
+   share of the SPUBLISHes (INFO commandstats), and the copies of each event that crossed the cluster bus
+   (CLUSTER INFO: publish and publishshard messages received by every node).
 2. Failover. One node, one channel whose master is then SIGKILLed while a writer appends to a log (in place of
    PostgreSQL's chat table: append, then SPUBLISH, "acked" once appended) every 5 ms; the subscriber takes live
    events and, on the hub's "recovered" call, re-reads the log after its last id, as a socket does. Measured:
@@ -62,16 +64,16 @@ class Counter:
         self.recovered.set()
 
 
-def make_hub(sharded: bool, url: str, nodes: list[tuple[str, int]], namespace: str) -> Hub:
-    if sharded:
-        return ShardedHub(url, nodes, namespace)
-    return Hub(url, namespace)
+MODES = {"single": "one Redis (PUBLISH)", "cluster-publish": "cluster, classic PUBLISH",
+         "cluster-spublish": "cluster, sharded (SPUBLISH)"}
 
 
-async def fanout(sharded: bool, url: str, nodes: list[tuple[str, int]], publisher: Any, n_nodes: int,
+async def fanout(mode: str, url: str, nodes: list[tuple[str, int]], publisher: Any, n_nodes: int,
                  placement: str, classes: int, events: int, cluster: PrivateRedisCluster | None) -> dict[str, Any]:
     namespace = f"bench{uuid.uuid4().hex[:8]}"
-    hubs = [make_hub(sharded, url, nodes, namespace) for _ in range(n_nodes)]
+    sharded = mode == "cluster-spublish"
+    # Classic pub/sub on a cluster: a hub may subscribe on any node, since every PUBLISH reaches every node.
+    hubs = [ShardedHub(url, nodes, namespace) if sharded else Hub(url, namespace) for _ in range(n_nodes)]
     counters = [Counter() for _ in hubs]
     for hub in hubs:
         await hub.start()
@@ -80,6 +82,7 @@ async def fanout(sharded: bool, url: str, nodes: list[tuple[str, int]], publishe
         for i in holders:
             await hubs[i].attach(f"class:{c}", counters[i])
     before = _pubsub_stats(cluster) if cluster is not None else {}
+    bus_before = _bus_received(cluster) if cluster is not None else 0
     started = time.monotonic()
     for start in range(0, events, 200):
         async with publisher.pipeline(transaction=False) as pipe:
@@ -95,18 +98,32 @@ async def fanout(sharded: bool, url: str, nodes: list[tuple[str, int]], publishe
         await asyncio.sleep(0.01)
     elapsed = time.monotonic() - started
     after = _pubsub_stats(cluster) if cluster is not None else {}
+    bus = (_bus_received(cluster) - bus_before) if cluster is not None else 0
     for hub in hubs:
         await hub.stop()
     result: dict[str, Any] = {
-        "redis": "cluster, 3 masters (SPUBLISH)" if sharded else "one Redis (PUBLISH)",
+        "redis": MODES[mode],
         "nodes": n_nodes, "placement": placement,
         "received_fraction": [round(c.events / events, 3) for c in counters],
         "missing": sum(max(0, x - c.events) for c, x in zip(counters, expected, strict=True)),
         "seconds": round(elapsed, 2),
     }
-    if cluster is not None:
+    if sharded:
         result["publishes_per_master"] = [after[p][0] - before.get(p, (0, 0))[0] for p in sorted(after)]
+    if cluster is not None:
+        # Copies of each event that crossed the cluster bus to another node (replicas, other masters).
+        result["bus_copies_per_event"] = round(bus / events, 2)
     return result
+
+
+def _bus_received(cluster: PrivateRedisCluster) -> int:
+    total = 0
+    for port in cluster.alive():
+        for line in cluster.cli(port, "CLUSTER", "INFO").splitlines():
+            if line.startswith(("cluster_stats_messages_publish_received:",
+                                "cluster_stats_messages_publishshard_received:")):
+                total += int(line.split(":")[1])
+    return total
 
 
 def _pubsub_stats(cluster: PrivateRedisCluster) -> dict[int, tuple[int, int]]:
@@ -208,11 +225,11 @@ async def main() -> None:
         on_single = Redis.from_url(single.url)
         for n_nodes in (2, 4):
             for placement in ("by class", "spread"):
-                for sharded in (False, True):
-                    row = await fanout(sharded, f"redis://127.0.0.1:{cluster.ports[0]}/0" if sharded
-                                       else single.url, nodes, on_cluster if sharded else on_single,
-                                       n_nodes, placement, args.classes, args.events,
-                                       cluster if sharded else None)
+                for mode in MODES:
+                    on = mode != "single"
+                    row = await fanout(mode, f"redis://127.0.0.1:{cluster.ports[0]}/0" if on else single.url,
+                                       nodes, on_cluster if on else on_single, n_nodes, placement, args.classes,
+                                       args.events, cluster if on else None)
                     print(json.dumps(row, ensure_ascii=False), flush=True)
                     results["fanout"].append(row)
         await on_cluster.aclose()
