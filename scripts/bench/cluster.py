@@ -85,10 +85,13 @@ async def fanout(mode: str, url: str, nodes: list[tuple[str, int]], publisher: A
     bus_before = _bus_received(cluster) if cluster is not None else 0
     started = time.monotonic()
     for start in range(0, events, 200):
+        batch = [(redis_channel(namespace, f"class:{e % classes}"), json.dumps({"type": "chat.message", "id": e}))
+                 for e in range(start, min(start + 200, events))]
+        if mode == "cluster-publish":  # redis-py refuses PUBLISH in a cluster pipeline: one by one, concurrently
+            await asyncio.gather(*(publisher.publish(target, text) for target, text in batch))
+            continue
         async with publisher.pipeline(transaction=False) as pipe:
-            for e in range(start, min(start + 200, events)):
-                target = redis_channel(namespace, f"class:{e % classes}")
-                text = json.dumps({"type": "chat.message", "id": e})
+            for target, text in batch:
                 (pipe.spublish if sharded else pipe.publish)(target, text)
             await pipe.execute()
     expected = [sum(1 for e in range(events) if (e % classes) % n_nodes == i) if placement == "by class"
