@@ -117,6 +117,37 @@ async def test_a_node_subscribes_only_on_the_shards_of_the_channels_it_holds(mak
         await ws.close()
 
 
+async def test_a_slot_migrated_mid_chat_moves_the_subscription_and_loses_nothing(make_client, settings, ctx,
+                                                                                factory, cluster):
+    world = await make_class_world(ctx, factory)
+    node_a = await make_client(redis_cluster_nodes=cluster.nodes)
+    node_b = await make_client(redis_cluster_nodes=cluster.nodes)
+    teacher = await connect(node_a, world.teacher)
+    reader = await connect(node_b, world.students[0])
+    await subscribe(reader, world.channel, since=0)
+    for i in range(3):
+        await chat_send(teacher, world.channel, f"before{i}")
+    first = await collect_messages(reader, world.channel, 3)
+    name = f"{settings.namespace}:ev:{world.channel}"
+    source = cluster.master_of(name)
+    target = next(port for port in cluster.master_ports() if port != source)
+    hub_b = hub_of(node_b)
+    reconnects = hub_b.reconnects
+    await asyncio.to_thread(cluster.move_slot, name, target)
+    # The old master drops the channel's subscribers (SUNSUBSCRIBE); the hub follows the slot to its new master.
+    await eventually(lambda: hub_b.shard_addresses().get(name) == ("127.0.0.1", target), timeout=10)
+    assert hub_b.reconnects > reconnects
+    for i in range(3):
+        await chat_send(teacher, world.channel, f"after{i}")
+    rest = await collect_messages(reader, world.channel, 3)
+    assert [m["text"] for m in first + rest] == [f"before{i}" for i in range(3)] + [f"after{i}" for i in range(3)]
+    assert [m["id"] for m in first + rest] == list(range(1, 7))
+    assert name in cluster.cli(target, "PUBSUB", "SHARDCHANNELS", f"{settings.namespace}:*").split()
+    assert name not in cluster.cli(source, "PUBSUB", "SHARDCHANNELS", f"{settings.namespace}:*").split()
+    await teacher.close()
+    await reader.close()
+
+
 async def test_killing_a_master_mid_chat_loses_no_acked_message(make_client, settings, ctx, factory):
     world = await make_class_world(ctx, factory)
     with private_redis_cluster() as own:

@@ -636,6 +636,21 @@ class PrivateRedisCluster:
                     return int(fields[1].split("@")[0].rsplit(":", 1)[1])
         raise RuntimeError(f"no master serves slot {slot}")
 
+    def move_slot(self, name: str, to_port: int) -> int:
+        """Migrate the slot of this key or shard channel to the master at `to_port` (the steps `redis-cli --cluster
+        reshard` takes for each slot); returns the port of the master it left."""
+        slot = self.cli(self.alive()[0], "CLUSTER", "KEYSLOT", name).strip()
+        source = self.master_of(name)
+        source_id = self.cli(source, "CLUSTER", "MYID").strip()
+        target_id = self.cli(to_port, "CLUSTER", "MYID").strip()
+        self.cli(to_port, "CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+        self.cli(source, "CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+        while keys := self.cli(source, "CLUSTER", "GETKEYSINSLOT", slot, "100").split():
+            self.cli(source, "MIGRATE", "127.0.0.1", str(to_port), "", "0", "5000", "KEYS", *keys)
+        for port in (to_port, source, *(p for p in self.master_ports() if p not in (to_port, source))):
+            self.cli(port, "CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        return source
+
     def kill(self, port: int) -> None:
         """SIGKILL a node: no goodbye to anyone; its replica takes over after the node timeout."""
         process = self.processes.pop(port)
