@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.connection import SSLConnection, parse_url
 
 from edutrack.settings import Settings
 
@@ -48,12 +49,14 @@ def node_url(redis_url: str, host: str, port: int) -> str:
 
 def make_cluster(settings: Settings) -> Redis:
     """The cluster client, typed as the single-node client whose command API it offers (ctx.redis)."""
-    parts = urlsplit(settings.redis_url)
+    options = parse_url(settings.redis_url)  # credentials and TLS options, as the subscription connections read them
+    tls: dict[str, Any] = {key: value for key, value in options.items() if key.startswith("ssl_")}
     client = RedisCluster(
         startup_nodes=[ClusterNode(host, port) for host, port in cluster_nodes(settings)],
-        username=parts.username or None,
-        password=parts.password or None,
-        ssl=parts.scheme == "rediss",
+        username=options.get("username") or None,
+        password=options.get("password") or None,
+        ssl=options.get("connection_class") is SSLConnection,
+        **tls,
         max_connections=settings.redis_max_connections,
         socket_connect_timeout=1.0,
         socket_timeout=1.0,

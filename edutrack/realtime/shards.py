@@ -99,7 +99,8 @@ class _Shard:
         if recover:
             self.recover.add(name)
         if self.conn is not None:
-            self.conn.ssubscribe(name)
+            with contextlib.suppress(OSError):  # the session is ending: `lost` re-places every channel, this one too
+                self.conn.ssubscribe(name)
 
     def remove(self, name: str) -> None:
         self.channels.discard(name)
