@@ -40,8 +40,7 @@
       c.unread > 0 ? el("span", { class: "badge", "aria-label": ET.tn("%(num)s unread", "%(num)s unread", c.unread),
         text: String(c.unread) }) : null)));
     });
-    var navBadge = ET.$("chat-unread-total");
-    if (navBadge) { navBadge.hidden = total === 0; navBadge.textContent = String(total); }
+    ET.showChatUnread(total);
   }
 
   function recountUnread(c) {
