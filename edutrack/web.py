@@ -45,7 +45,7 @@ TEACHER = Page("teacher", "teacher.html", N_("Teacher's journal"),
                (LIVE_SCRIPT, "web/teacher-common.js", "web/teacher-lesson.js", "web/teacher-journal.js",
                 "web/teacher-class.js", "web/teacher.js"))
 CHAT = Page("chat", "chat.html", N_("Chats"), (LIVE_SCRIPT, "web/chat.js"))
-NEWS = Page("news", "news.html", N_("News"), (LIVE_SCRIPT, "web/news.js"))
+NEWS = Page("news", "news.html", N_("News page"), (LIVE_SCRIPT, "web/news.js"))
 RESET_PASSWORD = Page("reset-password", "reset_password.html", N_("New password"), ("reset-password.js",))
 PAGES = (LOGIN, DIARY, TEACHER, CHAT, NEWS, RESET_PASSWORD)
 
