@@ -56,6 +56,7 @@
       state.classNames[childId] = schedule.items[0].class_name;
       showTitle();
     }
+    if (!schedule.items.length) { show(box, emptyWeek()); return; }
     var day = dayIn(schedule.timezone);
     var time = timeIn(schedule.timezone);
     var byDay = {};
@@ -81,6 +82,30 @@
         heading, lessons.length ? list : el("p", { class: "muted", text: t("No lessons") })));
     }
     show(box, wrap);
+  }
+
+  // A week without a single lesson: the holidays (between or after the terms), or simply no lessons,
+  // in one line rather than six days of "No lessons".
+  function emptyWeek() {
+    var from = ET.isoDay(state.weekStart);
+    var to = ET.isoDay(ET.addDays(state.weekStart, 6));
+    var inTerm = state.terms.some(function (term) { return term.starts_on <= to && from <= term.ends_on; });
+    if (inTerm || !state.terms.length) return el("p", { class: "muted week-empty", text: t("No lessons this week.") });
+    var next = state.terms.filter(function (term) { return term.starts_on > to; })
+      .sort(function (a, b) { return a.starts_on < b.starts_on ? -1 : 1; })[0];
+    return el("div", { class: "holidays" },
+      el("p", { class: "holidays-title", text: t("Holidays") }),
+      next ? el("p", { class: "muted", text: t("Lessons start again on %(date)s.", { date: ET.fmt.date(next.starts_on) }) })
+        : null);
+  }
+
+  // On a day outside every term (the holidays, the summer) the diary opens on the last school week.
+  function lastSchoolWeek() {
+    var today = ET.isoDay(new Date());
+    if (state.terms.some(function (term) { return term.starts_on <= today && today <= term.ends_on; })) return;
+    var past = state.terms.filter(function (term) { return term.ends_on < today; })
+      .sort(function (a, b) { return a.ends_on < b.ends_on ? 1 : -1; })[0];
+    if (past) state.weekStart = ET.monday(ET.parseDay(past.ends_on));
   }
 
   // ---------------------------------------------------------------- grades
@@ -199,6 +224,7 @@
     return ET.api("/api/v1/schools/" + state.user.school_id + "/terms").then(function (terms) {
       var select = ET.$("term-select");
       var today = ET.isoDay(new Date());
+      state.terms = terms;
       terms.forEach(function (t) {
         var current = t.starts_on <= today && today <= t.ends_on;
         if (current) state.termId = String(t.id);
@@ -236,6 +262,6 @@
   ET.start().then(function (user) {
     state.user = user;
     if (user.role !== "student" && user.role !== "parent") { window.location.replace(ET.homeFor(user)); return; }
-    return Promise.all([setupChildren(), setupTerms()]).then(loadAll);
+    return Promise.all([setupChildren(), setupTerms()]).then(function () { lastSchoolWeek(); return loadAll(); });
   }).catch(function (err) { if (!err.shown) ET.toast(err.message, "error"); });
 })();
