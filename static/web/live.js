@@ -6,6 +6,7 @@
 (function () {
   "use strict";
   var ET = window.EduTrack;
+  var MAX_WATCHED = 150;
 
   // The menu's "Chats" badge: how many messages from others are unread, over all chats.
   ET.showChatUnread = function (total) {
@@ -40,7 +41,9 @@
     var self = this;
     if (this.loading) return this.loading;
     this.loading = ET.api("/api/v1/chats").then(function (data) {
-      data.items.forEach(function (s) {
+      // A socket takes up to 200 subscriptions (docs/websocket.md); a superuser may belong to more chats than
+      // that, and their badge then counts the first ones the list names.
+      data.items.slice(0, MAX_WATCHED).forEach(function (s) {
         var known = self.chats[s.channel];
         if (known) {
           known.base = s.unread;
