@@ -7,8 +7,6 @@
   var el = ET.el;
   var t = ET.t;
   var CHILD_KEY = "edutrack.child";
-  // Nouns, not verbs: the list reads right for a girl and for a boy alike.
-  var ATTENDANCE = { present: t("present"), absent: t("absence"), late: t("late arrival") };
   var REASONS = { unexcused: t("without a valid reason"), illness: t("illness"), excused: t("valid reason") };
 
   // freshGradeIds: grades that arrived live while the page is open, for any child, so a parent who switches to
@@ -156,6 +154,13 @@
     return loadFor(ET.$("attendance"), query, renderAttendance);
   }
 
+  // "Математика: опоздала": the verb agrees with the student (a noun when the name does not tell).
+  function attendanceText(gender, m) {
+    if (m.status === "late") return ET.tg(gender, "%(subject)s: was late", { subject: m.subject });
+    var reason = m.reason ? REASONS[m.reason] : t("no reason given");
+    return ET.tg(gender, "%(subject)s: was absent (%(reason)s)", { subject: m.subject, reason: reason });
+  }
+
   function renderAttendance(box, data) {
     var s = data.summary || {};
     var rate = s.rate === null || s.rate === undefined ? "—" : Math.round(s.rate * 100) + "%";
@@ -169,8 +174,7 @@
     missed.forEach(function (m) {
       list.append(el("li", { class: "att-" + m.status },
         el("time", { datetime: m.starts_at, text: ET.fmt.stamp(m.starts_at) }), " ",
-        m.subject + ": " + ATTENDANCE[m.status] + (m.status !== "absent" ? "" :
-          " (" + (m.reason ? REASONS[m.reason] : t("no reason given")) + ")")));
+        attendanceText(data.student_gender, m)));
     });
     ET.clear(box).append(summary, missed.length ? list : el("p", { class: "muted", text: t("No absences.") }));
   }
