@@ -157,3 +157,27 @@ async def test_a_private_chat_started_from_a_name_and_edits_and_deletes_seen_by_
     await assert_accessible(mine)
     p_tab.assert_clean()
     t_tab.assert_clean()
+
+
+async def test_the_class_teacher_writes_privately_to_a_parent_from_the_class_list(
+    browsers: Browsers, school: BuiltSchool,
+) -> None:
+    cls = school.classes[0]
+    lead = school.user(cls.class_teacher_id or 0)
+    [parent] = school.parents(cls.student_ids[0])
+    p_tab = await browsers.login(parent.email, expect_path="/diary")
+    t_tab = await browsers.login(lead.email, expect_path="/teacher")
+    page = t_tab.page
+    await page.get_by_role("link", name="Ведомость и родители: 5А").click()
+    await page.locator(f'#parents tr[data-parent-id="{parent.id}"] a.person-chat').click()
+    await page.wait_for_url("**/chat?channel=dm:*")
+    assert str(parent.id) in page.url
+    await page.get_by_label("Сообщение", exact=True).fill("Здравствуйте! Зайдите, пожалуйста, в школу.")
+    await page.get_by_role("button", name="Отправить").click()
+    await page.locator(".message.mine").filter(has_text="Зайдите").wait_for()
+
+    # The parent, on the diary, sees the toast of the private message and the chat badge.
+    await p_tab.page.locator(".toast").filter(has_text="Зайдите, пожалуйста").wait_for()
+    await expect(p_tab.page.locator("#chat-unread-total")).to_have_text("1", use_inner_text=True)
+    p_tab.assert_clean()
+    t_tab.assert_clean()
