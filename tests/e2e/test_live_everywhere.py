@@ -181,3 +181,19 @@ async def test_the_class_teacher_writes_privately_to_a_parent_from_the_class_lis
     await expect(p_tab.page.locator("#chat-unread-total")).to_have_text("1", use_inner_text=True)
     p_tab.assert_clean()
     t_tab.assert_clean()
+
+
+async def test_signing_out_everywhere_sends_an_open_news_page_to_the_login_page(
+    browsers: Browsers, school: BuiltSchool, client: TestClient, factory: Factory,
+) -> None:
+    teacher = school.teachers[0]
+    tab = await browsers.login(teacher.email, expect_path="/teacher")
+    page = tab.page
+    await page.get_by_role("link", name="Новости").click()
+    await page.locator("#news-list").filter(has_text="Новостей пока нет.").wait_for()
+
+    phone = await factory.login(teacher)  # another device
+    resp = await client.post("/api/v1/auth/logout-all", headers=phone.headers)
+    assert resp.status in (200, 204), await resp.text()
+    await page.wait_for_url("**/login?next=%2Fnews")
+    tab.assert_clean()
