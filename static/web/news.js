@@ -174,7 +174,7 @@
     var editing = state.editing;
     var request = editing
       ? ET.api("/api/v1/news/" + editing.id, { method: "PATCH", body: body })
-      : ET.api("/api/v1/news", { method: "POST", body: body });
+      : ET.api("/api/v1/news", { method: "POST", body: Object.assign({ school_id: state.schoolId }, body) });
     request.then(function (saved) {
       ET.toast(saved.status === "published" ? t("The news item is published.")
         : saved.status === "scheduled" ? t("The news item will be published at the set time.")
@@ -201,7 +201,7 @@
     ET.$("news-cancel").addEventListener("click", resetForm);
     ET.$("news-filter").addEventListener("change", function () { state.filter = ET.$("news-filter").value; load(); });
     showFields();
-    return ET.api("/api/v1/classes?limit=200").then(function (page) {
+    return ET.api("/api/v1/classes?limit=200&school_id=" + state.schoolId).then(function (page) {
       var select = ET.clear(ET.$("news-class"));
       page.items.slice().sort(function (a, b) {
         return a.grade_level - b.grade_level || a.name.localeCompare(b.name, ET.locale);
@@ -220,7 +220,10 @@
 
   ET.start().then(function (user) {
     state.user = user;
-    state.manager = !!user.school_id && (user.role === "admin" || !!user.is_superuser);
+    // A superuser writes for the school named by ?school= (as on the administrator's pages), else their own.
+    var asked = user.is_superuser ? Number(new URLSearchParams(window.location.search).get("school")) || null : null;
+    state.schoolId = asked || user.school_id || null;
+    state.manager = !!state.schoolId && (user.role === "admin" || !!user.is_superuser);
     var ready = state.manager ? setupEditor() : Promise.resolve();
     return ready.then(function () { return load(); });
   }).catch(function (err) { ET.toast(err.message, "error"); });
