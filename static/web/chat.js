@@ -341,7 +341,11 @@
       var box = ET.$("messages");
       box.scrollTop = box.scrollHeight;
       markRead(c);
-    }, function (err) { ET.toast(err.message, "error"); });
+    }, function (err) {
+      // Not a chat of this user (e.g. /chat?with= someone of another school): said in the page's words.
+      ET.toast(err.code === "not_a_member" ? t("You are not in this chat.") : err.message, "error");
+      if (err.code === "not_a_member" && active === name) ET.$("send-form").hidden = true;
+    });
   }
 
   function setupForm() {

@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 from aiohttp.test_utils import TestClient
 from playwright.async_api import expect
 
+from edutrack.context import AppContext
 from tests.e2e.conftest import Browsers, shot
 from tests.e2e.quality import assert_accessible, assert_fits
 from tests.support.factories import Factory
-from tests.support.school import BuiltSchool
+from tests.support.school import BuiltSchool, build_school
 
 
 async def test_a_grade_reaches_the_parents_open_diary_with_a_toast_and_the_feed_badge(
@@ -196,4 +197,16 @@ async def test_signing_out_everywhere_sends_an_open_news_page_to_the_login_page(
     resp = await client.post("/api/v1/auth/logout-all", headers=phone.headers)
     assert resp.status in (200, 204), await resp.text()
     await page.wait_for_url("**/login?next=%2Fnews")
+    tab.assert_clean()
+
+
+async def test_a_private_chat_with_someone_of_another_school_is_refused_in_russian(
+    browsers: Browsers, school: BuiltSchool, ctx: AppContext,
+) -> None:
+    other = await build_school(ctx, classes=1, students_per_class=1, parents_per_student=0)
+    stranger = other.teachers[0]
+    tab = await browsers.login(school.parents(school.student(0, 0).id)[0].email, expect_path="/diary")
+    await tab.page.goto(f"/chat?with={stranger.id}")
+    await tab.page.locator(".toast").filter(has_text="Вы не участник этого чата.").wait_for()
+    await expect(tab.page.locator("#send-form")).to_be_hidden()
     tab.assert_clean()
