@@ -5,12 +5,15 @@ and edits and deletes of one's own message reach the other side."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiohttp.test_utils import TestClient
 from playwright.async_api import expect
+from sqlalchemy import func, update
 
 from edutrack.context import AppContext
+from edutrack.db.diary import News
+from edutrack.services.diary import news
 from tests.e2e.conftest import Browsers, shot
 from tests.e2e.quality import assert_accessible, assert_fits
 from tests.support.factories import Factory
@@ -210,3 +213,35 @@ async def test_a_private_chat_with_someone_of_another_school_is_refused_in_russi
     await tab.page.locator(".toast").filter(has_text="Вы не участник этого чата.").wait_for()
     await expect(tab.page.locator("#send-form")).to_be_hidden()
     tab.assert_clean()
+
+
+async def test_news_scheduled_on_the_news_page_appear_on_open_pages_when_published(
+    browsers: Browsers, school: BuiltSchool, ctx: AppContext,
+) -> None:
+    student = school.student(0, 0)
+    a_tab = await browsers.login(school.admin.email, expect_path="/admin")
+    s_tab = await browsers.login(student.email, expect_path="/diary")
+    admin, reader = a_tab.page, s_tab.page
+    await reader.goto("/news")
+    await reader.locator("#news-list").filter(has_text="Новостей пока нет.").wait_for()
+
+    await admin.goto("/news")
+    await admin.get_by_label("Заголовок").fill("Ёлка в актовом зале")
+    await admin.get_by_label("Текст").fill("Праздник для 5-х классов.")
+    await admin.get_by_label("Публикация").select_option("scheduled")
+    when = datetime.now() + timedelta(days=1)  # the browser's local time, as the input takes it
+    await admin.get_by_label("Время публикации").fill(when.strftime("%Y-%m-%dT%H:%M"))
+    await admin.get_by_role("button", name="Сохранить").click()
+    await admin.locator(".toast").filter(has_text="Новость будет опубликована в заданное время.").wait_for()
+    item = admin.locator(".news-item").filter(has_text="Ёлка в актовом зале")
+    await expect(item.locator(".news-meta")).to_contain_text("Будет опубликована")
+
+    # Its time comes (moved to the past here) and the relay's job publishes it: the open page shows it.
+    async with ctx.sessions.begin() as session:
+        await session.execute(update(News).where(News.title == "Ёлка в актовом зале")
+                              .values(publish_at=func.now() - timedelta(minutes=1)))
+    assert await news.publish_due(ctx) == 1
+    await reader.locator(".news-item").filter(has_text="Ёлка в актовом зале").wait_for()
+    await reader.locator(".toast").filter(has_text="Новость: Ёлка в актовом зале").wait_for()
+    a_tab.assert_clean()
+    s_tab.assert_clean()
