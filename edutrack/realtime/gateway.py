@@ -38,10 +38,10 @@ class Gateway:
         self._cutoffs_due = asyncio.Event()  # read the cut-offs now (Redis came back), not at the next poll
         self.hub = make_hub(ctx.settings, on_node_event=self._on_node_event, on_recovered=self._cutoffs_due.set)
         self.presence = Presence(ctx.redis, ctx.settings.namespace)
-        # Sends of every socket of this node share transactions (group commit): see services/chat_batch.py.
         # Gap reads after a reconnect storm or a Redis outage must not starve REST of database connections.
         self.db_slots = asyncio.Semaphore(max(2, ctx.settings.db_pool_size // 2))
         self.moderation = ModerationCache(ctx, self.db_slots)  # mutes and slow mode for this node's sends
+        # Sends of every socket of this node share transactions (group commit): see services/chat_batch.py.
         self.sends = ChatSendBatcher(ctx, screen=self.moderation.check)
         self.frames = FrameCache()  # an event's websocket frame, built once for all its local sockets
         self.stats = SendStats()
