@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from edutrack import cache
+from edutrack.realtime import hub as hub_module
 from edutrack.realtime.shards import ShardedHub
 from edutrack.redis_cluster import is_cluster
 from edutrack.resources import open_context
@@ -115,6 +116,27 @@ async def test_a_node_subscribes_only_on_the_shards_of_the_channels_it_holds(mak
     assert hub_of(node_a).delivered == delivered_a
     for ws in (reader_a, reader_b, writer):
         await ws.close()
+
+
+async def test_a_channel_no_socket_holds_any_more_leaves_its_shard(make_client, settings, ctx, factory, cluster,
+                                                                   monkeypatch):
+    monkeypatch.setattr(hub_module, "IDLE_UNSUBSCRIBE_AFTER", 0.2)  # production: 30 s
+    node = await make_client(redis_cluster_nodes=cluster.nodes)
+    nodes_master = cluster.master_of(f"{settings.namespace}:ev:_nodes")
+    for _ in range(30):
+        world = await make_class_world(ctx, factory)
+        name = f"{settings.namespace}:ev:{world.channel}"
+        if (master := cluster.master_of(name)) != nodes_master:
+            break
+    reader = await connect(node, world.students[0])
+    await subscribe(reader, world.channel)
+    assert hub_connections(cluster, master, settings.namespace) == 1
+    await reader.close()
+    # Swept: SUNSUBSCRIBE, and the connection to that master closed, since no channel of the node lives there.
+    await eventually(lambda: hub_connections(cluster, master, settings.namespace) == 0, timeout=10)
+    assert name not in cluster.cli(master, "PUBSUB", "SHARDCHANNELS", f"{settings.namespace}:*").split()
+    assert hub_connections(cluster, nodes_master, settings.namespace) == 1
+    assert hub_of(node).shard_addresses() == {f"{settings.namespace}:ev:_nodes": ("127.0.0.1", nodes_master)}
 
 
 async def test_a_slot_migrated_mid_chat_moves_the_subscription_and_loses_nothing(make_client, settings, ctx,
