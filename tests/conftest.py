@@ -9,11 +9,9 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
-import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
 from edutrack.app import create_app
@@ -21,8 +19,17 @@ from edutrack.cli import migrate
 from edutrack.context import AppContext
 from edutrack.db.engine import drop_database, ensure_database
 from edutrack.keys import CTX
-from edutrack.settings import Settings, load_settings
+from edutrack.settings import Settings
 from tests.support.contract import check_responses
+from tests.support.environment import (
+    PG_SERVER,
+    PGBOUNCER_ENV,
+    REDIS_CLUSTER_ENV,
+    AppFactory,
+    base_test_settings,
+    drop_namespace,
+    truncate_all,
+)
 from tests.support.factories import Factory
 from tests.support.services import (
     PrivatePgBouncer,
@@ -31,11 +38,6 @@ from tests.support.services import (
     private_pgbouncer,
     private_redis_cluster,
 )
-
-PG_SERVER = os.environ.get("TEST_PG_SERVER", "postgresql+asyncpg://postgres@127.0.0.1:5432")
-TEST_JWT_SECRET = "test-secret-" + "x" * 40
-PGBOUNCER_ENV = "EDUTRACK_TEST_PGBOUNCER"
-REDIS_CLUSTER_ENV = "EDUTRACK_TEST_REDIS_CLUSTER"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -48,24 +50,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get(REDIS_CLUSTER_ENV, "") not in ("", "0"),
         help="run the app of every test on a Redis Cluster (3 masters, 3 replicas) started by the run "
              f"(REDIS_CLUSTER_NODES); also {REDIS_CLUSTER_ENV}=1")
-
-
-def base_test_settings(database_url: str, **overrides: Any) -> Settings:
-    env = {
-        "ENVIRONMENT": "test",
-        "DATABASE_URL": database_url,
-        "JWT_SECRET": TEST_JWT_SECRET,
-        "NAMESPACE": f"t{uuid.uuid4().hex[:12]}",
-        # Cheap hashing keeps the suite fast; production cost is set by the defaults.
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "8",
-        "ARGON2_PARALLELISM": "1",
-        "LOG_LEVEL": "WARNING",
-        "DEV_MAIL_CATCHER": "false",
-    }
-    # Services elsewhere than the local defaults: the same variables the app reads.
-    env.update({k: os.environ[k] for k in ("REDIS_URL", "RABBITMQ_URL") if k in os.environ})
-    return load_settings(env, env_file=None).replace(**overrides)
 
 
 @pytest.fixture(scope="session")
@@ -129,30 +113,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(f"redis cluster ({cluster.masters} masters): {cluster.served} commands served")
 
 
-async def truncate_all(database_url: str) -> None:
-    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(dsn)
-    try:
-        tables = await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-        )
-        if tables:
-            names = ", ".join(f'"{t["tablename"]}"' for t in tables)
-            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-    finally:
-        await conn.close()
-
-
-async def drop_namespace(redis_url: str, namespace: str) -> None:
-    redis = Redis.from_url(redis_url)
-    try:
-        keys = [key async for key in redis.scan_iter(match=f"{namespace}:*", count=500)]
-        if keys:
-            await redis.delete(*keys)
-    finally:
-        await redis.aclose()
-
-
 @pytest.fixture
 async def settings(database_url: str, pgbouncer: PrivatePgBouncer | None,
                    redis_cluster: PrivateRedisCluster | None) -> AsyncIterator[Settings]:
@@ -167,9 +127,6 @@ async def settings(database_url: str, pgbouncer: PrivatePgBouncer | None,
     yield settings
     if redis_cluster is None:  # the run's private cluster goes with the run
         await drop_namespace(settings.redis_url, settings.namespace)
-
-
-AppFactory = Callable[..., Awaitable[TestClient]]
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from edutrack.realtime.shards import ShardedHub
 from edutrack.redis_cluster import is_cluster
 from edutrack.resources import open_context
 from edutrack.settings import Settings
-from tests.conftest import REDIS_CLUSTER_ENV
 from tests.realtime.helpers import (
     chat_send,
     collect_messages,
@@ -34,6 +33,7 @@ from tests.realtime.helpers import (
     stored_messages,
     subscribe,
 )
+from tests.support.environment import REDIS_CLUSTER_ENV
 from tests.support.services import PrivateRedisCluster, private_redis_cluster
 
 ROOT = Path(__file__).resolve().parents[2]
