@@ -34,7 +34,7 @@ from tests.realtime.helpers import (
     subscribe,
 )
 from tests.support.environment import REDIS_CLUSTER_ENV
-from tests.support.services import PrivateRedisCluster, private_redis_cluster
+from tests.support.services import PrivateRedisCluster, free_port, private_redis_cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -208,6 +208,23 @@ async def test_killing_a_master_mid_chat_loses_no_acked_message(make_client, set
         await reader.close()
         await node_a.close()
         await node_b.close()
+
+
+async def test_an_unreachable_cluster_degrades_like_one_redis_down(make_client, ctx, factory):
+    """redis-py's cluster client raises RedisClusterException, not a RedisError, when no node answers: EduTrack's
+    client turns it into one, so every Redis path falls back as with one Redis that is down."""
+    world = await make_class_world(ctx, factory)
+    node = await make_client(redis_cluster_nodes=f"127.0.0.1:{free_port()}")
+    ready = await node.get("/health/ready")
+    assert ready.status == 200
+    assert (await ready.json())["status"] == "degraded"
+    resp = await node.post(f"/api/v1/chats/{world.channel}/messages", json={"text": "без Redis"},
+                           headers=world.teacher.headers)
+    assert resp.status == 201, await resp.text()
+    resp = await node.get(f"/api/v1/chats/{world.channel}/messages", headers=world.students[0].headers)
+    assert [m["text"] for m in (await resp.json())["items"]] == ["без Redis"]
+    login = await node.post("/api/v1/auth/login", json={"email": world.parent.user.email, "password": "wrong"})
+    assert login.status == 401
 
 
 async def test_an_entry_depending_on_buckets_in_other_slots_goes_with_any_of_them(settings: Settings,
