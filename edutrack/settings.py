@@ -175,6 +175,10 @@ class Settings:
     database_url: str = env("postgresql+asyncpg://postgres@127.0.0.1:5432/edutrack")
     db_pool_size: int = env(10, minimum=1)
     db_max_overflow: int = env(10)
+    # API requests at PostgreSQL at once, how many more may wait, and for how long before 503 (db/gate.py).
+    db_concurrent_requests: int = env(10, minimum=1)
+    db_queue_size: int = env(64)
+    db_queue_wait: float = env(0.5)
     # "transaction" when DATABASE_URL points at a PgBouncer in transaction pooling mode: no statement caches,
     # unique prepared statement names, every read inside a transaction (db/engine.py says why).
     database_pool_mode: str = env("session",
