@@ -18,6 +18,12 @@ Notification kinds and their payload (every payload has "title", a short Russian
   attendance: lesson_id, student_id, student_name, subject, date, status, reason
   news:       news_id, title, summary
   message:    channel, message_id, sender_id, sender, text      (private messages only)
+  absence_note: note_id, student_id, student_name, from, to, reason, status (pending, accepted, questioned),
+              comment (the parent's on a new note, the class teacher's on a decision)
+  lesson_changed: lesson_id, class_id, subject, date, starts_at, ends_at, room, teacher, change (cover,
+              cover_removed, cancelled, restored, moved, room), cancelled, note
+  final_mark: student_id, subject_id, subject, term_id (null for a year mark), year_id, period, final,
+              previous (null when first set)
 `about_user_id` is the student the event concerns (for parents: which child), null for news/messages.
 
 Journal events (live only, never stored, on user:{id} of each teacher of the class in the subject, the class
@@ -56,10 +62,12 @@ from redis.exceptions import RedisError
 
 from edutrack.context import AppContext
 from edutrack.db.models import Notification
+from edutrack.redis_cluster import is_cluster
 
 log = logging.getLogger(__name__)
 
-NOTIFICATION_KINDS = ("grade", "grade_changed", "grade_deleted", "homework", "attendance", "news", "message")
+NOTIFICATION_KINDS = ("grade", "grade_changed", "grade_deleted", "homework", "attendance", "news", "message",
+                      "absence_note", "lesson_changed", "final_mark")
 
 
 def redis_channel(namespace: str, channel: str) -> str:
@@ -93,13 +101,15 @@ async def publish_many(ctx: AppContext, items: Iterable[tuple[str, dict[str, Any
              for channel, event in items]
     if not batch:
         return
+    sharded = is_cluster(ctx.redis)  # a Redis Cluster: sharded pub/sub, each channel on its slot's master
     try:
         if len(batch) == 1:
-            await ctx.redis.publish(*batch[0])
+            await (ctx.redis.spublish if sharded else ctx.redis.publish)(*batch[0])
             return
+        # In a cluster the pipeline sends each master its commands in this order: a channel's events stay in order.
         async with ctx.redis.pipeline(transaction=False) as pipe:
             for target, text in batch:
-                pipe.publish(target, text)
+                (pipe.spublish if sharded else pipe.publish)(target, text)
             await pipe.execute()
     except (RedisError, OSError) as exc:
         log.warning("live publish failed; clients will catch up on resume",

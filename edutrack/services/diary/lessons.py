@@ -27,7 +27,7 @@ from edutrack.queries import membership
 from edutrack.queries import schools as school_q
 from edutrack.security.tokens import Principal
 from edutrack.serialize import dumps_bytes
-from edutrack.services.diary import permissions
+from edutrack.services.diary import lesson_notices, permissions
 from edutrack.services.diary.clashes import check_conflicts, from_integrity
 from edutrack.services.diary.notify import journal_changed, notify_students_and_parents
 from edutrack.uow import AfterCommit, unit_of_work
@@ -47,6 +47,8 @@ def lesson_view(row: Row[Any]) -> dict[str, Any]:
         # Always UTC, whether the object came from the database or from this request's input.
         "starts_at": lesson.starts_at.astimezone(UTC).isoformat(),
         "ends_at": lesson.ends_at.astimezone(UTC).isoformat(), "topic": lesson.topic, "homework": lesson.homework,
+        "cancelled": lesson.cancelled_at is not None, "regular_teacher_id": lesson.regular_teacher_id,
+        "change_note": lesson.change_note,
     }
 
 
@@ -193,14 +195,14 @@ async def update_lesson(ctx: AppContext, who: Principal, lesson_id: int, changes
         async with unit_of_work(ctx) as uow:
             session = uow.session
             lesson = await visible_lesson(session, who, lesson_id, for_update=True)
-            old_homework = lesson.homework
+            old_homework, before = lesson.homework, lesson_notices.snapshot(lesson)
             if any(k in changes for k in PLANNING_FIELDS):
                 fields, tz = await plan_change(session, who, lesson, changes)
                 await check_conflicts(session, fields, tz, lesson.id)
                 for key in PLANNING_FIELDS:
                     setattr(lesson, key, fields[key])
             else:
-                await permissions.require_teaches(session, who, lesson.class_id, lesson.subject_id)
+                await permissions.require_teaches(session, who, lesson.class_id, lesson.subject_id, lesson)
                 tz = await school_tz(session, lesson.school_id)
             if "topic" in changes:
                 lesson.topic = (changes["topic"] or "").strip() or None
@@ -211,6 +213,7 @@ async def update_lesson(ctx: AppContext, who: Principal, lesson_id: int, changes
             await _lesson_changed(session, uow, lesson, who)
             if lesson.homework and lesson.homework != old_homework:
                 uow.publish_notifications(await _notify_homework(session, lesson.id, tz))
+            uow.publish_notifications(await lesson_notices.announce_move(session, before, lesson, tz, who.user_id))
             row = await q.lesson_row(session, lesson.id)
             assert row is not None
             view = lesson_view(row)
@@ -324,7 +327,7 @@ async def class_week_body(ctx: AppContext, who: Principal, class_id: int, start:
 async def my_schedule(ctx: AppContext, who: Principal, start: date | None, end: date | None,
                       child_id: int | None) -> dict[str, Any]:
     async with ctx.reads() as session:
-        if who.role == Role.TEACHER.value:
+        if who.role == Role.TEACHER.value and child_id is None:  # with child_id: a teacher who is a parent
             school_id = who.school_id
             tz = await school_tz(session, school_id) if school_id is not None else ZoneInfo("UTC")
             starts, ends = _range(tz, start, end)
@@ -341,7 +344,7 @@ async def my_schedule(ctx: AppContext, who: Principal, start: date | None, end: 
             return _range_view(starts, ends, tz, mine)
         if who.role == Role.STUDENT.value:
             student_id = who.user_id
-        elif who.role == Role.PARENT.value:
+        elif who.role == Role.PARENT.value or child_id is not None:
             children = await membership.children_of(session, who.user_id)
             if child_id is None:
                 if len(children) != 1:
