@@ -24,7 +24,14 @@ from edutrack.api import journal as journal_api
 from edutrack.api import lesson_changes as lesson_changes_api
 from edutrack.api import outbox as outbox_api
 from edutrack.api import people as people_api
-from edutrack.api.middlewares import cors_and_security, error_handler, request_context, route_contract, server_header
+from edutrack.api.middlewares import (
+    cors_and_security,
+    db_admission,
+    error_handler,
+    request_context,
+    route_contract,
+    server_header,
+)
 from edutrack.i18n.web import locale_middleware
 from edutrack.keys import CTX, SETTINGS
 from edutrack.resources import open_context
@@ -43,7 +50,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[request_context, cors_and_security(settings), locale_middleware, error_handler, route_contract],
+        middlewares=[request_context, cors_and_security(settings), locale_middleware, error_handler, db_admission,
+                     route_contract],
     )
     app[SETTINGS] = settings
     app.on_response_prepare.append(server_header)
