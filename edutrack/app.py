@@ -19,6 +19,7 @@ from edutrack.api import exports as exports_api
 from edutrack.api import grades as grades_api
 from edutrack.api import imports as imports_api
 from edutrack.api import journal as journal_api
+from edutrack.api import notifications as notifications_api
 from edutrack.api import outbox as outbox_api
 from edutrack.api import people as people_api
 from edutrack.api.middlewares import cors_and_security, error_handler, request_context, route_contract, server_header
@@ -62,6 +63,7 @@ def create_app(settings: Settings) -> web.Application:
     imports_api.setup(app)
     exports_api.setup(app)
     calendar_api.setup(app)
+    notifications_api.setup(app)
     realtime.setup(app)
     web_client.setup(app)
     web_admin.setup(app)

@@ -56,6 +56,7 @@ from redis.exceptions import RedisError
 
 from edutrack.context import AppContext
 from edutrack.db.models import Notification
+from edutrack.db.notify import LIVE
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,12 @@ def session_ended_event(user_id: int, session_id: str) -> dict[str, Any]:
     return {"type": ACCESS_REVOKED, "user_id": user_id, "session": session_id, "relogin": True}
 
 
+def is_live(row: Notification) -> bool:
+    """Whether the live channel consumes this row (its recipient's preferences when it was written,
+    edutrack/db/notify.py). A row built without its stamp (None) is live, as every row was before."""
+    return row.channels is None or bool(row.channels & LIVE)
+
+
 async def publish_notifications(ctx: AppContext, rows: Iterable[Notification]) -> None:
     """Push committed notification rows to their users' feeds. Call only after the commit."""
-    await publish_many(ctx, [(f"user:{row.user_id}", notification_event(row)) for row in rows])
+    await publish_many(ctx, [(f"user:{row.user_id}", notification_event(row)) for row in rows if is_live(row)])
