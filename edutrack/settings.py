@@ -202,6 +202,8 @@ class Settings:
     # the scheduler looks every digest_interval seconds.
     digest_delay: int = env(600)
     digest_interval: float = env(60.0)
+    # News marked urgent (their emails pass quiet hours) per school per 24 hours.
+    urgent_news_per_day: int = env(3, minimum=0)
     # Waits (seconds) before each SMTP retry after a transient failure; the last value repeats.
     email_retry_delays: tuple[float, ...] = env((30.0, 120.0, 600.0, 1800.0), parse=_parse_delays)
     # SMTP attempts per email before it is dead-lettered.

@@ -340,6 +340,8 @@ class MyScheduleQuerySchema(RangeQuerySchema):
 
 # News
 
+URGENT = {"description": "its emails pass the recipients' quiet hours; URGENT_NEWS_PER_DAY per school, audited; "
+                         "only before publication"}
 PUBLISH_AT = {"description": "when to publish; without an offset, the school's wall-clock time (as lesson times)"}
 
 
@@ -357,6 +359,7 @@ class NewsCreateSchema(StrictSchema):
     status = fields.String(load_default="draft", validate=validate.OneOf(NEWS_STATUSES))
     publish_at = fields.DateTime(load_default=None, allow_none=True, metadata=PUBLISH_AT)
     public = fields.Boolean(load_default=False, metadata=PUBLIC)
+    urgent = fields.Boolean(load_default=False, metadata=URGENT)
 
 
 class NewsUpdateSchema(StrictSchema):
@@ -368,6 +371,7 @@ class NewsUpdateSchema(StrictSchema):
     status = fields.String(validate=validate.OneOf(NEWS_STATUSES))
     publish_at = fields.DateTime(allow_none=True, metadata=PUBLISH_AT)
     public = fields.Boolean(metadata=PUBLIC)
+    urgent = fields.Boolean(metadata=URGENT)
 
 
 class NewsSchema(ma.Schema):
@@ -385,6 +389,7 @@ class NewsSchema(ma.Schema):
     publish_at = fields.String(allow_none=True)
     published_at = fields.String(allow_none=True)
     public = fields.Boolean()
+    urgent = fields.Boolean()
     created_at = fields.String()
     updated_at = fields.String()
 

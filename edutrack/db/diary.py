@@ -276,6 +276,8 @@ class News(TimestampMixin, Base):
     published_at: Mapped[datetime | None]
     # Shown without login on the school's public page and Atom feed once published (school audience only).
     is_public: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Its notifications pass the recipients' quiet hours (rate-limited per school, audited: services/diary/news.py).
+    urgent: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class AuditLog(Base):
