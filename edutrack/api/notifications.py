@@ -9,15 +9,16 @@ import marshmallow as ma
 from aiohttp import web
 from marshmallow import fields, validate
 
+from edutrack import errors
 from edutrack.api.diary_structure import no_content
-from edutrack.api.http import ctx_of, json_response, load_json, principal
+from edutrack.api.http import client_ip, ctx_of, json_response, load_json, principal
 from edutrack.api.openapi import doc
 from edutrack.api.schemas import StrictSchema
 from edutrack.db.models import EmailPreference
 from edutrack.db.notify import CHANNELS
 from edutrack.events import NOTIFICATION_KINDS
 from edutrack.i18n import _
-from edutrack.services import notification_prefs
+from edutrack.services import notification_prefs, unsubscribe
 
 TAGS = ("notifications",)
 CHANNEL_HELP = ("live: in the app (the feed and the `notification` frame); email: an email once it is unread past "
@@ -78,8 +79,13 @@ class MuteBodySchema(StrictSchema):
                                  metadata={"description": "with an offset; null or absent: until unmuted"})
 
 
+class UnsubscribedSchema(ma.Schema):
+    kinds = fields.List(fields.String(), metadata={"description": "the kinds whose email and digest are now off"})
+
+
 _prefs = PreferencesSchema()
 _mute = MuteSchema()
+_unsubscribed = UnsubscribedSchema()
 
 
 @doc("Your notification preferences: channels per kind (your choice or your role's default), the master email "
@@ -112,9 +118,22 @@ async def delete_mute(request: web.Request) -> web.Response:
     return no_content()
 
 
+@doc("One-click unsubscribe (RFC 8058) from the email of the notification kinds of one email, by the signed link "
+     "of its List-Unsubscribe header; no login (the link is the credential). The app still shows them.",
+     tags=TAGS, auth=False, response=UnsubscribedSchema, errors=(404, 429))
+async def one_click_unsubscribe(request: web.Request) -> web.Response:
+    ctx = ctx_of(request)
+    s = ctx.settings
+    count, ttl = await ctx.limiter.hit(f"public:ip:{client_ip(request)}", s.public_window)
+    if count > s.public_max_per_window:
+        raise errors.TooManyRequests(ttl)
+    return json_response(_unsubscribed.dump(await unsubscribe.unsubscribe(ctx, request.match_info["token"])))
+
+
 def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/v1/profile/notifications", get_preferences)
     r.add_put("/api/v1/profile/notifications", put_preferences)
     r.add_put("/api/v1/profile/notifications/mutes/{channel}", put_mute)
     r.add_delete("/api/v1/profile/notifications/mutes/{channel}", delete_mute)
+    r.add_post("/api/v1/unsubscribe/{token}", one_click_unsubscribe)

@@ -164,6 +164,8 @@ class EmailOutbox(Base):
     # Set for emails a person asks for explicitly (a chat message emailed by a teacher): asking twice must not
     # email anyone twice. Unique; NULLs (password resets, digests) never collide.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # Extra header fields (a digest's Message-ID, threading, List-Unsubscribe); the notifier adds them as they are.
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSONB)
 
 
 class Notification(Base):

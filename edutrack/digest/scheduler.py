@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from edutrack.context import AppContext
 from edutrack.db.models import User
 from edutrack.digest.content import Digest, build_digest, plural_notifications
+from edutrack.digest.headers import digest_headers, preferences_url
 from edutrack.digest.timing import in_quiet_hours, last_digest_moment, system_clock, zone
 from edutrack.events import presence_key
 from edutrack.i18n import _, for_recipients
@@ -116,7 +117,7 @@ class DigestScheduler:
         return self.ctx.mail.render(
             "digest", _("EduTrack: %(summary)s", summary=summary),
             name=address_name(PersonName.of(user.profile)) or user.email, summary=summary, digest=digest,
-            link=self.settings.public_url.rstrip("/") + "/",
+            link=self.settings.public_url.rstrip("/") + "/", preferences=preferences_url(self.settings),
         )
 
     async def queue_digest(self, user_id: int, *, digest_until: datetime | None = None,
@@ -141,7 +142,7 @@ class DigestScheduler:
                 mail = self._render(user, build_digest(rows, user_id, names))
             await outbox_q.insert_many(session, [{
                 "recipient": user.email, "subject": mail.subject, "body_text": mail.text, "body_html": mail.html,
-                "kind": q.DIGEST_KIND, "user_id": user.id,
+                "kind": q.DIGEST_KIND, "user_id": user.id, "headers": digest_headers(self.settings, user.id, rows),
             }])
             await q.mark_emailed(session, [r.id for r in rows])
             if until is not None:

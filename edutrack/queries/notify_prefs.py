@@ -15,8 +15,13 @@ from edutrack.db.models import Profile, User
 from edutrack.db.notify import ChatMute, NotificationSettings
 
 
-async def settings_of(session: AsyncSession, user_id: int) -> NotificationSettings | None:
-    return await session.get(NotificationSettings, user_id)
+async def settings_of(session: AsyncSession, user_id: int, *, for_update: bool = False) -> NotificationSettings | None:
+    return await session.get(NotificationSettings, user_id, with_for_update=for_update)
+
+
+async def role_of(session: AsyncSession, user_id: int) -> str | None:
+    found = await session.execute(select(User.role).where(User.id == user_id, User.is_active.is_(True)))
+    return found.scalar()
 
 
 async def role_defaults(session: AsyncSession, role: str, kinds: Sequence[str]) -> dict[str, int]:

@@ -116,6 +116,7 @@ def upgrade() -> None:
     op.drop_index('ix_notifications_digest', table_name='notifications')
     op.create_index('ix_notifications_digest', 'notifications', ['user_id', 'created_at'], unique=False,
                     postgresql_where=sa.text('read_at IS NULL AND emailed_at IS NULL AND channels & 6 <> 0'))
+    op.add_column('email_outbox', sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=True))
     op.add_column('news', sa.Column('urgent', sa.Boolean(), server_default=sa.text('false'), nullable=False))
     op.execute(CHANNELS_FUNCTION)
     op.execute("CREATE TRIGGER notifications_channels BEFORE INSERT ON notifications "
@@ -126,6 +127,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER notifications_channels ON notifications")
     op.execute("DROP FUNCTION notification_channels()")
     op.drop_column('news', 'urgent')
+    op.drop_column('email_outbox', 'headers')
     op.drop_index('ix_notifications_digest', table_name='notifications')
     op.drop_column('notifications', 'channels')
     op.create_index('ix_notifications_digest', 'notifications', ['user_id', 'created_at'], unique=False,
