@@ -19,6 +19,7 @@ from edutrack.api import exports as exports_api
 from edutrack.api import grades as grades_api
 from edutrack.api import imports as imports_api
 from edutrack.api import journal as journal_api
+from edutrack.api import news_acks as news_acks_api
 from edutrack.api import notifications as notifications_api
 from edutrack.api import outbox as outbox_api
 from edutrack.api import people as people_api
@@ -64,6 +65,7 @@ def create_app(settings: Settings) -> web.Application:
     exports_api.setup(app)
     calendar_api.setup(app)
     notifications_api.setup(app)
+    news_acks_api.setup(app)
     realtime.setup(app)
     web_client.setup(app)
     web_admin.setup(app)

@@ -16,7 +16,9 @@ Notification kinds and their payload (every payload has "title", a short Russian
                                          teacher, comment
   homework:   lesson_id, class_id, subject, date, text
   attendance: lesson_id, student_id, student_name, subject, date, status, reason
-  news:       news_id, title, summary
+  news:       news_id, title, summary, urgent? (passes quiet hours), ack? (true: the recipient is asked to
+              confirm they read it: services/diary/news_acks.py)
+  reminder:   news_id, title, summary, ack (true): the author reminds those who have not confirmed a news item
   message:    channel, message_id, sender_id, sender, text      (private messages only)
 `about_user_id` is the student the event concerns (for parents: which child), null for news/messages.
 
@@ -60,7 +62,8 @@ from edutrack.db.notify import LIVE
 
 log = logging.getLogger(__name__)
 
-NOTIFICATION_KINDS = ("grade", "grade_changed", "grade_deleted", "homework", "attendance", "news", "message")
+NOTIFICATION_KINDS = ("grade", "grade_changed", "grade_deleted", "homework", "attendance", "news", "message",
+                      "reminder")
 
 
 def redis_channel(namespace: str, channel: str) -> str:

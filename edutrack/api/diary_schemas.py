@@ -342,6 +342,9 @@ class MyScheduleQuerySchema(RangeQuerySchema):
 
 URGENT = {"description": "its emails pass the recipients' quiet hours; URGENT_NEWS_PER_DAY per school, audited; "
                          "only before publication"}
+ACK_ROLES = ("parent", "student", "staff")
+ACK = {"description": "who must confirm they read it (\"ознакомлен\"): parent, student, staff; [] nobody"}
+EACH_PARENT = {"description": "every parent must confirm, not one per child"}
 PUBLISH_AT = {"description": "when to publish; without an offset, the school's wall-clock time (as lesson times)"}
 
 
@@ -360,6 +363,8 @@ class NewsCreateSchema(StrictSchema):
     publish_at = fields.DateTime(load_default=None, allow_none=True, metadata=PUBLISH_AT)
     public = fields.Boolean(load_default=False, metadata=PUBLIC)
     urgent = fields.Boolean(load_default=False, metadata=URGENT)
+    ack = fields.List(fields.String(validate=validate.OneOf(ACK_ROLES)), load_default=list, metadata=ACK)
+    ack_each_parent = fields.Boolean(load_default=False, metadata=EACH_PARENT)
 
 
 class NewsUpdateSchema(StrictSchema):
@@ -372,6 +377,8 @@ class NewsUpdateSchema(StrictSchema):
     publish_at = fields.DateTime(allow_none=True, metadata=PUBLISH_AT)
     public = fields.Boolean(metadata=PUBLIC)
     urgent = fields.Boolean(metadata=URGENT)
+    ack = fields.List(fields.String(validate=validate.OneOf(ACK_ROLES)), metadata=ACK)
+    ack_each_parent = fields.Boolean(metadata=EACH_PARENT)
 
 
 class NewsSchema(ma.Schema):
@@ -390,6 +397,8 @@ class NewsSchema(ma.Schema):
     published_at = fields.String(allow_none=True)
     public = fields.Boolean()
     urgent = fields.Boolean()
+    ack = fields.List(fields.String())
+    ack_each_parent = fields.Boolean()
     created_at = fields.String()
     updated_at = fields.String()
 

@@ -57,3 +57,14 @@ class ChatMute(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     channel: Mapped[str] = mapped_column(String(64), primary_key=True)
     until: Mapped[datetime | None]
+
+
+class NewsAck(Base):
+    """One person's acknowledgement of a news item: at most one each, however many paths they confirm by."""
+
+    __tablename__ = "news_acks"
+
+    news_id: Mapped[int] = mapped_column(ForeignKey("news.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    at: Mapped[datetime] = mapped_column(server_default=func.now())
+    via: Mapped[str] = mapped_column(String(8))  # page, socket, email

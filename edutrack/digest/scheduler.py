@@ -19,6 +19,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,6 +36,7 @@ from edutrack.mail.templates import RenderedEmail
 from edutrack.queries import digest as q
 from edutrack.queries import outbox as outbox_q
 from edutrack.queries.people import person_names
+from edutrack.services.diary.news_acks import ack_url
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +141,8 @@ class DigestScheduler:
             about = sorted({r.about_user_id for r in rows if r.about_user_id is not None})
             names = await person_names(session, about)
             with for_recipients():
-                mail = self._render(user, build_digest(rows, user_id, names))
+                link = partial(ack_url, self.settings, user_id)
+                mail = self._render(user, build_digest(rows, user_id, names, link))
             await outbox_q.insert_many(session, [{
                 "recipient": user.email, "subject": mail.subject, "body_text": mail.text, "body_html": mail.html,
                 "kind": q.DIGEST_KIND, "user_id": user.id, "headers": digest_headers(self.settings, user.id, rows),

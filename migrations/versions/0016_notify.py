@@ -16,7 +16,7 @@ down_revision = '0015_diary_io'
 branch_labels = None
 depends_on = None
 
-KINDS = ('grade', 'grade_changed', 'grade_deleted', 'homework', 'attendance', 'news', 'message')
+KINDS = ('grade', 'grade_changed', 'grade_deleted', 'homework', 'attendance', 'news', 'message', 'reminder')
 # live 1, email 2, digest 4. Students and parents: everything live and by email, as before this revision.
 # Staff: chat by email, news in the daily digest, the rest live only.
 DEFAULTS = {
@@ -118,6 +118,23 @@ def upgrade() -> None:
                     postgresql_where=sa.text('read_at IS NULL AND emailed_at IS NULL AND channels & 6 <> 0'))
     op.add_column('email_outbox', sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=True))
     op.add_column('news', sa.Column('urgent', sa.Boolean(), server_default=sa.text('false'), nullable=False))
+    op.add_column('news', sa.Column('ack_roles', postgresql.ARRAY(sa.String(length=8)), server_default=sa.text("'{}'"),
+                                    nullable=False))
+    op.add_column('news', sa.Column('ack_each_parent', sa.Boolean(), server_default=sa.text('false'),
+                                    nullable=False))
+    op.add_column('news', sa.Column('ack_reminded_at', sa.DateTime(timezone=True), nullable=True))
+    op.create_table(
+        'news_acks',
+        sa.Column('news_id', sa.BigInteger(), nullable=False),
+        sa.Column('user_id', sa.BigInteger(), nullable=False),
+        sa.Column('at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+        sa.Column('via', sa.String(length=8), nullable=False),
+        sa.ForeignKeyConstraint(['news_id'], ['news.id'], name=op.f('fk_news_acks_news_id_news'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_news_acks_user_id_users'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('news_id', 'user_id', name=op.f('pk_news_acks')),
+    )
+    op.create_index(op.f('ix_news_acks_user_id'), 'news_acks', ['user_id'], unique=False)
     op.execute(CHANNELS_FUNCTION)
     op.execute("CREATE TRIGGER notifications_channels BEFORE INSERT ON notifications "
                "FOR EACH ROW EXECUTE FUNCTION notification_channels()")
@@ -126,6 +143,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TRIGGER notifications_channels ON notifications")
     op.execute("DROP FUNCTION notification_channels()")
+    op.drop_index(op.f('ix_news_acks_user_id'), table_name='news_acks')
+    op.drop_table('news_acks')
+    op.drop_column('news', 'ack_reminded_at')
+    op.drop_column('news', 'ack_each_parent')
+    op.drop_column('news', 'ack_roles')
     op.drop_column('news', 'urgent')
     op.drop_column('email_outbox', 'headers')
     op.drop_index('ix_notifications_digest', table_name='notifications')

@@ -25,9 +25,11 @@ from edutrack.i18n import _
 from edutrack.queries import classes as class_q
 from edutrack.queries import grades as grades_q
 from edutrack.queries import news as q
+from edutrack.queries import news_acks as ack_q
 from edutrack.queries import schools as school_q
 from edutrack.security.tokens import Principal
 from edutrack.services.diary.classes import target_school
+from edutrack.services.diary.news_acks import ack_group
 from edutrack.services.diary.notify import notify_users
 from edutrack.uow import unit_of_work
 
@@ -44,7 +46,7 @@ def news_view(row: Row[Any]) -> dict[str, Any]:
         "class_name": row.class_name, "role": n.role, "status": n.status,
         "publish_at": n.publish_at.isoformat() if n.publish_at else None,
         "published_at": n.published_at.isoformat() if n.published_at else None, "public": n.is_public,
-        "urgent": n.urgent,
+        "urgent": n.urgent, "ack": list(n.ack_roles), "ack_each_parent": n.ack_each_parent,
         "created_at": n.created_at.isoformat(), "updated_at": n.updated_at.isoformat(),
     }
 
@@ -59,7 +61,13 @@ async def _notify_audience(session: AsyncSession, news: News) -> list[Notificati
     payload: dict[str, Any] = {"news_id": news.id, "title": news.title, "summary": _summary(news.body)}
     if news.urgent:
         payload["urgent"] = True  # the email consumers let it through quiet hours (digest/scheduler.py)
-    return await notify_users(session, "news", recipients, payload)
+    if not news.ack_roles:
+        return await notify_users(session, "news", recipients, payload)
+    roles = await ack_q.roles_of(session, recipients)
+    asked = [u for u in recipients if ack_group(roles[u]) in news.ack_roles]
+    others = [u for u in recipients if ack_group(roles[u]) not in news.ack_roles]
+    return [*await notify_users(session, "news", asked, {**payload, "ack": True}),
+            *await notify_users(session, "news", others, payload)]
 
 
 async def _check_audience(session: AsyncSession, school_id: int, fields: dict[str, Any]) -> None:
@@ -116,6 +124,7 @@ async def create_news(ctx: AppContext, who: Principal, data: dict[str, Any]) -> 
         "school_id": school_id, "author_id": who.user_id, "title": data["title"].strip(),
         "body": data["body"].strip(), "audience": data["audience"], "class_id": data.get("class_id"),
         "role": data.get("role"), "is_public": data.get("public", False), "urgent": data.get("urgent", False),
+        "ack_roles": sorted(set(data.get("ack", []))), "ack_each_parent": data.get("ack_each_parent", False),
     }
     if fields["urgent"]:
         await _admit_urgent(ctx, school_id)
@@ -183,6 +192,8 @@ async def update_news(ctx: AppContext, who: Principal, news_id: int, changes: di
             "audience": changes.get("audience", news.audience),
             "class_id": changes.get("class_id", news.class_id), "role": changes.get("role", news.role),
             "is_public": changes.get("public", news.is_public), "urgent": changes.get("urgent", news.urgent),
+            "ack_roles": sorted(set(changes.get("ack", news.ack_roles))),
+            "ack_each_parent": changes.get("ack_each_parent", news.ack_each_parent),
         }
         await _check_audience(session, news.school_id, fields)
         if fields["urgent"] != news.urgent:
