@@ -343,7 +343,7 @@ class MyScheduleQuerySchema(RangeQuerySchema):
 URGENT = {"description": "its emails pass the recipients' quiet hours; URGENT_NEWS_PER_DAY per school, audited; "
                          "only before publication"}
 ACK_ROLES = ("parent", "student", "staff")
-ACK = {"description": "who must confirm they read it (\"ознакомлен\"): parent, student, staff; [] nobody"}
+ACK = {"description": "who must acknowledge they read it: parent, student, staff; [] nobody"}
 EACH_PARENT = {"description": "every parent must confirm, not one per child"}
 PUBLISH_AT = {"description": "when to publish; without an offset, the school's wall-clock time (as lesson times)"}
 

@@ -63,7 +63,7 @@ _overview = AckOverviewSchema()
 _reminded = RemindResultSchema()
 
 
-@doc("Confirm you read a news item that asks you to (\"ознакомлен\"); counts once however often sent", tags=TAGS,
+@doc("Confirm you read a news item that asks you to; counts once however often sent", tags=TAGS,
      response=AckResultSchema, errors=(404, 409, 429))
 async def acknowledge(request: web.Request) -> web.Response:
     found = await news_acks.acknowledge(ctx_of(request), principal(request), path_int(request, "news_id"), "page")
