@@ -61,3 +61,20 @@ async def test_the_author_sees_confirmations_arrive_and_reminds_the_rest(
     await page.get_by_role("button", name="Напомнить тем, кто не подтвердил").click()
     await expect(page.locator("#toasts")).to_contain_text("Напоминание отправлено 2 людям")
     tab.assert_clean()
+
+
+async def test_a_parent_confirms_from_the_notification_list(
+    browsers: Browsers, school: BuiltSchool, client: TestClient, ctx: AppContext,
+) -> None:
+    parent = school.parents(school.student(0, 1).id)[0]
+    tab = await browsers.login(parent.email, expect_path="/diary")
+    page = tab.page
+    made = await body_of(await client.post("/api/v1/news", headers=auth(ctx, school.admin), json={
+        "title": "Экскурсия", "body": "Нужна подпись.", "audience": "school", "status": "published",
+        "ack": ["parent"]}), 201)
+    await page.locator("#feed-toggle").click()
+    await page.get_by_role("button", name="Подтвердить ознакомление").click()
+    await expect(page.locator(".feed-ack")).to_have_text("Подтверждено")
+    table = await body_of(await client.get(f"/api/v1/news/{made['id']}/acks", headers=auth(ctx, school.admin)), 200)
+    assert table["acknowledged"] == 1
+    tab.assert_clean()
