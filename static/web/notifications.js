@@ -12,6 +12,7 @@
     message: t("Private messages"), reminder: t("Reminders to confirm news"),
   };
   var kinds = [];
+  var titles = {};  // chat channel -> its title
 
   function emailOf(channels) {
     if (channels.indexOf("email") >= 0) return "email";
@@ -42,7 +43,7 @@
     ET.$("mutes-empty").hidden = prefs.mutes.length > 0;
     prefs.mutes.forEach(function (m) {
       var until = m.until ? t("until %(when)s", { when: ET.fmt.stamp(m.until) }) : t("until you unmute it");
-      list.append(el("li", {}, el("span", { text: m.channel + " — " + until + " " }),
+      list.append(el("li", { "data-channel": m.channel }, el("span", { text: (titles[m.channel] || m.channel) + " — " + until + " " }),
         el("button", { type: "button", class: "link-button", text: t("Unmute"), onclick: function () {
           ET.api("/api/v1/profile/notifications/mutes/" + encodeURIComponent(m.channel), { method: "DELETE" })
             .then(load, function (err) { ET.toast(err.message, "error"); });
@@ -61,6 +62,27 @@
     ET.$("timezone").value = prefs.timezone || "";
     ET.$("timezone-note").textContent = t("now: %(zone)s", { zone: prefs.effective_timezone });
     renderMutes(prefs);
+  }
+
+  function loadChats() {
+    return ET.api("/api/v1/chats").then(function (data) {
+      var select = ET.clear(ET.$("mute-channel"));
+      data.items.forEach(function (c) {
+        var title = c.kind === "class" ? t("Class %(name)s", { name: c.title }) : c.title || c.channel;
+        titles[c.channel] = title;
+        select.append(el("option", { value: c.channel, text: title }));
+      });
+      ET.$("mute-form").hidden = data.items.length === 0;
+    });
+  }
+
+  function mute(event) {
+    event.preventDefault();
+    var seconds = Number(ET.$("mute-for").value);
+    var body = seconds ? { until: new Date(Date.now() + seconds * 1000).toISOString() } : {};
+    var channel = ET.$("mute-channel").value;
+    ET.api("/api/v1/profile/notifications/mutes/" + encodeURIComponent(channel), { method: "PUT", body: body })
+      .then(load, function (err) { ET.toast(err.message, "error"); });
   }
 
   function load() {
@@ -94,6 +116,7 @@
         ET.toast(t("Settings saved."));
       }, function (err) { ET.toast(err.message, "error"); }).then(function () { button.disabled = false; });
     });
-    return load();
+    ET.$("mute-form").addEventListener("submit", mute);
+    return loadChats().then(load);
   }).catch(function (err) { ET.toast(err.message, "error"); });
 })();

@@ -39,6 +39,16 @@ async def test_a_parent_sets_channels_quiet_hours_and_the_digest_hour(
     assert (saved["quiet_start"], saved["quiet_end"], saved["digest_time"]) == ("22:00", "07:00", "18:30")
     await page.reload()
     await expect(page.get_by_label("Почта: Домашнее задание")).to_have_value("digest")
+
+    await page.get_by_label("на", exact=True).select_option("0")
+    await page.get_by_role("button", name="Отключить уведомления").click()
+    muted = page.locator("#mutes li")
+    await expect(muted).to_have_count(1)
+    await expect(muted).to_contain_text("пока не включите снова")
+    saved = await body_of(await client.get(PREFS, headers=auth(ctx, parent)), 200)
+    assert [m["until"] for m in saved["mutes"]] == [None]
+    await muted.get_by_role("button", name="Включить уведомления").click()
+    await expect(muted).to_have_count(0)
     tab.assert_clean()
 
 
