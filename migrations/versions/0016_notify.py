@@ -16,14 +16,16 @@ down_revision = '0015_diary_io'
 branch_labels = None
 depends_on = None
 
-KINDS = ('grade', 'grade_changed', 'grade_deleted', 'homework', 'attendance', 'news', 'message', 'reminder')
+KINDS = ('grade', 'grade_changed', 'grade_deleted', 'homework', 'attendance', 'news', 'message', 'reminder',
+         'absence_note', 'lesson_changed', 'final_mark')
 # live 1, email 2, digest 4. Students and parents: everything live and by email, as before this revision.
-# Staff: chat by email, news in the daily digest, the rest live only.
+# Staff: private messages, absence notes and reminders by email, news in the daily digest, the rest live only.
+STAFF = {**dict.fromkeys(KINDS, 1), 'message': 3, 'absence_note': 3, 'reminder': 3, 'news': 5}
 DEFAULTS = {
     'student': dict.fromkeys(KINDS, 3),
     'parent': dict.fromkeys(KINDS, 3),
-    'teacher': {**dict.fromkeys(KINDS, 1), 'message': 3, 'news': 5},
-    'admin': {**dict.fromkeys(KINDS, 1), 'message': 3, 'news': 5},
+    'teacher': STAFF,
+    'admin': STAFF,
 }
 
 # The one place a row's channels are decided: the kind's choice or the role's default; the master email switch

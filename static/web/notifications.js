@@ -10,6 +10,7 @@
     grade: t("New grades"), grade_changed: t("Changed grades"), grade_deleted: t("Deleted grades"),
     homework: t("Homework"), attendance: t("Attendance"), news: t("News and announcements"),
     message: t("Private messages"), reminder: t("Reminders to confirm news"),
+    absence_note: t("Absence notes"), lesson_changed: t("Lesson changes"), final_mark: t("Final marks"),
   };
   var kinds = [];
   var titles = {};  // chat channel -> its title

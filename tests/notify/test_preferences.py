@@ -19,7 +19,8 @@ from tests.realtime.helpers import connect, make_class_world, recv, subscribe
 from tests.support.factories import Factory
 
 CHOICE = {"grade": ["live", "email"], "grade_changed": ["live"], "grade_deleted": [], "homework": ["digest"],
-          "attendance": ["email"], "news": ["live", "digest"], "message": ["email"], "reminder": ["live", "email"]}
+          "attendance": ["email"], "news": ["live", "digest"], "message": ["email"], "reminder": ["live", "email"],
+          "absence_note": ["live"], "lesson_changed": ["digest"], "final_mark": []}
 
 
 def wanting(channel: str) -> set[str]:
