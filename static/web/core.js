@@ -662,15 +662,6 @@
 
   // ---------------------------------------------------------------- page start
 
-  // Outside the chat page the menu still says how many chat messages are unread (as of page load).
-  function showChatUnread() {
-    ET.api("/api/v1/chats").then(function (data) {
-      var total = data.items.reduce(function (sum, c) { return sum + c.unread; }, 0);
-      var badge = ET.$("chat-unread-total");
-      if (badge) { badge.hidden = total === 0; badge.textContent = String(total); }
-    }, function () {});
-  }
-
   // Protected pages call this: no session -> login; otherwise header, live socket and feed are set up and the
   // promise resolves with the user.
   ET.start = function () {
@@ -691,7 +682,6 @@
     var fresh = ET.session.accessExp * 1000 - Date.now() < 2000 ? ET.refresh() : Promise.resolve();
     return fresh.then(function () {
       ET.live.connect();
-      if (document.body.dataset.page !== "chat") showChatUnread();
       ET.feed.start().catch(function (err) { ET.toast(err.message, "error"); });
       return user;
     });

@@ -10,9 +10,9 @@ from tests.support.school import BuiltSchool
 
 
 @pytest.mark.parametrize(("who", "pages"), [
-    ("student", ["/diary", "/chat"]),
-    ("parent", ["/diary", "/chat"]),
-    ("teacher", ["/teacher", "/chat"]),
+    ("student", ["/diary", "/chat", "/news"]),
+    ("parent", ["/diary", "/chat", "/news"]),
+    ("teacher", ["/teacher", "/chat", "/news"]),
 ])
 async def test_each_page_fits_and_is_accessible(browsers: Browsers, school: BuiltSchool, who: str,
                                                 pages: list[str]) -> None:
