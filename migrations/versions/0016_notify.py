@@ -2,7 +2,7 @@
 time, chat mutes; every notification row stamped with the channels that consume it
 
 Revision ID: 0016_notify
-Revises: 0015_diary_io
+Revises: 0019_diary_ops
 Create Date: 2026-12-06 03:30:00
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0016_notify'
-down_revision = '0015_diary_io'
+down_revision = '0019_diary_ops'
 branch_labels = None
 depends_on = None
 
