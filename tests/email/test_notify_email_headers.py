@@ -16,8 +16,8 @@ from edutrack.notifier.worker import notifier_worker
 from edutrack.outbox.relay import relay_worker
 from edutrack.settings import Settings
 from tests.email.conftest import SmtpServer, Workers, wait_for
+from tests.email.notify_helpers import PREFS, write_kinds
 from tests.foundation.helpers import error_of
-from tests.notify.helpers import PREFS, write_kinds
 from tests.support.factories import Factory
 
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from edutrack.context import AppContext
 from edutrack.db.models import Notification
 from edutrack.settings import Settings
+from tests.email.notify_helpers import PREFS, days_ago, emailed_kinds, put_prefs, scheduler, write_kinds
 from tests.foundation.helpers import error_of
-from tests.notify.helpers import PREFS, days_ago, emailed_kinds, put_prefs, scheduler, write_kinds
 from tests.realtime.helpers import connect, make_class_world, recv, subscribe
 from tests.support.factories import Factory
 

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from edutrack.context import AppContext
 from edutrack.digest.timing import in_quiet_hours, last_digest_moment, zone
 from edutrack.settings import Settings
-from tests.notify.helpers import emailed_kinds, outbox_of, put_prefs, scheduler, write_kinds
+from tests.email.notify_helpers import emailed_kinds, outbox_of, put_prefs, scheduler, write_kinds
 from tests.support.factories import Factory
 
 

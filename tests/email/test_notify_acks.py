@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from edutrack.context import AppContext
 from edutrack.db.models import Notification, User
 from edutrack.settings import Settings
-from tests.notify.helpers import outbox_of, scheduler
+from tests.email.notify_helpers import outbox_of, scheduler
 from tests.realtime.helpers import connect, recv_until, send, subscribe
 from tests.support.diary import auth, body_of
 from tests.support.school import BuiltSchool, build_school

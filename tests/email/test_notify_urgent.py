@@ -12,7 +12,7 @@ from edutrack.db.diary import AuditLog, News
 from edutrack.db.models import Notification
 from edutrack.db.notify import NotificationSettings
 from edutrack.settings import Settings
-from tests.notify.helpers import outbox_of, scheduler
+from tests.email.notify_helpers import outbox_of, scheduler
 from tests.support.diary import auth, body_of
 from tests.support.school import build_school
 
