@@ -45,7 +45,7 @@
     var to = ET.isoDay(ET.addDays(state.weekStart, 6));
     ET.$("week-range").textContent = ET.fmt.date(state.weekStart) + " — " + ET.fmt.date(ET.addDays(state.weekStart, 6));
     var query = "/api/v1/schedule/me?from=" + from + "&to=" + to;
-    if (state.user.role === "parent") query += "&child_id=" + state.childId;
+    if (state.user.role !== "student") query += "&child_id=" + state.childId;
     return loadFor(ET.$("week"), query, renderWeek);
   }
 
@@ -67,9 +67,10 @@
       var lessons = (byDay[key] || []).sort(function (a, b) { return a.starts_at < b.starts_at ? -1 : 1; });
       var list = el("ol", { class: "lessons" });
       lessons.forEach(function (lesson) {
-        list.append(el("li", { class: "lesson", "data-lesson-id": lesson.id },
+        list.append(el("li", { class: "lesson" + (lesson.cancelled ? " cancelled" : ""), "data-lesson-id": lesson.id },
           el("span", { class: "lesson-time", text: time(lesson.starts_at) + "–" + time(lesson.ends_at) }),
           el("span", { class: "lesson-subject", text: lesson.subject_name }),
+          lesson.cancelled ? el("span", { class: "lesson-cancelled", text: t("Lesson cancelled") }) : null,
           lesson.room ? el("span", { class: "lesson-room", text: t("room %(room)s", { room: lesson.room }) }) : null,
           lesson.topic ? el("span", { class: "lesson-topic", text: t("Topic: %(topic)s", { topic: lesson.topic }) }) : null,
           el("span", { class: "homework" + (lesson.homework ? "" : " muted"),
@@ -196,7 +197,7 @@
   }
 
   function setupChildren() {
-    if (state.user.role !== "parent") {
+    if (state.user.role === "student") {  // anyone else reads their linked children (a teacher may be a parent)
       state.childId = state.user.id;
       return Promise.resolve();
     }
@@ -257,6 +258,8 @@
       loadWeek();
     } else if (n.kind === "attendance") {
       loadAttendance();
+    } else if (n.kind === "lesson_changed") {
+      loadWeek();
     }
   });
 
@@ -265,7 +268,7 @@
 
   ET.start().then(function (user) {
     state.user = user;
-    if (user.role !== "student" && user.role !== "parent") { window.location.replace(ET.homeFor(user)); return; }
+    if (["student", "parent", "teacher"].indexOf(user.role) < 0) { window.location.replace(ET.homeFor(user)); return; }
     return Promise.all([setupChildren(), setupTerms()]).then(function () { lastSchoolWeek(); return loadAll(); });
   }).catch(function (err) { if (!err.shown) ET.toast(err.message, "error"); });
 })();
