@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from edutrack import public_web, realtime, web_admin
+from edutrack import public_web, realtime, web_admin, web_notify
 from edutrack import web as web_client
 from edutrack.api import absences as absences_api
 from edutrack.api import accounts, admin_people, diary_structure, docs, health, news, timetable
@@ -22,6 +22,8 @@ from edutrack.api import grades as grades_api
 from edutrack.api import imports as imports_api
 from edutrack.api import journal as journal_api
 from edutrack.api import lesson_changes as lesson_changes_api
+from edutrack.api import news_acks as news_acks_api
+from edutrack.api import notifications as notifications_api
 from edutrack.api import outbox as outbox_api
 from edutrack.api import people as people_api
 from edutrack.api.middlewares import (
@@ -76,10 +78,13 @@ def create_app(settings: Settings) -> web.Application:
     imports_api.setup(app)
     exports_api.setup(app)
     calendar_api.setup(app)
+    notifications_api.setup(app)
+    news_acks_api.setup(app)
     realtime.setup(app)
     web_client.setup(app)
     web_admin.setup(app)
     public_web.setup(app)
+    web_notify.setup(app)
     docs.setup_routes(app)
     app.router.add_static("/static", STATIC_DIR, name="static")
     return app

@@ -515,7 +515,21 @@
   var KIND_LABELS = {
     grade: t("New grade"), grade_changed: t("Grade changed"), grade_deleted: t("Grade deleted"),
     homework: t("Homework"), attendance: t("Attendance"), news: t("News"), message: t("Private message"),
+    reminder: t("Reminder"),
   };
+
+  // News that ask the reader to confirm ("ознакомлен"): one click, counted once (docs/notifications.md).
+  function ackButton(payload) {
+    if (payload.ack !== true || typeof payload.news_id !== "number") return null;
+    return ET.el("button", { type: "button", class: "link-button feed-ack", text: t("Confirm you have read it"),
+      onclick: function (event) {
+        var button = event.currentTarget;
+        button.disabled = true;
+        ET.api("/api/v1/news/" + payload.news_id + "/ack", { method: "POST" }).then(function () {
+          button.textContent = t("Confirmed");
+        }, function (err) { button.disabled = false; ET.toast(err.message, "error"); });
+      } });
+  }
 
   function Feed(live, userId) {
     this.live = live;
@@ -639,6 +653,7 @@
         ET.el("span", { class: "feed-text", text: payload.title || "" }),
         about ? ET.el("span", { class: "feed-about", text: about }) : null,
         n.kind === "news" && payload.summary ? ET.el("span", { class: "feed-summary", text: payload.summary }) : null,
+        ackButton(payload),
         n.created_at ? ET.el("time", { datetime: n.created_at, text: ET.fmt.stamp(n.created_at) }) : null));
     });
     var empty = ET.$("feed-empty");
