@@ -226,13 +226,19 @@
         var devices = deviceTokens();
         devices[key] = body.device_token;
         try { window.localStorage.setItem(DEVICE_KEY, JSON.stringify(devices)); } catch (e) { /* private mode */ }
-        ET.session = { user: body.user };
-        storeTokens(body);
-        signedInHint(true);
-        tellTabs({ type: "login", user: body.user.id });
+        ET.signedIn(body);
         return body.user;
       });
     });
+  };
+
+  // The answer of a login or registration made in cookie mode: this page holds the access token, the browser
+  // the login, and the other tabs hear of it.
+  ET.signedIn = function (body) {
+    ET.session = { user: body.user };
+    storeTokens(body);
+    signedInHint(true);
+    tellTabs({ type: "login", user: body.user.id });
   };
 
   // Signs this browser out: the server revokes the login and clears the cookie; every other tab leaves too.
@@ -243,6 +249,13 @@
     fetch("/api/v1/auth/logout", {
       method: "POST", credentials: "same-origin", headers: Object.assign({ "Accept-Language": ET.locale }, COOKIE_MODE),
     }).then(done, done);
+  };
+
+  // The server has ended this browser's login already (sign out everywhere): leave, with every tab.
+  ET.signOutHere = function () {
+    endHere();
+    tellTabs({ type: "logout" });
+    window.location.assign("/login");
   };
 
   function endHere() {

@@ -158,7 +158,7 @@ async def test_the_link_in_the_email_opens_the_reset_page(client, factory, ctx):
     assert resp.headers["Referrer-Policy"] == "no-referrer"
     assert "script-src" not in resp.headers["Content-Security-Policy"]  # falls back to default-src 'self'
     scripts = [src.split("?")[0] for src in re.findall(r'<script src="([^"]+)"', html)]
-    assert scripts == ["/static/web/core.js", "/static/reset-password.js"]
+    assert scripts == ["/static/web/core.js", "/static/web/account.js", "/static/web/reset-password.js"]
     script = await client.get(scripts[-1])
     assert script.status == 200
     assert "/api/v1/password-reset/confirm" in await script.text()
