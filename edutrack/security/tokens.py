@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import jwt
 
 from edutrack.errors import Unauthorized
+from edutrack.i18n import _
 
 ISSUER = "edutrack"
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "typ", "role"]
@@ -90,7 +91,7 @@ class TokenService:
                 self._verified.clear()  # crude but bounded: the working set is refilled at one decode per token
             self._verified[token] = principal
         if self.is_cut_off(principal):
-            raise Unauthorized("This access token was issued before a change to the account; refresh it",
+            raise Unauthorized(_("This access token was issued before a change to the account; refresh it"),
                                code="token_revoked")
         return principal
 
@@ -154,15 +155,15 @@ class TokenService:
                 options={"require": REQUIRED_CLAIMS},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("Access token has expired", code="token_expired") from exc
+            raise Unauthorized(_("Access token has expired"), code="token_expired") from exc
         except jwt.PyJWTError as exc:
-            raise Unauthorized("Access token is invalid", code="invalid_token") from exc
+            raise Unauthorized(_("Access token is invalid"), code="invalid_token") from exc
         if claims.get("typ") != "access":
-            raise Unauthorized("Access token is invalid", code="invalid_token")
+            raise Unauthorized(_("Access token is invalid"), code="invalid_token")
         try:
             user_id = int(claims["sub"])
         except (TypeError, ValueError) as exc:
-            raise Unauthorized("Access token is invalid", code="invalid_token") from exc
+            raise Unauthorized(_("Access token is invalid"), code="invalid_token") from exc
         school = claims.get("sch")
         sid = claims.get("sid")
         return Principal(
