@@ -10,9 +10,9 @@ from tests.support.school import BuiltSchool
 
 
 @pytest.mark.parametrize(("who", "pages"), [
-    ("student", ["/diary", "/chat"]),
-    ("parent", ["/diary", "/chat"]),
-    ("teacher", ["/teacher", "/chat"]),
+    ("student", ["/diary", "/chat", "/profile"]),
+    ("parent", ["/diary", "/chat", "/profile"]),
+    ("teacher", ["/teacher", "/chat", "/profile"]),
 ])
 async def test_each_page_fits_and_is_accessible(browsers: Browsers, school: BuiltSchool, who: str,
                                                 pages: list[str]) -> None:
@@ -28,7 +28,7 @@ async def test_each_page_fits_and_is_accessible(browsers: Browsers, school: Buil
     tab.assert_clean()
 
 
-@pytest.mark.parametrize("path", ["/login", "/reset-password"])
+@pytest.mark.parametrize("path", ["/login", "/reset-password", "/forgot-password", "/register"])
 async def test_public_pages_fit_and_are_accessible(browsers: Browsers, path: str) -> None:
     tab = await browsers.open()
     await tab.page.goto(path)
