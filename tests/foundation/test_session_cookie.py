@@ -169,3 +169,11 @@ async def test_sign_out_everywhere_ends_every_session(client: TestClient, factor
 async def test_sessions_need_a_login(client: TestClient) -> None:
     await error_of(await client.get(SESSIONS), 401)
     await error_of(await client.delete(SESSIONS), 401)
+
+
+async def test_the_cookie_is_secure_when_the_site_is_served_over_https(make_client: Any, factory: Factory) -> None:
+    client = await make_client(public_url="https://diary.example.org")
+    user = await factory.user("student")
+    resp = await client.post(LOGIN, headers=COOKIE_MODE, json={"email": user.email, "password": DEFAULT_PASSWORD})
+    assert resp.status == 200
+    assert _cookie(resp)["secure"] is True
