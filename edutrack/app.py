@@ -9,6 +9,7 @@ from aiohttp import web
 
 from edutrack import public_web, realtime, web_account, web_admin
 from edutrack import web as web_client
+from edutrack.api import absences as absences_api
 from edutrack.api import accounts, admin_people, diary_structure, docs, health, news, timetable
 from edutrack.api import analytics as analytics_api
 from edutrack.api import attendance as attendance_api
@@ -16,9 +17,11 @@ from edutrack.api import attestations as attestations_api
 from edutrack.api import calendar as calendar_api
 from edutrack.api import chats as chats_api
 from edutrack.api import exports as exports_api
+from edutrack.api import final_marks as final_marks_api
 from edutrack.api import grades as grades_api
 from edutrack.api import imports as imports_api
 from edutrack.api import journal as journal_api
+from edutrack.api import lesson_changes as lesson_changes_api
 from edutrack.api import outbox as outbox_api
 from edutrack.api import people as people_api
 from edutrack.api.middlewares import cors_and_security, error_handler, request_context, route_contract, server_header
@@ -52,13 +55,16 @@ def create_app(settings: Settings) -> web.Application:
     outbox_api.setup(app)
     grades_api.setup(app)
     attestations_api.setup(app)
+    final_marks_api.setup(app)
     attendance_api.setup(app)
+    absences_api.setup(app)
     journal_api.setup(app)
     analytics_api.setup(app)
     people_api.setup(app)
     chats_api.setup(app)
     admin_people.setup(app)
     timetable.setup(app)
+    lesson_changes_api.setup(app)
     imports_api.setup(app)
     exports_api.setup(app)
     calendar_api.setup(app)

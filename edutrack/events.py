@@ -18,6 +18,12 @@ Notification kinds and their payload (every payload has "title", a short Russian
   attendance: lesson_id, student_id, student_name, subject, date, status, reason
   news:       news_id, title, summary
   message:    channel, message_id, sender_id, sender, text      (private messages only)
+  absence_note: note_id, student_id, student_name, from, to, reason, status (pending, accepted, questioned),
+              comment (the parent's on a new note, the class teacher's on a decision)
+  lesson_changed: lesson_id, class_id, subject, date, starts_at, ends_at, room, teacher, change (cover,
+              cover_removed, cancelled, restored, moved, room), cancelled, note
+  final_mark: student_id, subject_id, subject, term_id (null for a year mark), year_id, period, final,
+              previous (null when first set)
 `about_user_id` is the student the event concerns (for parents: which child), null for news/messages.
 
 Journal events (live only, never stored, on user:{id} of each teacher of the class in the subject, the class
@@ -59,7 +65,8 @@ from edutrack.db.models import Notification
 
 log = logging.getLogger(__name__)
 
-NOTIFICATION_KINDS = ("grade", "grade_changed", "grade_deleted", "homework", "attendance", "news", "message")
+NOTIFICATION_KINDS = ("grade", "grade_changed", "grade_deleted", "homework", "attendance", "news", "message",
+                      "absence_note", "lesson_changed", "final_mark")
 
 
 def redis_channel(namespace: str, channel: str) -> str:

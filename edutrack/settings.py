@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 from dotenv import dotenv_values
 
+from edutrack.i18n import _
+
 log = logging.getLogger(__name__)
 
 # Values people copy from examples and forget to change.
@@ -49,7 +51,7 @@ class SettingsError(ValueError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        super().__init__("invalid configuration:\n  - " + "\n  - ".join(problems))
+        super().__init__(_("invalid configuration:") + "\n  - " + "\n  - ".join(problems))
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -62,7 +64,7 @@ def _parse_bool(name: str, raw: str, problems: list[str]) -> bool:
         return True
     if value in _FALSE:
         return False
-    problems.append(f"{name} must be a boolean (true/false), got {raw!r}")
+    problems.append(_("%(name)s must be a boolean (true/false), got %(value)s", name=name, value=repr(raw)))
     return False
 
 
@@ -70,10 +72,10 @@ def _parse_int(name: str, raw: str, problems: list[str], minimum: int = 0) -> in
     try:
         value = int(raw.strip())
     except ValueError:
-        problems.append(f"{name} must be an integer, got {raw!r}")
+        problems.append(_("%(name)s must be an integer, got %(value)s", name=name, value=repr(raw)))
         return minimum
     if value < minimum:
-        problems.append(f"{name} must be >= {minimum}, got {value}")
+        problems.append(_("%(name)s must be >= %(minimum)s, got %(value)s", name=name, minimum=minimum, value=value))
     return value
 
 
@@ -81,10 +83,10 @@ def _parse_float(name: str, raw: str, problems: list[str]) -> float:
     try:
         value = float(raw.strip())
     except ValueError:
-        problems.append(f"{name} must be a number, got {raw!r}")
+        problems.append(_("%(name)s must be a number, got %(value)s", name=name, value=repr(raw)))
         return 0.0
     if value <= 0:
-        problems.append(f"{name} must be positive, got {value}")
+        problems.append(_("%(name)s must be positive, got %(value)s", name=name, value=value))
     return value
 
 
@@ -92,9 +94,9 @@ def _parse_origins(name: str, raw: str, problems: list[str]) -> tuple[str, ...]:
     origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
     for origin in origins:
         if origin == "*" or "*" in origin:
-            problems.append("CORS_ORIGINS must list explicit origins; '*' is refused")
+            problems.append(_("CORS_ORIGINS must list explicit origins; '*' is refused"))
         elif not origin.startswith(("http://", "https://")):
-            problems.append(f"CORS_ORIGINS entry {origin!r} must start with http:// or https://")
+            problems.append(_("CORS_ORIGINS entry %(origin)s must start with http:// or https://", origin=repr(origin)))
     return origins
 
 
@@ -106,7 +108,8 @@ def _parse_networks(name: str, raw: str, problems: list[str]) -> tuple[str, ...]
         try:
             networks.append(str(ipaddress.ip_network(part, strict=False)))
         except ValueError:
-            problems.append(f"{name} entry {part!r} is not an IP address or network (e.g. 10.0.0.0/8)")
+            problems.append(_("%(name)s entry %(value)s is not an IP address or network (e.g. 10.0.0.0/8)", name=name,
+                             value=repr(part)))
     return tuple(networks)
 
 
@@ -117,7 +120,7 @@ def _parse_text(name: str, raw: str, problems: list[str]) -> str:
 def _parse_delays(name: str, raw: str, problems: list[str]) -> tuple[float, ...]:
     delays = tuple(_parse_float(name, part, problems) for part in raw.split(",") if part.strip())
     if not delays:
-        problems.append(f"{name} must list at least one delay in seconds, e.g. 30,120,600")
+        problems.append(_("%(name)s must list at least one delay in seconds, e.g. 30,120,600", name=name))
     return delays
 
 
@@ -125,15 +128,17 @@ def _parse_environment(name: str, raw: str, problems: list[str]) -> str:
     value = raw.strip().lower()
     value = {"dev": "development", "prod": "production", "testing": "test"}.get(value, value)
     if value not in ENVIRONMENTS:
-        problems.append(f"{name} must be one of {', '.join(ENVIRONMENTS)}, got {value!r}")
+        problems.append(_("%(name)s must be one of %(allowed)s, got %(value)s", name=name,
+                          allowed=", ".join(ENVIRONMENTS), value=repr(value)))
     return value
 
 
-def _choice(allowed: tuple[str, ...], normal: Callable[[str], str], wording: str) -> Parser:
+def _choice(allowed: tuple[str, ...], normal: Callable[[str], str]) -> Parser:
     def parse(name: str, raw: str, problems: list[str]) -> str:
         value = normal(raw.strip())
         if value not in allowed:
-            problems.append(f"{name} must be {wording}, got {value!r}")
+            problems.append(_("%(name)s must be one of %(allowed)s, got %(value)s", name=name,
+                              allowed=", ".join(allowed), value=repr(value)))
         return value
 
     return parse
@@ -169,7 +174,7 @@ class Settings:
     # "transaction" when DATABASE_URL points at a PgBouncer in transaction pooling mode: no statement caches,
     # unique prepared statement names, every read inside a transaction (db/engine.py says why).
     database_pool_mode: str = env("session",
-                                  parse=_choice(DATABASE_POOL_MODES, str.lower, "one of session, transaction"))
+                                  parse=_choice(DATABASE_POOL_MODES, str.lower))
     # A streaming replica for heavy reads (term sheets, analytics); empty: everything reads the primary.
     database_read_url: str = env("")
     # Seconds a heavy read waits for the replica to replay what the primary had committed when the read began,
@@ -182,13 +187,13 @@ class Settings:
     namespace: str = env("edutrack")
     rabbitmq_url: str = env("amqp://guest:guest@127.0.0.1:5672/")
     # "quorum": replicated queues with at-least-once dead-lettering (RabbitMQ 3.10+), for a RabbitMQ cluster.
-    rabbitmq_queue_type: str = env("classic", parse=_choice(RABBITMQ_QUEUE_TYPES, str.lower, "one of classic, quorum"))
+    rabbitmq_queue_type: str = env("classic", parse=_choice(RABBITMQ_QUEUE_TYPES, str.lower))
 
     smtp_host: str = env("127.0.0.1")
     smtp_port: int = env(8025, minimum=1)
     smtp_user: str = env("")
     smtp_password: str = env("")
-    smtp_security: str = env("plain", parse=_choice(SMTP_SECURITY, str.lower, "one of plain, starttls, tls"))
+    smtp_security: str = env("plain", parse=_choice(SMTP_SECURITY, str.lower))
     # PEM file of the CA(s) that sign the SMTP server's certificate, for a server with a private CA;
     # empty: the system's trust store. Certificates are always verified for "starttls" and "tls".
     smtp_ca_file: str = env("")
@@ -279,7 +284,7 @@ class Settings:
     reset_max_per_ip: int = env(10, minimum=1)
     reset_ip_window: int = env(3600, minimum=1)
 
-    log_level: str = env("INFO", parse=_choice(LOG_LEVELS, str.upper, "DEBUG, INFO, WARNING, ERROR or CRITICAL"))
+    log_level: str = env("INFO", parse=_choice(LOG_LEVELS, str.upper))
     log_json: bool = env(True)
 
     # Set when the secret was generated for this process only (development without JWT_SECRET).
@@ -336,43 +341,45 @@ def _parse_fields(values: Mapping[str, str], problems: list[str]) -> dict[str, A
 def _check_addresses(kw: dict[str, Any], problems: list[str]) -> None:
     ca_file = str(kw["smtp_ca_file"])
     if ca_file and not Path(ca_file).is_file():
-        problems.append(f"SMTP_CA_FILE {ca_file!r} is not a readable file")
+        problems.append(_("SMTP_CA_FILE %(path)s is not a readable file", path=repr(ca_file)))
     database_url = str(kw["database_url"])
     if not database_url.startswith(("postgresql+asyncpg://", "postgresql://", "postgres://")):
-        problems.append("DATABASE_URL must be a PostgreSQL URL (postgresql+asyncpg://user@host:port/db)")
+        problems.append(_("DATABASE_URL must be a PostgreSQL URL (postgresql+asyncpg://user@host:port/db)"))
     elif not database_url.startswith("postgresql+asyncpg://"):
         # Accept the plain form people copy from psql docs; SQLAlchemy needs the driver named.
         kw["database_url"] = "postgresql+asyncpg://" + database_url.split("://", 1)[1]
     read_url = str(kw["database_read_url"])
     if read_url and not read_url.startswith(("postgresql+asyncpg://", "postgresql://", "postgres://")):
-        problems.append("DATABASE_READ_URL must be empty or a PostgreSQL URL (postgresql+asyncpg://user@host:port/db)")
+        problems.append(_("DATABASE_READ_URL must be empty or a PostgreSQL URL (postgresql+asyncpg://user@host:port/db)"))
     elif read_url and not read_url.startswith("postgresql+asyncpg://"):
         kw["database_read_url"] = "postgresql+asyncpg://" + read_url.split("://", 1)[1]
     if not str(kw["public_url"]).startswith(("http://", "https://")):
         # It becomes the start of links in emails (password reset): a bare host would make them unusable.
-        problems.append("PUBLIC_URL must start with http:// or https://")
+        problems.append(_("PUBLIC_URL must start with http:// or https://"))
     if not str(kw["redis_url"]).startswith(("redis://", "rediss://", "unix://")):
-        problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+        problems.append(_("REDIS_URL must start with redis://, rediss:// or unix://"))
     if not str(kw["rabbitmq_url"]).startswith(("amqp://", "amqps://")):
-        problems.append("RABBITMQ_URL must start with amqp:// or amqps://")
+        problems.append(_("RABBITMQ_URL must start with amqp:// or amqps://"))
     namespace = str(kw["namespace"])
     if not namespace or not all(c.isalnum() or c in "-_." for c in namespace):
-        problems.append("NAMESPACE must be non-empty and contain only letters, digits, '-', '_' or '.'")
+        problems.append(_("NAMESPACE must be non-empty and contain only letters, digits, '-', '_' or '.'"))
 
 
 def _check_secret(values: Mapping[str, str], kw: dict[str, Any], problems: list[str]) -> None:
     secret = values.get("JWT_SECRET", "").strip()
     if not secret:
         if kw["environment"] == "production":
-            problems.append("JWT_SECRET is required in production (at least 32 random characters)")
+            problems.append(_("JWT_SECRET is required in production (at least %(length)s random characters)",
+                               length=MIN_JWT_SECRET_LENGTH))
         else:
             secret = secrets.token_urlsafe(48)
             kw["jwt_secret_generated"] = True
     elif secret.lower() in KNOWN_PLACEHOLDER_SECRETS:
-        problems.append("JWT_SECRET is a placeholder from an example; generate one: python -c "
-                        "'import secrets; print(secrets.token_urlsafe(48))'")
+        problems.append(_("JWT_SECRET is a placeholder from an example; generate one: %(command)s",
+                           command="python -c 'import secrets; print(secrets.token_urlsafe(48))'"))
     elif len(secret) < MIN_JWT_SECRET_LENGTH:
-        problems.append(f"JWT_SECRET must be at least {MIN_JWT_SECRET_LENGTH} characters, got {len(secret)}")
+        problems.append(_("JWT_SECRET must be at least %(length)s characters, got %(got)s",
+                          length=MIN_JWT_SECRET_LENGTH, got=len(secret)))
     kw["jwt_secret"] = secret
 
 
@@ -380,6 +387,6 @@ def _check_production(values: Mapping[str, str], kw: dict[str, Any], problems: l
     if kw["environment"] != "production":
         return
     if kw["debug"]:
-        problems.append("DEBUG must be off in production")
+        problems.append(_("DEBUG must be off in production"))
     if "DEV_MAIL_CATCHER" not in values:
         kw["dev_mail_catcher"] = False

@@ -9,11 +9,9 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
-import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
 from edutrack.app import create_app
@@ -21,14 +19,18 @@ from edutrack.cli import migrate
 from edutrack.context import AppContext
 from edutrack.db.engine import drop_database, ensure_database
 from edutrack.keys import CTX
-from edutrack.settings import Settings, load_settings
+from edutrack.settings import Settings
 from tests.support.contract import check_responses
+from tests.support.environment import (
+    PG_SERVER,
+    PGBOUNCER_ENV,
+    AppFactory,
+    base_test_settings,
+    drop_namespace,
+    truncate_all,
+)
 from tests.support.factories import Factory
 from tests.support.services import PrivatePgBouncer, ensure_service, private_pgbouncer
-
-PG_SERVER = os.environ.get("TEST_PG_SERVER", "postgresql+asyncpg://postgres@127.0.0.1:5432")
-TEST_JWT_SECRET = "test-secret-" + "x" * 40
-PGBOUNCER_ENV = "EDUTRACK_TEST_PGBOUNCER"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,24 +38,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--pgbouncer", action="store_true", default=os.environ.get(PGBOUNCER_ENV, "") not in ("", "0"),
         help="run the app of every test through a pgbouncer in transaction pooling mode, started by the run in "
              f"front of the test PostgreSQL (DATABASE_POOL_MODE=transaction); also {PGBOUNCER_ENV}=1")
-
-
-def base_test_settings(database_url: str, **overrides: Any) -> Settings:
-    env = {
-        "ENVIRONMENT": "test",
-        "DATABASE_URL": database_url,
-        "JWT_SECRET": TEST_JWT_SECRET,
-        "NAMESPACE": f"t{uuid.uuid4().hex[:12]}",
-        # Cheap hashing keeps the suite fast; production cost is set by the defaults.
-        "ARGON2_TIME_COST": "1",
-        "ARGON2_MEMORY_COST": "8",
-        "ARGON2_PARALLELISM": "1",
-        "LOG_LEVEL": "WARNING",
-        "DEV_MAIL_CATCHER": "false",
-    }
-    # Services elsewhere than the local defaults: the same variables the app reads.
-    env.update({k: os.environ[k] for k in ("REDIS_URL", "RABBITMQ_URL") if k in os.environ})
-    return load_settings(env, env_file=None).replace(**overrides)
 
 
 @pytest.fixture(scope="session")
@@ -99,30 +83,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(f"pgbouncer (transaction pooling): {bouncer.served} transactions served")
 
 
-async def truncate_all(database_url: str) -> None:
-    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(dsn)
-    try:
-        tables = await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-        )
-        if tables:
-            names = ", ".join(f'"{t["tablename"]}"' for t in tables)
-            await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-    finally:
-        await conn.close()
-
-
-async def drop_namespace(redis_url: str, namespace: str) -> None:
-    redis = Redis.from_url(redis_url)
-    try:
-        keys = [key async for key in redis.scan_iter(match=f"{namespace}:*", count=500)]
-        if keys:
-            await redis.delete(*keys)
-    finally:
-        await redis.aclose()
-
-
 @pytest.fixture
 async def settings(database_url: str, pgbouncer: PrivatePgBouncer | None) -> AsyncIterator[Settings]:
     await truncate_all(database_url)
@@ -133,9 +93,6 @@ async def settings(database_url: str, pgbouncer: PrivatePgBouncer | None) -> Asy
                                       database_pool_mode="transaction")
     yield settings
     await drop_namespace(settings.redis_url, settings.namespace)
-
-
-AppFactory = Callable[..., Awaitable[TestClient]]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from edutrack.api.schemas import PageQuerySchema, StrictSchema
-from edutrack.db.diary import NEWS_AUDIENCES, NEWS_STATUSES
+from edutrack.db.diary import NEWS_AUDIENCES, NEWS_STATUSES, YEAR_MARK_RULES
 from edutrack.db.models import Role
 from edutrack.i18n import N_
 
@@ -42,6 +42,9 @@ class SchoolCreateSchema(StrictSchema):
                                         as_string=False)
     at_risk_average = fields.Decimal(validate=validate.Range(min=1, max=5), places=2)
     at_risk_unexcused_absences = fields.Integer(validate=validate.Range(min=1, max=1000))
+    year_mark_rule = fields.String(validate=validate.OneOf(YEAR_MARK_RULES), metadata={
+        "description": "the proposed year mark: mean = the rounded mean of the term marks (rounding_threshold), "
+                       "last_term = the last term's mark"})
 
 
 class SchoolUpdateSchema(SchoolCreateSchema):
@@ -58,6 +61,7 @@ class SchoolSchema(ma.Schema):
     rounding_threshold = fields.Float()
     at_risk_average = fields.Float()
     at_risk_unexcused_absences = fields.Integer()
+    year_mark_rule = fields.String()
     created_at = fields.String()
     updated_at = fields.String()
 
@@ -316,6 +320,10 @@ class LessonSchema(ma.Schema):
     ends_at = fields.String()
     topic = fields.String(allow_none=True)
     homework = fields.String(allow_none=True)
+    cancelled = fields.Boolean(metadata={"description": "cancelled: stays in the schedule, books nothing"})
+    regular_teacher_id = fields.Integer(allow_none=True, metadata={
+        "description": "with a one-off cover: the teacher it replaces (teacher_id is the cover)"})
+    change_note = fields.String(allow_none=True, metadata={"description": "why it was cancelled or covered"})
 
 
 class ScheduleSchema(ma.Schema):

@@ -115,7 +115,7 @@ class StudentGradesQuerySchema(StrictSchema):
 
 
 class AuditQuerySchema(StrictSchema):
-    entity = fields.String(validate=validate.OneOf(["grade", "attestation", "attendance"]))
+    entity = fields.String(validate=validate.OneOf(["grade", "attestation", "attendance", "absence_note", "year_mark"]))
     entity_id = fields.Integer(validate=ID)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))

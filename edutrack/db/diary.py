@@ -38,6 +38,8 @@ ABSENCE_REASON_TITLES = {"unexcused": N_("without a valid reason"), "illness": N
                          "excused": N_("for a valid reason")}
 NEWS_AUDIENCES = ("school", "class", "role")
 NEWS_STATUSES = ("draft", "scheduled", "published")
+# The year mark from the term marks: their rounded mean (by the school's rounding threshold), or the last term's.
+YEAR_MARK_RULES = ("mean", "last_term")
 
 
 def _in(values: tuple[str, ...] | list[str]) -> str:
@@ -46,6 +48,7 @@ def _in(values: tuple[str, ...] | list[str]) -> str:
 
 class School(TimestampMixin, Base):
     __tablename__ = "schools"
+    __table_args__ = (CheckConstraint(f"year_mark_rule IN ({_in(YEAR_MARK_RULES)})", name="year_mark_rule"),)
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -58,6 +61,8 @@ class School(TimestampMixin, Base):
     rounding_threshold: Mapped[Decimal] = mapped_column(Numeric(3, 2), server_default=text("0.5"))
     at_risk_average: Mapped[Decimal] = mapped_column(Numeric(3, 2), server_default=text("3.0"))
     at_risk_unexcused_absences: Mapped[int] = mapped_column(SmallInteger, server_default=text("5"))
+    # How the proposed year mark comes from the term marks (services/diary/final_marks.py).
+    year_mark_rule: Mapped[str] = mapped_column(String(10), server_default="mean")
 
 
 class AcademicYear(Base):
@@ -160,12 +165,13 @@ class Lesson(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="times"),
         # No double-booking, enforced by PostgreSQL itself so concurrent writers cannot race past it.
+        # A cancelled lesson books nothing (migration 0019).
         ExcludeConstraint(("class_id", "="), (text("tstzrange(starts_at, ends_at)"), "&&"),
-                          name="no_class_overlap", using="gist"),
+                          name="no_class_overlap", using="gist", where=text("cancelled_at IS NULL")),
         ExcludeConstraint(("teacher_id", "="), (text("tstzrange(starts_at, ends_at)"), "&&"),
-                          name="no_teacher_overlap", using="gist"),
+                          name="no_teacher_overlap", using="gist", where=text("cancelled_at IS NULL")),
         ExcludeConstraint(("school_id", "="), ("room", "="), (text("tstzrange(starts_at, ends_at)"), "&&"),
-                          name="no_room_overlap", using="gist"),
+                          name="no_room_overlap", using="gist", where=text("cancelled_at IS NULL")),
         Index("ix_lessons_class_starts", "class_id", "starts_at"),
         Index("ix_lessons_teacher_starts", "teacher_id", "starts_at"),
     )
@@ -180,6 +186,11 @@ class Lesson(TimestampMixin, Base):
     ends_at: Mapped[datetime]
     topic: Mapped[str | None] = mapped_column(String(300))
     homework: Mapped[str | None] = mapped_column(Text)
+    # One-off changes (services/diary/lesson_changes.py): with a cover teacher, teacher_id is the cover and
+    # regular_teacher_id the teacher it replaces; a cancelled lesson stays in the schedule, marked.
+    regular_teacher_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    cancelled_at: Mapped[datetime | None]
+    change_note: Mapped[str | None] = mapped_column(String(300))
 
 
 class Grade(TimestampMixin, Base):
@@ -226,6 +237,26 @@ class Attestation(Base):
     final: Mapped[str] = mapped_column(String(10))
     is_override: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     average: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
+    comment: Mapped[str | None] = mapped_column(String(500))
+    confirmed_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    confirmed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class YearMark(Base):
+    """A year mark: proposed from the term marks by the school's `year_mark_rule`, confirmed or overridden."""
+
+    __tablename__ = "year_marks"
+    __table_args__ = (UniqueConstraint("student_id", "subject_id", "academic_year_id"),)
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"))
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"))
+    academic_year_id: Mapped[int] = mapped_column(ForeignKey("academic_years.id", ondelete="CASCADE"), index=True)
+    proposed: Mapped[str] = mapped_column(String(10))
+    final: Mapped[str] = mapped_column(String(10))
+    is_override: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     comment: Mapped[str | None] = mapped_column(String(500))
     confirmed_by: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     confirmed_at: Mapped[datetime] = mapped_column(server_default=func.now())

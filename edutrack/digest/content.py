@@ -22,6 +22,9 @@ KIND_LABELS = {
     "grade_deleted": N_("Grade deleted"),
     "homework": N_("Homework"),
     "attendance": N_("Attendance"),
+    "absence_note": N_("Absence note"),
+    "lesson_changed": N_("Schedule change"),
+    "final_mark": N_("Final mark"),
 }
 ATTENDANCE_STATUS = {"absent": N_("absence"), "late": N_("late arrival"), "present": N_("present")}
 DIARY_KINDS = frozenset(KIND_LABELS)

@@ -18,7 +18,7 @@ from edutrack.queries.grades import person_name
 async def lesson_with_subject(session: AsyncSession, lesson_id: int) -> Any:
     stmt = (
         select(Lesson.id, Lesson.school_id, Lesson.class_id, Lesson.subject_id, Lesson.teacher_id,
-               Lesson.starts_at, Subject.name.label("subject"))
+               Lesson.regular_teacher_id, Lesson.cancelled_at, Lesson.starts_at, Subject.name.label("subject"))
         .join(Subject, Subject.id == Lesson.subject_id)
         .where(Lesson.id == lesson_id)
     )

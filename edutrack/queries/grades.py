@@ -45,7 +45,8 @@ async def student_row(session: AsyncSession, student_id: int) -> Row[Any] | None
 
 async def lesson_brief(session: AsyncSession, lesson_id: int) -> Any:
     stmt = select(Lesson.id, Lesson.school_id, Lesson.class_id, Lesson.subject_id, Lesson.teacher_id,
-                  Lesson.starts_at, Lesson.ends_at).where(Lesson.id == lesson_id)
+                  Lesson.regular_teacher_id, Lesson.cancelled_at, Lesson.starts_at, Lesson.ends_at
+                  ).where(Lesson.id == lesson_id)
     return (await session.execute(stmt)).first()
 
 

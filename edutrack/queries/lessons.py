@@ -57,11 +57,13 @@ async def lessons_in_range(session: AsyncSession, *, starts: datetime, ends: dat
 async def conflicts(session: AsyncSession, *, school_id: int, class_id: int, teacher_id: int, room: str | None,
                     starts: datetime, ends: datetime, except_id: int | None) -> list[Row[Any]]:
     """Lessons that would double-book the class, the teacher or the room. Half-open intervals, as the
-    exclusion constraints use, so a lesson ending at 09:45 and one starting at 09:45 do not clash."""
+    exclusion constraints use, so a lesson ending at 09:45 and one starting at 09:45 do not clash. A cancelled
+    lesson books nothing."""
     same: Any = (Lesson.class_id == class_id) | (Lesson.teacher_id == teacher_id)
     if room:
         same = same | ((Lesson.school_id == school_id) & (Lesson.room == room))
-    stmt = _lesson_select().where(same, Lesson.starts_at < ends, Lesson.ends_at > starts)
+    stmt = _lesson_select().where(same, Lesson.starts_at < ends, Lesson.ends_at > starts,
+                                  Lesson.cancelled_at.is_(None))
     if except_id is not None:
         stmt = stmt.where(Lesson.id != except_id)
     return list((await session.execute(stmt.order_by(Lesson.starts_at).limit(10))).all())

@@ -150,6 +150,8 @@ def _event(row: Any, tz: ZoneInfo, summary: str, host: str) -> Event:
     event.add("last-modified", lesson.updated_at.astimezone(UTC))
     event.add("dtstart", lesson.starts_at.astimezone(tz))
     event.add("dtend", lesson.ends_at.astimezone(tz))
+    if lesson.cancelled_at is not None:  # a one-off cancellation (services/diary/lesson_changes.py)
+        event.add("status", "CANCELLED")
     event.add("summary", summary)
     if lesson.room:
         event.add("location", _("Room %(room)s", room=lesson.room))

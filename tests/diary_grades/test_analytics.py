@@ -55,9 +55,11 @@ async def test_student_performance(client: TestClient, ctx: AppContext, factory:
     data = await resp.json()
     subjects = {s["subject_id"]: s for s in data["subjects"]}
     # maths: (15 + 3 + 4) / 5 = 4.4 weighted, 4.0 plain; russian 2.5 both.
-    assert subjects[math]["weighted_average"] == 4.4 and subjects[math]["plain_average"] == 4.0
+    assert subjects[math]["weighted_average"] == 4.4
+    assert subjects[math]["plain_average"] == 4.0
     assert subjects[math]["proposed"] == "4"
-    assert subjects[russian]["weighted_average"] == 2.5 and subjects[russian]["proposed"] == "na"  # 2 < 3 marks
+    assert subjects[russian]["weighted_average"] == 2.5
+    assert subjects[russian]["proposed"] == "na"  # 2 < 3 marks
     assert data["overall_weighted_average"] == round(27 / 7, 2)
     assert [(p["period_start"], p["weighted_average"], p["numeric_count"]) for p in data["trend"]] == [
         ("2026-10-05", 4.5, 2), ("2026-10-12", 3.0, 3)]
@@ -70,7 +72,8 @@ async def test_student_performance(client: TestClient, ctx: AppContext, factory:
     resp = await client.get(f"/api/v1/students/{s1}/performance?term_id={school.term_ids[0]}",
                             headers=russian_teacher.headers)
     data = await resp.json()
-    assert [s["subject_id"] for s in data["subjects"]] == [russian] and data["attendance"]["marked"] == 0
+    assert [s["subject_id"] for s in data["subjects"]] == [russian]
+    assert data["attendance"]["marked"] == 0
     other = await factory.login(school.parents(cls.student_ids[1])[0])
     resp = await client.get(f"/api/v1/students/{s1}/performance?term_id={school.term_ids[0]}",
                             headers=other.headers)
@@ -107,16 +110,21 @@ async def test_class_performance_rates_and_risk(client: TestClient, ctx: AppCont
     assert resp.status == 200, await resp.text()
     first_count = counter.count
     data = await resp.json()
-    assert data["students"] == 4 and data["attested_students"] == 3
-    assert data["success_rate"] == round(2 / 3, 4) and data["quality_rate"] == round(1 / 3, 4)
+    assert data["students"] == 4
+    assert data["attested_students"] == 3
+    assert data["success_rate"] == round(2 / 3, 4)
+    assert data["quality_rate"] == round(1 / 3, 4)
     assert data["attendance_rate"] == 0.5
     subjects = {s["subject_id"]: s for s in data["subjects"]}
-    assert subjects[math]["average"] == round((5 + 3.5 + 2) / 3, 2) and subjects[math]["students_graded"] == 3
+    assert subjects[math]["average"] == round((5 + 3.5 + 2) / 3, 2)
+    assert subjects[math]["students_graded"] == 3
     assert subjects[math]["results"] == {"5": 1, "4": 1, "3": 0, "2": 1, "1": 0, "na": 1}
     risk = {r["student_id"]: r for r in data["at_risk"]}
     assert set(risk) == {c, d}
-    assert risk[c]["reasons"] == ["failing_subjects"] and risk[c]["failing_subjects"] == ["Математика"]
-    assert risk[d]["reasons"] == ["unexcused_absences"] and risk[d]["unexcused_absences"] == 2
+    assert risk[c]["reasons"] == ["failing_subjects"]
+    assert risk[c]["failing_subjects"] == ["Математика"]
+    assert risk[d]["reasons"] == ["unexcused_absences"]
+    assert risk[d]["unexcused_absences"] == 2
     # A confirmed term mark replaces the proposal: c's maths overridden to 3 -> no longer failing.
     resp = await client.put("/api/v1/attestations", json={"student_id": c, "subject_id": math,
                                                           "term_id": school.term_ids[0], "final": "3",
@@ -167,5 +175,7 @@ async def test_low_average_puts_a_student_at_risk_without_failing_marks(client: 
     data = await (await client.get(url, headers=admin.headers)).json()
     assert data["success_rate"] == 1.0  # nobody is failing a subject...
     [risk] = data["at_risk"]            # ...but weak is below the school's threshold
-    assert risk["student_id"] == weak and risk["reasons"] == ["low_average"]
-    assert risk["weighted_average"] == 3.25 and risk["failing_subjects"] == []
+    assert risk["student_id"] == weak
+    assert risk["reasons"] == ["low_average"]
+    assert risk["weighted_average"] == 3.25
+    assert risk["failing_subjects"] == []

@@ -45,18 +45,24 @@ async def test_bulk_marks_reasons_and_notifications(client: TestClient, ctx: App
         by_student.setdefault(n.about_user_id or 0, set()).add(n.user_id)
     assert by_student == {s2: {s2, *school.parents_of[s2]}, s3: {s3, *school.parents_of[s3]}}
     p = next(n.payload for n in notes if n.about_user_id == s2)
-    assert p["status"] == "absent" and p["lesson_id"] == l1 and p["date"] == D1.isoformat()
-    assert p["subject"] == "Математика" and p["student_name"] and p["title"]
+    assert p["status"] == "absent"
+    assert p["lesson_id"] == l1
+    assert p["date"] == D1.isoformat()
+    assert p["subject"] == "Математика"
+    assert p["student_name"]
+    assert p["title"]
     # Re-sending the same marks notifies nobody; the reason added later does.
     resp = await client.put(f"/api/v1/lessons/{l1}/attendance", json={"marks": marks}, headers=teacher.headers)
-    assert resp.status == 200 and len(await attendance_notes(ctx)) == 6
+    assert resp.status == 200
+    assert len(await attendance_notes(ctx)) == 6
     absent_id = items[1]["id"]
     resp = await client.patch(f"/api/v1/attendance/{absent_id}", json={"reason": "illness"},
                               headers=teacher.headers)
     assert resp.status == 200, await resp.text()
     assert (await resp.json())["reason"] == "illness"
     notes = await attendance_notes(ctx)
-    assert len(notes) == 9 and notes[-1].payload["reason"] == "illness"
+    assert len(notes) == 9
+    assert notes[-1].payload["reason"] == "illness"
     # Back to present clears the reason.
     resp = await client.patch(f"/api/v1/attendance/{absent_id}", json={"status": "present"},
                               headers=teacher.headers)

@@ -43,27 +43,38 @@ async def test_proposal_confirm_and_override(client: TestClient, ctx: AppContext
     resp = await client.get(f"/api/v1/attestations/proposal?{q}", headers=teacher.headers)
     assert resp.status == 200, await resp.text()
     data = await resp.json()
-    assert data["average"] == 4.2 and data["proposed"] == "4" and data["numeric_count"] == 3
-    assert data["marks_count"] == 4 and data["attestation"] is None
+    assert data["average"] == 4.2
+    assert data["proposed"] == "4"
+    assert data["numeric_count"] == 3
+    assert data["marks_count"] == 4
+    assert data["attestation"] is None
     key = {"student_id": s1, "subject_id": math, "term_id": term}
     resp = await client.put("/api/v1/attestations", json=key, headers=teacher.headers)
     assert resp.status == 200, await resp.text()
     confirmed = await resp.json()
-    assert confirmed["final"] == "4" and not confirmed["is_override"] and confirmed["confirmed_by"] == teacher.id
+    assert confirmed["final"] == "4"
+    assert not confirmed["is_override"]
+    assert confirmed["confirmed_by"] == teacher.id
     # An override needs a reason.
     resp = await client.put("/api/v1/attestations", json={**key, "final": "5"}, headers=teacher.headers)
-    assert resp.status == 422 and "comment" in (await resp.json())["error"]["details"]
+    assert resp.status == 422
+    assert "comment" in (await resp.json())["error"]["details"]
     resp = await client.put("/api/v1/attestations", json={**key, "final": "5", "comment": "Олимпиада"},
                             headers=teacher.headers)
     assert resp.status == 200
     over = await resp.json()
-    assert over["final"] == "5" and over["proposed"] == "4" and over["is_override"] and over["id"] == confirmed["id"]
+    assert over["final"] == "5"
+    assert over["proposed"] == "4"
+    assert over["is_override"]
+    assert over["id"] == confirmed["id"]
     admin = await factory.login(school.admin)
     resp = await client.get(f"/api/v1/audit?entity=attestation&entity_id={over['id']}", headers=admin.headers)
     items = (await resp.json())["items"]
     assert [i["action"] for i in items] == ["confirm", "override"]
-    assert items[1]["old"]["final"] == "4" and items[1]["new"]["final"] == "5"
-    assert items[1]["new"]["comment"] == "Олимпиада" and items[1]["actor_id"] == teacher.id
+    assert items[1]["old"]["final"] == "4"
+    assert items[1]["new"]["final"] == "5"
+    assert items[1]["new"]["comment"] == "Олимпиада"
+    assert items[1]["actor_id"] == teacher.id
     # The student and a parent read the result; another student cannot.
     for reader in (school.user(s1), school.parents(s1)[1]):
         actor = await factory.login(reader)
@@ -104,7 +115,8 @@ async def test_not_attested_below_minimum_and_school_threshold(client: TestClien
         return await resp.json()
 
     assert (await proposal(s1))["proposed"] == "na"
-    assert (await proposal(s2))["proposed"] == "4" and (await proposal(s2))["average"] == 4.5
+    assert (await proposal(s2))["proposed"] == "4"
+    assert (await proposal(s2))["average"] == 4.5
     async with ctx.sessions.begin() as session:
         await session.execute(update(School).where(School.id == school.id).values(rounding_threshold=0.5))
     assert (await proposal(s2))["proposed"] == "5"
@@ -142,9 +154,12 @@ async def test_term_sheet_and_its_query_count(client: TestClient, ctx: AppContex
     row = next(r for r in sheet["students"] if r["student_id"] == cls.student_ids[0])
     cells = {c["subject_id"]: c for c in row["cells"]}
     # maths: 5,4,3 per round with weights 1,3,1 -> (5+12+3)/5 = 4.0; russian: (6+3)/4 = 2.25 -> 2
-    assert cells[math]["average"] == 4.0 and cells[math]["proposed"] == "4"
-    assert cells[russian]["average"] == 2.25 and cells[russian]["proposed"] == "2"
-    assert cells[history]["proposed"] == "na" and cells[history]["average"] is None
+    assert cells[math]["average"] == 4.0
+    assert cells[math]["proposed"] == "4"
+    assert cells[russian]["average"] == 2.25
+    assert cells[russian]["proposed"] == "2"
+    assert cells[history]["proposed"] == "na"
+    assert cells[history]["average"] is None
     assert cells[math]["final"] is None
     # A subject teacher sees their subject only; the class teacher sees all; others 404/403.
     russian_teacher = await factory.login(school.teacher_of(cls.id, russian))

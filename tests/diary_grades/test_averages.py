@@ -55,17 +55,24 @@ def test_proposal_edge_cases() -> None:
     # Non-numeric marks do not count towards the minimum.
     assert propose(grades, min_marks=3, threshold=HALF).proposed == "na"
     only_marks = propose([(None, 1), (None, 2)], min_marks=1, threshold=HALF)
-    assert only_marks.proposed == "na" and only_marks.average is None and only_marks.numeric_count == 0
+    assert only_marks.proposed == "na"
+    assert only_marks.average is None
+    assert only_marks.numeric_count == 0
     none = propose([], min_marks=0, threshold=HALF)
-    assert none.proposed == "na" and none.average is None
+    assert none.proposed == "na"
+    assert none.average is None
     one = propose([(3, 2)], min_marks=1, threshold=HALF)
-    assert one.proposed == "3" and one.average == 3 and one.numeric_count == 1
+    assert one.proposed == "3"
+    assert one.average == 3
+    assert one.numeric_count == 1
     # Weights decide: one test (weight 3) of 2 against three homeworks (weight 1) of 5 -> (6+15)/6 = 3.5 -> 4
     weighted = propose([(2, 3), (5, 1), (5, 1), (5, 1)], min_marks=3, threshold=HALF)
-    assert weighted.average == Decimal("3.5") and weighted.proposed == "4"
+    assert weighted.average == Decimal("3.5")
+    assert weighted.proposed == "4"
     # 11/3 = 3.666... -> 4, and two decimals for display.
     third = propose([(4, 1), (4, 1), (3, 1)], min_marks=3, threshold=Decimal("0.67"))
-    assert third.proposed == "3" and third.average_2dp == Decimal("3.67")
+    assert third.proposed == "3"
+    assert third.average_2dp == Decimal("3.67")
     assert propose_from_sums(26, 6, 3, min_marks=3, threshold=HALF).proposed == "4"
     assert propose_from_sums(0, 0, 0, min_marks=0, threshold=HALF).proposed == "na"
 

@@ -19,7 +19,7 @@ from edutrack.context import AppContext
 from edutrack.demo import DEMO_PASSWORD, DemoError, DemoResult, bulk, load_demo, print_logins
 from edutrack.demo.calendar import school_today, school_year, start_year_of
 from edutrack.settings import Settings
-from tests.conftest import TEST_JWT_SECRET, truncate_all
+from tests.support.environment import TEST_JWT_SECRET, truncate_all
 
 MSK = "Europe/Moscow"
 # Each table's content by its natural keys (emails, names, times), never by ids: (day of the row or NULL, text).
@@ -158,7 +158,8 @@ async def check_alive(client: TestClient, result: DemoResult, day: date) -> None
     lessons = await get(client, teacher, f"/api/v1/schedule/me?from={school_day}&to={school_day}")
     assert lessons["items"], f"the teacher has no lessons on {school_day}"
     if year.is_school_day(day):
-        assert current and lessons["items"][0]["starts_at"][:10] in (day.isoformat(), (day - timedelta(1)).isoformat())
+        assert current
+        assert lessons["items"][0]["starts_at"][:10] in (day.isoformat(), (day - timedelta(1)).isoformat())
     class_id = lessons["items"][0]["class_id"]
     for term in terms:
         if term["starts_on"] > day.isoformat() or term["starts_on"] < year.starts_on.isoformat():
@@ -167,7 +168,8 @@ async def check_alive(client: TestClient, result: DemoResult, day: date) -> None
         cells = [cell for row in sheet["students"] for cell in row["cells"] if cell["marks_count"]]
         assert cells, (term["name"], day)
         if term["ends_on"] <= day.isoformat():  # a past term: marks confirmed by the teachers
-            assert all(c["final"] for c in cells) and sum(c["final"] == "na" for c in cells) <= len(cells) / 50
+            assert all(c["final"] for c in cells)
+            assert sum(c["final"] == "na" for c in cells) <= len(cells) / 50
         elif (day - date.fromisoformat(term["starts_on"])).days >= 21:  # a term in progress for three weeks
             assert sum(c["proposed"] != "na" for c in cells) >= len(cells) // 2
         else:  # its first days: averages, few proposals yet
@@ -179,7 +181,8 @@ async def check_first_week(client: TestClient, parent: dict[str, Any], links: li
     for link in links:
         schedule = await get(client, parent, f"/api/v1/schedule/me?from={first}&to={first + timedelta(days=6)}"
                                              f"&child_id={link['child_id']}")
-        assert len(schedule["items"]) >= 25 and all(x["topic"] for x in schedule["items"])
+        assert len(schedule["items"]) >= 25
+        assert all(x["topic"] for x in schedule["items"])
         assert not (await get(client, parent, f"/api/v1/students/{link['child_id']}/grades"))["grades"]
 
 
@@ -189,7 +192,8 @@ async def check_first_week(client: TestClient, parent: dict[str, Any], links: li
                               "saturday-1-sep"])
 async def test_the_demo_is_alive_on(client: TestClient, ctx: AppContext, day: date) -> None:
     result = await load_demo(ctx, small=True, today=day, progress_stream=io.StringIO())
-    assert result.created and result.through == day
+    assert result.created
+    assert result.through == day
     await check_alive(client, result, day)
 
 
@@ -208,7 +212,10 @@ async def test_in_summer_the_year_just_ended_is_complete(client: TestClient, ctx
             "SELECT count(*) FROM terms t WHERE NOT EXISTS (SELECT 1 FROM attestations a WHERE a.term_id = t.id)"
         ))).scalar()
         ahead = (await session.execute(text("SELECT count(*) FROM lessons WHERE starts_at > '2027-06-01'"))).scalar()
-    assert years == ["2026/2027"] and last_grade == date(2027, 5, 26) and unconfirmed == 0 and ahead == 0
+    assert years == ["2026/2027"]
+    assert last_grade == date(2027, 5, 26)
+    assert unconfirmed == 0
+    assert ahead == 0
 
 
 async def test_a_second_run_on_the_same_day_changes_nothing(ctx: AppContext) -> None:
@@ -216,14 +223,20 @@ async def test_a_second_run_on_the_same_day_changes_nothing(ctx: AppContext) -> 
     first = await load_demo(ctx, small=True, today=day, progress_stream=io.StringIO())
     before, counts = await content(ctx), await row_counts(ctx)
     again = await load_demo(ctx, small=True, today=day, progress_stream=io.StringIO())
-    assert not again.created and not again.changed and again.school_id == first.school_id
-    assert again.logins == first.logins and await content(ctx) == before and await row_counts(ctx) == counts
+    assert not again.created
+    assert not again.changed
+    assert again.school_id == first.school_id
+    assert again.logins == first.logins
+    assert await content(ctx) == before
+    assert await row_counts(ctx) == counts
     # An earlier day is already covered too.
     earlier = await load_demo(ctx, small=True, today=day - timedelta(days=30), progress_stream=io.StringIO())
-    assert not earlier.changed and await row_counts(ctx) == counts
+    assert not earlier.changed
+    assert await row_counts(ctx) == counts
     out = io.StringIO()
     print_logins(again, out)
-    assert "nothing changed" in out.getvalue() and first.logins["parent"] in out.getvalue()
+    assert "nothing changed" in out.getvalue()
+    assert first.logins["parent"] in out.getvalue()
 
 
 async def test_a_run_ten_days_later_adds_those_days_as_a_first_run_would(ctx: AppContext, settings: Settings) -> None:
@@ -231,7 +244,9 @@ async def test_a_run_ten_days_later_adds_those_days_as_a_first_run_would(ctx: Ap
     await load_demo(ctx, small=True, today=day, progress_stream=io.StringIO())
     before, counts = await content(ctx), await row_counts(ctx)
     result = await load_demo(ctx, small=True, today=later, progress_stream=io.StringIO())
-    assert result.changed and result.previous == day and result.through == later
+    assert result.changed
+    assert result.previous == day
+    assert result.through == later
     after = await content(ctx)
     # Nothing of what existed changed ...
     for table in ("users", "classes", "class_students", "parent_children", "teaching_assignments", "terms", "lessons"):
@@ -242,11 +257,13 @@ async def test_a_run_ten_days_later_adds_those_days_as_a_first_run_would(ctx: Ap
     # ... the days in between were added: marks, grades, term marks of the quarter that ended, news, messages ...
     added = await content(ctx, after=day)
     for table in ("attendance", "grades", "attestations", "news"):
-        assert added[table][0] > 0 and after[table][0] == before[table][0] + added[table][0], table
+        assert added[table][0] > 0, table
+        assert after[table][0] == before[table][0] + added[table][0], table
     # ... and nothing else: no notification, no email, one more "filled up to" row in the audit log.
     grown = {t: n - counts[t] for t, n in (await row_counts(ctx)).items() if n != counts[t]}
-    assert set(grown) <= {"attendance", "grades", "attestations", "news", "chat_messages", "chat_channels",
-                          "chat_read_markers", "audit_log"} and grown["audit_log"] == 1
+    assert (set(grown) <= {"attendance", "grades", "attestations", "news", "chat_messages", "chat_channels",
+                          "chat_read_markers", "audit_log"})
+    assert grown["audit_log"] == 1
     # A first run on the later day builds exactly the same school.
     await truncate_all(settings.database_url)
     await load_demo(ctx, small=True, today=later, progress_stream=io.StringIO())
@@ -264,7 +281,8 @@ async def test_a_new_school_year_opens_for_the_same_classes(client: TestClient, 
         q4 = (await session.execute(text("SELECT count(*) FROM attestations a JOIN terms t ON t.id = a.term_id "
                                          "WHERE t.name = '4 четверть'"))).scalar()
     assert [tuple(r) for r in years] == [("2026/2027", 0), ("2027/2028", 2)]
-    assert last_of_old == date(2027, 5, 26) and q4 > 0  # the old year was finished first
+    assert last_of_old == date(2027, 5, 26)
+    assert q4 > 0  # the old year was finished first
     await check_alive(client, result, date(2027, 9, 3))
 
 
@@ -302,7 +320,8 @@ async def test_marks_put_ahead_in_the_web_client_are_kept(client: TestClient, ct
             {"l": lesson["id"], "s": student})).all()
         others = (await session.execute(text("SELECT count(*) FROM attendance WHERE lesson_id = :l"),
                                         {"l": lesson["id"]})).scalar()
-    assert [tuple(m) for m in marks] == [("absent", "Олимпиада")] and others == len(roster)
+    assert [tuple(m) for m in marks] == [("absent", "Олимпиада")]
+    assert others == len(roster)
 
 
 async def test_a_student_of_another_school_in_a_demo_class_is_left_alone(ctx: AppContext) -> None:
@@ -323,7 +342,9 @@ async def test_a_student_of_another_school_in_a_demo_class_is_left_alone(ctx: Ap
         touched = (await session.execute(text(
             "SELECT (SELECT count(*) FROM attendance WHERE student_id = :u) + "
             "(SELECT count(*) FROM grades WHERE student_id = :u)"), {"u": guest})).scalar()
-    assert result.changed and result.counts["grades"] > 0 and touched == 0
+    assert result.changed
+    assert result.counts["grades"] > 0
+    assert touched == 0
 
 
 async def test_people_are_named_as_russians_are(ctx: AppContext) -> None:
@@ -336,13 +357,16 @@ async def test_people_are_named_as_russians_are(ctx: AppContext) -> None:
             "SELECT c.name, c.class_teacher_id, EXISTS (SELECT 1 FROM teaching_assignments t "
             "WHERE t.class_id = c.id AND t.teacher_id = c.class_teacher_id) FROM classes c"))).all()
     for role, first, middle, last in people:
-        assert first and middle and last, role
+        assert first, role
+        assert middle, role
+        assert last, role
         assert re.fullmatch(r"[А-ЯЁ][а-яё]+(вич|вна|ич|чна)", middle), middle
         if middle.endswith(("вна", "чна")) and last[-2:] in ("ов", "ев", "ёв", "ин"):
             pytest.fail(f"a woman with a man's surname: {first} {middle} {last}")
         if not middle.endswith(("вна", "чна")) and last.endswith(("ова", "ева", "ина", "ская")):
             pytest.fail(f"a man with a woman's surname: {first} {middle} {last}")
-    assert len({lead for _, lead, _ in leads}) == len(leads) and all(teaches for *_, teaches in leads)
+    assert len({lead for _, lead, _ in leads}) == len(leads)
+    assert all(teaches for *_, teaches in leads)
 
 
 async def test_a_school_built_by_an_older_loader_is_refused(ctx: AppContext) -> None:
@@ -367,11 +391,15 @@ async def test_the_full_school_builds_and_reruns(client: TestClient, ctx: AppCon
         weekly = (await session.execute(text(
             "SELECT min(n), max(n) FROM (SELECT class_id, count(*) n FROM lessons "
             "WHERE starts_at >= '2026-10-05' AND starts_at < '2026-10-10' GROUP BY 1) x"))).one()
-    assert len(sizes) == 12 and all(n == 25 for _, n in sizes) and two_classes >= 20
-    assert weekly[0] >= 29 and weekly[1] <= 33
+    assert len(sizes) == 12
+    assert all(n == 25 for _, n in sizes)
+    assert two_classes >= 20
+    assert weekly[0] >= 29
+    assert weekly[1] <= 33
     counts = await row_counts(ctx)
     again = await load_demo(ctx, today=date(2027, 5, 26), progress_stream=io.StringIO())
-    assert not again.changed and await row_counts(ctx) == counts
+    assert not again.changed
+    assert await row_counts(ctx) == counts
     await check_alive(client, result, date(2027, 5, 26))
 
 
@@ -387,10 +415,16 @@ async def test_load_demo_command_takes_a_day(settings: Settings, tmp_path: Path)
         return proc.returncode or 0, out.decode(), err.decode()
 
     code, _, err = await run("--today", "5 декабря")
-    assert code == 2 and "YYYY-MM-DD" in err
+    assert code == 2
+    assert "YYYY-MM-DD" in err
     code, out, err = await run("--today", "2026-12-05")
-    assert code == 0 and "Demo school created" in out, err[-2000:]
+    assert code == 0, err[-2000:]
+    assert "Demo school created" in out, err[-2000:]
     code, out, _ = await run("--today", "2026-12-15")
-    assert code == 0 and "updated from 2026-12-05 to 2026-12-15" in out and "grades:" in out
+    assert code == 0
+    assert "updated from 2026-12-05 to 2026-12-15" in out
+    assert "grades:" in out
     code, out, _ = await run("--today", "2026-12-15")
-    assert code == 0 and "nothing changed" in out and re.search(r"^\s+parent\s+parent1@\S+$", out, re.MULTILINE)
+    assert code == 0
+    assert "nothing changed" in out
+    assert re.search(r"^\s+parent\s+parent1@\S+$", out, re.MULTILINE)

@@ -36,9 +36,12 @@ def test_every_year_has_russian_breaks_and_holidays(start: int) -> None:
     year = school_year(start)
     q1, q2, q3, q4 = year.quarters
     autumn, winter, spring = q2.starts_on - q1.ends_on, q3.starts_on - q2.ends_on, q4.starts_on - q3.ends_on
-    assert timedelta(days=9) <= autumn <= timedelta(days=14) and q1.ends_on < date(start, 11, 4) < q2.starts_on
-    assert timedelta(days=12) <= winter <= timedelta(days=19) and date(start + 1, 1, 8) < q3.starts_on
-    assert spring == timedelta(days=10) and q3.ends_on.month == 3
+    assert timedelta(days=9) <= autumn <= timedelta(days=14)
+    assert q1.ends_on < date(start, 11, 4) < q2.starts_on
+    assert timedelta(days=12) <= winter <= timedelta(days=19)
+    assert date(start + 1, 1, 8) < q3.starts_on
+    assert spring == timedelta(days=10)
+    assert q3.ends_on.month == 3
     assert all(q.starts_on.weekday() < 5 and q.ends_on.weekday() < 5 for q in year.quarters)
     days = list(year.school_days())
     assert 160 <= len(days) <= 172  # about 34 weeks of five days
@@ -46,7 +49,8 @@ def test_every_year_has_russian_breaks_and_holidays(start: int) -> None:
         assert holiday not in days
         if holiday.weekday() == 6:  # a Sunday holiday moves to Monday
             assert holiday + timedelta(days=1) not in days
-    assert days[0] == q1.starts_on and days[-1] == q4.ends_on
+    assert days[0] == q1.starts_on
+    assert days[-1] == q4.ends_on
 
 
 @pytest.mark.parametrize(("day", "start"), [
@@ -86,11 +90,13 @@ def test_families_share_a_surname_in_each_members_gender_and_the_fathers_name() 
     for student, parents in parents_of.items():
         child = people[("student", student)]
         mother = people[("parent", parents[0])]
-        assert mother.is_female and mother.middle.endswith(("вна", "чна"))
+        assert mother.is_female
+        assert mother.middle.endswith(("вна", "чна"))
         assert child.middle.endswith(("вна", "чна") if child.is_female else ("вич", "ич"))
         if len(parents) == 2:
             father = people[("parent", parents[1])]
-            assert not father.is_female and mother.last == female(father.last)
+            assert not father.is_female
+            assert mother.last == female(father.last)
             assert child.last == (female(father.last) if child.is_female else father.last)
             assert child.middle == patronymic(father.first, child.is_female)
     classes_of: dict[int, set[int]] = {}
@@ -98,7 +104,8 @@ def test_families_share_a_surname_in_each_members_gender_and_the_fathers_name() 
         for parent in parents_of[student]:
             classes_of.setdefault(parent, set()).add(ci)
     # Some parents have children in two classes; the first parent (the printed login) is one of them.
-    assert len(classes_of[1]) == 2 and sum(len(c) == 2 for c in classes_of.values()) >= 20
+    assert len(classes_of[1]) == 2
+    assert sum(len(c) == 2 for c in classes_of.values()) >= 20
 
 
 def test_every_subject_of_every_grade_has_a_year_of_real_topics() -> None:
@@ -112,7 +119,8 @@ def test_every_subject_of_every_grade_has_a_year_of_real_topics() -> None:
             assert all(work_of(x.topic) == x.work for x in lessons)
             for before, lesson in itertools.pairwise(lessons):
                 if lesson.work in ("Контрольная работа", "Диктант", "Сочинение", "Проверочная работа"):
-                    assert before.homework and before.homework.startswith("Подготовиться"), (subject, grade)
+                    assert before.homework, (subject, grade)
+                    assert before.homework.startswith("Подготовиться"), (subject, grade)
 
 
 def test_algebra_8_runs_through_the_year_in_curriculum_order() -> None:
@@ -121,10 +129,12 @@ def test_algebra_8_runs_through_the_year_in_curriculum_order() -> None:
     first = {t: topics.index(t) for t in ("Арифметический квадратный корень", "Формула корней квадратного уравнения",
                                           "Теорема Виета", "Решение неравенств с одной переменной")}
     assert list(first.values()) == sorted(first.values())
-    assert topics[2] == "Входная контрольная работа" and "Итоговая контрольная работа" in topics[-4:]
+    assert topics[2] == "Входная контрольная работа"
+    assert "Итоговая контрольная работа" in topics[-4:]
     assert sum(x.work == "Контрольная работа" for x in lessons) >= 8
     numbers = [int(h.split("№ ")[1].split(",")[0]) for h in (x.homework for x in lessons) if h and "№ " in h]
-    assert numbers == sorted(numbers) and numbers[-1] > 900  # exercises go through the textbook
+    assert numbers == sorted(numbers)
+    assert numbers[-1] > 900  # exercises go through the textbook
 
 
 def test_the_timetable_has_no_clash_no_gap_and_every_lesson_of_the_plan() -> None:

@@ -41,23 +41,34 @@ async def test_teacher_grades_student_with_audit_and_notifications(
     resp = await client.post("/api/v1/grades", json=body(school, comment="Молодец"), headers=teacher.headers)
     assert resp.status == 201, await resp.text()
     grade = await resp.json()
-    assert grade["value"] == 5 and grade["display"] == "5" and grade["weight"] == 3 and grade["class_id"] == cls.id
+    assert grade["value"] == 5
+    assert grade["display"] == "5"
+    assert grade["weight"] == 3
+    assert grade["class_id"] == cls.id
     student_id = cls.student_ids[0]
     rows = await notifications(ctx)
     assert sorted(r.user_id for r in rows) == sorted([student_id, *school.parents_of[student_id]])
-    assert {r.kind for r in rows} == {"grade"} and {r.about_user_id for r in rows} == {student_id}
+    assert {r.kind for r in rows} == {"grade"}
+    assert {r.about_user_id for r in rows} == {student_id}
     payload = rows[0].payload
-    assert payload["grade_id"] == grade["id"] and payload["value"] == 5 and payload["subject"] == "Математика"
-    assert payload["work_type"] == "Контрольная работа" and payload["comment"] == "Молодец" and payload["title"]
+    assert payload["grade_id"] == grade["id"]
+    assert payload["value"] == 5
+    assert payload["subject"] == "Математика"
+    assert payload["work_type"] == "Контрольная работа"
+    assert payload["comment"] == "Молодец"
+    assert payload["title"]
 
     resp = await client.patch(f"/api/v1/grades/{grade['id']}", json={"mark": "pass"}, headers=teacher.headers)
     assert resp.status == 200, await resp.text()
     changed = await resp.json()
-    assert changed["value"] is None and changed["mark"] == "pass" and changed["display"] == "зачёт"
+    assert changed["value"] is None
+    assert changed["mark"] == "pass"
+    assert changed["display"] == "зачёт"
     resp = await client.delete(f"/api/v1/grades/{grade['id']}", headers=teacher.headers)
     assert resp.status == 204
     kinds = [r.kind for r in await notifications(ctx)]
-    assert kinds.count("grade_changed") == 3 and kinds.count("grade_deleted") == 3
+    assert kinds.count("grade_changed") == 3
+    assert kinds.count("grade_deleted") == 3
 
     admin = await factory.login(school.admin)
     resp = await client.get(f"/api/v1/grades/{grade['id']}/history", headers=admin.headers)
@@ -65,9 +76,12 @@ async def test_teacher_grades_student_with_audit_and_notifications(
     items = (await resp.json())["items"]
     assert [i["action"] for i in items] == ["create", "update", "delete"]
     assert all(i["actor_id"] == teacher.id for i in items)
-    assert items[0]["old"] is None and items[0]["new"]["value"] == 5
-    assert items[1]["old"] == {"value": 5, "mark": None} and items[1]["new"] == {"value": None, "mark": "pass"}
-    assert items[2]["old"]["mark"] == "pass" and items[2]["new"] is None
+    assert items[0]["old"] is None
+    assert items[0]["new"]["value"] == 5
+    assert items[1]["old"] == {"value": 5, "mark": None}
+    assert items[1]["new"] == {"value": None, "mark": "pass"}
+    assert items[2]["old"]["mark"] == "pass"
+    assert items[2]["new"] is None
     resp = await client.get(f"/api/v1/audit?entity=grade&entity_id={grade['id']}", headers=admin.headers)
     assert [i["action"] for i in (await resp.json())["items"]] == ["create", "update", "delete"]
     # Deleted: gone from the list, and not editable any more.
@@ -96,7 +110,9 @@ async def test_grade_on_a_lesson_takes_class_subject_and_date(
                              headers=teacher.headers)
     assert resp.status == 201, await resp.text()
     grade = await resp.json()
-    assert grade["lesson_id"] == lesson_id and grade["date"] == D.isoformat() and grade["subject_id"] == math
+    assert grade["lesson_id"] == lesson_id
+    assert grade["date"] == D.isoformat()
+    assert grade["subject_id"] == math
     bad = [
         body(school, lesson_id=lesson_id, subject_id=russian),
         body(school, lesson_id=lesson_id, date="2026-10-06"),
@@ -207,13 +223,15 @@ async def test_authorization_matrix(client: TestClient, factory: Factory, school
     assert (await read(other_admin, s1))[0] == 404
     assert (await read(teacher_of_cls2, s1))[0] == 404  # does not teach the student's class
     status, data = await read(superuser, s1)
-    assert status == 200 and len(data["grades"]) == 3
+    assert status == 200
+    assert len(data["grades"]) == 3
     # A teacher sees only their subjects; the class teacher (here the maths teacher) sees every subject.
     resp = await client.post("/api/v1/grades",
                              json=body(school, subject_id=russian, value=3), headers=russian_teacher.headers)
     assert resp.status == 201
     status, data = await read(russian_teacher, s1)
-    assert status == 200 and {g["subject_id"] for g in data["grades"]} == {russian}
+    assert status == 200
+    assert {g["subject_id"] for g in data["grades"]} == {russian}
     status, data = await read(teacher, s1)
     assert {g["subject_id"] for g in data["grades"]} == {math, russian}
     status, data = await read(student1, s1)
@@ -235,8 +253,10 @@ async def test_weighted_and_plain_averages_per_subject(client: TestClient, facto
     data = await resp.json()
     [subject] = data["subjects"]
     # (5×3 + 3×1 + 4×2) / (3 + 1 + 2) = 26 / 6
-    assert subject["weighted_average"] == round(26 / 6, 2) and subject["plain_average"] == 4.0
-    assert subject["numeric_count"] == 3 and subject["marks_count"] == 4
+    assert subject["weighted_average"] == round(26 / 6, 2)
+    assert subject["plain_average"] == 4.0
+    assert subject["numeric_count"] == 3
+    assert subject["marks_count"] == 4
     resp = await client.get(f"/api/v1/students/{cls.student_ids[0]}/grades?from=2026-09-11&to=2026-09-12",
                             headers=teacher.headers)
     data = await resp.json()
@@ -309,12 +329,15 @@ async def test_grade_event_is_published_after_commit(client: TestClient, ctx: Ap
                 msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
                 if msg is not None:
                     event = json.loads(msg["data"])
-        assert event["kind"] == "grade" and event["about_user_id"] == student_id
-        assert event["payload"]["grade_id"] == grade_id and event["payload"]["value"] == 4
+        assert event["kind"] == "grade"
+        assert event["about_user_id"] == student_id
+        assert event["payload"]["grade_id"] == grade_id
+        assert event["payload"]["value"] == 4
         # The pushed id is the stored row's: a client resuming from it misses nothing.
         async with ctx.sessions.begin() as session:
             row = await session.get(Notification, event["id"])
-            assert row is not None and row.user_id == parent_id
+            assert row is not None
+            assert row.user_id == parent_id
     finally:
         await pubsub.aclose()
 
@@ -330,7 +353,8 @@ async def test_audit_trail_stays_within_the_school(client: TestClient, factory: 
     resp = await client.get(f"/api/v1/grades/{grade_id}/history", headers=other_admin.headers)
     assert resp.status == 404
     resp = await client.get("/api/v1/audit?entity=grade", headers=other_admin.headers)
-    assert resp.status == 200 and (await resp.json())["items"] == []
+    assert resp.status == 200
+    assert (await resp.json())["items"] == []
     superuser = await factory.actor("admin", is_superuser=True)
     resp = await client.get(f"/api/v1/grades/{grade_id}/history", headers=superuser.headers)
     assert [i["action"] for i in (await resp.json())["items"]] == ["create"]

@@ -59,10 +59,12 @@ async def test_the_teaching_day_lists_classes_by_grade_level_and_todays_lessons(
     home = await get(client, "/api/v1/journal/home", teacher)
     assert [c["name"] for c in home["classes"]] == ["5А", "6А", "10А"]
     first = home["classes"][0]
-    assert first["is_class_teacher"] and first["students"] == 3
+    assert first["is_class_teacher"]
+    assert first["students"] == 3
     assert first["subjects"] == [{"id": maths, "name": "Математика"}]
     assert [lesson["id"] for lesson in home["lessons"]] == [lesson_id]
-    assert home["lessons"][0]["marked"] == 0 and home["lessons"][0]["students"] == 3
+    assert home["lessons"][0]["marked"] == 0
+    assert home["lessons"][0]["students"] == 3
     # The class teacher of a class where they teach nothing still finds it, as its class teacher.
     russian_teacher = await factory.login(school.teacher_of(c5a.id, school.subject_ids["Русский язык"]))
     theirs = await get(client, "/api/v1/journal/home", russian_teacher)
@@ -106,16 +108,21 @@ async def test_a_journal_holds_students_lessons_grades_absences_and_term_marks(
     assert resp.status == 200, await resp.text()
     term = school.term_ids[0] if school.terms[0][0] <= TODAY <= school.terms[0][1] else school.term_ids[1]
     data = await get(client, f"/api/v1/journal?class_id={cls.id}&subject_id={maths}", teacher)
-    assert data["can_edit"] and data["term"]["id"] == term and data["class_name"] == "5А"
+    assert data["can_edit"]
+    assert data["term"]["id"] == term
+    assert data["class_name"] == "5А"
     assert data["term"]["from"] <= TODAY.isoformat() <= data["term"]["to"]
-    assert [s["id"] for s in data["students"]] and {s["id"] for s in data["students"]} == set(cls.student_ids)
+    assert [s["id"] for s in data["students"]]
+    assert {s["id"] for s in data["students"]} == set(cls.student_ids)
     assert all(s["name"].startswith("Школьников ") for s in data["students"])
     assert [lesson["id"] for lesson in data["lessons"]] == lessons
     assert [g["display"] for g in data["grades"]] == ["5", "4", "4"]
     assert {(a["student_id"], a["status"], a["reason"]) for a in data["attendance"]} == {
         (cls.student_ids[1], "absent", "illness"), (cls.student_ids[2], "late", None)}
     marks = {m["student_id"]: m for m in data["term_marks"]}
-    assert marks[kid]["average"] == 4.33 and marks[kid]["proposed"] == "4" and marks[kid]["final"] is None
+    assert marks[kid]["average"] == 4.33
+    assert marks[kid]["proposed"] == "4"
+    assert marks[kid]["final"] is None
     # Confirmed: the journal shows by whom.
     resp = await client.put("/api/v1/attestations", headers=teacher.headers, json={
         "student_id": kid, "subject_id": maths, "term_id": term, "final": "5", "comment": "Олимпиада"})
@@ -123,7 +130,8 @@ async def test_a_journal_holds_students_lessons_grades_absences_and_term_marks(
     data = await get(client, f"/api/v1/journal?class_id={cls.id}&subject_id={maths}&term_id={term}", teacher)
     mark = next(m for m in data["term_marks"] if m["student_id"] == kid)
     assert (mark["final"], mark["is_override"], mark["comment"]) == ("5", True, "Олимпиада")
-    assert mark["confirmed_by"] == teacher.id and mark["confirmed_by_name"] == "Учитель0 Педагогов"
+    assert mark["confirmed_by"] == teacher.id
+    assert mark["confirmed_by_name"] == "Учитель0 Педагогов"
 
 
 async def test_who_may_open_a_journal(client: TestClient, ctx: AppContext, factory: Factory) -> None:
@@ -161,7 +169,8 @@ async def test_the_class_teacher_reads_other_subjects_without_keeping_them(
     assert data["can_edit"] is False
     [lesson_id] = await add_lessons(ctx, school, cls.id, russian, [TODAY - timedelta(days=1)], hour=8)
     sheet = await get(client, f"/api/v1/journal/lessons/{lesson_id}", class_teacher)
-    assert sheet["can_edit"] is False and sheet["lesson"]["subject_name"] == "Русский язык"
+    assert sheet["can_edit"] is False
+    assert sheet["lesson"]["subject_name"] == "Русский язык"
 
 
 async def test_a_lesson_sheet_and_who_may_read_it(client: TestClient, ctx: AppContext, factory: Factory) -> None:
@@ -178,9 +187,11 @@ async def test_a_lesson_sheet_and_who_may_read_it(client: TestClient, ctx: AppCo
         "marks": [{"student_id": kid, "status": "late"}]})
     assert resp.status == 200
     sheet = await get(client, f"/api/v1/journal/lessons/{lesson_id}", teacher)
-    assert sheet["can_edit"] and sheet["lesson"]["class_name"] == "5А"
+    assert sheet["can_edit"]
+    assert sheet["lesson"]["class_name"] == "5А"
     assert sheet["term_id"] in school.term_ids
-    assert [g["id"] for g in sheet["grades"]] == [grade["id"]] and sheet["grades"][0]["display"] == "зачёт"
+    assert [g["id"] for g in sheet["grades"]] == [grade["id"]]
+    assert sheet["grades"][0]["display"] == "зачёт"
     assert [(a["student_id"], a["status"]) for a in sheet["attendance"]] == [(kid, "late")]
     assert len(sheet["students"]) == 3
     path = f"/api/v1/journal/lessons/{lesson_id}"
@@ -210,11 +221,15 @@ async def test_a_journal_shows_who_put_changed_and_deleted_each_grade(
     items = (await get(client, path, teacher))["items"]
     assert [i["action"] for i in items] == ["delete", "update", "create"]
     deleted, updated, created = items
-    assert created["new"]["display"] == "4" and created["old"] is None and created["actor_id"] == teacher.id
+    assert created["new"]["display"] == "4"
+    assert created["old"] is None
+    assert created["actor_id"] == teacher.id
     assert updated["old"] == {"display": "4", "work_type": "Ответ на уроке"}
     assert updated["new"] == {"display": "5", "work_type": "Контрольная работа"}
-    assert deleted["actor"] == "Анна Администраторова" and deleted["actor_gender"] == "female"
-    assert deleted["student"].startswith("Школьников ") and deleted["new"] is None
+    assert deleted["actor"] == "Анна Администраторова"
+    assert deleted["actor_gender"] == "female"
+    assert deleted["student"].startswith("Школьников ")
+    assert deleted["new"] is None
     other = await post_grade(client, teacher, student_id=kid, subject_id=maths, date=TODAY.isoformat(),
                              work_type_id=oral, value=3)
     one = (await get(client, f"{path}&grade_id={grade['id']}", teacher))["items"]
@@ -244,12 +259,14 @@ async def test_the_class_teacher_sees_the_parents_of_the_class(
     cls = school.classes[0]
     class_teacher = await factory.login(school.users[cls.class_teacher_id or 0])
     data = await get(client, f"/api/v1/classes/{cls.id}/parents", class_teacher)
-    assert data["class_name"] == "5А" and len(data["parents"]) == 3
+    assert data["class_name"] == "5А"
+    assert len(data["parents"]) == 3
     by_child = {p["children"][0]["id"]: p for p in data["parents"]}
     assert set(by_child) == set(cls.student_ids)
     for child_id, parent in by_child.items():
         [expected] = school.parents(child_id)
-        assert parent["id"] == expected.id and parent["email"] == expected.email
+        assert parent["id"] == expected.id
+        assert parent["email"] == expected.email
         assert parent["name"].startswith("Школьников Родитель")
     assert data["students_without_parents"] == []
     path = f"/api/v1/classes/{cls.id}/parents"
@@ -286,7 +303,8 @@ async def test_a_change_reaches_the_teachers_of_the_journal_live_and_nobody_else
         assert event == {**expected, "channel": f"user:{who.id}"}
     # The student gets the notification and no journal event; the history teacher gets nothing at all.
     note, before = await recv_until(sockets[kid.id], lambda f: f.get("type") == "notification")
-    assert note["kind"] == "attendance" and not any(f.get("type") == "journal" for f in before)
+    assert note["kind"] == "attendance"
+    assert not any(f.get("type") == "journal" for f in before)
     await post_grade(client, class_teacher, student_id=kid.id, subject_id=maths, date=TODAY.isoformat(),
                      work_type_id=school.work_type_ids["Ответ на уроке"], value=5)
     event, _ = await recv_until(sockets[class_teacher.id], lambda f: f.get("type") == "journal")

@@ -51,7 +51,8 @@ async def test_grade_list_filters_by_subject(client: TestClient, factory: Factor
     other = school.subject(2)
     data = await (await client.get(f"/api/v1/students/{student}/grades?subject_id={other}",
                                    headers=parent.headers)).json()
-    assert data["grades"] == [] and data["subjects"] == []
+    assert data["grades"] == []
+    assert data["subjects"] == []
 
 
 def _items(body: Any, key: str) -> list[Any]:

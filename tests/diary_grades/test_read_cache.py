@@ -38,7 +38,8 @@ async def _cached_read(client: TestClient, ctx: AppContext, url: str, headers: d
     first = await body_of(await client.get(url, headers=headers), 200)
     with count_sql(ctx) as statements:
         again = await body_of(await client.get(url, headers=headers), 200)
-    assert statements == [] and again == first
+    assert statements == []
+    assert again == first
     return again
 
 
@@ -142,12 +143,14 @@ async def test_term_sheet_follows_writes_and_keeps_the_authorization(client: Tes
         await body_of(await client.post("/api/v1/grades", headers=teacher, json=_grade(school, student, math, value)),
                       201)
     sheet = await _cached_read(client, ctx, url, admin)
-    assert cell(sheet, student, math)["proposed"] == "4" and cell(sheet, student, math)["final"] is None
+    assert cell(sheet, student, math)["proposed"] == "4"
+    assert cell(sheet, student, math)["final"] is None
     await body_of(await client.put("/api/v1/attestations", headers=teacher, json={
         "student_id": student, "subject_id": math, "term_id": school.term_ids[0], "final": "5",
         "comment": "олимпиада"}), 200)
     sheet = await _cached_read(client, ctx, url, admin)
-    assert cell(sheet, student, math)["final"] == "5" and cell(sheet, student, math)["is_override"] is True
+    assert cell(sheet, student, math)["final"] == "5"
+    assert cell(sheet, student, math)["is_override"] is True
     # The school's rounding policy changes the proposal.
     await body_of(await client.patch(f"/api/v1/schools/{school.id}", headers=admin,
                                      json={"min_marks_for_attestation": 5}), 200)
@@ -217,7 +220,8 @@ async def test_week_view_cache_keeps_the_authorization(client: TestClient, ctx: 
              await body_of(await client.get(mine_url, headers=student_two), 200)]
     for week in weeks:
         names = {x["teacher_name"] for x in week["items"]}  # type: ignore[index]
-        assert len(names) == 1 and names.pop().startswith("Соколова"), week
+        assert len(names) == 1, week
+        assert names.pop().startswith("Соколова"), week
 
 
 async def test_redis_down_serves_the_hot_reads_from_postgresql(make_client: object, ctx: AppContext,

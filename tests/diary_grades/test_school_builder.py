@@ -12,7 +12,8 @@ from tests.support.school import add_lessons, build_school
 
 async def test_builder_wires_a_school_and_its_users_can_log_in(ctx: AppContext, factory: Factory) -> None:
     school = await build_school(ctx, classes=2, students_per_class=3, parents_per_student=2)
-    assert len(school.classes) == 2 and len(school.term_ids) == 2
+    assert len(school.classes) == 2
+    assert len(school.term_ids) == 2
     cls = school.classes[0]
     math = school.subject_ids["Математика"]
     student = school.student(0, 1)

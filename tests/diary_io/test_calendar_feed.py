@@ -16,8 +16,8 @@ from edutrack.context import AppContext
 from edutrack.db.diary import Lesson, School
 from edutrack.db.models import User
 from edutrack.services import calendar_feed
-from tests.conftest import AppFactory
 from tests.support.diary import auth
+from tests.support.environment import AppFactory
 from tests.support.factories import Factory
 from tests.support.school import BuiltSchool, build_school
 
@@ -64,25 +64,31 @@ async def test_a_students_feed_in_yekaterinburg_time_with_homework_and_etags(
     student = school.student(0, 0)
     path = await feed_url(client, ctx, student)
     status, body, etag = await fetch(client, path)
-    assert status == 200 and etag
+    assert status == 200
+    assert etag
     cal = icalendar.Calendar.from_ical(body)
     zones = [c for c in cal.walk("VTIMEZONE")]
     assert [str(z["TZID"]) for z in zones] == ["Asia/Yekaterinburg"]
     event = next(e for e in cal.walk("VEVENT") if str(e["UID"]).startswith(f"lesson-{lesson_id}@"))
     starts = event.decoded("DTSTART")
-    assert (starts.hour, starts.minute) == (8, 30) and starts.utcoffset() == timedelta(hours=5)
+    assert (starts.hour, starts.minute) == (8, 30)
+    assert starts.utcoffset() == timedelta(hours=5)
     assert starts.astimezone(UTC).hour == 3
-    assert str(event["SUMMARY"]) == "Математика" and str(event["LOCATION"]) == "Кабинет 12"
-    assert "Тема: Дроби" in str(event["DESCRIPTION"]) and "Учитель:" in str(event["DESCRIPTION"])
+    assert str(event["SUMMARY"]) == "Математика"
+    assert str(event["LOCATION"]) == "Кабинет 12"
+    assert "Тема: Дроби" in str(event["DESCRIPTION"])
+    assert "Учитель:" in str(event["DESCRIPTION"])
     task = next(t for t in cal.walk("VTODO"))
-    assert str(task["SUMMARY"]) == "Домашнее задание: Математика" and str(task["DESCRIPTION"]) == "№ 12, 14"
+    assert str(task["SUMMARY"]) == "Домашнее задание: Математика"
+    assert str(task["DESCRIPTION"]) == "№ 12, 14"
     assert task.decoded("DUE") == starts
 
     assert (await fetch(client, path, etag))[0] == 304
     async with ctx.sessions.begin() as session:
         await session.execute(update(Lesson).where(Lesson.id == lesson_id).values(room="7"))
     status, body, new_etag = await fetch(client, path, etag)
-    assert status == 200 and new_etag != etag
+    assert status == 200
+    assert new_etag != etag
     changed = next(e for e in icalendar.Calendar.from_ical(body).walk("VEVENT")
                    if str(e["UID"]) == str(event["UID"]))
     assert str(changed["LOCATION"]) == "Кабинет 7"
@@ -114,7 +120,9 @@ async def test_a_parents_feed_across_a_dst_change_names_the_children(client: Tes
     assert sorted(offsets) == [timedelta(hours=1), timedelta(hours=2)]  # CET and CEST, 09:00 on both sides
     assert str(events[f"lesson-{before}"]["SUMMARY"]) == "Математика (Ученик1)"
     zone = next(c for c in cal.walk("VTIMEZONE"))
-    assert str(zone["TZID"]) == "Europe/Berlin" and zone.walk("DAYLIGHT") and zone.walk("STANDARD")
+    assert str(zone["TZID"]) == "Europe/Berlin"
+    assert zone.walk("DAYLIGHT")
+    assert zone.walk("STANDARD")
 
 
 async def test_a_revoked_or_replaced_link_is_gone(client: TestClient, ctx: AppContext) -> None:
@@ -126,7 +134,8 @@ async def test_a_revoked_or_replaced_link_is_gone(client: TestClient, ctx: AppCo
     assert (await fetch(client, first))[0] == 404
     assert (await fetch(client, second))[0] == 200
     status = await client.get("/api/v1/calendar-feed", headers=auth(ctx, student))
-    assert (await status.json())["active"] is True and (await status.json())["url"] is None
+    assert (await status.json())["active"] is True
+    assert (await status.json())["url"] is None
     revoked = await client.delete("/api/v1/calendar-feed", headers=auth(ctx, student))
     assert revoked.status == 204
     assert (await fetch(client, second))[0] == 404
@@ -149,7 +158,8 @@ async def test_who_may_have_a_link_and_the_feed_is_rate_limited(make_client: App
     status, body, _etag = await fetch(client, path)
     cal = icalendar.Calendar.from_ical(body)
     event = next(e for e in cal.walk("VEVENT") if str(e["UID"]).startswith(f"lesson-{lesson_id}@"))
-    assert str(event["SUMMARY"]) == "Математика, 5А" and not cal.walk("VTODO")  # teachers set homework
+    assert str(event["SUMMARY"]) == "Математика, 5А"
+    assert not cal.walk("VTODO")  # teachers set homework
     statuses = [status, *[(await fetch(client, path))[0] for _ in range(3)]]
     assert statuses == [200, 200, 200, 429]
     assert (await fetch(client, "calendar/" + "A" * 43 + ".ics"))[0] == 404

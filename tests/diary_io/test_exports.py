@@ -76,7 +76,8 @@ async def test_the_class_journal_reads_back_with_the_right_cells(client: TestCli
     cls, maths = school.classes[0], school.subject_ids["Математика"]
     resp = await client.get(f"/api/v1/classes/{cls.id}/journal.xlsx?subject_id={maths}&term_id={school.term_ids[0]}",
                             headers=auth(ctx, school.admin))
-    assert resp.status == 200 and resp.content_type.endswith("spreadsheetml.sheet")
+    assert resp.status == 200
+    assert resp.content_type.endswith("spreadsheetml.sheet")
     assert filename_of(resp) == "Журнал 5А Математика 1 четверть.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(await resp.read()))
     rows = [[c.value for c in row] for row in book["Журнал"].iter_rows()]
@@ -89,7 +90,8 @@ async def test_the_class_journal_reads_back_with_the_right_cells(client: TestCli
     theirs = by_name[await name_of(ctx, second)]
     assert theirs[2:] == [None, "н", None, None, None, 1, None]
     topics = list(book["Темы и задания"].iter_rows(values_only=True))
-    assert topics[0] == ("Дата", "Тема", "Домашнее задание") and len(topics) == 4
+    assert topics[0] == ("Дата", "Тема", "Домашнее задание")
+    assert len(topics) == 4
     assert topics[1][1:] == ("=HYPERLINK(\"http://example.test\")", None)  # text, not a formula Excel would run
     assert book["Темы и задания"]["B2"].data_type == "s"
 
@@ -117,7 +119,8 @@ async def test_the_report_card_is_a_pdf_with_the_name_and_marks_in_cyrillic(
     first = school.user(school.classes[0].student_ids[0])
     resp = await client.get(f"/api/v1/students/{first.id}/report-card.pdf?term_id={school.term_ids[0]}",
                             headers=auth(ctx, school.parents(first.id)[0]))
-    assert resp.status == 200 and resp.content_type == "application/pdf"
+    assert resp.status == 200
+    assert resp.content_type == "application/pdf"
     name = await name_of(ctx, first.id)
     assert filename_of(resp) == f"Табель {name} 1 четверть.pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(await resp.read())).pages)

@@ -55,12 +55,16 @@ async def test_a_school_from_one_workbook_then_the_same_file_again_changes_nothi
     files = OnboardingSchool.make(classes=12, students_per_class=25, tag="wb")
     before = await snapshot(ctx)
     dry = await upload(client, ctx, school, files.xlsx(), dry_run=True)
-    assert dry["ok"] and dry["problems"] == [] and dry["format"] == "xlsx"
-    assert dry["summary"]["students"]["created"] == 300 and dry["summary"]["parents"]["created"] == 600
+    assert dry["ok"]
+    assert dry["problems"] == []
+    assert dry["format"] == "xlsx"
+    assert dry["summary"]["students"]["created"] == 300
+    assert dry["summary"]["parents"]["created"] == 600
     assert await snapshot(ctx) == before, "a dry run wrote something"
 
     done = await upload(client, ctx, school, files.xlsx(), dry_run=False)
-    assert done["ok"] and done["invitations"] == 48 + 300 + 600
+    assert done["ok"]
+    assert done["invitations"] == 48 + 300 + 600
     assert done["summary"]["lessons"]["created"] > 0
     assert await count(ctx, "SELECT count(*) FROM users WHERE school_id = $1 AND role = 'student'", school.id) == 300
     assert await count(ctx, "SELECT count(*) FROM parent_children") == 600
@@ -83,14 +87,17 @@ async def test_a_school_from_csv_files_one_kind_each(client: TestClient, ctx: Ap
     for kind in ("subjects", "teachers", "classes", "students", "parents", "assignments", "timetable"):
         data = files.csv(kind) if kind != "students" else files.csv(kind, delimiter=",", bom=False)
         dry = await upload(client, ctx, school, data, dry_run=True)
-        assert dry["ok"] and dry["format"] == "csv" and dry["sheets"][0]["kind"] == kind, (kind, dry["problems"])
+        assert dry["ok"], (kind, dry["problems"])
+        assert dry["format"] == "csv", (kind, dry["problems"])
+        assert dry["sheets"][0]["kind"] == kind, (kind, dry["problems"])
         done = await upload(client, ctx, school, data, dry_run=False)
         assert done["ok"], (kind, done["problems"])
     assert await count(ctx, "SELECT count(*) FROM users WHERE school_id = $1", school.id) == 1 + 48 + 300 + 600
     assert await count(ctx, "SELECT count(*) FROM teaching_assignments") == 48
     assert await count(ctx, "SELECT count(*) FROM lessons WHERE school_id = $1", school.id) > 0
     rerun = await upload(client, ctx, school, files.csv("timetable"), dry_run=False)
-    assert rerun["summary"]["lessons"]["created"] == 0 and rerun["summary"]["lessons"]["unchanged"] > 0
+    assert rerun["summary"]["lessons"]["created"] == 0
+    assert rerun["summary"]["lessons"]["unchanged"] > 0
 
 
 async def test_a_changed_file_updates_what_changed(client: TestClient, ctx: AppContext, school: EmptySchool) -> None:
@@ -124,9 +131,12 @@ async def test_a_changed_file_updates_what_changed(client: TestClient, ctx: AppC
                                   {"s": school.id, "l": lesson_id, "st": student, "t": teacher})
     result = await upload(client, ctx, school, files.xlsx(), dry_run=False)
     assert result["summary"]["students"] == {"created": 0, "updated": 1, "unchanged": 5, "deleted": 0}
-    assert result["summary"]["parents"]["created"] == 1 and result["invitations"] == 1
-    assert result["summary"]["lessons"]["updated"] > 0 and result["summary"]["lessons"]["created"] == 0
-    assert result["summary"]["lessons"]["deleted"] == dropped_count - 1 and result["lessons_kept"] == 1
+    assert result["summary"]["parents"]["created"] == 1
+    assert result["invitations"] == 1
+    assert result["summary"]["lessons"]["updated"] > 0
+    assert result["summary"]["lessons"]["created"] == 0
+    assert result["summary"]["lessons"]["deleted"] == dropped_count - 1
+    assert result["lessons_kept"] == 1
     assert await count(ctx, "SELECT count(*) FROM lessons WHERE id = $1", marked) == 1
     assert await count(ctx, "SELECT count(*) FROM lessons WHERE id = $1 AND room = '999'", staying) == 1
     assert await count(ctx, "SELECT count(*) FROM profiles WHERE last_name = 'Новикова'") == 1
@@ -181,7 +191,8 @@ async def test_progress_reaches_the_admins_socket_live(client: TestClient, ctx: 
     result = await upload(client, ctx, school, files.xlsx(), dry_run=False)
     finished, before = await recv_until(ws, lambda f: f.get("type") == "import.progress"
                                         and f.get("phase") == "finished")
-    assert finished["import_id"] == result["import_id"] and finished["ok"] is True
+    assert finished["import_id"] == result["import_id"]
+    assert finished["ok"] is True
     phases = [f["phase"] for f in before if f.get("type") == "import.progress"]
     assert {"reading", "checking", "writing"} <= set(phases), phases
     assert all(f["import_id"] == result["import_id"] for f in before if f.get("type") == "import.progress")
@@ -200,5 +211,6 @@ async def test_two_lessons_swapping_rooms_are_refused_cleanly(client: TestClient
     first[7], second[7] = second[7], first[7]
     assert (await upload(client, ctx, school, files.xlsx(), dry_run=True))["ok"]
     refused = await upload(client, ctx, school, files.xlsx(), dry_run=False, status=409)
-    assert refused["error"]["code"] == "import_conflict" and "ничего не записано" in refused["error"]["message"]
+    assert refused["error"]["code"] == "import_conflict"
+    assert "ничего не записано" in refused["error"]["message"]
     assert await snapshot(ctx) == before

@@ -29,7 +29,8 @@ async def test_reference_list_hit_and_invalidation(client: TestClient, ctx: AppC
         await session.execute(update(Subject).where(Subject.id == math_id).values(name="Алгебра"))
     with count_sql(ctx) as statements:
         again = await body_of(await client.get("/api/v1/subjects", headers=teacher), 200)
-    assert again == first and statements == []  # served from Redis, no SQL at all
+    assert again == first
+    assert statements == []  # served from Redis, no SQL at all
     # A write through the API invalidates every cached page of the school's reference lists.
     await body_of(await client.patch(f"/api/v1/subjects/{math_id}", headers=admin, json={"name": "Геометрия"}),
                   200)
@@ -43,7 +44,8 @@ async def test_empty_list_is_cached_and_invalidated(client: TestClient, ctx: App
                                           json={"name": "Пустая школа"}), 201)
     admin = auth(ctx, await factory.user("admin", school_id=new["id"]))
     empty = await body_of(await client.get("/api/v1/subjects", headers=admin), 200)
-    assert empty["items"] == [] and empty["total"] == 0
+    assert empty["items"] == []
+    assert empty["total"] == 0
     key = cache.bucket_key(ctx, cache.school_ref_bucket(new["id"]))
     fields = {f.decode() for f in await ctx.redis.hkeys(key)}
     assert any(f.startswith("subjects:") for f in fields)  # the empty answer is cached too
@@ -75,7 +77,8 @@ async def test_schedule_cache_invalidated_by_lesson_writes(client: TestClient, c
         "class_id": c0.id, "subject_id": math, "teacher_id": c0.teacher_by_subject[math],
         "starts_at": "2026-12-02T10:00:00", "ends_at": "2026-12-02T10:45:00"}), 201)
     week = await body_of(await client.get(url, headers=admin), 200)
-    assert len(week["items"]) == 2 and week["items"][1]["id"] == created["id"]
+    assert len(week["items"]) == 2
+    assert week["items"][1]["id"] == created["id"]
     # The student's own schedule reads the same cached class week, also refreshed.
     mine = await body_of(await client.get("/api/v1/schedule/me?from=2026-11-30",
                                           headers=auth(ctx, school.users[c0.student_ids[0]])), 200)

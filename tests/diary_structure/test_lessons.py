@@ -33,8 +33,10 @@ async def test_create_lesson_in_school_time(client: TestClient, ctx: AppContext,
     made = await body_of(await client.post("/api/v1/lessons", headers=admin, json=lesson(
         school, 0, "Математика", "09:00", "09:45", room="101", topic="Дроби")), 201)
     # Naive times are the school's wall clock (Europe/Moscow, UTC+3).
-    assert made["starts_at"].startswith("2026-11-30T06:00:00") and made["room"] == "101"
-    assert made["subject_name"] == "Математика" and made["teacher_name"]
+    assert made["starts_at"].startswith("2026-11-30T06:00:00")
+    assert made["room"] == "101"
+    assert made["subject_name"] == "Математика"
+    assert made["teacher_name"]
     aware = await body_of(await client.post("/api/v1/lessons", headers=admin, json={
         **lesson(school, 0, "История", "00:00", "00:00"),
         "starts_at": f"{DAY}T07:00:00+00:00", "ends_at": f"{DAY}T07:45:00+00:00"}), 201)
@@ -88,7 +90,8 @@ async def test_double_booking_is_refused_with_the_conflict_named(client: TestCli
         school, 0, "История", "09:30", "10:15")), 409)
     assert clash["error"]["code"] == "schedule_conflict"
     kinds = {c["kind"] for c in clash["error"]["details"]["conflicts"]}
-    assert kinds == {"class"} and "уже есть урок" in clash["error"]["message"]
+    assert kinds == {"class"}
+    assert "уже есть урок" in clash["error"]["message"]
     assert clash["error"]["details"]["conflicts"][0]["lesson_id"] == first["id"]
 
     # Class 1 in room 101 at the same time: the room is taken (its own teacher is free).
@@ -162,11 +165,15 @@ async def test_homework_notifies_students_and_parents(client: TestClient, ctx: A
         rows = list((await session.execute(select(Notification).order_by(Notification.id))).scalars())
     expected = {(sid, sid) for sid in c0.student_ids}
     expected |= {(pid, sid) for sid in c0.student_ids for pid in school.parents_of[sid]}
-    assert {(r.user_id, r.about_user_id) for r in rows} == expected and len(rows) == len(expected)
+    assert {(r.user_id, r.about_user_id) for r in rows} == expected
+    assert len(rows) == len(expected)
     payload = rows[0].payload
     assert {r.kind for r in rows} == {"homework"}
-    assert payload["lesson_id"] == made["id"] and payload["class_id"] == c0.id
-    assert payload["subject"] == "Математика" and payload["date"] == DAY and payload["text"] == "№ 15, 16"
+    assert payload["lesson_id"] == made["id"]
+    assert payload["class_id"] == c0.id
+    assert payload["subject"] == "Математика"
+    assert payload["date"] == DAY
+    assert payload["text"] == "№ 15, 16"
     assert payload["title"]
 
     # The same text again, or a topic change, notifies nobody; new text notifies again.
@@ -199,7 +206,9 @@ async def test_week_view_and_personal_schedules(client: TestClient, ctx: AppCont
     week = await body_of(await client.get(
         f"/api/v1/lessons?class_id={c0.id}&from=2026-11-30&to=2026-12-06", headers=admin), 200)
     assert [x["id"] for x in week["items"]] == [a["id"], b["id"]]
-    assert week["from"] == "2026-11-30" and week["to"] == "2026-12-06" and week["timezone"] == "Europe/Moscow"
+    assert week["from"] == "2026-11-30"
+    assert week["to"] == "2026-12-06"
+    assert week["timezone"] == "Europe/Moscow"
     one_day = await body_of(await client.get(
         f"/api/v1/lessons?class_id={c0.id}&from=2026-12-07", headers=admin), 200)
     assert [x["id"] for x in one_day["items"]] == [next_week["id"]]
@@ -252,8 +261,11 @@ async def test_homework_on_a_new_lesson_is_pushed_live_after_commit(client: Test
                 break
     finally:
         await pubsub.aclose()
-    assert event is not None and event["kind"] == "homework" and event["about_user_id"] == student_id
-    assert event["payload"]["lesson_id"] == made["id"] and event["payload"]["text"] == "Выучить таблицу"
+    assert event is not None
+    assert event["kind"] == "homework"
+    assert event["about_user_id"] == student_id
+    assert event["payload"]["lesson_id"] == made["id"]
+    assert event["payload"]["text"] == "Выучить таблицу"
     async with ctx.sessions() as session:
         stored = (await session.execute(select(Notification).where(Notification.id == event["id"]))).scalar_one()
     assert stored.user_id == student_id  # the live event is the committed row

@@ -44,8 +44,10 @@ async def test_audiences_decide_who_reads_and_who_is_notified(client: TestClient
         "status": "published"}), 201)
     draft = await body_of(await client.post("/api/v1/news", headers=admin, json={
         "title": "Черновик", "body": "...", "audience": "school"}), 201)
-    assert draft["status"] == "draft" and draft["published_at"] is None
-    assert class_news["class_name"] and everyone["author_name"]
+    assert draft["status"] == "draft"
+    assert draft["published_at"] is None
+    assert class_news["class_name"]
+    assert everyone["author_name"]
 
     s0, s1 = school.users[c0.student_ids[0]], school.users[c1.student_ids[0]]
     p0 = school.parents(s0.id)[0]
@@ -110,7 +112,8 @@ async def test_news_management_rules(client: TestClient, ctx: AppContext, school
     await body_of(await client.patch(f"/api/v1/news/{item['id']}", headers=auth(ctx, other.admin),
                                      json={"title": "x"}), 404)
     published = await body_of(await client.post(f"/api/v1/news/{item['id']}/publish", headers=admin), 200)
-    assert published["status"] == "published" and published["published_at"]
+    assert published["status"] == "published"
+    assert published["published_at"]
     await body_of(await client.post(f"/api/v1/news/{item['id']}/publish", headers=admin), 409)
     # Readers can see it but not change it.
     student = auth(ctx, school.student())

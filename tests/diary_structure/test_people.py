@@ -35,11 +35,16 @@ async def test_an_invited_teacher_sets_their_own_password(
         client: TestClient, ctx: AppContext, school: BuiltSchool) -> None:
     admin = auth(ctx, school.admin)
     person = await body_of(await client.post("/api/v1/invitations", headers=admin, json=NEW_TEACHER), 201)
-    assert person["email"] == "marina.sokolova@example.test" and person["role"] == "teacher"
-    assert person["name"] == "Соколова Марина" and person["full_name"] == "Соколова Марина Игоревна"
-    assert person["gender"] == "female" and person["school_id"] == school.id and person["invited_until"]
+    assert person["email"] == "marina.sokolova@example.test"
+    assert person["role"] == "teacher"
+    assert person["name"] == "Соколова Марина"
+    assert person["full_name"] == "Соколова Марина Игоревна"
+    assert person["gender"] == "female"
+    assert person["school_id"] == school.id
+    assert person["invited_until"]
     [mail] = await outbox(ctx, person["email"])
-    assert mail["kind"] == "invitation" and mail["subject"] == "Приглашение в EduTrack"
+    assert mail["kind"] == "invitation"
+    assert mail["subject"] == "Приглашение в EduTrack"
     assert "Здравствуйте, Марина Игоревна!" in mail["body_text"]
     assert f"Вас добавили в электронный дневник EduTrack ({school.name}) как учителя." in mail["body_text"]
     token = token_in(mail["body_text"])
@@ -62,7 +67,8 @@ async def test_invitation_refusals(client: TestClient, ctx: AppContext, school: 
     admin = auth(ctx, school.admin)
     taken = await body_of(await client.post("/api/v1/invitations", headers=admin, json={
         **NEW_TEACHER, "email": school.teachers[0].email.upper()}), 409)
-    assert taken["error"]["code"] == "email_taken" and "email" in taken["error"]["details"]
+    assert taken["error"]["code"] == "email_taken"
+    assert "email" in taken["error"]["details"]
     # A school's admin adds no administrators and nobody to another school.
     await body_of(await client.post("/api/v1/invitations", headers=admin, json={**NEW_TEACHER, "role": "admin"}), 403)
     other = await build_school(ctx, classes=1, students_per_class=1)
@@ -82,7 +88,8 @@ async def test_invitation_refusals(client: TestClient, ctx: AppContext, school: 
     assert "school_id" in unplaced["error"]["details"]
     head = await body_of(await client.post("/api/v1/invitations", headers=root, json={
         **NEW_TEACHER, "role": "admin", "school_id": other.id}), 201)
-    assert head["role"] == "admin" and head["school_id"] == other.id
+    assert head["role"] == "admin"
+    assert head["school_id"] == other.id
     [mail] = await outbox(ctx, head["email"])
     assert "как администратора" in mail["body_text"]
 
@@ -96,7 +103,8 @@ async def test_sending_the_password_link(client: TestClient, ctx: AppContext, sc
     reset = await body_of(await client.post(f"/api/v1/users/{student.id}/password-reset", headers=admin), 202)
     assert reset["kind"] == "password_reset"
     [mail] = await outbox(ctx, student.email)
-    assert mail["kind"] == "password_reset" and mail["subject"] == "Восстановление пароля EduTrack"
+    assert mail["kind"] == "password_reset"
+    assert mail["subject"] == "Восстановление пароля EduTrack"
     # The link reaches the owner's mailbox only: the answer carries no token.
     assert token_in(mail["body_text"]) not in str(reset)
     for _ in range(2):
@@ -180,7 +188,8 @@ async def test_moving_a_student_to_another_class(client: TestClient, ctx: AppCon
     assert moved == {"student_id": student, "from_class_id": a.id, "to_class_id": b.id}
     in_a = await body_of(await client.get(f"/api/v1/classes/{a.id}/students", headers=admin), 200)
     in_b = await body_of(await client.get(f"/api/v1/classes/{b.id}/students", headers=admin), 200)
-    assert student not in [s["id"] for s in in_a] and student in [s["id"] for s in in_b]
+    assert student not in [s["id"] for s in in_a]
+    assert student in [s["id"] for s in in_b]
     # Not in the class any more, the same class twice, another school's class: refused, nothing changed.
     await body_of(await client.post(f"/api/v1/students/{student}/transfer", headers=admin, json={
         "from_class_id": a.id, "to_class_id": b.id}), 404)

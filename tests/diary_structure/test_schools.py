@@ -18,17 +18,21 @@ async def test_superuser_creates_school_with_default_work_types(client: TestClie
     created = await body_of(await client.post("/api/v1/schools", headers=su, json={
         "name": "Лицей №1", "address": "Москва", "timezone": "Asia/Vladivostok", "min_marks_for_attestation": 4,
     }), 201)
-    assert created["timezone"] == "Asia/Vladivostok" and created["min_marks_for_attestation"] == 4
+    assert created["timezone"] == "Asia/Vladivostok"
+    assert created["min_marks_for_attestation"] == 4
     assert created["rounding_threshold"] == 0.5  # the default: x.5 rounds up
     await body_of(await client.post("/api/v1/schools", headers=su, json={"name": "лицей №1"}), 409)
 
     types = await body_of(await client.get(f"/api/v1/work-types?school_id={created['id']}", headers=su), 200)
     weights = {t["name"]: t["weight"] for t in types}
-    assert weights["Контрольная работа"] == 3 and weights["Самостоятельная работа"] == 2
-    assert weights["Ответ на уроке"] == 1 and weights["Домашняя работа"] == 1
+    assert weights["Контрольная работа"] == 3
+    assert weights["Самостоятельная работа"] == 2
+    assert weights["Ответ на уроке"] == 1
+    assert weights["Домашняя работа"] == 1
 
     page = await body_of(await client.get("/api/v1/schools?q=лицей", headers=su), 200)
-    assert [s["id"] for s in page["items"]] == [created["id"]] and page["total"] == 1
+    assert [s["id"] for s in page["items"]] == [created["id"]]
+    assert page["total"] == 1
     await body_of(await client.delete(f"/api/v1/schools/{created['id']}", headers=su), 204)
     await body_of(await client.get(f"/api/v1/schools/{created['id']}", headers=su), 404)
 
@@ -59,7 +63,8 @@ async def test_school_authorization(client: TestClient, ctx: AppContext, school:
 
     changed = await body_of(await client.patch(f"/api/v1/schools/{school.id}", headers=admin, json={
         "rounding_threshold": 0.6, "parents_in_class_chat": False, "at_risk_average": 3.5}), 200)
-    assert changed["rounding_threshold"] == 0.6 and changed["parents_in_class_chat"] is False
+    assert changed["rounding_threshold"] == 0.6
+    assert changed["parents_in_class_chat"] is False
     await body_of(await client.patch(f"/api/v1/schools/{other.id}", headers=admin, json={"address": "x"}), 404)
     for who in (teacher, student, parent):
         await body_of(await client.patch(f"/api/v1/schools/{school.id}", headers=who, json={"address": "x"}), 403)

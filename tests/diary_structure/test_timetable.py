@@ -33,7 +33,8 @@ async def test_check_reports_what_saving_would_refuse_and_saves_nothing(
     # The same class at an overlapping time, and another class in the same room.
     clash = lesson(school, 0, "История", "09:30", "10:15")
     checked = await body_of(await client.post("/api/v1/lessons/check", headers=admin, json=clash), 200)
-    assert not checked["ok"] and [c["kind"] for c in checked["conflicts"]] == ["class"]
+    assert not checked["ok"]
+    assert [c["kind"] for c in checked["conflicts"]] == ["class"]
     refused = await body_of(await client.post("/api/v1/lessons", headers=admin, json=clash), 409)
     # Exactly what saving says: one rule, not a copy of it.
     assert refused["error"]["details"]["conflicts"] == checked["conflicts"]
@@ -120,8 +121,10 @@ async def test_weekly_timetable_over_part_of_a_term(client: TestClient, ctx: App
     # Laid again, every lesson clashes with itself: all reported, nothing saved.
     again = await body_of(await client.post("/api/v1/lessons/weekly", headers=admin, json=request), 409)
     clashes = again["error"]["details"]["lessons"]
-    assert len(clashes) == 6 and {c["slot"] for c in clashes} == {0, 1}
-    assert clashes[0]["date"] == "2026-11-30" and clashes[0]["conflicts"][0]["kind"] == "class"
+    assert len(clashes) == 6
+    assert {c["slot"] for c in clashes} == {0, 1}
+    assert clashes[0]["date"] == "2026-11-30"
+    assert clashes[0]["conflicts"][0]["kind"] == "class"
     assert "6" in again["error"]["message"]
     assert await lesson_count(ctx) == 6
 

@@ -52,7 +52,9 @@ async def test_an_admin_sends_a_dead_email_again(browsers: Browsers, school: Bui
     await expect(page.locator("#outbox-count")).to_have_text("Писем нет.")
     async with ctx.sessions() as session:
         found = await session.get(EmailOutbox, outbox_id)
-        assert found is not None and found.status == "pending" and found.attempts == 0
+        assert found is not None
+        assert found.status == "pending"
+        assert found.attempts == 0
     tab.assert_clean()
 
 
@@ -232,7 +234,8 @@ async def test_the_other_forms_by_keyboard(browsers: Browsers, school: BuiltScho
     await fill_by_keyboard(page, [("enrol-class", Choose("5Б"))], submit="Перевести")
     await expect(page.locator("#person-status")).to_have_text("Готово: класс изменён.")
     await expect(page.locator("#person-facts")).to_contain_text("5Б")
-    assert loner["id"] and other["id"]
+    assert loner["id"]
+    assert other["id"]
 
     await page.goto("/admin/schools")
     await expect(page.locator("#school-title")).to_have_text(school.name)

@@ -37,7 +37,8 @@ async def test_an_admin_adds_a_teacher_and_a_class_and_builds_its_week(
     await expect(page.locator("#person-title")).to_have_text("Соколова Марина Игоревна")
     await expect(page.locator("#person-facts")).to_contain_text("Приглашена; ссылка действует до")
     [mail] = await emails_to(ctx, "m.sokolova@example.test")
-    assert mail["kind"] == "invitation" and "Здравствуйте, Марина Игоревна!" in str(mail["body_text"])
+    assert mail["kind"] == "invitation"
+    assert "Здравствуйте, Марина Игоревна!" in str(mail["body_text"])
     await accept_invitation(client, ctx, "m.sokolova@example.test")
 
     # Classes: 6В with her as its class teacher, listed after 5А.

@@ -81,7 +81,8 @@ async def test_the_browser_keeps_its_device_token_and_signs_in_with_it(browsers:
     tab = await browsers.login(student.email, expect_path="/diary")
     page = tab.page
     stored = json.loads(await page.evaluate("() => localStorage.getItem('edutrack.device')"))
-    assert set(stored) == {student.email} and stored[student.email].count(".") == 2
+    assert set(stored) == {student.email}
+    assert stored[student.email].count(".") == 2
 
     sent: list[dict[str, str]] = []
     page.on("request", lambda request: sent.append(json.loads(request.post_data or "{}"))
@@ -92,5 +93,6 @@ async def test_the_browser_keeps_its_device_token_and_signs_in_with_it(browsers:
     await page.get_by_label("Пароль").fill(DEFAULT_PASSWORD)
     await page.get_by_role("button", name="Войти").click()
     await page.wait_for_url("**/diary")
-    assert sent and sent[-1]["device_token"] == stored[student.email]
+    assert sent
+    assert sent[-1]["device_token"] == stored[student.email]
     tab.assert_clean()

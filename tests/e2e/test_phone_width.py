@@ -34,7 +34,8 @@ async def assert_on_screen(*controls: Locator) -> None:
         assert await control.is_visible(), control
         box = await control.bounding_box()
         assert box is not None, control
-        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE[0] + 0.5, (control, box)
+        assert box["x"] >= 0, (control, box)
+        assert box["x"] + box["width"] <= PHONE[0] + 0.5, (control, box)
 
 
 async def test_diary_and_chat_fit_a_phone_screen(

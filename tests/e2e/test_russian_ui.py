@@ -116,7 +116,8 @@ async def test_chat_rate_limit_is_one_russian_toast_with_a_counter(
     count = int((await toast.locator(".toast-count").inner_text()).lstrip("×"))
     assert count >= 5, count
     label = await toast.locator(".toast-count").get_attribute("aria-label")
-    assert label is not None and label.startswith("повторилось ")
+    assert label is not None
+    assert label.startswith("повторилось ")
     await assert_russian(page)
     tab.assert_clean()
 

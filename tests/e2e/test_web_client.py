@@ -11,9 +11,9 @@ from playwright.async_api import Browser, expect
 
 from edutrack.context import AppContext
 from edutrack.keys import CTX
-from tests.conftest import AppFactory
 from tests.e2e.conftest import Browsers, base_url, shot
 from tests.realtime.helpers import seed_messages
+from tests.support.environment import AppFactory
 from tests.support.factories import DEFAULT_PASSWORD, Factory
 from tests.support.school import BuiltSchool, add_lessons
 
@@ -137,7 +137,8 @@ async def test_two_students_chat_live_and_a_tab_back_from_offline_shows_what_it_
     assert texts == ["Привет, кто решил задачу 5?", "Я решил, ответ 42", *missed]
     ids = [int(i) for i in await b.locator("#message-list .message").evaluate_all(
         "nodes => nodes.map(n => n.dataset.id)")]
-    assert ids == sorted(set(ids)) and len(ids) == 5
+    assert ids == sorted(set(ids))
+    assert len(ids) == 5
 
     # And it is live again in both directions.
     await b.get_by_label("Сообщение").fill("Спасибо, я снова в сети")

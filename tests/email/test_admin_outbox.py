@@ -70,7 +70,8 @@ async def test_admins_see_their_schools_rows_superusers_all(
 
     resp = await client.get("/api/v1/admin/outbox?limit=2&offset=1", headers=superuser.headers)
     body = await resp.json()
-    assert body["total"] == 4 and [r["id"] for r in body["items"]] == [theirs, mine_sent]
+    assert body["total"] == 4
+    assert [r["id"] for r in body["items"]] == [theirs, mine_sent]
     assert orphan in [r["id"] for r in (await (await client.get(
         "/api/v1/admin/outbox", headers=superuser.headers)).json())["items"]]
 
@@ -101,12 +102,14 @@ async def test_retry_of_a_dead_row_sends_it(
     assert (await client.post("/api/v1/admin/outbox/999999/retry", headers=admin1.headers)).status == 404
     assert (await client.post("/api/v1/admin/outbox/abc/retry", headers=admin1.headers)).status == 404
     resp = await client.post(f"/api/v1/admin/outbox/{sent}/retry", headers=admin1.headers)
-    assert resp.status == 409 and (await resp.json())["error"]["code"] == "not_dead"
+    assert resp.status == 409
+    assert (await resp.json())["error"]["code"] == "not_dead"
 
     resp = await client.post(f"/api/v1/admin/outbox/{dead}/retry", headers=admin1.headers)
     body = await resp.json()
     assert resp.status == 200, body
-    assert body["status"] == "pending" and body["attempts"] == 0
+    assert body["status"] == "pending"
+    assert body["attempts"] == 0
 
     workers.start(relay_worker, mail_settings)
     workers.start(notifier_worker, mail_settings)

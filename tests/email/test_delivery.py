@@ -40,7 +40,8 @@ async def test_password_reset_email_carries_a_working_token(
     assert message["Message-ID"] == f"<outbox-{outbox_id}.{mail_settings.namespace}@edutrack.local>"
     text_part = message.get_body(preferencelist=("plain",))
     html_part = message.get_body(preferencelist=("html",))
-    assert text_part is not None and html_part is not None
+    assert text_part is not None
+    assert html_part is not None
     body = text_part.get_content()
     assert "Анна" in body
     token = re.search(r"token=([A-Za-z0-9_\-]+)", body)
@@ -101,7 +102,9 @@ async def test_permanent_550_goes_to_dead_letter_queue_and_row_says_why(
 
     await wait_for(settled)
     dead = await row(ctx, bad) if (await row(ctx, bad)).status == "dead" else await row(ctx, good)
-    assert dead.last_error is not None and "550" in dead.last_error and "No such user" in dead.last_error
+    assert dead.last_error is not None
+    assert "550" in dead.last_error
+    assert "No such user" in dead.last_error
     assert dead.attempts == 1  # permanent: no retries
 
     connection = await aio_pika.connect(mail_settings.rabbitmq_url)
@@ -133,7 +136,8 @@ async def test_exhausted_retries_are_dead_lettered(
     await wait_for(dead)
     final = await row(ctx, outbox_id)
     assert final.attempts == 3
-    assert final.last_error is not None and "gave up after 3 attempts" in final.last_error
+    assert final.last_error is not None
+    assert "gave up after 3 attempts" in final.last_error
     assert smtp.handler.received == []
 
 

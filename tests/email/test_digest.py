@@ -91,20 +91,26 @@ async def test_one_digest_for_an_offline_parent_grouped_by_child_and_none_for_ot
     assert message["Subject"] == "EduTrack: 6 новых уведомлений"
     text_part = message.get_body(preferencelist=("plain",))
     html_part = message.get_body(preferencelist=("html",))
-    assert text_part is not None and html_part is not None
+    assert text_part is not None
+    assert html_part is not None
     text = text_part.get_content()
     assert "Здравствуйте, Ольга!" in text
     masha_part = text.split("== Маша Иванова ==")[1].split("==")[0]
     petya_part = text.split("== Петя Иванов ==")[1].split("==")[0]
-    assert "Математика:" in masha_part and "Новая оценка: 5 (контрольная) за 20 ноября" in masha_part
+    assert "Математика:" in masha_part
+    assert "Новая оценка: 5 (контрольная) за 20 ноября" in masha_part
     assert "Домашнее задание: на 21 ноября: Упражнение 12" in masha_part
     assert "Химия" not in text  # too fresh: not due yet
-    assert "Физика:" in petya_part and "отсутствие (болел)" in petya_part
-    assert "Новая оценка: 3" in petya_part and "5 (контрольная)" not in petya_part
+    assert "Физика:" in petya_part
+    assert "отсутствие (болел)" in petya_part
+    assert "Новая оценка: 3" in petya_part
+    assert "5 (контрольная)" not in petya_part
     assert "Родительское собрание: В пятницу в 18:00" in text.split("== Новости и объявления ==")[1]
     assert "Петрова А. И.: Зайдите, пожалуйста" in text.split("== Непрочитанные сообщения ==")[1]
     html = html_part.get_content()
-    assert "Маша Иванова" in html and "Петя Иванов" in html and "Родительское собрание" in html
+    assert "Маша Иванова" in html
+    assert "Петя Иванов" in html
+    assert "Родительское собрание" in html
 
     rows = await outbox_rows(ctx)
     assert [(r.recipient, r.kind) for r in rows] == [("parent@example.test", "digest")]
@@ -156,7 +162,9 @@ async def test_daily_preference_sends_at_most_one_digest_a_day(
         await session.execute(update(EmailOutbox).values(created_at=ago(25 * 60)))
     assert await scheduler.run_once() == 1
     rows = await outbox_rows(ctx)
-    assert len(rows) == 2 and "Вторая" in rows[1].body_text and "Первая" not in rows[1].body_text
+    assert len(rows) == 2
+    assert "Вторая" in rows[1].body_text
+    assert "Первая" not in rows[1].body_text
 
 
 async def test_two_schedulers_at_once_queue_one_digest_per_user(

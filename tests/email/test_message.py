@@ -23,14 +23,17 @@ def test_long_russian_subject_and_display_name_survive_a_round_trip(settings: Se
     assert message_id(42, settings) == f"<outbox-42.{settings.namespace}@edutrack.local>"
     plain = parsed.get_body(preferencelist=("plain",))
     html = parsed.get_body(preferencelist=("html",))
-    assert plain is not None and plain.get_content() == "Текст\nвторая строка"
-    assert html is not None and html.get_content() == "<p>Текст</p>"
+    assert plain is not None
+    assert plain.get_content() == "Текст\nвторая строка"
+    assert html is not None
+    assert html.get_content() == "<p>Текст</p>"
 
 
 def test_text_only_message(settings: Settings) -> None:
     row = EmailOutbox(id=7, recipient="a@example.test", subject="Hi", body_text="Привет", body_html=None, kind="x")
     parsed = email.message_from_bytes(build_message(row, settings), policy=email.policy.default)
-    assert parsed.get_content_type() == "text/plain" and parsed.get_content() == "Привет"
+    assert parsed.get_content_type() == "text/plain"
+    assert parsed.get_content() == "Привет"
 
 
 def test_address_validation() -> None:

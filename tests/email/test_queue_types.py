@@ -151,8 +151,10 @@ async def test_workers_say_what_to_do_about_queues_of_another_type_and_rows_wait
     await wait_for(both_complained, timeout=10)
     message = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("relay:"))
     assert "is a classic queue but RABBITMQ_QUEUE_TYPE=quorum" in message
-    assert "edutrack queues migrate" in message and "docs/scaling.md" in message
-    assert not relay.done() and not notifier.done()  # waiting for the operator, not crashed
+    assert "edutrack queues migrate" in message
+    assert "docs/scaling.md" in message
+    assert not relay.done()
+    assert not notifier.done()  # waiting for the operator, not crashed
     assert (await statuses(ctx)) == {"pending": 3}
 
     relay_stop.set()
@@ -235,7 +237,8 @@ async def test_queues_command_shows_the_state_and_migrate_refuses_while_a_notifi
     assert done.returncode == 0, done.stderr
     assert f"{names.work}: classic -> quorum, 0 messages moved" in done.stdout
     again = run("status")
-    assert again.returncode == 0 and f"{names.work}: ok (quorum)" in again.stdout
+    assert again.returncode == 0
+    assert f"{names.work}: ok (quorum)" in again.stdout
     await delete_topology(quorum)
 
 

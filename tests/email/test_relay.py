@@ -50,7 +50,8 @@ async def test_row_of_a_relay_that_died_is_reclaimed_after_its_lease_and_deliver
 
     await wait_for(both_published, timeout=10)
     reclaimed = await row(ctx, stuck)
-    assert reclaimed.lease_until is None and reclaimed.published_at is not None
+    assert reclaimed.lease_until is None
+    assert reclaimed.published_at is not None
     await workers.stop_all()
     # Exactly one message per row reached the work queue: the stuck row was published once, not once per poll.
     assert sorted(await work_queue_ids(mail_settings)) == [stuck, fresh]
@@ -92,7 +93,8 @@ async def test_row_whose_lease_has_not_expired_is_left_alone_until_it_does(
 
     await wait_for(held_published, timeout=10)
     taken_over = await row(ctx, held)
-    assert taken_over.published_at is not None and taken_over.published_at >= lease_until
+    assert taken_over.published_at is not None
+    assert taken_over.published_at >= lease_until
     await workers.stop_all()
     assert await work_queue_ids(mail_settings) == [other, held]
 
@@ -162,7 +164,8 @@ async def test_running_relay_does_not_lose_a_row_whose_queue_was_deleted_under_i
     # topology again, and the row goes out into the new queue.
     await wait_for(in_the_queue, timeout=10)
     failures = [r for r in caplog.records if "publishes failed" in str(getattr(r, "error", ""))]
-    assert failures and "PublishError" in str(failures[0].error)  # type: ignore[attr-defined]
+    assert failures
+    assert "PublishError" in str(failures[0].error)  # type: ignore[attr-defined]
     await workers.stop_all()
     assert await work_queue_ids(mail_settings) == [outbox_id]
 

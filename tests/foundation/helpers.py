@@ -17,8 +17,10 @@ async def error_of(resp: ClientResponse, status: int) -> dict[str, Any]:
     body = await resp.json()
     assert set(body) == {"error"}, body
     assert set(body["error"]) == {"code", "message", "details"}, body
-    assert isinstance(body["error"]["code"], str) and body["error"]["code"]
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert isinstance(body["error"]["code"], str)
+    assert body["error"]["code"]
+    assert isinstance(body["error"]["message"], str)
+    assert body["error"]["message"]
     error: dict[str, Any] = body["error"]
     return error
 

@@ -12,8 +12,8 @@ import uuid
 import jwt
 
 from edutrack.security.tokens import ISSUER
-from tests.conftest import TEST_JWT_SECRET
 from tests.foundation.helpers import error_of, scalar
+from tests.support.environment import TEST_JWT_SECRET
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"

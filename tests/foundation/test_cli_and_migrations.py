@@ -23,8 +23,8 @@ from alembic.script import ScriptDirectory
 from edutrack.cli import COMMANDS, alembic_config, build_parser
 from edutrack.db.engine import drop_database, ensure_database
 from edutrack.roles import available_workers
-from tests.conftest import PG_SERVER, TEST_JWT_SECRET, base_test_settings
 from tests.foundation.helpers import error_of
+from tests.support.environment import PG_SERVER, TEST_JWT_SECRET, base_test_settings
 
 EXPECTED = {"api", "relay", "notifier", "run", "migrate", "create-superuser", "load-demo", "queues"}
 
@@ -94,16 +94,19 @@ async def test_create_superuser_then_log_in(settings, client, tmp_path: Path):
     resp = await client.post("/api/v1/auth/login", json={"email": "root@example.test", "password": "root-password-1"})
     body = await resp.json()
     assert resp.status == 200, body
-    assert body["user"]["is_superuser"] is True and body["user"]["role"] == "admin"
+    assert body["user"]["is_superuser"] is True
+    assert body["user"]["role"] == "admin"
     # Named in the default language, without a made-up surname ("Системы Администратор").
     assert body["user"]["profile"]["full_name"] == "Администратор"
 
     # Again: refused without --update-existing, updated with it.
     code, _, err = await run("--email", "root@example.test", "--no-input")
-    assert code == 1 and "already exists" in err
+    assert code == 1
+    assert "already exists" in err
     env["EDUTRACK_SUPERUSER_PASSWORD"] = "root-password-2"
     code, out, err = await run("--email", "root@example.test", "--no-input", "--update-existing")
-    assert code == 0 and "updated" in out, err
+    assert code == 0, err
+    assert "updated" in out, err
     await error_of(await client.post("/api/v1/auth/login",
                                      json={"email": "root@example.test", "password": "root-password-1"}), 401)
     assert (await client.post("/api/v1/auth/login",
@@ -112,10 +115,12 @@ async def test_create_superuser_then_log_in(settings, client, tmp_path: Path):
     # Missing input without a terminal: a clear message, not a prompt that hangs.
     del env["EDUTRACK_SUPERUSER_PASSWORD"]
     code, _, err = await run("--email", "x@example.test", "--no-input")
-    assert code == 2 and "EDUTRACK_SUPERUSER_PASSWORD" in err
+    assert code == 2
+    assert "EDUTRACK_SUPERUSER_PASSWORD" in err
     env["EDUTRACK_SUPERUSER_PASSWORD"] = "short"
     code, _, err = await run("--email", "y@example.test", "--no-input")
-    assert code == 1 and "at least 8" in err
+    assert code == 1
+    assert "at least 8" in err
 
 
 def _on_a_terminal(argv: list[str], env: dict[str, str], cwd: Path,
@@ -161,10 +166,12 @@ async def test_create_superuser_asks_on_a_terminal(settings, client, tmp_path: P
 
     code, shown = await asyncio.to_thread(_on_a_terminal, argv, env, tmp_path, [
         (b"Email: ", b"Terminal@Example.test"), (b"Password: ", secret), (b"(again): ", b"a-different-one")])
-    assert code == 2 and b"passwords do not match" in shown, shown
+    assert code == 2, shown
+    assert b"passwords do not match" in shown, shown
     code, shown = await asyncio.to_thread(_on_a_terminal, argv, env, tmp_path, [
         (b"Email: ", b"Terminal@Example.test"), (b"Password: ", secret), (b"(again): ", secret)])
-    assert code == 0 and b"created" in shown, shown
+    assert code == 0, shown
+    assert b"created" in shown, shown
     assert secret not in shown  # the password was not echoed
     resp = await client.post("/api/v1/auth/login",
                              json={"email": "terminal@example.test", "password": secret.decode()})
@@ -183,10 +190,12 @@ async def test_load_demo_command_prints_logins_that_work(settings, client, tmp_p
     out, err = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 0, err.decode()[-2000:]
     text = out.decode()
-    assert "Demo school created" in text and "100%" in (text + err.decode())
+    assert "Demo school created" in text
+    assert "100%" in (text + err.decode())
     password = re.search(r"password for all: (\S+)\)", text)
     logins = re.findall(r"^\s+(admin|teacher|student|parent)\s+(\S+@\S+)$", text, re.MULTILINE)
-    assert password and {role for role, _ in logins} == {"admin", "teacher", "student", "parent"}, text
+    assert password, text
+    assert {role for role, _ in logins} == {"admin", "teacher", "student", "parent"}, text
     for role, email in logins:
         resp = await client.post("/api/v1/auth/login", json={"email": email, "password": password.group(1)})
         body = await resp.json()
@@ -276,7 +285,8 @@ async def test_server_process_serves_requests(settings, tmp_path: Path, role: st
                 await asyncio.sleep(0.05)
             async with http.get(f"{base}/health/ready") as resp:
                 body = await resp.json()
-                assert resp.status == 200 and body["status"] == "ok", body
+                assert resp.status == 200, body
+                assert body["status"] == "ok", body
             user = {"email": "first@example.test", "password": "long-enough-pw", "first_name": "F", "last_name": "L"}
             async with http.post(f"{base}/api/v1/auth/register", json=user) as resp:
                 assert resp.status == 201, await resp.text()
@@ -287,7 +297,8 @@ async def test_server_process_serves_requests(settings, tmp_path: Path, role: st
                 reset = await _caught_mail(tmp_path / "mail", user["email"], timeout=15)
                 assert reset["Subject"] == "Восстановление пароля EduTrack"
                 text_part = reset.get_body(preferencelist=("plain",))
-                assert text_part is not None and "token=" in text_part.get_content()
+                assert text_part is not None
+                assert "token=" in text_part.get_content()
             async with http.get(f"{base}/docs") as resp:
                 assert resp.status == 200
     finally:

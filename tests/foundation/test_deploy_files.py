@@ -61,14 +61,16 @@ def test_dockerfile_entrypoint_and_cmd_are_real_commands():
     cmd = json.loads(_one(instructions, "CMD"))
     assert cmd[0] == "api"
     args = _parses(cmd)
-    assert args.command == "api" and args.host == "0.0.0.0"  # noqa: S104 - a container listens on all interfaces
+    assert args.command == "api"
+    assert args.host == "0.0.0.0"  # noqa: S104 - a container listens on all interfaces
 
 
 def test_dockerfile_runs_as_non_root_from_app():
     instructions = _dockerfile()
     assert _one(instructions, "WORKDIR") == "/app"
     user = _one(instructions, "USER")
-    assert user not in ("root", "0") and not user.startswith("0:")
+    assert user not in ("root", "0")
+    assert not user.startswith("0:")
     # The USER switch comes after the last RUN (which still needs root to install).
     keywords = [kw for kw, _ in instructions]
     assert max(i for i, kw in enumerate(keywords) if kw == "RUN") < keywords.index("USER")
@@ -281,7 +283,8 @@ async def test_app_starts_with_env_example(aiohttp_client, settings):
     client = await aiohttp_client(create_app(started))
     resp = await client.get("/health/ready")
     body = await resp.json()
-    assert resp.status == 200 and body["status"] == "ok", body
+    assert resp.status == 200, body
+    assert body["status"] == "ok", body
 
 
 # --- setup.cfg -----------------------------------------------------------------------------------------------
@@ -338,7 +341,8 @@ def test_single_node_default_keeps_the_single_node_settings(compose):
         env = compose["services"][name]["environment"]
         settings = load_settings({k: _interpolate(str(v), {"JWT_SECRET": "s" * 48}) for k, v in env.items()},
                                  env_file=None)
-        assert settings.rabbitmq_queue_type == "classic" and settings.database_pool_mode == "session", name
+        assert settings.rabbitmq_queue_type == "classic", name
+        assert settings.database_pool_mode == "session", name
         assert urlsplit(settings.database_url).hostname == "postgres"
         assert urlsplit(settings.rabbitmq_url).hostname == "rabbitmq"
         assert "networks" not in compose["services"][name]
@@ -361,7 +365,8 @@ def _mounted(svc: dict[str, Any], target: str) -> Path:
         source, _, rest = volume.partition(":")
         if rest.split(":")[0] == target:
             path = (ROOT / source).resolve()
-            assert path.is_file() and ROOT in path.parents, volume
+            assert path.is_file(), volume
+            assert ROOT in path.parents, volume
             return path
     raise AssertionError(f"nothing mounted at {target}")
 
@@ -401,9 +406,11 @@ def test_cluster_api_nodes_sit_behind_a_balancer_that_carries_websockets(compose
     # REST and websockets go to every API node of the profile, and to nothing else.
     for backend in ("backend api", "backend api_ws"):
         assert set(_servers(cfg[backend]).values()) == expected, backend
-        assert "mode http" in cfg[backend] and "option httpchk GET /health" in cfg[backend]
+        assert "mode http" in cfg[backend]
+        assert "option httpchk GET /health" in cfg[backend]
     http = cfg["frontend http"]
-    assert "mode http" in http and "option forwardfor" in http
+    assert "mode http" in http
+    assert "option forwardfor" in http
     assert f"{_bind_port(http)}:{_bind_port(http)}" in lb["ports"]
     # /ws with Upgrade: websocket and Connection: upgrade goes to the websocket backend, headers untouched.
     acls = {parts[1]: " ".join(parts[2:]) for parts in (line.split() for line in http) if parts[0] == "acl"}
@@ -434,7 +441,8 @@ def test_cluster_rabbitmq_is_three_nodes_with_quorum_queues(compose):
         # 3.10+: quorum queues with message TTL and at-least-once dead-lettering.
         version = tuple(int(p) for p in svc["image"].split(":")[1].split("-")[0].split("."))
         assert version >= (3, 10), svc["image"]
-        assert svc["hostname"] == name and "healthcheck" in svc
+        assert svc["hostname"] == name
+        assert "healthcheck" in svc
         path = _mounted(svc, "/etc/rabbitmq/conf.d/20-edutrack-cluster.conf")
         conf = dict(line.split(" = ", 1) for line in path.read_text().splitlines()
                     if line.strip() and not line.startswith("#"))
@@ -446,7 +454,8 @@ def test_cluster_rabbitmq_is_three_nodes_with_quorum_queues(compose):
     # EduTrack reaches the nodes through the balancer's AMQP port, with quorum queues and a real user.
     cfg = _haproxy()
     assert set(_servers(cfg["backend rabbitmq"]).values()) == {f"{name}:5672" for name in nodes}
-    assert "mode tcp" in cfg["frontend amqp"] and "mode tcp" in cfg["backend rabbitmq"]
+    assert "mode tcp" in cfg["frontend amqp"]
+    assert "mode tcp" in cfg["backend rabbitmq"]
     for name, settings in _cluster_apps(compose).items():
         assert settings.rabbitmq_queue_type == "quorum", name
         url = urlsplit(settings.rabbitmq_url)
@@ -483,7 +492,8 @@ def test_cluster_goes_through_pgbouncer_in_transaction_mode(compose):
 
 def test_cluster_has_a_relay_and_a_notifier_and_a_place_for_redis_cluster(compose):
     commands = [svc["command"][0] for svc in _in_profile(compose, "cluster").values() if "command" in svc]
-    assert commands.count("relay") >= 1 and commands.count("notifier") >= 1
+    assert commands.count("relay") >= 1
+    assert commands.count("notifier") >= 1
     assert "mailpit" in compose["services"]["cluster-notifier"]["depends_on"]
     # Redis Cluster comes later: for now the cluster profile uses the single Redis, and the file says where
     # the Redis Cluster services will go.

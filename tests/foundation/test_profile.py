@@ -32,7 +32,8 @@ async def test_profile_read_and_defaults(client, factory):
     assert profile["email_notifications"] == "immediate"
     assert profile["has_custom_avatar"] is False
     avatar = urllib.parse.urlsplit(profile["avatar_url"])
-    assert avatar.scheme == "https" and avatar.netloc == "ui-avatars.com"
+    assert avatar.scheme == "https"
+    assert avatar.netloc == "ui-avatars.com"
     assert urllib.parse.parse_qs(avatar.query)["name"] == ["Мария Иванова"]
     assert "password_hash" not in str(body)
 
@@ -234,7 +235,8 @@ async def test_login_upgrades_an_old_hash(make_client, factory, ctx):
     resp = await stronger.post(LOGIN, json={"email": user.email, "password": "correct-horse-42"})
     assert resp.status == 200
     new_hash = await scalar(ctx, "SELECT password_hash FROM users WHERE id = :i", i=user.id)
-    assert new_hash != old_hash and "t=2" in new_hash
+    assert new_hash != old_hash
+    assert "t=2" in new_hash
 
 
 async def test_hashing_does_not_block_the_event_loop():

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from edutrack.i18n import use_locale
 from edutrack.settings import MIN_JWT_SECRET_LENGTH, Settings, SettingsError, load_settings
 
 GOOD_SECRET = "k" * MIN_JWT_SECRET_LENGTH
@@ -19,7 +20,7 @@ def _load(**env: str) -> Settings:
 
 
 def _problems(**env: str) -> list[str]:
-    with pytest.raises(SettingsError) as caught:
+    with use_locale("en"), pytest.raises(SettingsError) as caught:
         _load(**env)
     return caught.value.problems
 
@@ -71,9 +72,19 @@ def test_bad_values_are_refused(env, needle):
 def test_every_problem_is_reported_at_once():
     problems = _problems(JWT_SECRET="short", CORS_ORIGINS="*", REDIS_URL="nope", PORT="x")
     assert len(problems) == 4
-    message = str(SettingsError(problems))
+    with use_locale("en"):
+        message = str(SettingsError(problems))
     assert message.startswith("invalid configuration:")
-    assert "REDIS_URL" in message and "CORS_ORIGINS" in message
+    assert "REDIS_URL" in message
+    assert "CORS_ORIGINS" in message
+
+
+def test_problems_are_told_in_russian_by_default():
+    with pytest.raises(SettingsError) as caught:
+        _load(PORT="eighty", REDIS_URL="http://127.0.0.1:6379")
+    assert caught.value.problems == ["PORT: нужно целое число, указано 'eighty'",
+                                     "REDIS_URL должен начинаться с redis://, rediss:// или unix://"]
+    assert str(caught.value).startswith("ошибки в настройках:\n  - PORT")
 
 
 def test_good_values_are_parsed():
@@ -126,13 +137,14 @@ def _run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProc
 def test_cli_refuses_to_start_with_bad_settings(tmp_path: Path):
     result = _run_cli(tmp_path, "api", "--port", "1", JWT_SECRET="short", CORS_ORIGINS="*")
     assert result.returncode == 2, result
-    assert "invalid configuration" in result.stderr
-    assert "JWT_SECRET must be at least 32 characters" in result.stderr
-    assert "'*' is refused" in result.stderr
+    # Told in the default language, Russian, like everything a person reads.
+    assert "ошибки в настройках" in result.stderr
+    assert "JWT_SECRET: нужно не меньше 32 символов, указано 5" in result.stderr
+    assert "'*' не допускается" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_cli_refuses_production_without_secret(tmp_path: Path):
     result = _run_cli(tmp_path, "migrate", ENVIRONMENT="production")
     assert result.returncode == 2, result
-    assert "JWT_SECRET is required in production" in result.stderr
+    assert "JWT_SECRET обязателен в рабочей среде" in result.stderr

@@ -110,7 +110,8 @@ async def test_superuser_manages_everything(client, factory):
     resp = await client.post(USERS, json=_new("adm@example.test", "admin", school_id=school2), headers=root.headers)
     assert resp.status == 201, await resp.text()
     new_admin = await resp.json()
-    assert new_admin["role"] == "admin" and new_admin["school_id"] == school2
+    assert new_admin["role"] == "admin"
+    assert new_admin["school_id"] == school2
     resp = await client.patch(f"{USERS}/{new_admin['id']}", json={"school_id": school1}, headers=root.headers)
     assert (await resp.json())["school_id"] == school1
     resp = await client.get(USERS, params={"school_id": str(school1)}, headers=root.headers)

@@ -38,12 +38,14 @@ def test_q_values_order_and_ties_keep_the_order_given() -> None:
 async def test_api_errors_speak_the_requests_language(client: TestClient) -> None:
     ru = await client.get("/api/v1/profile/me")
     body = await ru.json()
-    assert ru.status == 401 and body["error"]["code"] == "unauthorized"
+    assert ru.status == 401
+    assert body["error"]["code"] == "unauthorized"
     assert body["error"]["message"].startswith("Сначала войдите")
     assert ru.headers["Content-Language"] == "ru"
     en = await client.get("/api/v1/profile/me", headers={"Accept-Language": "en-US,en;q=0.9"})
     body = await en.json()
-    assert body["error"]["code"] == "unauthorized" and body["error"]["message"].startswith("Sign in first")
+    assert body["error"]["code"] == "unauthorized"
+    assert body["error"]["message"].startswith("Sign in first")
     assert en.headers["Content-Language"] == "en"
     forced = await client.get("/api/v1/profile/me?lang=ru", headers={"Accept-Language": "en"})
     assert (await forced.json())["error"]["message"].startswith("Сначала войдите")
@@ -151,7 +153,8 @@ def test_marshmallow_messages_keep_their_values_and_structure() -> None:
 async def test_validation_errors_in_russian_and_in_english(client: TestClient) -> None:
     resp = await client.post(REGISTER, json={"email": "nobody", "password": 5})
     body = await resp.json()
-    assert resp.status == 422 and body["error"]["code"] == "validation_error"
+    assert resp.status == 422
+    assert body["error"]["code"] == "validation_error"
     details = body["error"]["details"]
     assert details["first_name"] == ["Обязательное поле не заполнено."]
     assert details["email"] == ["Неверный адрес электронной почты."]
@@ -174,9 +177,11 @@ def _embedded_catalogue(html: str) -> dict[str, object]:
 async def test_pages_are_russian_by_default_and_english_when_chosen(client: TestClient) -> None:
     resp = await client.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"})
     html = await resp.text()
-    assert '<html lang="ru">' in html and "Вход в электронный дневник" in html
+    assert '<html lang="ru">' in html
+    assert "Вход в электронный дневник" in html
     catalogue = _embedded_catalogue(html)
-    assert catalogue["locale"] == "ru" and catalogue["plural"] == ["one", "few", "many"]
+    assert catalogue["locale"] == "ru"
+    assert catalogue["plural"] == ["one", "few", "many"]
     messages = catalogue["messages"]
     assert isinstance(messages, dict)
     assert messages["Close"] == "Закрыть"  # core.js
@@ -187,7 +192,8 @@ async def test_pages_are_russian_by_default_and_english_when_chosen(client: Test
 
     english = await client.get("/login?lang=en")
     html = await english.text()
-    assert '<html lang="en">' in html and "Sign in to the school diary" in html
+    assert '<html lang="en">' in html
+    assert "Sign in to the school diary" in html
     assert english.cookies["edutrack_lang"].value == "en"
     assert _embedded_catalogue(html)["plural"] == ["one", "other"]
     # The choice is remembered; the link at the foot switches back.

@@ -150,18 +150,21 @@ async def test_gender_is_set_by_the_person_or_their_schools_admin(
     assert (await resp.json())["grammatical_gender"] is None  # Саша Ким: the name does not tell
     admin = await factory.login(await factory.user("admin", school_id=school.id))
     resp = await client.put(f"/api/v1/users/{student.id}/gender", json={"gender": "male"}, headers=admin.headers)
-    assert resp.status == 200 and (await resp.json())["gender"] == "male"
+    assert resp.status == 200
+    assert (await resp.json())["gender"] == "male"
     # An admin of another school, a classmate's parent, a bad value: refused, nothing changed.
     stranger = await factory.login(await factory.user("admin", school_id=other.id))
     resp = await client.put(f"/api/v1/users/{student.id}/gender", json={"gender": "female"},
                             headers=stranger.headers)
-    assert resp.status == 404 and (await resp.json())["error"]["message"] == "Пользователь не найден"
+    assert resp.status == 404
+    assert (await resp.json())["error"]["message"] == "Пользователь не найден"
     parent = await factory.login(other.parents(other.student(0, 0).id)[0])
     resp = await client.put(f"/api/v1/users/{student.id}/gender", json={"gender": "female"}, headers=parent.headers)
     assert resp.status == 404
     resp = await client.put(f"/api/v1/users/{student.id}/gender", json={"gender": "other"}, headers=admin.headers)
     body = await resp.json()
-    assert resp.status == 422 and body["error"]["details"]["gender"] == ["Допустимые значения: male, female."]
+    assert resp.status == 422
+    assert body["error"]["details"]["gender"] == ["Допустимые значения: male, female."]
     resp = await client.put(f"/api/v1/users/{student.id}/gender", json={}, headers=admin.headers)
     assert (await resp.json())["error"]["details"]["gender"] == ["Обязательное поле не заполнено."]
     async with ctx.sessions() as session:
@@ -190,7 +193,9 @@ async def test_digest_email_is_russian_with_words_not_codes(ctx: AppContext, fac
         assert "12 ноября: отсутствие (по болезни)" in body
         assert "5 (Контрольная работа) за 13 ноября" in body
         assert "Анастасия Крылова" in body
-        assert "unexcused" not in body and "illness" not in body and "absent" not in body
+        assert "unexcused" not in body
+        assert "illness" not in body
+        assert "absent" not in body
 
 
 async def test_emailed_chat_message_names_the_sender_in_the_genitive(
@@ -216,4 +221,5 @@ async def test_emailed_chat_message_names_the_sender_in_the_genitive(
     assert row.subject == "Сообщение от Ирины Крыловой (чат класса 5А)"
     assert "Здравствуйте, Пётр Ильич!" in row.body_text
     assert "Сообщение от Ирины Крыловой (чат класса 5А):" in row.body_text
-    assert "Завтра контрольная" in row.body_text and "Ответить можно в EduTrack" in row.body_text
+    assert "Завтра контрольная" in row.body_text
+    assert "Ответить можно в EduTrack" in row.body_text

@@ -41,7 +41,9 @@ async def _works(node: TestClient, token: str) -> dict[str, Any]:
 async def _closed_with(ws: Any, code: int) -> None:
     closed, frames = await expect_close(ws)
     assert closed == code, (closed, frames)
-    assert frames and frames[-1]["type"] == "error" and frames[-1]["code"] == "token_revoked", frames
+    assert frames, frames
+    assert frames[-1]["type"] == "error", frames
+    assert frames[-1]["code"] == "token_revoked", frames
 
 
 async def test_deactivation_cuts_every_token_and_socket_on_every_node(client, make_client, ctx, factory):
@@ -69,7 +71,8 @@ async def test_deactivation_cuts_every_token_and_socket_on_every_node(client, ma
     # Opening a socket with it: 4002 (refresh first), and the refresh is refused (the account is disabled).
     refused = await connect(late, token=gone.access_token, expect_ready=False)
     closed, frames = await expect_close(refused)
-    assert closed == 4002 and frames[-1]["code"] == "token_revoked", (closed, frames)
+    assert closed == 4002, (closed, frames)
+    assert frames[-1]["code"] == "token_revoked", (closed, frames)
     error = await error_of(await client.post(REFRESH, json={"refresh_token": gone.refresh_token}), 401)
     assert error["code"] == "invalid_refresh_token"
     # Nobody else is touched.
@@ -156,7 +159,8 @@ async def test_a_cut_off_broadcast_lost_with_redis_is_read_when_it_returns(make_
         await asyncio.to_thread(server.start)
         # Node B missed the broadcast; when its subscription is back it reads the column and acts on it.
         closed, frames = await expect_close(ws, timeout=15)
-        assert closed == 4002 and frames[-1]["code"] == "token_revoked", (closed, frames)
+        assert closed == 4002, (closed, frames)
+        assert frames[-1]["code"] == "token_revoked", (closed, frames)
         assert (await _refused(node_b, gone.access_token, timeout=0))["code"] == "token_revoked"
         await node_a.close()
         await node_b.close()

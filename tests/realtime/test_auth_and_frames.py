@@ -9,7 +9,6 @@ from dataclasses import replace
 from edutrack.ratelimit import BUDGETS, CHAT_SEND, Budget, UserBudgets
 from edutrack.realtime.protocol import CloseCode
 from edutrack.security.tokens import TokenService
-from tests.conftest import TEST_JWT_SECRET
 from tests.realtime.helpers import (
     PROTOCOLS,
     chat_send,
@@ -23,6 +22,7 @@ from tests.realtime.helpers import (
     stored_messages,
     subscribe,
 )
+from tests.support.environment import TEST_JWT_SECRET
 
 
 def token_for(user, ttl: int) -> str:
@@ -42,13 +42,15 @@ async def test_token_in_subprotocol_and_in_first_frame(client, factory):
     ws = await client.ws_connect("/ws", protocols=(*PROTOCOLS, f"bearer.{actor.access_token}"))
     assert ws.protocol == "edutrack.v1"
     ready = await recv(ws)
-    assert ready["type"] == "ready" and ready["user_id"] == actor.id
+    assert ready["type"] == "ready"
+    assert ready["user_id"] == actor.id
     await ws.close()
 
     ws = await client.ws_connect("/ws")
     await send(ws, {"type": "auth", "token": actor.access_token})
     ready = await recv(ws)
-    assert ready["type"] == "ready" and ready["user_id"] == actor.id
+    assert ready["type"] == "ready"
+    assert ready["user_id"] == actor.id
     await ping(ws)
     await ws.close()
 
@@ -59,7 +61,8 @@ async def test_expired_token_is_refused_with_4002(client, factory):
     ws = await connect(client, token=expired, expect_ready=False)
     code, frames = await expect_close(ws)
     assert code == CloseCode.TOKEN_EXPIRED == 4002
-    assert frames[0]["type"] == "error" and frames[0]["code"] == "token_expired"
+    assert frames[0]["type"] == "error"
+    assert frames[0]["code"] == "token_expired"
 
     ws = await client.ws_connect("/ws")
     await send(ws, {"type": "auth", "token": expired})
@@ -70,7 +73,8 @@ async def test_expired_token_is_refused_with_4002(client, factory):
 async def test_invalid_token_and_missing_auth(client, factory):
     ws = await connect(client, token="not-a-jwt", expect_ready=False)
     code, frames = await expect_close(ws)
-    assert code == CloseCode.AUTH_FAILED and frames[0]["code"] == "unauthorized"
+    assert code == CloseCode.AUTH_FAILED
+    assert frames[0]["code"] == "unauthorized"
 
     ws = await client.ws_connect("/ws")
     await send(ws, {"type": "subscribe", "channel": "class:1"})
@@ -81,7 +85,8 @@ async def test_invalid_token_and_missing_auth(client, factory):
     gateway.limits = replace(gateway.limits, auth_timeout=0.2)
     ws = await client.ws_connect("/ws")
     code, frames = await expect_close(ws)
-    assert code == CloseCode.AUTH_TIMEOUT and frames[0]["type"] == "error"
+    assert code == CloseCode.AUTH_TIMEOUT
+    assert frames[0]["type"] == "error"
 
 
 async def test_handshake_errors_are_json(client, factory):
@@ -136,7 +141,8 @@ async def test_malformed_frames_get_errors_and_the_socket_stays(client, factory)
     for raw, code in cases:
         await ws.send_str(raw)
         error = await recv(ws)
-        assert error["type"] == "error" and error["code"] == code, (raw, error)
+        assert error["type"] == "error", (raw, error)
+        assert error["code"] == code, (raw, error)
     await ws.send_bytes(b"\x00\x01")
     assert (await recv(ws))["code"] == "invalid_frame"
     await ping(ws)
@@ -149,7 +155,8 @@ async def test_oversize_frames(client, factory):
     big = json.dumps({"type": "chat.send", "channel": "class:1", "text": "я" * 9000})  # ~18 KB in UTF-8
     await ws.send_str(big)
     error = await recv(ws)
-    assert error["code"] == "frame_too_large" and error["details"]["max_frame_bytes"] == 16 * 1024
+    assert error["code"] == "frame_too_large"
+    assert error["details"]["max_frame_bytes"] == 16 * 1024
     await ping(ws)
     await ws.send_str("x" * (70 * 1024))  # beyond the hard limit: the socket is closed
     code, _ = await expect_close(ws)
@@ -192,15 +199,18 @@ async def test_non_member_cannot_join_or_send_and_nothing_is_stored(client, ctx,
     for intruder in (world.outsider, world.stranger):
         ws = await connect(client, intruder)
         reply = await subscribe(ws, world.channel)
-        assert reply["type"] == "error" and reply["code"] == "not_a_member"
+        assert reply["type"] == "error"
+        assert reply["code"] == "not_a_member"
         reply = await chat_send(ws, world.channel, "я тут чужой", client_msg_id=f"x-{intruder.id}")
-        assert reply["type"] == "error" and reply["code"] == "not_a_member"
+        assert reply["type"] == "error"
+        assert reply["code"] == "not_a_member"
         reply = await subscribe(ws, f"user:{world.teacher.id}")
         assert reply["code"] == "not_a_member"
         await ws.close()
         resp = await client.post(f"/api/v1/chats/{world.channel}/messages", json={"text": "и так тоже"},
                                  headers=intruder.headers)
-        assert resp.status == 403 and (await resp.json())["error"]["code"] == "not_a_member"
+        assert resp.status == 403
+        assert (await resp.json())["error"]["code"] == "not_a_member"
         resp = await client.get(f"/api/v1/chats/{world.channel}/messages", headers=intruder.headers)
         assert resp.status == 403
     assert await stored_messages(ctx, world.channel) == 0

@@ -46,10 +46,12 @@ async def test_the_websocket_refuses_other_spellings_of_a_channel(client, ctx, f
     for channel in (world.channel, f"user:{member.id}"):
         for name in other_spellings(channel):
             reply = await subscribe(ws, name)
-            assert reply["type"] == "error" and reply["code"] == "invalid_channel", (name, reply)
+            assert reply["type"] == "error", (name, reply)
+            assert reply["code"] == "invalid_channel", (name, reply)
     for name in other_spellings(world.channel):
         await send(ws, {"type": "chat.send", "channel": name, "text": "тайком", "req": "s"})
         reply, _ = await recv_until(ws, lambda f: f.get("req") == "s")
-        assert reply["type"] == "error" and reply["code"] == "invalid_channel", (name, reply)
+        assert reply["type"] == "error", (name, reply)
+        assert reply["code"] == "invalid_channel", (name, reply)
     assert await _stored_anywhere(ctx) == 0
     await ws.close()

@@ -27,23 +27,29 @@ async def test_same_client_msg_id_twice_stores_one_message(client, ctx, factory)
     ws = await connect(client, world.students[0])
     first = await chat_send(ws, world.channel, "Привет", client_msg_id="c-42")
     again = await chat_send(ws, world.channel, "Привет", client_msg_id="c-42")
-    assert first["duplicate"] is False and again["duplicate"] is True and first["id"] == again["id"] == 1
+    assert first["duplicate"] is False
+    assert again["duplicate"] is True
+    assert first["id"] == again["id"] == 1
     path = f"/api/v1/chats/{world.channel}/messages"
     resp = await client.post(path, json={"text": "Привет", "client_msg_id": "c-42"}, headers=world.students[0].headers)
-    assert resp.status == 200 and (await resp.json())["id"] == 1
+    assert resp.status == 200
+    assert (await resp.json())["id"] == 1
     resp = await client.post(path, json={"text": "ещё", "client_msg_id": "c-43"}, headers=world.students[0].headers)
-    assert resp.status == 201 and (await resp.json())["id"] == 2
+    assert resp.status == 201
+    assert (await resp.json())["id"] == 2
     # Concurrent retries of one send race to the same row.
     results = await asyncio.gather(*(chat_service.send_message(ctx, _principal(world.students[0]), world.channel,
                                                                "гонка", "c-44") for _ in range(5)))
-    assert len({r.message["id"] for r in results}) == 1 and sum(not r.duplicate for r in results) == 1
+    assert len({r.message["id"] for r in results}) == 1
+    assert sum(not r.duplicate for r in results) == 1
     assert await stored_messages(ctx, world.channel) == 3
     got = await collect_messages(reader, world.channel, 3)
     assert [m["id"] for m in got] == [1, 2, 3]  # the duplicates were never broadcast
     resp = await client.post(f"/api/v1/chats/dm:{min(world.students[0].id, world.teacher.id)}:"
                               f"{max(world.students[0].id, world.teacher.id)}/messages",
                               json={"text": "x", "client_msg_id": "c-42"}, headers=world.students[0].headers)
-    assert resp.status == 409 and (await resp.json())["error"]["code"] == "client_msg_id_reused"
+    assert resp.status == 409
+    assert (await resp.json())["error"]["code"] == "client_msg_id_reused"
     await ws.close()
     await reader.close()
 
@@ -63,11 +69,15 @@ async def test_private_message_lands_in_the_recipients_feed_and_class_chat_does_
     await subscribe(teacher_ws, dm)
     student_ws = await connect(client, student)
     ack = await chat_send(student_ws, dm, "Можно пересдать?")
-    assert ack["type"] == "ack" and ack["id"] == 1
+    assert ack["type"] == "ack"
+    assert ack["id"] == 1
     note, _ = await recv_until(teacher_ws, lambda f: f["type"] == "notification")
-    assert note["kind"] == "message" and note["payload"]["channel"] == dm
-    assert note["payload"]["message_id"] == 1 and note["payload"]["sender_id"] == student.id
-    assert note["payload"]["text"] == "Можно пересдать?" and note["payload"]["title"].startswith("Новое сообщение")
+    assert note["kind"] == "message"
+    assert note["payload"]["channel"] == dm
+    assert note["payload"]["message_id"] == 1
+    assert note["payload"]["sender_id"] == student.id
+    assert note["payload"]["text"] == "Можно пересдать?"
+    assert note["payload"]["title"].startswith("Новое сообщение")
     [rows] = [await notifications_of(ctx, teacher.id)]
     assert [r.kind for r in rows] == ["message"]
     assert await notifications_of(ctx, student.id) == []  # the sender gets no feed entry
@@ -85,21 +95,27 @@ async def test_history_cursor_pagination(client, ctx, factory):
         resp = await client.post(path, json={"text": f"m{i}"}, headers=headers)
         assert resp.status == 201
     page = await (await client.get(path, params={"limit": 3}, headers=headers)).json()
-    assert [m["id"] for m in page["items"]] == [5, 6, 7] and page["has_more"] is True
+    assert [m["id"] for m in page["items"]] == [5, 6, 7]
+    assert page["has_more"] is True
     assert page["last_message_id"] == 7
     page = await (await client.get(path, params={"limit": 3, "before": 5}, headers=headers)).json()
-    assert [m["id"] for m in page["items"]] == [2, 3, 4] and page["has_more"] is True
+    assert [m["id"] for m in page["items"]] == [2, 3, 4]
+    assert page["has_more"] is True
     page = await (await client.get(path, params={"limit": 3, "before": 2}, headers=headers)).json()
-    assert [m["id"] for m in page["items"]] == [1] and page["has_more"] is False
+    assert [m["id"] for m in page["items"]] == [1]
+    assert page["has_more"] is False
     page = await (await client.get(path, params={"after": 4, "limit": 2}, headers=headers)).json()
-    assert [m["id"] for m in page["items"]] == [5, 6] and page["has_more"] is True
+    assert [m["id"] for m in page["items"]] == [5, 6]
+    assert page["has_more"] is True
     page = await (await client.get(path, params={"after": 2, "before": 5}, headers=headers)).json()
-    assert [m["id"] for m in page["items"]] == [3, 4] and page["has_more"] is False
+    assert [m["id"] for m in page["items"]] == [3, 4]
+    assert page["has_more"] is False
     for params in ({"limit": 0}, {"limit": 201}, {"before": "x"}, {"after": 5, "before": 3}, {"nope": 1}):
         resp = await client.get(path, params=params, headers=headers)
         assert resp.status == 422, params
     resp = await client.get("/api/v1/chats/lobby/messages", headers=headers)
-    assert resp.status == 400 and (await resp.json())["error"]["code"] == "invalid_channel"
+    assert resp.status == 400
+    assert (await resp.json())["error"]["code"] == "invalid_channel"
     for body in ({}, {"text": ""}, {"text": "x" * 4001}, {"text": "ok", "extra": 1}):
         resp = await client.post(path, json=body, headers=headers)
         assert resp.status == 422, body
@@ -119,9 +135,11 @@ async def test_edit_delete_and_moderation_broadcast(client, ctx, factory):
     resp = await client.patch(f"{path}/{message_id}", json={"text": "исправленный"}, headers=other.headers)
     assert resp.status == 403
     resp = await client.patch(f"{path}/{message_id}", json={"text": "исправленный"}, headers=author.headers)
-    assert resp.status == 200 and (await resp.json())["edited_at"] is not None
+    assert resp.status == 200
+    assert (await resp.json())["edited_at"] is not None
     edited, _ = await recv_until(watcher, lambda f: f["type"] == "chat.edited")
-    assert edited["id"] == message_id and edited["text"] == "исправленный"
+    assert edited["id"] == message_id
+    assert edited["text"] == "исправленный"
     resp = await client.delete(f"{path}/{message_id}", headers=other.headers)
     assert resp.status == 403
     resp = await client.delete(f"{path}/{message_id}", headers=world.teacher.headers)  # the teacher moderates
@@ -130,7 +148,8 @@ async def test_edit_delete_and_moderation_broadcast(client, ctx, factory):
     assert deleted == {"type": "chat.deleted", "channel": world.channel, "id": message_id,
                        "deleted_by": world.teacher.id}
     page = await (await client.get(path, headers=author.headers)).json()
-    assert page["items"][0]["deleted"] is True and page["items"][0]["text"] is None
+    assert page["items"][0]["deleted"] is True
+    assert page["items"][0]["text"] is None
     resp = await client.delete(f"{path}/{message_id}", headers=author.headers)
     assert resp.status == 404
     resp = await client.patch(f"{path}/999", json={"text": "x"}, headers=author.headers)
@@ -147,7 +166,9 @@ async def test_read_markers_unread_counts_and_device_sync(client, ctx, factory):
     await client.post(f"/api/v1/chats/{world.channel}/messages", json={"text": "моё"}, headers=reader.headers)
     chats = await (await client.get("/api/v1/chats", headers=reader.headers)).json()
     [entry] = [c for c in chats["items"] if c["channel"] == world.channel]
-    assert entry["unread"] == 4 and entry["last_message_id"] == 5 and entry["title"] == "7Б"  # own not counted
+    assert entry["unread"] == 4
+    assert entry["last_message_id"] == 5
+    assert entry["title"] == "7Б"  # own not counted
     phone = await connect(client, reader)
     await subscribe(phone, f"user:{reader.id}")
     laptop = await connect(client, reader)
@@ -187,7 +208,8 @@ async def test_notification_feed_rest_live_and_resume(client, ctx, factory):
     while len(got) < 3:
         frame, _ = await recv_until(ws, lambda f: f["type"] == "notification")
         got.append(frame)
-    assert [f["id"] for f in got] == [r.id for r in rows] and got[0]["kind"] == "grade"
+    assert [f["id"] for f in got] == [r.id for r in rows]
+    assert got[0]["kind"] == "grade"
     await events.publish_notifications(ctx, rows[:1])  # a repeat is not delivered twice
     await ws.close()
 
@@ -202,7 +224,8 @@ async def test_notification_feed_rest_live_and_resume(client, ctx, factory):
     assert not [f for f in between if f["type"] == "notification"]
 
     feed = await (await client.get("/api/v1/notifications", params={"limit": 2}, headers=student.headers)).json()
-    assert feed["unread_count"] == 5 and feed["has_more"] is True
+    assert feed["unread_count"] == 5
+    assert feed["has_more"] is True
     assert [n["id"] for n in feed["items"]] == [missed[1].id, missed[0].id]
     older = await (await client.get("/api/v1/notifications", params={"before": missed[0].id},
                                     headers=student.headers)).json()
@@ -210,18 +233,21 @@ async def test_notification_feed_rest_live_and_resume(client, ctx, factory):
     resp = await client.post("/api/v1/notifications/read", json={"up_to": rows[-1].id}, headers=student.headers)
     assert await resp.json() == {"channel": f"user:{student.id}", "updated": 3, "unread_count": 2}
     synced, _ = await recv_until(ws, lambda f: f["type"] == "read")
-    assert synced["up_to"] == rows[-1].id and synced["unread_count"] == 2
+    assert synced["up_to"] == rows[-1].id
+    assert synced["unread_count"] == 2
     unread = await (await client.get("/api/v1/notifications", params={"unread_only": "true"},
                                      headers=student.headers)).json()
     assert [n["id"] for n in unread["items"]] == [missed[1].id, missed[0].id]
     await send(ws, {"type": "read", "feed": True, "up_to": missed[-1].id, "req": "all"})
     ok, _ = await recv_until(ws, lambda f: f.get("req") == "all")
-    assert ok["unread_count"] == 0 and ok["updated"] == 2
+    assert ok["unread_count"] == 0
+    assert ok["updated"] == 2
     resp = await client.post("/api/v1/notifications/read", json={"up_to": -1}, headers=student.headers)
     assert resp.status == 422
     await send(ws, {"type": "read", "channel": f"user:{student.id + 1}", "up_to": 1, "req": "other"})
     denied, _ = await recv_until(ws, lambda f: f.get("req") == "other")
-    assert denied["type"] == "error" and denied["code"] == "not_a_member"
+    assert denied["type"] == "error"
+    assert denied["code"] == "not_a_member"
     await ws.close()
 
 

@@ -97,7 +97,8 @@ async def test_in_order_messages_go_out_at_once_and_repeats_are_dropped() -> Non
     for message_id in (1, 2, 2, 1, 3):
         publish(delivery, message(message_id))
     assert socket.ids() == [1, 2, 3]
-    assert delivery.cursor == 3 and not socket.reads
+    assert delivery.cursor == 3
+    assert not socket.reads
 
 
 async def test_a_hole_that_closes_by_itself_is_not_read() -> None:
@@ -110,7 +111,8 @@ async def test_a_hole_that_closes_by_itself_is_not_read() -> None:
     assert socket.ids() == [1, 2, 3]
     assert delivery.gap_timer is None
     await asyncio.sleep(LIMITS.gap_grace * 2)
-    assert socket.reads == [] and socket.ids() == [1, 2, 3]
+    assert socket.reads == []
+    assert socket.ids() == [1, 2, 3]
 
 
 async def test_a_hole_still_open_after_the_grace_is_read_from_the_database() -> None:
@@ -172,7 +174,8 @@ async def test_more_held_messages_than_can_be_replayed_start_the_read_at_once() 
     delivery = await live(socket)
     for message_id in range(3, head + 1):  # 1 and 2 missing, more held than can be replayed
         publish(delivery, message(message_id))
-    assert delivery.gap_timer is None and len(socket.tasks) == 1  # not after the grace: now
+    assert delivery.gap_timer is None
+    assert len(socket.tasks) == 1  # not after the grace: now
     assert not delivery.held  # handed to the read, not kept
     await socket.settle()
     assert [f for f in socket.sent if f["type"] == "resync"] == [
@@ -218,7 +221,8 @@ async def test_membership_events_go_to_the_node_and_redis_recovery_rereads_the_g
     socket = FakeSocket(stored=[message(1), message(2)])
     delivery = await live(socket)
     delivery.on_event(CHAT, {"type": "membership.changed", "channel": CHAT}, None)
-    assert socket.membership_changes == [CHAT] and socket.sent == []
+    assert socket.membership_changes == [CHAT]
+    assert socket.sent == []
     delivery.on_redis_recovered({CHAT})  # events published while the subscription was away
     await socket.settle()
     assert socket.ids() == [1, 2]

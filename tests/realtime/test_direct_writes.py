@@ -38,7 +38,8 @@ def test_text_frame_length_encodings() -> None:
         assert payload == b"x" * size
     # The length is in bytes, not characters.
     _, length_field, payload = _parse(text_frame("ж" * 100))
-    assert length_field == 126 and payload.decode() == "ж" * 100
+    assert length_field == 126
+    assert payload.decode() == "ж" * 100
 
 
 def test_text_frame_is_built_once_per_event() -> None:
@@ -47,7 +48,8 @@ def test_text_frame_is_built_once_per_event() -> None:
     assert frames.frame(text) is frames.frame(text)
     # An equal but distinct string is framed again (identity, not equality, is the cache key), correctly.
     other = "".join(list(text))
-    assert other is not text and frames.frame(other) == frames.frame(text) == text_frame(text)
+    assert other is not text
+    assert frames.frame(other) == frames.frame(text) == text_frame(text)
 
 
 def _exact_event(channel: str, message_id: int, size: int, fill: str = "x") -> str:
@@ -121,7 +123,8 @@ async def test_order_is_kept_when_a_client_falls_behind_and_catches_up(client, c
         await ctx.redis.publish(target, json.dumps(message_event(world.channel, i, "after")))
     ids = [(await recv(ws))["id"] for _ in range(10)]
     assert ids == list(range(burst + 1, burst + 11))
-    assert gateway.stats.frames_direct - direct_before == 10 and gateway.stats.frames_queued == queued_before
+    assert gateway.stats.frames_direct - direct_before == 10
+    assert gateway.stats.frames_queued == queued_before
     assert conn.writer.close_code is None
     await ws.close()
 
@@ -169,23 +172,27 @@ async def test_switching_between_direct_and_queued_keeps_order() -> None:
     try:
         conn.send("1")
         conn.send("2")
-        assert log == ["1", "2"] and stats.frames_direct == 2  # written at once, by the caller
+        assert log == ["1", "2"]
+        assert stats.frames_direct == 2  # written at once, by the caller
         transport.buffered = limits.write_buffer_watermark + 1  # the client falls behind
         stream.drained.clear()
         conn.send("3")
         transport.buffered = 0  # the buffer emptied, but "3" is still queued: what follows must wait behind it
         conn.send("4")
-        assert log == ["1", "2"] and len(conn.queue) == 2
+        assert log == ["1", "2"]
+        assert len(conn.queue) == 2
         await asyncio.sleep(0)  # the writer writes "3" and waits for the drain
         conn.send("5")
         assert log == ["1", "2", "3"]
         stream.drained.set()
         for _ in range(4):
             await asyncio.sleep(0)
-        assert not conn.queue and conn.queued_bytes == 0
+        assert not conn.queue
+        assert conn.queued_bytes == 0
         conn.send("6")  # caught up: direct again
         assert log == ["1", "2", "3", "4", "5", "6"]
-        assert stats.frames_queued == 3 and stats.frames_direct == 3
+        assert stats.frames_queued == 3
+        assert stats.frames_direct == 3
     finally:
         conn.stop()
 
@@ -197,4 +204,5 @@ async def test_a_closed_websocket_gets_no_direct_write() -> None:
                         user_id=1)
     ws.closed = True  # aiohttp is sending (or has sent) its close frame: nothing may follow it
     conn.send("late")
-    assert log == [] and not conn.queue
+    assert log == []
+    assert not conn.queue

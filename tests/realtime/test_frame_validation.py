@@ -30,7 +30,8 @@ async def test_deeply_nested_frames_are_invalid_json_and_count_against_the_budge
         for _ in range(5):
             await ws.send_str(DEEP)
             error = await recv(ws)
-            assert error["type"] == "error" and error["code"] == "invalid_json", error
+            assert error["type"] == "error", error
+            assert error["code"] == "invalid_json", error
         await ws.send_str(DEEP)  # the budget is spent: the socket is closed
         code, _ = await expect_close(ws)
     assert code == CloseCode.POLICY_VIOLATION
@@ -43,7 +44,8 @@ async def test_a_deeply_nested_first_frame_is_refused_like_any_bad_first_frame(c
         await ws.send_str(DEEP)
         code, frames = await expect_close(ws)
     assert code == CloseCode.AUTH_FAILED
-    assert frames and frames[0]["code"] == "unauthorized"
+    assert frames
+    assert frames[0]["code"] == "unauthorized"
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
@@ -61,10 +63,12 @@ async def test_nul_and_lone_surrogates_are_invalid_text_and_nothing_is_stored(cl
                              "message": "Текст должен быть в Юникоде и без символов NUL."}, error
         await ws.send_str(json.dumps({"type": "ping", "req": "\ud800"}))  # a `req` that could not be echoed
         error = await recv(ws)
-        assert error["code"] == "invalid_frame" and "req" not in error
+        assert error["code"] == "invalid_frame"
+        assert "req" not in error
         resp = await client.post(f"/api/v1/chats/{world.channel}/messages", json={"text": "до\x00после"},
                                   headers=world.teacher.headers)
-        assert resp.status == 400 and (await resp.json())["error"]["code"] == "invalid_text"  # the same rule
+        assert resp.status == 400
+        assert (await resp.json())["error"]["code"] == "invalid_text"  # the same rule
     assert await stored_messages(ctx, world.channel) == 0
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     await ws.close()
@@ -84,5 +88,6 @@ async def test_refused_frames_echo_their_req(client, factory):
     for frame, code in cases:
         await send(ws, frame)
         error = await recv(ws)
-        assert error["code"] == code and error.get("req") == frame["req"], (frame, error)
+        assert error["code"] == code, (frame, error)
+        assert error.get("req") == frame["req"], (frame, error)
     await ws.close()

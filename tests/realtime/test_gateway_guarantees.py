@@ -33,7 +33,6 @@ from edutrack.realtime.presence import Presence
 from edutrack.realtime.protocol import CloseCode
 from edutrack.security.tokens import TokenService
 from edutrack.settings import Settings
-from tests.conftest import TEST_JWT_SECRET, AppFactory
 from tests.realtime.helpers import (
     PROTOCOLS,
     ClassWorld,
@@ -49,6 +48,7 @@ from tests.realtime.helpers import (
     send,
     subscribe,
 )
+from tests.support.environment import TEST_JWT_SECRET, AppFactory
 from tests.support.factories import Actor, Factory
 from tests.support.school import build_school
 
@@ -137,7 +137,8 @@ async def test_a_client_that_answers_pings_stays_connected_across_heartbeats(cli
     reader.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await reader
-    assert not polite.closed and not default.closed
+    assert not polite.closed
+    assert not default.closed
     assert {c.user_id for c in gateway.connections} == {polite_actor.id, default_actor.id}
     await ping(polite)
     await ping(default)
@@ -174,7 +175,8 @@ async def test_presence_joins_and_leaves_cross_nodes(client: TestClient[Any, Any
     on_b = await connect(node_b, second)
     sub_b = await subscribe(on_b, world.channel)
     # The member on node A is online for the member on node B; the teacher, who has no socket, is not.
-    assert {first.id, second.id} <= set(sub_b["online"]) and world.teacher.id not in sub_b["online"]
+    assert {first.id, second.id} <= set(sub_b["online"])
+    assert world.teacher.id not in sub_b["online"]
     joined, _ = await recv_until(on_a, lambda f: f["type"] == "presence")
     assert joined == {"type": "presence", "channel": world.channel, "user_id": second.id, "status": "online"}
 
@@ -190,7 +192,8 @@ async def test_presence_joins_and_leaves_cross_nodes(client: TestClient[Any, Any
     # Asked afresh on node B: gone too, the others still there.
     probe = await connect(node_b, world.parent)
     online = await online_via_subscribe(probe, world.channel)
-    assert first.id not in online and {second.id, world.teacher.id, world.parent.id} <= online
+    assert first.id not in online
+    assert {second.id, world.teacher.id, world.parent.id} <= online
     await probe.close()
     await on_b.close()
     await teacher_on_a.close()
@@ -342,7 +345,8 @@ async def test_one_pubsub_connection_per_process_and_idle_channels_are_unsubscri
             return {f"{ns}:ev:{n}" for n in names}
 
         expected = wanted(worlds)
-        assert len(expected) == 15 and sum(len(s) for s in sockets.values()) == 15
+        assert len(expected) == 15
+        assert sum(len(s) for s in sockets.values()) == 15
         # Besides the sockets' channels: the node channel (`_nodes`) and this process's own (`_node:...`).
         assert {c for c in await namespace_channels(redis, ns) if ":ev:_" not in c} == expected
         assert f"{ns}:ev:_nodes" in await namespace_channels(redis, ns)
@@ -351,7 +355,8 @@ async def test_one_pubsub_connection_per_process_and_idle_channels_are_unsubscri
         assert set(numsub.values()) == {1}, numsub
         # ... and all of them by the one pub/sub connection of this process (plus the two node channels).
         [ours] = await our_pubsub_clients(redis)
-        assert int(ours["sub"]) == len(expected) + 2 and int(ours["psub"]) == 0
+        assert int(ours["sub"]) == len(expected) + 2
+        assert int(ours["psub"]) == 0
 
         # Sockets leave: the channels nobody on the node needs any more are unsubscribed, the rest stay.
         for ws in sockets.pop(worlds[0].class_id) + sockets.pop(worlds[1].class_id):
@@ -459,7 +464,8 @@ async def test_tokens_never_reach_the_logs(client: TestClient[Any, Any], factory
                                             "Connection": "Upgrade", "Upgrade": "websocket",
                                             "Sec-WebSocket-Version": "13",
                                             "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
-    assert resp.status == 400 and (await resp.json())["error"]["code"] == "unsupported_subprotocol"
+    assert resp.status == 400
+    assert (await resp.json())["error"]["code"] == "unsupported_subprotocol"
     ws_requests += 1
 
     def ws_request_records() -> list[logging.LogRecord]:
@@ -518,7 +524,8 @@ async def test_every_device_gets_each_notification_once_and_read_markers_follow(
     for name, got in received.items():
         assert len(got) == 2, f"{name}: {[(f['id'], f['kind']) for f in got]}"  # once each, no duplicates
         assert [f["payload"]["grade_id"] for f in got] == grade_ids, name
-        assert {f["kind"] for f in got} == {"grade"} and {f["channel"] for f in got} == {feed}
+        assert {f["kind"] for f in got} == {"grade"}
+        assert {f["channel"] for f in got} == {feed}
     # The same notifications (same ids) on every device.
     assert [f["id"] for f in received["phone"]] == [f["id"] for f in received["laptop"]]
     newest = max(f["id"] for f in received["phone"])
@@ -526,7 +533,9 @@ async def test_every_device_gets_each_notification_once_and_read_markers_follow(
     # A read marker moved on one device shows on the other (and on the device that moved it).
     await send(phone, {"type": "read", "feed": True, "up_to": newest, "req": "read-feed"})
     ok, before_ok = await recv_until(phone, lambda f: f.get("req") == "read-feed")
-    assert ok["type"] == "read.ok" and ok["updated"] == 2 and ok["unread_count"] == 0
+    assert ok["type"] == "read.ok"
+    assert ok["updated"] == 2
+    assert ok["unread_count"] == 0
     synced, _ = await recv_until(laptop, lambda f: f["type"] == "read")
     assert synced == {"type": "read", "channel": feed, "up_to": newest, "unread_count": 0}
     # The event is published before the reply is queued, so on the phone it may come first.

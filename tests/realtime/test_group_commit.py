@@ -94,22 +94,28 @@ async def test_duplicate_client_msg_id_in_one_batch_and_across_batches_stores_on
         sends.send(student, world.channel, "Привет", "dup-1", known_member=True),
         sends.send(other, world.channel, "Тоже привет", "dup-1", known_member=True),  # ids are per sender
     )
-    assert first.duplicate is False and again.duplicate is True
+    assert first.duplicate is False
+    assert again.duplicate is True
     assert first.message["id"] == again.message["id"] == 1
-    assert same_id_other_sender.duplicate is False and same_id_other_sender.message["id"] == 2
+    assert same_id_other_sender.duplicate is False
+    assert same_id_other_sender.message["id"] == 2
     later = await sends.send(student, world.channel, "Привет", "dup-1", known_member=True)
-    assert later.duplicate is True and later.message["id"] == 1 and later.message["text"] == "Привет"
+    assert later.duplicate is True
+    assert later.message["id"] == 1
+    assert later.message["text"] == "Привет"
     # The REST path sees the batched message as the stored one, and the other way round.
     resp = await client.post(f"/api/v1/chats/{world.channel}/messages", json={"text": "x", "client_msg_id": "dup-1"},
                              headers=world.students[0].headers)
-    assert resp.status == 200 and (await resp.json())["id"] == 1
+    assert resp.status == 200
+    assert (await resp.json())["id"] == 1
     # A resend racing the first send on the other path (REST vs socket) still stores one message.
     raced = await asyncio.gather(
         chat_service.send_message(ctx, student, world.channel, "гонка", "dup-2"),
         sends.send(student, world.channel, "гонка", "dup-2", known_member=True),
         sends.send(student, world.channel, "гонка", "dup-2", known_member=True),
     )
-    assert len({r.message["id"] for r in raced}) == 1 and sum(not r.duplicate for r in raced) == 1
+    assert len({r.message["id"] for r in raced}) == 1
+    assert sum(not r.duplicate for r in raced) == 1
     assert await stored_messages(ctx, world.channel) == 3
 
 
@@ -124,7 +130,8 @@ async def test_client_msg_id_reused_in_another_channel_fails_only_that_send(clie
         sends.send(student, world.channel, "ещё", None, known_member=True),
         return_exceptions=True,
     )
-    assert isinstance(results[1], errors.Conflict) and results[1].code == "client_msg_id_reused"
+    assert isinstance(results[1], errors.Conflict)
+    assert results[1].code == "client_msg_id_reused"
     assert [r.message["id"] for r in (results[0], results[2])] == [1, 2]
     with pytest.raises(errors.Conflict):
         await sends.send(student, dm, "лично", "same")
@@ -147,11 +154,14 @@ async def test_a_failing_message_does_not_fail_the_others_in_its_batch(client, c
         return_exceptions=True,
     )
     ok_1, ghost_result, ok_2, blank, outsider = results
-    assert not isinstance(ok_1, BaseException) and not isinstance(ok_2, BaseException)
+    assert not isinstance(ok_1, BaseException)
+    assert not isinstance(ok_2, BaseException)
     assert (ok_1.message["id"], ok_2.message["id"]) == (1, 2)  # no hole where the failed one was
-    assert isinstance(ghost_result, Exception) and not isinstance(ghost_result, errors.ApiError)
+    assert isinstance(ghost_result, Exception)
+    assert not isinstance(ghost_result, errors.ApiError)
     assert isinstance(blank, errors.ValidationFailed)
-    assert isinstance(outsider, errors.Forbidden) and outsider.code == "not_a_member"
+    assert isinstance(outsider, errors.Forbidden)
+    assert outsider.code == "not_a_member"
     assert await stored_messages(ctx, world.channel) == 2
     nxt = await sends.send(good, world.channel, "три", None, known_member=True)
     assert nxt.message["id"] == 3
@@ -194,7 +204,9 @@ async def test_members_joining_at_once_share_one_member_query_and_outsiders_are_
     assert all(r["last_id"] == 1 and r["missed"] == 1 for r in replies[:-2])
     for ws in sockets:  # the missed message follows `subscribed`, read in the same statement as the head
         [missed] = await collect_messages(ws, world.channel, 1)
-        assert missed["id"] == 1 and missed["text"] == "до переподключения" and missed["sender"]
+        assert missed["id"] == 1
+        assert missed["text"] == "до переподключения"
+        assert missed["sender"]
     for ws in [*sockets, outsider, stranger]:
         await ws.close()
 

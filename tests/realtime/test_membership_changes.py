@@ -49,7 +49,8 @@ async def test_unenrolled_student_and_their_parent_leave_the_chat_on_every_node(
     # Subscribing again is refused like any outsider.
     await send(ws_leaving, {"type": "subscribe", "channel": world.channel, "req": "again"})
     error, _ = await recv_until(ws_leaving, lambda f: f.get("req") == "again")
-    assert error["type"] == "error" and error["code"] == "not_a_member"
+    assert error["type"] == "error"
+    assert error["code"] == "not_a_member"
     for ws in (ws_leaving, ws_parent, ws_staying):
         await ws.close()
 

@@ -40,7 +40,8 @@ async def test_resubscribe_within_member_cache_after_unenrolment(client, ctx, fa
     assert resp.status == 204
 
     reply = await subscribe(ws, world.channel)
-    assert reply["type"] == "error" and reply["code"] == "not_a_member", reply
+    assert reply["type"] == "error", reply
+    assert reply["code"] == "not_a_member", reply
     await ws.close()
 
 

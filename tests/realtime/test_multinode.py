@@ -30,10 +30,13 @@ async def test_message_sent_via_node_a_reaches_member_on_node_b(client, make_cli
     receiver = await connect(node_b, world.parent)  # a parent of a student: in the chat (school allows)
     assert (await subscribe(receiver, world.channel))["type"] == "subscribed"
     ack = await chat_send(sender, world.channel, "Завтра контрольная", client_msg_id="m-1")
-    assert ack["type"] == "ack" and ack["id"] == 1 and ack["duplicate"] is False
+    assert ack["type"] == "ack"
+    assert ack["id"] == 1
+    assert ack["duplicate"] is False
     [message] = await collect_messages(receiver, world.channel, 1)
     assert message["text"] == "Завтра контрольная"
-    assert message["sender_id"] == world.students[0].id and message["id"] == 1
+    assert message["sender_id"] == world.students[0].id
+    assert message["id"] == 1
     await sender.close()
     await receiver.close()
 
@@ -55,7 +58,8 @@ async def test_reconnect_with_cursor_gets_exactly_the_missed_50_in_order(client,
 
     reader = await connect(node_b, world.students[1])
     subscribed = await subscribe(reader, world.channel, since=cursor)
-    assert subscribed["missed"] == 50 and subscribed["since"] == cursor
+    assert subscribed["missed"] == 50
+    assert subscribed["since"] == cursor
     # Live traffic keeps flowing while the gap is replayed; it must come after the gap, once.
     live = asyncio.create_task(chat_send(sender, world.channel, "после"))
     got = await collect_messages(reader, world.channel, 51)
@@ -108,7 +112,8 @@ async def test_the_resync_after_subscribed_may_reach_past_its_last_id(client, ct
     reader = await connect(client, world.students[0])
     await send(reader, {"type": "subscribe", "channel": world.channel, "since": 1, "req": "s"})
     subscribed, _ = await recv_until(reader, lambda f: f.get("req") == "s")
-    assert subscribed["last_id"] == 8 and subscribed["missed"] == 7
+    assert subscribed["last_id"] == 8
+    assert subscribed["missed"] == 7
     resync, between = await recv_until(reader, lambda f: f["type"] == "resync")
     assert not [f for f in between if f["type"] == "chat.message"]
     assert resync == {"type": "resync", "channel": world.channel, "from": 1, "to": 9, "reason": "gap_too_large"}

@@ -68,7 +68,8 @@ async def test_stalled_reader_is_disconnected_without_slowing_the_others(client,
 
     await eventually(lambda: stalled_conn_closed() or gateway.stats.closed_slow > 0, timeout=10)
     assert gateway.stats.closed_slow == 1
-    assert gateway.stats.frames_direct > 0 and gateway.stats.frames_queued > 0
+    assert gateway.stats.frames_direct > 0
+    assert gateway.stats.frames_queued > 0
     assert stalled_writer.close_code == CloseCode.SLOW_CONSUMER == 4008
     code, frames = await expect_close(stalled, timeout=15)
     # It reads again only now, after the close timeout: its connection was reset (1006) rather than kept for it;
@@ -109,7 +110,8 @@ async def test_typing_and_presence_are_ephemeral(client, ctx, factory):
     assert (await recv_until(b, lambda f: f["type"] == "error"))[0]["code"] == "not_subscribed"
     await b.close()
     offline, _ = await recv_until(a, lambda f: f["type"] == "presence")
-    assert offline["status"] == "offline" and offline["user_id"] == world.students[1].id
+    assert offline["status"] == "offline"
+    assert offline["user_id"] == world.students[1].id
     await a.close()
 
 
@@ -130,7 +132,8 @@ async def test_typing_is_dropped_first_under_pressure(client, ctx, factory):
     before = len(writer.queue)
     sub = conn.subs[world.channel]
     sub.on_event(world.channel, {"type": "typing", "channel": world.channel, "user_id": 999}, "{}")
-    assert len(writer.queue) == before and writer.dropped_ephemeral == 1
+    assert len(writer.queue) == before
+    assert writer.dropped_ephemeral == 1
     sub.on_event(world.channel, {"type": "chat.edited", "channel": world.channel, "id": 1}, "{}")
     assert len(writer.queue) == before + 1  # durable frames still queue until the hard limit
     await a.close()

@@ -9,9 +9,9 @@ import asyncio
 import jwt
 from sqlalchemy import text
 
-from tests.conftest import TEST_JWT_SECRET
 from tests.realtime.helpers import connect, expect_close
 from tests.realtime.test_access_revocation import _closed_with, _refused, _works
+from tests.support.environment import TEST_JWT_SECRET
 
 LOGOUT = "/api/v1/auth/logout"
 REFRESH = "/api/v1/auth/refresh"
@@ -26,8 +26,9 @@ async def test_logout_cuts_that_devices_access_tokens_and_sockets_on_every_node(
     laptop_socket = await connect(node_b, laptop)
     # The access token names its login session: the refresh-token family.
     claims = jwt.decode(phone.access_token, TEST_JWT_SECRET, algorithms=["HS256"], options={"verify_aud": False})
-    assert claims["sid"] and claims["sid"] != jwt.decode(laptop.access_token, TEST_JWT_SECRET,
-                                                         algorithms=["HS256"])["sid"]
+    assert claims["sid"]
+    assert (claims["sid"] != jwt.decode(laptop.access_token, TEST_JWT_SECRET,
+                                                         algorithms=["HS256"])["sid"])
 
     resp = await client.post(LOGOUT, json={"refresh_token": phone.refresh_token})
     assert resp.status == 204
@@ -80,7 +81,8 @@ async def test_a_session_end_whose_broadcast_never_came_is_read_by_the_poll(make
     async with ctx.sessions.begin() as session:
         await session.execute(text("UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = :f"), {"f": sid})
     closed, frames = await expect_close(ws)
-    assert closed in (4001, 4002) and frames[-1]["code"] == "token_revoked", (closed, frames)
+    assert closed in (4001, 4002), (closed, frames)
+    assert frames[-1]["code"] == "token_revoked", (closed, frames)
     assert (await _refused(node, phone.access_token, timeout=2))["code"] == "token_revoked"
     await _works(node, laptop.access_token)
     await node.close()

@@ -23,8 +23,8 @@ from sqlalchemy.engine import make_url
 from edutrack.context import AppContext
 from edutrack.resources import open_context
 from edutrack.settings import Settings
-from tests.conftest import AppFactory
 from tests.realtime.helpers import PROTOCOLS, chat_send, collect_messages, gateway_of, make_class_world, recv, subscribe
+from tests.support.environment import AppFactory
 from tests.support.factories import Actor, Factory
 from tests.support.services import free_port, port_open, private_pgbouncer
 
@@ -55,7 +55,8 @@ def _local(config: str, http_port: int, amqp_port: int, api_ports: list[int]) ->
     for i, port in enumerate(api_ports, start=1):
         config = config.replace(f"cluster-api-{i}:8000", f"127.0.0.1:{port}")
     config = re.sub(r"rabbitmq-\d:5672", "127.0.0.1:5672", config)
-    assert "cluster-api-" not in config and ":8080" not in config
+    assert "cluster-api-" not in config
+    assert ":8080" not in config
     return config
 
 
@@ -70,7 +71,8 @@ def balancer(client: TestClient, node_b: TestClient) -> Iterator[Balancer]:
     try:
         deadline = time.monotonic() + 10
         while not (port_open(http_port) and port_open(amqp_port)):
-            assert process.poll() is None and time.monotonic() < deadline, "haproxy did not start"
+            assert process.poll() is None, "haproxy did not start"
+            assert time.monotonic() < deadline, "haproxy did not start"
             time.sleep(0.05)
         yield Balancer(http_port, amqp_port, process)
     finally:
@@ -105,9 +107,11 @@ async def test_websockets_through_the_balancer_spread_over_the_nodes_and_share_o
         assert len(gateway_of(client).connections) == len(gateway_of(node_b).connections) == 1
         assert (await subscribe(receiver, world.channel))["type"] == "subscribed"
         ack = await chat_send(sender, world.channel, "Через балансировщик", client_msg_id="lb-1")
-        assert ack["type"] == "ack" and ack["id"] == 1
+        assert ack["type"] == "ack"
+        assert ack["id"] == 1
         [message] = await collect_messages(receiver, world.channel, 1)
-        assert message["text"] == "Через балансировщик" and message["sender_id"] == world.students[0].id
+        assert message["text"] == "Через балансировщик"
+        assert message["sender_id"] == world.students[0].id
         await sender.close()
         await receiver.close()
 
@@ -119,7 +123,8 @@ async def test_amqp_goes_through_the_balancer(balancer: Balancer) -> None:
         queue = await channel.declare_queue("", exclusive=True)
         await channel.default_exchange.publish(aio_pika.Message(b"through haproxy"), queue.name)
         message = await queue.get(timeout=5)
-        assert message is not None and message.body == b"through haproxy"
+        assert message is not None
+        assert message.body == b"through haproxy"
         await message.ack()
     finally:
         await connection.close()
@@ -139,4 +144,5 @@ async def test_the_repository_pgbouncer_ini_pools_transactions(settings: Setting
             async with ctx.sessions.begin() as session:
                 await session.execute(text("SELECT count(*) FROM users"))
         served = [row for row in bouncer.show("POOLS") if row["database"] == "edutrack"]
-        assert served and served[0]["pool_mode"] == "transaction"
+        assert served
+        assert served[0]["pool_mode"] == "transaction"

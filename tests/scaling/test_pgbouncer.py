@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from edutrack.context import AppContext
 from edutrack.resources import open_context
 from edutrack.settings import Settings
-from tests.conftest import PGBOUNCER_ENV
+from tests.support.environment import PGBOUNCER_ENV
 from tests.support.services import PrivatePgBouncer, private_pgbouncer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,6 +114,8 @@ def test_rest_suites_pass_through_pgbouncer() -> None:
     tail = "\n".join(result.stdout.splitlines()[-30:])
     assert result.returncode == 0, tail
     served = re.search(r"pgbouncer \(transaction pooling\): (\d+) transactions served", result.stdout)
-    assert served is not None and int(served.group(1)) > 0, tail
+    assert served is not None, tail
+    assert int(served.group(1)) > 0, tail
     passed = re.search(r"(\d+) passed", result.stdout)
-    assert passed is not None and int(passed.group(1)) > 50, tail
+    assert passed is not None, tail
+    assert int(passed.group(1)) > 50, tail

@@ -22,7 +22,7 @@ from edutrack.context import AppContext
 from edutrack.db.engine import ensure_database
 from edutrack.keys import CTX
 from edutrack.settings import Settings
-from tests.conftest import base_test_settings, drop_namespace, truncate_all
+from tests.support.environment import base_test_settings, drop_namespace, truncate_all
 from tests.support.factories import Factory
 from tests.support.school import BuiltSchool, build_school
 from tests.support.services import StreamingPair, free_port, streaming_replica

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import pytest
 
+from edutrack.i18n import use_locale
 from edutrack.settings import Settings, SettingsError, load_settings
 
 
 def test_defaults_keep_one_machine_as_it_was() -> None:
     defaults = Settings()
     assert (defaults.rabbitmq_queue_type, defaults.database_pool_mode) == ("classic", "session")
-    assert defaults.database_read_url == "" and defaults.database_read_wait == 0.5
+    assert defaults.database_read_url == ""
+    assert defaults.database_read_wait == 0.5
 
 
 def test_values_are_parsed_and_normalised() -> None:
     settings = load_settings({"RABBITMQ_QUEUE_TYPE": " Quorum ", "DATABASE_POOL_MODE": "TRANSACTION",
                               "DATABASE_READ_URL": "postgres://reader@replica:5432/edutrack",
                               "DATABASE_READ_WAIT": "0.2"}, env_file=None)
-    assert settings.rabbitmq_queue_type == "quorum" and settings.database_pool_mode == "transaction"
+    assert settings.rabbitmq_queue_type == "quorum"
+    assert settings.database_pool_mode == "transaction"
     assert settings.database_read_url == "postgresql+asyncpg://reader@replica:5432/edutrack"
     assert settings.database_read_wait == 0.2
 
@@ -29,6 +32,6 @@ def test_values_are_parsed_and_normalised() -> None:
     ({"DATABASE_READ_WAIT": "0"}, "DATABASE_READ_WAIT must be positive"),
 ])
 def test_bad_values_are_refused(env: dict[str, str], needle: str) -> None:
-    with pytest.raises(SettingsError) as caught:
+    with use_locale("en"), pytest.raises(SettingsError) as caught:
         load_settings(env, env_file=None)
     assert any(needle in problem for problem in caught.value.problems), caught.value.problems

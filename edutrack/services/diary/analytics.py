@@ -26,10 +26,11 @@ from edutrack.queries import attendance as aq
 from edutrack.queries import attestations as atq
 from edutrack.queries import grades as gq
 from edutrack.security.tokens import Principal
+from edutrack.services.diary import permissions
 from edutrack.services.diary.attendance import day_bounds, summary_view
 from edutrack.services.diary.attestations import sheet_scope, term_of_school
 from edutrack.services.diary.averages import average_of_sums, plain_average_of_sums, propose_from_sums
-from edutrack.services.diary.grades import teacher_filter, visible_student
+from edutrack.services.diary.grades import visible_student
 
 FAILING = 3
 
@@ -49,7 +50,7 @@ async def student_performance(ctx: AppContext, who: Principal, student_id: int, 
         term = await term_of_school(session, term_id, student.school_id)
         school = await gq.school(session, student.school_id)
         assert school is not None
-        scope = teacher_filter(who)
+        scope = await permissions.student_scope(session, who, student_id)
         sums = await gq.student_subject_sums(session, student_id, subject_id=None, starts=term.starts_on,
                                              ends=term.ends_on, teacher_id=scope)
         trend = await q.student_trend(session, student_id, unit=unit, starts=term.starts_on, ends=term.ends_on,

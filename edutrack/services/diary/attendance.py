@@ -1,6 +1,8 @@
 """Attendance: a lesson's marks in bulk, one mark's later reason, reads per lesson and per student.
 
-Absences and lates notify the student and their parents (`attendance` notifications) in the same transaction;
+An absence sent without a reason on a lesson that an accepted parent's note covers takes the note's reason
+(services/diary/absence_notes.py). Absences and lates notify the student and their parents (`attendance`
+notifications) in the same transaction;
 a mark re-sent unchanged notifies nobody. An absence without a reason counts as unexcused until one is added.
 """
 
@@ -21,8 +23,8 @@ from edutrack.queries import attendance as q
 from edutrack.queries import membership
 from edutrack.queries.people import person_names
 from edutrack.security.tokens import Principal
-from edutrack.services.diary import permissions
-from edutrack.services.diary.grades import teacher_filter, term_range, visible_student
+from edutrack.services.diary import absence_notes, permissions
+from edutrack.services.diary.grades import term_range, visible_student
 from edutrack.services.diary.notify import journal_changed, notify_students_and_parents
 from edutrack.uow import unit_of_work
 
@@ -69,7 +71,9 @@ async def _lesson_for_marking(session: AsyncSession, who: Principal, lesson_id: 
     lesson = await q.lesson_with_subject(session, lesson_id)
     if lesson is None or not (who.is_superuser or lesson.school_id == who.school_id):
         raise errors.NotFound(_("No such lesson"))
-    await permissions.require_teaches(session, who, lesson.class_id, lesson.subject_id)
+    await permissions.require_teaches(session, who, lesson.class_id, lesson.subject_id, lesson)
+    if lesson.cancelled_at is not None:
+        raise errors.Conflict(_("The lesson is cancelled"), code="lesson_cancelled")
     return lesson
 
 
@@ -91,9 +95,12 @@ async def mark_lesson(ctx: AppContext, who: Principal, lesson_id: int,
                        {"marks": [_("Student %(id)s is not in this class.", id=s) for s in strangers]})
         before = {a.student_id: (a.status, a.reason) for a in
                   await q.lesson_marks(session, lesson_id, student_ids=seen, for_update=True)}
+        noted = await absence_notes.excused_reasons(session, lesson_id, {
+            m["student_id"] for m in marks if m["status"] == "absent" and m.get("reason") is None})
         rows = await q.upsert_marks(session, [
             {"school_id": lesson.school_id, "lesson_id": lesson_id, "student_id": m["student_id"],
-             "status": m["status"], "reason": m.get("reason") if m["status"] == "absent" else None,
+             "status": m["status"],
+             "reason": (m.get("reason") or noted.get(m["student_id"])) if m["status"] == "absent" else None,
              "note": m.get("note"), "marked_by": who.user_id} for m in marks])
         changed = [a for a in rows if a.status in NOTIFYING and before.get(a.student_id) != (a.status, a.reason)]
         people = await person_names(session, [a.student_id for a in changed])
@@ -159,7 +166,7 @@ async def student_attendance(ctx: AppContext, who: Principal, student_id: int, *
         student = await visible_student(session, who, student_id)
         starts, ends = await term_range(session, student.school_id, term_id, starts, ends)
         lo, hi = day_bounds(starts, ends)
-        scope = teacher_filter(who)
+        scope = await permissions.student_scope(session, who, student_id)
         rows = await q.student_marks(session, student_id, starts=lo, ends=hi, teacher_id=scope)
         summary = await q.student_summary(session, student_id, starts=lo, ends=hi, teacher_id=scope)
     return {

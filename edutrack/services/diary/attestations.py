@@ -24,7 +24,7 @@ from edutrack.queries import grades as gq
 from edutrack.queries import membership
 from edutrack.security.tokens import Principal
 from edutrack.serialize import dumps_bytes
-from edutrack.services.diary import permissions
+from edutrack.services.diary import final_marks, permissions
 from edutrack.services.diary.averages import Proposal, plain_average_of_sums, propose_from_sums
 from edutrack.services.diary.grades import teacher_filter, visible_student
 from edutrack.services.diary.notify import journal_changed
@@ -131,6 +131,10 @@ async def set_attestation(ctx: AppContext, who: Principal, data: dict[str, Any])
             "action": "override" if is_override else "confirm", "actor_id": who.user_id,
             "old": old_view, "new": _audited(row),
         }])
+        if old_view is None or old_view["final"] != row.final:
+            uow.publish_notifications(await final_marks.notify_final(
+                session, student.id, subject_id, term.name, row.final, old_view["final"] if old_view else None,
+                term_id=term.id, year_id=term.academic_year_id))
         view = attestation_view(row)
         # The term sheets show the mark in every class the student is in.
         uow.invalidate(*(cache.class_marks_bucket(c) for c in classes))

@@ -17,6 +17,8 @@ from edutrack.services.diary import permissions
 from edutrack.services.diary.classes import class_for_admin
 from edutrack.uow import unit_of_work
 
+STAFF = (Role.TEACHER.value, Role.ADMIN.value)
+
 
 def bad_ref(field: str, message: str) -> errors.ValidationFailed:
     return errors.ValidationFailed(message, details={field: [message]})
@@ -76,8 +78,10 @@ async def link_parent(ctx: AppContext, who: Principal, parent_id: int, child_id:
             raise bad_ref("child_id", _("No student with id %(child_id)s", child_id=child_id))
         if not who.is_superuser and child.school_id != who.school_id:
             raise bad_ref("child_id", _("No student with id %(child_id)s", child_id=child_id))
-        # A parent may belong to no school (self-registered) or to the child's school.
-        if parent is None or parent.role != Role.PARENT.value or parent.school_id not in (None, child.school_id):
+        # A parent's children may be in any schools (the link is their place in the child's school); a teacher
+        # or an admin of the child's school may be a parent too: one account (docs/roles.md).
+        if parent is None or not (parent.role == Role.PARENT.value
+                                  or (parent.role in STAFF and parent.school_id == child.school_id)):
             raise bad_ref("parent_id", _("No parent with id %(parent_id)s", parent_id=parent_id))
         created = await q.link_parent(session, parent_id, child_id)
         # Who may read the child's grades and class week changed: entries cached with those facts must go.
@@ -107,8 +111,8 @@ async def unlink_parent(ctx: AppContext, who: Principal, parent_id: int, child_i
 async def list_parent_links(ctx: AppContext, who: Principal, *, parent_id: int | None, child_id: int | None,
                             limit: int, offset: int) -> dict[str, Any]:
     school_id: int | None = None
-    if who.role == Role.PARENT.value and not who.is_superuser:
-        parent_id = who.user_id  # a parent sees their own children
+    if (who.role == Role.PARENT.value or parent_id == who.user_id) and not who.is_superuser:
+        parent_id = who.user_id  # a parent (or a teacher who is one) sees their own children
     else:
         permissions.require_role(who, Role.ADMIN.value)
         if not who.is_superuser:

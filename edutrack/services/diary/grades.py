@@ -100,6 +100,7 @@ async def create_grade(ctx: AppContext, who: Principal, data: dict[str, Any]) ->
         subject_id: int | None = data.get("subject_id")
         class_id: int | None = data.get("class_id")
         grade_date: date | None = data.get("date")
+        lesson: Any = None
         if data.get("lesson_id") is not None:
             lesson = await q.lesson_brief(session, data["lesson_id"])
             if lesson is None or lesson.school_id != student.school_id:
@@ -128,7 +129,9 @@ async def create_grade(ctx: AppContext, who: Principal, data: dict[str, Any]) ->
             raise errors.NotFound(_("No such class"))
         if await q.subject_school(session, subject_id) != class_school:
             raise _bad("subject_id", _("Unknown subject for this school"))
-        await permissions.require_teaches(session, who, class_id, subject_id)
+        await permissions.require_teaches(session, who, class_id, subject_id, lesson)
+        if lesson is not None and lesson.cancelled_at is not None:
+            raise errors.Conflict(_("The lesson is cancelled"), code="lesson_cancelled")
         if not await q.is_enrolled(session, student.id, class_id):
             raise _bad("student_id", _("The student is not in this class"))
         await _check_work_type(session, data["work_type_id"], class_school)
@@ -170,7 +173,8 @@ async def _editable_grade(session: AsyncSession, who: Principal, grade_id: int) 
     grade = await q.grade_by_id(session, grade_id, for_update=True)
     if grade is None or not (who.is_superuser or grade.school_id == who.school_id):
         raise errors.NotFound(_("No such grade"))
-    await permissions.require_teaches(session, who, grade.class_id, grade.subject_id)
+    lesson = await q.lesson_brief(session, grade.lesson_id) if grade.lesson_id is not None else None
+    await permissions.require_teaches(session, who, grade.class_id, grade.subject_id, lesson)
     return grade
 
 
@@ -274,7 +278,7 @@ async def _student_grades(ctx: AppContext, who: Principal, student_id: int, *, s
     async with ctx.reads() as session:
         student = await visible_student(session, who, student_id)
         starts, ends = await term_range(session, student.school_id, term_id, starts, ends)
-        scope = teacher_filter(who)
+        scope = await permissions.student_scope(session, who, student_id)
         grades = await q.student_grades(session, student_id, subject_id=subject_id, starts=starts, ends=ends,
                                         teacher_id=scope)
         facts: dict[str, Any] = {"school_id": student.school_id}

@@ -211,8 +211,9 @@ async def lesson_sheet(ctx: AppContext, who: Principal, lesson_id: int) -> dict[
         cls = await attestation_q.class_with_policy(session, lesson.class_id) if lesson is not None else None
         if lesson is None or cls is None:
             raise errors.NotFound(_("No such lesson"))
-        try:
-            can_edit = await permissions.journal_access(session, who, cls, lesson.subject_id)
+        try:  # the lesson's cover teacher keeps this lesson only
+            can_edit = permissions.covers_lesson(who, lesson) or await permissions.journal_access(
+                session, who, cls, lesson.subject_id)
         except errors.NotFound as exc:
             raise errors.NotFound(_("No such lesson")) from exc
         student_ids = await q.student_ids(session, cls.id)

@@ -7,7 +7,6 @@ their parents. Week views are cached per school and invalidated after every comm
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +19,7 @@ from edutrack import cache, errors
 from edutrack.context import AppContext
 from edutrack.db.diary import Lesson
 from edutrack.db.models import Notification, Role
-from edutrack.i18n import N_, _, day_month, for_recipients, ngettext
+from edutrack.i18n import _, day_month, for_recipients, ngettext
 from edutrack.queries import classes as class_q
 from edutrack.queries import grades as grade_q
 from edutrack.queries import lessons as q
@@ -28,7 +27,8 @@ from edutrack.queries import membership
 from edutrack.queries import schools as school_q
 from edutrack.security.tokens import Principal
 from edutrack.serialize import dumps_bytes
-from edutrack.services.diary import permissions
+from edutrack.services.diary import lesson_notices, permissions
+from edutrack.services.diary.clashes import check_conflicts, from_integrity
 from edutrack.services.diary.notify import journal_changed, notify_students_and_parents
 from edutrack.uow import AfterCommit, unit_of_work
 
@@ -36,11 +36,6 @@ MAX_RANGE_DAYS = 42  # a week view, a fortnight, a month: anything longer is a r
 MAX_LESSON = timedelta(hours=6)
 YEARS = (2000, 2100)  # a diary's plausible years; also keeps time-zone arithmetic far from datetime's limits
 PLANNING_FIELDS = ("class_id", "subject_id", "teacher_id", "room", "starts_at", "ends_at")
-EXCLUSION_MESSAGES = {
-    "no_class_overlap": ("class", N_("The class already has a lesson at this time")),
-    "no_teacher_overlap": ("teacher", N_("The teacher already has a lesson at this time")),
-    "no_room_overlap": ("room", N_("The room is already taken at this time")),
-}
 
 
 def lesson_view(row: Row[Any]) -> dict[str, Any]:
@@ -52,6 +47,8 @@ def lesson_view(row: Row[Any]) -> dict[str, Any]:
         # Always UTC, whether the object came from the database or from this request's input.
         "starts_at": lesson.starts_at.astimezone(UTC).isoformat(),
         "ends_at": lesson.ends_at.astimezone(UTC).isoformat(), "topic": lesson.topic, "homework": lesson.homework,
+        "cancelled": lesson.cancelled_at is not None, "regular_teacher_id": lesson.regular_teacher_id,
+        "change_note": lesson.change_note,
     }
 
 
@@ -72,93 +69,6 @@ def _check_times(starts: datetime, ends: datetime) -> None:
     if ends - starts > MAX_LESSON:
         raise errors.ValidationFailed(_("A lesson cannot last longer than 6 hours"),
                                       details={"ends_at": [_("At most 6 hours after starts_at.")]})
-
-
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """What double-booking is decided on: a class, a teacher and a room of a school over a half-open time range."""
-
-    school_id: int
-    class_id: int
-    teacher_id: int
-    room: str | None
-    starts: datetime
-    ends: datetime
-
-
-def clash_kind(new: Slot, other: Slot) -> str | None:
-    """`class`, `teacher` or `room` when the two lessons would double-book it, else None: the rule of the
-    exclusion constraints (half-open ranges, so 09:00-09:45 and 09:45-10:30 do not clash)."""
-    if not (other.starts < new.ends and new.starts < other.ends):
-        return None
-    if other.class_id == new.class_id:
-        return "class"
-    if other.teacher_id == new.teacher_id:
-        return "teacher"
-    if new.room and other.school_id == new.school_id and other.room == new.room:
-        return "room"
-    return None
-
-
-def clash_title(kind: str) -> str:
-    """A short sentence for a clash of this kind ("The teacher already has a lesson at this time")."""
-    return next(_(message) for k, message in EXCLUSION_MESSAGES.values() if k == kind)
-
-
-def lesson_slot(lesson: Lesson) -> Slot:
-    return Slot(lesson.school_id, lesson.class_id, lesson.teacher_id, lesson.room, lesson.starts_at, lesson.ends_at)
-
-
-def conflict_message(lesson_row: Row[Any], new: Slot, tz: ZoneInfo) -> tuple[str, str]:
-    """(kind, message) for an existing lesson (a `lesson_row`) that the new slot would double-book."""
-    other: Lesson = lesson_row[0]
-    when = (f"{other.starts_at.astimezone(tz):%d.%m %H:%M}–{other.ends_at.astimezone(tz):%H:%M}")
-    what = _("%(subject)s in %(class_name)s, %(when)s (lesson %(id)s)", subject=lesson_row.subject_name,
-             class_name=lesson_row.class_name, when=when, id=other.id)
-    kind = clash_kind(new, lesson_slot(other)) or "room"
-    if kind == "class":
-        return kind, _("Class %(class_name)s already has %(what)s", class_name=lesson_row.class_name, what=what)
-    if kind == "teacher":
-        return kind, _("Teacher %(teacher_name)s already teaches %(what)s", teacher_name=lesson_row.teacher_name,
-                       what=what)
-    return kind, _("Room %(room)s is already taken by %(what)s", room=new.room, what=what)
-
-
-async def find_conflicts(session: AsyncSession, fields: dict[str, Any], tz: ZoneInfo,
-                         except_id: int | None) -> list[dict[str, Any]]:
-    """What a lesson with these planning fields would double-book (the class, the teacher, the room), each as
-    {kind, lesson_id, message}: the one rule that creating, moving, the dry-run check and weekly timetables use."""
-    clashes = await q.conflicts(session, school_id=fields["school_id"], class_id=fields["class_id"],
-                                teacher_id=fields["teacher_id"], room=fields.get("room"),
-                                starts=fields["starts_at"], ends=fields["ends_at"], except_id=except_id)
-    new = Slot(fields["school_id"], fields["class_id"], fields["teacher_id"], fields.get("room"),
-               fields["starts_at"], fields["ends_at"])
-    found = [conflict_message(r, new, tz) for r in clashes]
-    return [{"kind": kind, "lesson_id": r[0].id, "message": message}
-            for (kind, message), r in zip(found, clashes, strict=True)]
-
-
-def conflict_error(conflicts: list[dict[str, Any]]) -> errors.Conflict:
-    return errors.Conflict("; ".join(c["message"] for c in conflicts), code="schedule_conflict",
-                           details={"conflicts": conflicts})
-
-
-async def _check_conflicts(session: AsyncSession, fields: dict[str, Any], tz: ZoneInfo,
-                           except_id: int | None) -> None:
-    conflicts = await find_conflicts(session, fields, tz, except_id)
-    if conflicts:
-        raise conflict_error(conflicts)
-
-
-def from_integrity(exc: IntegrityError) -> errors.ApiError:
-    """A concurrent writer won the race past our check: the exclusion constraint still says no."""
-    text = str(exc.orig)
-    for name, (kind, message) in EXCLUSION_MESSAGES.items():
-        if name in text:
-            text = _(message)
-            return errors.Conflict(text, code="schedule_conflict",
-                                   details={"conflicts": [{"kind": kind, "lesson_id": None, "message": text}]})
-    return errors.Conflict(_("The lesson conflicts with existing data"), code="conflict")
 
 
 async def school_tz(session: AsyncSession, school_id: int) -> ZoneInfo:
@@ -250,7 +160,7 @@ async def create_lesson(ctx: AppContext, who: Principal, data: dict[str, Any]) -
             fields, tz = await plan_new(session, who, data)
             fields["topic"] = data.get("topic")
             fields["homework"] = (data.get("homework") or "").strip() or None
-            await _check_conflicts(session, fields, tz, None)
+            await check_conflicts(session, fields, tz, None)
             lesson = await q.insert_lesson(session, fields)
             uow.invalidate(cache.school_schedule_bucket(fields["school_id"]))
             await _lesson_changed(session, uow, lesson, who)
@@ -285,14 +195,14 @@ async def update_lesson(ctx: AppContext, who: Principal, lesson_id: int, changes
         async with unit_of_work(ctx) as uow:
             session = uow.session
             lesson = await visible_lesson(session, who, lesson_id, for_update=True)
-            old_homework = lesson.homework
+            old_homework, before = lesson.homework, lesson_notices.snapshot(lesson)
             if any(k in changes for k in PLANNING_FIELDS):
                 fields, tz = await plan_change(session, who, lesson, changes)
-                await _check_conflicts(session, fields, tz, lesson.id)
+                await check_conflicts(session, fields, tz, lesson.id)
                 for key in PLANNING_FIELDS:
                     setattr(lesson, key, fields[key])
             else:
-                await permissions.require_teaches(session, who, lesson.class_id, lesson.subject_id)
+                await permissions.require_teaches(session, who, lesson.class_id, lesson.subject_id, lesson)
                 tz = await school_tz(session, lesson.school_id)
             if "topic" in changes:
                 lesson.topic = (changes["topic"] or "").strip() or None
@@ -303,6 +213,7 @@ async def update_lesson(ctx: AppContext, who: Principal, lesson_id: int, changes
             await _lesson_changed(session, uow, lesson, who)
             if lesson.homework and lesson.homework != old_homework:
                 uow.publish_notifications(await _notify_homework(session, lesson.id, tz))
+            uow.publish_notifications(await lesson_notices.announce_move(session, before, lesson, tz, who.user_id))
             row = await q.lesson_row(session, lesson.id)
             assert row is not None
             view = lesson_view(row)
@@ -416,7 +327,7 @@ async def class_week_body(ctx: AppContext, who: Principal, class_id: int, start:
 async def my_schedule(ctx: AppContext, who: Principal, start: date | None, end: date | None,
                       child_id: int | None) -> dict[str, Any]:
     async with ctx.reads() as session:
-        if who.role == Role.TEACHER.value:
+        if who.role == Role.TEACHER.value and child_id is None:  # with child_id: a teacher who is a parent
             school_id = who.school_id
             tz = await school_tz(session, school_id) if school_id is not None else ZoneInfo("UTC")
             starts, ends = _range(tz, start, end)
@@ -433,7 +344,7 @@ async def my_schedule(ctx: AppContext, who: Principal, start: date | None, end: 
             return _range_view(starts, ends, tz, mine)
         if who.role == Role.STUDENT.value:
             student_id = who.user_id
-        elif who.role == Role.PARENT.value:
+        elif who.role == Role.PARENT.value or child_id is not None:
             children = await membership.children_of(session, who.user_id)
             if child_id is None:
                 if len(children) != 1:

@@ -52,14 +52,23 @@ async def require_class_visible(session: AsyncSession, who: Principal, class_id:
         raise errors.NotFound(_("No such class"))
 
 
-async def require_teaches(session: AsyncSession, who: Principal, class_id: int, subject_id: int) -> None:
-    """Grades, homework and attendance: the teacher of that class and subject, or the school's admin."""
+def covers_lesson(who: Principal, lesson: Any) -> bool:
+    """Is the caller the one-off cover teacher of this lesson (a row with teacher_id, regular_teacher_id)?"""
+    return lesson is not None and lesson.regular_teacher_id is not None and lesson.teacher_id == who.user_id
+
+
+async def require_teaches(session: AsyncSession, who: Principal, class_id: int, subject_id: int,
+                          lesson: Any = None) -> None:
+    """Grades, homework and attendance: the teacher of that class and subject, or the school's admin; for
+    `lesson` (the lesson the action is about, if any) also its cover teacher."""
     if who.is_superuser:
         return
     if who.role == Role.ADMIN.value:
         if await m.school_of_class(session, class_id) == who.school_id:
             return
         raise errors.NotFound(_("No such class"))
+    if who.role == Role.TEACHER.value and covers_lesson(who, lesson):
+        return
     if who.role == Role.TEACHER.value and await m.teaches(session, who.user_id, class_id, subject_id):
         return
     if who.role == Role.TEACHER.value:
@@ -87,17 +96,29 @@ async def journal_access(session: AsyncSession, who: Principal, cls: Any, subjec
 
 
 async def can_view_student(session: AsyncSession, who: Principal, student_id: int) -> bool:
+    """A teacher or admin who is also linked as the student's parent sees them as a parent does."""
     if who.is_superuser or who.user_id == student_id:
         return True
     if who.role == Role.PARENT.value:
         return await m.is_parent_of(session, who.user_id, student_id)
     if who.role == Role.TEACHER.value:
         taught = await m.class_ids_taught_by(session, who.user_id)
-        return bool(taught & await m.class_ids_of_student(session, student_id))
+        if taught & await m.class_ids_of_student(session, student_id):
+            return True
     if who.role == Role.ADMIN.value:
         student = await account_queries.user_by_id(session, student_id)
-        return student is not None and student.school_id is not None and student.school_id == who.school_id
-    return False
+        if student is not None and student.school_id is not None and student.school_id == who.school_id:
+            return True
+    return who.role in (Role.TEACHER.value, Role.ADMIN.value) and await m.is_parent_of(session, who.user_id,
+                                                                                        student_id)
+
+
+async def student_scope(session: AsyncSession, who: Principal, student_id: int) -> int | None:
+    """Whose teaching limits what the caller reads of this student: a teacher's own id (their subjects), or None
+    (everything: admins, the student, parents, and a teacher who is the student's parent)."""
+    if who.is_superuser or who.role != Role.TEACHER.value:
+        return None
+    return None if await m.is_parent_of(session, who.user_id, student_id) else who.user_id
 
 
 async def require_student_visible(session: AsyncSession, who: Principal, student_id: int) -> None:
@@ -134,5 +155,5 @@ def student_visible_by_facts(who: Principal, student_id: int, facts: dict[str, A
     if who.role == Role.ADMIN.value:
         return who.school_id is not None and who.school_id == facts["school_id"]
     if who.role == Role.TEACHER.value:
-        return who.user_id == facts.get("teacher")
+        return who.user_id == facts.get("teacher") or who.user_id in facts["parents"]
     return False

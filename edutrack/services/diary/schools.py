@@ -24,7 +24,7 @@ from edutrack.services.diary import permissions
 from edutrack.uow import unit_of_work
 
 SCHOOL_FIELDS = ("name", "address", "timezone", "parents_in_class_chat", "min_marks_for_attestation",
-                 "rounding_threshold", "at_risk_average", "at_risk_unexcused_absences")
+                 "rounding_threshold", "at_risk_average", "at_risk_unexcused_absences", "year_mark_rule")
 
 
 def school_view(s: School) -> dict[str, Any]:
@@ -34,7 +34,7 @@ def school_view(s: School) -> dict[str, Any]:
         "min_marks_for_attestation": s.min_marks_for_attestation,
         "rounding_threshold": float(s.rounding_threshold),
         "at_risk_average": float(s.at_risk_average),
-        "at_risk_unexcused_absences": s.at_risk_unexcused_absences,
+        "at_risk_unexcused_absences": s.at_risk_unexcused_absences, "year_mark_rule": s.year_mark_rule,
         "created_at": s.created_at.isoformat(), "updated_at": s.updated_at.isoformat(),
     }
 

@@ -1,7 +1,7 @@
 """Planning the timetable before saving it: a dry-run check of one lesson (new or moved), and a regular weekly
 timetable laid over a term in one transaction.
 
-Both decide with the schedule's own rules (`lessons.plan_new`, `plan_change`, `find_conflicts`), so what they
+Both decide with the schedule's own rules (`lessons.plan_new`, `plan_change`, `clashes.find_conflicts`), so what they
 report is exactly what saving would refuse; the exclusion constraints still stop a writer that races past them.
 """
 
@@ -22,7 +22,7 @@ from edutrack.i18n import _, ngettext
 from edutrack.queries import lessons as lesson_q
 from edutrack.queries import schools as school_q
 from edutrack.security.tokens import Principal
-from edutrack.services.diary import lessons, permissions
+from edutrack.services.diary import clashes, lessons, permissions
 from edutrack.uow import unit_of_work
 
 CHECKS_PER_MINUTE = 240  # a page checks as the admin edits a lesson's form
@@ -53,7 +53,7 @@ async def check_lesson(ctx: AppContext, who: Principal, data: dict[str, Any]) ->
             if missing:
                 raise errors.ValidationFailed(details={k: [_("Required for a new lesson.")] for k in missing})
             fields, tz = await lessons.plan_new(session, who, data)
-        conflicts = await lessons.find_conflicts(session, fields, tz, lesson_id)
+        conflicts = await clashes.find_conflicts(session, fields, tz, lesson_id)
     return {"ok": not conflicts, "conflicts": conflicts}
 
 
@@ -145,7 +145,7 @@ async def build_weekly(ctx: AppContext, who: Principal, data: dict[str, Any]) ->
             tz = await lessons.school_tz(session, school_id)
             problems = []
             for occurrence in planned:
-                conflicts = await lessons.find_conflicts(session, occurrence.fields, tz, None)
+                conflicts = await clashes.find_conflicts(session, occurrence.fields, tz, None)
                 if conflicts:
                     problems.append({"slot": occurrence.slot, "date": occurrence.day.isoformat(),
                                      "starts_at": occurrence.fields["starts_at"].isoformat(), "conflicts": conflicts})
@@ -159,6 +159,6 @@ async def build_weekly(ctx: AppContext, who: Principal, data: dict[str, Any]) ->
                 await lesson_q.insert_lessons(session, [o.fields for o in planned])
                 uow.invalidate(cache.school_schedule_bucket(school_id))
     except IntegrityError as exc:
-        raise lessons.from_integrity(exc) from exc
+        raise clashes.from_integrity(exc) from exc
     return {"dry_run": data["dry_run"], "lessons": len(planned), "created": 0 if data["dry_run"] else len(planned),
             "conflicts": problems}

@@ -2,7 +2,7 @@
 
 Who may export it, and which subjects it holds, is decided as for the reads it gathers (a student's grades,
 attendance and performance): the student, their parents, the school's admins (every subject), a teacher of the
-student (the subjects they teach, `grades.teacher_filter`). The font is PT Sans (SIL OFL 1.1, edutrack/fonts),
+student (the subjects they teach, `permissions.student_scope`). The font is PT Sans (SIL OFL 1.1, edutrack/fonts),
 embedded as a subset, so the Cyrillic prints on any reader.
 """
 
@@ -24,10 +24,11 @@ from edutrack.queries import attendance as attendance_q
 from edutrack.queries import exports as q
 from edutrack.queries import grades as gq
 from edutrack.security.tokens import Principal
+from edutrack.services.diary import permissions
 from edutrack.services.diary.attendance import day_bounds
 from edutrack.services.diary.attestations import term_of_school
 from edutrack.services.diary.averages import average_of_sums
-from edutrack.services.diary.grades import display, teacher_filter, visible_student
+from edutrack.services.diary.grades import display, visible_student
 from edutrack.services.exports.journal import Export
 
 FONTS = Path(__file__).resolve().parents[2] / "fonts"
@@ -40,7 +41,7 @@ async def _gather(ctx: AppContext, who: Principal, student_id: int, term_id: int
         term = await term_of_school(session, term_id, student.school_id)
         school = await gq.school(session, student.school_id)
         assert school is not None
-        scope = teacher_filter(who)
+        scope = await permissions.student_scope(session, who, student_id)
         sums = await gq.student_subject_sums(session, student_id, subject_id=None, starts=term.starts_on,
                                              ends=term.ends_on, teacher_id=scope)
         lo, hi = day_bounds(term.starts_on, term.ends_on)

@@ -5,7 +5,7 @@ start, if later) to the term's last day; the past is never touched. For the clas
 the file is the timetable: an existing lesson at the same class and start is kept (and changed if its subject,
 teacher, room or end differ), other lessons of those classes in that span are deleted, unless they already have
 grades or attendance, which keeps them (and they then count for clashes). Clashes are decided by the lesson
-service's rule (`lessons.clash_kind`): between rows of the file, week by week, and between the lessons the file
+service's rule (`clashes.clash_kind`): between rows of the file, week by week, and between the lessons the file
 would make and those the database keeps.
 """
 
@@ -17,7 +17,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from edutrack.i18n import _, ngettext
-from edutrack.services.diary.lessons import MAX_LESSON, Slot, clash_kind, clash_title, conflict_message, lesson_slot
+from edutrack.services.diary.clashes import Slot, clash_kind, clash_title, conflict_message, lesson_slot
+from edutrack.services.diary.lessons import MAX_LESSON
 from edutrack.services.imports import cells
 from edutrack.services.imports.checks import Checker
 from edutrack.services.imports.plan import key
