@@ -1,6 +1,6 @@
 // EduTrack web client, shared by every page: the session (one login per browser: the refresh token in an HttpOnly
-// cookie this script cannot read, the access token in this page's memory only, refreshed before
-// they expire), a JSON API helper, the live connection to /ws with lossless resume, the notification feed and
+// cookie this script cannot read, the access token in this page's memory only and refreshed before it expires),
+// a JSON API helper, the live connection to /ws with lossless resume, the notification feed and
 // toasts. Pages add their own script after this one and use window.EduTrack.
 (function () {
   "use strict";
