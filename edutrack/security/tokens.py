@@ -42,6 +42,27 @@ def new_opaque_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+# Crockford's base32: no I, L, O or U, so a code read from an email and typed by hand is not misread.
+RESET_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+RESET_CODE_LENGTH = 16  # 80 random bits: far past guessing within a link's hour, and short enough to type
+_MISREAD = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def new_reset_code() -> str:
+    """The secret of a password reset email, for its link and to be typed: "7KQ2-M9XD-4RTB-H0CA"."""
+    raw = "".join(secrets.choice(RESET_CODE_ALPHABET) for _ in range(RESET_CODE_LENGTH))
+    return "-".join(raw[i:i + 4] for i in range(0, RESET_CODE_LENGTH, 4))
+
+
+def reset_code_key(typed: str) -> str | None:
+    """The stored form of a reset code as a person may type it (any case, spaces or dashes, O for 0, I or L for 1),
+    or None when it cannot be one (an invitation's longer token)."""
+    plain = "".join(ch for ch in typed.upper() if ch.isalnum()).translate(_MISREAD)
+    if len(plain) != RESET_CODE_LENGTH or any(ch not in RESET_CODE_ALPHABET for ch in plain):
+        return None
+    return plain
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

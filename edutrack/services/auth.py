@@ -16,7 +16,7 @@ from edutrack.db.models import User
 from edutrack.i18n import _, for_recipients, ngettext
 from edutrack.i18n.names import PersonName, address_name
 from edutrack.queries import accounts as q
-from edutrack.security.tokens import Principal, hash_token, new_opaque_token
+from edutrack.security.tokens import Principal, hash_token, new_opaque_token, new_reset_code, reset_code_key
 from edutrack.services import token_cutoffs
 from edutrack.services.accounts import check_password_policy, names_of
 from edutrack.settings import Settings
@@ -251,14 +251,14 @@ async def request_password_reset(ctx: AppContext, email: str) -> None:
     if count > RESET_REQUESTS_PER_HOUR:
         log.info("password reset request throttled")
         return
-    token = new_opaque_token()
+    token = new_reset_code()
     ttl = ctx.settings.password_reset_ttl
     async with ctx.sessions.begin() as session:
         user = await q.user_by_email(session, email)
         if user is None or not user.is_active:
             return
         await q.insert_reset_token(
-            session, user_id=user.id, token_hash=hash_token(token), expires_at=_now() + timedelta(seconds=ttl)
+            session, user_id=user.id, token_hash=_reset_hash(token), expires_at=_now() + timedelta(seconds=ttl)
         )
         link = f"{ctx.settings.public_url.rstrip('/')}/reset-password?token={token}"
         with for_recipients():
@@ -272,9 +272,15 @@ async def request_password_reset(ctx: AppContext, email: str) -> None:
         )
 
 
+def _reset_hash(token: str) -> str:
+    """A reset email's code is stored as typed canonically (see security.tokens.reset_code_key); an invitation's
+    token, which is no such code, as it is."""
+    return hash_token(reset_code_key(token) or token)
+
+
 async def confirm_password_reset(ctx: AppContext, token: str, new_password: str) -> None:
     async with ctx.reads() as session:
-        row = await q.reset_token_for_update(session, hash_token(token))
+        row = await q.reset_token_for_update(session, _reset_hash(token))
         user = await q.user_by_id(session, row.user_id) if row is not None else None
     invalid = errors.BadRequest(_("This reset link is invalid or has expired"), code="invalid_reset_token")
     if row is None or user is None or row.used_at is not None or row.expires_at <= _now():
@@ -284,7 +290,7 @@ async def confirm_password_reset(ctx: AppContext, token: str, new_password: str)
     async with unit_of_work(ctx) as uow:
         session = uow.session
         # Re-check under the row lock: two confirmations racing must not both succeed.
-        row = await q.reset_token_for_update(session, hash_token(token))
+        row = await q.reset_token_for_update(session, _reset_hash(token))
         if row is None or row.used_at is not None or row.expires_at <= _now():
             raise invalid
         row.used_at = _now()

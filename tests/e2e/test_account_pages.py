@@ -82,7 +82,9 @@ async def test_forgotten_password_by_the_code_in_the_email(
     await expect(page.locator("#code-error")).to_have_text(
         "Ссылка для восстановления недействительна или устарела. Запросите письмо ещё раз.")
     await expect(page.locator("#password2-error")).to_have_text("")  # no stale message
-    await page.get_by_label("Код из письма").fill(f"  {code.group(1)} ")
+    # Typed as a person would: lower case, spaces for the dashes, O for the zero.
+    typed = code.group(1).replace("-", " ").replace("0", "O").lower()
+    await page.get_by_label("Код из письма").fill(f"  {typed} ")
     await save.click()
     await expect(page.get_by_text("Пароль изменён.", exact=False)).to_be_visible()
     await assert_no_english(page)

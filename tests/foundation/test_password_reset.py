@@ -186,3 +186,18 @@ async def test_answer_does_not_wait_for_the_account_lookup(client, factory, ctx)
     rows = await _wait_for_outbox(ctx, user.email)
     assert len(rows) == 1
     assert await _outbox_rows(ctx, "nobody-here@example.test") == []
+
+
+async def test_the_code_in_the_email_can_be_typed_by_hand(client, factory, ctx):
+    """16 characters of Crockford's base32 in groups of four; typed in any case, with spaces or none, O for 0."""
+    actor = await factory.actor("student")
+    assert (await client.post(REQUEST, json={"email": actor.user.email})).status == 202
+    rows = await _wait_for_outbox(ctx, actor.user.email)
+    code = _token_from(str(rows[0]["body_text"]))
+    assert re.fullmatch(r"([0-9A-HJKMNP-TV-Z]{4}-){3}[0-9A-HJKMNP-TV-Z]{4}", code), code
+    assert f"<code>{code}</code>" in str(rows[0]["body_html"])  # "or enter this code"
+    typed = code.replace("-", " ").replace("0", "o").lower()
+    resp = await client.post(CONFIRM, json={"token": typed, "new_password": "typed-by-hand-2026"})
+    assert resp.status == 204, await resp.text()
+    again = await client.post(CONFIRM, json={"token": code, "new_password": "typed-by-hand-2027"})
+    await error_of(again, 400)  # used once
