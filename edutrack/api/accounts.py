@@ -62,13 +62,17 @@ async def login(request: web.Request) -> web.Response:
 
 
 @doc("Exchange a refresh token for a new pair (the old refresh token stops working)", tags=AUTH, auth=False,
-     body=RefreshSchema, response=TokenPairSchema, errors=(401,),
-     description=COOKIE_MODE + " In that mode the body is not read and the new refresh token replaces the cookie; "
-     "the cookie is read nowhere else but here and at logout, and never without the header.")
+     body=RefreshSchema, response=AuthResultSchema, errors=(401,),
+     description=COOKIE_MODE + " In that mode the body is not read, the new refresh token replaces the cookie, and "
+     "the answer also carries `user` (a page that opens learns whose login it is in one call); the cookie is read "
+     "nowhere else but here and at logout, and never without the header. Without the header: the pair only.")
 async def refresh(request: web.Request) -> web.Response:
-    token = cookie_token(request) if cookie_mode(request) else await _body_token(request)
-    pair = await auth.refresh(ctx_of(request), token, request.headers.get("User-Agent"))
-    return tokens_response(request, _tokens.dump(asdict(pair)))
+    cookie = cookie_mode(request)
+    token = cookie_token(request) if cookie else await _body_token(request)
+    done = await auth.refresh(ctx_of(request), token, request.headers.get("User-Agent"))
+    if not cookie:
+        return json_response(_tokens.dump(asdict(done.tokens)))
+    return tokens_response(request, _auth_result.dump({**asdict(done.tokens), "user": accounts.user_view(done.user)}))
 
 
 @doc("Log out this device: revoke this refresh token, every token rotated from the same login, and that login's "

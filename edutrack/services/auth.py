@@ -137,7 +137,8 @@ async def login(ctx: AppContext, email: str, password: str, ip: str, user_agent:
     return SignIn(user, pair, ctx.tokens.issue_device(account, s.device_token_ttl))
 
 
-async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -> TokenPair:
+async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -> SignIn:
+    """A new pair for the login of `refresh_token`, with the account it belongs to (device_token empty)."""
     token_hash = hash_token(refresh_token)
     async with unit_of_work(ctx) as uow:
         session = uow.session
@@ -179,7 +180,7 @@ async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -
                 raise errors.Unauthorized(_("This account no longer exists or is disabled"), code="account_disabled")
             if row.rotated_at is None:
                 row.rotated_at = _now()
-            return await _issue(ctx, session, user, row.family_id, user_agent)
+            return SignIn(user, await _issue(ctx, session, user, row.family_id, user_agent), "")
         # That login's access tokens end everywhere once the revocation has committed.
         token_cutoffs.announce_session_end(uow, user_id, str(family))
     # The revocation must commit before we refuse, hence outside the transaction block.

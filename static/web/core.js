@@ -324,20 +324,17 @@
     return refreshing;
   };
 
-  // A page that opens: an access token from the browser's login (the cookie) and who it is; null when this
-  // browser is not signed in.
+  // A page that opens: an access token from the browser's login (the cookie) and whose login it is (the refresh
+  // answers both in cookie mode); null when this browser is not signed in.
   ET.resume = function () {
     if (!mayBeSignedIn()) return Promise.resolve(null);
     return cookieRefresh().then(function (response) {
       if (response.status === 401) { signedInHint(false); return null; }
       if (!response.ok) return readError(response).then(function (err) { throw err; });
       return response.json().then(function (pair) {
-        ET.session = { user: null };
+        ET.session = { user: pair.user };
         storeTokens(pair);
-        return ET.api("/api/v1/profile/me").then(function (user) {
-          ET.session.user = user;
-          return user;
-        });
+        return pair.user;
       });
     });
   };
