@@ -33,7 +33,9 @@ from typing import Any, TypeVar
 
 from redis.exceptions import NoScriptError, RedisError
 
+from edutrack import cache_sharded
 from edutrack.context import AppContext
+from edutrack.redis_cluster import is_cluster
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +137,10 @@ async def invalidate(ctx: AppContext, *buckets: str, ttl: int = DEFAULT_TTL) -> 
         return
     keys = [bucket_key(ctx, b) for b in buckets]
     try:
-        await ctx.redis.eval(_INVALIDATE, len(keys), *keys, GENERATION_FIELD, uuid.uuid4().hex, str(ttl))
+        if is_cluster(ctx.redis):  # buckets in different slots: one by one (cache_sharded.py)
+            await cache_sharded.invalidate(ctx, keys, GENERATION_FIELD, uuid.uuid4().hex, ttl)
+        else:
+            await ctx.redis.eval(_INVALIDATE, len(keys), *keys, GENERATION_FIELD, uuid.uuid4().hex, str(ttl))
     except (RedisError, OSError) as exc:
         log.error("cache invalidation failed; entries expire with their TTL",
                   extra={"buckets": list(buckets), "error": str(exc)})
@@ -191,9 +196,12 @@ async def _script(ctx: AppContext, script: str, sha: str, keys: Sequence[str], a
 
 async def lookup(ctx: AppContext, buckets: Sequence[str], field: str) -> Lookup:
     """The entry `field` of `buckets[0]`, if it is still valid for the current tokens of `buckets[1:]`."""
+    keys = [bucket_key(ctx, b) for b in buckets]
     try:
-        found = await _script(ctx, _LOOKUP, _LOOKUP_SHA, [bucket_key(ctx, b) for b in buckets],
-                              [GENERATION_FIELD, field])
+        if is_cluster(ctx.redis):
+            found = await cache_sharded.lookup(ctx, keys, GENERATION_FIELD, field)
+        else:
+            found = await _script(ctx, _LOOKUP, _LOOKUP_SHA, keys, [GENERATION_FIELD, field])
     except (RedisError, OSError) as exc:
         log.warning("cache unavailable; reading from PostgreSQL", extra={"bucket": buckets[0], "error": str(exc)})
         return Lookup(None, None)
@@ -213,10 +221,14 @@ async def store(ctx: AppContext, buckets: Sequence[str], field: str, seen: Looku
     `seen` was looked up (then the value may predate that change and is dropped)."""
     if seen.tokens is None:
         return  # Redis was down at the lookup: nothing to compare with
+    keys = [bucket_key(ctx, b) for b in buckets]
+    fresh = [uuid.uuid4().hex for _ in buckets]
     try:
-        await _script(ctx, _STORE_DEPENDENT, _STORE_DEPENDENT_SHA, [bucket_key(ctx, b) for b in buckets],
-                      [GENERATION_FIELD, str(ttl), field, value, *seen.tokens,
-                       *(uuid.uuid4().hex for _ in buckets)])
+        if is_cluster(ctx.redis):
+            await cache_sharded.store(ctx, keys, GENERATION_FIELD, field, value, seen.tokens, fresh, ttl)
+        else:
+            await _script(ctx, _STORE_DEPENDENT, _STORE_DEPENDENT_SHA, keys,
+                          [GENERATION_FIELD, str(ttl), field, value, *seen.tokens, *fresh])
     except (RedisError, OSError) as exc:
         log.warning("cache store failed", extra={"bucket": buckets[0], "error": str(exc)})
 

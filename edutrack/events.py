@@ -62,6 +62,7 @@ from redis.exceptions import RedisError
 
 from edutrack.context import AppContext
 from edutrack.db.models import Notification
+from edutrack.redis_cluster import is_cluster
 
 log = logging.getLogger(__name__)
 
@@ -100,13 +101,15 @@ async def publish_many(ctx: AppContext, items: Iterable[tuple[str, dict[str, Any
              for channel, event in items]
     if not batch:
         return
+    sharded = is_cluster(ctx.redis)  # a Redis Cluster: sharded pub/sub, each channel on its slot's master
     try:
         if len(batch) == 1:
-            await ctx.redis.publish(*batch[0])
+            await (ctx.redis.spublish if sharded else ctx.redis.publish)(*batch[0])
             return
+        # In a cluster the pipeline sends each master its commands in this order: a channel's events stay in order.
         async with ctx.redis.pipeline(transaction=False) as pipe:
             for target, text in batch:
-                pipe.publish(target, text)
+                (pipe.spublish if sharded else pipe.publish)(target, text)
             await pipe.execute()
     except (RedisError, OSError) as exc:
         log.warning("live publish failed; clients will catch up on resume",

@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from edutrack import errors
 from edutrack.i18n import _
+from edutrack.redis_cluster import is_cluster
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,8 @@ class FailureThrottle:
 
     def __init__(self, redis: Redis, namespace: str) -> None:
         self._redis = redis
-        self._prefix = f"{namespace}:throttle:"
+        # In a Redis Cluster the records one attempt checks and counts together must share a slot: the hash tag.
+        self._prefix = f"{{{namespace}:throttle}}:" if is_cluster(redis) else f"{namespace}:throttle:"
         self._reserve = redis.register_script(_RESERVE)
         self._succeeded = redis.register_script(_SUCCEEDED)
 

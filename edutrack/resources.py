@@ -17,12 +17,15 @@ from edutrack.db.engine import make_engine, make_read_sessionmaker, make_session
 from edutrack.db.replica import make_heavy_reads
 from edutrack.mail.templates import MailTemplates
 from edutrack.ratelimit import FailureThrottle, RateLimiter
+from edutrack.redis_cluster import make_cluster
 from edutrack.security.passwords import PasswordHasher
 from edutrack.security.tokens import TokenService
 from edutrack.settings import Settings
 
 
 def make_redis(settings: Settings) -> Redis:
+    if settings.redis_cluster_nodes:
+        return make_cluster(settings)  # a Redis Cluster (redis_cluster.py): decided here, once per process
     # Short timeouts: a stopped Redis must degrade features quickly, never hang a request.
     # A blocking pool: under a burst (a reconnect storm) callers wait briefly for a free connection instead of
     # failing at once with "Too many connections", and the process never opens more than REDIS_MAX_CONNECTIONS.

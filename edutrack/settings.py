@@ -182,6 +182,9 @@ class Settings:
     database_read_wait: float = env(0.5)
     redis_url: str = env("redis://127.0.0.1:6379/0")
     redis_max_connections: int = env(100, minimum=4)
+    # A Redis Cluster instead of one Redis: "host:port,host:port,..." (some of its nodes; the rest are discovered).
+    # REDIS_URL then gives only the scheme and credentials used on every node (edutrack/redis_cluster.py).
+    redis_cluster_nodes: str = env("")
     # Prefix of every Redis key and pub/sub channel, and of every RabbitMQ exchange/queue:
     # lets several deployments (or test runs) share one Redis/RabbitMQ without seeing each other.
     namespace: str = env("edutrack")
@@ -358,6 +361,11 @@ def _check_addresses(kw: dict[str, Any], problems: list[str]) -> None:
         problems.append(_("PUBLIC_URL must start with http:// or https://"))
     if not str(kw["redis_url"]).startswith(("redis://", "rediss://", "unix://")):
         problems.append(_("REDIS_URL must start with redis://, rediss:// or unix://"))
+    for node in filter(None, (n.strip() for n in str(kw["redis_cluster_nodes"]).split(","))):
+        host, _sep, port = node.rpartition(":")
+        if not host or not port.isdigit():
+            problems.append(_("REDIS_CLUSTER_NODES must list host:port entries separated by commas, not %(node)s",
+                              node=repr(node)))
     if not str(kw["rabbitmq_url"]).startswith(("amqp://", "amqps://")):
         problems.append(_("RABBITMQ_URL must start with amqp:// or amqps://"))
     namespace = str(kw["namespace"])

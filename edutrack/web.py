@@ -29,6 +29,8 @@ PAGES_TAG = ("pages",)
 # Bumped when static files change, so browsers do not keep a stale script next to a new page.
 ASSET_VERSION = "6"
 CORE_SCRIPT = "web/core.js"
+# Every signed-in page: keeps the page's socket showing what arrives (the chat badge, new chats); see live.js.
+LIVE_SCRIPT = "web/live.js"
 
 
 @dataclass(frozen=True)
@@ -40,14 +42,15 @@ class Page:
 
 
 LOGIN = Page("login", "login.html", N_("Sign in"), ("web/login.js",))
-DIARY = Page("diary", "diary.html", N_("Diary"), ("web/diary.js",))
+DIARY = Page("diary", "diary.html", N_("Diary"), (LIVE_SCRIPT, "web/diary.js"))
 TEACHER = Page("teacher", "teacher.html", N_("Teacher's journal"),
-               ("web/teacher-common.js", "web/teacher-lesson.js", "web/teacher-journal.js", "web/teacher-class.js",
-                "web/teacher.js"))
-CHAT = Page("chat", "chat.html", N_("Chats"), ("web/chat.js",))
+               (LIVE_SCRIPT, "web/teacher-common.js", "web/teacher-lesson.js", "web/teacher-journal.js",
+                "web/teacher-class.js", "web/teacher.js"))
+CHAT = Page("chat", "chat.html", N_("Chats"), (LIVE_SCRIPT, "web/chat.js"))
+NEWS = Page("news", "news.html", N_("News page"), (LIVE_SCRIPT, "web/news.js"))
 RESET_PASSWORD = Page("reset-password", "reset_password.html", N_("New password"),
                       ("web/account.js", "web/reset-password.js"))
-PAGES = (LOGIN, DIARY, TEACHER, CHAT, RESET_PASSWORD)
+PAGES = (LOGIN, DIARY, TEACHER, CHAT, NEWS, RESET_PASSWORD)
 
 # Per app: page name -> locale -> the page's browser catalogue (built once at start-up from the scripts).
 CATALOGUES = web.AppKey("page_catalogues", dict)
@@ -89,6 +92,12 @@ async def chat_page(request: web.Request) -> web.Response:
     return render_page(request, CHAT)
 
 
+@doc("Web client: news of the school and of the reader's classes; administrators also write them: drafts, "
+     "audiences (the school, a class, a role) and scheduled publishing (HTML)", tags=PAGES_TAG, auth=False)
+async def news_page(request: web.Request) -> web.Response:
+    return render_page(request, NEWS)
+
+
 @doc("Web page behind the password reset link in the email, or where the email's code is typed: asks for the new "
      "password and posts it to /api/v1/password-reset/confirm (HTML, not JSON)", tags=PAGES_TAG, auth=False)
 async def reset_password_page(request: web.Request) -> web.Response:
@@ -117,4 +126,5 @@ def setup(app: web.Application) -> None:
     r.add_get("/diary", diary_page)
     r.add_get("/teacher", teacher_page)
     r.add_get("/chat", chat_page)
+    r.add_get("/news", news_page)
     r.add_get("/reset-password", reset_password_page)

@@ -9,14 +9,14 @@ from edutrack.api.http import ctx_of
 from edutrack.api.openapi import doc
 from edutrack.i18n import N_
 from edutrack.i18n.browser import page_catalogues
-from edutrack.web import CATALOGUES, CORE_SCRIPT, PAGES_TAG, STATIC_DIR, Page, render_page
+from edutrack.web import CATALOGUES, CORE_SCRIPT, LIVE_SCRIPT, PAGES_TAG, STATIC_DIR, Page, render_page
 
 ACCOUNT_SCRIPT = "web/account.js"  # forms checked in our own words, errors next to their fields
 
 FORGOT_PASSWORD = Page("forgot-password", "forgot_password.html", N_("Forgot your password?"),
                        (ACCOUNT_SCRIPT, "web/forgot-password.js"))
 REGISTER = Page("register", "register.html", N_("Registration"), (ACCOUNT_SCRIPT, "web/register.js"))
-PROFILE = Page("profile", "profile.html", N_("Profile"), (ACCOUNT_SCRIPT, "web/profile.js"))
+PROFILE = Page("profile", "profile.html", N_("Profile"), (LIVE_SCRIPT, ACCOUNT_SCRIPT, "web/profile.js"))
 PAGES = (FORGOT_PASSWORD, REGISTER, PROFILE)
 
 

@@ -12,14 +12,14 @@ from aiohttp import web
 from edutrack.api.openapi import doc
 from edutrack.i18n import N_
 from edutrack.i18n.browser import page_catalogues
-from edutrack.web import CATALOGUES, CORE_SCRIPT, PAGES_TAG, STATIC_DIR, Page, render_page
+from edutrack.web import CATALOGUES, CORE_SCRIPT, LIVE_SCRIPT, PAGES_TAG, STATIC_DIR, Page, render_page
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 ADMIN_SCRIPT = "web/admin.js"  # shared by the admin pages: forms with errors by their fields, tables, dialogs
 
 
 def _page(name: str, template: str, title: str, script: str) -> Page:
-    return Page(name, f"admin/{template}", title, (ADMIN_SCRIPT, script))
+    return Page(name, f"admin/{template}", title, (LIVE_SCRIPT, ADMIN_SCRIPT, script))
 
 
 HOME = _page("admin", "home.html", N_("Administration"), "web/admin-home.js")

@@ -24,13 +24,20 @@ from tests.support.contract import check_responses
 from tests.support.environment import (
     PG_SERVER,
     PGBOUNCER_ENV,
+    REDIS_CLUSTER_ENV,
     AppFactory,
     base_test_settings,
     drop_namespace,
     truncate_all,
 )
 from tests.support.factories import Factory
-from tests.support.services import PrivatePgBouncer, ensure_service, private_pgbouncer
+from tests.support.services import (
+    PrivatePgBouncer,
+    PrivateRedisCluster,
+    ensure_service,
+    private_pgbouncer,
+    private_redis_cluster,
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,6 +45,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--pgbouncer", action="store_true", default=os.environ.get(PGBOUNCER_ENV, "") not in ("", "0"),
         help="run the app of every test through a pgbouncer in transaction pooling mode, started by the run in "
              f"front of the test PostgreSQL (DATABASE_POOL_MODE=transaction); also {PGBOUNCER_ENV}=1")
+    parser.addoption(
+        "--redis-cluster", action="store_true",
+        default=os.environ.get(REDIS_CLUSTER_ENV, "") not in ("", "0"),
+        help="run the app of every test on a Redis Cluster (3 masters, 3 replicas) started by the run "
+             f"(REDIS_CLUSTER_NODES); also {REDIS_CLUSTER_ENV}=1")
 
 
 @pytest.fixture(scope="session")
@@ -75,24 +87,46 @@ def pgbouncer(request: pytest.FixtureRequest, database_url: str) -> Iterator[Pri
                              if row["database"] == database)
 
 
+REDIS_CLUSTER_USED = pytest.StashKey["PrivateRedisCluster"]()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(request: pytest.FixtureRequest) -> Iterator[PrivateRedisCluster | None]:
+    """The run's Redis Cluster with --redis-cluster, else None."""
+    if not request.config.getoption("--redis-cluster"):
+        yield None
+        return
+    with private_redis_cluster() as cluster:
+        request.config.stash[REDIS_CLUSTER_USED] = cluster
+        yield cluster
+        cluster.served = sum(int(cluster.info(port).get("total_commands_processed", 0)) for port in cluster.alive())
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     # Proof for whoever runs the suite this way (and tests/scaling checks it) that the app really went
     # through pgbouncer, not around it.
     bouncer = config.stash.get(PGBOUNCER_USED, None)
     if bouncer is not None:
         terminalreporter.write_line(f"pgbouncer (transaction pooling): {bouncer.served} transactions served")
+    cluster = config.stash.get(REDIS_CLUSTER_USED, None)
+    if cluster is not None:
+        terminalreporter.write_line(f"redis cluster ({cluster.masters} masters): {cluster.served} commands served")
 
 
 @pytest.fixture
-async def settings(database_url: str, pgbouncer: PrivatePgBouncer | None) -> AsyncIterator[Settings]:
+async def settings(database_url: str, pgbouncer: PrivatePgBouncer | None,
+                   redis_cluster: PrivateRedisCluster | None) -> AsyncIterator[Settings]:
     await truncate_all(database_url)
     if pgbouncer is None:
         settings = base_test_settings(database_url)
     else:
         settings = base_test_settings(pgbouncer.url(str(make_url(database_url).database)),
                                       database_pool_mode="transaction")
+    if redis_cluster is not None:
+        settings = settings.replace(redis_cluster_nodes=redis_cluster.nodes)
     yield settings
-    await drop_namespace(settings.redis_url, settings.namespace)
+    if redis_cluster is None:  # the run's private cluster goes with the run
+        await drop_namespace(settings.redis_url, settings.namespace)
 
 
 @pytest.fixture

@@ -94,6 +94,9 @@ class SummarySchema(ma.Schema):
 
 class StudentAttendanceSchema(ma.Schema):
     student_id = fields.Integer()
+    student_gender = fields.String(allow_none=True, metadata={
+        "description": "grammatical gender of the student's name (male, female) or null when it cannot tell: for "
+                       "words that agree with the student (\"опоздал\" / \"опоздала\")"})
     from_ = fields.Date(data_key="from", allow_none=True)
     to = fields.Date(allow_none=True)
     marks = fields.List(fields.Nested(StudentMarkSchema))

@@ -92,7 +92,7 @@ async def student_final_marks(request: web.Request) -> web.Response:
 
 
 @doc("Confirm or override a year mark (the teacher of the class and subject, or an admin)", tags=TAGS,
-     body=YearMarkSetSchema, response=YearMarkSchema, errors=(403, 404, 422),
+     body=YearMarkSetSchema, response=YearMarkSchema, errors=(403, 404, 422, 429),
      description="The student and parents get a final_mark notification when the mark is set or changes.")
 async def set_year_mark(request: web.Request) -> web.Response:
     data = await load_json(request, YearMarkSetSchema())

@@ -157,6 +157,11 @@ class LessonSheetMarkSchema(ma.Schema):
     updated_at = fields.DateTime()
 
 
+class LessonSheetNoteSchema(ma.Schema):
+    student_id = fields.Integer()
+    reason = fields.String(metadata={"description": "illness or excused"})
+
+
 class LessonSheetSchema(ma.Schema):
     lesson = fields.Nested(LessonSheetLessonSchema)
     timezone = fields.String()
@@ -165,6 +170,9 @@ class LessonSheetSchema(ma.Schema):
     students = fields.List(fields.Nested(JournalPersonSchema))
     attendance = fields.List(fields.Nested(LessonSheetMarkSchema))
     grades = fields.List(fields.Nested(JournalGradeSchema))
+    absence_notes = fields.List(fields.Nested(LessonSheetNoteSchema), metadata={
+        "description": "students an accepted parents' note excuses from this lesson (docs/absences.md): an "
+                       "absence marked without a reason takes the note's"})
 
 
 class JournalChangesQuerySchema(StrictSchema):

@@ -2,7 +2,7 @@
 
 `setup(app)` is the one line the app factory calls. Where things are: gateway.py (the node), http.py (GET /ws),
 auth.py, connection.py, handlers.py (client commands), delivery.py, transport.py, frames.py (server frames),
-membership.py, hub.py + subscriber.py (Redis), presence.py.
+membership.py, hub.py + subscriber.py (Redis), shards.py (the hub on a Redis Cluster), presence.py.
 """
 
 from __future__ import annotations

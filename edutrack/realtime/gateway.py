@@ -18,10 +18,10 @@ from aiohttp import web
 from edutrack.context import AppContext
 from edutrack.realtime.connection import Connection
 from edutrack.realtime.delivery import ChannelDelivery
-from edutrack.realtime.hub import Hub
 from edutrack.realtime.membership import MemberCache
 from edutrack.realtime.presence import Presence
 from edutrack.realtime.protocol import CloseCode, Limits
+from edutrack.realtime.shards import make_hub
 from edutrack.realtime.transport import FrameCache, SendStats
 from edutrack.security.tokens import Principal
 from edutrack.services import chat, token_cutoffs
@@ -35,8 +35,7 @@ class Gateway:
         self.ctx = ctx
         self.limits = limits or Limits()
         self._cutoffs_due = asyncio.Event()  # read the cut-offs now (Redis came back), not at the next poll
-        self.hub = Hub(ctx.settings.redis_url, ctx.settings.namespace, on_node_event=self._on_node_event,
-                       on_recovered=self._cutoffs_due.set)
+        self.hub = make_hub(ctx.settings, on_node_event=self._on_node_event, on_recovered=self._cutoffs_due.set)
         self.presence = Presence(ctx.redis, ctx.settings.namespace)
         # Sends of every socket of this node share transactions (group commit): see services/chat_batch.py.
         self.sends = ChatSendBatcher(ctx)

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from edutrack.events import presence_key
+from edutrack.redis_cluster import is_cluster
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class Presence:
         self._task: asyncio.Task[None] | None = None
         self._touch = redis.register_script(_TOUCH)
         self._which = redis.register_script(_WHICH)
+        # A Redis Cluster: each command touches one user's key (its own slot); no script spans users.
+        self._sharded = is_cluster(redis)
 
     def _key(self, user_id: int) -> str:
         return presence_key(self._namespace, user_id)
@@ -129,11 +132,27 @@ class Presence:
         if not ids and announce is None:
             return set()
         try:
-            found = await self._which(keys=[self._key(user_id) for user_id in ids], args=list(announce or ()))
+            if self._sharded:
+                found = await self._which_sharded(ids, announce)
+            else:
+                found = await self._which(keys=[self._key(user_id) for user_id in ids], args=list(announce or ()))
         except (RedisError, OSError) as exc:
             log.debug("presence: Redis unavailable", extra={"error": str(exc)})
             return {uid for uid in ids if uid in self._sockets}
         return {uid for uid, exists in zip(ids, found, strict=True) if exists}
+
+    async def _which_sharded(self, ids: list[int], announce: tuple[str, str] | None) -> list[int]:
+        """`_WHICH` on a cluster: EXISTS key by key (one pipeline, which the client splits by master), then the
+        announcement on its channel's shard."""
+        found: list[int] = []
+        if ids:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for user_id in ids:
+                    pipe.exists(self._key(user_id))
+                found = await pipe.execute()
+        if announce is not None:
+            await self._redis.spublish(*announce)
+        return found
 
     def _start_touch(self, user_ids: list[int]) -> asyncio.Future[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -153,8 +172,11 @@ class Presence:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for user_id in user_ids:
-                    await self._touch(keys=[self._key(user_id)], args=[self.node_id, now, now + TTL, TTL],
-                                      client=pipe)
+                    args: list[str | int] = [self.node_id, now, now + TTL, TTL]
+                    if self._sharded:  # EVAL, not EVALSHA: a master promoted by a failover has no script cache
+                        pipe.eval(_TOUCH, 1, self._key(user_id), *args)
+                    else:
+                        await self._touch(keys=[self._key(user_id)], args=args, client=pipe)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             log.debug("presence: Redis unavailable", extra={"error": str(exc)})

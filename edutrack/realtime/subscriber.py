@@ -121,6 +121,16 @@ class SubscriberConnection:
         if channels:
             self._write(command("UNSUBSCRIBE", *channels))
 
+    def ssubscribe(self, *channels: str) -> None:
+        """Sharded subscriptions (Redis Cluster): one SSUBSCRIBE per channel, since one command may name channels
+        of one slot only. Replies: [b"ssubscribe", channel, count], then [b"smessage", channel, data]."""
+        if channels:
+            self._write(b"".join(command("SSUBSCRIBE", channel) for channel in channels))
+
+    def sunsubscribe(self, *channels: str) -> None:
+        if channels:
+            self._write(b"".join(command("SUNSUBSCRIBE", channel) for channel in channels))
+
     async def replies(self) -> list[Any]:
         """Every reply that has arrived, at least one; waits for one. In subscribe mode a reply is a list:
         [b"message", channel, data], [b"subscribe", channel, count], [b"unsubscribe", ...], [b"pong", b""]."""

@@ -40,8 +40,7 @@
       c.unread > 0 ? el("span", { class: "badge", "aria-label": ET.tn("%(num)s unread", "%(num)s unread", c.unread),
         text: String(c.unread) }) : null)));
     });
-    var navBadge = ET.$("chat-unread-total");
-    if (navBadge) { navBadge.hidden = total === 0; navBadge.textContent = String(total); }
+    ET.showChatUnread(total);
   }
 
   function recountUnread(c) {
@@ -66,7 +65,55 @@
         el("span", { class: "sender", text: m.sender_id === me.id ? t("You") : m.sender || nameOf(m.sender_id) }), " ",
         el("time", { datetime: m.created_at, text: ET.fmt.stamp(m.created_at) }),
         m.edited_at && !m.deleted ? el("span", { class: "muted", text: " " + t("(edited)") }) : null),
-      el("p", { class: "message-text", text: m.deleted ? t("Message deleted") : m.text }));
+      el("p", { class: "message-text", text: m.deleted ? t("Message deleted") : m.text }),
+      m.sender_id === me.id && !m.deleted ? messageActions(c, m) : null);
+  }
+
+  // ---------------------------------------------------------------- editing and deleting one's own messages
+
+  function messageActions(c, m) {
+    var del = el("button", { type: "button", class: "link-button message-delete", text: t("Delete") });
+    del.addEventListener("click", function () {
+      // The first click asks, the second deletes: no browser dialog in another language.
+      if (!del.dataset.armed) { del.dataset.armed = "1"; del.textContent = t("Delete for good?"); return; }
+      ET.api(messageUrl(c, m), { method: "DELETE" }).then(function () {
+        c.messages[m.id] = Object.assign({}, m, { deleted: true, text: null });
+        place(c, c.messages[m.id]);
+      }, function (err) { ET.toast(err.message, "error"); });
+    });
+    return el("div", { class: "message-actions" },
+      el("button", { type: "button", class: "link-button message-edit", text: t("Edit"),
+        onclick: function (event) { startEdit(c, m, event.target.closest(".message")); } }), del);
+  }
+
+  function messageUrl(c, m) {
+    return "/api/v1/chats/" + encodeURIComponent(c.name) + "/messages/" + m.id;
+  }
+
+  function startEdit(c, m, node) {
+    var inputId = "edit-" + m.id;
+    var input = el("textarea", { id: inputId, rows: 2, maxlength: 4000, required: true });
+    input.value = m.text;
+    var form = el("form", { class: "message-edit-form" },
+      el("label", { for: inputId, class: "visually-hidden", text: t("Message text") }), input,
+      el("div", { class: "form-actions" },
+        el("button", { type: "submit", class: "primary", text: t("Save") }),
+        el("button", { type: "button", class: "secondary", text: t("Cancel"),
+          onclick: function () { place(c, c.messages[m.id]); } })));
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = input.value.trim();
+      if (!text) return;
+      ET.api(messageUrl(c, m), { method: "PATCH", body: { text: text } }).then(function (saved) {
+        c.messages[m.id] = saved;
+        place(c, saved);
+      }, function (err) { ET.toast(t("The message was not changed: %(error)s", { error: err.message }), "error"); });
+    });
+    var text = node.querySelector(".message-text");
+    var actions = node.querySelector(".message-actions");
+    if (actions) actions.remove();
+    text.replaceWith(form);
+    input.focus();
   }
 
   function renderMessages() {
@@ -274,22 +321,31 @@
     renderOnline();
     renderTyping();
     var ready = c.loaded ? Promise.resolve() : loadHistory(c, null);
-    if (!c.namesLoaded) {
-      // Everyone in the chat (students, parents, teachers) by name, for "who is online" and typing.
-      c.namesLoaded = true;
-      ET.api("/api/v1/chats/" + name + "/members").then(function (page) {
-        page.items.forEach(function (m) { names[m.id] = names[m.id] || m.name; });
-        renderOnline();
-        renderTyping();
-      }, function () { c.namesLoaded = false; });
-    }
+    ET.$("members-box").hidden = true;
+    // Everyone in the chat (students, parents, teachers) by name, for "who is online", typing and the member list.
+    ET.api("/api/v1/chats/" + name + "/members").then(function (page) {
+      page.items.forEach(function (m) { names[m.id] = names[m.id] || m.name; });
+      if (c.withUserId && !c.title) {
+        c.title = names[c.withUserId] || "";
+        if (active === name) ET.$("room-title").textContent = chatTitle(c);
+        renderChannels();
+      }
+      if (active !== name) return;
+      renderMembers(c, page.items);
+      renderOnline();
+      renderTyping();
+    }, function () {});
     ready.then(function () {
       if (active !== name) return;
       renderMessages();
       var box = ET.$("messages");
       box.scrollTop = box.scrollHeight;
       markRead(c);
-    }, function (err) { ET.toast(err.message, "error"); });
+    }, function (err) {
+      // Not a chat of this user (e.g. /chat?with= someone of another school): said in the page's words.
+      ET.toast(err.code === "not_a_member" ? t("You are not in this chat.") : err.message, "error");
+      if (err.code === "not_a_member" && active === name) ET.$("send-form").hidden = true;
+    });
   }
 
   function setupForm() {
@@ -345,26 +401,68 @@
     });
   }
 
+  function addChannel(s) {
+    if (channels[s.channel]) return channels[s.channel];
+    var c = {
+      name: s.channel, kind: s.kind, title: s.title, classId: s.kind === "class" ? Number(s.channel.split(":")[1]) : null,
+      withUserId: s.with_user_id || null, lastId: s.last_message_id, lastRead: s.last_read_id, unread: s.unread,
+      messages: {}, missed: {}, online: {}, typing: {}, loaded: false, hasMore: false,
+    };
+    if (s.with_user_id && s.title) names[s.with_user_id] = s.title;
+    channels[c.name] = c;
+    order.push(c.name);
+    // Every chat is watched, so badges of chats not on screen move live too.
+    ET.live.watch(c.name, s.last_message_id, handlers(c));
+    return c;
+  }
+
+  // A private chat with someone: the one that exists, or a new one (it is stored with its first message).
+  function openPrivate(userId, name) {
+    var channel = "dm:" + Math.min(me.id, userId) + ":" + Math.max(me.id, userId);
+    if (!channels[channel]) {
+      addChannel({ channel: channel, kind: "dm", title: name || names[userId] || "", with_user_id: userId,
+        last_message_id: 0, last_read_id: 0, unread: 0 });
+    }
+    open(channel);
+    ET.$("message-input").focus();
+  }
+
+  // The people of the open chat; a name opens a private chat with that person.
+  function renderMembers(c, items) {
+    var list = ET.clear(ET.$("member-list"));
+    items.forEach(function (m) {
+      var others = m.id !== me.id && c.kind !== "dm";
+      list.append(el("li", { class: "member" }, el("span", { class: "member-name", text: m.name }),
+        others ? el("button", { type: "button", class: "link-button", text: t("Write privately"),
+          "aria-label": t("Write privately to %(name)s", { name: m.name }),
+          onclick: function () { openPrivate(m.id, m.name); } }) : null));
+    });
+    ET.$("members-box").hidden = !items.length;
+  }
+
+  // Someone started a private chat with us while the page is open: it joins the list.
+  window.addEventListener("edutrack:notification", function (event) {
+    var n = event.detail;
+    var channel = n.kind === "message" && n.payload && n.payload.channel;
+    if (!channel || channels[channel] || !me) return;
+    ET.api("/api/v1/chats").then(function (data) {
+      data.items.forEach(function (s) { if (!channels[s.channel]) addChannel(s); });
+      renderChannels();
+    }, function () {});
+  });
+
   ET.start().then(function (user) {
     me = user;
     names[user.id] = (user.profile && user.profile.full_name) || user.email;
     setupForm();
     return ET.api("/api/v1/chats").then(function (data) {
-      data.items.forEach(function (s) {
-        var c = {
-          name: s.channel, kind: s.kind, title: s.title, classId: s.kind === "class" ? Number(s.channel.split(":")[1]) : null,
-          lastId: s.last_message_id, lastRead: s.last_read_id, unread: s.unread, messages: {}, missed: {},
-          online: {}, typing: {}, loaded: false, hasMore: false,
-        };
-        if (s.with_user_id) names[s.with_user_id] = s.title;
-        channels[c.name] = c;
-        order.push(c.name);
-        // Every chat is watched, so badges of chats not on screen move live too.
-        ET.live.watch(c.name, s.last_message_id, handlers(c));
-      });
+      data.items.forEach(addChannel);
       renderChannels();
-      var wanted = new URLSearchParams(window.location.search).get("channel");
-      if (wanted && channels[wanted]) open(wanted);
+      var params = new URLSearchParams(window.location.search);
+      var wanted = params.get("channel");
+      var withId = Number(params.get("with"));
+      if (withId && withId !== me.id) openPrivate(withId, null);
+      else if (wanted && channels[wanted]) open(wanted);
       else if (order.length) open(order[0]);
     });
   }).catch(function (err) { ET.toast(err.message, "error"); });

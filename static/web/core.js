@@ -715,15 +715,6 @@
 
   // ---------------------------------------------------------------- page start
 
-  // Outside the chat page the menu still says how many chat messages are unread (as of page load).
-  function showChatUnread() {
-    ET.api("/api/v1/chats").then(function (data) {
-      var total = data.items.reduce(function (sum, c) { return sum + c.unread; }, 0);
-      var badge = ET.$("chat-unread-total");
-      if (badge) { badge.hidden = total === 0; badge.textContent = String(total); }
-    }, function () {});
-  }
-
   // Protected pages call this: the page gets its access token from the browser's login (no login -> the login
   // page); then header, live socket and feed are set up and the promise resolves with the user.
   ET.start = function () {
@@ -747,7 +738,6 @@
     ET.live = new Live();
     ET.feed = new Feed(ET.live, user.id);
     ET.live.connect();
-    if (document.body.dataset.page !== "chat") showChatUnread();
     ET.feed.start().catch(function (err) { ET.toast(err.message, "error"); });
     return user;
   }

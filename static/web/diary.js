@@ -7,8 +7,6 @@
   var el = ET.el;
   var t = ET.t;
   var CHILD_KEY = "edutrack.child";
-  // Nouns, not verbs: the list reads right for a girl and for a boy alike.
-  var ATTENDANCE = { present: t("present"), absent: t("absence"), late: t("late arrival") };
   var REASONS = { unexcused: t("without a valid reason"), illness: t("illness"), excused: t("valid reason") };
 
   // freshGradeIds: grades that arrived live while the page is open, for any child, so a parent who switches to
@@ -47,7 +45,7 @@
     var to = ET.isoDay(ET.addDays(state.weekStart, 6));
     ET.$("week-range").textContent = ET.fmt.date(state.weekStart) + " — " + ET.fmt.date(ET.addDays(state.weekStart, 6));
     var query = "/api/v1/schedule/me?from=" + from + "&to=" + to;
-    if (state.user.role === "parent") query += "&child_id=" + state.childId;
+    if (state.user.role !== "student") query += "&child_id=" + state.childId;
     return loadFor(ET.$("week"), query, renderWeek);
   }
 
@@ -56,6 +54,7 @@
       state.classNames[childId] = schedule.items[0].class_name;
       showTitle();
     }
+    if (!schedule.items.length) { show(box, emptyWeek()); return; }
     var day = dayIn(schedule.timezone);
     var time = timeIn(schedule.timezone);
     var byDay = {};
@@ -68,9 +67,10 @@
       var lessons = (byDay[key] || []).sort(function (a, b) { return a.starts_at < b.starts_at ? -1 : 1; });
       var list = el("ol", { class: "lessons" });
       lessons.forEach(function (lesson) {
-        list.append(el("li", { class: "lesson", "data-lesson-id": lesson.id },
+        list.append(el("li", { class: "lesson" + (lesson.cancelled ? " cancelled" : ""), "data-lesson-id": lesson.id },
           el("span", { class: "lesson-time", text: time(lesson.starts_at) + "–" + time(lesson.ends_at) }),
           el("span", { class: "lesson-subject", text: lesson.subject_name }),
+          lesson.cancelled ? el("span", { class: "lesson-cancelled", text: t("Lesson cancelled") }) : null,
           lesson.room ? el("span", { class: "lesson-room", text: t("room %(room)s", { room: lesson.room }) }) : null,
           lesson.topic ? el("span", { class: "lesson-topic", text: t("Topic: %(topic)s", { topic: lesson.topic }) }) : null,
           el("span", { class: "homework" + (lesson.homework ? "" : " muted"),
@@ -81,6 +81,30 @@
         heading, lessons.length ? list : el("p", { class: "muted", text: t("No lessons") })));
     }
     show(box, wrap);
+  }
+
+  // A week without a single lesson: the holidays (between or after the terms), or simply no lessons,
+  // in one line rather than six days of "No lessons".
+  function emptyWeek() {
+    var from = ET.isoDay(state.weekStart);
+    var to = ET.isoDay(ET.addDays(state.weekStart, 6));
+    var inTerm = state.terms.some(function (term) { return term.starts_on <= to && from <= term.ends_on; });
+    if (inTerm || !state.terms.length) return el("p", { class: "muted week-empty", text: t("No lessons this week.") });
+    var next = state.terms.filter(function (term) { return term.starts_on > to; })
+      .sort(function (a, b) { return a.starts_on < b.starts_on ? -1 : 1; })[0];
+    return el("div", { class: "holidays" },
+      el("p", { class: "holidays-title", text: t("Holidays") }),
+      next ? el("p", { class: "muted", text: t("Lessons start again on %(date)s.", { date: ET.fmt.date(next.starts_on) }) })
+        : null);
+  }
+
+  // On a day outside every term (the holidays, the summer) the diary opens on the last school week.
+  function lastSchoolWeek() {
+    var today = ET.isoDay(new Date());
+    if (state.terms.some(function (term) { return term.starts_on <= today && today <= term.ends_on; })) return;
+    var past = state.terms.filter(function (term) { return term.ends_on < today; })
+      .sort(function (a, b) { return a.ends_on < b.ends_on ? 1 : -1; })[0];
+    if (past) state.weekStart = ET.monday(ET.parseDay(past.ends_on));
   }
 
   // ---------------------------------------------------------------- grades
@@ -131,6 +155,13 @@
     return loadFor(ET.$("attendance"), query, renderAttendance);
   }
 
+  // "Математика: опоздала": the verb agrees with the student (a noun when the name does not tell).
+  function attendanceText(gender, m) {
+    if (m.status === "late") return ET.tg(gender, "%(subject)s: was late", { subject: m.subject });
+    var reason = m.reason ? REASONS[m.reason] : t("no reason given");
+    return ET.tg(gender, "%(subject)s: was absent (%(reason)s)", { subject: m.subject, reason: reason });
+  }
+
   function renderAttendance(box, data) {
     var s = data.summary || {};
     var rate = s.rate === null || s.rate === undefined ? "—" : Math.round(s.rate * 100) + "%";
@@ -144,8 +175,7 @@
     missed.forEach(function (m) {
       list.append(el("li", { class: "att-" + m.status },
         el("time", { datetime: m.starts_at, text: ET.fmt.stamp(m.starts_at) }), " ",
-        m.subject + ": " + ATTENDANCE[m.status] + (m.status !== "absent" ? "" :
-          " (" + (m.reason ? REASONS[m.reason] : t("no reason given")) + ")")));
+        attendanceText(data.student_gender, m)));
     });
     ET.clear(box).append(summary, missed.length ? list : el("p", { class: "muted", text: t("No absences.") }));
   }
@@ -167,7 +197,7 @@
   }
 
   function setupChildren() {
-    if (state.user.role !== "parent") {
+    if (state.user.role === "student") {  // anyone else reads their linked children (a teacher may be a parent)
       state.childId = state.user.id;
       return Promise.resolve();
     }
@@ -199,6 +229,7 @@
     return ET.api("/api/v1/schools/" + state.user.school_id + "/terms").then(function (terms) {
       var select = ET.$("term-select");
       var today = ET.isoDay(new Date());
+      state.terms = terms;
       terms.forEach(function (t) {
         var current = t.starts_on <= today && today <= t.ends_on;
         if (current) state.termId = String(t.id);
@@ -227,6 +258,8 @@
       loadWeek();
     } else if (n.kind === "attendance") {
       loadAttendance();
+    } else if (n.kind === "lesson_changed") {
+      loadWeek();
     }
   });
 
@@ -235,7 +268,7 @@
 
   ET.start().then(function (user) {
     state.user = user;
-    if (user.role !== "student" && user.role !== "parent") { window.location.replace(ET.homeFor(user)); return; }
-    return Promise.all([setupChildren(), setupTerms()]).then(loadAll);
+    if (["student", "parent", "teacher"].indexOf(user.role) < 0) { window.location.replace(ET.homeFor(user)); return; }
+    return Promise.all([setupChildren(), setupTerms()]).then(function () { lastSchoolWeek(); return loadAll(); });
   }).catch(function (err) { if (!err.shown) ET.toast(err.message, "error"); });
 })();

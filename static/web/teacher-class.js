@@ -80,7 +80,9 @@
       var body = el("tbody");
       data.parents.forEach(function (p) {
         body.append(el("tr", { "data-parent-id": p.id },
-          el("th", { scope: "row" }, p.name, p.is_active ? null : el("span", { class: "tag", text: t("inactive") })),
+          el("th", { scope: "row" }, p.is_active ? el("a", { href: "/chat?with=" + p.id, class: "person-chat",
+            title: t("Write privately to %(name)s", { name: p.name }) }, p.name)
+            : p.name, p.is_active ? null : el("span", { class: "tag", text: t("inactive") })),
           el("td", { text: p.children.map(function (c) { return c.name; }).join(", ") }),
           el("td", {}, el("a", { href: "mailto:" + p.email, text: p.email }))));
       });

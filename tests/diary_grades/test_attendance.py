@@ -141,3 +141,19 @@ async def test_attendance_authorization_and_bad_input(client: TestClient, ctx: A
     resp = await client.get(f"/api/v1/students/{s1}/attendance?from=2026-10-10&to=2026-10-01",
                             headers=teacher.headers)
     assert resp.status == 422
+
+
+async def test_a_students_attendance_names_the_gender_its_words_agree_with(
+    client: TestClient, factory: Factory, school: BuiltSchool,
+) -> None:
+    """The diary words a student's marks as verbs ("опоздал" / "опоздала"): the answer says which form."""
+    s1 = school.classes[0].student_ids[0]
+    student = await factory.login(school.user(s1))
+    resp = await client.get(f"/api/v1/students/{s1}/attendance", headers=student.headers)
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["student_gender"] == "male"  # "Школьников": a boy, by the surname
+    admin = await factory.login(school.admin)
+    resp = await client.put(f"/api/v1/users/{s1}/gender", headers=admin.headers, json={"gender": "female"})
+    assert resp.status == 200, await resp.text()
+    resp = await client.get(f"/api/v1/students/{s1}/attendance", headers=student.headers)
+    assert (await resp.json())["student_gender"] == "female"

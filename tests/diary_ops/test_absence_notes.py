@@ -77,6 +77,8 @@ async def test_note_accepted_excuses_marks_taken_before_and_after(client: TestCl
     assert (await resp.json())["status"] == "accepted"
     resp = await client.get(f"/api/v1/lessons/{l1}/attendance", headers=subject_teacher.headers)
     assert (await resp.json())["marks"][0]["reason"] == "illness"  # taken before: updated on acceptance
+    resp = await client.get(f"/api/v1/journal/lessons/{l2}", headers=subject_teacher.headers)
+    assert (await resp.json())["absence_notes"] == [{"student_id": child, "reason": "illness"}]
     assert (await mark(client, subject_teacher.headers, l2, child))["reason"] == "illness"  # taken after
     assert (await mark(client, subject_teacher.headers, l3, child))["reason"] is None  # outside the note
     decided = (await notes_of_kind(ctx))[len(created):]
@@ -218,3 +220,21 @@ async def test_writing_notes_is_rate_limited(client: TestClient, ctx: AppContext
         "student_id": child, "from": (today() + timedelta(days=1)).isoformat(), "reason": "illness"},
         headers=parent.headers)
     assert resp.status == 429
+
+
+async def test_decisions_are_rate_limited(client: TestClient, ctx: AppContext, factory: Factory,
+                                          school: BuiltSchool) -> None:
+    cls = school.classes[0]
+    child = cls.student_ids[0]
+    parent = await factory.login(school.parents(child)[0])
+    resp = await client.post("/api/v1/absence-notes", json={
+        "student_id": child, "from": (today() + timedelta(days=1)).isoformat(), "reason": "illness"},
+        headers=parent.headers)
+    note_id = (await resp.json())["id"]
+    teacher = await factory.login(school.user(cls.class_teacher_id or 0))
+    for _ in range(600):
+        await ctx.limiter.hit(f"absence-decision:{teacher.user.id}", 3600)
+    resp = await client.post(f"/api/v1/absence-notes/{note_id}/decision", json={"decision": "accepted"},
+                             headers=teacher.headers)
+    assert resp.status == 429
+    assert await audit_of(ctx, note_id) == ["create"]

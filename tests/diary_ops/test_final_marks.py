@@ -111,3 +111,15 @@ async def test_who_may_read_and_set_final_marks(client: TestClient, ctx: AppCont
     resp = await client.put("/api/v1/year-marks", json=key, headers=foreign.headers)
     assert resp.status == 404
     assert await finals_told(ctx, child) == []
+
+
+async def test_setting_year_marks_is_rate_limited(client: TestClient, ctx: AppContext, factory: Factory,
+                                                  school: BuiltSchool) -> None:
+    cls = school.classes[0]
+    math = school.subject(0)
+    teacher = await factory.login(school.teacher_of(cls.id, math))
+    for _ in range(1200):
+        await ctx.limiter.hit(f"year-mark:{teacher.user.id}", 3600)
+    resp = await client.put("/api/v1/year-marks", headers=teacher.headers, json={
+        "student_id": cls.student_ids[0], "subject_id": math, "year_id": school.year_id})
+    assert resp.status == 429

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import icalendar
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
@@ -164,3 +165,35 @@ async def test_restore_move_and_room_are_announced(client: TestClient, ctx: AppC
     resp = await client.patch(f"/api/v1/lessons/{lesson_id}", json={"topic": "Причастие"},
                               headers=admin.headers)
     assert len([n for n in await changes(ctx) if n.user_id == student]) == 4
+
+
+async def test_lesson_changes_are_rate_limited(client: TestClient, ctx: AppContext, factory: Factory,
+                                               school: BuiltSchool) -> None:
+    (lesson_id,) = await add_lessons(ctx, school, school.classes[0].id, school.subject(0), [D1], hour=9)
+    admin = await factory.login(school.admin)
+    for _ in range(600):
+        await ctx.limiter.hit(f"lesson-change:{admin.user.id}", 3600)
+    resp = await client.put(f"/api/v1/lessons/{lesson_id}/cancellation", json={}, headers=admin.headers)
+    assert resp.status == 429
+    assert await changes(ctx) == []
+
+
+async def test_a_cancelled_lesson_is_cancelled_in_the_calendar_feed(client: TestClient, ctx: AppContext,
+                                                                     factory: Factory, school: BuiltSchool) -> None:
+    cls = school.classes[0]
+    soon = datetime.now(UTC).date() + timedelta(days=2)
+    (lesson_id,) = await add_lessons(ctx, school, cls.id, school.subject(0), [soon], hour=9)
+    parent = await factory.login(school.parents(cls.student_ids[0])[0])
+    resp = await client.post("/api/v1/calendar-feed", headers=parent.headers)
+    assert resp.status == 201, await resp.text()
+    path = "/" + str((await resp.json())["url"]).split("://", 1)[1].split("/", 1)[1]
+    first = await client.get(path)
+    etag = first.headers["ETag"]
+    admin = await factory.login(school.admin)
+    resp = await client.put(f"/api/v1/lessons/{lesson_id}/cancellation", json={}, headers=admin.headers)
+    assert resp.status == 200
+    again = await client.get(path, headers={"If-None-Match": etag})
+    assert again.status == 200
+    events = [e for e in icalendar.Calendar.from_ical(await again.read()).walk("VEVENT")
+              if str(e["uid"]).startswith(f"lesson-{lesson_id}@")]
+    assert [str(e["status"]) for e in events] == ["CANCELLED"]

@@ -131,8 +131,8 @@ async def test_absence_marked_by_the_teacher_shows_live_on_the_students_diary(
     assert resp.status == 200, await resp.text()
     mark_id = next(m["id"] for m in (await resp.json())["items"] if m["student_id"] == child.id)
     entry = box.locator("li.att-absent")
-    await entry.filter(has_text="Математика: отсутствие (причина не указана)").wait_for()
-    # The notification agrees with the student ("Ученик0 Школьников": a boy, by the surname).
+    # The entry and the notification agree with the student ("Ученик0 Школьников": a boy, by the surname).
+    await entry.filter(has_text="Математика: отсутствовал (причина не указана)").wait_for()
     day = format_date(today, "d MMMM", locale="ru")
     await page.locator(".toast").filter(has_text=f"Школьников отсутствовал на уроке: Математика, {day}").wait_for()
     await expect(page.locator(summary("Пропуски"))).to_have_text("1", use_inner_text=True)
@@ -144,7 +144,7 @@ async def test_absence_marked_by_the_teacher_shows_live_on_the_students_diary(
     # The reason added later replaces the old one, live as well.
     resp = await client.patch(f"/api/v1/attendance/{mark_id}", headers=teacher.headers, json={"reason": "illness"})
     assert resp.status == 200, await resp.text()
-    await entry.filter(has_text="Математика: отсутствие (болезнь)").wait_for()
+    await entry.filter(has_text="Математика: отсутствовал (болезнь)").wait_for()
     await page.locator(summary("Без уважительной причины")).filter(has_text="0").wait_for()
     await expect(page.locator(summary("Пропуски"))).to_have_text("1", use_inner_text=True)
     assert await box.locator("li").count() == 1

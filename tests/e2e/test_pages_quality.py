@@ -10,9 +10,9 @@ from tests.support.school import BuiltSchool
 
 
 @pytest.mark.parametrize(("who", "pages"), [
-    ("student", ["/diary", "/chat", "/profile"]),
-    ("parent", ["/diary", "/chat", "/profile"]),
-    ("teacher", ["/teacher", "/chat", "/profile"]),
+    ("student", ["/diary", "/chat", "/news", "/profile"]),
+    ("parent", ["/diary", "/chat", "/news", "/profile"]),
+    ("teacher", ["/teacher", "/chat", "/news", "/profile"]),
 ])
 async def test_each_page_fits_and_is_accessible(browsers: Browsers, school: BuiltSchool, who: str,
                                                 pages: list[str]) -> None:

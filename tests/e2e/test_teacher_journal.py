@@ -124,7 +124,7 @@ async def test_attendance_taken_with_the_keyboard_reaches_the_parents_open_diary
     await shot(page, "teacher-lesson")
 
     # The parent's open diary shows the absence without a reload.
-    await diary.locator("#attendance li.att-absent").filter(has_text="Математика: отсутствие (болезнь)").wait_for()
+    await diary.locator("#attendance li.att-absent").filter(has_text="Математика: отсутствовал (болезнь)").wait_for()
     await diary.locator(".toast").filter(has_text="отсутствовал на уроке: Математика").wait_for()
 
     # Back on the day: the lesson's attendance is taken.

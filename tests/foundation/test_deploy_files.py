@@ -490,13 +490,34 @@ def test_cluster_goes_through_pgbouncer_in_transaction_mode(compose):
     assert urlsplit(_cluster_settings(compose, "migrate").database_url).hostname == "postgres"
 
 
-def test_cluster_has_a_relay_and_a_notifier_and_a_place_for_redis_cluster(compose):
+def test_cluster_has_a_relay_and_a_notifier(compose):
     commands = [svc["command"][0] for svc in _in_profile(compose, "cluster").values() if "command" in svc]
     assert commands.count("relay") >= 1
     assert commands.count("notifier") >= 1
     assert "mailpit" in compose["services"]["cluster-notifier"]["depends_on"]
-    # Redis Cluster comes later: for now the cluster profile uses the single Redis, and the file says where
-    # the Redis Cluster services will go.
-    for name in ("cluster-api-1", "cluster-relay"):
-        assert urlsplit(_cluster_settings(compose, name).redis_url).hostname == "redis"
-    assert "# --- Redis Cluster:" in (ROOT / "docker-compose.yml").read_text()
+
+
+def test_cluster_redis_is_a_three_master_redis_cluster(compose):
+    services = compose["services"]
+    nodes = {name: svc for name, svc in _in_profile(compose, "cluster").items()
+             if str(svc.get("image", "")).startswith("redis:") and "--cluster-enabled" in svc.get("command", [])}
+    for svc in nodes.values():
+        command = svc["command"]
+        assert svc["image"] == "redis:7"  # 7.0+: sharded pub/sub
+        assert command[command.index("--cluster-enabled") + 1] == "yes"
+        assert "healthcheck" in svc
+    # The job joins exactly those nodes, with one replica each: 6 nodes, 3 masters.
+    init = services["redis-cluster-init"]
+    script = init["command"][0]
+    replicas = int(script.split("--cluster-replicas ")[1].split()[0])
+    joined = {f"redis-cluster-{n}" for n in script.split("for n in ")[1].split(";")[0].split()}
+    assert joined == set(nodes)
+    assert len(nodes) // (1 + replicas) == 3
+    assert set(init["depends_on"]) == set(nodes)
+    # Every EduTrack service of the profile uses the cluster, once it exists; its nodes are nodes of it.
+    for name, settings in _cluster_apps(compose).items():
+        listed = [entry.rpartition(":") for entry in settings.redis_cluster_nodes.split(",")]
+        assert {host for host, _, _ in listed} <= set(nodes), name
+        assert {port for _, _, port in listed} == {"6379"}, name
+        assert services[name]["depends_on"]["redis-cluster-init"]["condition"] == "service_completed_successfully"
+        assert "redis" not in services[name]["depends_on"], name

@@ -17,6 +17,7 @@ from edutrack.settings import Settings, load_settings
 PG_SERVER = os.environ.get("TEST_PG_SERVER", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 PGBOUNCER_ENV = "EDUTRACK_TEST_PGBOUNCER"
+REDIS_CLUSTER_ENV = "EDUTRACK_TEST_REDIS_CLUSTER"
 
 
 def base_test_settings(database_url: str, **overrides: Any) -> Settings:

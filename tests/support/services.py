@@ -521,3 +521,157 @@ def streaming_replica() -> Iterator[StreamingPair]:
         standby.stop()
         primary.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _free_cluster_port() -> int:
+    """A port whose cluster bus port (port + 10000) is free too."""
+    for _ in range(200):
+        port = secrets.randbelow(9000) + 21000
+        if not port_open(port) and not port_open(port + 10000):
+            return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+@dataclass
+class PrivateRedisCluster:
+    """A Redis Cluster of the test's own: `masters` masters with one replica each (redis-server processes in
+    cluster mode, joined by `redis-cli --cluster create`). A test may kill a master (its replica is promoted
+    after `node_timeout` ms) or restart a node."""
+
+    workdir: Path
+    masters: int = 3
+    node_timeout: int = 1000
+    ports: list[int] = field(default_factory=list)
+    processes: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
+    served: int = 0  # commands processed, read when the run's cluster stops
+
+    @property
+    def nodes(self) -> str:
+        """The REDIS_CLUSTER_NODES value."""
+        return ",".join(f"127.0.0.1:{port}" for port in self.ports)
+
+    def start_node(self, port: int) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        directory = self.workdir / str(port)
+        directory.mkdir(exist_ok=True)
+        self.processes[port] = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(directory), "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+             "--cluster-node-timeout", str(self.node_timeout), "--cluster-allow-pubsubshard-when-down", "yes"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not port_open(port):
+            if time.monotonic() > deadline or self.processes[port].poll() is not None:
+                raise RuntimeError("a Redis Cluster node did not start")
+            time.sleep(0.05)
+
+    def start(self) -> None:
+        while len(self.ports) < self.masters * 2:
+            port = _free_cluster_port()
+            try:
+                self.start_node(port)
+            except RuntimeError:  # taken meanwhile by someone else on this shared machine: another pair
+                self.processes.pop(port).kill()
+                continue
+            self.ports.append(port)
+        cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+        subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports),
+                        "--cluster-replicas", "1", "--cluster-yes"], check=True, capture_output=True, timeout=60)
+        self.wait_ok()
+        self.wait_replicated()  # a replica that has not synced yet is never promoted
+
+    def cli(self, port: int, *args: str) -> str:
+        cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+        result = subprocess.run([cli, "-p", str(port), *args], capture_output=True, text=True, timeout=10)
+        return result.stdout
+
+    def info(self, port: int) -> dict[str, str]:
+        lines = self.cli(port, "INFO", "stats").splitlines()
+        return dict(line.split(":", 1) for line in lines if ":" in line)
+
+    def alive(self) -> list[int]:
+        return [port for port, process in self.processes.items() if process.poll() is None]
+
+    def wait_ok(self, timeout: float = 30.0) -> None:
+        """Until every live node says the cluster is ok and sees `masters` masters alive."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all("cluster_state:ok" in self.cli(p, "CLUSTER", "INFO") and len(self.master_ports(p)) == self.masters
+                   for p in self.alive()):
+                return
+            time.sleep(0.2)
+        raise RuntimeError("the private Redis Cluster did not become ok")
+
+    def wait_replicated(self, timeout: float = 30.0) -> None:
+        """Until every live replica's link to its master is up (a restarted node has synced), so that a master
+        killed next has a replica that may take over."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            infos = [self.cli(p, "INFO", "replication") for p in self.alive()]
+            if all("role:master" in i or "master_link_status:up" in i for i in infos):
+                return
+            time.sleep(0.2)
+        raise RuntimeError("a Redis Cluster replica did not sync")
+
+    def master_ports(self, asking: int | None = None) -> list[int]:
+        """The ports of the masters that hold slots and are not failed, as a live node sees them."""
+        port = asking if asking is not None else self.alive()[0]
+        masters = []
+        for line in self.cli(port, "CLUSTER", "NODES").splitlines():
+            fields = line.split()
+            if len(fields) > 8 and "master" in fields[2] and "fail" not in fields[2]:
+                masters.append(int(fields[1].split("@")[0].rsplit(":", 1)[1]))
+        return sorted(masters)
+
+    def master_of(self, name: str) -> int:
+        """The port of the master serving this key or shard channel now."""
+        slot = int(self.cli(self.alive()[0], "CLUSTER", "KEYSLOT", name).strip())
+        for line in self.cli(self.alive()[0], "CLUSTER", "NODES").splitlines():
+            fields = line.split()
+            if "master" not in fields[2] or "fail" in fields[2]:
+                continue
+            for part in fields[8:]:
+                low, _, high = part.partition("-")
+                if low.isdigit() and int(low) <= slot <= int(high or low):
+                    return int(fields[1].split("@")[0].rsplit(":", 1)[1])
+        raise RuntimeError(f"no master serves slot {slot}")
+
+    def move_slot(self, name: str, to_port: int) -> int:
+        """Migrate the slot of this key or shard channel to the master at `to_port` (the steps `redis-cli --cluster
+        reshard` takes for each slot); returns the port of the master it left."""
+        slot = self.cli(self.alive()[0], "CLUSTER", "KEYSLOT", name).strip()
+        source = self.master_of(name)
+        source_id = self.cli(source, "CLUSTER", "MYID").strip()
+        target_id = self.cli(to_port, "CLUSTER", "MYID").strip()
+        self.cli(to_port, "CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+        self.cli(source, "CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+        while keys := self.cli(source, "CLUSTER", "GETKEYSINSLOT", slot, "100").split():
+            self.cli(source, "MIGRATE", "127.0.0.1", str(to_port), "", "0", "5000", "KEYS", *keys)
+        for port in (to_port, source, *(p for p in self.master_ports() if p not in (to_port, source))):
+            self.cli(port, "CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        return source
+
+    def kill(self, port: int) -> None:
+        """SIGKILL a node: no goodbye to anyone; its replica takes over after the node timeout."""
+        process = self.processes.pop(port)
+        process.kill()
+        process.wait(10)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(10)
+        self.processes.clear()
+
+
+@contextlib.contextmanager
+def private_redis_cluster(masters: int = 3) -> Iterator[PrivateRedisCluster]:
+    with tempfile.TemporaryDirectory(prefix="edutrack-redis-cluster-") as tmp:
+        cluster = PrivateRedisCluster(workdir=Path(tmp), masters=masters)
+        try:
+            cluster.start()
+            yield cluster
+        finally:
+            cluster.stop()

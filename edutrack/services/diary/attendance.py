@@ -169,8 +169,10 @@ async def student_attendance(ctx: AppContext, who: Principal, student_id: int, *
         scope = await permissions.student_scope(session, who, student_id)
         rows = await q.student_marks(session, student_id, starts=lo, ends=hi, teacher_id=scope)
         summary = await q.student_summary(session, student_id, starts=lo, ends=hi, teacher_id=scope)
+        name = (await person_names(session, [student_id])).get(student_id)
     return {
-        "student_id": student_id, "from_": starts, "to": ends,
+        "student_id": student_id, "student_gender": name.grammatical_gender if name else None,
+        "from_": starts, "to": ends,
         "marks": [{"id": r.id, "lesson_id": r.lesson_id, "starts_at": r.starts_at, "subject_id": r.subject_id,
                    "subject": r.subject, "status": r.status, "reason": r.reason, "note": r.note} for r in rows],
         "summary": summary_view(summary),

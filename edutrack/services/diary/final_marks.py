@@ -32,6 +32,7 @@ from edutrack.services.diary.notify import journal_changed, notify_students_and_
 from edutrack.uow import unit_of_work
 
 KIND = "final_mark"
+YEAR_MARKS_PER_HOUR = 1200  # per teacher: a few classes' subjects at the end of the year, with corrections
 
 
 def _bad(field: str, message: str) -> errors.ValidationFailed:
@@ -121,6 +122,9 @@ async def _class_of(session: AsyncSession, student_id: int, class_id: int | None
 async def set_year_mark(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
     """Confirm the proposed year mark (no `final`) or override it (a reason in `comment`)."""
     permissions.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
+    count, retry_after = await ctx.limiter.hit(f"year-mark:{who.user_id}", 3600)
+    if count > YEAR_MARKS_PER_HOUR:
+        raise errors.TooManyRequests(retry_after)
     async with unit_of_work(ctx) as uow:
         session = uow.session
         student = await gq.student_row(session, data["student_id"])

@@ -25,7 +25,7 @@ from edutrack.queries import journal as q
 from edutrack.queries import schools as school_q
 from edutrack.queries.people import person_names
 from edutrack.security.tokens import Principal
-from edutrack.services.diary import permissions
+from edutrack.services.diary import absence_notes, permissions
 from edutrack.services.diary.averages import propose_from_sums
 from edutrack.services.diary.grades import display
 
@@ -219,6 +219,7 @@ async def lesson_sheet(ctx: AppContext, who: Principal, lesson_id: int) -> dict[
         student_ids = await q.student_ids(session, cls.id)
         marks = await q.attendance(session, [lesson_id])
         grades = await q.lesson_grades(session, lesson_id)
+        noted = await absence_notes.excused_reasons(session, lesson_id, student_ids)
         terms = await q.school_terms(session, cls.school_id)
         people = await person_names(session, [*student_ids, lesson.teacher_id, *(g.teacher_id for g in grades)])
     day = lesson.starts_at.astimezone(ZoneInfo(cls.timezone)).date()
@@ -232,4 +233,5 @@ async def lesson_sheet(ctx: AppContext, who: Principal, lesson_id: int) -> dict[
         "attendance": [{"id": a.id, "student_id": a.student_id, "status": a.status, "reason": a.reason,
                         "note": a.note, "updated_at": a.updated_at} for a in marks],
         "grades": [grade_view(g, people) for g in grades],
+        "absence_notes": [{"student_id": s, "reason": r} for s, r in sorted(noted.items())],
     }

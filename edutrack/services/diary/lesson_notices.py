@@ -1,6 +1,7 @@
-"""The `lesson_changed` notification of a one-off lesson change (services/diary/lesson_changes.py) and of a
-move or room change made with PATCH /lessons/{id} (services/diary/lessons.py): the class's students and their
-parents, and the teachers concerned, are told in the transaction of the change."""
+"""Notifications about lessons, written in the transaction of the change: `lesson_changed` for a one-off change
+(services/diary/lesson_changes.py) and for a move or room change made with PATCH /lessons/{id}
+(services/diary/lessons.py) — the class's students and their parents and the teachers concerned; `homework` when
+a lesson's homework is set or changed — the class's students and their parents."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack.db.diary import Lesson
@@ -68,3 +70,24 @@ async def announce_move(session: AsyncSession, before: tuple[Any, ...], lesson: 
     if room != lesson.room:
         return await announce(session, lesson.id, "room", tz, {lesson.teacher_id}, actor_id)
     return []
+
+
+def _homework_payloads(row: Row[Any], student_ids: list[int], tz: ZoneInfo) -> dict[int, dict[str, Any]]:
+    lesson: Lesson = row[0]
+    day = lesson.starts_at.astimezone(tz).date()
+    with for_recipients():
+        title = _("Homework in %(subject)s for %(date)s", subject=row.subject_name, date=day_month(day))
+    payload = {
+        "lesson_id": lesson.id, "class_id": lesson.class_id, "subject": row.subject_name,
+        "date": day.isoformat(), "text": lesson.homework, "title": title,
+    }
+    return {sid: payload for sid in student_ids}
+
+
+async def notify_homework(session: AsyncSession, lesson_id: int, tz: ZoneInfo) -> list[Notification]:
+    row = await lesson_q.lesson_row(session, lesson_id)
+    assert row is not None
+    students = await lesson_q.student_ids_of_class(session, row[0].class_id)
+    if not students:
+        return []
+    return await notify_students_and_parents(session, "homework", _homework_payloads(row, students, tz))

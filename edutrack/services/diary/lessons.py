@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from edutrack import cache, errors
 from edutrack.context import AppContext
 from edutrack.db.diary import Lesson
-from edutrack.db.models import Notification, Role
-from edutrack.i18n import _, day_month, for_recipients, ngettext
+from edutrack.db.models import Role
+from edutrack.i18n import _, ngettext
 from edutrack.queries import classes as class_q
 from edutrack.queries import grades as grade_q
 from edutrack.queries import lessons as q
@@ -29,7 +29,7 @@ from edutrack.security.tokens import Principal
 from edutrack.serialize import dumps_bytes
 from edutrack.services.diary import lesson_notices, permissions
 from edutrack.services.diary.clashes import check_conflicts, from_integrity
-from edutrack.services.diary.notify import journal_changed, notify_students_and_parents
+from edutrack.services.diary.notify import journal_changed
 from edutrack.uow import AfterCommit, unit_of_work
 
 MAX_RANGE_DAYS = 42  # a week view, a fortnight, a month: anything longer is a report, not a schedule
@@ -94,27 +94,6 @@ async def _validate_refs(session: AsyncSession, who: Principal, fields: dict[str
         )
 
 
-def _homework_payloads(row: Row[Any], student_ids: list[int], tz: ZoneInfo) -> dict[int, dict[str, Any]]:
-    lesson: Lesson = row[0]
-    day = lesson.starts_at.astimezone(tz).date()
-    with for_recipients():
-        title = _("Homework in %(subject)s for %(date)s", subject=row.subject_name, date=day_month(day))
-    payload = {
-        "lesson_id": lesson.id, "class_id": lesson.class_id, "subject": row.subject_name,
-        "date": day.isoformat(), "text": lesson.homework, "title": title,
-    }
-    return {sid: payload for sid in student_ids}
-
-
-async def _notify_homework(session: AsyncSession, lesson_id: int, tz: ZoneInfo) -> list[Notification]:
-    row = await q.lesson_row(session, lesson_id)
-    assert row is not None
-    students = await q.student_ids_of_class(session, row[0].class_id)
-    if not students:
-        return []
-    return await notify_students_and_parents(session, "homework", _homework_payloads(row, students, tz))
-
-
 async def _lesson_changed(session: AsyncSession, uow: AfterCommit, lesson: Lesson, who: Principal) -> None:
     await journal_changed(session, uow, class_id=lesson.class_id, subject_id=lesson.subject_id, what="lesson",
                           actor_id=who.user_id, lesson_id=lesson.id)
@@ -165,7 +144,7 @@ async def create_lesson(ctx: AppContext, who: Principal, data: dict[str, Any]) -
             uow.invalidate(cache.school_schedule_bucket(fields["school_id"]))
             await _lesson_changed(session, uow, lesson, who)
             if lesson.homework:
-                uow.publish_notifications(await _notify_homework(session, lesson.id, tz))
+                uow.publish_notifications(await lesson_notices.notify_homework(session, lesson.id, tz))
             row = await q.lesson_row(session, lesson.id)
             assert row is not None
             view = lesson_view(row)
@@ -212,7 +191,7 @@ async def update_lesson(ctx: AppContext, who: Principal, lesson_id: int, changes
             uow.invalidate(cache.school_schedule_bucket(lesson.school_id))
             await _lesson_changed(session, uow, lesson, who)
             if lesson.homework and lesson.homework != old_homework:
-                uow.publish_notifications(await _notify_homework(session, lesson.id, tz))
+                uow.publish_notifications(await lesson_notices.notify_homework(session, lesson.id, tz))
             uow.publish_notifications(await lesson_notices.announce_move(session, before, lesson, tz, who.user_id))
             row = await q.lesson_row(session, lesson.id)
             assert row is not None
