@@ -4,7 +4,7 @@
   var ET = window.EduTrack;
   var t = ET.t;
   // The pages a sign-in may return to; anything else in `next` goes to the user's home page.
-  var PAGES = ["/diary", "/teacher", "/chat", "/profile", "/admin", "/admin/people", "/admin/classes",
+  var PAGES = ["/diary", "/teacher", "/chat", "/news", "/profile", "/admin", "/admin/people", "/admin/classes",
     "/admin/subjects", "/admin/calendar", "/admin/timetable", "/admin/outbox", "/admin/schools"];
   // An open redirect would let a link send a fresh login anywhere. `next` is resolved the way the browser will
   // resolve it (tabs and newlines dropped, backslashes read as slashes, scheme-relative and absolute forms),
