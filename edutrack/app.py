@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from edutrack import public_web, realtime, web_admin, web_notify
+from edutrack import public_web, realtime, web_account, web_admin, web_notify
 from edutrack import web as web_client
 from edutrack.api import absences as absences_api
 from edutrack.api import accounts, admin_people, diary_structure, docs, health, news, timetable
@@ -83,6 +83,7 @@ def create_app(settings: Settings) -> web.Application:
     realtime.setup(app)
     web_client.setup(app)
     web_admin.setup(app)
+    web_account.setup(app)
     public_web.setup(app)
     web_notify.setup(app)
     docs.setup_routes(app)
