@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from edutrack import public_web, realtime, web_admin
+from edutrack import public_web, realtime, web_account, web_admin, web_notify
 from edutrack import web as web_client
 from edutrack.api import absences as absences_api
 from edutrack.api import accounts, admin_people, diary_structure, docs, health, news, timetable
@@ -22,9 +22,18 @@ from edutrack.api import grades as grades_api
 from edutrack.api import imports as imports_api
 from edutrack.api import journal as journal_api
 from edutrack.api import lesson_changes as lesson_changes_api
+from edutrack.api import news_acks as news_acks_api
+from edutrack.api import notifications as notifications_api
 from edutrack.api import outbox as outbox_api
 from edutrack.api import people as people_api
-from edutrack.api.middlewares import cors_and_security, error_handler, request_context, route_contract, server_header
+from edutrack.api.middlewares import (
+    cors_and_security,
+    db_admission,
+    error_handler,
+    request_context,
+    route_contract,
+    server_header,
+)
 from edutrack.i18n.web import locale_middleware
 from edutrack.keys import CTX, SETTINGS
 from edutrack.resources import open_context
@@ -43,7 +52,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[request_context, cors_and_security(settings), locale_middleware, error_handler, route_contract],
+        middlewares=[request_context, cors_and_security(settings), locale_middleware, error_handler, db_admission,
+                     route_contract],
     )
     app[SETTINGS] = settings
     app.on_response_prepare.append(server_header)
@@ -68,10 +78,14 @@ def create_app(settings: Settings) -> web.Application:
     imports_api.setup(app)
     exports_api.setup(app)
     calendar_api.setup(app)
+    notifications_api.setup(app)
+    news_acks_api.setup(app)
     realtime.setup(app)
     web_client.setup(app)
     web_admin.setup(app)
+    web_account.setup(app)
     public_web.setup(app)
+    web_notify.setup(app)
     docs.setup_routes(app)
     app.router.add_static("/static", STATIC_DIR, name="static")
     return app

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
+from edutrack import loops
 from edutrack.logs import configure_logging
 from edutrack.settings import Settings, SettingsError, load_settings
 
@@ -77,16 +78,23 @@ def cmd_api(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     log.info("starting API", extra={"host": host, "port": port})
-    web.run_app(create_app(settings), host=host, port=port, print=None, access_log=None,
-                shutdown_timeout=10.0, handle_signals=True)
+    app = create_app(settings)
+    app.on_startup.append(_announce_loop)
+    web.run_app(app, host=host, port=port, print=None, access_log=None, shutdown_timeout=10.0,
+                handle_signals=True, loop=loops.loop_factory(settings)())
     return 0
+
+
+async def _announce_loop(app: object) -> None:
+    loops.announce()
 
 
 def _worker(role: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from edutrack.roles import run_workers
 
-        asyncio.run(run_workers(_settings(args), [role]))
+        settings = _settings(args)
+        loops.run(settings, run_workers(settings, [role]))
         return 0
 
     return run
@@ -100,8 +108,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.no_migrate:
         migrate(settings)
     roles = list(available_workers())
-    asyncio.run(run_all(settings, create_app(settings), args.host or settings.host, args.port or settings.port,
-                        roles))
+    loops.run(settings, run_all(settings, create_app(settings), args.host or settings.host,
+                                args.port or settings.port, roles))
     return 0
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from edutrack.amqp import AmqpLink
 from edutrack.background import BackgroundTasks
+from edutrack.db.gate import DbGate
 from edutrack.db.replica import HeavyReads
 from edutrack.mail.templates import MailTemplates
 from edutrack.ratelimit import FailureThrottle, RateLimiter, UserBudgets
@@ -43,6 +44,8 @@ class AppContext:
     limiter: RateLimiter
     throttle: FailureThrottle
     mail: MailTemplates
+    # Admission of API requests to PostgreSQL: a bounded queue, then 503 (db/gate.py).
+    db_gate: DbGate
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     # Chat writes per user on this node, REST and sockets together (ratelimit.py).
     budgets: UserBudgets = field(default_factory=UserBudgets)

@@ -16,7 +16,9 @@ Notification kinds and their payload (every payload has "title", a short Russian
                                          teacher, comment
   homework:   lesson_id, class_id, subject, date, text
   attendance: lesson_id, student_id, student_name, subject, date, status, reason
-  news:       news_id, title, summary
+  news:       news_id, title, summary, urgent? (passes quiet hours), ack? (true: the recipient is asked to
+              confirm they read it: services/diary/news_acks.py)
+  reminder:   news_id, title, summary, ack (true): the author reminds those who have not confirmed a news item
   message:    channel, message_id, sender_id, sender, text      (private messages only)
   absence_note: note_id, student_id, student_name, from, to, reason, status (pending, accepted, questioned),
               comment (the parent's on a new note, the class teacher's on a decision)
@@ -69,12 +71,13 @@ from redis.exceptions import RedisError
 
 from edutrack.context import AppContext
 from edutrack.db.models import Notification
+from edutrack.db.notify import LIVE
 from edutrack.redis_cluster import is_cluster
 
 log = logging.getLogger(__name__)
 
 NOTIFICATION_KINDS = ("grade", "grade_changed", "grade_deleted", "homework", "attendance", "news", "message",
-                      "absence_note", "lesson_changed", "final_mark", "moderation", "mention")
+                      "absence_note", "lesson_changed", "final_mark", "reminder", "moderation", "mention")
 
 
 def redis_channel(namespace: str, channel: str) -> str:
@@ -178,6 +181,12 @@ def session_ended_event(user_id: int, session_id: str) -> dict[str, Any]:
     return {"type": ACCESS_REVOKED, "user_id": user_id, "session": session_id, "relogin": True}
 
 
+def is_live(row: Notification) -> bool:
+    """Whether the live channel consumes this row (its recipient's preferences when it was written,
+    edutrack/db/notify.py). A row built without its stamp (None) is live, as every row was before."""
+    return row.channels is None or bool(row.channels & LIVE)
+
+
 async def publish_notifications(ctx: AppContext, rows: Iterable[Notification]) -> None:
     """Push committed notification rows to their users' feeds. Call only after the commit."""
-    await publish_many(ctx, [(f"user:{row.user_id}", notification_event(row)) for row in rows])
+    await publish_many(ctx, [(f"user:{row.user_id}", notification_event(row)) for row in rows if is_live(row)])

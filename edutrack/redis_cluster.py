@@ -21,8 +21,10 @@ from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import Redis
-from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.asyncio.connection import SSLConnection, parse_url
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException
 
 from edutrack.settings import Settings
 
@@ -47,11 +49,42 @@ def node_url(redis_url: str, host: str, port: int) -> str:
     return urlunsplit((scheme, netloc, "", parts.query, ""))
 
 
+class ClusterUnavailable(RedisConnectionError):
+    """The cluster could not serve a command: no node reachable, or a slot no master covers. redis-py raises
+    RedisClusterException for these, which is not a RedisError; as this one is, every caller treats it as it treats
+    one Redis that is down (log, fall back to PostgreSQL, let the request through)."""
+
+
+class _Pipeline(ClusterPipeline):
+    async def initialize(self) -> ClusterPipeline:
+        try:
+            return await super().initialize()
+        except RedisClusterException as exc:
+            raise ClusterUnavailable(str(exc)) from exc
+
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> list[Any]:
+        try:
+            return await super().execute(raise_on_error, allow_redirections)
+        except RedisClusterException as exc:
+            raise ClusterUnavailable(str(exc)) from exc
+
+
+class _Cluster(RedisCluster):
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().execute_command(*args, **kwargs)
+        except RedisClusterException as exc:
+            raise ClusterUnavailable(str(exc)) from exc
+
+    def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> ClusterPipeline:
+        return _Pipeline(self, transaction)  # type: ignore[abstract]
+
+
 def make_cluster(settings: Settings) -> Redis:
     """The cluster client, typed as the single-node client whose command API it offers (ctx.redis)."""
     options = parse_url(settings.redis_url)  # credentials and TLS options, as the subscription connections read them
     tls: dict[str, Any] = {key: value for key, value in options.items() if key.startswith("ssl_")}
-    client = RedisCluster(
+    client = _Cluster(
         startup_nodes=[ClusterNode(host, port) for host, port in cluster_nodes(settings)],
         username=options.get("username") or None,
         password=options.get("password") or None,

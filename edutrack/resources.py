@@ -14,6 +14,7 @@ from edutrack.context import AppContext
 # imported before the first query, in every process (API, workers, CLI), not only where Alembic loads them.
 from edutrack.db import all_models  # noqa: F401
 from edutrack.db.engine import make_engine, make_read_sessionmaker, make_sessionmaker
+from edutrack.db.gate import DbGate
 from edutrack.db.replica import make_heavy_reads
 from edutrack.mail.templates import MailTemplates
 from edutrack.ratelimit import FailureThrottle, RateLimiter
@@ -67,6 +68,7 @@ async def open_context(settings: Settings, *, role: str, connect_amqp: bool = Tr
         limiter=RateLimiter(redis, settings.namespace),
         throttle=FailureThrottle(redis, settings.namespace),
         mail=MailTemplates(),
+        db_gate=DbGate(settings.db_concurrent_requests, settings.db_queue_size, settings.db_queue_wait),
     )
     try:
         yield ctx

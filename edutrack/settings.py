@@ -40,6 +40,7 @@ SMTP_SECURITY = ("plain", "starttls", "tls")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 RABBITMQ_QUEUE_TYPES = ("classic", "quorum")
 DATABASE_POOL_MODES = ("session", "transaction")
+EVENT_LOOPS = ("uvloop", "asyncio")
 ENV = "edutrack.env"  # field metadata: the parser of a setting read from the environment, None for one that is not
 
 T = TypeVar("T")
@@ -168,9 +169,16 @@ class Settings:
     port: int = env(8000, minimum=1)
     public_url: str = env("http://127.0.0.1:8000")
 
+    # uvloop where it is installed (edutrack/loops.py); "asyncio" runs on asyncio's own loop.
+    event_loop: str = env("uvloop", parse=_choice(EVENT_LOOPS, str.lower))
+
     database_url: str = env("postgresql+asyncpg://postgres@127.0.0.1:5432/edutrack")
     db_pool_size: int = env(10, minimum=1)
     db_max_overflow: int = env(10)
+    # API requests at PostgreSQL at once, how many more may wait, and for how long before 503 (db/gate.py).
+    db_concurrent_requests: int = env(10, minimum=1)
+    db_queue_size: int = env(64)
+    db_queue_wait: float = env(0.5)
     # "transaction" when DATABASE_URL points at a PgBouncer in transaction pooling mode: no statement caches,
     # unique prepared statement names, every read inside a transaction (db/engine.py says why).
     database_pool_mode: str = env("session",
@@ -210,6 +218,11 @@ class Settings:
     # the scheduler looks every digest_interval seconds.
     digest_delay: int = env(600)
     digest_interval: float = env(60.0)
+    # News marked urgent (their emails pass quiet hours) per school per 24 hours.
+    urgent_news_per_day: int = env(3, minimum=0)
+    # The author of a news item that asks for acknowledgement may remind those who have not confirmed once per
+    # this many seconds.
+    ack_remind_interval: int = env(6 * 3600, minimum=60)
     # Waits (seconds) before each SMTP retry after a transient failure; the last value repeats.
     email_retry_delays: tuple[float, ...] = env((30.0, 120.0, 600.0, 1800.0), parse=_parse_delays)
     # SMTP attempts per email before it is dead-lettered.

@@ -45,7 +45,8 @@ class _Publish:
         self.rows = list(rows)
 
     def pairs(self) -> list[_Event]:
-        return [*self.events, *((f"user:{row.user_id}", events.notification_event(row)) for row in self.rows)]
+        return [*self.events, *((f"user:{row.user_id}", events.notification_event(row)) for row in self.rows
+                                if events.is_live(row))]
 
 
 class AfterCommit:

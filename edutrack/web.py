@@ -1,6 +1,7 @@
 """The browser client: server-rendered page shells (aiohttp-jinja2) whose scripts under /static/web/ talk to the
-JSON API and to /ws. Pages carry no data and need no session on the server: the token lives in the tab's
-sessionStorage, so the same page shell is served to everyone and the API enforces who sees what.
+JSON API and to /ws. Pages carry no data and need no session on the server: a page gets its access token from the
+API with the browser's login cookie (Path=/api/v1/auth, never sent to pages), so the same page shell is served to
+everyone and the API enforces who sees what.
 
 Each page is a `Page`: its template, its title and its scripts. The page embeds the catalogue of the messages
 its scripts use (docs/i18n.md), in the page's language."""
@@ -15,6 +16,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from edutrack.api.http import ctx_of
 from edutrack.api.openapi import doc
 from edutrack.i18n import N_, _, use_locale
 from edutrack.i18n.browser import page_catalogues
@@ -25,7 +27,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates" / "web"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 PAGES_TAG = ("pages",)
 # Bumped when static files change, so browsers do not keep a stale script next to a new page.
-ASSET_VERSION = "6"
+ASSET_VERSION = "8"
 CORE_SCRIPT = "web/core.js"
 # Every signed-in page: keeps the page's socket showing what arrives (the chat badge, new chats); see live.js.
 LIVE_SCRIPT = "web/live.js"
@@ -46,7 +48,8 @@ TEACHER = Page("teacher", "teacher.html", N_("Teacher's journal"),
                 "web/teacher-class.js", "web/teacher.js"))
 CHAT = Page("chat", "chat.html", N_("Chats"), (LIVE_SCRIPT, "web/chat.js"))
 NEWS = Page("news", "news.html", N_("News page"), (LIVE_SCRIPT, "web/news.js"))
-RESET_PASSWORD = Page("reset-password", "reset_password.html", N_("New password"), ("reset-password.js",))
+RESET_PASSWORD = Page("reset-password", "reset_password.html", N_("New password"),
+                      ("web/account.js", "web/reset-password.js"))
 PAGES = (LOGIN, DIARY, TEACHER, CHAT, NEWS, RESET_PASSWORD)
 
 # Per app: page name -> locale -> the page's browser catalogue (built once at start-up from the scripts).
@@ -68,7 +71,7 @@ def render_page(request: web.Request, page: Page, **context: Any) -> web.Respons
 
 @doc("Web client: the login page (HTML)", tags=PAGES_TAG, auth=False)
 async def login_page(request: web.Request) -> web.Response:
-    return render_page(request, LOGIN)
+    return render_page(request, LOGIN, self_registration=ctx_of(request).settings.allow_self_registration)
 
 
 @doc("Web client: a student's or parent's diary: week schedule with homework, grades, attendance (HTML)",
@@ -95,8 +98,8 @@ async def news_page(request: web.Request) -> web.Response:
     return render_page(request, NEWS)
 
 
-@doc("Web page behind the password reset link in the email: asks for the new password and posts it to "
-     "/api/v1/password-reset/confirm (HTML, not JSON)", tags=PAGES_TAG, auth=False)
+@doc("Web page behind the password reset link in the email, or where the email's code is typed: asks for the new "
+     "password and posts it to /api/v1/password-reset/confirm (HTML, not JSON)", tags=PAGES_TAG, auth=False)
 async def reset_password_page(request: web.Request) -> web.Response:
     return render_page(request, RESET_PASSWORD)
 

@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 from aiohttp import web
 
+from edutrack.api import sessions as sessions_api
 from edutrack.api.http import client_ip, ctx_of, json_response, load_json, load_query, path_int, principal
 from edutrack.api.openapi import doc
 from edutrack.api.schemas import (
@@ -25,6 +26,8 @@ from edutrack.api.schemas import (
     UserPageSchema,
     UserSchema,
 )
+from edutrack.api.session_cookie import COOKIE, HEADER, clear_refresh_cookie, cookie_mode, cookie_token, tokens_response
+from edutrack.i18n import _
 from edutrack.services import accounts, auth
 
 _user = UserSchema()
@@ -34,49 +37,75 @@ _auth_result = AuthResultSchema()
 AUTH = ("auth",)
 PROFILE = ("profile",)
 USERS = ("users",)
+COOKIE_MODE = (f"With the header `{HEADER}: cookie` (the web client) the refresh token is not in the JSON body but in "
+               "the `edutrack_refresh` cookie (HttpOnly, SameSite=Strict, Path=/api/v1/auth, Secure over https).")
 
 
 @doc("Register yourself (student or parent) when self-registration is enabled", tags=AUTH, auth=False,
-     body=RegisterSchema, response=AuthResultSchema, status=201, errors=(403, 409, 429, 503))
+     body=RegisterSchema, response=AuthResultSchema, status=201, errors=(403, 409, 429, 503), description=COOKIE_MODE)
 async def register(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     data = await load_json(request, RegisterSchema())
     user = await accounts.register(ctx, accounts.NewUser(**data), client_ip(request))
     pair = await auth.start_session(ctx, user, request.headers.get("User-Agent"))
-    return json_response(_auth_result.dump({**asdict(pair), "user": accounts.user_view(user)}), status=201)
+    return tokens_response(request, _auth_result.dump({**asdict(pair), "user": accounts.user_view(user)}), status=201)
 
 
 @doc("Log in with email and password: a short-lived access token and a rotating refresh token", tags=AUTH,
-     auth=False, body=LoginSchema, response=AuthResultSchema, errors=(401, 429, 503))
+     auth=False, body=LoginSchema, response=AuthResultSchema, errors=(401, 429, 503), description=COOKIE_MODE)
 async def login(request: web.Request) -> web.Response:
     data = await load_json(request, LoginSchema())
     done = await auth.login(ctx_of(request), data["email"], data["password"], client_ip(request),
                             request.headers.get("User-Agent"), data.get("device_token"))
-    return json_response(_auth_result.dump({**asdict(done.tokens), "user": accounts.user_view(done.user),
-                                            "device_token": done.device_token}))
+    return tokens_response(request, _auth_result.dump({**asdict(done.tokens), "user": accounts.user_view(done.user),
+                                                       "device_token": done.device_token}))
 
 
 @doc("Exchange a refresh token for a new pair (the old refresh token stops working)", tags=AUTH, auth=False,
-     body=RefreshSchema, response=TokenPairSchema, errors=(401,))
+     body=RefreshSchema, response=AuthResultSchema, errors=(401,),
+     description=COOKIE_MODE + " In that mode the body is not read, the new refresh token replaces the cookie, and "
+     "the answer also carries `user` (a page that opens learns whose login it is in one call); the cookie is read "
+     "nowhere else but here and at logout, and never without the header. Without the header: the pair only.")
 async def refresh(request: web.Request) -> web.Response:
-    data = await load_json(request, RefreshSchema())
-    pair = await auth.refresh(ctx_of(request), data["refresh_token"], request.headers.get("User-Agent"))
-    return json_response(_tokens.dump(asdict(pair)))
+    cookie = cookie_mode(request)
+    token = cookie_token(request) if cookie else await _body_token(request)
+    done = await auth.refresh(ctx_of(request), token, request.headers.get("User-Agent"))
+    if not cookie:
+        return json_response(_tokens.dump(asdict(done.tokens)))
+    return tokens_response(request, _auth_result.dump({**asdict(done.tokens), "user": accounts.user_view(done.user)}))
 
 
 @doc("Log out this device: revoke this refresh token, every token rotated from the same login, and that login's "
      "access tokens (on every node; its websockets close with 4001)", tags=AUTH, auth=False,
-     body=RefreshSchema, status=204)
+     body=RefreshSchema, status=204, errors=(401,),
+     description=COOKIE_MODE + " In that mode the body is not read, the cookie's login ends and the cookie is "
+     "cleared.")
 async def logout(request: web.Request) -> web.Response:
+    response = web.Response(status=204)
+    if cookie_mode(request):
+        clear_refresh_cookie(request, response)
+        token = request.cookies.get(COOKIE, "")
+        if not token:
+            return response
+    else:
+        token = await _body_token(request)
+    await auth.logout(ctx_of(request), token)
+    return response
+
+
+async def _body_token(request: web.Request) -> str:
     data = await load_json(request, RefreshSchema())
-    await auth.logout(ctx_of(request), data["refresh_token"])
-    return web.Response(status=204)
+    token: str = data["refresh_token"]
+    return token
 
 
 @doc("Log out on every device", tags=AUTH, status=204)
 async def logout_all(request: web.Request) -> web.Response:
     await auth.logout_everywhere(ctx_of(request), principal(request))
-    return web.Response(status=204)
+    response = web.Response(status=204)
+    if cookie_mode(request):
+        clear_refresh_cookie(request, response)
+    return response
 
 
 @doc("Ask for a password reset email. Always 202, whether or not the address is known", tags=AUTH,
@@ -88,7 +117,7 @@ async def password_reset_request(request: web.Request) -> web.Response:
     # The work runs after the answer, so neither the answer nor its timing reveals whether the account exists.
     ctx.background.spawn(auth.request_password_reset(ctx, data["email"]), name="password-reset-request")
     return json_response(
-        {"status": "accepted", "message": "If the address is registered, a reset link is on its way."}, status=202
+        {"status": "accepted", "message": _("If the address is registered, a reset link is on its way.")}, status=202
     )
 
 
@@ -115,12 +144,12 @@ async def update_me(request: web.Request) -> web.Response:
 
 
 @doc("Change your password; other devices are signed out, this one gets a new token pair", tags=PROFILE,
-     body=ChangePasswordSchema, response=TokenPairSchema, errors=(503,))
+     body=ChangePasswordSchema, response=TokenPairSchema, errors=(503,), description=COOKIE_MODE)
 async def change_password(request: web.Request) -> web.Response:
     data = await load_json(request, ChangePasswordSchema())
     pair = await auth.change_password(ctx_of(request), principal(request), data["current_password"],
                                       data["new_password"], request.headers.get("User-Agent"))
-    return json_response(_tokens.dump(asdict(pair)))
+    return tokens_response(request, _tokens.dump(asdict(pair)))
 
 
 @doc("Create a user (admins: teachers, students, parents of their school; superusers: anyone)", tags=USERS,
@@ -174,3 +203,4 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/api/v1/users", list_users)
     r.add_get("/api/v1/users/{user_id}", get_user)
     r.add_patch("/api/v1/users/{user_id}", update_user)
+    sessions_api.setup_routes(app)

@@ -348,6 +348,11 @@ class MyScheduleQuerySchema(RangeQuerySchema):
 
 # News
 
+URGENT = {"description": "its emails pass the recipients' quiet hours; URGENT_NEWS_PER_DAY per school, audited; "
+                         "only before publication"}
+ACK_ROLES = ("parent", "student", "staff")
+ACK = {"description": "who must acknowledge they read it: parent, student, staff; [] nobody"}
+EACH_PARENT = {"description": "every parent must confirm, not one per child"}
 PUBLISH_AT = {"description": "when to publish; without an offset, the school's wall-clock time (as lesson times)"}
 
 
@@ -365,6 +370,9 @@ class NewsCreateSchema(StrictSchema):
     status = fields.String(load_default="draft", validate=validate.OneOf(NEWS_STATUSES))
     publish_at = fields.DateTime(load_default=None, allow_none=True, metadata=PUBLISH_AT)
     public = fields.Boolean(load_default=False, metadata=PUBLIC)
+    urgent = fields.Boolean(load_default=False, metadata=URGENT)
+    ack = fields.List(fields.String(validate=validate.OneOf(ACK_ROLES)), load_default=list, metadata=ACK)
+    ack_each_parent = fields.Boolean(load_default=False, metadata=EACH_PARENT)
 
 
 class NewsUpdateSchema(StrictSchema):
@@ -376,6 +384,9 @@ class NewsUpdateSchema(StrictSchema):
     status = fields.String(validate=validate.OneOf(NEWS_STATUSES))
     publish_at = fields.DateTime(allow_none=True, metadata=PUBLISH_AT)
     public = fields.Boolean(metadata=PUBLIC)
+    urgent = fields.Boolean(metadata=URGENT)
+    ack = fields.List(fields.String(validate=validate.OneOf(ACK_ROLES)), metadata=ACK)
+    ack_each_parent = fields.Boolean(metadata=EACH_PARENT)
 
 
 class NewsSchema(ma.Schema):
@@ -393,6 +404,9 @@ class NewsSchema(ma.Schema):
     publish_at = fields.String(allow_none=True)
     published_at = fields.String(allow_none=True)
     public = fields.Boolean()
+    urgent = fields.Boolean()
+    ack = fields.List(fields.String())
+    ack_each_parent = fields.Boolean()
     created_at = fields.String()
     updated_at = fields.String()
 

@@ -16,7 +16,9 @@ from aiohttp.typedefs import Middleware
 from edutrack import errors
 from edutrack.api.http import json_response, principal
 from edutrack.api.openapi import route_doc
+from edutrack.db.gate import Admission, current_admission
 from edutrack.i18n import _
+from edutrack.keys import CTX
 from edutrack.logs import request_id_var
 from edutrack.settings import Settings
 
@@ -211,3 +213,18 @@ async def route_contract(request: web.Request, handler: Handler) -> web.StreamRe
             raise errors.ValidationFailed(_("Query parameters are invalid"),
                                           details={name: [_("Unknown field.")] for name in request.query})
     return await handler(request)
+
+
+@web.middleware
+async def db_admission(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """An /api/ request takes a place at PostgreSQL at its first connection, and gives it back here when its
+    answer is done; a full queue answers 503 `overloaded` at once (db/gate.py). The websocket is not gated."""
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    admission = Admission(request.app[CTX].db_gate)
+    token = current_admission.set(admission)
+    try:
+        return await handler(request)
+    finally:
+        admission.close()
+        current_admission.reset(token)

@@ -27,7 +27,7 @@ ERROR_STATUSES = {
     415: "Body is not application/json",
     422: "Body or query failed validation",
     429: "Rate limited; see Retry-After",
-    503: "Busy (password hashing at capacity) or a service is unavailable; see Retry-After",
+    503: "Busy (the database or password hashing at capacity) or a service is unavailable; see Retry-After",
 }
 
 
@@ -138,6 +138,7 @@ def _operation(route: web.AbstractRoute, meta: Doc, path: str) -> dict[str, Any]
         statuses |= {400, 422}  # 400 invalid_text: a NUL or a lone surrogate in a parameter
     if path.startswith("/api/"):
         statuses |= {422}  # a query parameter the route does not document (api/middlewares.py route_contract)
+        statuses |= {503}  # overloaded: the database's queue is full (db/gate.py)
     for status in sorted(statuses):
         operation["responses"][str(status)] = {
             "description": ERROR_STATUSES.get(status, "Error"),

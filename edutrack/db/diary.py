@@ -23,7 +23,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from edutrack.db.base import Base, TimestampMixin
@@ -307,6 +307,13 @@ class News(TimestampMixin, Base):
     published_at: Mapped[datetime | None]
     # Shown without login on the school's public page and Atom feed once published (school audience only).
     is_public: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Its notifications pass the recipients' quiet hours (rate-limited per school, audited: services/diary/news.py).
+    urgent: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Who must confirm they read it ("ознакомлен"): any of parent, student, staff (services/diary/news_acks.py);
+    # for parents one per child counts unless ack_each_parent.
+    ack_roles: Mapped[list[str]] = mapped_column(ARRAY(String(8)), server_default=text("'{}'"))
+    ack_each_parent: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    ack_reminded_at: Mapped[datetime | None]
 
 
 class AuditLog(Base):

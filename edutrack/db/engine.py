@@ -27,6 +27,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from edutrack.db.gate import GatedPool
 from edutrack.settings import Settings
 
 
@@ -51,6 +52,8 @@ def make_engine(settings: Settings, url: str | None = None, **overrides: object)
         "pool_pre_ping": False,
         "pool_timeout": 10,
         "connect_args": connect_args(settings),
+        # API requests are admitted before their first connection (db/gate.py); everything else passes.
+        "poolclass": GatedPool,
     }
     options.update(overrides)
     return create_async_engine(url or settings.database_url, **options)

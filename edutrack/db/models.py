@@ -14,10 +14,12 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    FetchedValue,
     ForeignKey,
     Identity,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     func,
@@ -162,6 +164,8 @@ class EmailOutbox(Base):
     # Set for emails a person asks for explicitly (a chat message emailed by a teacher): asking twice must not
     # email anyone twice. Unique; NULLs (password resets, digests) never collide.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # Extra header fields (a digest's Message-ID, threading, List-Unsubscribe); the notifier adds them as they are.
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSONB)
 
 
 class Notification(Base):
@@ -170,12 +174,12 @@ class Notification(Base):
     __tablename__ = "notifications"
     __table_args__ = (
         Index("ix_notifications_user_id_id", "user_id", "id"),
-        # The digest scheduler looks only at unread, un-emailed rows.
+        # The digest scheduler looks only at unread, un-emailed rows meant for email (EMAIL | DIGEST).
         Index(
             "ix_notifications_digest",
             "user_id",
             "created_at",
-            postgresql_where=text("read_at IS NULL AND emailed_at IS NULL"),
+            postgresql_where=text("read_at IS NULL AND emailed_at IS NULL AND channels & 6 <> 0"),
         ),
     )
 
@@ -188,3 +192,5 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     read_at: Mapped[datetime | None]
     emailed_at: Mapped[datetime | None]
+    # The channels that consume this row (edutrack/db/notify.py bits), stamped by a trigger when it is written.
+    channels: Mapped[int] = mapped_column(SmallInteger, server_default=FetchedValue())

@@ -6,7 +6,7 @@ grade it is) and then by subject; news and private messages have sections of the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -46,7 +46,7 @@ class ChildGroup:
 @dataclass
 class Digest:
     children: list[ChildGroup]
-    news: list[dict[str, str]]
+    news: list[dict[str, str]]  # title, summary, ack_link (empty unless the item asks to confirm)
     messages: list[dict[str, str]]
     count: int
 
@@ -98,14 +98,18 @@ def describe(row: Notification) -> str:
     return _s(p, "title")
 
 
-def build_digest(rows: Sequence[Notification], recipient_id: int, names: Mapping[int, PersonName]) -> Digest:
+def build_digest(rows: Sequence[Notification], recipient_id: int, names: Mapping[int, PersonName],
+                 ack_link: Callable[[int], str] | None = None) -> Digest:
+    """`ack_link(news_id)`: the recipient's one-click link for news that ask them to confirm."""
     children: dict[int | None, ChildGroup] = {}
     news: list[dict[str, str]] = []
     messages: list[dict[str, str]] = []
     for row in rows:
         p = row.payload or {}
-        if row.kind == "news":
-            news.append({"title": _s(p, "title"), "summary": _short(_s(p, "summary"), 300)})
+        if row.kind in ("news", "reminder"):
+            asks = p.get("ack") is True and ack_link is not None and isinstance(p.get("news_id"), int)
+            news.append({"title": _s(p, "title"), "summary": _short(_s(p, "summary"), 300),
+                         "ack_link": ack_link(p["news_id"]) if asks and ack_link is not None else ""})
         elif row.kind == "message":
             messages.append({"sender": _s(p, "sender") or _("Someone"), "text": _short(_s(p, "text"))})
         else:

@@ -1,11 +1,13 @@
 """The digest scheduler (runs inside `edutrack relay`).
 
-Every `digest_interval` seconds: users with notifications that are unread, not yet emailed and older than
-`digest_delay`, whose preference allows email ('immediate': as soon as the delay passed; 'daily': at most
-one digest per 24 hours; 'off': never) and who are offline (no presence key in Redis) get ONE email:
-the outbox row and the notifications' `emailed_at` commit in one transaction, so a crash can neither
-send a digest twice nor mark rows emailed without an email. Reading a notification before the delay
-removes it from the query: that is the cancellation.
+Every `digest_interval` seconds, the two email consumers of notification rows (docs/notifications.md): rows
+whose `channels` has EMAIL go out once they are unread past `digest_delay`; rows with DIGEST wait for the
+user's daily digest at their chosen local time (default 19:00, the user's zone, else the school's). Nothing
+goes out during the user's quiet hours (except rows marked urgent): what is due then goes out in one email when
+they end. Only users who are offline (no presence key in Redis) are emailed, and each gets ONE email per round:
+the outbox row and the notifications' `emailed_at` commit in one transaction, so a crash can neither send a
+digest twice nor mark rows emailed without an email. Reading a notification before the delay removes it from
+the query: that is the cancellation.
 
 Several relays may run this at once: each user is handled under a SKIP LOCKED lock on their profile.
 """
@@ -15,6 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,6 +27,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from edutrack.context import AppContext
 from edutrack.db.models import User
 from edutrack.digest.content import Digest, build_digest, plural_notifications
+from edutrack.digest.headers import digest_headers, preferences_url
+from edutrack.digest.timing import in_quiet_hours, last_digest_moment, system_clock, zone
 from edutrack.events import presence_key
 from edutrack.i18n import _, for_recipients
 from edutrack.i18n.names import PersonName, address_name
@@ -29,6 +36,7 @@ from edutrack.mail.templates import RenderedEmail
 from edutrack.queries import digest as q
 from edutrack.queries import outbox as outbox_q
 from edutrack.queries.people import person_names
+from edutrack.services.diary.news_acks import ack_url
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +44,11 @@ USERS_PER_ROUND = 500
 
 
 class DigestScheduler:
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, clock: Callable[[], datetime] = system_clock) -> None:
         self.ctx = ctx
         self.settings = ctx.settings
+        # Local-time decisions (quiet hours, the digest hour) read this clock; tests give their own.
+        self.clock = clock
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -50,30 +60,46 @@ class DigestScheduler:
                 await asyncio.wait_for(stop.wait(), self.settings.digest_interval)
 
     async def run_once(self) -> int:
-        """One round; returns how many digests were queued."""
+        """One round; returns how many emails were queued."""
         queued = 0
-        seen: set[int] = set()
+        after = 0
         while True:
             async with self.ctx.sessions() as session:
-                due = [u for u in await q.users_due(session, delay_seconds=self.settings.digest_delay,
-                                                     limit=USERS_PER_ROUND) if u not in seen]
-            if not due:
+                found = await q.candidates(session, delay_seconds=self.settings.digest_delay, after=after,
+                                           limit=USERS_PER_ROUND)
+            if not found:
                 return queued
-            seen.update(due)
-            offline = await self._offline(due)
+            after = found[-1].user_id
+            now = self.clock()
+            due = {c.user_id: moment for c in found for send, moment in [self._plan(c, now)] if send}
+            offline = await self._offline(list(due))
             if offline is None:
                 return queued
             for user_id in offline:
                 try:
-                    if await self.queue_digest(user_id):
+                    if await self.queue_digest(user_id, digest_until=due[user_id], now=now):
                         queued += 1
                 except (SQLAlchemyError, OSError):
                     raise
                 except Exception:
                     # One user's bad payload (a template error) must not stop everyone else's digests.
                     log.exception("digest for one user failed; skipped this round", extra={"user_id": user_id})
-            if len(due) < USERS_PER_ROUND:
+            if len(found) < USERS_PER_ROUND:
                 return queued
+
+    @staticmethod
+    def _plan(c: q.Candidate, now: datetime) -> tuple[bool, datetime | None]:
+        """Whether to email the user now, and the moment of their daily digest if it is due (its DIGEST rows
+        written until then go in; else only the EMAIL rows past the delay). Quiet hours hold both, unless a row
+        past the delay is urgent."""
+        tz = zone(c.timezone)
+        if in_quiet_hours(now, tz, c.quiet_start, c.quiet_end, c.quiet_weekends) and not c.urgent_due:
+            return False, None
+        moment = last_digest_moment(now, tz, c.digest_time)
+        if (c.first_digest_row is not None and c.first_digest_row <= moment
+                and (c.digest_sent_at is None or c.digest_sent_at < moment)):
+            return True, moment
+        return c.email_due, None
 
     async def _offline(self, user_ids: list[int]) -> list[int] | None:
         """Users without a presence key. None when Redis cannot tell: better a late digest than an email
@@ -93,26 +119,36 @@ class DigestScheduler:
         return self.ctx.mail.render(
             "digest", _("EduTrack: %(summary)s", summary=summary),
             name=address_name(PersonName.of(user.profile)) or user.email, summary=summary, digest=digest,
-            link=self.settings.public_url.rstrip("/") + "/",
+            link=self.settings.public_url.rstrip("/") + "/", preferences=preferences_url(self.settings),
         )
 
-    async def queue_digest(self, user_id: int) -> bool:
+    async def queue_digest(self, user_id: int, *, digest_until: datetime | None = None,
+                           now: datetime | None = None) -> bool:
+        """Queue one email of the user's rows that are due: the EMAIL rows past the delay and, with
+        `digest_until`, the daily digest's rows written until then (the digest marked sent at `now`)."""
         delay = self.settings.digest_delay
+        until = digest_until
         async with self.ctx.sessions.begin() as session:
-            user = await q.lock_recipient(session, user_id, delay_seconds=delay)
-            if user is None:
+            locked = await q.lock_recipient(session, user_id)
+            if locked is None:
                 return False
-            rows = await q.pending_notifications(session, user_id, delay_seconds=delay)
+            user, sent_at = locked
+            if until is not None and sent_at is not None and sent_at >= until:
+                until = None  # another relay sent this digest while we decided
+            rows = await q.pending_notifications(session, user_id, delay_seconds=delay, digest_until=until)
             if not rows:
                 return False
             about = sorted({r.about_user_id for r in rows if r.about_user_id is not None})
             names = await person_names(session, about)
             with for_recipients():
-                mail = self._render(user, build_digest(rows, user_id, names))
+                link = partial(ack_url, self.settings, user_id)
+                mail = self._render(user, build_digest(rows, user_id, names, link))
             await outbox_q.insert_many(session, [{
                 "recipient": user.email, "subject": mail.subject, "body_text": mail.text, "body_html": mail.html,
-                "kind": q.DIGEST_KIND, "user_id": user.id,
+                "kind": q.DIGEST_KIND, "user_id": user.id, "headers": digest_headers(self.settings, user.id, rows),
             }])
             await q.mark_emailed(session, [r.id for r in rows])
+            if until is not None:
+                await q.mark_digest_sent(session, user_id, now or self.clock())
         log.info("digest queued", extra={"user_id": user_id, "notifications": len(rows)})
         return True

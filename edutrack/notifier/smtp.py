@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 SMTP_COMPAT = compat32.clone(linesep="\r\n")
 FORBIDDEN_IN_ADDRESS = set(" \t\r\n,;<>()[]\\\"")
+# Header fields an outbox row may add (digest/scheduler.py); anything else in `headers` is ignored.
+EXTRA_HEADERS = frozenset({"Message-ID", "In-Reply-To", "References", "List-Id", "List-Unsubscribe",
+                           "List-Unsubscribe-Post"})
 
 
 class MailRow(Protocol):
@@ -82,9 +85,13 @@ def build_message(row: MailRow, settings: Settings) -> bytes:
     # compat32 takes a Header object and folds it knowing the field name; typeshed only allows str here.
     msg["Subject"] = Header(row.subject, "utf-8", header_name="Subject")  # type: ignore[assignment]
     msg["Date"] = formatdate(usegmt=True)
-    msg["Message-ID"] = message_id(row.id, settings)
+    extra: dict[str, str] = getattr(row, "headers", None) or {}
+    msg["Message-ID"] = extra.get("Message-ID") or message_id(row.id, settings)
     msg["X-EduTrack-Outbox-Id"] = str(row.id)
     msg["X-EduTrack-Kind"] = row.kind
+    for name, value in extra.items():
+        if name != "Message-ID" and name in EXTRA_HEADERS:
+            msg[name] = value
     return msg.as_bytes(policy=SMTP_COMPAT)
 
 

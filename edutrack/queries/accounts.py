@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack.db.models import EmailOutbox, PasswordResetToken, Profile, RefreshToken, User
@@ -194,3 +195,29 @@ async def insert_outbox_email(
     session.add(row)
     await session.flush()
     return row
+
+
+async def live_sessions(session: AsyncSession, user_id: int, limit: int = 100) -> list[Any]:
+    """The user's login sessions (refresh-token families) that can still refresh, most recently used first: when
+    each began, when it last got a token, and the user agent that asked for that one."""
+    newest_agent = func.array_agg(aggregate_order_by(RefreshToken.user_agent, RefreshToken.created_at.desc()))[1]
+    result = await session.execute(
+        select(RefreshToken.family_id, func.min(RefreshToken.created_at).label("created_at"),
+               func.max(RefreshToken.created_at).label("last_used_at"), newest_agent.label("user_agent"))
+        .where(RefreshToken.user_id == user_id)
+        .group_by(RefreshToken.family_id)
+        .having(func.bool_and(RefreshToken.revoked_at.is_(None)), func.max(RefreshToken.expires_at) > func.now())
+        .order_by(func.max(RefreshToken.created_at).desc())
+        .limit(limit)
+    )
+    return list(result.all())
+
+
+async def session_is_live(session: AsyncSession, user_id: int, family_id: uuid.UUID) -> bool:
+    """Whether this login session is the user's and can still refresh (another user's reads as not live)."""
+    result = await session.execute(
+        select(RefreshToken.id).where(RefreshToken.user_id == user_id, RefreshToken.family_id == family_id,
+                                      RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > func.now())
+        .limit(1)
+    )
+    return result.first() is not None

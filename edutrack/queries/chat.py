@@ -9,13 +9,14 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import BigInteger, String, Text, and_, func, literal, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, String, Text, and_, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from edutrack.db.chat import ChatChannel, ChatMessage, ChatReadMarker
 from edutrack.db.diary import ClassStudent, ParentChild, School, SchoolClass
 from edutrack.db.models import Notification, Profile, User
+from edutrack.db.notify import LIVE
 from edutrack.queries.classes import full_name_sql
 
 # --- channels and messages -------------------------------------------------------------------------
@@ -99,6 +100,7 @@ class StoredMessage:
     created_at: datetime
     notification_id: int | None
     notification_created_at: datetime | None
+    notification_channels: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,9 +146,11 @@ notes AS (
     INSERT INTO notifications (user_id, kind, payload)
     SELECT notify_user_id, 'message', notify_payload || jsonb_build_object('message_id', id)
     FROM numbered WHERE notify_user_id IS NOT NULL ORDER BY ord
-    RETURNING id, created_at, payload ->> 'channel' AS channel, (payload ->> 'message_id')::bigint AS message_id
+    RETURNING id, created_at, channels, payload ->> 'channel' AS channel,
+              (payload ->> 'message_id')::bigint AS message_id
 )
-SELECT n.ord, s.id, s.created_at, nt.id AS note_id, nt.created_at AS note_created_at
+SELECT n.ord, s.id, s.created_at, nt.id AS note_id, nt.created_at AS note_created_at,
+       nt.channels AS note_channels
 FROM numbered n
 JOIN stored s ON s.channel = n.channel AND s.id = n.id
 LEFT JOIN notes nt ON nt.channel = n.channel AND nt.message_id = n.id
@@ -167,7 +171,8 @@ async def append_messages(conn: asyncpg.Connection, items: Sequence[NewMessage])
         [None if m.notify_payload is None else json.dumps(m.notify_payload, ensure_ascii=False) for m in items],
         [m.sender_role for m in items],
     )
-    by_ord = {int(r["ord"]): StoredMessage(int(r["id"]), r["created_at"], r["note_id"], r["note_created_at"])
+    by_ord = {int(r["ord"]): StoredMessage(int(r["id"]), r["created_at"], r["note_id"], r["note_created_at"],
+                                           r["note_channels"])
               for r in rows}
     return [by_ord[i] for i in range(len(items))]
 
@@ -342,19 +347,25 @@ async def user_facts(session: AsyncSession, user_ids: Sequence[int]) -> dict[int
 # --- the notification feed ---------------------------------------------------------------------------
 
 
+def in_app() -> ColumnElement[bool]:
+    """The rows the live (in-app) channel consumes: the feed, its unread count and read markers show only
+    these; a row meant only for email stays unread for its email (edutrack/db/notify.py)."""
+    return Notification.channels.op("&")(LIVE) != 0
+
+
 async def insert_notification(session: AsyncSession, user_id: int, kind: str, payload: dict[str, Any],
                               about_user_id: int | None = None) -> Notification:
     row = Notification(user_id=user_id, kind=kind, payload=payload, about_user_id=about_user_id)
     session.add(row)
     await session.flush()
-    await session.refresh(row, ["created_at", "read_at"])
+    await session.refresh(row, ["created_at", "read_at", "channels"])
     return row
 
 
 async def notifications_page(session: AsyncSession, user_id: int, *, before: int | None, after: int | None,
                              limit: int, unread_only: bool) -> list[Notification]:
     """Ascending by id after `after`; otherwise the newest first (descending), before `before` if given."""
-    stmt = select(Notification).where(Notification.user_id == user_id)
+    stmt = select(Notification).where(Notification.user_id == user_id, in_app())
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
     if before is not None:
@@ -373,7 +384,8 @@ async def notifications_after_many(session: AsyncSession, cursors: dict[int, int
     ranked = (
         select(Notification.id,
                func.row_number().over(partition_by=Notification.user_id, order_by=Notification.id).label("rn"))
-        .where(or_(*(and_(Notification.user_id == uid, Notification.id > since) for uid, since in cursors.items())))
+        .where(or_(*(and_(Notification.user_id == uid, Notification.id > since) for uid, since in cursors.items())),
+               in_app())
         .subquery()
     )
     rows = await session.execute(
@@ -393,7 +405,7 @@ async def last_notification_id(session: AsyncSession, user_id: int) -> int:
 async def unread_notifications(session: AsyncSession, user_id: int) -> int:
     found = await session.execute(
         select(func.count()).select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None), in_app())
     )
     return int(found.scalar_one())
 
@@ -401,7 +413,7 @@ async def unread_notifications(session: AsyncSession, user_id: int) -> int:
 async def mark_notifications_read(session: AsyncSession, user_id: int, up_to: int, at: datetime | None = None) -> int:
     result = await session.execute(
         update(Notification)
-        .where(Notification.user_id == user_id, Notification.id <= up_to, Notification.read_at.is_(None))
+        .where(Notification.user_id == user_id, Notification.id <= up_to, Notification.read_at.is_(None), in_app())
         .values(read_at=at if at is not None else func.now())
         .returning(literal(1))
     )

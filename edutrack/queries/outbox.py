@@ -84,6 +84,7 @@ class OutboxMail:
     kind: str
     status: str
     attempts: int
+    headers: dict[str, str] | None = None
 
 
 OUTBOX = cast(Table, EmailOutbox.__table__)
@@ -94,7 +95,7 @@ async def lock_for_delivery(session: AsyncSession, outbox_id: int) -> OutboxMail
     c = OUTBOX.c
     conn = await session.connection()
     found = (await conn.execute(
-        select(c.id, c.recipient, c.subject, c.body_text, c.body_html, c.kind, c.status, c.attempts)
+        select(c.id, c.recipient, c.subject, c.body_text, c.body_html, c.kind, c.status, c.attempts, c.headers)
         .where(c.id == outbox_id)
         .with_for_update()
     )).first()

@@ -217,13 +217,33 @@ class ImportProgress(TypedDict):
     ok: NotRequired[bool]  # with phase "finished"
 
 
+class NewsAckOk(TypedDict):
+    """Reply to `news.ack`."""
+
+    type: Literal["news.ack.ok"]
+    req: Req
+    news_id: int
+    acknowledged_at: str
+    duplicate: bool
+
+
+class NewsAckEvent(TypedDict):
+    """On the author's own feed: someone confirmed their news item (services/diary/news_acks.py)."""
+
+    type: Literal["news.ack"]
+    channel: str
+    news_id: int
+    user_id: int
+    at: str
+
+
 SERVER_FRAMES: Mapping[str, type] = {
     "ready": Ready, "auth.ok": AuthOk, "auth.expiring": AuthExpiring, "pong": Pong, "subscribed": Subscribed,
     "unsubscribed": Unsubscribed, "ack": Ack, "read.ok": ReadOk, "resync": Resync, "error": Error,
     "chat.message": ChatMessage, "chat.edited": ChatEdited, "chat.deleted": ChatDeleted, "chat.slow_mode": ChatSlowMode,
     "chat.reactions": ChatReactions, "chat.pinned": ChatPinned,
     "notification": Notification, "read": ReadMarker, "presence": Presence, "typing": Typing,
-    "journal": Journal, "import.progress": ImportProgress,
+    "journal": Journal, "import.progress": ImportProgress, "news.ack.ok": NewsAckOk, "news.ack": NewsAckEvent,
 }
 # Dropped, never replayed, and the first to go when a client falls behind.
 EPHEMERAL = frozenset({"typing", "presence"})
@@ -278,6 +298,10 @@ def ack(req: Req, message: Mapping[str, Any], duplicate: bool) -> str:
 
 def read_ok(req: Req, marker: Mapping[str, Any]) -> str:
     return dumps({"type": "read.ok", "req": req, **marker})
+
+
+def news_ack_ok(req: Req, news_id: int, at: str, duplicate: bool) -> str:
+    return dumps(NewsAckOk(type="news.ack.ok", req=req, news_id=news_id, acknowledged_at=at, duplicate=duplicate))
 
 
 def resync(channel: str, start: int, end: int | None, reason: Literal["gap_too_large", "unavailable"]) -> str:

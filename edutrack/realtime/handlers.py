@@ -23,6 +23,7 @@ from edutrack.realtime.connection import Connection
 from edutrack.realtime.delivery import ChannelDelivery
 from edutrack.realtime.protocol import ErrorCode, ProtocolError, Req, dumps
 from edutrack.services import chat
+from edutrack.services.diary import news_acks
 
 table = CommandTable()
 channel_name = string(64)
@@ -183,6 +184,18 @@ async def read(conn: Connection, cmd: Read, req: Req) -> None:
     conn.ctx.budgets.charge(conn.user_id, CHAT_READ)  # 429 -> error rate_limited, shared with REST
     marker = await chat.mark_read(conn.ctx, conn.principal, channel, cmd.up_to)
     conn.send(frames.read_ok(req, marker))
+
+
+@dataclass(frozen=True, slots=True)
+class NewsAck:
+    news_id: int = wire(count(required=True))
+
+
+@table.command("news.ack", NewsAck)
+async def news_ack(conn: Connection, cmd: NewsAck, req: Req) -> None:
+    """Confirm a news item (services/diary/news_acks.py); the same rules and budget as REST."""
+    found = await news_acks.acknowledge(conn.ctx, conn.principal, cmd.news_id, "socket")
+    conn.send(frames.news_ack_ok(req, found["news_id"], found["acknowledged_at"].isoformat(), found["duplicate"]))
 
 
 COMMANDS = table.frozen()

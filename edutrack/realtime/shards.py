@@ -20,6 +20,7 @@ import asyncio
 import bisect
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -115,8 +116,9 @@ class _Shard:
         try:
             await self._session()
         except OSError as exc:  # ConnectionError, TimeoutError, MOVED: all end this shard
-            log.warning("realtime: shard subscription lost; re-placing its channels",
-                        extra={"shard": f"{self.address[0]}:{self.address[1]}", "error": str(exc)})
+            if self.hub.say_now():  # once per outage, not on every retry while a failover is under way
+                log.warning("realtime: shard subscription lost; re-placing its channels",
+                            extra={"shard": f"{self.address[0]}:{self.address[1]}", "error": str(exc)})
         except Exception:
             log.exception("realtime: a shard subscription failed unexpectedly; re-placing its channels")
         conn, self.conn = self.conn, None
@@ -178,6 +180,7 @@ class ShardedHub(Hub):
         self._placer: asyncio.Task[None] | None = None
         self.refreshes = 0  # slot map reads
         self._backoff = 0.0  # grows while shards fail one after another, back to 0 once one is restored
+        self._quiet_until = 0.0
 
     async def start(self) -> None:
         self._unplaced[self._nodes] = False
@@ -258,7 +261,8 @@ class ShardedHub(Hub):
                 self._map = await read_slot_map(self.redis_url, self._known_nodes())
                 self.refreshes += 1
             except ConnectionError as exc:
-                log.warning("realtime: no slot map; retrying", extra={"error": str(exc)})
+                if self.say_now():
+                    log.warning("realtime: no slot map; retrying", extra={"error": str(exc)})
                 self._map = None
             waiting, self._unplaced = self._unplaced, {}
             for name, recover in waiting.items():
@@ -295,6 +299,14 @@ class ShardedHub(Hub):
 
     # --- called by the shards -------------------------------------------------------------------------
 
+    def say_now(self) -> bool:
+        """Whether to log a failure now: the first after a success, then once every 30 s while it lasts."""
+        now = time.monotonic()
+        if now >= self._quiet_until:
+            self._quiet_until = now + 30.0
+            return True
+        return False
+
     def dispatch(self, name: str, data: bytes | str) -> None:
         self._dispatch(name, data)
 
@@ -309,6 +321,7 @@ class ShardedHub(Hub):
         """These channels are subscribed again after a loss: their sockets re-read what they may have missed."""
         self.reconnects += 1
         self._backoff = 0.0
+        self._quiet_until = 0.0  # the next outage is news again
         log.warning("realtime: shard subscriptions restored; re-reading gaps", extra={"channels": len(names)})
         if self._nodes in names and self._on_recovered is not None:
             self._on_recovered()

@@ -16,16 +16,20 @@ from collections.abc import Iterable
 from difflib import SequenceMatcher
 from pathlib import Path
 
+from edutrack.i18n import N_
+
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "common-passwords.txt.gz"
 # At this similarity (difflib's ratio, as Django's UserAttributeSimilarityValidator uses) a password is a
 # variation of the name or address rather than a secret.
 MAX_SIMILARITY = 0.7
 MIN_PART = 3  # shorter name parts ("Ян") match too much by chance
 
-COMMON = "Этот пароль слишком распространён: его подбирают первым. Придумайте другой."
-LIKE_ACCOUNT = "Пароль не должен совпадать с почтой или именем или быть похожим на них."
+COMMON = N_("This password is too common: it is among the first to be guessed. Think of another one.")
+LIKE_ACCOUNT = N_("The password must not be the same as, or look like, the email or the name.")
 
-_CYRILLIC = dict(zip("абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+# The Russian alphabet а..я (U+0430..U+044F) with ё (U+0451) after е, in its Latin spelling.
+_ALPHABET = [chr(c) for c in range(0x430, 0x436)] + [chr(0x451)] + [chr(c) for c in range(0x436, 0x450)]
+_CYRILLIC = dict(zip(_ALPHABET,
                      ["a", "b", "v", "g", "d", "e", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p", "r",
                       "s", "t", "u", "f", "kh", "ts", "ch", "sh", "sch", "", "y", "", "e", "yu", "ya"], strict=True))
 _NOT_ALNUM = re.compile(r"[\W_]+")

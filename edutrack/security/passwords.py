@@ -24,6 +24,7 @@ from typing import TypeVar
 from passlib.context import CryptContext
 
 from edutrack import errors
+from edutrack.i18n import _
 
 T = TypeVar("T")
 
@@ -34,7 +35,7 @@ class Busy(errors.ServiceUnavailable):
     code = "busy"
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__("Сервер сейчас перегружен проверкой паролей. Повторите попытку через несколько секунд.",
+        super().__init__(_("The server is busy checking passwords. Try again in a few seconds."),
                          details={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import jwt
 
 from edutrack.errors import Unauthorized
+from edutrack.i18n import _
 
 ISSUER = "edutrack"
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "typ", "role"]
@@ -39,6 +40,27 @@ class Principal:
 
 def new_opaque_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+# Crockford's base32: no I, L, O or U, so a code read from an email and typed by hand is not misread.
+RESET_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+RESET_CODE_LENGTH = 16  # 80 random bits: far past guessing within a link's hour, and short enough to type
+_MISREAD = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def new_reset_code() -> str:
+    """The secret of a password reset email, for its link and to be typed: "7KQ2-M9XD-4RTB-H0CA"."""
+    raw = "".join(secrets.choice(RESET_CODE_ALPHABET) for _ in range(RESET_CODE_LENGTH))
+    return "-".join(raw[i:i + 4] for i in range(0, RESET_CODE_LENGTH, 4))
+
+
+def reset_code_key(typed: str) -> str | None:
+    """The stored form of a reset code as a person may type it (any case, spaces or dashes, O for 0, I or L for 1),
+    or None when it cannot be one (an invitation's longer token)."""
+    plain = "".join(ch for ch in typed.upper() if ch.isalnum()).translate(_MISREAD)
+    if len(plain) != RESET_CODE_LENGTH or any(ch not in RESET_CODE_ALPHABET for ch in plain):
+        return None
+    return plain
 
 
 def hash_token(token: str) -> str:
@@ -90,7 +112,7 @@ class TokenService:
                 self._verified.clear()  # crude but bounded: the working set is refilled at one decode per token
             self._verified[token] = principal
         if self.is_cut_off(principal):
-            raise Unauthorized("This access token was issued before a change to the account; refresh it",
+            raise Unauthorized(_("This access token was issued before a change to the account; refresh it"),
                                code="token_revoked")
         return principal
 
@@ -154,15 +176,15 @@ class TokenService:
                 options={"require": REQUIRED_CLAIMS},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("Access token has expired", code="token_expired") from exc
+            raise Unauthorized(_("Access token has expired"), code="token_expired") from exc
         except jwt.PyJWTError as exc:
-            raise Unauthorized("Access token is invalid", code="invalid_token") from exc
+            raise Unauthorized(_("Access token is invalid"), code="invalid_token") from exc
         if claims.get("typ") != "access":
-            raise Unauthorized("Access token is invalid", code="invalid_token")
+            raise Unauthorized(_("Access token is invalid"), code="invalid_token")
         try:
             user_id = int(claims["sub"])
         except (TypeError, ValueError) as exc:
-            raise Unauthorized("Access token is invalid", code="invalid_token") from exc
+            raise Unauthorized(_("Access token is invalid"), code="invalid_token") from exc
         school = claims.get("sch")
         sid = claims.get("sid")
         return Principal(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from edutrack import cache, errors
 from edutrack.context import AppContext
 from edutrack.db.models import Role, User
+from edutrack.i18n import _, ngettext
 from edutrack.queries import accounts as q
 from edutrack.queries import membership
 from edutrack.security import password_policy
@@ -41,17 +42,19 @@ def check_password_policy(password: str, email: str, field: str = "password",
     middle names, which a password must not be (or be close to)."""
     problems = []
     if len(password) < PASSWORD_MIN:
-        problems.append(f"Password must be at least {PASSWORD_MIN} characters long.")
+        problems.append(ngettext("Password must be at least %(num)s character long.",
+                                 "Password must be at least %(num)s characters long.", PASSWORD_MIN))
     if len(password) > PASSWORD_MAX:
-        problems.append(f"Password must be at most {PASSWORD_MAX} characters long.")
+        problems.append(ngettext("Password must be at most %(num)s character long.",
+                                 "Password must be at most %(num)s characters long.", PASSWORD_MAX))
     if password.strip().lower() == email.strip().lower():
-        problems.append("Password must not be the same as the email.")
+        problems.append(_("Password must not be the same as the email."))
     elif not problems and password_policy.is_like_account(password, email, names):
-        problems.append(password_policy.LIKE_ACCOUNT)
+        problems.append(_(password_policy.LIKE_ACCOUNT))
     if not problems and password_policy.is_common(password):
-        problems.append(password_policy.COMMON)
+        problems.append(_(password_policy.COMMON))
     if problems:
-        raise errors.ValidationFailed("Пароль не подходит", code="weak_password", details={field: problems})
+        raise errors.ValidationFailed(_("This password will not do"), code="weak_password", details={field: problems})
 
 
 def names_of(user: User) -> tuple[str | None, ...]:
@@ -144,45 +147,45 @@ async def _create(ctx: AppContext, new: NewUser) -> User:
 
 
 def _email_taken() -> errors.Conflict:
-    return errors.Conflict("A user with this email already exists", code="email_taken")
+    return errors.Conflict(_("A user with this email already exists"), code="email_taken")
 
 
 async def _require_school(session: AsyncSession, school_id: int) -> None:
     if not await q.school_exists(session, school_id):
-        raise errors.ValidationFailed("No such school", details={"school_id": ["No such school."]})
+        raise errors.ValidationFailed(_("No such school"), details={"school_id": [_("No such school.")]})
 
 
 async def register(ctx: AppContext, new: NewUser, ip: str) -> User:
     s = ctx.settings
     if not s.allow_self_registration:
-        raise errors.Forbidden("Self-registration is disabled; ask your school administrator",
+        raise errors.Forbidden(_("Self-registration is disabled; ask your school administrator"),
                                code="registration_disabled")
     # Every attempt counts, refused ones too: each may cost a hash, and each 409 tells whether an address exists.
     count, ttl = await ctx.limiter.hit(f"register:ip:{ip}", s.register_ip_window)
     if count > s.register_max_per_ip:
-        raise errors.TooManyRequests(ttl, "Слишком много регистраций с этого адреса. Повторите позже.")
+        raise errors.TooManyRequests(ttl, _("Too many registrations from this address. Try again later."))
     if new.role not in SELF_REGISTRATION_ROLES:
         raise errors.ValidationFailed(
-            "Only students and parents may register themselves",
-            details={"role": [f"Must be one of: {', '.join(SELF_REGISTRATION_ROLES)}."]},
+            _("Only students and parents may register themselves"),
+            details={"role": [_("Must be one of: %(choices)s.", choices=", ".join(SELF_REGISTRATION_ROLES))]},
         )
     return await _create(ctx, dataclasses.replace(new, school_id=None, is_superuser=False))
 
 
 def _require_admin(actor: Principal) -> None:
     if not actor.is_admin:
-        raise errors.Forbidden("Only school administrators can manage users")
+        raise errors.Forbidden(_("Only school administrators can manage users"))
 
 
 async def create_by_admin(ctx: AppContext, actor: Principal, new: NewUser) -> User:
     _require_admin(actor)
     if not actor.is_superuser:
         if new.is_superuser or new.role == Role.ADMIN.value:
-            raise errors.Forbidden("Only a superuser can create administrators")
+            raise errors.Forbidden(_("Only a superuser can create administrators"))
         if actor.school_id is None:
-            raise errors.Forbidden("You are not attached to a school")
+            raise errors.Forbidden(_("You are not attached to a school"))
         if new.school_id is not None and new.school_id != actor.school_id:
-            raise errors.Forbidden("You can only add users to your own school")
+            raise errors.Forbidden(_("You can only add users to your own school"))
         new = dataclasses.replace(new, school_id=actor.school_id)
     return await _create(ctx, new)
 
@@ -204,7 +207,7 @@ async def get_user(ctx: AppContext, actor: Principal, user_id: int) -> User:
     async with ctx.reads() as session:
         user = await q.user_by_id(session, user_id)
     if user is None or not _visible(actor, user):
-        raise errors.NotFound("User not found")
+        raise errors.NotFound(_("User not found"))
     return user
 
 
@@ -227,14 +230,14 @@ async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: 
         session = uow.session
         user = await q.user_by_id(session, user_id, for_update=True)
         if user is None or not _visible(actor, user):
-            raise errors.NotFound("User not found")
+            raise errors.NotFound(_("User not found"))
         if user.id == actor.user_id and changes.get("is_active") is False:
-            raise errors.Conflict("You cannot deactivate yourself", code="self_deactivation")
+            raise errors.Conflict(_("You cannot deactivate yourself"), code="self_deactivation")
         if not actor.is_superuser:
             if user.is_superuser or (user.role == Role.ADMIN.value and user.id != actor.user_id):
-                raise errors.Forbidden("Only a superuser can change administrators")
+                raise errors.Forbidden(_("Only a superuser can change administrators"))
             if changes.get("role") == Role.ADMIN.value or "school_id" in changes:
-                raise errors.Forbidden("Only a superuser can make administrators or move users between schools")
+                raise errors.Forbidden(_("Only a superuser can make administrators or move users between schools"))
         if changes.get("school_id") is not None:
             await _require_school(session, changes["school_id"])
         old_school, old_role = user.school_id, user.role
@@ -272,7 +275,7 @@ async def get_me(ctx: AppContext, actor: Principal) -> User:
     async with ctx.reads() as session:
         user = await q.user_by_id(session, actor.user_id)
     if user is None or not user.is_active:
-        raise errors.Unauthorized("This account no longer exists or is disabled", code="account_disabled")
+        raise errors.Unauthorized(_("This account no longer exists or is disabled"), code="account_disabled")
     return user
 
 
@@ -281,7 +284,7 @@ async def update_me(ctx: AppContext, actor: Principal, changes: dict[str, Any]) 
         session = uow.session
         user = await q.user_by_id(session, actor.user_id, for_update=True)
         if user is None or not user.is_active:
-            raise errors.Unauthorized("This account no longer exists or is disabled", code="account_disabled")
+            raise errors.Unauthorized(_("This account no longer exists or is disabled"), code="account_disabled")
         for key in PROFILE_FIELDS:
             if key in changes:
                 value = changes[key]

@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from edutrack import errors
 from edutrack.context import AppContext
 from edutrack.db.models import User
+from edutrack.i18n import _, for_recipients, ngettext
+from edutrack.i18n.names import PersonName, address_name
 from edutrack.queries import accounts as q
-from edutrack.security.tokens import Principal, hash_token, new_opaque_token
+from edutrack.security.tokens import Principal, hash_token, new_opaque_token, new_reset_code, reset_code_key
 from edutrack.services import token_cutoffs
 from edutrack.services.accounts import check_password_policy, names_of
 from edutrack.settings import Settings
@@ -52,9 +54,9 @@ async def _issue(ctx: AppContext, session: AsyncSession, user: User, family: uui
     password against this hash; a reset or change committed since then refuses the login."""
     fresh = await q.user_by_id(session, user.id, for_share=True)
     if verified_hash is not None and (fresh is None or not fresh.is_active or fresh.password_hash != verified_hash):
-        raise errors.Unauthorized("Email or password is incorrect", code="invalid_credentials")
+        raise errors.Unauthorized(_("Email or password is incorrect"), code="invalid_credentials")
     if fresh is None or not fresh.is_active:
-        raise errors.Unauthorized("This account no longer exists or is disabled", code="account_disabled")
+        raise errors.Unauthorized(_("This account no longer exists or is disabled"), code="account_disabled")
     user = fresh
     family = family or uuid.uuid4()
     access, access_exp = ctx.tokens.issue_access(user.id, user.role, user.school_id, user.is_superuser,
@@ -105,19 +107,21 @@ async def login(ctx: AppContext, email: str, password: str, ip: str, user_agent:
     account = _key_for(email)
     ip_count, ip_ttl = await ctx.limiter.hit(f"login:ip:{ip}", s.login_ip_window)
     if ip_count > s.login_max_attempts_per_ip:
-        raise errors.TooManyRequests(ip_ttl, "Too many login attempts from this address; try again later")
+        raise errors.TooManyRequests(ip_ttl, _("Too many login attempts from this address; try again later"))
     # Keyed by the address typed, never by whether it is registered, and decided before any lookup or hash: an
     # unknown account is throttled exactly like a real one, and a refused attempt costs no Argon2 work.
     records = _throttle_records(s, account, ip, ctx.tokens.device_id(device_token, account))
     wait = await ctx.throttle.reserve(records, s.login_failure_window, s.login_max_delay)
     if wait:
-        raise errors.TooManyRequests(wait, f"Слишком много неудачных попыток входа. Повторите через {wait} с.")
+        raise errors.TooManyRequests(wait, ngettext(
+            "Too many failed sign-in attempts. Try again in %(num)s second.",
+            "Too many failed sign-in attempts. Try again in %(num)s seconds.", wait))
 
     async with ctx.reads() as session:
         user = await q.user_by_email(session, email)
     ok, needs_rehash = await ctx.passwords.verify(password, user.password_hash if user else None)
     if user is None or not ok or not user.is_active:
-        raise errors.Unauthorized("Email or password is incorrect", code="invalid_credentials")
+        raise errors.Unauthorized(_("Email or password is incorrect"), code="invalid_credentials")
     first, *others = records
     await ctx.throttle.succeeded(forget=[first], uncount=others)
 
@@ -127,26 +131,27 @@ async def login(ctx: AppContext, email: str, password: str, ip: str, user_agent:
         if new_hash:
             locked = await q.user_by_id(session, user.id, for_update=True)
             if locked is None or locked.password_hash != verified:
-                raise errors.Unauthorized("Email or password is incorrect", code="invalid_credentials")
+                raise errors.Unauthorized(_("Email or password is incorrect"), code="invalid_credentials")
             locked.password_hash = verified = new_hash
         pair = await _issue(ctx, session, user, None, user_agent, verified_hash=verified)
     return SignIn(user, pair, ctx.tokens.issue_device(account, s.device_token_ttl))
 
 
-async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -> TokenPair:
+async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -> SignIn:
+    """A new pair for the login of `refresh_token`, with the account it belongs to (device_token empty)."""
     token_hash = hash_token(refresh_token)
     async with unit_of_work(ctx) as uow:
         session = uow.session
         owner = await q.refresh_token_owner(session, token_hash)
         if owner is None:
-            raise errors.Unauthorized("Refresh token is invalid", code="invalid_refresh_token")
+            raise errors.Unauthorized(_("Refresh token is invalid"), code="invalid_refresh_token")
         # The account first, then the token: the order of every change that revokes tokens (logout, logout-all,
         # password, deactivation). Locking the token first let a refresh in flight insert its new token after a
         # logout-all had read which tokens to revoke, and the new one survived it.
         await q.user_by_id(session, owner, for_share=True)
         row = await q.refresh_token_for_update(session, token_hash)
         if row is None:
-            raise errors.Unauthorized("Refresh token is invalid", code="invalid_refresh_token")
+            raise errors.Unauthorized(_("Refresh token is invalid"), code="invalid_refresh_token")
         reuse = False
         family, user_id = row.family_id, row.user_id
         # Revoked itself, or a sibling of a family that was ended (logout, reuse detected, logout-all): only whole
@@ -168,18 +173,18 @@ async def refresh(ctx: AppContext, refresh_token: str, user_agent: str | None) -
                 log.info("rotated refresh token presented again within the grace period",
                          extra={"user_id": row.user_id})
         if not reuse and row.expires_at <= _now():
-            raise errors.Unauthorized("Refresh token has expired", code="refresh_token_expired")
+            raise errors.Unauthorized(_("Refresh token has expired"), code="refresh_token_expired")
         if not reuse:
             user = await q.user_by_id(session, row.user_id)
             if user is None or not user.is_active:
-                raise errors.Unauthorized("This account no longer exists or is disabled", code="account_disabled")
+                raise errors.Unauthorized(_("This account no longer exists or is disabled"), code="account_disabled")
             if row.rotated_at is None:
                 row.rotated_at = _now()
-            return await _issue(ctx, session, user, row.family_id, user_agent)
+            return SignIn(user, await _issue(ctx, session, user, row.family_id, user_agent), "")
         # That login's access tokens end everywhere once the revocation has committed.
         token_cutoffs.announce_session_end(uow, user_id, str(family))
     # The revocation must commit before we refuse, hence outside the transaction block.
-    raise errors.Unauthorized("Refresh token has been revoked", code="invalid_refresh_token")
+    raise errors.Unauthorized(_("Refresh token has been revoked"), code="invalid_refresh_token")
 
 
 async def logout(ctx: AppContext, refresh_token: str) -> None:
@@ -211,11 +216,11 @@ async def change_password(ctx: AppContext, actor: Principal, current: str, new: 
     async with ctx.reads() as session:
         user = await q.user_by_id(session, actor.user_id)
     if user is None or not user.is_active:
-        raise errors.Unauthorized("This account no longer exists or is disabled", code="account_disabled")
-    ok, _ = await ctx.passwords.verify(current, user.password_hash)
+        raise errors.Unauthorized(_("This account no longer exists or is disabled"), code="account_disabled")
+    ok, _rehash = await ctx.passwords.verify(current, user.password_hash)
     if not ok:
-        raise errors.ValidationFailed("Current password is incorrect",
-                                      details={"current_password": ["Current password is incorrect."]})
+        raise errors.ValidationFailed(_("Current password is incorrect"),
+                                      details={"current_password": [_("Current password is incorrect.")]})
     check_password_policy(new, user.email, field="new_password", names=names_of(user))
     new_hash = await ctx.passwords.hash(new)
     async with unit_of_work(ctx) as uow:
@@ -237,35 +242,30 @@ async def admit_reset_request(ctx: AppContext, ip: str) -> None:
     s = ctx.settings
     count, ttl = await ctx.limiter.hit(f"reset:ip:{ip}", s.reset_ip_window)
     if count > s.reset_max_per_ip:
-        raise errors.TooManyRequests(ttl, "Слишком много запросов на восстановление пароля с этого адреса. "
-                                          "Повторите позже.")
+        raise errors.TooManyRequests(ttl, _("Too many password reset requests from this address. Try again later."))
 
 
 async def request_password_reset(ctx: AppContext, email: str) -> None:
     """Runs after the 202 has been sent, so its duration tells the caller nothing."""
     email = email.strip().lower()
-    count, _ = await ctx.limiter.hit(f"reset:{_key_for(email)}", 3600)
+    count, _ttl = await ctx.limiter.hit(f"reset:{_key_for(email)}", 3600)
     if count > RESET_REQUESTS_PER_HOUR:
         log.info("password reset request throttled")
         return
-    token = new_opaque_token()
+    token = new_reset_code()
     ttl = ctx.settings.password_reset_ttl
     async with ctx.sessions.begin() as session:
         user = await q.user_by_email(session, email)
         if user is None or not user.is_active:
             return
         await q.insert_reset_token(
-            session, user_id=user.id, token_hash=hash_token(token), expires_at=_now() + timedelta(seconds=ttl)
+            session, user_id=user.id, token_hash=_reset_hash(token), expires_at=_now() + timedelta(seconds=ttl)
         )
         link = f"{ctx.settings.public_url.rstrip('/')}/reset-password?token={token}"
-        mail = ctx.mail.render(
-            "password_reset",
-            "Восстановление пароля EduTrack",
-            name=user.profile.first_name or user.email,
-            link=link,
-            token=token,
-            ttl_minutes=max(ttl // 60, 1),
-        )
+        with for_recipients():
+            mail = ctx.mail.render("password_reset", _("EduTrack password reset"),
+                                   name=address_name(PersonName.of(user.profile)) or user.email, link=link,
+                                   token=token, ttl_minutes=max(ttl // 60, 1))
         # Same transaction as the token: either both exist or neither does.
         await q.insert_outbox_email(
             session, recipient=user.email, subject=mail.subject, body_text=mail.text, body_html=mail.html,
@@ -273,11 +273,17 @@ async def request_password_reset(ctx: AppContext, email: str) -> None:
         )
 
 
+def _reset_hash(token: str) -> str:
+    """A reset email's code is stored as typed canonically (see security.tokens.reset_code_key); an invitation's
+    token, which is no such code, as it is."""
+    return hash_token(reset_code_key(token) or token)
+
+
 async def confirm_password_reset(ctx: AppContext, token: str, new_password: str) -> None:
     async with ctx.reads() as session:
-        row = await q.reset_token_for_update(session, hash_token(token))
+        row = await q.reset_token_for_update(session, _reset_hash(token))
         user = await q.user_by_id(session, row.user_id) if row is not None else None
-    invalid = errors.BadRequest("This reset link is invalid or has expired", code="invalid_reset_token")
+    invalid = errors.BadRequest(_("This reset link is invalid or has expired"), code="invalid_reset_token")
     if row is None or user is None or row.used_at is not None or row.expires_at <= _now():
         raise invalid
     check_password_policy(new_password, user.email, field="new_password", names=names_of(user))
@@ -285,7 +291,7 @@ async def confirm_password_reset(ctx: AppContext, token: str, new_password: str)
     async with unit_of_work(ctx) as uow:
         session = uow.session
         # Re-check under the row lock: two confirmations racing must not both succeed.
-        row = await q.reset_token_for_update(session, hash_token(token))
+        row = await q.reset_token_for_update(session, _reset_hash(token))
         if row is None or row.used_at is not None or row.expires_at <= _now():
             raise invalid
         row.used_at = _now()

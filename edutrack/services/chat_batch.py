@@ -241,8 +241,8 @@ def _answers(ctx: AppContext, batch: list[_Send], plan: _Plan, stored: list[q.St
         if row.notification_id is not None and message.notify_user_id is not None:
             notes.append(Notification(id=row.notification_id, user_id=message.notify_user_id, kind="message",
                                       about_user_id=None, created_at=row.notification_created_at,
-                                      read_at=None, payload={**(message.notify_payload or {}),
-                                                             "message_id": row.id}))
+                                      read_at=None, channels=row.notification_channels,
+                                      payload={**(message.notify_payload or {}), "message_id": row.id}))
     for position, leader_at in plan.followers:
         first = results[leader_at]
         assert isinstance(first, SendResult)

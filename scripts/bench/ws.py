@@ -31,6 +31,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import multiprocessing as mp  # noqa: E402
@@ -453,6 +454,8 @@ async def main() -> None:
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--profile-node", help="write a cProfile of node A to this file")
     parser.add_argument("--skip-bare", action="store_true")
+    parser.add_argument("--redis-cluster", action="store_true",
+                        help="run both nodes on a Redis Cluster (3 masters + 3 replicas) this script starts")
     parser.add_argument("--gc-threshold", type=int, default=0, help="experiment: gc.set_threshold(N, 20, 100)")
     parser.add_argument("--reconnect-waves", type=int, default=0,
                         help="only the reconnect-waves scenario: this many waves of --clients sockets")
@@ -475,6 +478,12 @@ async def main() -> None:
         clients.append(Client(user_id, tokens.issue_access(user_id, "student", None, False)[0], f"class:{class_id}",
                               index))
     port_a, port_b, port_bare = 18701, 18702, 18703
+    cluster = contextlib.ExitStack()
+    if args.redis_cluster:  # the nodes inherit the environment: REDIS_CLUSTER_NODES puts them on the cluster
+        from tests.support.services import private_redis_cluster
+
+        os.environ["REDIS_CLUSTER_NODES"] = cluster.enter_context(private_redis_cluster()).nodes
+        report["redis"] = "cluster (3 masters + 3 replicas)"
     node_a = start_node(db, port_a, namespace, args.profile_node, args.gc_threshold)
     node_b = start_node(db, port_b, namespace, gc_threshold=args.gc_threshold)
     bare = mp.get_context("spawn").Process(target=run_bare_server, args=(port_bare,), daemon=True)
@@ -559,6 +568,7 @@ async def main() -> None:
                 node.kill()
         bare.terminate()
         bare.join(5)
+        cluster.close()
         if not args.keep_db:
             conn = await asyncpg.connect(f"{PG}/postgres")
             try:

@@ -1,11 +1,16 @@
-// EduTrack web client, shared by every page: the session (tokens in this tab's sessionStorage, refreshed before
-// they expire), a JSON API helper, the live connection to /ws with lossless resume, the notification feed and
+// EduTrack web client, shared by every page: the session (one login per browser: the refresh token in an HttpOnly
+// cookie this script cannot read, the access token in this page's memory only and refreshed before it expires),
+// a JSON API helper, the live connection to /ws with lossless resume, the notification feed and
 // toasts. Pages add their own script after this one and use window.EduTrack.
 (function () {
   "use strict";
 
   var ET = (window.EduTrack = {});
-  var STORE_KEY = "edutrack.session";
+  // Sent with login, refresh, logout and password change: the refresh token travels in the HttpOnly cookie,
+  // not in the JSON (README, "One login per browser").
+  var COOKIE_MODE = { "X-EduTrack-Session": "cookie" };
+  // Not a secret, only a hint that this browser signed in, so a page does not ask for a refresh it cannot get.
+  var SIGNED_IN_KEY = "edutrack.signed-in";
   var REFRESH_MARGIN_MS = 60000; // refresh the access token a minute before it expires
 
   // ---------------------------------------------------------------- words (docs/i18n.md)
@@ -131,14 +136,19 @@
 
   // ---------------------------------------------------------------- session
 
-  function loadSession() {
-    try { return JSON.parse(sessionStorage.getItem(STORE_KEY) || "null"); } catch (e) { return null; }
+  // {user, access, accessExp}: in this page's memory only. A page that opens gets its access token from the
+  // cookie (ET.resume); every tab of the browser shares that one login.
+  ET.session = null;
+  var tabs = typeof BroadcastChannel === "function" ? new BroadcastChannel("edutrack.session") : null;
+  function tellTabs(message) { if (tabs) tabs.postMessage(message); }
+  function signedInHint(on) {
+    try {
+      if (on) window.localStorage.setItem(SIGNED_IN_KEY, "1"); else window.localStorage.removeItem(SIGNED_IN_KEY);
+    } catch (e) { /* private mode: the page asks anyway */ }
   }
-  function saveSession() {
-    if (ET.session) sessionStorage.setItem(STORE_KEY, JSON.stringify(ET.session));
-    else sessionStorage.removeItem(STORE_KEY);
+  function mayBeSignedIn() {
+    try { return window.localStorage.getItem(SIGNED_IN_KEY) !== null; } catch (e) { return true; }
   }
-  ET.session = loadSession();
 
   ET.homeFor = function (user) {
     if (user && (user.role === "admin" || user.is_superuser)) return user.school_id ? "/admin" : "/admin/schools";
@@ -188,11 +198,11 @@
   function storeTokens(pair) {
     ET.session.access = pair.access_token;
     ET.session.accessExp = pair.access_expires_at;
-    ET.session.refresh = pair.refresh_token;
-    ET.session.refreshExp = pair.refresh_expires_at;
-    saveSession();
     scheduleRefresh();
   }
+  // A new pair from another call in cookie mode (a password change): the cookie was replaced, keep the access token.
+  ET.adoptTokens = function (pair) { if (ET.session) storeTokens(pair); };
+  ET.cookieMode = COOKIE_MODE;
 
   // Kept across tabs and restarts (unlike the session): with it, other people's failed logins to this account
   // do not slow this browser down. It opens nothing by itself.
@@ -207,7 +217,8 @@
     var known = deviceTokens()[key];
     if (known) payload.device_token = known;
     return fetch("/api/v1/auth/login", {
-      method: "POST", headers: { "Content-Type": "application/json", "Accept-Language": ET.locale },
+      method: "POST", credentials: "same-origin",
+      headers: Object.assign({ "Content-Type": "application/json", "Accept-Language": ET.locale }, COOKIE_MODE),
       body: JSON.stringify(payload),
     }).then(function (response) {
       if (!response.ok) return readError(response).then(function (err) { throw err; });
@@ -215,30 +226,62 @@
         var devices = deviceTokens();
         devices[key] = body.device_token;
         try { window.localStorage.setItem(DEVICE_KEY, JSON.stringify(devices)); } catch (e) { /* private mode */ }
-        ET.session = { user: body.user };
-        storeTokens(body);
+        ET.signedIn(body);
         return body.user;
       });
     });
   };
 
+  // The answer of a login or registration made in cookie mode: this page holds the access token, the browser
+  // the login, and the other tabs hear of it.
+  ET.signedIn = function (body) {
+    ET.session = { user: body.user };
+    storeTokens(body);
+    signedInHint(true);
+    tellTabs({ type: "login", user: body.user.id });
+  };
+
+  // Signs this browser out: the server revokes the login and clears the cookie; every other tab leaves too.
   ET.logout = function () {
-    var refresh = ET.session && ET.session.refresh;
-    ET.session = null;
-    saveSession();
-    if (ET.live) ET.live.stop();
+    endHere();
+    tellTabs({ type: "logout" });
     var done = function () { window.location.assign("/login"); };
-    if (!refresh) return done();
     fetch("/api/v1/auth/logout", {
-      method: "POST", headers: { "Content-Type": "application/json", "Accept-Language": ET.locale },
-      body: JSON.stringify({ refresh_token: refresh }),
+      method: "POST", credentials: "same-origin", headers: Object.assign({ "Accept-Language": ET.locale }, COOKIE_MODE),
     }).then(done, done);
   };
 
-  function sessionLost() {
+  // The server has ended this browser's login already (sign out everywhere): leave, with every tab.
+  ET.signOutHere = function () {
+    endHere();
+    tellTabs({ type: "logout" });
+    window.location.assign("/login");
+  };
+
+  function endHere() {
     ET.session = null;
-    saveSession();
+    signedInHint(false);
+    clearTimeout(refreshTimer);
+    if (ET.live) ET.live.stop();
+  }
+
+  function sessionLost() {
+    endHere();
     window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname + window.location.search));
+  }
+
+  if (tabs) {
+    tabs.onmessage = function (event) {
+      var message = event.data || {};
+      var page = document.body.dataset.page;
+      if (message.type === "logout" && ET.session) {
+        endHere();
+        window.location.assign("/login");
+      } else if (message.type === "login" && (page === "login" || (ET.session && ET.session.user.id !== message.user))) {
+        // Signed in in another tab: the login page moves on; a page of another account shows the new one.
+        window.location.reload();
+      }
+    };
   }
 
   var refreshTimer = null;
@@ -253,29 +296,54 @@
     refreshTimer = setTimeout(function () { ET.refresh().catch(function () {}); }, delay);
   }
 
-  // One refresh at a time: a second caller waits for the first (a refresh token works only once).
+  // The cookie's refresh token works once: tabs take turns (Web Locks), and the server gives a tab that raced
+  // another one moments after a rotation a sibling token (REFRESH_REUSE_GRACE).
+  function cookieRefresh() {
+    var call = function () {
+      return fetch("/api/v1/auth/refresh", {
+        method: "POST", credentials: "same-origin",
+        headers: Object.assign({ "Accept-Language": ET.locale }, COOKIE_MODE),
+      });
+    };
+    return navigator.locks && navigator.locks.request ? navigator.locks.request("edutrack.refresh", call) : call();
+  }
+
+  // One refresh at a time in this page: a second caller waits for the first.
   ET.refresh = function () {
     if (refreshing) return refreshing;
-    if (!ET.session || !ET.session.refresh) return Promise.reject(new Error(t("You are not signed in.")));
-    refreshing = fetch("/api/v1/auth/refresh", {
-      method: "POST", headers: { "Content-Type": "application/json", "Accept-Language": ET.locale },
-      body: JSON.stringify({ refresh_token: ET.session.refresh }),
-    }).then(function (response) {
+    if (!ET.session) return Promise.reject(new Error(t("You are not signed in.")));
+    refreshing = cookieRefresh().then(function (response) {
       if (response.status === 401) { sessionLost(); throw new Error(t("Your session has ended; sign in again.")); }
       if (!response.ok) return readError(response).then(function (err) { throw err; });
       return response.json().then(function (pair) {
+        if (!ET.session) return;
         storeTokens(pair);
         if (ET.live) ET.live.reauth();
-        return pair.access_token;
       });
     }).finally(function () { refreshing = null; });
     return refreshing;
+  };
+
+  // A page that opens: an access token from the browser's login (the cookie) and whose login it is (the refresh
+  // answers both in cookie mode); null when this browser is not signed in.
+  ET.resume = function () {
+    if (!mayBeSignedIn()) return Promise.resolve(null);
+    return cookieRefresh().then(function (response) {
+      if (response.status === 401) { signedInHint(false); return null; }
+      if (!response.ok) return readError(response).then(function (err) { throw err; });
+      return response.json().then(function (pair) {
+        ET.session = { user: pair.user };
+        storeTokens(pair);
+        return pair.user;
+      });
+    });
   };
 
   // JSON API call with the access token; one retry after a refresh when the token was refused.
   ET.api = function (path, options, retried) {
     options = options || {};
     var headers = { Authorization: "Bearer " + (ET.session ? ET.session.access : ""), "Accept-Language": ET.locale };
+    if (options.headers) Object.assign(headers, options.headers);
     var init = { method: options.method || "GET", headers: headers };
     if (options.body !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -515,7 +583,21 @@
   var KIND_LABELS = {
     grade: t("New grade"), grade_changed: t("Grade changed"), grade_deleted: t("Grade deleted"),
     homework: t("Homework"), attendance: t("Attendance"), news: t("News"), message: t("Private message"),
+    reminder: t("Reminder"),
   };
+
+  // News that ask the reader to confirm ("ознакомлен"): one click, counted once (docs/notifications.md).
+  function ackButton(payload) {
+    if (payload.ack !== true || typeof payload.news_id !== "number") return null;
+    return ET.el("button", { type: "button", class: "link-button feed-ack", text: t("Confirm you have read it"),
+      onclick: function (event) {
+        var button = event.currentTarget;
+        button.disabled = true;
+        ET.api("/api/v1/news/" + payload.news_id + "/ack", { method: "POST" }).then(function () {
+          button.textContent = t("Confirmed");
+        }, function (err) { button.disabled = false; ET.toast(err.message, "error"); });
+      } });
+  }
 
   function Feed(live, userId) {
     this.live = live;
@@ -639,6 +721,7 @@
         ET.el("span", { class: "feed-text", text: payload.title || "" }),
         about ? ET.el("span", { class: "feed-about", text: about }) : null,
         n.kind === "news" && payload.summary ? ET.el("span", { class: "feed-summary", text: payload.summary }) : null,
+        ackButton(payload),
         n.created_at ? ET.el("time", { datetime: n.created_at, text: ET.fmt.stamp(n.created_at) }) : null));
     });
     var empty = ET.$("feed-empty");
@@ -647,11 +730,19 @@
 
   // ---------------------------------------------------------------- page start
 
-  // Protected pages call this: no session -> login; otherwise header, live socket and feed are set up and the
-  // promise resolves with the user.
+  // Protected pages call this: the page gets its access token from the browser's login (no login -> the login
+  // page); then header, live socket and feed are set up and the promise resolves with the user.
   ET.start = function () {
-    if (!ET.session || !ET.session.access) { sessionLost(); return new Promise(function () {}); }
-    var user = ET.session.user;
+    return ET.resume().then(function (user) {
+      if (!user) { sessionLost(); return new Promise(function () {}); }
+      return begin(user);
+    }, function (err) {
+      ET.toast(err.message || t("No connection to the server. Try again."), "error");
+      return new Promise(function () {});
+    });
+  };
+
+  function begin(user) {
     var name = ET.$("user-name");
     if (name) name.textContent = (user.profile && user.profile.full_name) || user.email;
     document.querySelectorAll("[data-roles]").forEach(function (link) {
@@ -659,16 +750,10 @@
     });
     var logout = ET.$("logout");
     if (logout) logout.addEventListener("click", ET.logout);
-    scheduleRefresh();
     ET.live = new Live();
     ET.feed = new Feed(ET.live, user.id);
-    // Refresh first when the stored token has (nearly) expired, e.g. after the tab slept, so the socket opens
-    // with a valid one.
-    var fresh = ET.session.accessExp * 1000 - Date.now() < 2000 ? ET.refresh() : Promise.resolve();
-    return fresh.then(function () {
-      ET.live.connect();
-      ET.feed.start().catch(function (err) { ET.toast(err.message, "error"); });
-      return user;
-    });
-  };
+    ET.live.connect();
+    ET.feed.start().catch(function (err) { ET.toast(err.message, "error"); });
+    return user;
+  }
 })();

@@ -4,8 +4,8 @@
   var ET = window.EduTrack;
   var t = ET.t;
   // The pages a sign-in may return to; anything else in `next` goes to the user's home page.
-  var PAGES = ["/diary", "/teacher", "/chat", "/admin", "/admin/people", "/admin/classes", "/admin/subjects",
-    "/admin/calendar", "/admin/timetable", "/admin/outbox", "/admin/schools"];
+  var PAGES = ["/diary", "/teacher", "/chat", "/news", "/profile", "/admin", "/admin/people", "/admin/classes",
+    "/admin/subjects", "/admin/calendar", "/admin/timetable", "/admin/outbox", "/admin/schools"];
   // An open redirect would let a link send a fresh login anywhere. `next` is resolved the way the browser will
   // resolve it (tabs and newlines dropped, backslashes read as slashes, scheme-relative and absolute forms),
   // then only our own origin and one of our pages are kept.
@@ -17,13 +17,13 @@
     return url.pathname + url.search + url.hash;
   }
   var safeNext = pageFrom(new URLSearchParams(window.location.search).get("next"));
-  if (ET.session && ET.session.access && ET.session.refreshExp * 1000 > Date.now()) {
-    window.location.replace(safeNext || ET.homeFor(ET.session.user));
-    return;
-  }
   var form = ET.$("login-form");
   var error = ET.$("login-error");
   ET.$("email").focus();
+  // Signed in already (in another tab, or before): straight on, with this browser's login.
+  ET.resume().then(function (user) {
+    if (user) window.location.replace(safeNext || ET.homeFor(user));
+  }, function () {});
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     error.textContent = "";

@@ -83,7 +83,9 @@ async def fill_by_keyboard(page: Page, steps: list[tuple[str, str | Choose | Day
     person tabbing to the form would find it; after it only Tab moves the focus, and Enter on the `submit` button
     (reached with Tab) sends the form."""
     order = await date_order(page) if any(isinstance(v, Day) for _, v in steps) else None
-    await page.locator(f"#{steps[0][0]}").focus()
+    first = page.locator(f"#{steps[0][0]}")
+    await first.wait_for(state="visible")  # a page shows its forms once it has the session and its data
+    await first.focus()
     for index, (field, value) in enumerate(steps):
         assert await page.evaluate(FOCUSED) == field, (await page.evaluate(FOCUSED), field)
         if isinstance(value, Choose):

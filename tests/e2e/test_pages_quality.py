@@ -10,9 +10,9 @@ from tests.support.school import BuiltSchool
 
 
 @pytest.mark.parametrize(("who", "pages"), [
-    ("student", ["/diary", "/chat", "/news"]),
-    ("parent", ["/diary", "/chat", "/news"]),
-    ("teacher", ["/teacher", "/chat", "/news"]),
+    ("student", ["/diary", "/chat", "/news", "/profile"]),
+    ("parent", ["/diary", "/chat", "/news", "/profile"]),
+    ("teacher", ["/teacher", "/chat", "/news", "/profile"]),
 ])
 async def test_each_page_fits_and_is_accessible(browsers: Browsers, school: BuiltSchool, who: str,
                                                 pages: list[str]) -> None:
@@ -28,7 +28,7 @@ async def test_each_page_fits_and_is_accessible(browsers: Browsers, school: Buil
     tab.assert_clean()
 
 
-@pytest.mark.parametrize("path", ["/login", "/reset-password"])
+@pytest.mark.parametrize("path", ["/login", "/reset-password", "/forgot-password", "/register"])
 async def test_public_pages_fit_and_are_accessible(browsers: Browsers, path: str) -> None:
     tab = await browsers.open()
     await tab.page.goto(path)

@@ -134,9 +134,12 @@ async def test_an_invalid_reset_link_says_so_in_russian(browsers: Browsers) -> N
     await expect(page.locator("#message")).to_have_text(
         "Ссылка для восстановления недействительна или устарела. Запросите письмо ещё раз.")
     await assert_russian(page)
-    # Without a token at all.
+    # Without a token at all: the code from the email is asked for, in our words, not the browser's.
     await page.goto("/reset-password")
-    await expect(page.locator("#message")).to_have_text("В ссылке нет кода восстановления. Запросите письмо ещё раз.")
+    await page.get_by_role("button", name="Сохранить").click()
+    await expect(page.locator("#code-error")).to_have_text("Введите код из письма.")
+    await expect(page.locator("#password-error")).to_have_text("Придумайте новый пароль.")
+    await expect(page.locator("#message")).to_have_text("")  # the last attempt's message is gone
     await assert_russian(page)
     tab.assert_clean()
 

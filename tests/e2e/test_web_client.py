@@ -211,10 +211,10 @@ async def test_the_token_is_refreshed_before_it_expires_and_the_socket_stays_ope
         new MutationObserver(() => window.connStates.push(node.dataset.state))
             .observe(node, {attributes: true, attributeFilter: ["data-state"]});
     }""")
-    first = await page.evaluate("() => JSON.parse(sessionStorage.getItem('edutrack.session'))")
+    first = await page.evaluate("() => window.EduTrack.session")  # in the page's memory only
     # Past the first token's expiry, with a different token in the tab.
     await page.wait_for_function(
-        "exp => Date.now() / 1000 > exp + 1 && JSON.parse(sessionStorage.getItem('edutrack.session')).accessExp > exp",
+        "exp => Date.now() / 1000 > exp + 1 && window.EduTrack.session.accessExp > exp",
         arg=first["accessExp"], polling=200)
     assert await page.locator("#conn-status").get_attribute("data-state") == "online"
     assert await page.evaluate("() => window.connStates") == []
@@ -250,11 +250,17 @@ async def test_login_errors_logout_and_pages_without_a_session(
     await page.get_by_label("Пароль").press("Enter")
     await page.wait_for_url("**/chat?channel=*")
     await page.wait_for_selector('#conn-status[data-state="online"]')
-    refresh = await page.evaluate("() => JSON.parse(sessionStorage.getItem('edutrack.session')).refresh")
+    cookies = {c["name"]: c for c in await tab.context.cookies()}
+    refresh = cookies["edutrack_refresh"]["value"]
+    assert cookies["edutrack_refresh"]["httpOnly"] is True
+    assert await page.evaluate("() => document.cookie.indexOf('edutrack_refresh')") == -1
+    stored = await page.evaluate("() => JSON.stringify(Object.assign({}, sessionStorage, localStorage))")
+    assert refresh not in stored  # nowhere a script could read it
 
     await page.get_by_role("button", name="Выйти").click()
     await page.wait_for_url("**/login")
-    assert await page.evaluate("() => sessionStorage.getItem('edutrack.session')") is None
+    assert await page.evaluate("() => window.EduTrack.session") is None
+    assert "edutrack_refresh" not in {c["name"] for c in await tab.context.cookies()}  # cleared by the server
     # Logging out revoked the refresh token on the server, not only in the tab.
     resp = await client.post("/api/v1/auth/refresh", json={"refresh_token": refresh})
     assert resp.status == 401

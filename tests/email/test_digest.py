@@ -146,20 +146,22 @@ async def test_reading_before_the_delay_cancels_and_online_users_wait(
         assert (await session.get(Notification, nid)).emailed_at is not None  # type: ignore[union-attr]
 
 
-async def test_daily_preference_sends_at_most_one_digest_a_day(
+async def test_daily_preference_sends_one_digest_a_day_at_the_local_hour(
     ctx: AppContext, factory: Factory, mail_settings: Settings,
 ) -> None:
+    """'daily' sends the kinds without a choice of their own to the daily digest (docs/notifications.md): one
+    email at the user's digest hour (19:00 in the school's zone by default) with what was written before it."""
     parent = await factory.user("parent", email="daily@example.test")
     await set_preference(ctx, parent, "daily")
-    scheduler = DigestScheduler(ctx)
+    now = datetime.now(UTC)
+    scheduler = DigestScheduler(ctx, clock=lambda: now)
     scheduler.settings = mail_settings
-    await notify(ctx, parent, "news", {"title": "Первая", "summary": ""})
+    await notify(ctx, parent, "news", {"title": "Первая", "summary": ""}, minutes_ago=3 * 24 * 60)
     assert await scheduler.run_once() == 1
-    await notify(ctx, parent, "news", {"title": "Вторая", "summary": ""})
-    assert await scheduler.run_once() == 0  # already had today's digest
+    await notify(ctx, parent, "news", {"title": "Вторая", "summary": ""}, minutes_ago=0)
+    assert await scheduler.run_once() == 0  # written after today's digest moment: tomorrow's
 
-    async with ctx.sessions.begin() as session:
-        await session.execute(update(EmailOutbox).values(created_at=ago(25 * 60)))
+    now += timedelta(days=1)
     assert await scheduler.run_once() == 1
     rows = await outbox_rows(ctx)
     assert len(rows) == 2

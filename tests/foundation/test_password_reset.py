@@ -158,7 +158,7 @@ async def test_the_link_in_the_email_opens_the_reset_page(client, factory, ctx):
     assert resp.headers["Referrer-Policy"] == "no-referrer"
     assert "script-src" not in resp.headers["Content-Security-Policy"]  # falls back to default-src 'self'
     scripts = [src.split("?")[0] for src in re.findall(r'<script src="([^"]+)"', html)]
-    assert scripts == ["/static/web/core.js", "/static/reset-password.js"]
+    assert scripts == ["/static/web/core.js", "/static/web/account.js", "/static/web/reset-password.js"]
     script = await client.get(scripts[-1])
     assert script.status == 200
     assert "/api/v1/password-reset/confirm" in await script.text()
@@ -186,3 +186,18 @@ async def test_answer_does_not_wait_for_the_account_lookup(client, factory, ctx)
     rows = await _wait_for_outbox(ctx, user.email)
     assert len(rows) == 1
     assert await _outbox_rows(ctx, "nobody-here@example.test") == []
+
+
+async def test_the_code_in_the_email_can_be_typed_by_hand(client, factory, ctx):
+    """16 characters of Crockford's base32 in groups of four; typed in any case, with spaces or none, O for 0."""
+    actor = await factory.actor("student")
+    assert (await client.post(REQUEST, json={"email": actor.user.email})).status == 202
+    rows = await _wait_for_outbox(ctx, actor.user.email)
+    code = _token_from(str(rows[0]["body_text"]))
+    assert re.fullmatch(r"([0-9A-HJKMNP-TV-Z]{4}-){3}[0-9A-HJKMNP-TV-Z]{4}", code), code
+    assert f"<code>{code}</code>" in str(rows[0]["body_html"])  # "or enter this code"
+    typed = code.replace("-", " ").replace("0", "o").lower()
+    resp = await client.post(CONFIRM, json={"token": typed, "new_password": "typed-by-hand-2026"})
+    assert resp.status == 204, await resp.text()
+    again = await client.post(CONFIRM, json={"token": code, "new_password": "typed-by-hand-2027"})
+    await error_of(again, 400)  # used once

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from edutrack import cache
+from edutrack.realtime import hub as hub_module
 from edutrack.realtime.shards import ShardedHub
 from edutrack.redis_cluster import is_cluster
 from edutrack.resources import open_context
@@ -33,7 +34,7 @@ from tests.realtime.helpers import (
     subscribe,
 )
 from tests.support.environment import REDIS_CLUSTER_ENV
-from tests.support.services import PrivateRedisCluster, private_redis_cluster
+from tests.support.services import PrivateRedisCluster, free_port, private_redis_cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,6 +118,27 @@ async def test_a_node_subscribes_only_on_the_shards_of_the_channels_it_holds(mak
         await ws.close()
 
 
+async def test_a_channel_no_socket_holds_any_more_leaves_its_shard(make_client, settings, ctx, factory, cluster,
+                                                                   monkeypatch):
+    monkeypatch.setattr(hub_module, "IDLE_UNSUBSCRIBE_AFTER", 0.2)  # production: 30 s
+    node = await make_client(redis_cluster_nodes=cluster.nodes)
+    nodes_master = cluster.master_of(f"{settings.namespace}:ev:_nodes")
+    for _ in range(30):
+        world = await make_class_world(ctx, factory)
+        name = f"{settings.namespace}:ev:{world.channel}"
+        if (master := cluster.master_of(name)) != nodes_master:
+            break
+    reader = await connect(node, world.students[0])
+    await subscribe(reader, world.channel)
+    assert hub_connections(cluster, master, settings.namespace) == 1
+    await reader.close()
+    # Swept: SUNSUBSCRIBE, and the connection to that master closed, since no channel of the node lives there.
+    await eventually(lambda: hub_connections(cluster, master, settings.namespace) == 0, timeout=10)
+    assert name not in cluster.cli(master, "PUBSUB", "SHARDCHANNELS", f"{settings.namespace}:*").split()
+    assert hub_connections(cluster, nodes_master, settings.namespace) == 1
+    assert hub_of(node).shard_addresses() == {f"{settings.namespace}:ev:_nodes": ("127.0.0.1", nodes_master)}
+
+
 async def test_a_slot_migrated_mid_chat_moves_the_subscription_and_loses_nothing(make_client, settings, ctx,
                                                                                 factory, cluster):
     world = await make_class_world(ctx, factory)
@@ -186,6 +208,23 @@ async def test_killing_a_master_mid_chat_loses_no_acked_message(make_client, set
         await reader.close()
         await node_a.close()
         await node_b.close()
+
+
+async def test_an_unreachable_cluster_degrades_like_one_redis_down(make_client, ctx, factory):
+    """redis-py's cluster client raises RedisClusterException, not a RedisError, when no node answers: EduTrack's
+    client turns it into one, so every Redis path falls back as with one Redis that is down."""
+    world = await make_class_world(ctx, factory)
+    node = await make_client(redis_cluster_nodes=f"127.0.0.1:{free_port()}")
+    ready = await node.get("/health/ready")
+    assert ready.status == 200
+    assert (await ready.json())["status"] == "degraded"
+    resp = await node.post(f"/api/v1/chats/{world.channel}/messages", json={"text": "без Redis"},
+                           headers=world.teacher.headers)
+    assert resp.status == 201, await resp.text()
+    resp = await node.get(f"/api/v1/chats/{world.channel}/messages", headers=world.students[0].headers)
+    assert [m["text"] for m in (await resp.json())["items"]] == ["без Redis"]
+    login = await node.post("/api/v1/auth/login", json={"email": world.parent.user.email, "password": "wrong"})
+    assert login.status == 401
 
 
 async def test_an_entry_depending_on_buckets_in_other_slots_goes_with_any_of_them(settings: Settings,

@@ -23,10 +23,13 @@ from edutrack.db.diary import News
 from edutrack.db.models import Notification, Role
 from edutrack.i18n import _
 from edutrack.queries import classes as class_q
+from edutrack.queries import grades as grades_q
 from edutrack.queries import news as q
+from edutrack.queries import news_acks as ack_q
 from edutrack.queries import schools as school_q
 from edutrack.security.tokens import Principal
 from edutrack.services.diary.classes import target_school
+from edutrack.services.diary.news_acks import ack_group
 from edutrack.services.diary.notify import notify_users
 from edutrack.uow import unit_of_work
 
@@ -43,6 +46,7 @@ def news_view(row: Row[Any]) -> dict[str, Any]:
         "class_name": row.class_name, "role": n.role, "status": n.status,
         "publish_at": n.publish_at.isoformat() if n.publish_at else None,
         "published_at": n.published_at.isoformat() if n.published_at else None, "public": n.is_public,
+        "urgent": n.urgent, "ack": list(n.ack_roles), "ack_each_parent": n.ack_each_parent,
         "created_at": n.created_at.isoformat(), "updated_at": n.updated_at.isoformat(),
     }
 
@@ -54,8 +58,16 @@ def _summary(body: str) -> str:
 
 async def _notify_audience(session: AsyncSession, news: News) -> list[Notification]:
     recipients = await q.audience_user_ids(session, news)
-    payload = {"news_id": news.id, "title": news.title, "summary": _summary(news.body)}
-    return await notify_users(session, "news", recipients, payload)
+    payload: dict[str, Any] = {"news_id": news.id, "title": news.title, "summary": _summary(news.body)}
+    if news.urgent:
+        payload["urgent"] = True  # the email consumers let it through quiet hours (digest/scheduler.py)
+    if not news.ack_roles:
+        return await notify_users(session, "news", recipients, payload)
+    roles = await ack_q.roles_of(session, recipients)
+    asked = [u for u in recipients if ack_group(roles[u]) in news.ack_roles]
+    others = [u for u in recipients if ack_group(roles[u]) not in news.ack_roles]
+    return [*await notify_users(session, "news", asked, {**payload, "ack": True}),
+            *await notify_users(session, "news", others, payload)]
 
 
 async def _check_audience(session: AsyncSession, school_id: int, fields: dict[str, Any]) -> None:
@@ -111,8 +123,11 @@ async def create_news(ctx: AppContext, who: Principal, data: dict[str, Any]) -> 
     fields: dict[str, Any] = {
         "school_id": school_id, "author_id": who.user_id, "title": data["title"].strip(),
         "body": data["body"].strip(), "audience": data["audience"], "class_id": data.get("class_id"),
-        "role": data.get("role"), "is_public": data.get("public", False),
+        "role": data.get("role"), "is_public": data.get("public", False), "urgent": data.get("urgent", False),
+        "ack_roles": sorted(set(data.get("ack", []))), "ack_each_parent": data.get("ack_each_parent", False),
     }
+    if fields["urgent"]:
+        await _admit_urgent(ctx, school_id)
     notes: list[Notification] = []
     async with unit_of_work(ctx) as uow:
         session = uow.session
@@ -120,6 +135,8 @@ async def create_news(ctx: AppContext, who: Principal, data: dict[str, Any]) -> 
         publish_now = _apply_status(fields, data.get("status", "draft"), publish_at, now)
         await _check_audience(session, school_id, fields)
         news = await q.insert_news(session, fields)
+        if news.urgent:
+            await _audit_urgent(session, who, news)
         if publish_now:
             notes = await _notify_audience(session, news)
         row = await q.news_row(session, news.id)
@@ -127,6 +144,30 @@ async def create_news(ctx: AppContext, who: Principal, data: dict[str, Any]) -> 
         view = news_view(row)
         uow.publish_notifications(notes)
     return view
+
+
+async def _admit_urgent(ctx: AppContext, school_id: int) -> None:
+    """Urgent news wake people in their quiet hours: a few a day per school."""
+    count, ttl = await ctx.limiter.hit(f"news:urgent:{school_id}", 86400)
+    if count > ctx.settings.urgent_news_per_day:
+        raise errors.TooManyRequests(ttl, _("Too many urgent news today; publish it as ordinary news."))
+
+
+async def _audit_urgent(session: AsyncSession, who: Principal, news: News) -> None:
+    await grades_q.insert_audit(session, [{
+        "school_id": news.school_id, "entity": "news", "entity_id": news.id, "action": "urgent",
+        "actor_id": who.user_id, "old": None, "new": {"title": news.title, "audience": news.audience},
+    }])
+
+
+async def _change_urgency(ctx: AppContext, session: AsyncSession, who: Principal, news: News,
+                          urgent: bool) -> None:
+    if news.status == "published":
+        raise errors.Conflict(_("Published news cannot become urgent or stop being urgent"), code="already_published")
+    if urgent:
+        await _admit_urgent(ctx, news.school_id)
+        news.urgent = True
+        await _audit_urgent(session, who, news)
 
 
 async def _managed(session: AsyncSession, who: Principal, news_id: int) -> News:
@@ -150,9 +191,13 @@ async def update_news(ctx: AppContext, who: Principal, news_id: int, changes: di
             "title": changes.get("title", news.title).strip(), "body": changes.get("body", news.body).strip(),
             "audience": changes.get("audience", news.audience),
             "class_id": changes.get("class_id", news.class_id), "role": changes.get("role", news.role),
-            "is_public": changes.get("public", news.is_public),
+            "is_public": changes.get("public", news.is_public), "urgent": changes.get("urgent", news.urgent),
+            "ack_roles": sorted(set(changes.get("ack", news.ack_roles))),
+            "ack_each_parent": changes.get("ack_each_parent", news.ack_each_parent),
         }
         await _check_audience(session, news.school_id, fields)
+        if fields["urgent"] != news.urgent:
+            await _change_urgency(ctx, session, who, news, fields["urgent"])
         publish_now = False
         if "status" in changes or "publish_at" in changes:
             if news.status == "published":

@@ -1,0 +1,68 @@
+"""A person's own login sessions (one per sign-in: a refresh-token family): list them, end one, end them all."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from edutrack import errors
+from edutrack.context import AppContext
+from edutrack.i18n import _
+from edutrack.queries import accounts as q
+from edutrack.security.tokens import Principal
+from edutrack.services import token_cutoffs
+from edutrack.uow import unit_of_work
+
+# Ending sessions is a write: a script that loops on it gets 429 instead of a flood of broadcasts.
+REVOKES_PER_MINUTE = 30
+
+
+@dataclass(frozen=True, slots=True)
+class LoginSession:
+    id: str
+    created_at: datetime
+    last_used_at: datetime
+    user_agent: str | None
+    current: bool
+
+
+async def list_sessions(ctx: AppContext, actor: Principal) -> list[LoginSession]:
+    async with ctx.reads() as session:
+        rows = await q.live_sessions(session, actor.user_id)
+    return [LoginSession(str(r.family_id), r.created_at, r.last_used_at, r.user_agent,
+                         str(r.family_id) == actor.session_id) for r in rows]
+
+
+async def _admit(ctx: AppContext, actor: Principal) -> None:
+    count, ttl = await ctx.limiter.hit(f"sessions:revoke:{actor.user_id}", 60)
+    if count > REVOKES_PER_MINUTE:
+        raise errors.TooManyRequests(ttl)
+
+
+async def end_session(ctx: AppContext, actor: Principal, session_id: str) -> bool:
+    """End one of the actor's own sessions; True when it was the one this request came from. Another person's
+    session, an ended one and a malformed id all answer 404 alike."""
+    await _admit(ctx, actor)
+    missing = errors.NotFound(_("No such session"))
+    try:
+        family = uuid.UUID(session_id)
+    except ValueError as exc:
+        raise missing from exc
+    async with unit_of_work(ctx) as uow:
+        # The account first, as logout does: a refresh in flight commits the token it rotates to before this
+        # revocation reads the family.
+        await q.lock_user(uow.session, actor.user_id)
+        if not await q.session_is_live(uow.session, actor.user_id, family):
+            raise missing
+        await q.revoke_refresh_family(uow.session, family)
+        token_cutoffs.announce_session_end(uow, actor.user_id, str(family))
+    return str(family) == actor.session_id
+
+
+async def end_all(ctx: AppContext, actor: Principal) -> None:
+    """Every session of the actor, this one included (like logout-all)."""
+    await _admit(ctx, actor)
+    async with unit_of_work(ctx) as uow:
+        cutoff = await token_cutoffs.end_sessions(uow.session, actor.user_id)
+        token_cutoffs.announce(uow, actor.user_id, cutoff, relogin=True)

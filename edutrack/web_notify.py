@@ -1,0 +1,36 @@
+"""Web pages of notifications (docs/notifications.md): everyone's notification settings, and the author's table of
+who has confirmed a news item. Page shells like the others (edutrack/web.py); their scripts use the JSON API."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from edutrack.api.http import path_int
+from edutrack.api.openapi import doc
+from edutrack.i18n import N_
+from edutrack.i18n.browser import page_catalogues
+from edutrack.web import CATALOGUES, CORE_SCRIPT, PAGES_TAG, STATIC_DIR, Page, render_page
+
+NOTIFY_SETTINGS = Page("notify-settings", "notifications.html", N_("Notification settings"),
+                       ("web/notifications.js",))
+NEWS_ACKS = Page("news-acks", "news_acks.html", N_("Who has read it"), ("web/news-acks.js",))
+
+
+@doc("Web client: your notification settings: channels per kind, email, quiet hours, the daily digest's hour, "
+     "muted chats (HTML)", tags=PAGES_TAG, auth=False)
+async def settings_page(request: web.Request) -> web.Response:
+    return render_page(request, NOTIFY_SETTINGS)
+
+
+@doc("Web client: who has and has not confirmed a news item, per class, live, with reminders (its author and the "
+     "school's admins; HTML)", tags=PAGES_TAG, auth=False)
+async def news_acks_page(request: web.Request) -> web.Response:
+    return render_page(request, NEWS_ACKS, news_id=path_int(request, "news_id"))
+
+
+def setup(app: web.Application) -> None:
+    """After `web.setup`: the pages join the catalogues it built."""
+    for page in (NOTIFY_SETTINGS, NEWS_ACKS):
+        app[CATALOGUES][page.name] = page_catalogues(STATIC_DIR / s for s in (CORE_SCRIPT, *page.scripts))
+    app.router.add_get("/settings/notifications", settings_page)
+    app.router.add_get("/news/{news_id}/acknowledgements", news_acks_page)
