@@ -17,7 +17,7 @@ TAGS = ("chats",)
 _REASON = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
-class MuteSchema(StrictSchema):
+class ModerationMuteSchema(StrictSchema):
     user_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**63 - 1))
     minutes = fields.Integer(required=True, validate=validate.Range(min=1, max=moderation.MAX_MUTE_MINUTES))
     reason = _REASON
@@ -53,15 +53,15 @@ class LogSchema(ma.Schema):
     items = fields.List(fields.Nested(LogEntrySchema))
 
 
-class MuteEntrySchema(ma.Schema):
+class ModerationMuteEntrySchema(ma.Schema):
     user_id = fields.Integer()
     until = fields.DateTime()
     muted_by = fields.Integer(allow_none=True)
     reason = fields.String(allow_none=True)
 
 
-class MuteListSchema(ma.Schema):
-    items = fields.List(fields.Nested(MuteEntrySchema))
+class ModerationMuteListSchema(ma.Schema):
+    items = fields.List(fields.Nested(ModerationMuteEntrySchema))
 
 
 class SlowModeResultSchema(ma.Schema):
@@ -118,19 +118,19 @@ async def my_moderation(request: web.Request) -> web.Response:
 
 
 @doc("Mute a member of a chat for some minutes (the class teacher, the school's admins); they are told why",
-     tags=TAGS, body=MuteSchema, response=LogEntrySchema, status=201, errors=(400, 403, 404, 429))
+     tags=TAGS, body=ModerationMuteSchema, response=LogEntrySchema, status=201, errors=(400, 403, 404, 429))
 async def mute(request: web.Request) -> web.Response:
     _charge(request)
-    data = await load_json(request, MuteSchema())
+    data = await load_json(request, ModerationMuteSchema())
     entry = await moderation.mute(ctx_of(request), principal(request), _channel(request), data["user_id"],
                                   data["minutes"], data["reason"])
     return json_response(LogEntrySchema().dump(entry), status=201)
 
 
-@doc("Members muted in a chat now (its moderators)", tags=TAGS, response=MuteListSchema, errors=(400, 403))
+@doc("Members muted in a chat now (its moderators)", tags=TAGS, response=ModerationMuteListSchema, errors=(400, 403))
 async def list_mutes(request: web.Request) -> web.Response:
     items = await moderation.mutes(ctx_of(request), principal(request), _channel(request))
-    return json_response(MuteListSchema().dump({"items": items}))
+    return json_response(ModerationMuteListSchema().dump({"items": items}))
 
 
 @doc("Lift a mute (its moderators); the member is told", tags=TAGS, status=204, errors=(400, 403, 404, 429))

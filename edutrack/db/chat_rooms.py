@@ -54,8 +54,8 @@ class SchoolChatPolicy(Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
-class ChatMute(Base):
-    __tablename__ = "chat_mutes"
+class ChatModerationMute(Base):
+    __tablename__ = "chat_moderation_mutes"
 
     channel: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)

@@ -10,26 +10,27 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edutrack.db.chat_rooms import ChatChannelSetting, ChatModerationAction, ChatMute, ChatReport
+from edutrack.db.chat_rooms import ChatChannelSetting, ChatModerationAction, ChatReport
+from edutrack.db.chat_rooms import ChatModerationMute as Mute
 
 
 async def mute(session: AsyncSession, channel: str, user_id: int, until: datetime, by: int,
                reason: str | None) -> None:
-    stmt = insert(ChatMute).values(channel=channel, user_id=user_id, until=until, muted_by=by, reason=reason)
+    stmt = insert(Mute).values(channel=channel, user_id=user_id, until=until, muted_by=by, reason=reason)
     await session.execute(stmt.on_conflict_do_update(
-        index_elements=[ChatMute.channel, ChatMute.user_id],
+        index_elements=[Mute.channel, Mute.user_id],
         set_={"until": until, "muted_by": by, "reason": reason, "created_at": text("now()")}))
 
 
 async def unmute(session: AsyncSession, channel: str, user_id: int) -> bool:
-    result = await session.execute(delete(ChatMute).where(ChatMute.channel == channel, ChatMute.user_id == user_id,
-                                                          ChatMute.until > text("now()")).returning(ChatMute.user_id))
+    result = await session.execute(delete(Mute).where(Mute.channel == channel, Mute.user_id == user_id,
+                                                          Mute.until > text("now()")).returning(Mute.user_id))
     return result.first() is not None
 
 
-async def active_mutes(session: AsyncSession, channel: str) -> list[ChatMute]:
-    rows = await session.execute(select(ChatMute).where(ChatMute.channel == channel, ChatMute.until > text("now()"))
-                                 .order_by(ChatMute.until))
+async def active_mutes(session: AsyncSession, channel: str) -> list[Mute]:
+    rows = await session.execute(select(Mute).where(Mute.channel == channel, Mute.until > text("now()"))
+                                 .order_by(Mute.until))
     return list(rows.scalars())
 
 
@@ -47,7 +48,8 @@ async def slow_mode(session: AsyncSession, channel: str) -> int:
 
 
 _SPEAK = text("""
-SELECT (SELECT until FROM chat_mutes WHERE channel = :channel AND user_id = :user AND until > now()) AS muted_until,
+SELECT (SELECT until FROM chat_moderation_mutes
+        WHERE channel = :channel AND user_id = :user AND until > now()) AS muted_until,
        coalesce((SELECT slow_mode_seconds FROM chat_channel_settings WHERE channel = :channel), 0) AS slow,
        (SELECT max(m.created_at) FROM chat_messages m
         WHERE m.channel = :channel AND m.sender_id = :user

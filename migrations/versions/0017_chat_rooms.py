@@ -2,7 +2,7 @@
 reports, the moderation log), role labels and full-text search of messages
 
 Revision ID: 0017_chat_rooms
-Revises: 0019_diary_ops
+Revises: 0016_notify
 Create Date: 2026-12-06 03:20:00
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0017_chat_rooms'
-down_revision = '0019_diary_ops'
+down_revision = '0016_notify'
 branch_labels = None
 depends_on = None
 
@@ -58,18 +58,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('school_id', name=op.f('pk_school_chat_policies')),
     )
     op.create_table(
-        'chat_mutes',
+        'chat_moderation_mutes',
         sa.Column('channel', sa.String(length=64), nullable=False),
         sa.Column('user_id', sa.BigInteger(), nullable=False),
         sa.Column('until', sa.DateTime(timezone=True), nullable=False),
         sa.Column('muted_by', sa.BigInteger(), nullable=True),
         sa.Column('reason', sa.Text(), nullable=True),
         sa.Column('created_at', sa.DateTime(timezone=True), server_default=_now(), nullable=False),
-        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_chat_mutes_user_id_users'),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_chat_moderation_mutes_user_id_users'),
                                 ondelete='CASCADE'),
-        sa.ForeignKeyConstraint(['muted_by'], ['users.id'], name=op.f('fk_chat_mutes_muted_by_users'),
+        sa.ForeignKeyConstraint(['muted_by'], ['users.id'], name=op.f('fk_chat_moderation_mutes_muted_by_users'),
                                 ondelete='SET NULL'),
-        sa.PrimaryKeyConstraint('channel', 'user_id', name=op.f('pk_chat_mutes')),
+        sa.PrimaryKeyConstraint('channel', 'user_id', name=op.f('pk_chat_moderation_mutes')),
     )
     op.create_table(
         'chat_channel_settings',
@@ -162,7 +162,7 @@ def downgrade() -> None:
     op.drop_table('chat_moderation_log')
     op.drop_table('chat_reports')
     op.drop_table('chat_channel_settings')
-    op.drop_table('chat_mutes')
+    op.drop_table('chat_moderation_mutes')
     op.drop_table('school_chat_policies')
     op.drop_index('ix_chat_group_members_user_id', table_name='chat_group_members')
     op.drop_table('chat_group_members')
