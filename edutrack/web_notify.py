@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from edutrack.api.http import path_int
+from edutrack import errors
+from edutrack.api.http import client_ip, ctx_of, path_int
 from edutrack.api.openapi import doc
 from edutrack.i18n import N_
 from edutrack.i18n.browser import page_catalogues
+from edutrack.services import unsubscribe
 from edutrack.web import CATALOGUES, CORE_SCRIPT, PAGES_TAG, STATIC_DIR, Page, render_page
 
 NOTIFY_SETTINGS = Page("notify-settings", "notifications.html", N_("Notification settings"),
                        ("web/notifications.js",))
+UNSUBSCRIBE = Page("unsubscribe", "unsubscribe.html", N_("Unsubscribe from emails"), ())
 NEWS_ACKS = Page("news-acks", "news_acks.html", N_("Who has read it"), ("web/news-acks.js",))
 
 
@@ -28,9 +31,37 @@ async def news_acks_page(request: web.Request) -> web.Response:
     return render_page(request, NEWS_ACKS, news_id=path_int(request, "news_id"))
 
 
+async def _admit(request: web.Request) -> None:
+    ctx = ctx_of(request)
+    count, ttl = await ctx.limiter.hit(f"public:ip:{client_ip(request)}", ctx.settings.public_window)
+    if count > ctx.settings.public_max_per_window:
+        raise errors.TooManyRequests(ttl)
+
+
+@doc("Web client: the unsubscribe link of an email opened in a browser (mail clients without one-click open it): "
+     "asks before it changes anything (HTML, no login; the signed link is the credential)",
+     tags=PAGES_TAG, auth=False, errors=(404, 429))
+async def unsubscribe_page(request: web.Request) -> web.Response:
+    await _admit(request)
+    token = request.match_info["token"]
+    unsubscribe.check_link(ctx_of(request).settings, token)
+    return render_page(request, UNSUBSCRIBE, token=token, done=False)
+
+
+@doc("Web client: the unsubscribe page's button; turns email and the digest off for the email's kinds, as the "
+     "one-click POST does (HTML, no login)", tags=PAGES_TAG, auth=False, errors=(404, 429))
+async def unsubscribe_confirm(request: web.Request) -> web.Response:
+    await _admit(request)
+    token = request.match_info["token"]
+    await unsubscribe.unsubscribe(ctx_of(request), token)
+    return render_page(request, UNSUBSCRIBE, token=token, done=True)
+
+
 def setup(app: web.Application) -> None:
     """After `web.setup`: the pages join the catalogues it built."""
-    for page in (NOTIFY_SETTINGS, NEWS_ACKS):
+    for page in (NOTIFY_SETTINGS, NEWS_ACKS, UNSUBSCRIBE):
         app[CATALOGUES][page.name] = page_catalogues(STATIC_DIR / s for s in (CORE_SCRIPT, *page.scripts))
     app.router.add_get("/settings/notifications", settings_page)
     app.router.add_get("/news/{news_id}/acknowledgements", news_acks_page)
+    app.router.add_get("/unsubscribe/{token}", unsubscribe_page)
+    app.router.add_post("/unsubscribe/{token}", unsubscribe_confirm)

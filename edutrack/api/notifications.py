@@ -130,6 +130,13 @@ async def one_click_unsubscribe(request: web.Request) -> web.Response:
     return json_response(_unsubscribed.dump(await unsubscribe.unsubscribe(ctx, request.match_info["token"])))
 
 
+@doc("The one-click unsubscribe link opened in a browser (mail clients without RFC 8058 do that): changes nothing, "
+     "answers 303 to the page that asks first (/unsubscribe/{token})", tags=TAGS, auth=False, status=303,
+     errors=(429,))
+async def unsubscribe_link_opened(request: web.Request) -> web.Response:
+    raise web.HTTPSeeOther(f"/unsubscribe/{request.match_info['token']}")
+
+
 def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/v1/profile/notifications", get_preferences)
@@ -137,3 +144,4 @@ def setup(app: web.Application) -> None:
     r.add_put("/api/v1/profile/notifications/mutes/{channel}", put_mute)
     r.add_delete("/api/v1/profile/notifications/mutes/{channel}", delete_mute)
     r.add_post("/api/v1/unsubscribe/{token}", one_click_unsubscribe)
+    r.add_get("/api/v1/unsubscribe/{token}", unsubscribe_link_opened)

@@ -221,3 +221,29 @@ async def session_is_live(session: AsyncSession, user_id: int, family_id: uuid.U
         .limit(1)
     )
     return result.first() is not None
+
+
+_DEAD_FAMILIES = text("""
+    DELETE FROM refresh_tokens WHERE family_id IN (
+        SELECT family_id FROM refresh_tokens GROUP BY family_id
+        HAVING max(expires_at) < :expired_before
+            OR (bool_and(revoked_at IS NOT NULL) AND max(revoked_at) < :revoked_before)
+        LIMIT :limit)
+""")
+# A family's first row stays: it dates the session in the sessions list.
+_OLD_ROTATED = text("""
+    DELETE FROM refresh_tokens WHERE id IN (
+        SELECT t.id FROM refresh_tokens t
+        WHERE t.rotated_at < :rotated_before AND t.revoked_at IS NULL
+          AND t.created_at > (SELECT min(f.created_at) FROM refresh_tokens f WHERE f.family_id = t.family_id)
+        LIMIT :limit)
+""")
+
+
+async def sweep_refresh_tokens(session: AsyncSession, *, expired_before: datetime, revoked_before: datetime,
+                               rotated_before: datetime, limit: int) -> int:
+    """Delete up to `limit` families that are over and up to `limit` rotated rows past the reuse window."""
+    dead = await session.execute(_DEAD_FAMILIES, {"expired_before": expired_before,
+                                                  "revoked_before": revoked_before, "limit": limit})
+    rotated = await session.execute(_OLD_ROTATED, {"rotated_before": rotated_before, "limit": limit})
+    return int(dead.rowcount or 0) + int(rotated.rowcount or 0)  # type: ignore[attr-defined]

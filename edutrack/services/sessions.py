@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from edutrack import errors
 from edutrack.context import AppContext
@@ -66,3 +66,25 @@ async def end_all(ctx: AppContext, actor: Principal) -> None:
     async with unit_of_work(ctx) as uow:
         cutoff = await token_cutoffs.end_sessions(uow.session, actor.user_id)
         token_cutoffs.announce(uow, actor.user_id, cutoff, relogin=True)
+
+
+# A rotated refresh token presented again within this window ends its whole login (reuse detection); after it,
+# the row is gone and the token is simply unknown, so it is refused all the same, only without ending the login.
+REUSE_WINDOW = timedelta(days=7)
+SWEEP_BATCH = 5000
+
+
+async def sweep_refresh_tokens(ctx: AppContext, now: datetime) -> int:
+    """Delete what no check needs any more: logins expired or ended (after every access token they issued and the
+    cut-off readers have seen them) and rotated tokens past the reuse window. Each page view rotates the browser's
+    token, so without this the table grows by one row per page view."""
+    margin = timedelta(seconds=ctx.settings.access_token_ttl) + timedelta(hours=1)
+    total = 0
+    while True:
+        async with unit_of_work(ctx) as uow:
+            deleted = await q.sweep_refresh_tokens(
+                uow.session, expired_before=now - margin, revoked_before=now - margin,
+                rotated_before=now - REUSE_WINDOW, limit=SWEEP_BATCH)
+        total += deleted
+        if deleted < SWEEP_BATCH:
+            return total

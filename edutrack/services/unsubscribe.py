@@ -32,6 +32,11 @@ def _read(settings: Settings, token: str) -> tuple[int, list[str]]:
     return int(parts[0]), kinds
 
 
+def check_link(settings: Settings, token: str) -> None:
+    """404 for a forged or altered link; changes nothing (the page a browser opens before the click)."""
+    _read(settings, token)
+
+
 async def unsubscribe(ctx: AppContext, token: str) -> dict[str, Any]:
     """Idempotent: a second click changes nothing more."""
     user_id, kinds = _read(ctx.settings, token)

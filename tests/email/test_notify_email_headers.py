@@ -84,3 +84,32 @@ async def test_a_tampered_unsubscribe_link_does_nothing(
     assert rows == []
     prefs = await (await client.get(PREFS, headers=victim.headers)).json()
     assert all(not k["chosen"] for k in prefs["kinds"])
+
+
+async def test_the_link_opened_in_a_browser_asks_before_it_unsubscribes(
+    client: TestClient, ctx: AppContext, factory: Factory,
+) -> None:
+    from edutrack.services.unsubscribe import unsubscribe_url
+    parent = await factory.actor("parent")
+    path = urllib.parse.urlsplit(unsubscribe_url(ctx.settings, parent.id, ["grade"])).path
+    opened = await client.get(path, allow_redirects=False)
+    assert opened.status == 303
+    page_path = opened.headers["Location"]
+    assert page_path == path.replace("/api/v1/unsubscribe/", "/unsubscribe/")
+    page = await client.get(page_path)
+    assert page.status == 200
+    html = await page.text()
+    assert "Отписаться" in html
+    assert f'action="{page_path}"' in html
+    prefs = await (await client.get(PREFS, headers=parent.headers)).json()
+    assert all(not k["chosen"] for k in prefs["kinds"])  # opening the page changed nothing
+
+    done = await client.post(page_path, data={"List-Unsubscribe": "One-Click"})
+    assert done.status == 200
+    assert "Готово" in await done.text()
+    prefs = await (await client.get(PREFS, headers=parent.headers)).json()
+    channels = {k["kind"]: k["channels"] for k in prefs["kinds"]}
+    assert channels["grade"] == ["live"]
+    forged = page_path[:-3] + "AAA"
+    assert (await client.get(forged)).status == 404
+    assert (await client.post(forged)).status == 404
