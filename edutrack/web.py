@@ -27,7 +27,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates" / "web"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 PAGES_TAG = ("pages",)
 # Bumped when static files change, so browsers do not keep a stale script next to a new page.
-ASSET_VERSION = "8"
+ASSET_VERSION = "9"
 CORE_SCRIPT = "web/core.js"
 # Every signed-in page: keeps the page's socket showing what arrives (the chat badge, new chats); see live.js.
 LIVE_SCRIPT = "web/live.js"

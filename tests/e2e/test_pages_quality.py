@@ -10,9 +10,9 @@ from tests.support.school import BuiltSchool
 
 
 @pytest.mark.parametrize(("who", "pages"), [
-    ("student", ["/diary", "/chat", "/news", "/profile"]),
-    ("parent", ["/diary", "/chat", "/news", "/profile"]),
-    ("teacher", ["/teacher", "/chat", "/news", "/profile"]),
+    ("student", ["/diary", "/chat", "/news", "/profile", "/settings/notifications"]),
+    ("parent", ["/diary", "/chat", "/news", "/profile", "/settings/notifications"]),
+    ("teacher", ["/teacher", "/chat", "/news", "/profile", "/settings/notifications"]),
 ])
 async def test_each_page_fits_and_is_accessible(browsers: Browsers, school: BuiltSchool, who: str,
                                                 pages: list[str]) -> None:
