@@ -21,6 +21,22 @@
   function chan(name) { return channels[name]; }
   function nameOf(id) { return id === me.id ? t("You") : names[id] || t("Member no. %(id)s", { id: id }); }
   function chatTitle(c) { return c.kind === "class" ? t("Class %(name)s", { name: c.title }) : c.title || c.name; }
+  // The sender's label (frames carry a code; the words are the page's).
+  function roleText(code) {
+    switch (code) {
+      case "student": return t("student");
+      case "parent": return t("parent");
+      case "teacher": return t("teacher");
+      case "class_teacher": return t("class teacher");
+      case "admin": return t("administrator");
+      default: return "";
+    }
+  }
+  // Announcements: only teachers and admins post; students and parents read.
+  function readOnly(c) {
+    return (c.kind === "announcements" || c.kind === "class-announcements") &&
+      (me.role === "student" || me.role === "parent") && !me.is_superuser;
+  }
   function atBottom(box) { return box.scrollHeight - box.scrollTop - box.clientHeight < 40; }
 
   // ---------------------------------------------------------------- channel list and badges
@@ -63,6 +79,7 @@
     return el("li", { class: classes, "data-id": m.id },
       el("div", { class: "message-meta" },
         el("span", { class: "sender", text: m.sender_id === me.id ? t("You") : m.sender || nameOf(m.sender_id) }), " ",
+        roleText(m.sender_role) ? el("span", { class: "role-label", text: roleText(m.sender_role) }) : null, " ",
         el("time", { datetime: m.created_at, text: ET.fmt.stamp(m.created_at) }),
         m.edited_at && !m.deleted ? el("span", { class: "muted", text: " " + t("(edited)") }) : null),
       el("p", { class: "message-text", text: m.deleted ? t("Message deleted") : m.text }),
@@ -266,6 +283,9 @@
               if (c.name === active) renderTyping();
             }
             break;
+          case "chat.pinned":
+            if (c.name === active) loadPins(c);
+            break;
           case "read":
             c.lastRead = Math.max(c.lastRead, frame.up_to);
             recountUnread(c);
@@ -316,7 +336,9 @@
     window.history.replaceState(null, "", "/chat?channel=" + name);
     ET.$("room-title").textContent = chatTitle(c);
     ET.$("chat-notice").hidden = true;
-    ET.$("send-form").hidden = false;
+    ET.$("send-form").hidden = readOnly(c);
+    ET.$("read-only").hidden = !readOnly(c);
+    loadPins(c);
     renderChannels();
     renderOnline();
     renderTyping();
@@ -346,7 +368,37 @@
       ET.toast(err.code === "not_a_member" ? t("You are not in this chat.") : err.message, "error");
       if (err.code === "not_a_member" && active === name) ET.$("send-form").hidden = true;
     });
+    return ready;
   }
+
+  // ---------------------------------------------------------------- pinned messages
+
+  function loadPins(c) {
+    ET.api("/api/v1/chats/" + encodeURIComponent(c.name) + "/pins").then(function (page) {
+      if (active !== c.name) return;
+      var list = ET.clear(ET.$("pin-list"));
+      page.items.forEach(function (p) {
+        list.append(el("li", { class: "pin" },
+          el("span", { class: "sender", text: nameOf(p.sender_id) }), " ",
+          el("time", { datetime: p.created_at, text: ET.fmt.stamp(p.created_at) }),
+          el("p", { class: "message-text", text: p.text })));
+      });
+      ET.$("pins").hidden = !page.items.length;
+    }, function () { ET.$("pins").hidden = true; });
+  }
+
+  // A found message: its chat opens, and the message is shown if it is among those loaded.
+  function openAt(name, id) {
+    if (!chan(name)) return false;
+    open(name).then(function () {
+      var node = ET.$("message-list").querySelector('[data-id="' + id + '"]');
+      if (!node) return;
+      node.classList.add("found");
+      node.scrollIntoView({ block: "center" });
+    });
+    return true;
+  }
+  ET.chat = { openAt: openAt, title: function (name) { return chan(name) ? chatTitle(chan(name)) : name; } };
 
   function setupForm() {
     var form = ET.$("send-form");
@@ -369,6 +421,7 @@
       var text = input.value.trim();
       if (!text || !active) return;
       var c = chan(active);
+      if (readOnly(c)) return;
       // One id per message: a resend (socket dropped before the ack, then REST) stores it once.
       var clientId = "w" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
       var viaRest = function () {

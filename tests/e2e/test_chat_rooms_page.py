@@ -1,0 +1,84 @@
+"""The chat page with every room kind: a parent sees the parents' room and the read-only announcements (no
+composer), a teacher's message reaches the parent's open page live with the teacher's role label, a search in
+Russian word forms finds a message and opens its chat, and the page fits a phone and passes axe."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+from playwright.async_api import expect
+
+from tests.e2e.conftest import Browsers
+from tests.e2e.quality import assert_accessible, assert_fits
+from tests.support.factories import Factory
+from tests.support.school import BuiltSchool
+
+
+async def test_a_parent_sees_the_parents_room_and_reads_announcements_without_a_composer(
+    browsers: Browsers, school: BuiltSchool,
+) -> None:
+    cls = school.classes[0]
+    parent = school.parents(school.student(0, 0).id)[0]
+    tab = await browsers.login(parent.email, expect_path="/diary")
+    page = tab.page
+    await page.goto(f"/chat?channel=parents:{cls.id}")
+    channels = page.locator("#channels")
+    await expect(channels).to_contain_text("Родители 5А")
+    await expect(channels).to_contain_text("Объявления школы")
+    await expect(channels).to_contain_text("Объявления 5А")
+    await expect(page.locator("#send-form")).to_be_visible()
+
+    await channels.get_by_role("link", name="Объявления школы").click()
+    await expect(page.locator("#room-title")).to_have_text("Объявления школы")
+    await expect(page.locator("#read-only")).to_have_text("Здесь пишут только учителя и администрация")
+    await expect(page.locator("#send-form")).to_be_hidden()
+    tab.assert_clean()
+
+
+async def test_a_teachers_message_reaches_the_parents_open_room_with_the_role_label(
+    browsers: Browsers, school: BuiltSchool,
+) -> None:
+    cls = school.classes[0]
+    parent = school.parents(school.student(0, 0).id)[0]
+    teacher = school.teacher_of(cls.id, school.subject(0))
+    label = "классный руководитель" if teacher.id == cls.class_teacher_id else "учитель"
+    p_tab = await browsers.login(parent.email, expect_path="/diary")
+    t_tab = await browsers.login(teacher.email, expect_path="/teacher")
+    for tab in (p_tab, t_tab):
+        await tab.page.goto(f"/chat?channel=parents:{cls.id}")
+        await tab.page.locator("#message-list .empty").wait_for()
+
+    await t_tab.page.get_by_label("Сообщение", exact=True).fill("Собрание в пятницу в 18:00")
+    await t_tab.page.get_by_role("button", name="Отправить").click()
+    arrived = p_tab.page.locator(".message").filter(has_text="Собрание в пятницу в 18:00")
+    await arrived.wait_for()
+    await expect(arrived.locator(".role-label")).to_have_text(label)
+    p_tab.assert_clean()
+    t_tab.assert_clean()
+
+
+async def test_a_search_finds_other_word_forms_opens_the_chat_and_the_page_fits(
+    browsers: Browsers, school: BuiltSchool, client: TestClient, factory: Factory,
+) -> None:
+    cls = school.classes[0]
+    parent = school.parents(school.student(0, 0).id)[0]
+    teacher = await factory.login(school.teacher_of(cls.id, school.subject(0)))
+    resp = await client.post(f"/api/v1/chats/parents:{cls.id}/messages", headers=teacher.headers,
+                             json={"text": "Во вторник контрольная по алгебре & геометрии"})
+    assert resp.status == 201, await resp.text()
+    tab = await browsers.login(parent.email, expect_path="/diary")
+    page = tab.page
+    await page.goto("/chat?channel=announcements:" + str(school.id))
+    await page.get_by_label("Поиск по сообщениям").fill("контрольной")
+    await page.get_by_role("button", name="Найти").click()
+    hit = page.locator(".search-hit")
+    await expect(hit).to_have_count(1)
+    await expect(hit.locator("mark")).to_have_text("контрольная")
+    await expect(hit.locator(".search-snippet")).to_contain_text("алгебре & геометрии")  # unescaped once
+    await expect(hit.locator(".search-chat")).to_have_text("Родители 5А")
+
+    await assert_fits(page, (375, 768, 1280))
+    await assert_accessible(page)
+    await hit.locator("a").click()
+    await expect(page.locator("#room-title")).to_have_text("Родители 5А")
+    await expect(page.locator(".message.found")).to_contain_text("контрольная")
+    tab.assert_clean()
