@@ -516,7 +516,8 @@
       var withId = Number(params.get("with"));
       if (withId && withId !== me.id) openPrivate(withId, null);
       else if (wanted && channels[wanted]) open(wanted);
-      else if (order.length) open(order[0]);
+      // Without a chosen chat, the first one the user may write in (announcements come first in the list).
+      else if (order.length) open(order.filter(function (n) { return !readOnly(chan(n)); })[0] || order[0]);
     });
   }).catch(function (err) { ET.toast(err.message, "error"); });
 })();
