@@ -82,3 +82,26 @@ async def test_a_search_finds_other_word_forms_opens_the_chat_and_the_page_fits(
     await expect(page.locator("#room-title")).to_have_text("Родители 5А")
     await expect(page.locator(".message.found")).to_contain_text("контрольная")
     tab.assert_clean()
+
+
+async def test_a_message_pinned_by_the_admin_shows_on_the_parents_open_room(
+    browsers: Browsers, school: BuiltSchool, client: TestClient, factory: Factory,
+) -> None:
+    cls = school.classes[0]
+    parent = school.parents(school.student(0, 0).id)[0]
+    admin = await factory.login(school.admin)
+    resp = await client.post(f"/api/v1/chats/parents:{cls.id}/messages", headers=admin.headers,
+                             json={"text": "Родительское собрание переносится на четверг"})
+    assert resp.status == 201, await resp.text()
+    message_id = (await resp.json())["id"]
+    tab = await browsers.login(parent.email, expect_path="/diary")
+    page = tab.page
+    await page.goto(f"/chat?channel=parents:{cls.id}")
+    await page.locator(f'.message[data-id="{message_id}"]').wait_for()
+    await expect(page.locator("#pins")).to_be_hidden()
+
+    resp = await client.put(f"/api/v1/chats/parents:{cls.id}/messages/{message_id}/pin", headers=admin.headers)
+    assert resp.status == 204, await resp.text()
+    await expect(page.locator("#pin-list")).to_contain_text("Родительское собрание переносится на четверг")
+    await expect(page.get_by_role("heading", name="Закреплённые сообщения")).to_be_visible()
+    tab.assert_clean()
