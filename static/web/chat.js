@@ -75,7 +75,7 @@
 
   function messageNode(c, m) {
     var classes = "message" + (m.sender_id === me.id ? " mine" : "") + (c.missed[m.id] ? " missed" : "") +
-      (m.deleted ? " deleted" : "");
+      (m.deleted ? " deleted" : "") + (c.found === m.id ? " found" : "");
     return el("li", { class: classes, "data-id": m.id },
       el("div", { class: "message-meta" },
         el("span", { class: "sender", text: m.sender_id === me.id ? t("You") : m.sender || nameOf(m.sender_id) }), " ",
@@ -83,7 +83,53 @@
         el("time", { datetime: m.created_at, text: ET.fmt.stamp(m.created_at) }),
         m.edited_at && !m.deleted ? el("span", { class: "muted", text: " " + t("(edited)") }) : null),
       el("p", { class: "message-text", text: m.deleted ? t("Message deleted") : m.text }),
+      m.deleted ? null : reactionsNode(c, m),
       m.sender_id === me.id && !m.deleted ? messageActions(c, m) : null);
+  }
+
+  // ---------------------------------------------------------------- reactions
+
+  var REACTIONS = [["thumbs_up", "👍"], ["heart", "❤"], ["check", "✓"]];
+  function reactionName(code) {
+    switch (code) {
+      case "thumbs_up": return t("Like");
+      case "heart": return t("Love it");
+      default: return t("Noted");
+    }
+  }
+
+  // Message pages do not carry reactions: the newest messages of an opened chat ask for theirs.
+  function loadReactions(c) {
+    Object.keys(c.messages).map(Number).sort(function (a, b) { return b - a; }).slice(0, 20).forEach(function (id) {
+      if (c.reactions[id] || c.messages[id].deleted) return;
+      ET.api(messageUrl(c, c.messages[id]) + "/reactions").then(function (view) { setReactions(c, view); },
+        function () {});
+    });
+  }
+
+  function setReactions(c, view) {
+    var mine = {};
+    (view.mine || []).forEach(function (code) { mine[code] = true; });
+    c.reactions[view.id] = { counts: view.counts || {}, mine: mine };
+    if (c.messages[view.id]) place(c, c.messages[view.id]);
+  }
+
+  function reactionsNode(c, m) {
+    var known = c.reactions[m.id] || { counts: {}, mine: {} };
+    var row = el("div", { class: "reactions" });
+    REACTIONS.forEach(function (pair) {
+      var code = pair[0];
+      var count = known.counts[code] || 0;
+      var pressed = Boolean(known.mine[code]);
+      row.append(el("button", { type: "button", class: "reaction", "aria-pressed": pressed ? "true" : "false",
+        "aria-label": reactionName(code) + (count ? " (" + count + ")" : ""), title: reactionName(code),
+        text: pair[1] + (count ? " " + count : ""),
+        onclick: function () {
+          ET.api(messageUrl(c, m) + "/reactions/" + code, { method: pressed ? "DELETE" : "PUT" })
+            .then(function (view) { setReactions(c, view); }, function (err) { ET.toast(err.message, "error"); });
+        } }));
+    });
+    return row;
   }
 
   // ---------------------------------------------------------------- editing and deleting one's own messages
@@ -283,6 +329,15 @@
               if (c.name === active) renderTyping();
             }
             break;
+          case "chat.reactions":
+            if (c.messages[frame.id]) {
+              var known = c.reactions[frame.id] || { counts: {}, mine: {} };
+              known.counts = frame.counts;
+              if (frame.user_id === me.id) known.mine[frame.reaction] = frame.added;
+              c.reactions[frame.id] = known;
+              place(c, c.messages[frame.id]);
+            }
+            break;
           case "chat.pinned":
             if (c.name === active) loadPins(c);
             break;
@@ -363,6 +418,7 @@
       var box = ET.$("messages");
       box.scrollTop = box.scrollHeight;
       markRead(c);
+      loadReactions(c);
     }, function (err) {
       // Not a chat of this user (e.g. /chat?with= someone of another school): said in the page's words.
       ET.toast(err.code === "not_a_member" ? t("You are not in this chat.") : err.message, "error");
@@ -390,10 +446,10 @@
   // A found message: its chat opens, and the message is shown if it is among those loaded.
   function openAt(name, id) {
     if (!chan(name)) return false;
+    chan(name).found = id;
     open(name).then(function () {
       var node = ET.$("message-list").querySelector('[data-id="' + id + '"]');
       if (!node) return;
-      node.classList.add("found");
       node.scrollIntoView({ block: "center" });
     });
     return true;
@@ -459,7 +515,7 @@
     var c = {
       name: s.channel, kind: s.kind, title: s.title, classId: s.kind === "class" ? Number(s.channel.split(":")[1]) : null,
       withUserId: s.with_user_id || null, lastId: s.last_message_id, lastRead: s.last_read_id, unread: s.unread,
-      messages: {}, missed: {}, online: {}, typing: {}, loaded: false, hasMore: false,
+      messages: {}, reactions: {}, missed: {}, online: {}, typing: {}, loaded: false, hasMore: false,
     };
     if (s.with_user_id && s.title) names[s.with_user_id] = s.title;
     channels[c.name] = c;

@@ -1,6 +1,7 @@
 """The chat page with every room kind: a parent sees the parents' room and the read-only announcements (no
-composer), a teacher's message reaches the parent's open page live with the teacher's role label, a search in
-Russian word forms finds a message and opens its chat, and the page fits a phone and passes axe."""
+composer), a teacher's message reaches the parent's open page live with the teacher's role label and the parent's
+reaction goes back live, a search in Russian word forms finds a message and opens its chat, the page fits a phone
+and passes axe (with search results, and with messages, labels and reactions), and a pin shows live."""
 
 from __future__ import annotations
 
@@ -52,6 +53,12 @@ async def test_a_teachers_message_reaches_the_parents_open_room_with_the_role_la
     arrived = p_tab.page.locator(".message").filter(has_text="Собрание в пятницу в 18:00")
     await arrived.wait_for()
     await expect(arrived.locator(".role-label")).to_have_text(label)
+
+    # The parent reacts; the teacher's open page sees the count live.
+    await arrived.get_by_role("button", name="Нравится").click()
+    await expect(arrived.get_by_role("button", name="Нравится (1)")).to_have_attribute("aria-pressed", "true")
+    mine = t_tab.page.locator(".message.mine").filter(has_text="Собрание в пятницу в 18:00")
+    await expect(mine.get_by_role("button", name="Нравится (1)")).to_have_attribute("aria-pressed", "false")
     p_tab.assert_clean()
     t_tab.assert_clean()
 
@@ -81,6 +88,9 @@ async def test_a_search_finds_other_word_forms_opens_the_chat_and_the_page_fits(
     await hit.locator("a").click()
     await expect(page.locator("#room-title")).to_have_text("Родители 5А")
     await expect(page.locator(".message.found")).to_contain_text("контрольная")
+    await page.locator(".message.found .reaction").first.wait_for()
+    await assert_fits(page, (375, 768, 1280))
+    await assert_accessible(page)
     tab.assert_clean()
 
 
