@@ -338,6 +338,10 @@
               place(c, c.messages[frame.id]);
             }
             break;
+          case "chat.slow_mode":
+            c.slowMode = frame.seconds;
+            if (c.name === active) renderMode(c);
+            break;
           case "chat.pinned":
             if (c.name === active) loadPins(c);
             break;
@@ -394,6 +398,7 @@
     ET.$("send-form").hidden = readOnly(c);
     ET.$("read-only").hidden = !readOnly(c);
     loadPins(c);
+    loadModeration(c);
     renderChannels();
     renderOnline();
     renderTyping();
@@ -441,6 +446,30 @@
       });
       ET.$("pins").hidden = !page.items.length;
     }, function () { ET.$("pins").hidden = true; });
+  }
+
+  // ---------------------------------------------------------------- slow mode and one's own mute
+
+  function loadModeration(c) {
+    ET.$("chat-mode").hidden = true;
+    ET.api("/api/v1/chats/" + encodeURIComponent(c.name) + "/moderation").then(function (state) {
+      c.slowMode = state.slow_mode_seconds;
+      c.mutedUntil = state.muted_until;
+      if (active === c.name) renderMode(c);
+    }, function () {});
+  }
+
+  function renderMode(c) {
+    var parts = [];
+    if (c.slowMode > 0) {
+      parts.push(ET.tn("Slow mode: one message every %(num)s second.", "Slow mode: one message every %(num)s seconds.",
+        c.slowMode));
+    }
+    if (c.mutedUntil && new Date(c.mutedUntil) > new Date()) {
+      parts.push(t("A moderator muted you here until %(time)s.", { time: ET.fmt.stamp(c.mutedUntil) }));
+    }
+    ET.$("chat-mode").textContent = parts.join(" ");
+    ET.$("chat-mode").hidden = !parts.length;
   }
 
   // A found message: its chat opens, and the message is shown if it is among those loaded.

@@ -1,7 +1,7 @@
 """The chat page with every room kind: a parent sees the parents' room and the read-only announcements (no
 composer), a teacher's message reaches the parent's open page live with the teacher's role label and the parent's
 reaction goes back live, a search in Russian word forms finds a message and opens its chat, the page fits a phone
-and passes axe (with search results, and with messages, labels and reactions), and a pin shows live."""
+and passes axe (with search results, and with messages, labels and reactions), and a pin and slow mode show live."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ async def test_a_search_finds_other_word_forms_opens_the_chat_and_the_page_fits(
     tab.assert_clean()
 
 
-async def test_a_message_pinned_by_the_admin_shows_on_the_parents_open_room(
+async def test_a_pin_and_slow_mode_set_by_the_admin_show_on_the_parents_open_room(
     browsers: Browsers, school: BuiltSchool, client: TestClient, factory: Factory,
 ) -> None:
     cls = school.classes[0]
@@ -114,4 +114,8 @@ async def test_a_message_pinned_by_the_admin_shows_on_the_parents_open_room(
     assert resp.status == 204, await resp.text()
     await expect(page.locator("#pin-list")).to_contain_text("Родительское собрание переносится на четверг")
     await expect(page.get_by_role("heading", name="Закреплённые сообщения")).to_be_visible()
+
+    resp = await client.put(f"/api/v1/chats/parents:{cls.id}/slow-mode", headers=admin.headers, json={"seconds": 30})
+    assert resp.status == 200, await resp.text()
+    await expect(page.locator("#chat-mode")).to_have_text("Медленный режим: одно сообщение раз в 30 секунд.")
     tab.assert_clean()
