@@ -157,6 +157,11 @@ async def test_chat_history_pages_back_and_unread_badges_move_live(
     anna = await factory.login(anna_user)
     # Through the service REST uses: 45 sends at once are beyond one user's send budget.
     await seed_messages(client.app[CTX], anna_user, f"class:{cls.id}", [f"Сообщение {n}" for n in range(1, 46)])
+    # Two students write privately only where the school allows it (off by default).
+    admin = await factory.login(school.admin)
+    resp = await client.patch(f"/api/v1/schools/{school.id}/chat-policy", headers=admin.headers,
+                              json={"student_student": True})
+    assert resp.status == 200, await resp.text()
     low, high = sorted((anna_user.id, boris_user.id))
     dm = f"dm:{low}:{high}"
     resp = await client.post(f"/api/v1/chats/{dm}/messages", headers=anna.headers, json={"text": "Лично тебе"})
