@@ -27,7 +27,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates" / "web"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 PAGES_TAG = ("pages",)
 # Bumped when static files change, so browsers do not keep a stale script next to a new page.
-ASSET_VERSION = "9"
+ASSET_VERSION = "10"
 CORE_SCRIPT = "web/core.js"
 # Every signed-in page: keeps the page's socket showing what arrives (the chat badge, new chats); see live.js.
 LIVE_SCRIPT = "web/live.js"
@@ -42,10 +42,10 @@ class Page:
 
 
 LOGIN = Page("login", "login.html", N_("Sign in"), ("web/login.js",))
-DIARY = Page("diary", "diary.html", N_("Diary"), (LIVE_SCRIPT, "web/diary.js"))
+DIARY = Page("diary", "diary.html", N_("Diary"), (LIVE_SCRIPT, "web/diary.js", "web/absence-notes.js"))
 TEACHER = Page("teacher", "teacher.html", N_("Teacher's journal"),
                (LIVE_SCRIPT, "web/teacher-common.js", "web/teacher-lesson.js", "web/teacher-journal.js",
-                "web/teacher-class.js", "web/teacher.js"))
+                "web/teacher-class.js", "web/absence-review.js", "web/teacher.js"))
 CHAT = Page("chat", "chat.html", N_("Chats"), (LIVE_SCRIPT, "web/chat.js"))
 NEWS = Page("news", "news.html", N_("News page"), (LIVE_SCRIPT, "web/news.js"))
 RESET_PASSWORD = Page("reset-password", "reset_password.html", N_("New password"),
