@@ -18,7 +18,7 @@
     return ET.api("/api/v1/absence-notes/" + note.id + "/decision", { method: "POST", body: body }).then(function () {
       ET.toast(body.decision === "accepted" ? t("Note accepted: %(name)s", { name: note.student_name })
         : t("Question sent: %(name)s", { name: note.student_name }), "ok");
-      return load();
+      return load().then(function () { focusNext(note); });
     }, function (err) {
       var details = err.details && typeof err.details === "object" ? err.details : {};
       status.textContent = details.comment ? [].concat(details.comment).join(" ") : err.message;
@@ -73,6 +73,15 @@
       note.comment ? el("p", { class: "muted", text: t("Parent: %(comment)s", { comment: note.comment }) }) : null,
       note.decision_comment ? el("p", { class: "muted", text: t("Your question: %(comment)s", { comment: note.decision_comment }) }) : null,
       el("div", { class: "form-actions" }, accept, ask), question, status);
+  }
+
+  // The decided note leaves the list: the keyboard goes on to the next note waiting (else to the list's heading),
+  // not back to the top of the page.
+  function focusNext(note) {
+    var next = ET.$("review").querySelector(".review-note:not([data-note-id='" + note.id + "']) button");
+    if (next) next.focus();
+    else if (!ET.$("review-card").hidden) ET.$("review-title").focus();
+    else ET.$("view-title").focus();
   }
 
   function load() {

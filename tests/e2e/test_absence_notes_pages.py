@@ -59,6 +59,7 @@ async def test_a_parents_note_is_questioned_then_accepted_by_the_class_teacher(
     await item.get_by_label("Что уточнить у родителя?").fill("Нужна справка от врача")
     await item.get_by_role("button", name="Отправить вопрос").click()
     await expect(item).to_have_attribute("data-status", "questioned")
+    await expect(teacher.locator("#review-title")).to_be_focused()  # the keyboard stays by the notes
 
     questioned = parent.locator(f'.note[data-note-id="{note_id}"]')
     await expect(questioned.locator(".note-status")).to_have_text("уточнение", timeout=WAIT_MS)
@@ -66,6 +67,8 @@ async def test_a_parents_note_is_questioned_then_accepted_by_the_class_teacher(
 
     await teacher.locator(f'.review-note[data-note-id="{note_id}"]').get_by_role("button", name="Принять").click()
     await expect(teacher.locator(f'.review-note[data-note-id="{note_id}"]')).to_have_count(0)
+    await expect(teacher.locator("#review-card")).to_be_hidden()
+    await expect(teacher.locator("#view-title")).to_be_focused()
     await parent.reload()
     await expect(parent.locator(f'.note[data-note-id="{note_id}"] .note-status')).to_have_text("принята")
     for tab in browsers.tabs:
