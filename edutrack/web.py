@@ -75,14 +75,16 @@ async def login_page(request: web.Request) -> web.Response:
     return render_page(request, LOGIN, self_registration=ctx_of(request).settings.allow_self_registration)
 
 
-@doc("Web client: a student's or parent's diary: week schedule with homework, grades, attendance (HTML)",
+@doc("Web client: a student's or parent's diary: week schedule with homework, grades, final marks, attendance, "
+     "absence notes (a parent writes them) (HTML)",
      tags=PAGES_TAG, auth=False)
 async def diary_page(request: web.Request) -> web.Response:
     return render_page(request, DIARY)
 
 
 @doc("Web client: a teacher's journal: today's lessons, attendance, topic and homework of a lesson, the journal "
-     "grid of a class and subject with its history, marks for the period, the class teacher's sheet and parents (HTML)",
+     "grid of a class and subject with its history, marks for the period, the class teacher's sheet and parents, "
+     "absence notes to accept or question (HTML)",
      tags=PAGES_TAG, auth=False)
 async def teacher_page(request: web.Request) -> web.Response:
     return render_page(request, TEACHER)
