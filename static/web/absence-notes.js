@@ -98,7 +98,7 @@
 
   function noteItem(note) {
     return el("li", { class: "note", "data-note-id": note.id, "data-status": note.status },
-      el("span", { class: "note-days", text: span(note) }), " ",
+      el("span", { class: "note-days", text: span(note) }), " · ",
       el("span", { class: "note-reason", text: REASONS[note.reason] || note.reason }),
       el("span", { class: "tag note-status note-" + note.status, text: STATUSES[note.status] || note.status }),
       note.comment ? el("p", { class: "note-comment muted", text: note.comment }) : null,

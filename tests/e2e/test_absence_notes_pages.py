@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import expect
 
 from edutrack.context import AppContext
-from tests.e2e.conftest import WAIT_MS, Browsers, school_year_start
+from tests.e2e.conftest import WAIT_MS, Browsers, school_year_start, shot
 from tests.e2e.quality import assert_accessible, assert_fits
 from tests.support.factories import Factory
 from tests.support.school import build_school
@@ -52,6 +52,7 @@ async def test_a_parents_note_is_questioned_then_accepted_by_the_class_teacher(
     await expect(item).to_contain_text("Температура")
     await assert_fits(teacher)
     await assert_accessible(teacher)
+    await shot(teacher, "teacher-absence-notes")
     await item.get_by_role("button", name="Уточнить").click()
     await expect(item.get_by_label("Что уточнить у родителя?")).to_be_focused()
     await item.get_by_role("button", name="Отправить вопрос").click()
@@ -64,6 +65,7 @@ async def test_a_parents_note_is_questioned_then_accepted_by_the_class_teacher(
     questioned = parent.locator(f'.note[data-note-id="{note_id}"]')
     await expect(questioned.locator(".note-status")).to_have_text("уточнение", timeout=WAIT_MS)
     await expect(questioned.locator(".note-decision")).to_have_text("Классный руководитель: Нужна справка от врача")
+    await shot(parent, "diary-absence-notes")
 
     await teacher.locator(f'.review-note[data-note-id="{note_id}"]').get_by_role("button", name="Принять").click()
     await expect(teacher.locator(f'.review-note[data-note-id="{note_id}"]')).to_have_count(0)
@@ -102,6 +104,7 @@ async def test_the_diary_shows_the_childs_term_and_year_marks_live(
         "student_id": kid.id, "subject_id": maths, "year_id": school.year_id})
     assert resp.status == 200, await resp.text()
     await expect(row.locator("td.final-year")).to_have_text("4", timeout=WAIT_MS)
+    await shot(page, "diary-final-marks")
     await assert_fits(page)
     await assert_accessible(page)
     browsers.tabs[0].assert_clean()
