@@ -27,7 +27,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates" / "web"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 PAGES_TAG = ("pages",)
 # Bumped when static files change, so browsers do not keep a stale script next to a new page.
-ASSET_VERSION = "10"
+ASSET_VERSION = "11"
 CORE_SCRIPT = "web/core.js"
 # Every signed-in page: keeps the page's socket showing what arrives (the chat badge, new chats); see live.js.
 LIVE_SCRIPT = "web/live.js"
@@ -42,10 +42,11 @@ class Page:
 
 
 LOGIN = Page("login", "login.html", N_("Sign in"), ("web/login.js",))
-DIARY = Page("diary", "diary.html", N_("Diary"), (LIVE_SCRIPT, "web/diary.js"))
+DIARY = Page("diary", "diary.html", N_("Diary"), (LIVE_SCRIPT, "web/diary.js", "web/absence-notes.js",
+                                                "web/final-marks.js"))
 TEACHER = Page("teacher", "teacher.html", N_("Teacher's journal"),
                (LIVE_SCRIPT, "web/teacher-common.js", "web/teacher-lesson.js", "web/teacher-journal.js",
-                "web/teacher-class.js", "web/teacher.js"))
+                "web/teacher-class.js", "web/absence-review.js", "web/teacher.js"))
 CHAT = Page("chat", "chat.html", N_("Chats"), (LIVE_SCRIPT, "web/chat.js", "web/chat-search.js"))
 NEWS = Page("news", "news.html", N_("News page"), (LIVE_SCRIPT, "web/news.js"))
 RESET_PASSWORD = Page("reset-password", "reset_password.html", N_("New password"),
@@ -74,14 +75,16 @@ async def login_page(request: web.Request) -> web.Response:
     return render_page(request, LOGIN, self_registration=ctx_of(request).settings.allow_self_registration)
 
 
-@doc("Web client: a student's or parent's diary: week schedule with homework, grades, attendance (HTML)",
+@doc("Web client: a student's or parent's diary: week schedule with homework, grades, final marks, attendance, "
+     "absence notes (a parent writes them) (HTML)",
      tags=PAGES_TAG, auth=False)
 async def diary_page(request: web.Request) -> web.Response:
     return render_page(request, DIARY)
 
 
 @doc("Web client: a teacher's journal: today's lessons, attendance, topic and homework of a lesson, the journal "
-     "grid of a class and subject with its history, marks for the period, the class teacher's sheet and parents (HTML)",
+     "grid of a class and subject with its history, marks for the period, the class teacher's sheet and parents, "
+     "absence notes to accept or question (HTML)",
      tags=PAGES_TAG, auth=False)
 async def teacher_page(request: web.Request) -> web.Response:
     return render_page(request, TEACHER)

@@ -1,4 +1,4 @@
-"""SQL of chats, read markers, the notification feed, and the chat-specific membership questions."""
+"""SQL of chats, read markers and the chat-specific membership questions (the notification feed: notifications.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import BigInteger, ColumnElement, String, Text, and_, func, literal, or_, select, update
+from sqlalchemy import BigInteger, String, Text, and_, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from edutrack.db.chat import ChatChannel, ChatMessage, ChatReadMarker
 from edutrack.db.diary import ClassStudent, ParentChild, School, SchoolClass
-from edutrack.db.models import Notification, Profile, User
-from edutrack.db.notify import LIVE
+from edutrack.db.models import Profile, User
 from edutrack.queries.classes import full_name_sql
 
 # --- channels and messages -------------------------------------------------------------------------
@@ -342,82 +341,6 @@ async def user_facts(session: AsyncSession, user_ids: Sequence[int]) -> dict[int
         select(User.id, User.school_id, User.is_superuser, User.is_active).where(User.id.in_(list(user_ids)))
     )
     return {int(i): (s, bool(su), bool(a)) for i, s, su, a in rows}
-
-
-# --- the notification feed ---------------------------------------------------------------------------
-
-
-def in_app() -> ColumnElement[bool]:
-    """The rows the live (in-app) channel consumes: the feed, its unread count and read markers show only
-    these; a row meant only for email stays unread for its email (edutrack/db/notify.py)."""
-    return Notification.channels.op("&")(LIVE) != 0
-
-
-async def insert_notification(session: AsyncSession, user_id: int, kind: str, payload: dict[str, Any],
-                              about_user_id: int | None = None) -> Notification:
-    row = Notification(user_id=user_id, kind=kind, payload=payload, about_user_id=about_user_id)
-    session.add(row)
-    await session.flush()
-    await session.refresh(row, ["created_at", "read_at", "channels"])
-    return row
-
-
-async def notifications_page(session: AsyncSession, user_id: int, *, before: int | None, after: int | None,
-                             limit: int, unread_only: bool) -> list[Notification]:
-    """Ascending by id after `after`; otherwise the newest first (descending), before `before` if given."""
-    stmt = select(Notification).where(Notification.user_id == user_id, in_app())
-    if unread_only:
-        stmt = stmt.where(Notification.read_at.is_(None))
-    if before is not None:
-        stmt = stmt.where(Notification.id < before)
-    if after is not None:
-        stmt = stmt.where(Notification.id > after)
-        return list((await session.execute(stmt.order_by(Notification.id).limit(limit))).scalars())
-    return list((await session.execute(stmt.order_by(Notification.id.desc()).limit(limit))).scalars())
-
-
-async def notifications_after_many(session: AsyncSession, cursors: dict[int, int],
-                                   limit: int) -> dict[int, list[Notification]]:
-    result: dict[int, list[Notification]] = {uid: [] for uid in cursors}
-    if not cursors:
-        return result
-    ranked = (
-        select(Notification.id,
-               func.row_number().over(partition_by=Notification.user_id, order_by=Notification.id).label("rn"))
-        .where(or_(*(and_(Notification.user_id == uid, Notification.id > since) for uid, since in cursors.items())),
-               in_app())
-        .subquery()
-    )
-    rows = await session.execute(
-        select(Notification).join(ranked, ranked.c.id == Notification.id).where(ranked.c.rn <= limit + 1)
-        .order_by(Notification.user_id, Notification.id)
-    )
-    for row in rows.scalars():
-        result[row.user_id].append(row)
-    return result
-
-
-async def last_notification_id(session: AsyncSession, user_id: int) -> int:
-    found = await session.execute(select(func.max(Notification.id)).where(Notification.user_id == user_id))
-    return int(found.scalar() or 0)
-
-
-async def unread_notifications(session: AsyncSession, user_id: int) -> int:
-    found = await session.execute(
-        select(func.count()).select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None), in_app())
-    )
-    return int(found.scalar_one())
-
-
-async def mark_notifications_read(session: AsyncSession, user_id: int, up_to: int, at: datetime | None = None) -> int:
-    result = await session.execute(
-        update(Notification)
-        .where(Notification.user_id == user_id, Notification.id <= up_to, Notification.read_at.is_(None), in_app())
-        .values(read_at=at if at is not None else func.now())
-        .returning(literal(1))
-    )
-    return len(result.all())
 
 
 async def parent_chat_class_ids(session: AsyncSession, parent_id: int) -> set[int]:

@@ -23,6 +23,7 @@ from edutrack.db.models import Notification, Role
 from edutrack.i18n import _, use_locale
 from edutrack.queries import chat as q
 from edutrack.queries import chat_rooms as rq
+from edutrack.queries import notifications as nq
 from edutrack.security.tokens import Principal
 from edutrack.services import chat_channels as cc
 from edutrack.services import chat_moderation
@@ -165,7 +166,7 @@ async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, cl
             # The recipient's feed gets the message too, in this transaction, so an offline recipient
             # gets it in the email digest.
             recipient = next(uid for uid in channel.ids if uid != who.user_id)
-            notes.append(await q.insert_notification(session, recipient, "message", {
+            notes.append(await nq.insert_notification(session, recipient, "message", {
                 "title": message_title(sender),
                 "channel": channel.name,
                 "message_id": message_id,
@@ -188,7 +189,7 @@ async def _mention(session: AsyncSession, who: Principal, channel: Channel, view
         title = _("%(name)s mentioned you in a chat", name=view["sender"])
     payload = {"title": title, "channel": channel.name, "message_id": view["id"], "sender_id": who.user_id,
                "sender": view["sender"], "text": (view["text"] or "")[:500]}
-    return [await q.insert_notification(session, uid, "mention", payload) for uid in named]
+    return [await nq.insert_notification(session, uid, "mention", payload) for uid in named]
 
 
 async def edit_message(ctx: AppContext, who: Principal, channel_name: str, message_id: int,
@@ -276,9 +277,9 @@ async def mark_read(ctx: AppContext, who: Principal, channel_name: str, up_to: i
 async def feed(ctx: AppContext, who: Principal, *, before: int | None, after: int | None, limit: int,
                unread_only: bool) -> dict[str, Any]:
     async with ctx.reads() as session:
-        rows = await q.notifications_page(session, who.user_id, before=before, after=after, limit=limit + 1,
+        rows = await nq.notifications_page(session, who.user_id, before=before, after=after, limit=limit + 1,
                                           unread_only=unread_only)
-        unread = await q.unread_notifications(session, who.user_id)
+        unread = await nq.unread_notifications(session, who.user_id)
     has_more = len(rows) > limit
     rows = rows[:limit]
     return {"items": [events.notification_event(r) for r in rows], "has_more": has_more, "unread_count": unread}
@@ -287,8 +288,8 @@ async def feed(ctx: AppContext, who: Principal, *, before: int | None, after: in
 async def mark_feed_read(ctx: AppContext, who: Principal, up_to: int) -> dict[str, Any]:
     async with unit_of_work(ctx) as uow:
         session = uow.session
-        updated = await q.mark_notifications_read(session, who.user_id, up_to)
-        unread = await q.unread_notifications(session, who.user_id)
+        updated = await nq.mark_notifications_read(session, who.user_id, up_to)
+        unread = await nq.unread_notifications(session, who.user_id)
         channel = f"user:{who.user_id}"
         uow.publish(channel, {"type": "read", "channel": channel, "up_to": up_to, "unread_count": unread})
     return {"channel": channel, "updated": updated, "unread_count": unread}
@@ -303,7 +304,7 @@ async def head_ids(ctx: AppContext, channels: list[Channel]) -> dict[str, int]:
     async with ctx.reads() as session:
         for channel in channels:
             if channel.kind == "user":
-                result[channel.name] = await q.last_notification_id(session, channel.ids[0])
+                result[channel.name] = await nq.last_notification_id(session, channel.ids[0])
             else:
                 result[channel.name] = await q.last_message_id(session, channel.name)
     return result
@@ -321,14 +322,14 @@ async def resume(ctx: AppContext, channel: Channel, since: int | None,
         return head, cursor, [message_event(_record_view(channel.name, row)) for row in rows if row["id"] > cursor]
     async with ctx.reads() as session:
         if channel.kind == "user":
-            head = await q.last_notification_id(session, channel.ids[0])
+            head = await nq.last_notification_id(session, channel.ids[0])
         else:
             head = await q.last_message_id(session, channel.name)
         cursor = head if since is None or since > head else since
         if cursor >= head:
             return head, cursor, []
         if channel.kind == "user":
-            notes = (await q.notifications_after_many(session, {channel.ids[0]: cursor}, limit))[channel.ids[0]]
+            notes = (await nq.notifications_after_many(session, {channel.ids[0]: cursor}, limit))[channel.ids[0]]
             return head, cursor, [events.notification_event(n) for n in notes]
         rows = await q.messages_page(session, channel.name, before=None, after=cursor, limit=limit + 1)
         return head, cursor, [message_event(message_view(msg, sender)) for msg, sender in rows]
@@ -345,6 +346,6 @@ async def missed_events(ctx: AppContext, cursors: dict[str, int], limit: int) ->
             rows = await q.messages_page(session, name, before=None, after=since, limit=limit + 1)
             result[name] = [message_event(message_view(msg, sender)) for msg, sender in rows]
         if feeds:
-            for user_id, notes in (await q.notifications_after_many(session, feeds, limit)).items():
+            for user_id, notes in (await nq.notifications_after_many(session, feeds, limit)).items():
                 result[f"user:{user_id}"] = [events.notification_event(n) for n in notes]
     return result

@@ -24,6 +24,7 @@ from edutrack.queries import chat as q
 from edutrack.queries import chat_moderation as mq
 from edutrack.queries import chat_rooms as rq
 from edutrack.queries import membership as m
+from edutrack.queries import notifications as nq
 from edutrack.security.tokens import Principal
 from edutrack.services import chat_channels as cc
 from edutrack.services.chat_channels import STAFF, Channel, parse_channel
@@ -136,7 +137,7 @@ async def _record(uow: UnitOfWork, who: Principal, channel: Channel, action: str
         payload = {"title": title, "action": action, "channel": channel.name, "actor_id": who.user_id,
                    "actor": actor, "reason": reason, "message_id": message_id,
                    "until": until.isoformat() if until else None}
-        uow.publish_notifications([await q.insert_notification(session, target, "moderation", payload)])
+        uow.publish_notifications([await nq.insert_notification(session, target, "moderation", payload)])
     uow.publish_many(events.channel_moderation_events([channel.name]))
     return _log_view(row)
 

@@ -193,6 +193,8 @@
 
   function loadAll() {
     showTitle();
+    // absence-notes.js (and any other section) follows the chosen child.
+    window.dispatchEvent(new CustomEvent("edutrack:child", { detail: { childId: state.childId, user: state.user } }));
     return Promise.all([loadWeek(), loadGrades(), loadAttendance()]);
   }
 

@@ -192,7 +192,7 @@ async def test_read_markers_unread_counts_and_device_sync(client, ctx, factory):
 
 
 async def test_notification_feed_rest_live_and_resume(client, ctx, factory):
-    from edutrack.queries import chat as q
+    from edutrack.queries import notifications as nq
 
     student = await factory.actor("student")
     ws = await connect(client, student)
@@ -201,7 +201,7 @@ async def test_notification_feed_rest_live_and_resume(client, ctx, factory):
     rows = []
     async with ctx.sessions.begin() as session:
         for i in range(3):
-            rows.append(await q.insert_notification(session, student.id, "grade", {"title": f"Оценка {i}",
+            rows.append(await nq.insert_notification(session, student.id, "grade", {"title": f"Оценка {i}",
                                                                                    "value": "5"}))
     await events.publish_notifications(ctx, rows)  # what the diary feature does after its commit
     got = []
@@ -214,7 +214,7 @@ async def test_notification_feed_rest_live_and_resume(client, ctx, factory):
     await ws.close()
 
     async with ctx.sessions.begin() as session:
-        missed = [await q.insert_notification(session, student.id, "news", {"title": "Новость"}) for _ in range(2)]
+        missed = [await nq.insert_notification(session, student.id, "news", {"title": "Новость"}) for _ in range(2)]
     ws = await connect(client, student)
     await subscribe(ws, f"user:{student.id}", since=rows[-1].id)
     resumed = [await recv_until(ws, lambda f: f["type"] == "notification") for _ in range(2)]
