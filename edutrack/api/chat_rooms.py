@@ -78,8 +78,11 @@ class SearchHitSchema(ma.Schema):
     created_at = fields.DateTime()
     edited_at = fields.DateTime(allow_none=True)
     rank = fields.Float(metadata={"description": "Relevance: higher first"})
-    snippet = fields.String(metadata={"description": "Safe HTML: the message's text escaped, around the matched "
-                                                     "words, which are in <mark>"})
+    snippet = fields.String(metadata={"description": "Safe HTML: a fragment of the message's text around the "
+                                                     "matched words, which are in <mark>; & < > escaped. The "
+                                                     "fragment is PostgreSQL's ts_headline, which drops tag-like "
+                                                     "text (e.g. <b>) from it: show the message itself for the "
+                                                     "exact text"})
 
 
 class SearchPageSchema(ma.Schema):

@@ -17,7 +17,7 @@ MAX_OFFSET = 1000
 
 
 def snippet_html(raw: str) -> str:
-    """The snippet as safe HTML: the message's text escaped, the matched words in <mark>."""
+    """The snippet as safe HTML: ts_headline's fragment (which drops tag-like text) escaped, matches in <mark>."""
     escaped = html.escape(raw.replace(sq.START + sq.STOP, ""), quote=False)
     return escaped.replace(sq.START, "<mark>").replace(sq.STOP, "</mark>")
 
