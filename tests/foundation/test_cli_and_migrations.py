@@ -102,7 +102,7 @@ async def test_create_superuser_then_log_in(settings, client, tmp_path: Path):
     # Again: refused without --update-existing, updated with it.
     code, _, err = await run("--email", "root@example.test", "--no-input")
     assert code == 1
-    assert "already exists" in err
+    assert "Пользователь с такой почтой уже есть" in err  # the catalogue's Russian, the default language
     env["EDUTRACK_SUPERUSER_PASSWORD"] = "root-password-2"
     code, out, err = await run("--email", "root@example.test", "--no-input", "--update-existing")
     assert code == 0, err
