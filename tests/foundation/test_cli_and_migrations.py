@@ -120,7 +120,7 @@ async def test_create_superuser_then_log_in(settings, client, tmp_path: Path):
     env["EDUTRACK_SUPERUSER_PASSWORD"] = "short"
     code, _, err = await run("--email", "y@example.test", "--no-input")
     assert code == 1
-    assert "at least 8" in err
+    assert "не короче 8 символов" in err
 
 
 def _on_a_terminal(argv: list[str], env: dict[str, str], cwd: Path,
