@@ -7,6 +7,8 @@ starts, so the list can never drift from the code; the result is embedded in the
 
 from __future__ import annotations
 
+import functools
+import io
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -24,12 +26,18 @@ Message = tuple[str | tuple[str, ...], str | None]  # (id or (singular, plural),
 
 def script_messages(path: Path) -> list[Message]:
     """Every message one script asks for; a gendered one (`tg`) counts three times: male, female, neutral."""
-    with path.open("rb") as f:
-        found: list[Message] = [(m, None) for _, m, _, _ in extract("javascript", f, keywords=JS_KEYWORDS)]
-    with path.open("rb") as f:
-        gendered = [m for _, m, _, _ in extract("javascript", f, keywords={"tg": (2,)})]
+    return list(_messages_in(path.read_bytes()))
+
+
+# Babel's JavaScript tokenizer takes about a second over the pages' scripts, and every app built in a process (each
+# test builds one) would pay it again for the same files: the result is remembered per script text, so an edited
+# script is read afresh and nothing can go stale.
+@functools.lru_cache(maxsize=128)
+def _messages_in(source: bytes) -> tuple[Message, ...]:
+    found: list[Message] = [(m, None) for _, m, _, _ in extract("javascript", io.BytesIO(source), keywords=JS_KEYWORDS)]
+    gendered = [m for _, m, _, _ in extract("javascript", io.BytesIO(source), keywords={"tg": (2,)})]
     found += [(m, g) for m in gendered for g in GENDERS]
-    return found
+    return tuple(found)
 
 
 def key(message: str | tuple[str, ...], context: str | None) -> str:
