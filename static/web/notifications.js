@@ -154,7 +154,7 @@
       return ET.api(path, options).catch(function (err) { apiFailed = true; throw err; });
     };
     Notification.requestPermission().then(function (permission) {
-      if (permission !== "granted") throw Object.assign(new Error("denied"), { name: "NotAllowedError" });
+      if (permission !== "granted") throw { name: "NotAllowedError" };
       return Promise.all([registration(), api("/api/v1/push/key")]);
     }).then(function (found) {
       return found[0].pushManager.subscribe({ userVisibleOnly: true,

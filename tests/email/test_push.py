@@ -22,11 +22,11 @@ from edutrack.notifier.worker import notifier_worker
 from edutrack.outbox.relay import relay_worker
 from edutrack.push.dispatcher import PushDispatcher
 from edutrack.settings import Settings
-from tests.conftest import AppFactory
 from tests.email.conftest import Workers, wait_for
 from tests.email.notify_helpers import put_prefs, write_kinds
 from tests.email.push_service import Browser, PushService, running_push_service
 from tests.support.diary import auth
+from tests.support.environment import AppFactory
 from tests.support.factories import Actor, Factory
 from tests.support.school import build_school
 
@@ -257,7 +257,8 @@ async def test_no_push_without_subscription_or_while_online(
     await pctx.redis.delete(key)
     await subscribe(api, lonely, push_service, "later")
     assert await run.run_once() == 0
-    assert await push_rows(pctx, lonely.id) == [] and await push_rows(pctx, online.id) == []
+    assert await push_rows(pctx, lonely.id) == []
+    assert await push_rows(pctx, online.id) == []
 
 
 async def test_news_that_asks_to_confirm_carries_the_one_click_link(

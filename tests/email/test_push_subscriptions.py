@@ -117,5 +117,6 @@ async def test_the_key_is_one_p256_point_shared_by_every_node(client: TestClient
             for c in (client, other_node)}
     assert len(keys) == 1
     point = b64url_decode(keys.pop())
-    assert len(point) == 65 and point[0] == 4
+    assert len(point) == 65
+    assert point[0] == 4
     assert (await client.get("/api/v1/push/key")).status == 401
