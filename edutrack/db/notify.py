@@ -4,8 +4,8 @@ The notification row is the one source. When it is written, a trigger (migration
 bit mask of the channels that consume it, computed from the recipient's choice for that kind
 (`notification_settings.kinds`), else their role's default (SQL function `notification_default(role, kind)`),
 the master email switch
-(`profiles.email_notifications`) and chat mutes. Live delivery, the immediate email and the daily digest each read
-only that mask, so a later change of preferences never re-routes rows already written.
+(`profiles.email_notifications`) and chat mutes. Live delivery, the immediate email, the daily digest and web push
+each read only that mask, so a later change of preferences never re-routes rows already written.
 """
 
 from __future__ import annotations

@@ -283,3 +283,24 @@ async def test_news_that_asks_to_confirm_carries_the_one_click_link(
     assert first.status == 200, await first.text()
     assert (await first.json())["news_id"] == news_id
     assert (await (await api.post(link)).json())["duplicate"] is True
+
+
+async def test_another_refusal_is_dead_lettered_and_keeps_the_subscription(
+    api: TestClient, pctx: AppContext, people: Factory, push_service: PushService, push_settings: Settings,
+    workers: Workers,
+) -> None:
+    parent = await people.actor("parent")
+    push_service.script["wrong"] = [403]
+    await subscribe(api, parent, push_service, "wrong")
+    workers.start(relay_worker, push_settings)
+    workers.start(notifier_worker, push_settings)
+    await write_kinds(pctx, parent.id, ("grade",))
+
+    async def dead() -> bool:
+        return [r.status for r in await push_rows(pctx, parent.id)] == ["dead"]
+
+    await wait_for(dead)
+    row = (await push_rows(pctx, parent.id))[0]
+    assert row.attempts == 1
+    assert "403" in (row.last_error or "")
+    assert len((await (await api.get(SUBS, headers=parent.headers)).json())["items"]) == 1

@@ -120,3 +120,14 @@ async def test_the_key_is_one_p256_point_shared_by_every_node(client: TestClient
     assert len(point) == 65
     assert point[0] == 4
     assert (await client.get("/api/v1/push/key")).status == 401
+
+
+async def test_subscription_changes_are_rate_limited(client: TestClient, factory: Factory) -> None:
+    me = await factory.actor("parent")
+    browser = Browser()
+    for _ in range(60):
+        assert (await client.post(SUBS, json=body(ENDPOINT + "same", browser), headers=me.headers)).status in (200, 201)
+    resp = await client.post(SUBS, json=body(ENDPOINT + "same", browser), headers=me.headers)
+    assert resp.status == 429
+    error = (await resp.json())["error"]
+    assert error["message"] == "Слишком много изменений подписок на push-уведомления; попробуйте позже."
