@@ -26,6 +26,7 @@ from edutrack.api import news_acks as news_acks_api
 from edutrack.api import notifications as notifications_api
 from edutrack.api import outbox as outbox_api
 from edutrack.api import people as people_api
+from edutrack.api import push as push_api
 from edutrack.api.middlewares import (
     cors_and_security,
     db_admission,
@@ -80,6 +81,7 @@ def create_app(settings: Settings) -> web.Application:
     calendar_api.setup(app)
     notifications_api.setup(app)
     news_acks_api.setup(app)
+    push_api.setup(app)
     realtime.setup(app)
     web_client.setup(app)
     web_admin.setup(app)

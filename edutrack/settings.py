@@ -6,6 +6,7 @@ Production (`ENVIRONMENT=production`) refuses the development conveniences inste
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
 import ipaddress
@@ -118,6 +119,18 @@ def _parse_text(name: str, raw: str, problems: list[str]) -> str:
     return raw.strip()
 
 
+def _parse_vapid_key(name: str, raw: str, problems: list[str]) -> str:
+    value = raw.strip()
+    if value:
+        try:
+            decoded = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        except ValueError:
+            decoded = b""
+        if len(decoded) != 32:
+            problems.append(_("%(name)s must be the base64url of a raw P-256 private key (32 bytes)", name=name))
+    return value
+
+
 def _parse_delays(name: str, raw: str, problems: list[str]) -> tuple[float, ...]:
     delays = tuple(_parse_float(name, part, problems) for part in raw.split(",") if part.strip())
     if not delays:
@@ -223,9 +236,21 @@ class Settings:
     # The author of a news item that asks for acknowledgement may remind those who have not confirmed once per
     # this many seconds.
     ack_remind_interval: int = env(6 * 3600, minimum=60)
-    # Waits (seconds) before each SMTP retry after a transient failure; the last value repeats.
+    # Web push (docs/notifications.md). The VAPID key: base64url of a raw P-256 private key (32 bytes); empty: one
+    # is generated on first use and kept in PostgreSQL (table vapid_keys), shared by every node.
+    vapid_private_key: str = env("", parse=_parse_vapid_key)
+    # The VAPID `sub` claim, a contact for push services (mailto: or https:); empty: mailto: SMTP_FROM's address.
+    vapid_subject: str = env("")
+    # Seconds between the push dispatcher's rounds (in `edutrack relay`); how long (seconds) a push service keeps
+    # a push for a browser that is offline (TTL); browsers per user.
+    push_interval: float = env(2.0)
+    push_ttl: int = env(24 * 3600)
+    push_max_subscriptions: int = env(10, minimum=1)
+    # Accept http:// push endpoints on 127.0.0.1/localhost (a local push service in tests); refused in production.
+    push_allow_local_http: bool = env(False)
+    # Waits (seconds) before each SMTP (and push) retry after a transient failure; the last value repeats.
     email_retry_delays: tuple[float, ...] = env((30.0, 120.0, 600.0, 1800.0), parse=_parse_delays)
-    # SMTP attempts per email before it is dead-lettered.
+    # Attempts per email (and per push) before it is dead-lettered.
     email_max_attempts: int = env(5, minimum=1)
     relay_batch_size: int = env(200, minimum=1)
     # A row claimed by a relay that died is reclaimed after this many seconds.
@@ -379,6 +404,9 @@ def _check_addresses(kw: dict[str, Any], problems: list[str]) -> None:
         if not host or not port.isdigit():
             problems.append(_("REDIS_CLUSTER_NODES must list host:port entries separated by commas, not %(node)s",
                               node=repr(node)))
+    subject = str(kw["vapid_subject"])
+    if subject and not subject.startswith(("mailto:", "https://")):
+        problems.append(_("VAPID_SUBJECT must start with mailto: or https://"))
     if not str(kw["rabbitmq_url"]).startswith(("amqp://", "amqps://")):
         problems.append(_("RABBITMQ_URL must start with amqp:// or amqps://"))
     namespace = str(kw["namespace"])
@@ -409,5 +437,7 @@ def _check_production(values: Mapping[str, str], kw: dict[str, Any], problems: l
         return
     if kw["debug"]:
         problems.append(_("DEBUG must be off in production"))
+    if kw["push_allow_local_http"]:
+        problems.append(_("PUSH_ALLOW_LOCAL_HTTP must be off in production"))
     if "DEV_MAIL_CATCHER" not in values:
         kw["dev_mail_catcher"] = False

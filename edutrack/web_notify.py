@@ -16,6 +16,7 @@ from edutrack.web import CATALOGUES, CORE_SCRIPT, PAGES_TAG, STATIC_DIR, Page, r
 NOTIFY_SETTINGS = Page("notify-settings", "notifications.html", N_("Notification settings"),
                        ("web/notifications.js",))
 UNSUBSCRIBE = Page("unsubscribe", "unsubscribe.html", N_("Unsubscribe from emails"), ())
+SERVICE_WORKER = STATIC_DIR / "web" / "sw.js"
 NEWS_ACKS = Page("news-acks", "news_acks.html", N_("Who has read it"), ("web/news-acks.js",))
 
 
@@ -29,6 +30,13 @@ async def settings_page(request: web.Request) -> web.Response:
      "school's admins; HTML)", tags=PAGES_TAG, auth=False)
 async def news_acks_page(request: web.Request) -> web.Response:
     return render_page(request, NEWS_ACKS, news_id=path_int(request, "news_id"))
+
+
+@doc("Web client: the service worker of web push (shows pushes, opens their page, confirms news from the "
+     "notification), served at the root so its scope is the whole site (JavaScript)", tags=PAGES_TAG, auth=False)
+async def service_worker(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(SERVICE_WORKER, headers={"Content-Type": "text/javascript; charset=utf-8",
+                                                     "Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
 
 
 async def _admit(request: web.Request) -> None:
@@ -62,6 +70,7 @@ def setup(app: web.Application) -> None:
     for page in (NOTIFY_SETTINGS, NEWS_ACKS, UNSUBSCRIBE):
         app[CATALOGUES][page.name] = page_catalogues(STATIC_DIR / s for s in (CORE_SCRIPT, *page.scripts))
     app.router.add_get("/settings/notifications", settings_page)
+    app.router.add_get("/sw.js", service_worker)
     app.router.add_get("/news/{news_id}/acknowledgements", news_acks_page)
     app.router.add_get("/unsubscribe/{token}", unsubscribe_page)
     app.router.add_post("/unsubscribe/{token}", unsubscribe_confirm)

@@ -22,8 +22,9 @@ from edutrack.services import notification_prefs, unsubscribe
 
 TAGS = ("notifications",)
 CHANNEL_HELP = ("live: in the app (the feed and the `notification` frame); email: an email once it is unread past "
-                "the digest delay and you are offline; digest: the daily digest at `digest_time`. Web push is "
-                "not available yet. An empty list: off.")
+                "the digest delay and you are offline; digest: the daily digest at `digest_time`; push: a web "
+                "push to each browser you subscribed (/api/v1/push/subscriptions) while you have no open page, "
+                "outside quiet hours. An empty list: off.")
 
 
 class KindPrefSchema(ma.Schema):

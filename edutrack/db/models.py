@@ -181,6 +181,9 @@ class Notification(Base):
             "created_at",
             postgresql_where=text("read_at IS NULL AND emailed_at IS NULL AND channels & 6 <> 0"),
         ),
+        # The push dispatcher looks only at unread rows with PUSH that it has not handled yet.
+        Index("ix_notifications_push", "user_id", "id",
+              postgresql_where=text("pushed_at IS NULL AND read_at IS NULL AND channels & 8 <> 0")),
     )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
@@ -192,5 +195,7 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     read_at: Mapped[datetime | None]
     emailed_at: Mapped[datetime | None]
+    # Set when the push dispatcher handled the row: pushed, or not needed (no subscription, the user online).
+    pushed_at: Mapped[datetime | None]
     # The channels that consume this row (edutrack/db/notify.py bits), stamped by a trigger when it is written.
     channels: Mapped[int] = mapped_column(SmallInteger, server_default=FetchedValue())

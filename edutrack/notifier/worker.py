@@ -1,4 +1,5 @@
-"""The notifier: competing consumers of the work queue, each job one email to one recipient.
+"""The notifier: competing consumers of the work queue, each job one email to one recipient, or one web push to
+one browser (outbox kind `push`, edutrack/push/sender.py; same retries, dead-lettering and idempotency).
 
 Delivery is at least once (manual acks after the outcome is committed), with duplicates cut down by
 idempotency on the outbox id: the job locks its outbox row for the duration of the send, so a second
@@ -29,7 +30,9 @@ from edutrack.db.models import OutboxStatus
 from edutrack.notifier.smtp import SendFailure, SmtpSender
 from edutrack.outbox import topology
 from edutrack.outbox.relay import MAX_BACKOFF, PUBLISH_TIMEOUT, connect
+from edutrack.push.sender import PushSender
 from edutrack.queries import outbox as q
+from edutrack.queries.push import PUSH_KIND
 from edutrack.resources import open_context
 from edutrack.settings import Settings
 
@@ -106,19 +109,21 @@ class Notifier:
     async def _sender(self, inbox: asyncio.Queue[AbstractIncomingMessage | None],
                       exchange: aio_pika.abc.AbstractExchange) -> None:
         smtp = SmtpSender(self.settings)
+        push = PushSender(self.ctx)
         try:
             while (message := await inbox.get()) is not _STOP:
                 assert message is not None
                 try:
-                    await self.handle(message, smtp, exchange)
+                    await self.handle(message, smtp, exchange, push)
                 except Exception as exc:
                     # Not acked: RabbitMQ redelivers it (after reconnecting, if the link was the problem).
                     log.warning("notifier: job not finished; it will be redelivered", extra={"error": repr(exc)})
         finally:
             await smtp.close()
+            await push.close()
 
     async def handle(self, message: AbstractIncomingMessage, smtp: SmtpSender,
-                     exchange: aio_pika.abc.AbstractExchange) -> None:
+                     exchange: aio_pika.abc.AbstractExchange, push: PushSender) -> None:
         outbox_id = topology.outbox_id_of(message.body)
         if outbox_id is None:
             await self._publish(exchange, message.body, topology.DEAD, {"x-error": "malformed job"})
@@ -130,7 +135,10 @@ class Notifier:
                 self.stats.skipped_duplicates += 1
                 failure: SendFailure | None = None
             else:
-                failure = await smtp.send(row)
+                if row.kind == PUSH_KIND:
+                    failure = await push.send(session, row)
+                else:
+                    failure = await smtp.send(row)
                 if failure is None:
                     await q.mark_sent(session, outbox_id)
                     self.stats.sent += 1

@@ -1,4 +1,4 @@
-"""`edutrack relay`: moves outbox rows to RabbitMQ, and runs the digest scheduler beside it.
+"""`edutrack relay`: moves outbox rows to RabbitMQ, and runs the digest scheduler and the push dispatcher beside it.
 
 One cycle: claim a batch in a short transaction (status 'publishing' + lease, FOR UPDATE SKIP LOCKED),
 publish every row as a persistent message with publisher confirms and mandatory=True (a message the
@@ -125,14 +125,15 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 
 
 async def relay_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """The `relay` role: the outbox relay, the digest scheduler, the scheduled-news job and the refresh-token sweep,
-    until `stop` is set."""
+    """The `relay` role: the outbox relay, the digest scheduler, the push dispatcher, the scheduled-news job and the
+    refresh-token sweep, until `stop` is set."""
     from edutrack.digest.news_publisher import ScheduledNewsPublisher
     from edutrack.digest.scheduler import DigestScheduler
     from edutrack.digest.token_sweeper import RefreshTokenSweeper
+    from edutrack.push.dispatcher import PushDispatcher
 
     async with open_context(settings, role="relay", connect_amqp=False, small_pool=True) as ctx:
         relay = Relay(ctx)
         digests = DigestScheduler(ctx)
-        await asyncio.gather(relay.run(stop), digests.run(stop), ScheduledNewsPublisher(ctx).run(stop),
-                             RefreshTokenSweeper(ctx).run(stop))
+        await asyncio.gather(relay.run(stop), digests.run(stop), PushDispatcher(ctx).run(stop),
+                             ScheduledNewsPublisher(ctx).run(stop), RefreshTokenSweeper(ctx).run(stop))

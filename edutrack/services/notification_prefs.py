@@ -2,7 +2,7 @@
 daily digest's hour, chat mutes (docs/notifications.md).
 
 They decide the `channels` stamped on each notification row when it is written (a trigger, migration 0016);
-the consumers (live delivery, the immediate email, the daily digest) read only the row.
+the consumers (live delivery, the immediate email, the daily digest, web push) read only the row.
 """
 
 from __future__ import annotations

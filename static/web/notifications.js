@@ -1,6 +1,7 @@
-// Notification settings: per kind, in the app or not and email (at once, daily digest, never); the master email
-// switch, the digest's hour, quiet hours and time zone; muted chats. Everything goes through
-// /api/v1/profile/notifications (docs/notifications.md).
+// Notification settings: per kind, in the app or not, push or not, and email (at once, daily digest, never); the
+// master email switch, the digest's hour, quiet hours and time zone; muted chats; push in this browser (the service
+// worker /sw.js, a push subscription with the server's VAPID key, POSTed to /api/v1/push/subscriptions). Everything
+// goes through the JSON API (docs/notifications.md).
 (function () {
   "use strict";
   var ET = window.EduTrack;
@@ -11,6 +12,7 @@
     homework: t("Homework"), attendance: t("Attendance"), news: t("News and announcements"),
     message: t("Private messages"), reminder: t("Reminders to confirm news"),
     absence_note: t("Absence notes"), lesson_changed: t("Lesson changes"), final_mark: t("Final marks"),
+    mention: t("Mentions in chats"), moderation: t("Chat moderation"),
   };
   var kinds = [];
   var titles = {};  // chat channel -> its title
@@ -35,6 +37,8 @@
         el("th", { scope: "row", text: label }),
         el("td", {}, el("input", { type: "checkbox", id: "live-" + k.kind, checked: k.channels.indexOf("live") >= 0,
                                    "aria-label": t("In the app: %(kind)s", { kind: label }) })),
+        el("td", {}, el("input", { type: "checkbox", id: "push-" + k.kind, checked: k.channels.indexOf("push") >= 0,
+                                   "aria-label": t("Push: %(kind)s", { kind: label }) })),
         el("td", {}, email)));
     });
   }
@@ -95,6 +99,7 @@
     kinds.forEach(function (kind) {
       var channels = [];
       if (ET.$("live-" + kind).checked) channels.push("live");
+      if (ET.$("push-" + kind).checked) channels.push("push");
       var email = ET.$("email-" + kind).value;
       if (email !== "off") channels.push(email);
       chosen[kind] = channels;
@@ -107,7 +112,96 @@
     };
   }
 
+  // ---------------------------------------------------------------- push in this browser
+
+  function pushSupported() {
+    return "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+  }
+
+  function keyBytes(base64url) {
+    var raw = atob(base64url.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((base64url.length + 3) % 4));
+    var bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i += 1) bytes[i] = raw.charCodeAt(i);
+    return bytes;
+  }
+
+  function showPush(on, text) {
+    ET.$("push-state").textContent = text;
+    ET.$("push-enable").hidden = on;
+    ET.$("push-disable").hidden = !on;
+  }
+
+  function registration() {
+    return navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
+      return navigator.serviceWorker.ready;
+    });
+  }
+
+  // The browser's own refusal (no push service, blocked permission) in words, not its English exception.
+  function browserRefusal(err) {
+    if (err && err.name === "NotAllowedError") {
+      return t("Notifications are blocked for this site in the browser's settings; allow them there and try again.");
+    }
+    return t("This browser could not subscribe to push notifications: its push service is not available.");
+  }
+
+  function enablePush() {
+    var button = ET.$("push-enable");
+    button.disabled = true;
+    ET.$("push-state").textContent = t("Turning on…");
+    var apiFailed = false;
+    var api = function (path, options) {
+      return ET.api(path, options).catch(function (err) { apiFailed = true; throw err; });
+    };
+    Notification.requestPermission().then(function (permission) {
+      if (permission !== "granted") throw { name: "NotAllowedError" };
+      return Promise.all([registration(), api("/api/v1/push/key")]);
+    }).then(function (found) {
+      return found[0].pushManager.subscribe({ userVisibleOnly: true,
+                                              applicationServerKey: keyBytes(found[1].public_key) });
+    }).then(function (subscription) {
+      return api("/api/v1/push/subscriptions", { method: "POST", body: subscription.toJSON() });
+    }).then(function () {
+      showPush(true, t("Push notifications are on in this browser."));
+    }, function (err) {
+      showPush(false, apiFailed ? err.message : browserRefusal(err));
+    }).then(function () { button.disabled = false; });
+  }
+
+  function disablePush() {
+    navigator.serviceWorker.getRegistration("/").then(function (reg) {
+      return reg ? reg.pushManager.getSubscription() : null;
+    }).then(function (subscription) {
+      if (!subscription) return null;
+      return ET.api("/api/v1/push/subscriptions").then(function (list) {
+        var mine = list.items.filter(function (s) { return s.endpoint === subscription.endpoint; });
+        return Promise.all(mine.map(function (s) {
+          return ET.api("/api/v1/push/subscriptions/" + s.id, { method: "DELETE" });
+        }));
+      }).then(function () { return subscription.unsubscribe(); });
+    }).then(function () {
+      showPush(false, t("Push notifications are off in this browser."));
+    }, function (err) { ET.toast(err.message, "error"); });
+  }
+
+  function initPush() {
+    if (!pushSupported()) {
+      showPush(false, t("This browser cannot show push notifications."));
+      ET.$("push-enable").hidden = true;
+      return;
+    }
+    ET.$("push-enable").addEventListener("click", enablePush);
+    ET.$("push-disable").addEventListener("click", disablePush);
+    navigator.serviceWorker.getRegistration("/").then(function (reg) {
+      return reg ? reg.pushManager.getSubscription() : null;
+    }).then(function (subscription) {
+      if (subscription) showPush(true, t("Push notifications are on in this browser."));
+      else showPush(false, t("Push notifications are off in this browser."));
+    }, function () { showPush(false, t("Push notifications are off in this browser.")); });
+  }
+
   ET.start().then(function () {
+    initPush();
     ET.$("prefs-form").addEventListener("submit", function (event) {
       event.preventDefault();
       var button = ET.$("prefs-save");

@@ -24,6 +24,8 @@ async def test_a_parent_sets_channels_quiet_hours_and_the_digest_hour(
     await page.wait_for_url("**/settings/notifications")
     await expect(page.get_by_label("В приложении: Домашнее задание")).to_be_checked()
     await page.get_by_label("Почта: Домашнее задание").select_option("digest")
+    await expect(page.get_by_label("Push: Домашнее задание")).to_be_checked()  # a parent's default
+    await page.get_by_label("Push: Домашнее задание").uncheck()
     await page.get_by_label("В приложении: Новости и объявления").uncheck()
     await page.get_by_label("Тихие часы каждый день").check()
     await page.locator("#quiet-start").fill("22:00")
@@ -35,10 +37,11 @@ async def test_a_parent_sets_channels_quiet_hours_and_the_digest_hour(
     saved = await body_of(await client.get(PREFS, headers=auth(ctx, parent)), 200)
     channels = {k["kind"]: k["channels"] for k in saved["kinds"]}
     assert channels["homework"] == ["live", "digest"]
-    assert channels["news"] == ["email"]
+    assert channels["news"] == ["email", "push"]
     assert (saved["quiet_start"], saved["quiet_end"], saved["digest_time"]) == ("22:00", "07:00", "18:30")
     await page.reload()
     await expect(page.get_by_label("Почта: Домашнее задание")).to_have_value("digest")
+    await expect(page.get_by_label("Push: Домашнее задание")).not_to_be_checked()
 
     await page.get_by_label("на", exact=True).select_option("0")
     await page.get_by_role("button", name="Отключить уведомления").click()

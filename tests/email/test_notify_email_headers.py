@@ -60,12 +60,12 @@ async def test_headers_thread_the_series_and_unsubscribe_in_one_click(
     assert sorted((await resp.json())["kinds"]) == ["grade", "homework"]
     prefs = await (await client.get(PREFS, headers=parent.headers)).json()
     channels = {k["kind"]: k["channels"] for k in prefs["kinds"]}
-    assert channels["grade"] == ["live"]
-    assert channels["homework"] == ["live"]
-    assert channels["attendance"] == ["live", "email"]
+    assert channels["grade"] == ["live", "push"]  # email and the digest off; push is not email
+    assert channels["homework"] == ["live", "push"]
+    assert channels["attendance"] == ["live", "email", "push"]
     again = await write_kinds(ctx, parent.id, ("grade",))
     async with ctx.sessions() as session:
-        assert (await session.get(Notification, again["grade"])).channels == 1  # type: ignore[union-attr]
+        assert (await session.get(Notification, again["grade"])).channels == 9  # type: ignore[union-attr]  # live, push
     assert (await client.post(path)).status == 200  # a second click changes nothing, and is no error
 
 
@@ -109,7 +109,7 @@ async def test_the_link_opened_in_a_browser_asks_before_it_unsubscribes(
     assert "Готово" in await done.text()
     prefs = await (await client.get(PREFS, headers=parent.headers)).json()
     channels = {k["kind"]: k["channels"] for k in prefs["kinds"]}
-    assert channels["grade"] == ["live"]
+    assert channels["grade"] == ["live", "push"]
     forged = page_path[:-3] + "AAA"
     assert (await client.get(forged)).status == 404
     assert (await client.post(forged)).status == 404

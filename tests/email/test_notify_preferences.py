@@ -47,8 +47,9 @@ async def test_defaults_per_role_and_the_available_channels(client: TestClient, 
     teacher = await factory.actor("teacher")
     mine = await (await client.get(PREFS, headers=parent.headers)).json()
     theirs = await (await client.get(PREFS, headers=teacher.headers)).json()
-    assert mine["channels"] == ["live", "email", "digest"]
-    assert {k["kind"]: k["channels"] for k in mine["kinds"]}["grade"] == ["live", "email"]
+    assert mine["channels"] == ["live", "email", "digest", "push"]
+    assert {k["kind"]: k["channels"] for k in mine["kinds"]}["grade"] == ["live", "email", "push"]
+    assert {k["kind"]: k["channels"] for k in mine["kinds"]}["grade_deleted"] == ["live", "email"]
     assert {k["kind"]: k["channels"] for k in theirs["kinds"]}["news"] == ["live", "digest"]
     assert {k["kind"]: k["channels"] for k in theirs["kinds"]}["grade"] == ["live"]
     assert mine["digest_time"] == "19:00"
@@ -108,7 +109,7 @@ async def test_master_switch_off_and_daily(client: TestClient, ctx: AppContext, 
     assert {n for n, m in by_name.items() if n.startswith("off-") and m & 6} == set()
     assert {n for n, m in by_name.items() if n.startswith("off-") and m & 1} == {f"off-{k}" for k in CHOICE}
     assert by_name["daily-grade"] == 3  # chosen: stays email
-    assert by_name["daily-homework"] == 5  # role default email -> the digest
+    assert by_name["daily-homework"] == 13  # role default email -> the digest; push stays
     reset = await put_prefs(client, daily, {"kinds": {"grade": None}})
     assert {k["kind"]: k["chosen"] for k in reset["kinds"]}["grade"] is False
 
@@ -134,11 +135,11 @@ async def test_a_muted_chat_makes_no_notification_until_unmuted(
     listed = await (await client.get(PREFS, headers=parent.headers)).json()
     assert [m["channel"] for m in listed["mutes"]] == [dm]
     assert (await client.delete(f"{PREFS}/mutes/{dm}", headers=parent.headers)).status == 204
-    assert (await send("громко")).channels == 3
+    assert (await send("громко")).channels == 11  # live, email, push
     soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
     assert (await client.put(f"{PREFS}/mutes/{dm}", json={"until": soon}, headers=parent.headers)).status == 200
     await asyncio.sleep(1.2)
-    assert (await send("снова громко")).channels == 3
+    assert (await send("снова громко")).channels == 11
 
 
 async def test_mutes_only_of_your_own_chats(client: TestClient, ctx: AppContext, factory: Factory) -> None:
@@ -160,7 +161,7 @@ async def test_bad_preferences_are_refused_and_nothing_is_written(client: TestCl
     parent = await factory.actor("parent")
     for body, code in (
         ({"kinds": {"grade": ["email", "digest"]}}, "email_and_digest"),
-        ({"kinds": {"grade": ["push"]}}, "validation_error"),
+        ({"kinds": {"grade": ["pigeon"]}}, "validation_error"),
         ({"kinds": {"gossip": ["live"]}}, "validation_error"),
         ({"timezone": "Mars/Olympus"}, "invalid_timezone"),
         ({"quiet_start": "22:00"}, "quiet_hours"),
