@@ -44,7 +44,8 @@ async def test_an_image_is_stored_typed_by_content_with_a_clean_thumbnail(client
         assert "exif" not in image.info
 
     pdf_status, pdf = await upload(client, world.students[0], PDF_BYTES, "реферат.pdf")
-    assert pdf_status == 201 and pdf["has_thumbnail"] is False
+    assert pdf_status == 201
+    assert pdf["has_thumbnail"] is False
     resp = await client.get(f"/api/v1/files/{pdf['id']}/thumbnail", headers=world.students[0].headers)
     assert resp.status == 404
 
@@ -67,7 +68,9 @@ async def test_office_documents_are_told_by_their_inner_structure(client, ctx, f
     assert body["type"] == "application/vnd.oasis.opendocument.text"
     text = "Прочитать параграф 12.\n".encode()
     status, body = await upload(client, world.teacher, text, "задание")
-    assert status == 201 and body["type"] == "text/plain; charset=utf-8" and body["name"] == "задание.txt"
+    assert status == 201
+    assert body["type"] == "text/plain; charset=utf-8"
+    assert body["name"] == "задание.txt"
 
 
 async def test_a_wrong_type_is_refused_by_content_and_nothing_is_stored(client, ctx, factory):
@@ -136,7 +139,8 @@ async def test_a_decompression_bomb_is_refused_before_it_is_decoded(client, ctx,
     assert body["error"]["code"] == "image_too_large"
     broken = png_bytes((50, 50))[:60]
     status, body = await upload(client, world.students[0], broken, "broken.png")
-    assert status == 415 and body["error"]["code"] == "image_unreadable"
+    assert status == 415
+    assert body["error"]["code"] == "image_unreadable"
     assert await stored_counts(ctx, world.students[0].id) == (0, 0)
 
 
@@ -164,7 +168,8 @@ async def test_chat_attachments_reach_members_and_only_members_can_download(clie
     assert resp.status == 201, sent
     meta = {"id": pdf["id"], "name": "конспект.pdf", "type": "application/pdf", "size": len(PDF_BYTES),
             "has_thumbnail": False}
-    assert sent["attachments"] == [meta] and sent["text"] == ""
+    assert sent["attachments"] == [meta]
+    assert sent["text"] == ""
     [live] = await collect_messages(reader, world.channel, 1)
     assert live["attachments"] == [meta]
     page = await (await client.get(f"/api/v1/chats/{world.channel}/messages", headers=classmate.headers)).json()
@@ -206,7 +211,8 @@ async def test_websocket_send_carries_attachments_with_thumbnails(client, ctx, f
     reader = await connect(client, classmate)
     await subscribe(reader, world.channel)
     status, image = await upload(client, sender, png_bytes((400, 400)), "доска.png")
-    assert status == 201 and image["has_thumbnail"]
+    assert status == 201
+    assert image["has_thumbnail"]
     ws = await connect(client, sender)
     await send(ws, {"type": "chat.send", "channel": world.channel, "text": "Смотрите доску", "req": "s1",
                     "attachments": [image["id"]]})
@@ -225,10 +231,12 @@ async def test_websocket_send_carries_attachments_with_thumbnails(client, ctx, f
     await send(ws, {"type": "chat.send", "channel": world.channel, "text": "украл", "req": "s2",
                     "attachments": [other["id"]]})
     refused, _ = await recv_until(ws, lambda f: f.get("req") == "s2")
-    assert refused["type"] == "error" and refused["code"] == "file_not_found", refused
+    assert refused["type"] == "error", refused
+    assert refused["code"] == "file_not_found", refused
     await send(ws, {"type": "chat.send", "channel": world.channel, "text": "x", "req": "s3", "attachments": ["1"]})
     invalid, _ = await recv_until(ws, lambda f: f.get("req") == "s3")
-    assert invalid["type"] == "error" and invalid["code"] == "invalid_frame"
+    assert invalid["type"] == "error"
+    assert invalid["code"] == "invalid_frame"
     await ws.close()
     await reader.close()
 
