@@ -27,9 +27,11 @@ from edutrack.db.files import CHUNK_BYTES, StoredFile
 from edutrack.i18n import _
 from edutrack.queries import chat as chat_q
 from edutrack.queries import files as q
+from edutrack.queries import handin as handin_q
 from edutrack.queries import news as news_q
 from edutrack.security.tokens import Principal
 from edutrack.services import chat_channels
+from edutrack.services.diary import permissions
 from edutrack.services.diary.lessons import visible_lesson
 from edutrack.services.files import sniff
 from edutrack.services.files.thumbnails import THUMB_TYPE, make_thumbnail
@@ -179,6 +181,9 @@ async def _may_read(session: AsyncSession, who: Principal, row: StoredFile) -> b
         except errors.NotFound:
             return False
         return True
+    if row.submission_id is not None:  # a hand-in: the student, their parents, their teachers, the admins
+        handed_in = await handin_q.submission_by_id(session, row.submission_id)
+        return handed_in is not None and await permissions.can_view_student(session, who, handed_in.student_id)
     return row.owner_id == who.user_id
 
 
