@@ -114,7 +114,7 @@ async def test_a_hand_in_after_the_next_lesson_is_marked_late(client, ctx):
 
 
 async def test_who_may_hand_in_and_check(client, ctx):
-    school, cls, subject, (lesson_id, _next) = await _school_with_homework(ctx, [-2, 5])
+    school, _cls, subject, (lesson_id, _next) = await _school_with_homework(ctx, [-2, 5])
     other = await build_school(ctx, classes=1, students_per_class=1, parents_per_student=1)
     student_user = school.student(0, 0)
     path = f"/api/v1/lessons/{lesson_id}/submission"
