@@ -42,7 +42,7 @@ class Page:
 
 
 LOGIN = Page("login", "login.html", N_("Sign in"), ("web/login.js",))
-DIARY = Page("diary", "diary.html", N_("Diary"), (LIVE_SCRIPT, "web/diary.js", "web/absence-notes.js",
+DIARY = Page("diary", "diary.html", N_("Diary"), (LIVE_SCRIPT, "web/handin.js", "web/diary.js", "web/absence-notes.js",
                                                 "web/final-marks.js"))
 TEACHER = Page("teacher", "teacher.html", N_("Teacher's journal"),
                (LIVE_SCRIPT, "web/teacher-common.js", "web/teacher-lesson.js", "web/teacher-journal.js",

@@ -147,25 +147,11 @@
     });
   }
 
-  function uploadFile(file, retried) {
-    return fetch("/api/v1/files?name=" + encodeURIComponent(file.name), {
-      method: "POST", body: file,
-      headers: { Authorization: "Bearer " + (ET.session ? ET.session.access : ""), "Accept-Language": ET.locale,
-        "Content-Type": "application/octet-stream" }
-    }).then(function (response) {
-      if (response.status === 401 && !retried) return ET.refresh().then(function () { return uploadFile(file, true); });
-      return response.json().then(function (body) {
-        if (!response.ok) throw new Error(body && body.error ? body.error.message : String(response.status));
-        return body;
-      });
-    });
-  }
-
   function setupAttach() {
     var input = ET.$("attach-input");
     input.addEventListener("change", function () {
       Array.prototype.forEach.call(input.files, function (file) {
-        uploadFile(file).then(function (meta) { pending.push(meta); renderPending(); }, function (err) {
+        ET.upload(file).then(function (meta) { pending.push(meta); renderPending(); }, function (err) {
           ET.toast(t("%(name)s was not attached: %(error)s", { name: file.name, error: err.message }), "error");
         });
       });

@@ -359,6 +359,21 @@
     });
   };
 
+  // Upload one file (POST /api/v1/files, the body is the file): its {id, name, type, size, has_thumbnail}.
+  ET.upload = function (file, retried) {
+    return fetch("/api/v1/files?name=" + encodeURIComponent(file.name), {
+      method: "POST", body: file,
+      headers: { Authorization: "Bearer " + (ET.session ? ET.session.access : ""), "Accept-Language": ET.locale,
+        "Content-Type": "application/octet-stream" }
+    }).then(function (response) {
+      if (response.status === 401 && !retried && ET.session) {
+        return ET.refresh().then(function () { return ET.upload(file, true); });
+      }
+      if (!response.ok) return readError(response).then(function (err) { throw err; });
+      return response.json();
+    });
+  };
+
   // ---------------------------------------------------------------- live connection (/ws)
 
   // Keeps one socket open, re-opens it after a drop (with backoff, at once when the browser is back online),
