@@ -143,3 +143,16 @@ async def test_who_may_hand_in_and_check(client, ctx):
                                               headers=auth(ctx, school.student(0, 1))), 201))["id"]
     resp = await client.post(path, json={"attachments": [theirs]}, headers=auth(ctx, student_user))
     assert (await body_of(resp, 404))["error"]["code"] == "file_not_found"
+
+
+async def test_teachers_see_hand_ins_in_the_app_and_families_also_by_email(client, ctx):
+    school, cls, subject, (lesson_id, _next) = await _school_with_homework(ctx, [-2, 5])
+    student_user = school.student(0, 0)
+    await body_of(await client.post(f"/api/v1/lessons/{lesson_id}/submission", json={"text": "Готово"},
+                                    headers=auth(ctx, student_user)), 201)
+    teacher_id = school.teacher_of(cls.id, subject).id
+    parent_id = school.parents(student_user.id)[0].id
+    async with ctx.sessions() as session:
+        rows = dict((await session.execute(select(Notification.user_id, Notification.channels).where(
+            Notification.kind == "homework_submitted"))).all())
+    assert rows == {teacher_id: 1, parent_id: 3}  # live; live + email (migration 0022_handin's defaults)
