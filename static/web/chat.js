@@ -90,29 +90,9 @@
 
   // ---------------------------------------------------------------- attachments
 
-  // Files are served only with the bearer token (never by a bare URL), so they are fetched and shown as blobs.
-  function fetchFile(path, retried) {
-    return fetch(path, { headers: { Authorization: "Bearer " + (ET.session ? ET.session.access : "") } })
-      .then(function (response) {
-        if (response.status === 401 && !retried) return ET.refresh().then(function () { return fetchFile(path, true); });
-        if (!response.ok) throw new Error(t("The file is not available"));
-        return response.blob();
-      });
-  }
-
   function sizeText(bytes) {
     return bytes < 1024 * 1024 ? t("%(size)s KB", { size: Math.max(1, Math.round(bytes / 1024)) })
       : t("%(size)s MB", { size: (bytes / 1024 / 1024).toFixed(1) });
-  }
-
-  function saveFile(a) {
-    fetchFile("/api/v1/files/" + a.id).then(function (blob) {
-      var link = el("a", { href: URL.createObjectURL(blob), download: a.name });
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
-    }, function (err) { ET.toast(err.message, "error"); });
   }
 
   function attachmentsNode(list) {
@@ -120,10 +100,10 @@
     var box = el("ul", { class: "attachments" });
     list.forEach(function (a) {
       var open = el("button", { type: "button", class: "link-button attachment-link", "data-file-id": a.id,
-        title: t("Download %(name)s", { name: a.name }), onclick: function () { saveFile(a); } });
+        title: t("Download %(name)s", { name: a.name }), onclick: function () { ET.saveFile(a); } });
       if (a.has_thumbnail) {
         var img = el("img", { class: "attachment-thumb", alt: a.name, width: 160 });
-        fetchFile("/api/v1/files/" + a.id + "/thumbnail").then(function (blob) {
+        ET.fetchFile("/api/v1/files/" + a.id + "/thumbnail").then(function (blob) {
           img.src = URL.createObjectURL(blob);
         }, function () { img.alt = t("The file is not available"); });
         open.append(img);

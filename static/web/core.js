@@ -374,6 +374,27 @@
     });
   };
 
+  // Files are served only with the bearer token (never by a bare URL): fetched as a blob, then shown or saved.
+  ET.fetchFile = function (path, retried) {
+    return fetch(path, { headers: { Authorization: "Bearer " + (ET.session ? ET.session.access : "") } })
+      .then(function (response) {
+        if (response.status === 401 && !retried && ET.session) {
+          return ET.refresh().then(function () { return ET.fetchFile(path, true); });
+        }
+        if (!response.ok) throw new Error(ET.t("The file is not available"));
+        return response.blob();
+      });
+  };
+  ET.saveFile = function (file) {
+    ET.fetchFile("/api/v1/files/" + file.id).then(function (blob) {
+      var link = ET.el("a", { href: URL.createObjectURL(blob), download: file.name });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
+    }, function (err) { ET.toast(err.message, "error"); });
+  };
+
   // ---------------------------------------------------------------- live connection (/ws)
 
   // Keeps one socket open, re-opens it after a drop (with backoff, at once when the browser is back online),

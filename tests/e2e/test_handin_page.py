@@ -56,3 +56,39 @@ async def test_a_student_hands_in_and_the_parent_follows_the_status(browsers: Br
     await parent_tab.page.reload()
     await expect(parent_box.locator(".handin-status")).to_have_text("Возвращено на доработку: Добавьте автора")
     parent_tab.assert_clean()
+
+
+async def test_the_teacher_sees_who_handed_in_returns_and_grades(browsers: Browsers, school: BuiltSchool,
+                                                               client: TestClient, ctx: AppContext) -> None:
+    cls = school.classes[0]
+    subject = school.subject()
+    monday = date.today() - timedelta(days=date.today().weekday())
+    lesson_id, _next = await add_lessons(ctx, school, cls.id, subject, [monday, monday + timedelta(days=7)],
+                                         hour=10)
+    async with ctx.sessions.begin() as session:
+        await session.execute(update(Lesson).where(Lesson.id == lesson_id).values(homework="Задачи 1-3"))
+    student = school.student(0, 0)
+    path = f"/api/v1/lessons/{lesson_id}/submission"
+    resp = await client.post(path, json={"text": "Ответы: 1, 2, 3"}, headers=auth(ctx, student))
+    assert resp.status == 201
+
+    teacher = school.teacher_of(cls.id, subject)
+    tab = await browsers.login(teacher.email, expect_path="/teacher")
+    page = tab.page
+    await page.goto(f"/teacher?lesson={lesson_id}")
+    await expect(page.locator("#handins-summary")).to_have_text("Сдали: 1, не сдали: 2")
+    row = page.locator(f"#handins tr[data-student-id='{student.id}']")
+    await expect(row.locator(".handin-status")).to_have_text("Работа сдана")
+    await expect(row).to_contain_text("Ответы: 1, 2, 3")
+    await row.get_by_label("Комментарий").fill("Покажите решение задачи 2")
+    await row.get_by_role("button", name="Вернуть на доработку").click()
+    await expect(row.locator(".handin-status")).to_have_text("Возвращено на доработку: Покажите решение задачи 2")
+
+    resp = await client.post(path, json={"text": "Задача 2: x = 4"}, headers=auth(ctx, student))
+    assert resp.status == 200
+    await page.reload()
+    await expect(row.locator(".handin-status")).to_have_text("Работа сдана")
+    await row.get_by_role("combobox", name="Оценка").select_option("4")
+    await row.get_by_role("button", name="Поставить оценку").click()
+    await expect(row.locator(".handin-status")).to_have_text("Проверено, оценка 4")
+    tab.assert_clean()
