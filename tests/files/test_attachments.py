@@ -224,6 +224,12 @@ async def test_websocket_send_carries_attachments_with_thumbnails(client, ctx, f
                                     "size": image["size"], "has_thumbnail": True}]
     resp = await client.get(f"/api/v1/files/{image['id']}/thumbnail", headers=classmate.headers)
     assert resp.status == 200
+    # A socket that comes back replays the message with its attachments (the resume path reads them too).
+    again = await connect(client, classmate)
+    await subscribe(again, world.channel, since=0)
+    [replayed] = await collect_messages(again, world.channel, 1)
+    assert replayed["attachments"] == live["attachments"]
+    await again.close()
     resp = await client.get(f"/api/v1/files/{image['id']}/thumbnail", headers=world.outsider.headers)
     assert resp.status == 404
     # Someone else's file over the socket: refused, nothing sent.
