@@ -57,7 +57,7 @@
         files.append(el("button", { type: "button", class: "link-button", text: f.name,
           onclick: function () { ET.saveFile(f); } }), " ");
       });
-      body.append(el("tr", { "data-student-id": item.student_id, class: "handin-" + item.status },
+      body.append(el("tr", { "data-handin-student": item.student_id, class: "handin-" + item.status },
         el("td", { text: item.student_name }),
         el("td", { class: "handin-status" + (s && s.late ? " late" : ""), text: statusText(item) }),
         el("td", {}, s && s.text ? el("p", { class: "handin-text", text: s.text }) : null, files),

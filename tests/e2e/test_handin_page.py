@@ -77,7 +77,7 @@ async def test_the_teacher_sees_who_handed_in_returns_and_grades(browsers: Brows
     page = tab.page
     await page.goto(f"/teacher?lesson={lesson_id}")
     await expect(page.locator("#handins-summary")).to_have_text("Сдали: 1, не сдали: 2")
-    row = page.locator(f"#handins tr[data-student-id='{student.id}']")
+    row = page.locator(f"#handins tr[data-handin-student='{student.id}']")
     await expect(row.locator(".handin-status")).to_have_text("Работа сдана")
     await expect(row).to_contain_text("Ответы: 1, 2, 3")
     await row.get_by_label("Комментарий").fill("Покажите решение задачи 2")

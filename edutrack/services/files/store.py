@@ -38,6 +38,7 @@ from edutrack.services.files.thumbnails import THUMB_TYPE, make_thumbnail
 from edutrack.uow import unit_of_work
 
 MAX_ATTACHMENTS = 10
+FRAMING = 64 * 1024
 SPOOL = 1024 * 1024  # an image being uploaded stays in memory up to this, then goes to a temporary file
 _EXTENSIONS = {sniff.JPEG: (".jpg", ".jpeg"), sniff.PNG: (".png",), sniff.GIF: (".gif",), sniff.WEBP: (".webp",),
                sniff.PDF: (".pdf",), sniff.DOCX: (".docx",), sniff.XLSX: (".xlsx",), sniff.PPTX: (".pptx",),
@@ -87,12 +88,15 @@ def _too_large(limit: int) -> errors.ApiError:
 
 async def check_quota(ctx: AppContext, who: Principal, declared: int | None) -> None:
     """Refuse before reading a body that cannot fit: larger than a file may be, or than the school has left."""
-    if declared is not None and declared > ctx.settings.file_max_bytes + 64 * 1024:
+    # A declared length may include a multipart form's framing around the file: up to FRAMING more is let through
+    # here, and the exact size is held to the limits as the bytes arrive.
+    body = None if declared is None else max(declared - FRAMING, 0)
+    if body is not None and body > ctx.settings.file_max_bytes:
         raise _too_large(ctx.settings.file_max_bytes)
     if who.school_id is not None:
         async with ctx.reads() as session:
             used = await q.school_usage(session, who.school_id)
-        if used + (declared or 1) > ctx.settings.file_school_quota_bytes + 64 * 1024 * (declared is not None):
+        if used + (body or 1) > ctx.settings.file_school_quota_bytes:
             raise _quota_error(ctx.settings.file_school_quota_bytes)
 
 
