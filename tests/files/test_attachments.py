@@ -3,9 +3,12 @@ original's metadata, download in a sandbox, and who may download (tried from the
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import zipfile
 
+import aiohttp
 from PIL import Image
 
 from tests.files.helpers import PDF_BYTES, png_bytes, stored_counts, upload
@@ -255,3 +258,23 @@ async def test_upload_rate_limit(make_client, factory, ctx):
         assert status == 201
     status, body = await upload(client, world.teacher, b"ok", "a.txt")
     assert status == 429, body
+
+
+async def test_an_upload_cut_off_midway_leaves_nothing(client, ctx, factory):
+    world = await make_class_world(ctx, factory)
+    student = world.students[0]
+    sent = asyncio.Event()
+
+    async def cut_off():
+        yield b"%PDF-1.4\n" + b"x" * (600 * 1024)  # more than two chunks reach the database
+        sent.set()
+        await asyncio.sleep(0.5)
+        raise ConnectionAbortedError("the phone lost its network")
+
+    with contextlib.suppress(aiohttp.ClientError, ConnectionAbortedError):
+        await client.post("/api/v1/files?name=обрыв.pdf", data=cut_off(), headers=student.headers)
+    assert sent.is_set()
+    await asyncio.sleep(1.5)  # time enough for the server to have committed, had it taken the cut for the end
+    assert await stored_counts(ctx, student.id) == (0, 0)
+    status, body = await upload(client, student, PDF_BYTES, "целиком.pdf")  # and the next upload works
+    assert status == 201, body
