@@ -3,6 +3,7 @@ files of news items and lessons. Chat messages take attachments in their send (a
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from collections.abc import AsyncIterator
 
@@ -19,6 +20,7 @@ from edutrack.i18n import _
 from edutrack.services.files import attach, store
 
 TAGS = ("files",)
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 READ = 64 * 1024
 # What an uploaded file may do when opened from our origin: nothing (no script, no form, no plugin, its own
 # opaque origin), and the browser must not guess another type than the one told by the content.
@@ -98,20 +100,49 @@ async def _send(request: web.Request, download: store.Download) -> web.StreamRes
     headers = {"Content-Type": download.content_type, "Content-Length": str(download.size),
                "Content-Disposition": content_disposition(download.name), "X-Content-Type-Options": "nosniff",
                "Content-Security-Policy": SANDBOX, "Cache-Control": "private, no-cache", "ETag": etag,
-               "Cross-Origin-Resource-Policy": "same-origin", "X-Frame-Options": "DENY"}
+               "Cross-Origin-Resource-Policy": "same-origin", "X-Frame-Options": "DENY", "Accept-Ranges": "bytes"}
     if etag in request.headers.get("If-None-Match", ""):
         del headers["Content-Length"]
         return web.Response(status=304, headers=headers)
-    response = web.StreamResponse(headers=headers)
+    first, last = 0, download.size - 1
+    status = 200
+    wanted = _range(request.headers.get("Range"), download.size)
+    if wanted is not None:  # files never change, so a range of one is always a range of the same bytes
+        if wanted == (-1, -1):
+            return web.Response(status=416, headers={**headers, "Content-Range": f"bytes */{download.size}",
+                                                     "Content-Length": "0"})
+        first, last = wanted
+        status = 206
+        headers.update({"Content-Range": f"bytes {first}-{last}/{download.size}",
+                        "Content-Length": str(last - first + 1)})
+    response = web.StreamResponse(status=status, headers=headers)
     await response.prepare(request)
-    async for data in store.read_chunks(ctx, download):
+    async for data in store.read_chunks(ctx, download, first, last):
         await response.write(data)
     await response.write_eof()
     return response
 
 
+def _range(header: str | None, size: int) -> tuple[int, int] | None:
+    """One `bytes=first-last` (or `first-`, or `-suffix`) range as (first, last); (-1, -1) when it cannot be
+    satisfied; None without one, or for several ranges (answered with the whole file, as RFC 9110 allows)."""
+    match = _RANGE.fullmatch(header.strip()) if header else None
+    if match is None:
+        return None
+    start, end = match.groups()
+    if not start:
+        if not end or int(end) == 0:
+            return (-1, -1)
+        return max(size - int(end), 0), size - 1
+    first = int(start)
+    last = min(int(end), size - 1) if end else size - 1
+    return (first, last) if first <= last else (-1, -1)
+
+
 @doc("Download a file: its uploader before it is attached, then whoever can read its message, news item or "
-     "lesson (others: 404)", tags=TAGS, errors=(404,), extra_responses={200: "The file", 304: "Not modified (ETag)"})
+     "lesson (others: 404)", tags=TAGS, errors=(404,),
+     extra_responses={200: "The file", 206: "The requested range (Range: bytes=...)", 304: "Not modified (ETag)",
+                      416: "The range is beyond the file"})
 async def download_file(request: web.Request) -> web.StreamResponse:
     found = await store.open_download(ctx_of(request), principal(request), path_int(request, "file_id"))
     return await _send(request, found)

@@ -278,3 +278,29 @@ async def test_an_upload_cut_off_midway_leaves_nothing(client, ctx, factory):
     assert await stored_counts(ctx, student.id) == (0, 0)
     status, body = await upload(client, student, PDF_BYTES, "целиком.pdf")  # and the next upload works
     assert status == 201, body
+
+
+async def test_ranges_of_a_file_cross_chunk_boundaries(client, ctx, factory):
+    world = await make_class_world(ctx, factory)
+    student = world.students[0]
+    data = "".join(f"строка {i:06d}\n" for i in range(30000)).encode()  # ~600 KB: three chunks
+    status, body = await upload(client, student, data, "длинный.txt")
+    assert status == 201, body
+    path = f"/api/v1/files/{body['id']}"
+    boundary = 256 * 1024
+    for header, first, last in ((f"bytes={boundary - 100}-{boundary + 99}", boundary - 100, boundary + 99),
+                                ("bytes=-10", len(data) - 10, len(data) - 1),
+                                (f"bytes={2 * boundary - 1}-", 2 * boundary - 1, len(data) - 1),
+                                ("bytes=0-0", 0, 0)):
+        resp = await client.get(path, headers={**student.headers, "Range": header})
+        assert resp.status == 206, header
+        assert resp.headers["Content-Range"] == f"bytes {first}-{last}/{len(data)}"
+        assert await resp.read() == data[first:last + 1], header
+    resp = await client.get(path, headers={**student.headers, "Range": f"bytes={len(data)}-"})
+    assert resp.status == 416
+    assert resp.headers["Content-Range"] == f"bytes */{len(data)}"
+    resp = await client.get(path, headers={**student.headers, "Range": "bytes=0-1, 5-6"})  # several: the whole file
+    assert resp.status == 200
+    assert await resp.read() == data
+    resp = await client.get(path, headers={**world.outsider.headers, "Range": "bytes=0-10"})
+    assert resp.status == 404

@@ -206,14 +206,18 @@ async def open_download(ctx: AppContext, who: Principal, file_id: int, *, thumbn
     return Download(row.id, row.name, row.content_type, row.size, row.sha256)
 
 
-async def read_chunks(ctx: AppContext, download: Download) -> AsyncIterator[bytes]:
-    """The file's bytes, one chunk per query (each a short read: no connection held between writes)."""
-    for n in range(download.chunks):
+async def read_chunks(ctx: AppContext, download: Download, first: int = 0,
+                      last: int | None = None) -> AsyncIterator[bytes]:
+    """Bytes `first`..`last` (inclusive; default: all) of the file, one chunk per query (each a short read: no
+    connection held between writes)."""
+    last = download.size - 1 if last is None else last
+    for n in range(first // CHUNK_BYTES, last // CHUNK_BYTES + 1):
         async with ctx.reads() as session:
             data = await q.chunk(session, download.id, n)
         if data is None:  # deleted while being read (its message, news item or lesson went)
             return
-        yield data
+        start = n * CHUNK_BYTES
+        yield data[max(first - start, 0):last - start + 1]
 
 
 # --- attaching ----------------------------------------------------------------------------------------------
