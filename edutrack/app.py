@@ -12,6 +12,7 @@ from edutrack import web as web_client
 from edutrack.api import absences as absences_api
 from edutrack.api import accounts, admin_people, diary_structure, docs, health, news, timetable
 from edutrack.api import analytics as analytics_api
+from edutrack.api import attachments as attachments_api
 from edutrack.api import attendance as attendance_api
 from edutrack.api import attestations as attestations_api
 from edutrack.api import calendar as calendar_api
@@ -19,6 +20,7 @@ from edutrack.api import chats as chats_api
 from edutrack.api import exports as exports_api
 from edutrack.api import final_marks as final_marks_api
 from edutrack.api import grades as grades_api
+from edutrack.api import handin as handin_api
 from edutrack.api import imports as imports_api
 from edutrack.api import journal as journal_api
 from edutrack.api import lesson_changes as lesson_changes_api
@@ -77,6 +79,8 @@ def create_app(settings: Settings) -> web.Application:
     timetable.setup(app)
     lesson_changes_api.setup(app)
     imports_api.setup(app)
+    attachments_api.setup(app)
+    handin_api.setup(app)
     exports_api.setup(app)
     calendar_api.setup(app)
     notifications_api.setup(app)

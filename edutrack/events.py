@@ -29,6 +29,10 @@ Notification kinds and their payload (every payload has "title", a short Russian
   moderation: action (mute, unmute, delete), channel, actor_id, actor, reason, message_id, until: a moderator
               acted on you in a chat (services/chat_moderation.py)
   mention:    channel, message_id, sender_id, sender, text: a chat message named you (`mentions` of its send)
+  homework_submitted: submission_id, lesson_id, student_id, student_name, subject, date, late: a student handed
+              in homework (to the lesson's teacher and the student's parents; services/diary/handin.py)
+  homework_returned: submission_id, lesson_id, student_id, subject, date, comment: the teacher returned it for
+              rework (to the student and their parents; a grade goes out as a `grade` notification)
 `about_user_id` is the student the event concerns (for parents: which child), null for news/messages.
 
 Journal events (live only, never stored, on user:{id} of each teacher of the class in the subject, the class
@@ -77,7 +81,8 @@ from edutrack.redis_cluster import is_cluster
 log = logging.getLogger(__name__)
 
 NOTIFICATION_KINDS = ("grade", "grade_changed", "grade_deleted", "homework", "attendance", "news", "message",
-                      "absence_note", "lesson_changed", "final_mark", "reminder", "moderation", "mention")
+                      "absence_note", "lesson_changed", "final_mark", "reminder", "moderation", "mention",
+                      "homework_submitted", "homework_returned")
 
 
 def redis_channel(namespace: str, channel: str) -> str:

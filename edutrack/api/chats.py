@@ -21,6 +21,7 @@ from edutrack.api.schemas import StrictSchema
 from edutrack.i18n import _
 from edutrack.ratelimit import CHAT_READ, CHAT_SEND
 from edutrack.services import chat, chat_rooms
+from edutrack.services.files.store import MAX_ATTACHMENTS
 
 CHATS = ("chats",)
 FEED = ("notifications",)
@@ -39,7 +40,13 @@ class FeedQuerySchema(CursorQuerySchema):
 
 
 class SendMessageSchema(StrictSchema):
-    text = fields.String(required=True, validate=validate.Length(min=1, max=chat.MAX_TEXT))
+    text = fields.String(load_default="", validate=validate.Length(max=chat.MAX_TEXT),
+                         metadata={"description": "1..4000 characters after trimming; may be empty (or left out) "
+                                                  "when the message has attachments"})
+    attachments = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**63 - 1)), load_default=list,
+                              validate=validate.Length(max=MAX_ATTACHMENTS),
+                              metadata={"description": "Ids of files you uploaded (POST /api/v1/files) and have not "
+                                                       "attached yet; the chat's members can then download them"})
     mentions = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**63 - 1)), load_default=list,
                            validate=validate.Length(max=chat.MAX_MENTIONS),
                            metadata={"description": "Members this message names (@): each gets a `mention` "
@@ -57,6 +64,14 @@ class ReadMarkerSchema(StrictSchema):
     up_to = fields.Integer(required=True, validate=_ID)
 
 
+class AttachmentSchema(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+    type = fields.String(metadata={"description": "Told by the content: image/jpeg, application/pdf, ..."})
+    size = fields.Integer()
+    has_thumbnail = fields.Boolean(metadata={"description": "GET /api/v1/files/{id}/thumbnail serves one"})
+
+
 class MessageSchema(ma.Schema):
     channel = fields.String()
     id = fields.Integer(metadata={"description": "Sequence number inside the channel: 1, 2, 3, ..."})
@@ -70,6 +85,8 @@ class MessageSchema(ma.Schema):
     created_at = fields.String()
     edited_at = fields.String(allow_none=True)
     deleted = fields.Boolean()
+    attachments = fields.List(fields.Nested(AttachmentSchema), metadata={
+        "description": "The message's files (empty when none or deleted): GET /api/v1/files/{id}"})
 
 
 class SentMessageSchema(MessageSchema):
@@ -191,13 +208,14 @@ async def list_messages(request: web.Request) -> web.Response:
 
 
 @doc("Send a message (idempotent with client_msg_id); members get it live", tags=CHATS, body=SendMessageSchema,
-     response=SentMessageSchema, status=201, errors=(400, 403, 409, 429),
+     response=SentMessageSchema, status=201, errors=(400, 403, 404, 409, 422, 429),
      extra_responses={200: "This client_msg_id was already stored: the stored message, nothing new"})
 async def send_message(request: web.Request) -> web.Response:
     _charge(request, CHAT_SEND)
     data = await load_json(request, SendMessageSchema())
     result = await chat.send_message(ctx_of(request), principal(request), _channel(request), data["text"],
-                                     data["client_msg_id"], mentions=data["mentions"])
+                                     data["client_msg_id"], mentions=data["mentions"],
+                                     attachments=data["attachments"])
     return json_response(_sent.dump({**result.message, "duplicate": result.duplicate}),
                          status=200 if result.duplicate else 201)
 

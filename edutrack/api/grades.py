@@ -22,7 +22,7 @@ MARK = validate.OneOf(list(MARKS))
 MARKS_HELP = "non-numeric mark: " + ", ".join(f"{k}={v}" for k, v in MARKS.items())
 
 
-def _one_of_value_or_mark(data: dict[str, Any], *, partial: bool) -> None:
+def one_of_value_or_mark(data: dict[str, Any], *, partial: bool) -> None:
     has_value = data.get("value") is not None
     has_mark = data.get("mark") is not None
     if has_value and has_mark:
@@ -47,7 +47,7 @@ class GradeCreateSchema(StrictSchema):
 
     @ma.validates_schema
     def _value_or_mark(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        _one_of_value_or_mark(data, partial=False)
+        one_of_value_or_mark(data, partial=False)
 
 
 class GradeUpdateSchema(StrictSchema):
@@ -59,7 +59,7 @@ class GradeUpdateSchema(StrictSchema):
 
     @ma.validates_schema
     def _value_or_mark(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        _one_of_value_or_mark(data, partial=True)
+        one_of_value_or_mark(data, partial=True)
         if not data:
             raise ma.ValidationError(_("Nothing to change"))
 

@@ -130,7 +130,8 @@ CORS_HEADERS = "Authorization, Content-Type, X-Request-ID"
 # A Host header as a browser sends it: a DNS name or IPv4 address, or a bracketed IPv6 address; an optional port.
 # Anything else (a client writing its own Host) gets no websocket source of its own.
 _HOST = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
-CSP_FIXED = ("default-src 'self'; img-src 'self' data: https://ui-avatars.com; style-src 'self' 'unsafe-inline'; "
+# blob: images are attachment thumbnails the chat page fetched with its token (only our own script makes them).
+CSP_FIXED = ("default-src 'self'; img-src 'self' data: blob: https://ui-avatars.com; style-src 'self' 'unsafe-inline'; "
              "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 
 

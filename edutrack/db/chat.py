@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Computed, ForeignKey, Index, String, Text, UniqueConstraint, func, text
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from edutrack.db.base import Base
@@ -51,6 +51,8 @@ class ChatMessage(Base):
     delete_reason: Mapped[str | None] = mapped_column(Text)
     # The sender's label when they wrote it: student, parent, teacher, class_teacher, admin (null: older rows).
     sender_role: Mapped[str | None] = mapped_column(String(16))
+    # Metadata of its attachments as sent (id, name, type, size, has_thumbnail): read with the message, no join.
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
     # Full-text search (Russian stemming); never loaded with a message.
     search: Mapped[Any] = mapped_column(TSVECTOR, Computed("to_tsvector('russian'::regconfig, text)", persisted=True),
                                         deferred=True)

@@ -25,6 +25,8 @@ KIND_LABELS = {
     "absence_note": N_("Absence note"),
     "lesson_changed": N_("Schedule change"),
     "final_mark": N_("Final mark"),
+    "homework_submitted": N_("Homework handed in"),
+    "homework_returned": N_("Homework returned for rework"),
 }
 ATTENDANCE_STATUS = {"absent": N_("absence"), "late": N_("late arrival"), "present": N_("present")}
 DIARY_KINDS = frozenset(KIND_LABELS)

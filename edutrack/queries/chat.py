@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import BigInteger, String, Text, and_, func, literal, or_, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from edutrack.db.chat import ChatChannel, ChatMessage, ChatReadMarker
@@ -38,7 +38,8 @@ async def message_by_client_id(session: AsyncSession, sender_id: int, client_msg
 
 
 async def append_message(session: AsyncSession, channel: str, sender_id: int, client_msg_id: str | None,
-                         text: str, sender_role: str | None = None) -> tuple[int, datetime]:
+                         text: str, sender_role: str | None = None,
+                         attachments: list[dict[str, Any]] | None = None) -> tuple[int, datetime]:
     """Draw the channel's next id and insert the message, in one statement (one round trip).
 
     The channel row's lock taken by the upsert is held until commit, so ids of one channel commit strictly in
@@ -56,9 +57,10 @@ async def append_message(session: AsyncSession, channel: str, sender_id: int, cl
     stmt = (
         insert(ChatMessage)
         .from_select(
-            ["channel", "id", "sender_id", "client_msg_id", "text", "sender_role"],
+            ["channel", "id", "sender_id", "client_msg_id", "text", "sender_role", "attachments"],
             select(literal(channel, String), bump.c.last_message_id, literal(sender_id, BigInteger),
-                   literal(client_msg_id, String), literal(text, Text), literal(sender_role, String)),
+                   literal(client_msg_id, String), literal(text, Text), literal(sender_role, String),
+                   literal(attachments, JSONB(none_as_null=True))),
         )
         .returning(ChatMessage.id, ChatMessage.created_at)
     )
@@ -211,10 +213,10 @@ async def class_teachers_raw(conn: asyncpg.Connection, class_ids: Sequence[int])
 
 _HEAD_AND_AFTER = """
 SELECT h.head, m.id, m.sender_id, m.client_msg_id, m.text, m.created_at, m.edited_at, m.deleted_at,
-       m.sender_role, concat_ws(' ', p.first_name, p.last_name) AS sender
+       m.sender_role, m.attachments::text AS attachments, concat_ws(' ', p.first_name, p.last_name) AS sender
 FROM (SELECT coalesce((SELECT last_message_id FROM chat_channels WHERE name = $1), 0) AS head) h
 LEFT JOIN LATERAL (
-    SELECT id, sender_id, client_msg_id, text, created_at, edited_at, deleted_at, sender_role
+    SELECT id, sender_id, client_msg_id, text, created_at, edited_at, deleted_at, sender_role, attachments
     FROM chat_messages WHERE channel = $1 AND id > $2 ORDER BY id LIMIT $3
 ) m ON true
 LEFT JOIN profiles p ON p.user_id = m.sender_id

@@ -175,3 +175,19 @@ def user_ids(max_items: int) -> Check:
 def flag(data: dict[str, Any], name: str) -> bool:
     """True only for a JSON `true`."""
     return data.get(name) is True
+
+
+def file_ids(max_items: int) -> Check:
+    """An optional list of up to `max_items` uploaded file ids (attachments); missing: an empty tuple."""
+
+    def check(data: dict[str, Any], name: str) -> tuple[int, ...]:
+        value = data.get(name)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or len(value) > max_items or not all(
+                isinstance(v, int) and not isinstance(v, bool) and 0 < v <= INT64_MAX for v in value):
+            raise ProtocolError(ErrorCode.INVALID_FRAME, _("'%(name)s' must be a list of up to %(max)s file ids",
+                                                           name=name, max=max_items), {name: "invalid"})
+        return tuple(value)
+
+    return check

@@ -109,6 +109,14 @@ class Error(TypedDict):
 # --- channel events, relayed as published ----------------------------------------------------------------------
 
 
+class Attachment(TypedDict):  # a file attached to a message: GET /api/v1/files/{id} (and /thumbnail)
+    id: int
+    name: str
+    type: str
+    size: int
+    has_thumbnail: bool
+
+
 class _Message(TypedDict):
     channel: str
     id: int
@@ -120,6 +128,7 @@ class _Message(TypedDict):
     created_at: str | None
     edited_at: str | None
     deleted: bool
+    attachments: list[Attachment]  # empty when none (or deleted)
 
 
 class ChatMessage(_Message):

@@ -18,12 +18,13 @@ from edutrack.events import redis_channel
 from edutrack.i18n import _
 from edutrack.ratelimit import CHAT_READ, CHAT_SEND, TYPING
 from edutrack.realtime import frames
-from edutrack.realtime.commands import CommandTable, any_string, count, flag, string, user_ids, wire
+from edutrack.realtime.commands import CommandTable, any_string, count, file_ids, flag, string, user_ids, wire
 from edutrack.realtime.connection import Connection
 from edutrack.realtime.delivery import ChannelDelivery
 from edutrack.realtime.protocol import ErrorCode, ProtocolError, Req, dumps
 from edutrack.services import chat
 from edutrack.services.diary import news_acks
+from edutrack.services.files.store import MAX_ATTACHMENTS
 
 table = CommandTable()
 channel_name = string(64)
@@ -122,6 +123,7 @@ class ChatSend:
     text: str = wire(any_string)
     client_msg_id: str | None = wire(string(64, required=False))
     mentions: tuple[int, ...] = wire(user_ids(chat.MAX_MENTIONS))
+    attachments: tuple[int, ...] = wire(file_ids(MAX_ATTACHMENTS))
 
 
 @table.command("chat.send", ChatSend)
@@ -134,11 +136,12 @@ async def chat_send(conn: Connection, cmd: ChatSend, req: Req) -> None:
     sub = conn.subs.get(cmd.channel)
     # A subscribed chat was authorized at subscribe time (the same staleness as live delivery).
     known = sub is not None and sub.channel.is_chat
-    if cmd.mentions:
-        # Rare, and it writes a notification per person mentioned: the one-message path (it checks mutes and
-        # slow mode in its transaction), not the group commit.
+    if cmd.mentions or cmd.attachments:
+        # Rare, and it writes a notification per person mentioned or attaches files: the one-message path (it
+        # checks mutes and slow mode in its transaction), not the group commit.
         result = await chat.send_message(conn.ctx, conn.principal, cmd.channel, cmd.text, cmd.client_msg_id,
-                                         known_member=known, sender=conn.sender_name, mentions=cmd.mentions)
+                                         known_member=known, sender=conn.sender_name, mentions=cmd.mentions,
+                                         attachments=cmd.attachments)
     else:
         result = await conn.gateway.sends.send(conn.principal, cmd.channel, cmd.text, cmd.client_msg_id,
                                                known_member=known, sender=conn.sender_name)

@@ -6,6 +6,7 @@ gateway both call these functions, so both paths store, authorize and publish id
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from edutrack.db.models import Notification, Role
 from edutrack.i18n import _, use_locale
 from edutrack.queries import chat as q
 from edutrack.queries import chat_rooms as rq
+from edutrack.queries import files as fq
 from edutrack.queries import notifications as nq
 from edutrack.security.tokens import Principal
 from edutrack.services import chat_channels as cc
@@ -34,6 +36,7 @@ from edutrack.services.chat_channels import is_member as is_member
 from edutrack.services.chat_channels import join as join
 from edutrack.services.chat_channels import parse_channel as parse_channel
 from edutrack.services.chat_channels import require_member as require_member
+from edutrack.services.files.store import claim, file_view
 from edutrack.uow import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -53,7 +56,8 @@ async def member_ids(ctx: AppContext, channel: Channel) -> set[int]:
 
 def message_dict(*, channel: str, id: int, sender_id: int, sender: str, text: str | None,
                  client_msg_id: str | None, created_at: datetime | None, edited_at: datetime | None,
-                 deleted: bool, sender_role: str | None = None) -> dict[str, Any]:
+                 deleted: bool, sender_role: str | None = None,
+                 attachments: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A message as clients see it (REST and websocket), whichever layer read it."""
     return {
         "channel": channel,
@@ -66,6 +70,7 @@ def message_dict(*, channel: str, id: int, sender_id: int, sender: str, text: st
         "created_at": created_at.isoformat() if created_at else None,
         "edited_at": edited_at.isoformat() if edited_at else None,
         "deleted": deleted,
+        "attachments": [] if deleted else list(attachments or ()),
     }
 
 
@@ -73,7 +78,7 @@ def message_view(message: ChatMessage, sender: str) -> dict[str, Any]:
     return message_dict(channel=message.channel, id=message.id, sender_id=message.sender_id, sender=sender,
                         text=message.text, client_msg_id=message.client_msg_id, created_at=message.created_at,
                         edited_at=message.edited_at, deleted=message.deleted_at is not None,
-                        sender_role=message.sender_role)
+                        sender_role=message.sender_role, attachments=message.attachments)
 
 
 def _record_view(channel: str, row: Any) -> dict[str, Any]:
@@ -82,7 +87,8 @@ def _record_view(channel: str, row: Any) -> dict[str, Any]:
     return message_dict(channel=channel, id=row["id"], sender_id=row["sender_id"], sender=row["sender"],
                         text=row["text"], client_msg_id=row["client_msg_id"], created_at=row["created_at"],
                         edited_at=row["edited_at"], deleted=row["deleted_at"] is not None,
-                        sender_role=row["sender_role"])
+                        sender_role=row["sender_role"],
+                        attachments=json.loads(row["attachments"]) if row["attachments"] else None)
 
 
 def message_event(view: dict[str, Any]) -> dict[str, Any]:
@@ -116,16 +122,18 @@ class SendResult:
 
 async def send_message(ctx: AppContext, who: Principal, channel_name: str, raw_text: object,
                        client_msg_id: str | None, *, known_member: bool = False,
-                       sender: str | None = None, mentions: Sequence[int] = ()) -> SendResult:
+                       sender: str | None = None, mentions: Sequence[int] = (),
+                       attachments: Sequence[int] = ()) -> SendResult:
     """Store and publish a message. `known_member`: the caller (a socket subscribed to the channel) has
     already checked membership; `sender`: the sender's display name if the caller has it; `mentions`: members
-    the message names, each told by a `mention` notification (others of the list are ignored)."""
+    the message names, each told by a `mention` notification (others of the list are ignored); `attachments`:
+    ids of the sender's uploaded, not yet attached files (then the text may be empty)."""
     channel = parse_channel(channel_name)
     if not channel.is_chat:
         raise errors.BadRequest(_("Messages go to chats, not to user:{id}"), code="invalid_channel")
-    text = clean_text(raw_text)
+    text = "" if attachments and isinstance(raw_text, str) and not raw_text.strip() else clean_text(raw_text)
     try:
-        return await _send(ctx, who, channel, text, client_msg_id, known_member, sender, mentions)
+        return await _send(ctx, who, channel, text, client_msg_id, known_member, sender, mentions, attachments)
     except IntegrityError:
         # Two sends with the same client_msg_id raced; the other one committed. Answer with it.
         if client_msg_id is None:
@@ -138,7 +146,8 @@ async def send_message(ctx: AppContext, who: Principal, channel_name: str, raw_t
 
 
 async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, client_msg_id: str | None,
-                known_member: bool, sender: str | None, mentions: Sequence[int] = ()) -> SendResult:
+                known_member: bool, sender: str | None, mentions: Sequence[int] = (),
+                attachments: Sequence[int] = ()) -> SendResult:
     notes: list[Notification] = []
     async with unit_of_work(ctx) as uow:
         session = uow.session
@@ -157,11 +166,14 @@ async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, cl
                     raise errors.Conflict(_("This client_msg_id was already used in another channel"),
                                           code="client_msg_id_reused")
                 return SendResult(message_view(existing, sender), True)
+        files = [file_view(f) for f in await claim(session, who, attachments)] if attachments else []
         message_id, created_at = await q.append_message(session, channel.name, who.user_id, client_msg_id, text,
-                                                        role)
+                                                        role, files or None)
+        if files:
+            await fq.attach(session, [f["id"] for f in files], channel=channel.name, message_id=message_id)
         view = message_dict(channel=channel.name, id=message_id, sender_id=who.user_id, sender=sender, text=text,
                             client_msg_id=client_msg_id, created_at=created_at, edited_at=None, deleted=False,
-                            sender_role=role)
+                            sender_role=role, attachments=files)
         if channel.kind == "dm":
             # The recipient's feed gets the message too, in this transaction, so an offline recipient
             # gets it in the email digest.

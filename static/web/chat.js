@@ -82,9 +82,61 @@
         roleText(m.sender_role) ? el("span", { class: "role-label", text: roleText(m.sender_role) }) : null, " ",
         el("time", { datetime: m.created_at, text: ET.fmt.stamp(m.created_at) }),
         m.edited_at && !m.deleted ? el("span", { class: "muted", text: " " + t("(edited)") }) : null),
-      el("p", { class: "message-text", text: m.deleted ? t("Message deleted") : m.text }),
+      m.deleted || m.text ? el("p", { class: "message-text", text: m.deleted ? t("Message deleted") : m.text }) : null,
+      m.deleted ? null : attachmentsNode(m.attachments || []),
       m.deleted ? null : reactionsNode(c, m),
       m.sender_id === me.id && !m.deleted ? messageActions(c, m) : null);
+  }
+
+  // ---------------------------------------------------------------- attachments
+
+  function sizeText(bytes) {
+    return bytes < 1024 * 1024 ? t("%(size)s KB", { size: Math.max(1, Math.round(bytes / 1024)) })
+      : t("%(size)s MB", { size: (bytes / 1024 / 1024).toFixed(1) });
+  }
+
+  function attachmentsNode(list) {
+    if (!list.length) return null;
+    var box = el("ul", { class: "attachments" });
+    list.forEach(function (a) {
+      var open = el("button", { type: "button", class: "link-button attachment-link", "data-file-id": a.id,
+        title: t("Download %(name)s", { name: a.name }), onclick: function () { ET.saveFile(a); } });
+      if (a.has_thumbnail) {
+        var img = el("img", { class: "attachment-thumb", alt: a.name, width: 160 });
+        ET.fetchFile("/api/v1/files/" + a.id + "/thumbnail").then(function (blob) {
+          img.src = URL.createObjectURL(blob);
+        }, function () { img.alt = t("The file is not available"); });
+        open.append(img);
+      } else {
+        open.append(a.name + " (" + sizeText(a.size) + ")");
+      }
+      box.append(el("li", { class: "attachment" }, open));
+    });
+    return box;
+  }
+
+  var pending = [];  // files uploaded for the next message: {id, name, size, ...}
+
+  function renderPending() {
+    var box = ET.$("pending-attachments");
+    box.replaceChildren();
+    pending.forEach(function (a, i) {
+      box.append(el("li", { class: "attachment pending" }, a.name + " (" + sizeText(a.size) + ") ",
+        el("button", { type: "button", class: "link-button", text: t("Remove"),
+          onclick: function () { pending.splice(i, 1); renderPending(); } })));
+    });
+  }
+
+  function setupAttach() {
+    var input = ET.$("attach-input");
+    input.addEventListener("change", function () {
+      Array.prototype.forEach.call(input.files, function (file) {
+        ET.upload(file).then(function (meta) { pending.push(meta); renderPending(); }, function (err) {
+          ET.toast(t("%(name)s was not attached: %(error)s", { name: file.name, error: err.message }), "error");
+        });
+      });
+      input.value = "";
+    });
   }
 
   // ---------------------------------------------------------------- reactions
@@ -504,31 +556,39 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var text = input.value.trim();
-      if (!text || !active) return;
+      var files = pending.slice();
+      var ids = files.map(function (a) { return a.id; });
+      if ((!text && !ids.length) || !active) return;
       var c = chan(active);
       if (readOnly(c)) return;
       // One id per message: a resend (socket dropped before the ack, then REST) stores it once.
       var clientId = "w" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
       var viaRest = function () {
         return ET.api("/api/v1/chats/" + encodeURIComponent(c.name) + "/messages",
-          { method: "POST", body: { text: text, client_msg_id: clientId } });
+          { method: "POST", body: { text: text, client_msg_id: clientId, attachments: ids } });
       };
       var sent = ET.live.ready
-        ? ET.live.request({ type: "chat.send", channel: c.name, text: text, client_msg_id: clientId })
+        ? ET.live.request({ type: "chat.send", channel: c.name, text: text, client_msg_id: clientId,
+            attachments: ids })
           .then(function (ack) {
             return { id: ack.id, created_at: ack.created_at, sender_id: me.id, sender: null, text: text,
-              client_msg_id: clientId, edited_at: null, deleted: false };
+              client_msg_id: clientId, edited_at: null, deleted: false, attachments: files };
           }, function (err) { if (err.code) throw err; return viaRest(); })
         : viaRest();
       input.value = "";
+      pending = [];
+      renderPending();
       sent.then(function (m) {
         if (!c.messages[m.id]) onMessage(c, m);
         markRead(c);
       }, function (err) {
         input.value = text;
+        pending = files;
+        renderPending();
         ET.toast(t("Message not sent: %(error)s", { error: err.message }), "error");
       });
     });
+    setupAttach();
     ET.$("load-older").addEventListener("click", loadOlder);
     ET.$("messages").addEventListener("scroll", function () {
       var c = active && chan(active);

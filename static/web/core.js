@@ -359,6 +359,42 @@
     });
   };
 
+  // Upload one file (POST /api/v1/files, the body is the file): its {id, name, type, size, has_thumbnail}.
+  ET.upload = function (file, retried) {
+    return fetch("/api/v1/files?name=" + encodeURIComponent(file.name), {
+      method: "POST", body: file,
+      headers: { Authorization: "Bearer " + (ET.session ? ET.session.access : ""), "Accept-Language": ET.locale,
+        "Content-Type": "application/octet-stream" }
+    }).then(function (response) {
+      if (response.status === 401 && !retried && ET.session) {
+        return ET.refresh().then(function () { return ET.upload(file, true); });
+      }
+      if (!response.ok) return readError(response).then(function (err) { throw err; });
+      return response.json();
+    });
+  };
+
+  // Files are served only with the bearer token (never by a bare URL): fetched as a blob, then shown or saved.
+  ET.fetchFile = function (path, retried) {
+    return fetch(path, { headers: { Authorization: "Bearer " + (ET.session ? ET.session.access : "") } })
+      .then(function (response) {
+        if (response.status === 401 && !retried && ET.session) {
+          return ET.refresh().then(function () { return ET.fetchFile(path, true); });
+        }
+        if (!response.ok) throw new Error(ET.t("The file is not available"));
+        return response.blob();
+      });
+  };
+  ET.saveFile = function (file) {
+    ET.fetchFile("/api/v1/files/" + file.id).then(function (blob) {
+      var link = ET.el("a", { href: URL.createObjectURL(blob), download: file.name });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
+    }, function (err) { ET.toast(err.message, "error"); });
+  };
+
   // ---------------------------------------------------------------- live connection (/ws)
 
   // Keeps one socket open, re-opens it after a drop (with backoff, at once when the browser is back online),

@@ -46,10 +46,15 @@
     ET.$("week-range").textContent = ET.fmt.date(state.weekStart) + " — " + ET.fmt.date(ET.addDays(state.weekStart, 6));
     var query = "/api/v1/schedule/me?from=" + from + "&to=" + to;
     if (state.user.role !== "student") query += "&child_id=" + state.childId;
-    return loadFor(ET.$("week"), query, renderWeek);
+    // With the child's hand-ins of homework (handin.js): their status under each lesson's homework.
+    return loadFor(ET.$("week"), query, function (box, schedule, childId) {
+      ET.handin.forChild(childId).then(function (handins) {
+        if (childId === state.childId) renderWeek(box, schedule, childId, handins);
+      });
+    });
   }
 
-  function renderWeek(box, schedule, childId) {
+  function renderWeek(box, schedule, childId, handins) {
     if (schedule.items.length && schedule.items[0].class_name) {
       state.classNames[childId] = schedule.items[0].class_name;
       showTitle();
@@ -74,7 +79,8 @@
           lesson.room ? el("span", { class: "lesson-room", text: t("room %(room)s", { room: lesson.room }) }) : null,
           lesson.topic ? el("span", { class: "lesson-topic", text: t("Topic: %(topic)s", { topic: lesson.topic }) }) : null,
           el("span", { class: "homework" + (lesson.homework ? "" : " muted"),
-            text: lesson.homework ? t("Homework: %(text)s", { text: lesson.homework }) : t("No homework") })));
+            text: lesson.homework ? t("Homework: %(text)s", { text: lesson.homework }) : t("No homework") }),
+          lesson.homework ? ET.handin.node(lesson, handins[lesson.id], state.user.role === "student", loadWeek) : null));
       });
       var heading = el("h3", { text: ET.fmt.day(date) });
       wrap.append(el("section", { class: "day" + (key === today ? " today" : ""), "aria-label": ET.fmt.day(date) },

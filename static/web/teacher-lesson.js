@@ -18,6 +18,7 @@
       state.data = data;
       state.zone = J.zone(data.timezone);
       render(first);
+      ET.teacherHandins.load(state.id);
     }, function (err) {
       J.setHeading(t("Lesson"));
       J.failure(ET.$("roll"), err);

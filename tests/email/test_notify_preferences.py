@@ -21,7 +21,7 @@ from tests.support.factories import Factory
 CHOICE = {"grade": ["live", "email"], "grade_changed": ["live"], "grade_deleted": [], "homework": ["digest"],
           "attendance": ["email"], "news": ["live", "digest"], "message": ["email"], "reminder": ["live", "email"],
           "absence_note": ["live"], "lesson_changed": ["digest"], "final_mark": [], "moderation": ["live", "email"],
-          "mention": ["digest"]}
+          "mention": ["digest"], "homework_submitted": ["live"], "homework_returned": ["email"]}
 
 
 def wanting(channel: str) -> set[str]:

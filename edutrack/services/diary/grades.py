@@ -28,7 +28,7 @@ from edutrack.serialize import dumps_bytes
 from edutrack.services.diary import permissions
 from edutrack.services.diary.averages import average_of_sums, plain_average_of_sums
 from edutrack.services.diary.notify import journal_changed, notify_students_and_parents
-from edutrack.uow import AfterCommit, unit_of_work
+from edutrack.uow import AfterCommit, UnitOfWork, unit_of_work
 
 GRADE_FIELDS = ("student_id", "class_id", "subject_id", "lesson_id", "work_type_id", "date", "value", "mark",
                 "comment", "teacher_id")
@@ -93,63 +93,70 @@ async def _payload(session: AsyncSession, grade: Grade) -> dict[str, Any]:
 
 
 async def create_grade(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
-    permissions.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
     async with unit_of_work(ctx) as uow:
-        session = uow.session
-        student = await _school_student(session, who, data["student_id"])
-        subject_id: int | None = data.get("subject_id")
-        class_id: int | None = data.get("class_id")
-        grade_date: date | None = data.get("date")
-        lesson: Any = None
-        if data.get("lesson_id") is not None:
-            lesson = await q.lesson_brief(session, data["lesson_id"])
-            if lesson is None or lesson.school_id != student.school_id:
-                raise errors.NotFound(_("No such lesson"))
-            if subject_id is not None and subject_id != lesson.subject_id:
-                raise _bad("subject_id", _("The lesson is of another subject"))
-            if class_id is not None and class_id != lesson.class_id:
-                raise _bad("class_id", _("The lesson is of another class"))
-            subject_id, class_id = lesson.subject_id, lesson.class_id
-            lesson_date = lesson.starts_at.date()
-            if grade_date is not None and grade_date != lesson_date:
-                raise _bad("date", _("The date must be the lesson's date (or be left out)"))
-            grade_date = lesson_date
-        if subject_id is None:
-            raise _bad("subject_id", _("Give subject_id or lesson_id"))
-        if grade_date is None:
-            raise _bad("date", _("Give date or lesson_id"))
-        _check_date(grade_date)
-        if class_id is None:
-            classes = await membership.class_ids_of_student(session, student.id)
-            if len(classes) != 1:
-                raise _bad("class_id", _("The student is in several classes (or none): give class_id"))
-            class_id = next(iter(classes))
-        class_school = await membership.school_of_class(session, class_id)
-        if class_school is None or class_school != student.school_id:
-            raise errors.NotFound(_("No such class"))
-        if await q.subject_school(session, subject_id) != class_school:
-            raise _bad("subject_id", _("Unknown subject for this school"))
-        await permissions.require_teaches(session, who, class_id, subject_id, lesson)
-        if lesson is not None and lesson.cancelled_at is not None:
-            raise errors.Conflict(_("The lesson is cancelled"), code="lesson_cancelled")
-        if not await q.is_enrolled(session, student.id, class_id):
-            raise _bad("student_id", _("The student is not in this class"))
-        await _check_work_type(session, data["work_type_id"], class_school)
-        grade = await q.insert_grade(session, {
-            "school_id": class_school, "student_id": student.id, "class_id": class_id, "subject_id": subject_id,
-            "teacher_id": who.user_id, "lesson_id": data.get("lesson_id"), "work_type_id": data["work_type_id"],
-            "date": grade_date, "value": data.get("value"), "mark": data.get("mark"), "comment": data.get("comment"),
-        })
-        await q.insert_audit(session, [{"school_id": class_school, "entity": "grade", "entity_id": grade.id,
-                                        "action": "create", "actor_id": who.user_id, "old": None,
-                                        "new": snapshot(grade)}])
-        payload = await _payload(session, grade)
-        rows = await notify_students_and_parents(session, "grade", {student.id: payload})
-        view = await _grade_view_by_id(session, grade)
-        invalidate_marks(uow, grade)
-        uow.publish_notifications(rows)
-        await _journal_changed(session, uow, grade, who)
+        view, _grade = await add_grade(uow, who, data)
     return view
+
+
+async def add_grade(uow: UnitOfWork, who: Principal, data: dict[str, Any]) -> tuple[dict[str, Any], Grade]:
+    """A grade in the caller's transaction, with its audit row, notifications and cache invalidation: what
+    another service (the homework hand-in) uses to give a normal grade."""
+    permissions.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
+    session = uow.session
+    student = await _school_student(session, who, data["student_id"])
+    subject_id: int | None = data.get("subject_id")
+    class_id: int | None = data.get("class_id")
+    grade_date: date | None = data.get("date")
+    lesson: Any = None
+    if data.get("lesson_id") is not None:
+        lesson = await q.lesson_brief(session, data["lesson_id"])
+        if lesson is None or lesson.school_id != student.school_id:
+            raise errors.NotFound(_("No such lesson"))
+        if subject_id is not None and subject_id != lesson.subject_id:
+            raise _bad("subject_id", _("The lesson is of another subject"))
+        if class_id is not None and class_id != lesson.class_id:
+            raise _bad("class_id", _("The lesson is of another class"))
+        subject_id, class_id = lesson.subject_id, lesson.class_id
+        lesson_date = lesson.starts_at.date()
+        if grade_date is not None and grade_date != lesson_date:
+            raise _bad("date", _("The date must be the lesson's date (or be left out)"))
+        grade_date = lesson_date
+    if subject_id is None:
+        raise _bad("subject_id", _("Give subject_id or lesson_id"))
+    if grade_date is None:
+        raise _bad("date", _("Give date or lesson_id"))
+    _check_date(grade_date)
+    if class_id is None:
+        classes = await membership.class_ids_of_student(session, student.id)
+        if len(classes) != 1:
+            raise _bad("class_id", _("The student is in several classes (or none): give class_id"))
+        class_id = next(iter(classes))
+    class_school = await membership.school_of_class(session, class_id)
+    if class_school is None or class_school != student.school_id:
+        raise errors.NotFound(_("No such class"))
+    if await q.subject_school(session, subject_id) != class_school:
+        raise _bad("subject_id", _("Unknown subject for this school"))
+    await permissions.require_teaches(session, who, class_id, subject_id, lesson)
+    if lesson is not None and lesson.cancelled_at is not None:
+        raise errors.Conflict(_("The lesson is cancelled"), code="lesson_cancelled")
+    if not await q.is_enrolled(session, student.id, class_id):
+        raise _bad("student_id", _("The student is not in this class"))
+    await _check_work_type(session, data["work_type_id"], class_school)
+    grade = await q.insert_grade(session, {
+        "school_id": class_school, "student_id": student.id, "class_id": class_id, "subject_id": subject_id,
+        "teacher_id": who.user_id, "lesson_id": data.get("lesson_id"), "work_type_id": data["work_type_id"],
+        "date": grade_date, "value": data.get("value"), "mark": data.get("mark"), "comment": data.get("comment"),
+    })
+    await q.insert_audit(session, [{"school_id": class_school, "entity": "grade", "entity_id": grade.id,
+                                    "action": "create", "actor_id": who.user_id, "old": None,
+                                    "new": snapshot(grade)}])
+    payload = await _payload(session, grade)
+    rows = await notify_students_and_parents(session, "grade", {student.id: payload})
+    view = await _grade_view_by_id(session, grade)
+    invalidate_marks(uow, grade)
+    uow.publish_notifications(rows)
+    await _journal_changed(session, uow, grade, who)
+    return view, grade
 
 
 async def _journal_changed(session: AsyncSession, uow: AfterCommit, grade: Grade, who: Principal) -> None:
