@@ -47,6 +47,9 @@ class SendMessageSchema(StrictSchema):
     client_msg_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
                                   metadata={"description": "Your id for this send: a retry with the same id "
                                             "stores nothing new and returns the first message"})
+    reply_to = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**63 - 1),
+                              metadata={"description": "The id of an earlier message of this chat that this one "
+                                                       "answers (not deleted); else 400 invalid_reply"})
 
 
 class EditMessageSchema(StrictSchema):
@@ -55,6 +58,15 @@ class EditMessageSchema(StrictSchema):
 
 class ReadMarkerSchema(StrictSchema):
     up_to = fields.Integer(required=True, validate=_ID)
+
+
+class QuoteSchema(ma.Schema):
+    id = fields.Integer()
+    sender_id = fields.Integer(allow_none=True)
+    sender = fields.String(allow_none=True)
+    excerpt = fields.String(allow_none=True, metadata={"description": "Its first 120 characters as it is now; "
+                                                                      "null once it is deleted"})
+    deleted = fields.Boolean(metadata={"description": "The quoted message was deleted after the reply"})
 
 
 class MessageSchema(ma.Schema):
@@ -68,8 +80,10 @@ class MessageSchema(ma.Schema):
     text = fields.String(allow_none=True, metadata={"description": "null when deleted"})
     client_msg_id = fields.String(allow_none=True)
     created_at = fields.String()
-    edited_at = fields.String(allow_none=True)
+    edited_at = fields.String(allow_none=True, metadata={"description": "Set once the message was edited"})
     deleted = fields.Boolean()
+    reply_to = fields.Nested(QuoteSchema, allow_none=True, metadata={
+        "description": "The message this one replies to, read as it is now; null if it replies to nothing"})
 
 
 class SentMessageSchema(MessageSchema):
@@ -197,7 +211,7 @@ async def send_message(request: web.Request) -> web.Response:
     _charge(request, CHAT_SEND)
     data = await load_json(request, SendMessageSchema())
     result = await chat.send_message(ctx_of(request), principal(request), _channel(request), data["text"],
-                                     data["client_msg_id"], mentions=data["mentions"])
+                                     data["client_msg_id"], mentions=data["mentions"], reply_to=data["reply_to"])
     return json_response(_sent.dump({**result.message, "duplicate": result.duplicate}),
                          status=200 if result.duplicate else 201)
 

@@ -109,6 +109,16 @@ class Error(TypedDict):
 # --- channel events, relayed as published ----------------------------------------------------------------------
 
 
+class Quote(TypedDict):
+    """The message a reply quotes, as it is when the reply is read (services/chat_replies.py)."""
+
+    id: int
+    sender_id: int | None
+    sender: str | None
+    excerpt: str | None  # its first 120 characters; null once it is deleted
+    deleted: bool
+
+
 class _Message(TypedDict):
     channel: str
     id: int
@@ -120,6 +130,7 @@ class _Message(TypedDict):
     created_at: str | None
     edited_at: str | None
     deleted: bool
+    reply_to: Quote | None  # the message this one replies to
 
 
 class ChatMessage(_Message):

@@ -122,6 +122,7 @@ class ChatSend:
     text: str = wire(any_string)
     client_msg_id: str | None = wire(string(64, required=False))
     mentions: tuple[int, ...] = wire(user_ids(chat.MAX_MENTIONS))
+    reply_to: int | None = wire(count(required=False))
 
 
 @table.command("chat.send", ChatSend)
@@ -134,11 +135,13 @@ async def chat_send(conn: Connection, cmd: ChatSend, req: Req) -> None:
     sub = conn.subs.get(cmd.channel)
     # A subscribed chat was authorized at subscribe time (the same staleness as live delivery).
     known = sub is not None and sub.channel.is_chat
-    if cmd.mentions:
-        # Rare, and it writes a notification per person mentioned: the one-message path (it checks mutes and
-        # slow mode in its transaction), not the group commit.
+    if cmd.mentions or cmd.reply_to is not None:
+        # Rarer, and each needs more than an insert (a notification per person mentioned, the quoted message
+        # checked and read): the one-message path (it checks mutes and slow mode in its transaction), not the
+        # group commit.
         result = await chat.send_message(conn.ctx, conn.principal, cmd.channel, cmd.text, cmd.client_msg_id,
-                                         known_member=known, sender=conn.sender_name, mentions=cmd.mentions)
+                                         known_member=known, sender=conn.sender_name, mentions=cmd.mentions,
+                                         reply_to=cmd.reply_to)
     else:
         result = await conn.gateway.sends.send(conn.principal, cmd.channel, cmd.text, cmd.client_msg_id,
                                                known_member=known, sender=conn.sender_name)

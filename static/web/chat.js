@@ -82,9 +82,57 @@
         roleText(m.sender_role) ? el("span", { class: "role-label", text: roleText(m.sender_role) }) : null, " ",
         el("time", { datetime: m.created_at, text: ET.fmt.stamp(m.created_at) }),
         m.edited_at && !m.deleted ? el("span", { class: "muted", text: " " + t("(edited)") }) : null),
+      m.reply_to ? quoteNode(m.reply_to) : null,
       el("p", { class: "message-text", text: m.deleted ? t("Message deleted") : m.text }),
       m.deleted ? null : reactionsNode(c, m),
-      m.sender_id === me.id && !m.deleted ? messageActions(c, m) : null);
+      m.deleted ? null : messageActions(c, m));
+  }
+
+  // ---------------------------------------------------------------- replies that quote
+
+  // The quote is what the server read with the reply; a later edit or deletion of the quoted message updates it.
+  function quoteNode(q) {
+    return el("blockquote", { class: "reply-quote" + (q.deleted ? " deleted" : "") },
+      el("span", { class: "sender", text: q.sender_id === me.id ? t("You") : q.sender || nameOf(q.sender_id) }),
+      el("span", { class: "reply-excerpt", text: q.deleted ? t("message deleted") : q.excerpt }));
+  }
+
+  function excerptOf(text) {
+    var flat = String(text || "").split(/\s+/).join(" ").trim();
+    return flat.length <= 120 ? flat : flat.slice(0, 119).trim() + "…";
+  }
+
+  function quoteOf(m) {
+    return { id: m.id, sender_id: m.sender_id, sender: m.sender || nameOf(m.sender_id), excerpt: excerptOf(m.text),
+      deleted: false };
+  }
+
+  // The quoted message changed (edited, deleted): the replies on the page that quote it follow.
+  function refreshQuotes(c, quoted) {
+    Object.keys(c.messages).forEach(function (id) {
+      var m = c.messages[id];
+      if (!m.reply_to || m.reply_to.id !== quoted.id) return;
+      m.reply_to = quoted.deleted ? Object.assign({}, m.reply_to, { deleted: true, excerpt: null })
+        : Object.assign({}, m.reply_to, { excerpt: excerptOf(quoted.text) });
+      place(c, m);
+    });
+  }
+
+  function startReply(c, m) {
+    c.replyTo = m;
+    renderReplyBar(c);
+    ET.$("message-input").focus();
+  }
+
+  function renderReplyBar(c) {
+    var bar = ET.clear(ET.$("reply-bar"));
+    var m = c && c.replyTo;
+    bar.hidden = !m;
+    if (!m) return;
+    bar.append(el("span", { text: t("Reply to %(name)s:", { name: m.sender_id === me.id ? t("You")
+      : m.sender || nameOf(m.sender_id) }) + " " }), el("span", { class: "reply-excerpt", text: excerptOf(m.text) }),
+    el("button", { type: "button", class: "link-button", text: t("Cancel reply"),
+      onclick: function () { c.replyTo = null; renderReplyBar(c); } }));
   }
 
   // ---------------------------------------------------------------- reactions
@@ -135,6 +183,9 @@
   // ---------------------------------------------------------------- editing and deleting one's own messages
 
   function messageActions(c, m) {
+    var reply = readOnly(c) ? null : el("button", { type: "button", class: "link-button message-reply",
+      text: t("Reply"), onclick: function () { startReply(c, m); } });
+    if (m.sender_id !== me.id) return reply ? el("div", { class: "message-actions" }, reply) : null;
     var del = el("button", { type: "button", class: "link-button message-delete", text: t("Delete") });
     del.addEventListener("click", function () {
       // The first click asks, the second deletes: no browser dialog in another language.
@@ -144,7 +195,7 @@
         place(c, c.messages[m.id]);
       }, function (err) { ET.toast(err.message, "error"); });
     });
-    return el("div", { class: "message-actions" },
+    return el("div", { class: "message-actions" }, reply,
       el("button", { type: "button", class: "link-button message-edit", text: t("Edit"),
         onclick: function (event) { startEdit(c, m, event.target.closest(".message")); } }), del);
   }
@@ -311,6 +362,7 @@
             break;
           case "chat.edited":
             if (c.messages[frame.id]) { c.messages[frame.id] = frame; place(c, frame); }
+            refreshQuotes(c, frame);
             break;
           case "chat.deleted":
             if (c.messages[frame.id]) {
@@ -318,6 +370,7 @@
               c.messages[frame.id].text = null;
               place(c, c.messages[frame.id]);
             }
+            refreshQuotes(c, { id: frame.id, deleted: true });
             break;
           case "presence":
             if (frame.status === "online") c.online[frame.user_id] = true; else delete c.online[frame.user_id];
@@ -397,6 +450,7 @@
     ET.$("chat-notice").hidden = true;
     ET.$("send-form").hidden = readOnly(c);
     ET.$("read-only").hidden = !readOnly(c);
+    renderReplyBar(c);
     loadPins(c);
     loadModeration(c);
     renderChannels();
@@ -509,23 +563,28 @@
       if (readOnly(c)) return;
       // One id per message: a resend (socket dropped before the ack, then REST) stores it once.
       var clientId = "w" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+      var quoted = c.replyTo;
+      var body = { text: text, client_msg_id: clientId };
+      if (quoted) body.reply_to = quoted.id;
       var viaRest = function () {
-        return ET.api("/api/v1/chats/" + encodeURIComponent(c.name) + "/messages",
-          { method: "POST", body: { text: text, client_msg_id: clientId } });
+        return ET.api("/api/v1/chats/" + encodeURIComponent(c.name) + "/messages", { method: "POST", body: body });
       };
       var sent = ET.live.ready
-        ? ET.live.request({ type: "chat.send", channel: c.name, text: text, client_msg_id: clientId })
+        ? ET.live.request(Object.assign({ type: "chat.send", channel: c.name }, body))
           .then(function (ack) {
             return { id: ack.id, created_at: ack.created_at, sender_id: me.id, sender: null, text: text,
-              client_msg_id: clientId, edited_at: null, deleted: false };
+              client_msg_id: clientId, edited_at: null, deleted: false, reply_to: quoted ? quoteOf(quoted) : null };
           }, function (err) { if (err.code) throw err; return viaRest(); })
         : viaRest();
       input.value = "";
+      c.replyTo = null;
+      renderReplyBar(c);
       sent.then(function (m) {
         if (!c.messages[m.id]) onMessage(c, m);
         markRead(c);
       }, function (err) {
         input.value = text;
+        if (quoted && err.code !== "invalid_reply") { c.replyTo = quoted; renderReplyBar(c); }
         ET.toast(t("Message not sent: %(error)s", { error: err.message }), "error");
       });
     });
