@@ -43,8 +43,10 @@ Control events (never stored, never sent to clients as they are):
                                     teacher unassigned, the school's parents setting, the class deleted): every
                                     node re-reads the members and unsubscribes sockets of people who left. The
                                     same on parents:{id} and class-announcements:{id} (published with the
-                                    class's), on staff:{id} and announcements:{id} (an account's role, school
-                                    or activity changed) and on group:{id} (its members changed).
+                                    class's), on grade-announcements:{school}:{grade} (any class of that
+                                    parallel: edutrack/uow.py reads which after the commit), on staff:{id}
+                                    and announcements:{id} (an account's role, school or activity changed)
+                                    and on group:{id} (its members changed).
   moderation.changed on a chat      its mutes or slow mode changed: every node drops what it cached of them.
   access.revoked on _nodes          the user's access tokens issued until `before` are refused from now on
                                     (deactivation, a new role or school, a password change, "log out
@@ -151,6 +153,11 @@ def membership_changed_events(class_ids: Iterable[int]) -> list[tuple[str, dict[
 
 
 MODERATION_CHANGED = "moderation.changed"
+
+
+def grade_board(school_id: int, grade: int) -> str:
+    """The announcements channel of a parallel: every class of one grade of a school."""
+    return f"grade-announcements:{school_id}:{grade}"
 
 
 def channel_moderation_events(channels: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:

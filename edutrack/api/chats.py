@@ -100,7 +100,7 @@ class MessagePageSchema(ma.Schema):
 class ChannelSummarySchema(ma.Schema):
     channel = fields.String()
     kind = fields.String(metadata={"description": "class, parents, staff, announcements, class-announcements, "
-                                                  "group or dm"})
+                                                  "grade-announcements, group or dm"})
     title = fields.String()
     with_user_id = fields.Integer()
     last_message_id = fields.Integer()

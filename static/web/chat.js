@@ -34,7 +34,7 @@
   }
   // Announcements: only teachers and admins post; students and parents read.
   function readOnly(c) {
-    return (c.kind === "announcements" || c.kind === "class-announcements") &&
+    return (c.kind === "announcements" || c.kind === "class-announcements" || c.kind === "grade-announcements") &&
       (me.role === "student" || me.role === "parent") && !me.is_superuser;
   }
   function atBottom(box) { return box.scrollHeight - box.scrollTop - box.clientHeight < 40; }
