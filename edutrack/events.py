@@ -26,8 +26,9 @@ Notification kinds and their payload (every payload has "title", a short Russian
               cover_removed, cancelled, restored, moved, room), cancelled, note
   final_mark: student_id, subject_id, subject, term_id (null for a year mark), year_id, period, final,
               previous (null when first set)
-  moderation: action (mute, unmute, delete), channel, actor_id, actor, reason, message_id, until: a moderator
-              acted on you in a chat (services/chat_moderation.py)
+  moderation: action (mute, unmute, delete, report_dismissed, report_upheld), channel, actor_id, actor, reason,
+              message_id, until: a moderator acted on you in a chat, or decided a report of yours
+              (services/chat_moderation.py, services/chat_reports.py)
   mention:    channel, message_id, sender_id, sender, text: a chat message named you (`mentions` of its send)
 `about_user_id` is the student the event concerns (for parents: which child), null for news/messages.
 

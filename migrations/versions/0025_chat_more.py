@@ -1,4 +1,5 @@
-"""Chat replies: a message may quote an earlier message of its channel (chat_messages.reply_to)
+"""Chat replies: a message may quote an earlier message of its channel (chat_messages.reply_to); how a report was
+resolved from the moderators' inbox (chat_reports.resolution)
 
 Revision ID: 0025_chat_more
 Revises: 0017_chat_rooms
@@ -21,8 +22,10 @@ def upgrade() -> None:
     # quoted row stays; a channel deleted as a whole takes its replies with it in the same statement.
     op.create_foreign_key('fk_chat_messages_reply_to', 'chat_messages', 'chat_messages',
                           ['channel', 'reply_to'], ['channel', 'id'])
+    op.add_column('chat_reports', sa.Column('resolution', sa.String(length=16), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column('chat_reports', 'resolution')
     op.drop_constraint('fk_chat_messages_reply_to', 'chat_messages', type_='foreignkey')
     op.drop_column('chat_messages', 'reply_to')

@@ -1,7 +1,8 @@
 """The chat page with every room kind: a parent sees the parents' room and the read-only announcements (school, class
-and parallel; no composer), a teacher's message reaches the parent's open page live with the teacher's role label and the parent's
-reaction goes back live, a search in Russian word forms finds a message and opens its chat, the page fits a phone
-and passes axe (with search results, and with messages, labels and reactions), and a pin and slow mode show live."""
+and parallel; no composer), a teacher's message reaches the parent's open page live with the teacher's role label
+and the parent's reaction goes back live, a search in Russian word forms finds a message and opens its chat, the
+page fits a phone and passes axe (with search results, and with messages, labels and reactions), and a pin and slow
+mode show live."""
 
 from __future__ import annotations
 
