@@ -185,7 +185,13 @@
   function messageActions(c, m) {
     var reply = readOnly(c) ? null : el("button", { type: "button", class: "link-button message-reply",
       text: t("Reply"), onclick: function () { startReply(c, m); } });
-    if (m.sender_id !== me.id) return reply ? el("div", { class: "message-actions" }, reply) : null;
+    if (m.sender_id !== me.id) {
+      var report = c.kind === "dm" ? null : el("button", { type: "button", class: "link-button message-report",
+        text: t("Report"), onclick: function (event) {
+          ET.chatModeration.reportForm(c.name, m, event.target.closest(".message"));
+        } });
+      return reply || report ? el("div", { class: "message-actions" }, reply, report) : null;
+    }
     var del = el("button", { type: "button", class: "link-button message-delete", text: t("Delete") });
     del.addEventListener("click", function () {
       // The first click asks, the second deletes: no browser dialog in another language.
@@ -506,10 +512,13 @@
 
   function loadModeration(c) {
     ET.$("chat-mode").hidden = true;
+    ET.chatModeration.room(c.name, null);
     ET.api("/api/v1/chats/" + encodeURIComponent(c.name) + "/moderation").then(function (state) {
       c.slowMode = state.slow_mode_seconds;
       c.mutedUntil = state.muted_until;
-      if (active === c.name) renderMode(c);
+      if (active !== c.name) return;
+      renderMode(c);
+      ET.chatModeration.room(c.name, state);
     }, function () {});
   }
 
@@ -640,6 +649,8 @@
   // Someone started a private chat with us while the page is open: it joins the list.
   window.addEventListener("edutrack:notification", function (event) {
     var n = event.detail;
+    // A moderator acted on us (a mute, its end): the open chat says so at once.
+    if (n.kind === "moderation" && n.payload && active && n.payload.channel === active) loadModeration(chan(active));
     var channel = n.kind === "message" && n.payload && n.payload.channel;
     if (!channel || channels[channel] || !me) return;
     ET.api("/api/v1/chats").then(function (data) {
@@ -655,6 +666,7 @@
     return ET.api("/api/v1/chats").then(function (data) {
       data.items.forEach(addChannel);
       renderChannels();
+      ET.chatModeration.start(user);
       var params = new URLSearchParams(window.location.search);
       var wanted = params.get("channel");
       var withId = Number(params.get("with"));
