@@ -68,6 +68,11 @@ async def test_a_parallel_reads_staff_post_and_a_parent_is_refused(client, ctx, 
         got = await collect_messages(ws, board, 1)
         assert got[0]["text"] == "Седьмые классы: медосмотр во вторник"
 
+    ws_back = await connect(client, seventh["student"])  # resume: what came while away is replayed
+    assert (await subscribe(ws_back, board, since=0))["missed"] == 1
+    assert (await collect_messages(ws_back, board, 1))[0]["text"] == "Седьмые классы: медосмотр во вторник"
+    await ws_back.close()
+
     resp = await client.get("/api/v1/chats", headers=seventh["parent"].headers)
     titles = {i["channel"]: i["title"] for i in (await resp.json())["items"]}
     assert titles[board] == "Объявления 7-х классов"
