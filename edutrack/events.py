@@ -26,8 +26,9 @@ Notification kinds and their payload (every payload has "title", a short Russian
               cover_removed, cancelled, restored, moved, room), cancelled, note
   final_mark: student_id, subject_id, subject, term_id (null for a year mark), year_id, period, final,
               previous (null when first set)
-  moderation: action (mute, unmute, delete), channel, actor_id, actor, reason, message_id, until: a moderator
-              acted on you in a chat (services/chat_moderation.py)
+  moderation: action (mute, unmute, delete, report_dismissed, report_upheld), channel, actor_id, actor, reason,
+              message_id, until: a moderator acted on you in a chat, or decided a report of yours
+              (services/chat_moderation.py, services/chat_reports.py)
   mention:    channel, message_id, sender_id, sender, text: a chat message named you (`mentions` of its send)
   homework_submitted: submission_id, lesson_id, student_id, student_name, subject, date, late: a student handed
               in homework (to the lesson's teacher and the student's parents; services/diary/handin.py)
@@ -47,8 +48,10 @@ Control events (never stored, never sent to clients as they are):
                                     teacher unassigned, the school's parents setting, the class deleted): every
                                     node re-reads the members and unsubscribes sockets of people who left. The
                                     same on parents:{id} and class-announcements:{id} (published with the
-                                    class's), on staff:{id} and announcements:{id} (an account's role, school
-                                    or activity changed) and on group:{id} (its members changed).
+                                    class's), on grade-announcements:{school}:{grade} (any class of that
+                                    parallel: edutrack/uow.py reads which after the commit), on staff:{id}
+                                    and announcements:{id} (an account's role, school or activity changed)
+                                    and on group:{id} (its members changed).
   moderation.changed on a chat      its mutes or slow mode changed: every node drops what it cached of them.
   access.revoked on _nodes          the user's access tokens issued until `before` are refused from now on
                                     (deactivation, a new role or school, a password change, "log out
@@ -156,6 +159,11 @@ def membership_changed_events(class_ids: Iterable[int]) -> list[tuple[str, dict[
 
 
 MODERATION_CHANGED = "moderation.changed"
+
+
+def grade_board(school_id: int, grade: int) -> str:
+    """The announcements channel of a parallel: every class of one grade of a school."""
+    return f"grade-announcements:{school_id}:{grade}"
 
 
 def channel_moderation_events(channels: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from edutrack import cache, events
 from edutrack.context import AppContext
 from edutrack.db.models import Notification
+from edutrack.queries import chat_rooms as rooms_q
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,14 @@ class AfterCommit:
         self._effects.append(("publish", _Publish(rows=rows)))
 
     def membership_changed(self, class_ids: Iterable[int]) -> None:
-        """Tell every node that these class chats have other members now (events.MEMBERSHIP_CHANGED)."""
-        self.publish_many(events.membership_changed_events(class_ids))
+        """Tell every node that these class chats have other members now (events.MEMBERSHIP_CHANGED), and so the
+        announcements of their parallels: which parallel a class is in is read after the commit (a service that
+        deletes a class or changes its grade names the parallel it left itself)."""
+        ids = sorted(set(class_ids))
+        self.publish_many(events.membership_changed_events(ids))
+        if ids:
+            ctx = self.ctx
+            self.after_commit(lambda: _parallels_changed(ctx, ids), "parallels.changed")
 
     def membership_changed_channels(self, channels: Iterable[str]) -> None:
         """The same for named rooms: a school's staff room and announcements, a group."""
@@ -109,6 +116,13 @@ class AfterCommit:
                 await effect_run()
             except Exception:  # one failed effect must not hide the ones after it
                 log.exception("an after-commit effect failed", extra={"effect": name})
+
+
+async def _parallels_changed(ctx: AppContext, class_ids: list[int]) -> None:
+    async with ctx.reads() as session:
+        parallels = await rooms_q.parallels_of(session, class_ids)
+    await events.publish_many(ctx, events.channel_membership_events(
+        events.grade_board(school, grade) for school, grade in sorted(parallels)))
 
 
 def _publisher(ctx: AppContext, batch: list[_Event]) -> Effect:

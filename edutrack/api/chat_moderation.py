@@ -12,6 +12,7 @@ from edutrack.api.openapi import doc
 from edutrack.api.schemas import StrictSchema
 from edutrack.ratelimit import CHAT_SEND
 from edutrack.services import chat_moderation as moderation
+from edutrack.services import chat_reports
 
 TAGS = ("chats",)
 _REASON = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
@@ -100,6 +101,33 @@ class ReportSchema(ma.Schema):
 
 class ReportListSchema(ma.Schema):
     items = fields.List(fields.Nested(ReportSchema))
+
+
+class ReportInboxEntrySchema(ReportSchema):
+    reporter = fields.String(metadata={"description": "The reporter's name"})
+    sender = fields.String(allow_none=True, metadata={"description": "The reported message's author's name"})
+    resolution = fields.String(allow_none=True, metadata={
+        "description": "dismiss, delete or mute when decided from the inbox; null while open (or closed per chat)"})
+
+
+class ReportInboxSchema(ma.Schema):
+    items = fields.List(fields.Nested(ReportInboxEntrySchema))
+
+
+class ReportDecisionSchema(StrictSchema):
+    outcome = fields.String(required=True, validate=validate.OneOf(chat_reports.OUTCOMES), metadata={
+        "description": "dismiss (the message stays), delete (the message, with `reason` told to its author) or "
+                       "mute (its author, for `minutes`, with `reason`)"})
+    reason = _REASON
+    minutes = fields.Integer(load_default=None, validate=validate.Range(min=1, max=moderation.MAX_MUTE_MINUTES),
+                             metadata={"description": "Required with outcome mute"})
+
+
+class ReportDecisionResultSchema(ma.Schema):
+    outcome = fields.String()
+    channel = fields.String()
+    message_id = fields.Integer()
+    resolved = fields.List(fields.Integer(), metadata={"description": "Every open report of the message, closed"})
 
 
 def _charge(request: web.Request) -> None:
@@ -191,7 +219,29 @@ async def moderation_log(request: web.Request) -> web.Response:
     return json_response(LogSchema().dump({"items": items}))
 
 
+@doc("Open reports of every chat I moderate, newest first (class teachers: their classes' rooms and their groups; "
+     "admins: every room of their school); students and parents have no inbox", tags=TAGS, query=ReportsQuerySchema,
+     response=ReportInboxSchema, errors=(400, 403))
+async def report_inbox(request: web.Request) -> web.Response:
+    query = load_query(request, ReportsQuerySchema())
+    items = await chat_reports.inbox(ctx_of(request), principal(request), open_only=query["open_only"])
+    return json_response(ReportInboxSchema().dump({"items": items}))
+
+
+@doc("Decide a report: dismiss it, delete the message or mute its author; every open report of the message closes, "
+     "each reporter and the author are told (audited)", tags=TAGS, body=ReportDecisionSchema,
+     response=ReportDecisionResultSchema, errors=(400, 403, 404, 409, 422, 429))
+async def decide_report(request: web.Request) -> web.Response:
+    _charge(request)
+    data = await load_json(request, ReportDecisionSchema())
+    result = await chat_reports.decide(ctx_of(request), principal(request), path_int(request, "report_id"),
+                                       data["outcome"], data["reason"], data["minutes"])
+    return json_response(ReportDecisionResultSchema().dump(result))
+
+
 def setup(app: web.Application) -> None:
+    app.router.add_get("/api/v1/chat-reports", report_inbox)
+    app.router.add_post("/api/v1/chat-reports/{report_id}/decide", decide_report)
     base = "/api/v1/chats/{channel}"
     app.router.add_get(f"{base}/moderation", my_moderation)
     app.router.add_get(f"{base}/mutes", list_mutes)

@@ -54,6 +54,9 @@ class SendMessageSchema(StrictSchema):
     client_msg_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
                                   metadata={"description": "Your id for this send: a retry with the same id "
                                             "stores nothing new and returns the first message"})
+    reply_to = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**63 - 1),
+                              metadata={"description": "The id of an earlier message of this chat that this one "
+                                                       "answers (not deleted); else 400 invalid_reply"})
 
 
 class EditMessageSchema(StrictSchema):
@@ -70,6 +73,13 @@ class AttachmentSchema(ma.Schema):
     type = fields.String(metadata={"description": "Told by the content: image/jpeg, application/pdf, ..."})
     size = fields.Integer()
     has_thumbnail = fields.Boolean(metadata={"description": "GET /api/v1/files/{id}/thumbnail serves one"})
+class QuoteSchema(ma.Schema):
+    id = fields.Integer()
+    sender_id = fields.Integer(allow_none=True)
+    sender = fields.String(allow_none=True)
+    excerpt = fields.String(allow_none=True, metadata={"description": "Its first 120 characters as it is now; "
+                                                                      "null once it is deleted"})
+    deleted = fields.Boolean(metadata={"description": "The quoted message was deleted after the reply"})
 
 
 class MessageSchema(ma.Schema):
@@ -83,10 +93,12 @@ class MessageSchema(ma.Schema):
     text = fields.String(allow_none=True, metadata={"description": "null when deleted"})
     client_msg_id = fields.String(allow_none=True)
     created_at = fields.String()
-    edited_at = fields.String(allow_none=True)
+    edited_at = fields.String(allow_none=True, metadata={"description": "Set once the message was edited"})
     deleted = fields.Boolean()
     attachments = fields.List(fields.Nested(AttachmentSchema), metadata={
         "description": "The message's files (empty when none or deleted): GET /api/v1/files/{id}"})
+    reply_to = fields.Nested(QuoteSchema, allow_none=True, metadata={
+        "description": "The message this one replies to, read as it is now; null if it replies to nothing"})
 
 
 class SentMessageSchema(MessageSchema):
@@ -103,7 +115,7 @@ class MessagePageSchema(ma.Schema):
 class ChannelSummarySchema(ma.Schema):
     channel = fields.String()
     kind = fields.String(metadata={"description": "class, parents, staff, announcements, class-announcements, "
-                                                  "group or dm"})
+                                                  "grade-announcements, group or dm"})
     title = fields.String()
     with_user_id = fields.Integer()
     last_message_id = fields.Integer()
@@ -215,7 +227,7 @@ async def send_message(request: web.Request) -> web.Response:
     data = await load_json(request, SendMessageSchema())
     result = await chat.send_message(ctx_of(request), principal(request), _channel(request), data["text"],
                                      data["client_msg_id"], mentions=data["mentions"],
-                                     attachments=data["attachments"])
+                                     attachments=data["attachments"], reply_to=data["reply_to"])
     return json_response(_sent.dump({**result.message, "duplicate": result.duplicate}),
                          status=200 if result.duplicate else 201)
 

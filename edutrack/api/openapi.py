@@ -85,7 +85,8 @@ class ErrorSchema(ma.Schema):
 # Path parameters that are not integer ids (every other one is).
 STRING_PATH_PARAMS: dict[str, dict[str, Any]] = {
     "channel": {"type": "string", "example": "class:12",
-                "pattern": r"^((class|parents|staff|announcements|class-announcements|group|user):\d+|dm:\d+:\d+)$"},
+                "pattern": r"^((class|parents|staff|announcements|class-announcements|group|user):\d+|dm:\d+:\d+"
+                           r"|grade-announcements:\d+:\d+)$"},
     "reaction": {"type": "string", "enum": ["thumbs_up", "heart", "laugh", "wow", "sad", "check"]},
     "token": {"type": "string", "pattern": r"^[A-Za-z0-9_-]{16,128}$"},
 }

@@ -11,7 +11,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Computed, ForeignKey, Index, String, Text, UniqueConstraint, func, text
+from sqlalchemy import (
+    BigInteger,
+    Computed,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,6 +46,9 @@ class ChatMessage(Base):
         UniqueConstraint("sender_id", "client_msg_id", name="uq_chat_messages_sender_client_msg"),
         Index("ix_chat_messages_sender_id", "sender_id"),
         Index("ix_chat_messages_search", "channel", "search", postgresql_using="gin"),  # btree_gin
+        # A reply quotes a message of its own channel: the key says so.
+        ForeignKeyConstraint(["channel", "reply_to"], ["chat_messages.channel", "chat_messages.id"],
+                             name="fk_chat_messages_reply_to"),
     )
 
     channel: Mapped[str] = mapped_column(
@@ -53,6 +67,8 @@ class ChatMessage(Base):
     sender_role: Mapped[str | None] = mapped_column(String(16))
     # Metadata of its attachments as sent (id, name, type, size, has_thumbnail): read with the message, no join.
     attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    # The earlier message of this channel this one replies to (its quote is read with it, as it is now).
+    reply_to: Mapped[int | None] = mapped_column(BigInteger)
     # Full-text search (Russian stemming); never loaded with a message.
     search: Mapped[Any] = mapped_column(TSVECTOR, Computed("to_tsvector('russian'::regconfig, text)", persisted=True),
                                         deferred=True)

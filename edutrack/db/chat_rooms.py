@@ -85,6 +85,8 @@ class ChatReport(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     resolved_at: Mapped[datetime | None]
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # dismiss, delete or mute (services/chat_reports.py); null when closed without one (the per-chat resolve).
+    resolution: Mapped[str | None] = mapped_column(String(16))
 
 
 class ChatModerationAction(Base):

@@ -213,10 +213,11 @@ async def class_teachers_raw(conn: asyncpg.Connection, class_ids: Sequence[int])
 
 _HEAD_AND_AFTER = """
 SELECT h.head, m.id, m.sender_id, m.client_msg_id, m.text, m.created_at, m.edited_at, m.deleted_at,
-       m.sender_role, m.attachments::text AS attachments, concat_ws(' ', p.first_name, p.last_name) AS sender
+       m.sender_role, m.attachments::text AS attachments, m.reply_to,
+       concat_ws(' ', p.first_name, p.last_name) AS sender
 FROM (SELECT coalesce((SELECT last_message_id FROM chat_channels WHERE name = $1), 0) AS head) h
 LEFT JOIN LATERAL (
-    SELECT id, sender_id, client_msg_id, text, created_at, edited_at, deleted_at, sender_role, attachments
+    SELECT id, sender_id, client_msg_id, text, created_at, edited_at, deleted_at, sender_role, attachments, reply_to
     FROM chat_messages WHERE channel = $1 AND id > $2 ORDER BY id LIMIT $3
 ) m ON true
 LEFT JOIN profiles p ON p.user_id = m.sender_id

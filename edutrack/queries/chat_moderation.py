@@ -121,3 +121,56 @@ async def open_report_counts(session: AsyncSession, channels: Sequence[str]) -> 
     rows = await session.execute(select(ChatReport.channel, text("count(*)")).where(
         ChatReport.channel.in_(list(channels)), ChatReport.resolved_at.is_(None)).group_by(ChatReport.channel))
     return {str(c): int(n) for c, n in rows}
+
+
+# --- the moderators' report inbox -------------------------------------------------------------------------------
+
+_INBOX = """
+SELECT r.id, r.channel, r.message_id, r.reporter_id, concat_ws(' ', rp.first_name, rp.last_name) AS reporter,
+       r.reason, r.created_at, r.resolved_at, r.resolved_by, r.resolution,
+       m.sender_id, concat_ws(' ', sp.first_name, sp.last_name) AS sender,
+       CASE WHEN m.deleted_at IS NULL THEN m.text END AS text, m.deleted_at IS NOT NULL AS deleted
+FROM chat_reports r
+LEFT JOIN chat_messages m ON m.channel = r.channel AND m.id = r.message_id
+LEFT JOIN profiles rp ON rp.user_id = r.reporter_id
+LEFT JOIN profiles sp ON sp.user_id = m.sender_id
+WHERE (CAST(:every AS boolean) OR r.channel = ANY(CAST(:channels AS text[])))
+  AND (NOT CAST(:open_only AS boolean) OR r.resolved_at IS NULL)
+ORDER BY r.id DESC LIMIT :limit
+"""
+
+
+async def inbox(session: AsyncSession, channels: Sequence[str] | None, *, open_only: bool, limit: int) -> list[Any]:
+    """Reports of messages in these chats (None: every chat), newest first, with the reporter's and the author's
+    names and the message's text (null once deleted)."""
+    rows = await session.execute(text(_INBOX), {"every": channels is None, "channels": list(channels or []),
+                                                "open_only": open_only, "limit": limit})
+    return list(rows)
+
+
+async def report_by_id(session: AsyncSession, report_id: int) -> ChatReport | None:
+    found = await session.execute(select(ChatReport).where(ChatReport.id == report_id).with_for_update())
+    return found.scalar_one_or_none()
+
+
+async def resolve_message_reports(session: AsyncSession, channel: str, message_id: int, by: int,
+                                  resolution: str) -> list[tuple[int, int]]:
+    """Close every open report of one message: (report id, reporter) of each."""
+    found = await session.execute(
+        update(ChatReport).where(ChatReport.channel == channel, ChatReport.message_id == message_id,
+                                 ChatReport.resolved_at.is_(None))
+        .values(resolved_at=text("now()"), resolved_by=by, resolution=resolution)
+        .returning(ChatReport.id, ChatReport.reporter_id))
+    return sorted((int(i), int(r)) for i, r in found)
+
+
+async def led_class_ids(session: AsyncSession, teacher_id: int) -> list[int]:
+    rows = await session.execute(text("SELECT id FROM classes WHERE class_teacher_id = :t ORDER BY id"),
+                                 {"t": teacher_id})
+    return [int(i) for i in rows.scalars()]
+
+
+async def groups_created_by(session: AsyncSession, user_id: int) -> list[int]:
+    rows = await session.execute(text("SELECT id FROM chat_groups WHERE created_by = :u ORDER BY id"),
+                                 {"u": user_id})
+    return [int(i) for i in rows.scalars()]

@@ -30,6 +30,17 @@ def _active(*parts: str) -> Any:
 
 _PARENTS_ROOM = _active(_PARENTS, _TEACHERS, _ADMINS)
 _CLASS_BOARD = _active(_STUDENTS, _PARENTS, _TEACHERS, _ADMINS)
+# A parallel: the same parts over every class of one grade of a school (:school_id, :grade), and its admins.
+_GRADE_BOARD = _active(
+    "SELECT cs.student_id FROM class_students cs JOIN classes c ON c.id = cs.class_id "
+    "WHERE c.school_id = :school_id AND c.grade_level = :grade",
+    "SELECT pc.parent_id FROM parent_children pc JOIN class_students cs ON cs.student_id = pc.child_id "
+    "JOIN classes c ON c.id = cs.class_id WHERE c.school_id = :school_id AND c.grade_level = :grade",
+    "SELECT ta.teacher_id FROM teaching_assignments ta JOIN classes c ON c.id = ta.class_id "
+    "WHERE c.school_id = :school_id AND c.grade_level = :grade",
+    "SELECT class_teacher_id FROM classes WHERE school_id = :school_id AND grade_level = :grade "
+    "AND class_teacher_id IS NOT NULL",
+    "SELECT id FROM users WHERE school_id = :school_id AND role = 'admin'")
 _STAFF = text("SELECT id FROM users WHERE school_id = :school_id AND is_active AND role IN ('teacher', 'admin')")
 _SCHOOL = text("SELECT id FROM users WHERE school_id = :school_id AND is_active")
 _GROUP = text(
@@ -52,6 +63,21 @@ async def parents_room_member_ids(session: AsyncSession, class_id: int) -> set[i
 async def class_board_member_ids(session: AsyncSession, class_id: int) -> set[int]:
     """Who reads a class's announcements: its students and their parents, its teachers, the school's admins."""
     return await _ids(session, _CLASS_BOARD, class_id=class_id)
+
+
+async def grade_board_member_ids(session: AsyncSession, school_id: int, grade: int) -> set[int]:
+    """Who reads a parallel's announcements: the students of every class of that grade in the school, their
+    parents, those classes' teachers and class teachers, the school's admins."""
+    return await _ids(session, _GRADE_BOARD, school_id=school_id, grade=grade)
+
+
+async def parallels_of(session: AsyncSession, class_ids: Sequence[int]) -> set[tuple[int, int]]:
+    """(school, grade) of each of these classes: the parallels whose announcements they feed."""
+    if not class_ids:
+        return set()
+    rows = await session.execute(text("SELECT DISTINCT school_id, grade_level FROM classes WHERE id = ANY(:ids)"),
+                                 {"ids": list(class_ids)})
+    return {(int(s), int(g)) for s, g in rows}
 
 
 async def staff_member_ids(session: AsyncSession, school_id: int) -> set[int]:

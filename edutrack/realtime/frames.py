@@ -115,6 +115,14 @@ class Attachment(TypedDict):  # a file attached to a message: GET /api/v1/files/
     type: str
     size: int
     has_thumbnail: bool
+class Quote(TypedDict):
+    """The message a reply quotes, as it is when the reply is read (services/chat_replies.py)."""
+
+    id: int
+    sender_id: int | None
+    sender: str | None
+    excerpt: str | None  # its first 120 characters; null once it is deleted
+    deleted: bool
 
 
 class _Message(TypedDict):
@@ -129,6 +137,7 @@ class _Message(TypedDict):
     edited_at: str | None
     deleted: bool
     attachments: list[Attachment]  # empty when none (or deleted)
+    reply_to: Quote | None  # the message this one replies to
 
 
 class ChatMessage(_Message):

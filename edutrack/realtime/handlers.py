@@ -124,6 +124,7 @@ class ChatSend:
     client_msg_id: str | None = wire(string(64, required=False))
     mentions: tuple[int, ...] = wire(user_ids(chat.MAX_MENTIONS))
     attachments: tuple[int, ...] = wire(file_ids(MAX_ATTACHMENTS))
+    reply_to: int | None = wire(count(required=False))
 
 
 @table.command("chat.send", ChatSend)
@@ -136,12 +137,13 @@ async def chat_send(conn: Connection, cmd: ChatSend, req: Req) -> None:
     sub = conn.subs.get(cmd.channel)
     # A subscribed chat was authorized at subscribe time (the same staleness as live delivery).
     known = sub is not None and sub.channel.is_chat
-    if cmd.mentions or cmd.attachments:
-        # Rare, and it writes a notification per person mentioned or attaches files: the one-message path (it
-        # checks mutes and slow mode in its transaction), not the group commit.
+    if cmd.mentions or cmd.attachments or cmd.reply_to is not None:
+        # Rarer, and each needs more than an insert (a notification per person mentioned, files to attach, the
+        # quoted message checked and read): the one-message path (it checks mutes and slow mode in its
+        # transaction), not the group commit.
         result = await chat.send_message(conn.ctx, conn.principal, cmd.channel, cmd.text, cmd.client_msg_id,
                                          known_member=known, sender=conn.sender_name, mentions=cmd.mentions,
-                                         attachments=cmd.attachments)
+                                         attachments=cmd.attachments, reply_to=cmd.reply_to)
     else:
         result = await conn.gateway.sends.send(conn.principal, cmd.channel, cmd.text, cmd.client_msg_id,
                                                known_member=known, sender=conn.sender_name)

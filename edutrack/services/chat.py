@@ -28,7 +28,7 @@ from edutrack.queries import files as fq
 from edutrack.queries import notifications as nq
 from edutrack.security.tokens import Principal
 from edutrack.services import chat_channels as cc
-from edutrack.services import chat_moderation
+from edutrack.services import chat_moderation, chat_replies
 from edutrack.services.chat_channels import Channel as Channel
 from edutrack.services.chat_channels import check_member as check_member
 from edutrack.services.chat_channels import dm_channel as dm_channel
@@ -57,8 +57,10 @@ async def member_ids(ctx: AppContext, channel: Channel) -> set[int]:
 def message_dict(*, channel: str, id: int, sender_id: int, sender: str, text: str | None,
                  client_msg_id: str | None, created_at: datetime | None, edited_at: datetime | None,
                  deleted: bool, sender_role: str | None = None,
-                 attachments: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """A message as clients see it (REST and websocket), whichever layer read it."""
+                 attachments: Sequence[dict[str, Any]] | None = None,
+                 reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A message as clients see it (REST and websocket), whichever layer read it; `reply_to`: the quote of the
+    message it replies to (services/chat_replies.py)."""
     return {
         "channel": channel,
         "id": id,
@@ -71,24 +73,38 @@ def message_dict(*, channel: str, id: int, sender_id: int, sender: str, text: st
         "edited_at": edited_at.isoformat() if edited_at else None,
         "deleted": deleted,
         "attachments": [] if deleted else list(attachments or ()),
+        "reply_to": reply_to,
     }
 
 
-def message_view(message: ChatMessage, sender: str) -> dict[str, Any]:
+def message_view(message: ChatMessage, sender: str, quotes: dict[int, Any] | None = None) -> dict[str, Any]:
+    """`quotes`: the quoted messages read with it (chat_replies.quotes), needed when it is a reply."""
     return message_dict(channel=message.channel, id=message.id, sender_id=message.sender_id, sender=sender,
                         text=message.text, client_msg_id=message.client_msg_id, created_at=message.created_at,
                         edited_at=message.edited_at, deleted=message.deleted_at is not None,
-                        sender_role=message.sender_role, attachments=message.attachments)
+                        sender_role=message.sender_role, attachments=message.attachments,
+                        reply_to=_quote(message.reply_to, quotes))
 
 
-def _record_view(channel: str, row: Any) -> dict[str, Any]:
+def _quote(reply_to: int | None, quotes: dict[int, Any] | None) -> dict[str, Any] | None:
+    return chat_replies.quote_view((quotes or {}).get(reply_to) if reply_to is not None else None, reply_to)
+
+
+def _record_view(channel: str, row: Any, quotes: dict[int, Any]) -> dict[str, Any]:
     """message_view of a driver-level row (id, sender_id, client_msg_id, text, created_at, edited_at,
-    deleted_at, sender)."""
+    deleted_at, sender_role, reply_to, sender)."""
     return message_dict(channel=channel, id=row["id"], sender_id=row["sender_id"], sender=row["sender"],
                         text=row["text"], client_msg_id=row["client_msg_id"], created_at=row["created_at"],
                         edited_at=row["edited_at"], deleted=row["deleted_at"] is not None,
                         sender_role=row["sender_role"],
-                        attachments=json.loads(row["attachments"]) if row["attachments"] else None)
+                        attachments=json.loads(row["attachments"]) if row["attachments"] else None,
+                        reply_to=_quote(row["reply_to"], quotes))
+
+
+async def _views(session: AsyncSession, channel: str, rows: Sequence[tuple[ChatMessage, str]]) -> list[dict[str, Any]]:
+    """A page of messages with the quotes of its replies (one more query only when some message replies)."""
+    quotes = await chat_replies.quotes(session, channel, (msg.reply_to for msg, _name in rows))
+    return [message_view(msg, name, quotes) for msg, name in rows]
 
 
 def message_event(view: dict[str, Any]) -> dict[str, Any]:
@@ -123,17 +139,19 @@ class SendResult:
 async def send_message(ctx: AppContext, who: Principal, channel_name: str, raw_text: object,
                        client_msg_id: str | None, *, known_member: bool = False,
                        sender: str | None = None, mentions: Sequence[int] = (),
-                       attachments: Sequence[int] = ()) -> SendResult:
+                       attachments: Sequence[int] = (), reply_to: int | None = None) -> SendResult:
     """Store and publish a message. `known_member`: the caller (a socket subscribed to the channel) has
     already checked membership; `sender`: the sender's display name if the caller has it; `mentions`: members
     the message names, each told by a `mention` notification (others of the list are ignored); `attachments`:
-    ids of the sender's uploaded, not yet attached files (then the text may be empty)."""
+    ids of the sender's uploaded, not yet attached files (then the text may be empty); `reply_to`: the id of the
+    earlier message of this channel it answers (services/chat_replies.py)."""
     channel = parse_channel(channel_name)
     if not channel.is_chat:
         raise errors.BadRequest(_("Messages go to chats, not to user:{id}"), code="invalid_channel")
     text = "" if attachments and isinstance(raw_text, str) and not raw_text.strip() else clean_text(raw_text)
     try:
-        return await _send(ctx, who, channel, text, client_msg_id, known_member, sender, mentions, attachments)
+        return await _send(ctx, who, channel, text, client_msg_id, known_member, sender, mentions, attachments,
+                           reply_to)
     except IntegrityError:
         # Two sends with the same client_msg_id raced; the other one committed. Answer with it.
         if client_msg_id is None:
@@ -142,12 +160,13 @@ async def send_message(ctx: AppContext, who: Principal, channel_name: str, raw_t
             existing = await q.message_by_client_id(session, who.user_id, client_msg_id)
             if existing is None:
                 raise
-            return SendResult(message_view(existing, await q.sender_name(session, who.user_id)), True)
+            quotes = await chat_replies.quotes(session, channel.name, [existing.reply_to])
+            return SendResult(message_view(existing, await q.sender_name(session, who.user_id), quotes), True)
 
 
 async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, client_msg_id: str | None,
                 known_member: bool, sender: str | None, mentions: Sequence[int] = (),
-                attachments: Sequence[int] = ()) -> SendResult:
+                attachments: Sequence[int] = (), reply_to: int | None = None) -> SendResult:
     notes: list[Notification] = []
     async with unit_of_work(ctx) as uow:
         session = uow.session
@@ -165,15 +184,19 @@ async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, cl
                 if existing.channel != channel.name:
                     raise errors.Conflict(_("This client_msg_id was already used in another channel"),
                                           code="client_msg_id_reused")
-                return SendResult(message_view(existing, sender), True)
+                quotes = await chat_replies.quotes(session, channel.name, [existing.reply_to])
+                return SendResult(message_view(existing, sender, quotes), True)
+        quote = None if reply_to is None else await chat_replies.require_quotable(session, channel.name, reply_to)
         files = [file_view(f) for f in await claim(session, who, attachments)] if attachments else []
         message_id, created_at = await q.append_message(session, channel.name, who.user_id, client_msg_id, text,
                                                         role, files or None)
         if files:
             await fq.attach(session, [f["id"] for f in files], channel=channel.name, message_id=message_id)
+        if quote is not None:
+            await chat_replies.store(session, channel.name, message_id, quote["id"])
         view = message_dict(channel=channel.name, id=message_id, sender_id=who.user_id, sender=sender, text=text,
                             client_msg_id=client_msg_id, created_at=created_at, edited_at=None, deleted=False,
-                            sender_role=role, attachments=files)
+                            sender_role=role, attachments=files, reply_to=quote)
         if channel.kind == "dm":
             # The recipient's feed gets the message too, in this transaction, so an offline recipient
             # gets it in the email digest.
@@ -218,7 +241,8 @@ async def edit_message(ctx: AppContext, who: Principal, channel_name: str, messa
             raise errors.Forbidden(_("Only the author can edit a message"))
         await q.update_message(session, message, text=text, edited_at=func.now())
         await session.refresh(message, ["edited_at"])
-        view = message_view(message, await q.sender_name(session, message.sender_id))
+        quotes = await chat_replies.quotes(session, channel.name, [message.reply_to])
+        view = message_view(message, await q.sender_name(session, message.sender_id), quotes)
         uow.publish(channel.name, {"type": "chat.edited", **view})
     return view
 
@@ -258,11 +282,12 @@ async def history(ctx: AppContext, who: Principal, channel_name: str, *, before:
         await require_member(session, who, channel)
         rows = await q.messages_page(session, channel.name, before=before, after=after, limit=limit + 1)
         last_id = await q.last_message_id(session, channel.name)
-    has_more = len(rows) > limit
-    if has_more:
-        # after=: oldest first, the extra one is at the end; otherwise newest page, the extra is the oldest.
-        rows = rows[:limit] if after is not None else rows[1:]
-    return {"channel": channel.name, "items": [message_view(msg, name) for msg, name in rows],
+        has_more = len(rows) > limit
+        if has_more:
+            # after=: oldest first, the extra one is at the end; otherwise newest page, the extra is the oldest.
+            rows = rows[:limit] if after is not None else rows[1:]
+        items = await _views(session, channel.name, rows)
+    return {"channel": channel.name, "items": items,
             "has_more": has_more, "last_message_id": last_id}
 
 
@@ -329,9 +354,12 @@ async def resume(ctx: AppContext, channel: Channel, since: int | None,
     if channel.is_chat:
         # The hot path of a reconnect storm: one statement on the driver connection, no ORM objects.
         async with ctx.engine.connect() as conn:
-            head, rows = await q.head_and_after(await q.driver(conn), channel.name, since, limit + 1)
+            db = await q.driver(conn)
+            head, rows = await q.head_and_after(db, channel.name, since, limit + 1)
+            quotes = await chat_replies.quotes_raw(db, channel.name, (row["reply_to"] for row in rows))
         cursor = head if since is None or since > head else since
-        return head, cursor, [message_event(_record_view(channel.name, row)) for row in rows if row["id"] > cursor]
+        return head, cursor, [message_event(_record_view(channel.name, row, quotes)) for row in rows
+                              if row["id"] > cursor]
     async with ctx.reads() as session:
         if channel.kind == "user":
             head = await nq.last_notification_id(session, channel.ids[0])
@@ -344,7 +372,7 @@ async def resume(ctx: AppContext, channel: Channel, since: int | None,
             notes = (await nq.notifications_after_many(session, {channel.ids[0]: cursor}, limit))[channel.ids[0]]
             return head, cursor, [events.notification_event(n) for n in notes]
         rows = await q.messages_page(session, channel.name, before=None, after=cursor, limit=limit + 1)
-        return head, cursor, [message_event(message_view(msg, sender)) for msg, sender in rows]
+        return head, cursor, [message_event(view) for view in await _views(session, channel.name, rows)]
 
 
 async def missed_events(ctx: AppContext, cursors: dict[str, int], limit: int) -> dict[str, list[dict[str, Any]]]:
@@ -356,7 +384,7 @@ async def missed_events(ctx: AppContext, cursors: dict[str, int], limit: int) ->
     async with ctx.reads() as session:
         for name, since in chats.items():  # one indexed range scan per channel (primary key order)
             rows = await q.messages_page(session, name, before=None, after=since, limit=limit + 1)
-            result[name] = [message_event(message_view(msg, sender)) for msg, sender in rows]
+            result[name] = [message_event(view) for view in await _views(session, name, rows)]
         if feeds:
             for user_id, notes in (await nq.notifications_after_many(session, feeds, limit)).items():
                 result[f"user:{user_id}"] = [events.notification_event(n) for n in notes]

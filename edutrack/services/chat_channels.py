@@ -9,6 +9,8 @@ teaching assignments and accounts), who may post in it, and the schools' private
 - announcements:{school_id}: everyone of the school reads; teachers and admins post.
 - class-announcements:{class_id}: the class's students and parents, its teachers, the school's admins read;
   teachers and admins post.
+- grade-announcements:{school_id}:{grade}: the same for a parallel, every class of that grade (1..11) in the
+  school, whatever its academic year; teachers and admins post.
 - group:{group_id}: the members staff chose (while still in the school) and the school's admins; members post.
 - dm:{a}:{b}: a and b, if they share a school; a send needs the school's policy (may_message).
 
@@ -34,17 +36,20 @@ from edutrack.security.tokens import Principal
 _ID = "([1-9][0-9]{0,17})"
 # Matched whole (fullmatch: `$` would accept a final newline) and with ASCII digits only (int() reads any Unicode
 # digit): anything else would be a second spelling of a channel, with a history of its own that nobody lists.
-_CHANNEL = re.compile(rf"(class|parents|staff|announcements|class-announcements|group|user):{_ID}|dm:{_ID}:{_ID}")
+_GRADE = "(1[01]|[1-9])"
+_CHANNEL = re.compile(rf"(class|parents|staff|announcements|class-announcements|group|user):{_ID}|dm:{_ID}:{_ID}"
+                      rf"|grade-announcements:{_ID}:{_GRADE}")
 CLASS_BOUND = frozenset({"class", "parents", "class-announcements"})
-SCHOOL_BOUND = frozenset({"staff", "announcements"})
-READ_ONLY = frozenset({"announcements", "class-announcements"})  # staff post, others read
+SCHOOL_BOUND = frozenset({"staff", "announcements", "grade-announcements"})  # ids[0] is the school
+READ_ONLY = frozenset({"announcements", "class-announcements", "grade-announcements"})  # staff post, others read
 STAFF = frozenset({Role.TEACHER.value, Role.ADMIN.value})
 
 
 @dataclass(frozen=True, slots=True)
 class Channel:
     name: str
-    kind: str  # class | parents | staff | announcements | class-announcements | group | dm | user
+    kind: str  # class | parents | staff | announcements | class-announcements | grade-announcements | group | dm
+    # | user
     ids: tuple[int, ...]
 
     @property
@@ -62,11 +67,14 @@ def parse_channel(name: object) -> Channel:
     match = _CHANNEL.fullmatch(name) if isinstance(name, str) else None
     if match is None or not isinstance(name, str):
         raise errors.BadRequest(_("Channel must be class:{id}, parents:{id}, staff:{id}, announcements:{id}, "
-                                  "class-announcements:{id}, group:{id}, dm:{a}:{b} (a < b) or user:{id}"),
+                                  "class-announcements:{id}, grade-announcements:{school}:{grade} (grade 1..11), "
+                                  "group:{id}, dm:{a}:{b} (a < b) or user:{id}"),
                                 code="invalid_channel", details={"channel": str(name)[:80]})
-    kind, one, a, b = match.groups()
+    kind, one, a, b, school, grade = match.groups()
     if kind is not None:
         return Channel(name, kind, (int(one),))
+    if school is not None:
+        return Channel(name, "grade-announcements", (int(school), int(grade)))
     low, high = int(a), int(b)
     if low >= high:
         raise errors.BadRequest(_("A private channel is dm:{a}:{b} with a < b"), code="invalid_channel",
@@ -100,6 +108,8 @@ async def member_ids(session: AsyncSession, channel: Channel) -> set[int]:
         return await rq.staff_member_ids(session, key)
     if kind == "announcements":
         return await rq.school_member_ids(session, key)
+    if kind == "grade-announcements":
+        return await rq.grade_board_member_ids(session, key, channel.ids[1])
     if kind == "group":
         return await rq.group_member_ids(session, key)
     return set(channel.ids)

@@ -123,7 +123,7 @@ async def last_sent(ctx: AppContext, channel: Channel, user_id: int) -> tuple[da
 # --- actions ----------------------------------------------------------------------------------------------
 
 
-async def _record(uow: UnitOfWork, who: Principal, channel: Channel, action: str, *, target: int | None = None,
+async def record(uow: UnitOfWork, who: Principal, channel: Channel, action: str, *, target: int | None = None,
                   message_id: int | None = None, reason: str | None = None, until: datetime | None = None,
                   seconds: int | None = None) -> dict[str, Any]:
     """The log row, and the notification of the person it concerns (in the default language, as every feed row)."""
@@ -146,6 +146,8 @@ TITLES = {
     "mute": N_("%(name)s muted you in a chat"),
     "unmute": N_("%(name)s lifted your mute in a chat"),
     "delete": N_("%(name)s deleted your message"),
+    "report_dismissed": N_("%(name)s reviewed your report: the message stays"),
+    "report_upheld": N_("%(name)s reviewed your report and acted on it"),
 }
 
 
@@ -158,16 +160,22 @@ def _log_view(row: Any) -> dict[str, Any]:
 async def mute(ctx: AppContext, who: Principal, channel_name: str, user_id: int, minutes: int,
                reason: str | None) -> dict[str, Any]:
     async with unit_of_work(ctx) as uow:
-        session = uow.session
-        channel = await _governed(session, who, channel_name)
-        if user_id not in await cc.member_ids(session, channel):
-            raise errors.NotFound(_("No such member in this chat"))
-        target = await q.user_facts(session, [user_id])
-        if user_id == who.user_id or target[user_id][1]:
-            raise errors.Forbidden(_("This member cannot be muted"), code="cannot_mute")
-        until = datetime.now(UTC) + timedelta(minutes=minutes)
-        await mq.mute(session, channel.name, user_id, until, who.user_id, reason)
-        return await _record(uow, who, channel, "mute", target=user_id, reason=reason, until=until)
+        channel = await _governed(uow.session, who, channel_name)
+        return await mute_in(uow, who, channel, user_id, minutes, reason)
+
+
+async def mute_in(uow: UnitOfWork, who: Principal, channel: Channel, user_id: int, minutes: int,
+                  reason: str | None) -> dict[str, Any]:
+    """Mute a member of a chat the caller moderates (checked by the caller), in the caller's transaction."""
+    session = uow.session
+    if user_id not in await cc.member_ids(session, channel):
+        raise errors.NotFound(_("No such member in this chat"))
+    target = await q.user_facts(session, [user_id])
+    if user_id == who.user_id or target[user_id][1]:
+        raise errors.Forbidden(_("This member cannot be muted"), code="cannot_mute")
+    until = datetime.now(UTC) + timedelta(minutes=minutes)
+    await mq.mute(session, channel.name, user_id, until, who.user_id, reason)
+    return await record(uow, who, channel, "mute", target=user_id, reason=reason, until=until)
 
 
 async def unmute(ctx: AppContext, who: Principal, channel_name: str, user_id: int) -> None:
@@ -175,7 +183,7 @@ async def unmute(ctx: AppContext, who: Principal, channel_name: str, user_id: in
         channel = await _governed(uow.session, who, channel_name)
         if not await mq.unmute(uow.session, channel.name, user_id):
             raise errors.NotFound(_("This member is not muted here"))
-        await _record(uow, who, channel, "unmute", target=user_id)
+        await record(uow, who, channel, "unmute", target=user_id)
 
 
 async def mutes(ctx: AppContext, who: Principal, channel_name: str) -> list[dict[str, Any]]:
@@ -189,7 +197,7 @@ async def set_slow_mode(ctx: AppContext, who: Principal, channel_name: str, seco
     async with unit_of_work(ctx) as uow:
         channel = await _governed(uow.session, who, channel_name)
         await mq.set_slow_mode(uow.session, channel.name, seconds)
-        await _record(uow, who, channel, "slow_mode", seconds=seconds)
+        await record(uow, who, channel, "slow_mode", seconds=seconds)
         # Everyone in the chat is concerned: told live on the channel.
         uow.publish(channel.name, {"type": "chat.slow_mode", "channel": channel.name, "seconds": seconds,
                                    "by": who.user_id})
@@ -211,16 +219,22 @@ async def delete_with_reason(ctx: AppContext, who: Principal, channel_name: str,
         if not own and not await can_moderate(session, who, channel):
             raise errors.Forbidden(_("Only the author or a moderator (the class's teachers, the school's "
                                      "administrators) can delete a message"))
-        await q.update_message(session, message, deleted_at=func.now(), deleted_by=who.user_id,
-                               delete_reason=None if own else reason)
-        event: dict[str, Any] = {"type": "chat.deleted", "channel": channel.name, "id": message_id,
-                                 "deleted_by": who.user_id}
-        if not own:
-            if reason is not None:
-                event["reason"] = reason
-            await _record(uow, who, channel, "delete", target=message.sender_id, message_id=message_id,
-                          reason=reason)
-        uow.publish(channel.name, event)
+        await delete_in(uow, who, channel, message, None if own else reason)
+
+
+async def delete_in(uow: UnitOfWork, who: Principal, channel: Channel, message: Any, reason: str | None) -> None:
+    """Delete a message (locked, not deleted yet) that the caller may delete (checked by the caller), in the
+    caller's transaction; someone else's is audited and its author told the reason."""
+    own = message.sender_id == who.user_id
+    await q.update_message(uow.session, message, deleted_at=func.now(), deleted_by=who.user_id,
+                           delete_reason=None if own else reason)
+    event: dict[str, Any] = {"type": "chat.deleted", "channel": channel.name, "id": message.id,
+                             "deleted_by": who.user_id}
+    if not own:
+        if reason is not None:
+            event["reason"] = reason
+        await record(uow, who, channel, "delete", target=message.sender_id, message_id=message.id, reason=reason)
+    uow.publish(channel.name, event)
 
 
 async def report(ctx: AppContext, who: Principal, channel_name: str, message_id: int,
@@ -251,7 +265,7 @@ async def resolve(ctx: AppContext, who: Principal, channel_name: str, report_id:
         row = await mq.resolve_report(uow.session, channel.name, report_id, who.user_id)
         if row is None:
             raise errors.NotFound(_("No such open report"))
-        await _record(uow, who, channel, "report_resolved", message_id=row.message_id)
+        await record(uow, who, channel, "report_resolved", message_id=row.message_id)
 
 
 async def log(ctx: AppContext, who: Principal, channel_name: str) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from edutrack import errors
 from edutrack.context import AppContext
 from edutrack.db.models import Role
+from edutrack.events import grade_board
 from edutrack.i18n import _, ngettext
 from edutrack.queries import chat as q
 from edutrack.queries import chat_rooms as rq
@@ -47,6 +48,8 @@ async def _room_names(session: AsyncSession, who: Principal) -> dict[str, str]:
             titles[f"parents:{cid}"] = _("Parents of %(class_name)s", class_name=name)
         if cid in board_ids:
             titles[f"class-announcements:{cid}"] = _("Announcements of %(class_name)s", class_name=name)
+    for school_id, grade in sorted(await rq.parallels_of(session, sorted(board_ids))):
+        titles[grade_board(school_id, grade)] = _("Announcements of grade %(grade)s", grade=grade)
     if school is not None:
         titles[f"announcements:{school}"] = _("School announcements")
         if role in STAFF:

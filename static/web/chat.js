@@ -34,7 +34,7 @@
   }
   // Announcements: only teachers and admins post; students and parents read.
   function readOnly(c) {
-    return (c.kind === "announcements" || c.kind === "class-announcements") &&
+    return (c.kind === "announcements" || c.kind === "class-announcements" || c.kind === "grade-announcements") &&
       (me.role === "student" || me.role === "parent") && !me.is_superuser;
   }
   function atBottom(box) { return box.scrollHeight - box.scrollTop - box.clientHeight < 40; }
@@ -82,10 +82,58 @@
         roleText(m.sender_role) ? el("span", { class: "role-label", text: roleText(m.sender_role) }) : null, " ",
         el("time", { datetime: m.created_at, text: ET.fmt.stamp(m.created_at) }),
         m.edited_at && !m.deleted ? el("span", { class: "muted", text: " " + t("(edited)") }) : null),
+      m.reply_to ? quoteNode(m.reply_to) : null,
       m.deleted || m.text ? el("p", { class: "message-text", text: m.deleted ? t("Message deleted") : m.text }) : null,
       m.deleted ? null : attachmentsNode(m.attachments || []),
       m.deleted ? null : reactionsNode(c, m),
-      m.sender_id === me.id && !m.deleted ? messageActions(c, m) : null);
+      m.deleted ? null : messageActions(c, m));
+  }
+
+  // ---------------------------------------------------------------- replies that quote
+
+  // The quote is what the server read with the reply; a later edit or deletion of the quoted message updates it.
+  function quoteNode(q) {
+    return el("blockquote", { class: "reply-quote" + (q.deleted ? " deleted" : "") },
+      el("span", { class: "sender", text: q.sender_id === me.id ? t("You") : q.sender || nameOf(q.sender_id) }),
+      el("span", { class: "reply-excerpt", text: q.deleted ? t("message deleted") : q.excerpt }));
+  }
+
+  function excerptOf(text) {
+    var flat = String(text || "").split(/\s+/).join(" ").trim();
+    return flat.length <= 120 ? flat : flat.slice(0, 119).trim() + "…";
+  }
+
+  function quoteOf(m) {
+    return { id: m.id, sender_id: m.sender_id, sender: m.sender || nameOf(m.sender_id), excerpt: excerptOf(m.text),
+      deleted: false };
+  }
+
+  // The quoted message changed (edited, deleted): the replies on the page that quote it follow.
+  function refreshQuotes(c, quoted) {
+    Object.keys(c.messages).forEach(function (id) {
+      var m = c.messages[id];
+      if (!m.reply_to || m.reply_to.id !== quoted.id) return;
+      m.reply_to = quoted.deleted ? Object.assign({}, m.reply_to, { deleted: true, excerpt: null })
+        : Object.assign({}, m.reply_to, { excerpt: excerptOf(quoted.text) });
+      place(c, m);
+    });
+  }
+
+  function startReply(c, m) {
+    c.replyTo = m;
+    renderReplyBar(c);
+    ET.$("message-input").focus();
+  }
+
+  function renderReplyBar(c) {
+    var bar = ET.clear(ET.$("reply-bar"));
+    var m = c && c.replyTo;
+    bar.hidden = !m;
+    if (!m) return;
+    bar.append(el("span", { text: t("Reply to %(name)s:", { name: m.sender_id === me.id ? t("You")
+      : m.sender || nameOf(m.sender_id) }) + " " }), el("span", { class: "reply-excerpt", text: excerptOf(m.text) }),
+    el("button", { type: "button", class: "link-button", text: t("Cancel reply"),
+      onclick: function () { c.replyTo = null; renderReplyBar(c); } }));
   }
 
   // ---------------------------------------------------------------- attachments
@@ -187,6 +235,15 @@
   // ---------------------------------------------------------------- editing and deleting one's own messages
 
   function messageActions(c, m) {
+    var reply = readOnly(c) ? null : el("button", { type: "button", class: "link-button message-reply",
+      text: t("Reply"), onclick: function () { startReply(c, m); } });
+    if (m.sender_id !== me.id) {
+      var report = c.kind === "dm" ? null : el("button", { type: "button", class: "link-button message-report",
+        text: t("Report"), onclick: function (event) {
+          ET.chatModeration.reportForm(c.name, m, event.target.closest(".message"));
+        } });
+      return reply || report ? el("div", { class: "message-actions" }, reply, report) : null;
+    }
     var del = el("button", { type: "button", class: "link-button message-delete", text: t("Delete") });
     del.addEventListener("click", function () {
       // The first click asks, the second deletes: no browser dialog in another language.
@@ -196,7 +253,7 @@
         place(c, c.messages[m.id]);
       }, function (err) { ET.toast(err.message, "error"); });
     });
-    return el("div", { class: "message-actions" },
+    return el("div", { class: "message-actions" }, reply,
       el("button", { type: "button", class: "link-button message-edit", text: t("Edit"),
         onclick: function (event) { startEdit(c, m, event.target.closest(".message")); } }), del);
   }
@@ -363,6 +420,7 @@
             break;
           case "chat.edited":
             if (c.messages[frame.id]) { c.messages[frame.id] = frame; place(c, frame); }
+            refreshQuotes(c, frame);
             break;
           case "chat.deleted":
             if (c.messages[frame.id]) {
@@ -370,6 +428,7 @@
               c.messages[frame.id].text = null;
               place(c, c.messages[frame.id]);
             }
+            refreshQuotes(c, { id: frame.id, deleted: true });
             break;
           case "presence":
             if (frame.status === "online") c.online[frame.user_id] = true; else delete c.online[frame.user_id];
@@ -449,6 +508,7 @@
     ET.$("chat-notice").hidden = true;
     ET.$("send-form").hidden = readOnly(c);
     ET.$("read-only").hidden = !readOnly(c);
+    renderReplyBar(c);
     loadPins(c);
     loadModeration(c);
     renderChannels();
@@ -504,10 +564,13 @@
 
   function loadModeration(c) {
     ET.$("chat-mode").hidden = true;
+    ET.chatModeration.room(c.name, null);
     ET.api("/api/v1/chats/" + encodeURIComponent(c.name) + "/moderation").then(function (state) {
       c.slowMode = state.slow_mode_seconds;
       c.mutedUntil = state.muted_until;
-      if (active === c.name) renderMode(c);
+      if (active !== c.name) return;
+      renderMode(c);
+      ET.chatModeration.room(c.name, state);
     }, function () {});
   }
 
@@ -563,21 +626,25 @@
       if (readOnly(c)) return;
       // One id per message: a resend (socket dropped before the ack, then REST) stores it once.
       var clientId = "w" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+      var quoted = c.replyTo;
+      var body = { text: text, client_msg_id: clientId, attachments: ids };
+      if (quoted) body.reply_to = quoted.id;
       var viaRest = function () {
-        return ET.api("/api/v1/chats/" + encodeURIComponent(c.name) + "/messages",
-          { method: "POST", body: { text: text, client_msg_id: clientId, attachments: ids } });
+        return ET.api("/api/v1/chats/" + encodeURIComponent(c.name) + "/messages", { method: "POST", body: body });
       };
       var sent = ET.live.ready
-        ? ET.live.request({ type: "chat.send", channel: c.name, text: text, client_msg_id: clientId,
-            attachments: ids })
+        ? ET.live.request(Object.assign({ type: "chat.send", channel: c.name }, body))
           .then(function (ack) {
             return { id: ack.id, created_at: ack.created_at, sender_id: me.id, sender: null, text: text,
-              client_msg_id: clientId, edited_at: null, deleted: false, attachments: files };
+              client_msg_id: clientId, edited_at: null, deleted: false, attachments: files,
+              reply_to: quoted ? quoteOf(quoted) : null };
           }, function (err) { if (err.code) throw err; return viaRest(); })
         : viaRest();
       input.value = "";
       pending = [];
       renderPending();
+      c.replyTo = null;
+      renderReplyBar(c);
       sent.then(function (m) {
         if (!c.messages[m.id]) onMessage(c, m);
         markRead(c);
@@ -585,6 +652,7 @@
         input.value = text;
         pending = files;
         renderPending();
+        if (quoted && err.code !== "invalid_reply") { c.replyTo = quoted; renderReplyBar(c); }
         ET.toast(t("Message not sent: %(error)s", { error: err.message }), "error");
       });
     });
@@ -641,6 +709,8 @@
   // Someone started a private chat with us while the page is open: it joins the list.
   window.addEventListener("edutrack:notification", function (event) {
     var n = event.detail;
+    // A moderator acted on us (a mute, its end): the open chat says so at once.
+    if (n.kind === "moderation" && n.payload && active && n.payload.channel === active) loadModeration(chan(active));
     var channel = n.kind === "message" && n.payload && n.payload.channel;
     if (!channel || channels[channel] || !me) return;
     ET.api("/api/v1/chats").then(function (data) {
@@ -656,6 +726,7 @@
     return ET.api("/api/v1/chats").then(function (data) {
       data.items.forEach(addChannel);
       renderChannels();
+      ET.chatModeration.start(user);
       var params = new URLSearchParams(window.location.search);
       var wanted = params.get("channel");
       var withId = Number(params.get("with"));

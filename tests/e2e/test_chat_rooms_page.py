@@ -1,7 +1,8 @@
-"""The chat page with every room kind: a parent sees the parents' room and the read-only announcements (no
-composer), a teacher's message reaches the parent's open page live with the teacher's role label and the parent's
-reaction goes back live, a search in Russian word forms finds a message and opens its chat, the page fits a phone
-and passes axe (with search results, and with messages, labels and reactions), and a pin and slow mode show live."""
+"""The chat page with every room kind: a parent sees the parents' room and the read-only announcements (school, class
+and parallel; no composer), a teacher's message reaches the parent's open page live with the teacher's role label
+and the parent's reaction goes back live, a search in Russian word forms finds a message and opens its chat, the
+page fits a phone and passes axe (with search results, and with messages, labels and reactions), and a pin and slow
+mode show live."""
 
 from __future__ import annotations
 
@@ -31,6 +32,12 @@ async def test_a_parent_sees_the_parents_room_and_reads_announcements_without_a_
     await channels.get_by_role("link", name="Объявления школы").click()
     await expect(page.locator("#room-title")).to_have_text("Объявления школы")
     await expect(page.locator("#read-only")).to_have_text("Здесь пишут только учителя и администрация")
+    await expect(page.locator("#send-form")).to_be_hidden()
+
+    # The parallel's announcements (every 5th grade of the school) read the same way.
+    await channels.get_by_role("link", name="Объявления 5-х классов").click()
+    await expect(page.locator("#room-title")).to_have_text("Объявления 5-х классов")
+    await expect(page.locator("#read-only")).to_be_visible()
     await expect(page.locator("#send-form")).to_be_hidden()
     tab.assert_clean()
 

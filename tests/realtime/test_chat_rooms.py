@@ -283,10 +283,10 @@ async def test_my_chats_lists_every_kind(client, ctx, factory):
     world = await make_class_world(ctx, factory)
     resp = await client.get("/api/v1/chats", headers=world.teacher.headers)
     kinds = {item["kind"] for item in (await resp.json())["items"]}
-    assert kinds == {"class", "parents", "class-announcements", "announcements", "staff"}
+    assert kinds == {"class", "parents", "class-announcements", "grade-announcements", "announcements", "staff"}
     resp = await client.get("/api/v1/chats", headers=world.students[0].headers)
     kinds = {item["kind"] for item in (await resp.json())["items"]}
-    assert kinds == {"class", "class-announcements", "announcements"}
+    assert kinds == {"class", "class-announcements", "grade-announcements", "announcements"}
 
 
 async def test_unread_counts_per_chat_and_in_total(client, ctx, factory):

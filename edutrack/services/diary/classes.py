@@ -14,7 +14,7 @@ from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edutrack import cache, errors
+from edutrack import cache, errors, events
 from edutrack.context import AppContext
 from edutrack.db.diary import SchoolClass, Subject
 from edutrack.db.models import Role, User
@@ -126,6 +126,8 @@ async def create_class(ctx: AppContext, who: Principal, data: dict[str, Any]) ->
             assert row is not None
             view = class_view(row)
             uow.invalidate(cache.school_ref_bucket(school_id))
+            if data.get("class_teacher_id") is not None:
+                uow.membership_changed([cls.id])  # the class teacher joins the parallel's announcements
     except IntegrityError as exc:
         raise errors.Conflict(_("Class %(name)s already exists in this year", name=data['name']),
                               code="class_exists") from exc
@@ -188,6 +190,7 @@ async def update_class(ctx: AppContext, who: Principal, class_id: int, changes: 
             year_id = changes.get("academic_year_id", cls.academic_year_id)
             if await q.class_name_taken(session, cls.school_id, year_id, name, except_id=cls.id):
                 raise errors.Conflict(_("Class %(name)s already exists in this year", name=name), code="class_exists")
+            old_grade = cls.grade_level
             for key in ("name", "grade_level", "academic_year_id", "class_teacher_id"):
                 if key in changes:
                     setattr(cls, key, changes[key])
@@ -196,8 +199,10 @@ async def update_class(ctx: AppContext, who: Principal, class_id: int, changes: 
             assert row is not None
             view = class_view(row)
             uow.invalidate(*_ref_and_schedule(cls.school_id))
-            if "class_teacher_id" in changes:
+            if "class_teacher_id" in changes or cls.grade_level != old_grade:
                 uow.membership_changed([class_id])
+            if cls.grade_level != old_grade:  # its people leave the announcements of the parallel it was in
+                uow.membership_changed_channels([events.grade_board(cls.school_id, old_grade)])
     except IntegrityError as exc:
         raise errors.Conflict(_("Class already exists in this year"), code="class_exists") from exc
     return view
@@ -213,6 +218,7 @@ async def delete_class(ctx: AppContext, who: Principal, class_id: int) -> None:
         await q.delete_class(session, class_id)
         uow.invalidate(*_ref_and_schedule(cls.school_id))
         uow.membership_changed([class_id])
+        uow.membership_changed_channels([events.grade_board(cls.school_id, cls.grade_level)])  # the class is gone
 
 
 # Subjects

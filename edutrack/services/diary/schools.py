@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import IntegrityError
 
-from edutrack import cache, errors
+from edutrack import cache, errors, events
 from edutrack.context import AppContext
 from edutrack.db.diary import AcademicYear, School, Term, WorkType
 from edutrack.i18n import _
-from edutrack.queries import membership
+from edutrack.queries import chat_rooms, membership
 from edutrack.queries import schools as q
 from edutrack.security.tokens import Principal
 from edutrack.services.diary import permissions
@@ -155,11 +155,13 @@ async def delete_school(ctx: AppContext, who: Principal, school_id: int) -> None
         async with unit_of_work(ctx) as uow:
             session = uow.session
             classes = await membership.class_ids_of_school(session, school_id)
+            parallels = await chat_rooms.parallels_of(session, sorted(classes))  # read while the classes exist
             if not await q.delete_school(session, school_id):
                 raise errors.NotFound(_("No such school"))
             uow.invalidate(cache.schools_bucket(), cache.school_ref_bucket(school_id),
                            cache.school_schedule_bucket(school_id))
             uow.membership_changed(classes)  # its class chats are gone
+            uow.membership_changed_channels(events.grade_board(s, g) for s, g in sorted(parallels))
     except IntegrityError as exc:
         # Grades and lessons keep their teacher (RESTRICT); a school with history is archived, not deleted.
         raise errors.Conflict(_("The school still has records that cannot be deleted"), code="school_in_use") from exc
