@@ -12,6 +12,7 @@ from aiohttp import web
 from marshmallow import fields, validate
 
 from edutrack import errors
+from edutrack.api import chat_acks as chat_acks_api
 from edutrack.api import chat_moderation as chat_moderation_api
 from edutrack.api import chat_reactions as chat_reactions_api
 from edutrack.api import chat_rooms as chat_rooms_api
@@ -20,7 +21,8 @@ from edutrack.api.openapi import doc
 from edutrack.api.schemas import StrictSchema
 from edutrack.i18n import _
 from edutrack.ratelimit import CHAT_READ, CHAT_SEND
-from edutrack.services import chat, chat_rooms
+from edutrack.services import chat, chat_acks, chat_rooms
+from edutrack.services.ack_table import ACK_ROLES
 
 CHATS = ("chats",)
 FEED = ("notifications",)
@@ -47,6 +49,11 @@ class SendMessageSchema(StrictSchema):
     client_msg_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
                                   metadata={"description": "Your id for this send: a retry with the same id "
                                             "stores nothing new and returns the first message"})
+    ack = fields.List(fields.String(validate=validate.OneOf(ACK_ROLES)), load_default=list, metadata={
+        "description": "Announcements rooms only: who must confirm they read it (any of parent, student, staff); "
+                       "each of them gets a `news` notification with `ack: true` (docs/notifications.md)"})
+    ack_each_parent = fields.Boolean(load_default=False, metadata={
+        "description": "With `parent` in `ack`: every parent must confirm, not one per child"})
 
 
 class EditMessageSchema(StrictSchema):
@@ -197,7 +204,8 @@ async def send_message(request: web.Request) -> web.Response:
     _charge(request, CHAT_SEND)
     data = await load_json(request, SendMessageSchema())
     result = await chat.send_message(ctx_of(request), principal(request), _channel(request), data["text"],
-                                     data["client_msg_id"], mentions=data["mentions"])
+                                     data["client_msg_id"], mentions=data["mentions"],
+                                     ack=chat_acks.ask_of(data["ack"], data["ack_each_parent"]))
     return json_response(_sent.dump({**result.message, "duplicate": result.duplicate}),
                          status=200 if result.duplicate else 201)
 
@@ -252,6 +260,7 @@ async def read_notifications(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     chat_rooms_api.setup(app)
+    chat_acks_api.setup(app)
     chat_moderation_api.setup(app)
     chat_reactions_api.setup(app)
     app.router.add_get("/api/v1/chats", list_chats)

@@ -18,11 +18,12 @@ from edutrack.events import redis_channel
 from edutrack.i18n import _
 from edutrack.ratelimit import CHAT_READ, CHAT_SEND, TYPING
 from edutrack.realtime import frames
-from edutrack.realtime.commands import CommandTable, any_string, count, flag, string, user_ids, wire
+from edutrack.realtime.commands import CommandTable, any_string, choices, count, flag, string, user_ids, wire
 from edutrack.realtime.connection import Connection
 from edutrack.realtime.delivery import ChannelDelivery
 from edutrack.realtime.protocol import ErrorCode, ProtocolError, Req, dumps
-from edutrack.services import chat
+from edutrack.services import chat, chat_acks
+from edutrack.services.ack_table import ACK_ROLES
 from edutrack.services.diary import news_acks
 
 table = CommandTable()
@@ -122,6 +123,8 @@ class ChatSend:
     text: str = wire(any_string)
     client_msg_id: str | None = wire(string(64, required=False))
     mentions: tuple[int, ...] = wire(user_ids(chat.MAX_MENTIONS))
+    ack: tuple[str, ...] = wire(choices(ACK_ROLES))
+    ack_each_parent: bool = wire(flag)
 
 
 @table.command("chat.send", ChatSend)
@@ -134,11 +137,12 @@ async def chat_send(conn: Connection, cmd: ChatSend, req: Req) -> None:
     sub = conn.subs.get(cmd.channel)
     # A subscribed chat was authorized at subscribe time (the same staleness as live delivery).
     known = sub is not None and sub.channel.is_chat
-    if cmd.mentions:
-        # Rare, and it writes a notification per person mentioned: the one-message path (it checks mutes and
-        # slow mode in its transaction), not the group commit.
+    if cmd.mentions or cmd.ack:
+        # Rare, and it writes a notification per person mentioned or asked to confirm: the one-message path (it
+        # checks mutes and slow mode in its transaction), not the group commit.
         result = await chat.send_message(conn.ctx, conn.principal, cmd.channel, cmd.text, cmd.client_msg_id,
-                                         known_member=known, sender=conn.sender_name, mentions=cmd.mentions)
+                                         known_member=known, sender=conn.sender_name, mentions=cmd.mentions,
+                                         ack=chat_acks.ask_of(cmd.ack, cmd.ack_each_parent))
     else:
         result = await conn.gateway.sends.send(conn.principal, cmd.channel, cmd.text, cmd.client_msg_id,
                                                known_member=known, sender=conn.sender_name)
@@ -199,3 +203,17 @@ async def news_ack(conn: Connection, cmd: NewsAck, req: Req) -> None:
 
 
 COMMANDS = table.frozen()
+
+
+@dataclass(frozen=True, slots=True)
+class ChatAck:
+    channel: str = wire(channel_name)
+    message_id: int = wire(count(required=True))
+
+
+@table.command("chat.ack", ChatAck)
+async def chat_ack(conn: Connection, cmd: ChatAck, req: Req) -> None:
+    """Confirm an announcement (services/chat_acks.py); the same rules and budget as REST."""
+    found = await chat_acks.acknowledge(conn.ctx, conn.principal, cmd.channel, cmd.message_id, "socket")
+    conn.send(frames.chat_ack_ok(req, found["channel"], cmd.message_id, found["acknowledged_at"].isoformat(),
+                                 found["duplicate"]))

@@ -25,8 +25,8 @@ from edutrack.queries import chat as q
 from edutrack.queries import chat_rooms as rq
 from edutrack.queries import notifications as nq
 from edutrack.security.tokens import Principal
+from edutrack.services import chat_acks, chat_moderation
 from edutrack.services import chat_channels as cc
-from edutrack.services import chat_moderation
 from edutrack.services.chat_channels import Channel as Channel
 from edutrack.services.chat_channels import check_member as check_member
 from edutrack.services.chat_channels import dm_channel as dm_channel
@@ -116,16 +116,18 @@ class SendResult:
 
 async def send_message(ctx: AppContext, who: Principal, channel_name: str, raw_text: object,
                        client_msg_id: str | None, *, known_member: bool = False,
-                       sender: str | None = None, mentions: Sequence[int] = ()) -> SendResult:
+                       sender: str | None = None, mentions: Sequence[int] = (),
+                       ack: chat_acks.AckAsk | None = None) -> SendResult:
     """Store and publish a message. `known_member`: the caller (a socket subscribed to the channel) has
     already checked membership; `sender`: the sender's display name if the caller has it; `mentions`: members
-    the message names, each told by a `mention` notification (others of the list are ignored)."""
+    the message names, each told by a `mention` notification (others of the list are ignored); `ack`: an
+    announcement that asks its readers to confirm it (services/chat_acks.py)."""
     channel = parse_channel(channel_name)
     if not channel.is_chat:
         raise errors.BadRequest(_("Messages go to chats, not to user:{id}"), code="invalid_channel")
     text = clean_text(raw_text)
     try:
-        return await _send(ctx, who, channel, text, client_msg_id, known_member, sender, mentions)
+        return await _send(ctx, who, channel, text, client_msg_id, known_member, sender, mentions, ack)
     except IntegrityError:
         # Two sends with the same client_msg_id raced; the other one committed. Answer with it.
         if client_msg_id is None:
@@ -138,7 +140,8 @@ async def send_message(ctx: AppContext, who: Principal, channel_name: str, raw_t
 
 
 async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, client_msg_id: str | None,
-                known_member: bool, sender: str | None, mentions: Sequence[int] = ()) -> SendResult:
+                known_member: bool, sender: str | None, mentions: Sequence[int] = (),
+                ack: chat_acks.AckAsk | None = None) -> SendResult:
     notes: list[Notification] = []
     async with unit_of_work(ctx) as uow:
         session = uow.session
@@ -176,6 +179,8 @@ async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, cl
             }))
         if mentions:
             notes += await _mention(session, who, channel, view, mentions)
+        if ack is not None:
+            notes += await chat_acks.request_acks(session, who, channel, message_id, sender, text, ack)
         uow.publish(channel.name, message_event(view))
         uow.publish_notifications(notes)
     return SendResult(view, False)
