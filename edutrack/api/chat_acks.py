@@ -60,35 +60,35 @@ def _where(request: web.Request) -> tuple[str, int]:
 
 @doc("Confirm you read an announcement that asks you to; counts once however often sent", tags=TAGS,
      response=ChatAckResultSchema, errors=(400, 404, 409, 429))
-async def acknowledge(request: web.Request) -> web.Response:
+async def acknowledge_announcement(request: web.Request) -> web.Response:
     found = await chat_acks.acknowledge(ctx_of(request), principal(request), *_where(request), "rest")
     return json_response(ChatAckResultSchema().dump(found))
 
 
 @doc("Who has and has not confirmed an announcement, per class (parents per child) and staff: its author, the "
      "school's admins", tags=TAGS, response=ChatAckOverviewSchema, errors=(400, 404))
-async def overview(request: web.Request) -> web.Response:
+async def announcement_acks(request: web.Request) -> web.Response:
     found = await chat_acks.overview(ctx_of(request), principal(request), *_where(request))
     return json_response(ChatAckOverviewSchema().dump(found))
 
 
 @doc("Remind those who have not confirmed an announcement (a `reminder` notification); once per "
      "ACK_REMIND_INTERVAL", tags=TAGS, response=ChatRemindResultSchema, errors=(400, 404, 429))
-async def remind(request: web.Request) -> web.Response:
+async def remind_announcement(request: web.Request) -> web.Response:
     found = await chat_acks.remind(ctx_of(request), principal(request), *_where(request))
     return json_response(ChatRemindResultSchema().dump(found))
 
 
 @doc("The announcements of a room that ask for confirmation (newest 200): whether each asks you, whether you "
      "have confirmed, whether you may see the table", tags=TAGS, response=RoomAckListSchema, errors=(400, 403))
-async def in_room(request: web.Request) -> web.Response:
+async def room_ack_requests(request: web.Request) -> web.Response:
     items = await chat_acks.in_room(ctx_of(request), principal(request), request.match_info["channel"])
     return json_response(RoomAckListSchema().dump({"items": items}))
 
 
 def setup(app: web.Application) -> None:
     r = app.router
-    r.add_get("/api/v1/chats/{channel}/ack-requests", in_room)
-    r.add_post("/api/v1/chats/{channel}/messages/{message_id}/ack", acknowledge)
-    r.add_get("/api/v1/chats/{channel}/messages/{message_id}/acks", overview)
-    r.add_post("/api/v1/chats/{channel}/messages/{message_id}/ack-reminders", remind)
+    r.add_get("/api/v1/chats/{channel}/ack-requests", room_ack_requests)
+    r.add_post("/api/v1/chats/{channel}/messages/{message_id}/ack", acknowledge_announcement)
+    r.add_get("/api/v1/chats/{channel}/messages/{message_id}/acks", announcement_acks)
+    r.add_post("/api/v1/chats/{channel}/messages/{message_id}/ack-reminders", remind_announcement)

@@ -37,6 +37,7 @@
     return (c.kind === "announcements" || c.kind === "class-announcements") &&
       (me.role === "student" || me.role === "parent") && !me.is_superuser;
   }
+  function isBoard(c) { return c.kind === "announcements" || c.kind === "class-announcements"; }
   function atBottom(box) { return box.scrollHeight - box.scrollTop - box.clientHeight < 40; }
 
   // ---------------------------------------------------------------- channel list and badges
@@ -84,7 +85,50 @@
         m.edited_at && !m.deleted ? el("span", { class: "muted", text: " " + t("(edited)") }) : null),
       el("p", { class: "message-text", text: m.deleted ? t("Message deleted") : m.text }),
       m.deleted ? null : reactionsNode(c, m),
+      c.acks && c.acks[m.id] && !m.deleted ? ackNode(c, c.acks[m.id]) : null,
       m.sender_id === me.id && !m.deleted ? messageActions(c, m) : null);
+  }
+
+  // ---------------------------------------------------------------- announcements asking for confirmation
+
+  function loadAcks(c) {
+    if (!isBoard(c)) return Promise.resolve();
+    return ET.api("/api/v1/chats/" + encodeURIComponent(c.name) + "/ack-requests").then(function (page) {
+      c.acks = {};
+      page.items.forEach(function (item) { c.acks[item.message_id] = item; });
+      if (active === c.name) renderMessages();
+    }, function () {});
+  }
+
+  function ackNode(c, item) {
+    var box = el("p", { class: "message-ack" });
+    if (item.asks_me && item.acknowledged_at) {
+      box.append(el("span", { class: "ack-done", text: t("Confirmed") }));
+    } else if (item.asks_me) {
+      box.append(el("button", { type: "button", class: "chat-ack", text: t("Confirm you have read it"),
+        onclick: function (event) {
+          var button = event.currentTarget;
+          button.disabled = true;
+          var frame = { type: "chat.ack", channel: c.name, message_id: item.message_id };
+          var viaRest = function () {
+            return ET.api("/api/v1/chats/" + encodeURIComponent(c.name) + "/messages/" + item.message_id + "/ack",
+              { method: "POST" });
+          };
+          var done = ET.live.ready ? ET.live.request(frame).then(null, function (err) {
+            if (err.code) throw err;
+            return viaRest();
+          }) : viaRest();
+          done.then(function (reply) {
+            item.acknowledged_at = reply.acknowledged_at;
+            if (active === c.name) renderMessages();
+          }, function (err) { button.disabled = false; ET.toast(err.message, "error"); });
+        } }));
+    }
+    if (item.manage) {
+      box.append(" ", el("a", { href: "/chat/" + encodeURIComponent(c.name) + "/" + item.message_id +
+        "/acknowledgements", text: t("Who has read it") }));
+    }
+    return box;
   }
 
   // ---------------------------------------------------------------- reactions
@@ -397,6 +441,8 @@
     ET.$("chat-notice").hidden = true;
     ET.$("send-form").hidden = readOnly(c);
     ET.$("read-only").hidden = !readOnly(c);
+    ET.$("ask-ack-box").hidden = !isBoard(c) || readOnly(c);
+    ET.$("ask-ack").checked = false;
     loadPins(c);
     loadModeration(c);
     renderChannels();
@@ -424,6 +470,7 @@
       box.scrollTop = box.scrollHeight;
       markRead(c);
       loadReactions(c);
+      loadAcks(c);
     }, function (err) {
       // Not a chat of this user (e.g. /chat?with= someone of another school): said in the page's words.
       ET.toast(err.code === "not_a_member" ? t("You are not in this chat.") : err.message, "error");
@@ -509,25 +556,34 @@
       if (readOnly(c)) return;
       // One id per message: a resend (socket dropped before the ack, then REST) stores it once.
       var clientId = "w" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+      // An announcement may ask the parents to confirm they have read it (docs/notifications.md).
+      var ack = isBoard(c) && ET.$("ask-ack").checked ? ["parent"] : [];
       var viaRest = function () {
         return ET.api("/api/v1/chats/" + encodeURIComponent(c.name) + "/messages",
-          { method: "POST", body: { text: text, client_msg_id: clientId } });
+          { method: "POST", body: { text: text, client_msg_id: clientId, ack: ack } });
       };
       var sent = ET.live.ready
-        ? ET.live.request({ type: "chat.send", channel: c.name, text: text, client_msg_id: clientId })
+        ? ET.live.request({ type: "chat.send", channel: c.name, text: text, client_msg_id: clientId, ack: ack })
           .then(function (ack) {
             return { id: ack.id, created_at: ack.created_at, sender_id: me.id, sender: null, text: text,
               client_msg_id: clientId, edited_at: null, deleted: false };
           }, function (err) { if (err.code) throw err; return viaRest(); })
         : viaRest();
       input.value = "";
+      ET.$("ask-ack").checked = false;
       sent.then(function (m) {
         if (!c.messages[m.id]) onMessage(c, m);
         markRead(c);
+        if (ack.length) loadAcks(c);
       }, function (err) {
         input.value = text;
         ET.toast(t("Message not sent: %(error)s", { error: err.message }), "error");
       });
+    });
+    // An announcement that asks me to confirm it arrives as a notification too: show its button.
+    window.addEventListener("edutrack:notification", function (event) {
+      var p = event.detail && event.detail.payload;
+      if (p && p.ack === true && typeof p.channel === "string" && chan(p.channel)) loadAcks(chan(p.channel));
     });
     ET.$("load-older").addEventListener("click", loadOlder);
     ET.$("messages").addEventListener("scroll", function () {

@@ -1,12 +1,21 @@
-// Who has confirmed a news item ("ознакомлен"), per class: each student and their parents, and the staff. It
-// re-reads the table when a confirmation arrives live (the news.ack frame on the author's own channel), and can
-// remind those who have not (once per few hours: the API says when).
+// Who has confirmed a news item or a chat announcement ("ознакомлен"), per class: each student and their parents,
+// and the staff. It re-reads the table when a confirmation arrives live (the news.ack or chat.ack frame on the
+// author's own channel), and can remind those who have not (once per few hours: the API says when).
 (function () {
   "use strict";
   var ET = window.EduTrack;
   var el = ET.el;
   var t = ET.t;
-  var newsId = Number(ET.$("acks").dataset.newsId);
+  var box = ET.$("acks").dataset;
+  var newsId = Number(box.newsId);
+  var room = box.room || null;
+  var messageId = Number(box.messageId);
+  var base = room ? "/api/v1/chats/" + encodeURIComponent(room) + "/messages/" + messageId : "/api/v1/news/" + newsId;
+
+  function concerns(frame) {
+    return room ? frame.type === "chat.ack" && frame.room === room && frame.message_id === messageId
+      : frame.type === "news.ack" && frame.news_id === newsId;
+  }
 
   function mark(person) {
     return el("span", { class: person.acknowledged ? "ack-yes" : "ack-no", "data-user": person.id,
@@ -42,15 +51,15 @@
   }
 
   function load() {
-    return ET.api("/api/v1/news/" + newsId + "/acks").then(render, function (err) { ET.toast(err.message, "error"); });
+    return ET.api(base + "/acks").then(render, function (err) { ET.toast(err.message, "error"); });
   }
 
   ET.start().then(function () {
     window.addEventListener("edutrack:live", function (event) {
-      if (event.detail.type === "news.ack" && event.detail.news_id === newsId) load();
+      if (concerns(event.detail)) load();
     });
     ET.$("acks-remind").addEventListener("click", function () {
-      ET.api("/api/v1/news/" + newsId + "/ack-reminders", { method: "POST" }).then(function (done) {
+      ET.api(base + "/ack-reminders", { method: "POST" }).then(function (done) {
         ET.toast(ET.tn("Reminded %(num)s person", "Reminded %(num)s people", done.reminded));
       }, function (err) { ET.toast(err.message, "error"); });
     });
