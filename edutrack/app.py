@@ -16,6 +16,7 @@ from edutrack.api import attendance as attendance_api
 from edutrack.api import attestations as attestations_api
 from edutrack.api import calendar as calendar_api
 from edutrack.api import chats as chats_api
+from edutrack.api import diary_seen as diary_seen_api
 from edutrack.api import exports as exports_api
 from edutrack.api import final_marks as final_marks_api
 from edutrack.api import grades as grades_api
@@ -80,6 +81,7 @@ def create_app(settings: Settings) -> web.Application:
     calendar_api.setup(app)
     notifications_api.setup(app)
     news_acks_api.setup(app)
+    diary_seen_api.setup(app)
     realtime.setup(app)
     web_client.setup(app)
     web_admin.setup(app)

@@ -10,7 +10,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack.db.acks import ChatAck, ChatAckRequest
-from edutrack.db.diary import ClassStudent
 
 MAX_LISTED = 200
 
@@ -62,8 +61,3 @@ async def mark_reminded(session: AsyncSession, channel: str, message_id: int, at
     await session.execute(update(ChatAckRequest).where(ChatAckRequest.channel == channel,
                                                        ChatAckRequest.message_id == message_id)
                           .values(reminded_at=at))
-
-
-async def student_ids_of_class(session: AsyncSession, class_id: int) -> set[int]:
-    rows = await session.execute(select(ClassStudent.student_id).where(ClassStudent.class_id == class_id))
-    return {int(s) for s in rows.scalars()}

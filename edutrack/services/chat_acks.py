@@ -22,6 +22,7 @@ from edutrack.db.acks import ChatAckRequest
 from edutrack.db.models import Notification, Role
 from edutrack.i18n import _, use_locale
 from edutrack.queries import chat_acks as q
+from edutrack.queries import lessons as lesson_q
 from edutrack.security.tokens import Principal
 from edutrack.services import chat_channels as cc
 from edutrack.services.ack_table import ACK_ROLES, AckState, ack_group, ack_state, ack_table
@@ -58,7 +59,7 @@ async def _state(session: AsyncSession, request: ChatAckRequest) -> AckState:
     channel = cc.parse_channel(request.channel)
     audience = await cc.member_ids(session, channel) - {request.author_id}
     class_id = cc.class_of(channel)
-    children_in = None if class_id is None else await q.student_ids_of_class(session, class_id)
+    children_in = None if class_id is None else set(await lesson_q.student_ids_of_class(session, class_id))
     return await ack_state(session, audience, request.ack_roles, request.ack_each_parent,
                            await q.acks(session, request.channel, request.message_id), children_in=children_in)
 

@@ -67,7 +67,7 @@ async def class_parents(ctx: AppContext, who: Principal, class_id: int) -> dict[
         cls = await attestation_q.class_with_policy(session, class_id)
         if cls is None:
             raise errors.NotFound(_("No such class"))
-        await _require_class_teacher(session, who, cls)
+        await require_class_teacher(session, who, cls)
         student_ids = await q.student_ids(session, class_id)
         links = await q.class_parents(session, class_id)
         people = await person_names(session, [*student_ids, *(link.parent_id for link in links)])
@@ -85,7 +85,7 @@ async def class_parents(ctx: AppContext, who: Principal, class_id: int) -> dict[
             "students_without_parents": sorted_students([s for s in student_ids if s not in linked], people)}
 
 
-async def _require_class_teacher(session: Any, who: Principal, cls: Any) -> None:
+async def require_class_teacher(session: Any, who: Principal, cls: Any) -> None:
     if who.is_superuser:
         return
     if who.role == Role.ADMIN.value:
