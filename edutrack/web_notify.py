@@ -29,14 +29,14 @@ async def settings_page(request: web.Request) -> web.Response:
 @doc("Web client: who has and has not confirmed a news item, per class, live, with reminders (its author and the "
      "school's admins; HTML)", tags=PAGES_TAG, auth=False)
 async def news_acks_page(request: web.Request) -> web.Response:
-    return render_page(request, NEWS_ACKS, news_id=path_int(request, "news_id"))
+    return render_page(request, NEWS_ACKS, news_id=path_int(request, "news_id"), room=None, message_id=None)
 
 
 @doc("Web client: who has and has not confirmed an announcement in a chat room, per class, live, with reminders "
      "(its author and the school's admins; HTML)", tags=PAGES_TAG, auth=False, errors=(400,))
 async def chat_acks_page(request: web.Request) -> web.Response:
     channel = parse_channel(request.match_info["channel"])
-    return render_page(request, NEWS_ACKS, room=channel.name, message_id=path_int(request, "message_id"))
+    return render_page(request, NEWS_ACKS, news_id=None, room=channel.name, message_id=path_int(request, "message_id"))
 
 
 async def _admit(request: web.Request) -> None:

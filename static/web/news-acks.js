@@ -50,8 +50,18 @@
     }
   }
 
+  // Confirmations may stream in (hundreds a second after an announcement): one re-read at a time, and one more
+  // after it if any arrived meanwhile, so the table is never more than one read behind and the API one reader.
+  var reading = null;
+  var again = false;
   function load() {
-    return ET.api(base + "/acks").then(render, function (err) { ET.toast(err.message, "error"); });
+    if (reading) { again = true; return reading; }
+    reading = ET.api(base + "/acks").then(render, function (err) { ET.toast(err.message, "error"); })
+      .then(function () {
+        reading = null;
+        if (again) { again = false; return load(); }
+      });
+    return reading;
   }
 
   ET.start().then(function () {
