@@ -8,7 +8,7 @@ from aiohttp import web
 from marshmallow import fields
 
 from edutrack.api.http import ctx_of, json_response, path_int, principal
-from edutrack.api.news_acks import AckClassSchema, AckPersonSchema
+from edutrack.api.news_acks import AckTableSchema
 from edutrack.api.openapi import doc
 from edutrack.services import chat_acks
 
@@ -22,16 +22,9 @@ class ChatAckResultSchema(ma.Schema):
     duplicate = fields.Boolean(metadata={"description": "true: you had confirmed already; it counts once"})
 
 
-class ChatAckOverviewSchema(ma.Schema):
+class ChatAckOverviewSchema(AckTableSchema):
     channel = fields.String()
     message_id = fields.Integer()
-    ack = fields.List(fields.String())
-    each_parent = fields.Boolean()
-    required = fields.Integer(metadata={"description": "people who must confirm"})
-    acknowledged = fields.Integer(metadata={"description": "of them, who have"})
-    classes = fields.List(fields.Nested(AckClassSchema))
-    staff = fields.List(fields.Nested(AckPersonSchema))
-    reminded_at = fields.DateTime(allow_none=True)
 
 
 class ChatRemindResultSchema(ma.Schema):

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/bench/notify.py [--families 2000] [--acks 1000] [--ack-seconds 10] [--notifiers 2]
 
 A school of `families` students in classes of 25, two parents each (`families` x 2 parents), one administrator.
-Real processes: two `edutrack api` nodes, one `edutrack relay` (outbox relay + digest scheduler), `--notifiers`
+Real processes: two `edutrack api` nodes, `--relays` `edutrack relay` (outbox relay + digest scheduler), `--notifiers`
 `edutrack notifier`s sending to an aiosmtpd sink in this process. One parent of each family is online: a socket
 on node A or B (alternately) subscribed to its feed `user:{id}`; the other is offline.
 
@@ -189,6 +189,7 @@ async def main() -> int:
     parser.add_argument("--acks", type=int, default=1000)
     parser.add_argument("--ack-seconds", type=float, default=10.0)
     parser.add_argument("--notifiers", type=int, default=2)
+    parser.add_argument("--relays", type=int, default=1)
     parser.add_argument("--digest-delay", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=300)
     args = parser.parse_args()
@@ -215,12 +216,12 @@ async def main() -> int:
     child_env = {**os.environ, **env}
     procs = [await asyncio.create_subprocess_exec(EDUTRACK, "--env-file", "/nonexistent", "api", "--host",
                                                   "127.0.0.1", "--port", str(p), env=child_env) for p in ports]
-    procs.append(await asyncio.create_subprocess_exec(EDUTRACK, "--env-file", "/nonexistent", "relay",
-                                                      env=child_env))
+    procs += [await asyncio.create_subprocess_exec(EDUTRACK, "--env-file", "/nonexistent", "relay", env=child_env)
+              for _ in range(args.relays)]
     procs += [await asyncio.create_subprocess_exec(EDUTRACK, "--env-file", "/nonexistent", "notifier", env=child_env)
               for _ in range(args.notifiers)]
     result: dict[str, Any] = {"families": args.families, "parents": 2 * args.families,
-                              "online_parents": args.families, "notifiers": args.notifiers,
+                              "online_parents": args.families, "relays": args.relays, "notifiers": args.notifiers,
                               "digest_delay_s": args.digest_delay, "push": "not measured: web push is not built"}
     conn = await asyncpg.connect(dsn)
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))

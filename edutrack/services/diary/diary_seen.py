@@ -21,14 +21,13 @@ from edutrack.context import AppContext
 from edutrack.db.models import Role
 from edutrack.i18n import _
 from edutrack.i18n.names import PersonName, list_order
-from edutrack.queries import attestations as attestation_q
 from edutrack.queries import diary_seen as q
 from edutrack.queries import journal as journal_q
 from edutrack.queries import membership
 from edutrack.queries.people import person_names
 from edutrack.security.tokens import Principal
 from edutrack.services.diary.journal import person_view
-from edutrack.services.diary.journal_audit import require_class_teacher
+from edutrack.services.diary.journal_audit import class_of_its_teacher
 from edutrack.uow import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -97,10 +96,7 @@ async def class_activity(ctx: AppContext, who: Principal, class_id: int, days: i
     marked seen; `stale` when they have not opened it for `days` days (or never). The class teacher, the admins."""
     now = datetime.now(UTC)
     async with ctx.reads() as session:
-        cls = await attestation_q.class_with_policy(session, class_id)
-        if cls is None:
-            raise errors.NotFound(_("No such class"))
-        await require_class_teacher(session, who, cls)
+        cls = await class_of_its_teacher(session, who, class_id)
         student_ids = await journal_q.student_ids(session, class_id)
         links = await journal_q.class_parents(session, class_id)
         opens = await q.opens_of(session, student_ids)
