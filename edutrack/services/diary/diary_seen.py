@@ -1,4 +1,4 @@
-"""What parents have seen of the diary (issue 14): a parent marks a week of a child's diary as seen
+"""What parents have seen of the diary: a parent marks a week of a child's diary as seen
 ("Просмотрено"), and the diary records when a parent or student opens it, so the class teacher sees which parents
 have not opened it for N days.
 
