@@ -43,3 +43,21 @@ async def test_an_announcement_asks_parents_and_the_author_sees_a_confirmation_a
     assert again["duplicate"] is True
     author.assert_clean()
     reader.assert_clean()
+
+
+async def test_a_parent_confirms_an_announcement_from_the_notification_list(
+    browsers: Browsers, school: BuiltSchool, client: TestClient, ctx: AppContext,
+) -> None:
+    parent = school.parents(school.student(0, 2).id)[0]
+    tab = await browsers.login(parent.email, expect_path="/diary")
+    page = tab.page
+    room = f"class-announcements:{school.classes[0].id}"
+    made = await body_of(await client.post(f"/api/v1/chats/{room}/messages", headers=auth(ctx, school.admin),
+                                           json={"text": "Экскурсия в среду.", "ack": ["parent"]}), 201)
+    await page.locator("#feed-toggle").click()
+    await page.get_by_role("button", name="Подтвердить ознакомление").click()
+    await expect(page.locator(".feed-ack")).to_have_text("Подтверждено")
+    table = await body_of(await client.get(f"/api/v1/chats/{room}/messages/{made['id']}/acks",
+                                           headers=auth(ctx, school.admin)), 200)
+    assert table["acknowledged"] == 1
+    tab.assert_clean()
