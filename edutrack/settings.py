@@ -220,8 +220,8 @@ class Settings:
     digest_interval: float = env(60.0)
     # News marked urgent (their emails pass quiet hours) per school per 24 hours.
     urgent_news_per_day: int = env(3, minimum=0)
-    # The author of a news item that asks for acknowledgement may remind those who have not confirmed once per
-    # this many seconds.
+    # The author of a news item or chat announcement that asks for acknowledgement may remind those who have not
+    # confirmed once per this many seconds.
     ack_remind_interval: int = env(6 * 3600, minimum=60)
     # Waits (seconds) before each SMTP retry after a transient failure; the last value repeats.
     email_retry_delays: tuple[float, ...] = env((30.0, 120.0, 600.0, 1800.0), parse=_parse_delays)
