@@ -17,6 +17,7 @@ from edutrack.api import attendance as attendance_api
 from edutrack.api import attestations as attestations_api
 from edutrack.api import calendar as calendar_api
 from edutrack.api import chats as chats_api
+from edutrack.api import diary_seen as diary_seen_api
 from edutrack.api import exports as exports_api
 from edutrack.api import final_marks as final_marks_api
 from edutrack.api import grades as grades_api
@@ -86,6 +87,7 @@ def create_app(settings: Settings) -> web.Application:
     notifications_api.setup(app)
     news_acks_api.setup(app)
     push_api.setup(app)
+    diary_seen_api.setup(app)
     realtime.setup(app)
     web_client.setup(app)
     web_admin.setup(app)

@@ -233,8 +233,8 @@ class Settings:
     digest_interval: float = env(60.0)
     # News marked urgent (their emails pass quiet hours) per school per 24 hours.
     urgent_news_per_day: int = env(3, minimum=0)
-    # The author of a news item that asks for acknowledgement may remind those who have not confirmed once per
-    # this many seconds.
+    # The author of a news item or chat announcement that asks for acknowledgement may remind those who have not
+    # confirmed once per this many seconds.
     ack_remind_interval: int = env(6 * 3600, minimum=60)
     # Web push (docs/notifications.md). The VAPID key: base64url of a raw P-256 private key (32 bytes); empty: one
     # is generated on first use and kept in PostgreSQL (table vapid_keys), shared by every node.

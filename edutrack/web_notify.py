@@ -11,6 +11,7 @@ from edutrack.api.openapi import doc
 from edutrack.i18n import N_
 from edutrack.i18n.browser import page_catalogues
 from edutrack.services import unsubscribe
+from edutrack.services.chat_channels import parse_channel
 from edutrack.web import CATALOGUES, CORE_SCRIPT, PAGES_TAG, STATIC_DIR, Page, render_page
 
 NOTIFY_SETTINGS = Page("notify-settings", "notifications.html", N_("Notification settings"),
@@ -29,7 +30,14 @@ async def settings_page(request: web.Request) -> web.Response:
 @doc("Web client: who has and has not confirmed a news item, per class, live, with reminders (its author and the "
      "school's admins; HTML)", tags=PAGES_TAG, auth=False)
 async def news_acks_page(request: web.Request) -> web.Response:
-    return render_page(request, NEWS_ACKS, news_id=path_int(request, "news_id"))
+    return render_page(request, NEWS_ACKS, news_id=path_int(request, "news_id"), room=None, message_id=None)
+
+
+@doc("Web client: who has and has not confirmed an announcement in a chat room, per class, live, with reminders "
+     "(its author and the school's admins; HTML)", tags=PAGES_TAG, auth=False, errors=(400,))
+async def chat_acks_page(request: web.Request) -> web.Response:
+    channel = parse_channel(request.match_info["channel"])
+    return render_page(request, NEWS_ACKS, news_id=None, room=channel.name, message_id=path_int(request, "message_id"))
 
 
 @doc("Web client: the service worker of web push (shows pushes, opens their page, confirms news from the "
@@ -72,5 +80,6 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/settings/notifications", settings_page)
     app.router.add_get("/sw.js", service_worker)
     app.router.add_get("/news/{news_id}/acknowledgements", news_acks_page)
+    app.router.add_get("/chat/{channel}/{message_id}/acknowledgements", chat_acks_page)
     app.router.add_get("/unsubscribe/{token}", unsubscribe_page)
     app.router.add_post("/unsubscribe/{token}", unsubscribe_confirm)

@@ -12,6 +12,7 @@ from aiohttp import web
 from marshmallow import fields, validate
 
 from edutrack import errors
+from edutrack.api import chat_acks as chat_acks_api
 from edutrack.api import chat_moderation as chat_moderation_api
 from edutrack.api import chat_reactions as chat_reactions_api
 from edutrack.api import chat_rooms as chat_rooms_api
@@ -20,7 +21,8 @@ from edutrack.api.openapi import doc
 from edutrack.api.schemas import StrictSchema
 from edutrack.i18n import _
 from edutrack.ratelimit import CHAT_READ, CHAT_SEND
-from edutrack.services import chat, chat_rooms
+from edutrack.services import chat, chat_acks, chat_rooms
+from edutrack.services.ack_table import ACK_ROLES
 from edutrack.services.files.store import MAX_ATTACHMENTS
 
 CHATS = ("chats",)
@@ -57,6 +59,11 @@ class SendMessageSchema(StrictSchema):
     reply_to = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=2**63 - 1),
                               metadata={"description": "The id of an earlier message of this chat that this one "
                                                        "answers (not deleted); else 400 invalid_reply"})
+    ack = fields.List(fields.String(validate=validate.OneOf(ACK_ROLES)), load_default=list, metadata={
+        "description": "Announcements rooms only: who must confirm they read it (any of parent, student, staff); "
+                       "each of them gets a `news` notification with `ack: true` (docs/notifications.md)"})
+    ack_each_parent = fields.Boolean(load_default=False, metadata={
+        "description": "With `parent` in `ack`: every parent must confirm, not one per child"})
 
 
 class EditMessageSchema(StrictSchema):
@@ -227,7 +234,8 @@ async def send_message(request: web.Request) -> web.Response:
     data = await load_json(request, SendMessageSchema())
     result = await chat.send_message(ctx_of(request), principal(request), _channel(request), data["text"],
                                      data["client_msg_id"], mentions=data["mentions"],
-                                     attachments=data["attachments"], reply_to=data["reply_to"])
+                                     attachments=data["attachments"], reply_to=data["reply_to"],
+                                     ack=chat_acks.ask_of(data["ack"], data["ack_each_parent"]))
     return json_response(_sent.dump({**result.message, "duplicate": result.duplicate}),
                          status=200 if result.duplicate else 201)
 
@@ -282,6 +290,7 @@ async def read_notifications(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     chat_rooms_api.setup(app)
+    chat_acks_api.setup(app)
     chat_moderation_api.setup(app)
     chat_reactions_api.setup(app)
     app.router.add_get("/api/v1/chats", list_chats)

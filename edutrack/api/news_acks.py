@@ -41,8 +41,9 @@ class AckClassSchema(ma.Schema):
     students = fields.List(fields.Nested(AckStudentSchema))
 
 
-class AckOverviewSchema(ma.Schema):
-    news_id = fields.Integer()
+class AckTableSchema(ma.Schema):
+    """Who must confirm an item and who has (services/ack_table.py): news and chat announcements alike."""
+
     ack = fields.List(fields.String())
     each_parent = fields.Boolean()
     required = fields.Integer(metadata={"description": "people who must confirm"})
@@ -50,6 +51,10 @@ class AckOverviewSchema(ma.Schema):
     classes = fields.List(fields.Nested(AckClassSchema))
     staff = fields.List(fields.Nested(AckPersonSchema))
     reminded_at = fields.DateTime(allow_none=True)
+
+
+class AckOverviewSchema(AckTableSchema):
+    news_id = fields.Integer()
 
 
 class RemindResultSchema(ma.Schema):

@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import BigInteger, ColumnElement, any_, literal, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from edutrack.db.diary import ClassStudent, News, ParentChild, SchoolClass
 from edutrack.db.models import User
 from edutrack.db.notify import NewsAck
+
+
+def _among(column: InstrumentedAttribute[int], ids: Iterable[int]) -> ColumnElement[bool]:
+    """`column = ANY($1)` with one array parameter: a school's thousands of ids make one small statement, not
+    thousands of parameters in one re-planned each time."""
+    return column == any_(literal(sorted(set(ids)), ARRAY(BigInteger)))
 
 
 async def insert_ack(session: AsyncSession, news_id: int, user_id: int, via: str) -> datetime | None:
@@ -34,7 +41,7 @@ async def acks(session: AsyncSession, news_id: int) -> dict[int, datetime]:
 
 
 async def roles_of(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, str]:
-    rows = await session.execute(select(User.id, User.role).where(User.id.in_(list(user_ids))))
+    rows = await session.execute(select(User.id, User.role).where(_among(User.id, user_ids)))
     return {int(u): str(r) for u, r in rows}
 
 
@@ -44,7 +51,7 @@ async def classes_of_students(session: AsyncSession, student_ids: Iterable[int],
     rows = await session.execute(
         select(SchoolClass.id, SchoolClass.name, ClassStudent.student_id)
         .join(ClassStudent, ClassStudent.class_id == SchoolClass.id)
-        .where(ClassStudent.student_id.in_(list(student_ids)), SchoolClass.school_id == school_id)
+        .where(_among(ClassStudent.student_id, student_ids), SchoolClass.school_id == school_id)
         .order_by(SchoolClass.grade_level, SchoolClass.name, ClassStudent.student_id)
     )
     return [(int(c), str(n), int(s)) for c, n, s in rows]
@@ -54,7 +61,7 @@ async def children_of_parents(session: AsyncSession, parent_ids: Iterable[int]) 
     """child id -> the given parents of that child."""
     result: dict[int, list[int]] = {}
     rows = await session.execute(select(ParentChild.child_id, ParentChild.parent_id)
-                                 .where(ParentChild.parent_id.in_(list(parent_ids)))
+                                 .where(_among(ParentChild.parent_id, parent_ids))
                                  .order_by(ParentChild.child_id, ParentChild.parent_id))
     for child, parent in rows:
         result.setdefault(int(child), []).append(int(parent))

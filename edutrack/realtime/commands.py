@@ -172,6 +172,21 @@ def user_ids(max_items: int) -> Check:
     return check
 
 
+def choices(allowed: tuple[str, ...]) -> Check:
+    """An optional list of distinct words from `allowed`; missing: an empty tuple."""
+
+    def check(data: dict[str, Any], name: str) -> tuple[str, ...]:
+        value = data.get(name)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) and v in allowed for v in value):
+            raise ProtocolError(ErrorCode.INVALID_FRAME, _("'%(name)s' must be a list of: %(choices)s", name=name,
+                                                           choices=", ".join(allowed)), {name: "invalid"})
+        return tuple(sorted(set(value)))
+
+    return check
+
+
 def flag(data: dict[str, Any], name: str) -> bool:
     """True only for a JSON `true`."""
     return data.get(name) is True

@@ -255,6 +255,28 @@ class NewsAckEvent(TypedDict):
     at: str
 
 
+class ChatAckOk(TypedDict):
+    """Reply to `chat.ack`."""
+
+    type: Literal["chat.ack.ok"]
+    req: Req
+    channel: str
+    message_id: int
+    acknowledged_at: str
+    duplicate: bool
+
+
+class ChatAckEvent(TypedDict):
+    """On the author's own feed: someone confirmed their announcement (services/chat_acks.py)."""
+
+    type: Literal["chat.ack"]
+    channel: str
+    room: str
+    message_id: int
+    user_id: int
+    at: str
+
+
 SERVER_FRAMES: Mapping[str, type] = {
     "ready": Ready, "auth.ok": AuthOk, "auth.expiring": AuthExpiring, "pong": Pong, "subscribed": Subscribed,
     "unsubscribed": Unsubscribed, "ack": Ack, "read.ok": ReadOk, "resync": Resync, "error": Error,
@@ -262,6 +284,7 @@ SERVER_FRAMES: Mapping[str, type] = {
     "chat.reactions": ChatReactions, "chat.pinned": ChatPinned,
     "notification": Notification, "read": ReadMarker, "presence": Presence, "typing": Typing,
     "journal": Journal, "import.progress": ImportProgress, "news.ack.ok": NewsAckOk, "news.ack": NewsAckEvent,
+    "chat.ack.ok": ChatAckOk, "chat.ack": ChatAckEvent,
 }
 # Dropped, never replayed, and the first to go when a client falls behind.
 EPHEMERAL = frozenset({"typing", "presence"})
@@ -316,6 +339,11 @@ def ack(req: Req, message: Mapping[str, Any], duplicate: bool) -> str:
 
 def read_ok(req: Req, marker: Mapping[str, Any]) -> str:
     return dumps({"type": "read.ok", "req": req, **marker})
+
+
+def chat_ack_ok(req: Req, channel: str, message_id: int, at: str, duplicate: bool) -> str:
+    return dumps(ChatAckOk(type="chat.ack.ok", req=req, channel=channel, message_id=message_id, acknowledged_at=at,
+                           duplicate=duplicate))
 
 
 def news_ack_ok(req: Req, news_id: int, at: str, duplicate: bool) -> str:

@@ -18,11 +18,22 @@ from edutrack.events import redis_channel
 from edutrack.i18n import _
 from edutrack.ratelimit import CHAT_READ, CHAT_SEND, TYPING
 from edutrack.realtime import frames
-from edutrack.realtime.commands import CommandTable, any_string, count, file_ids, flag, string, user_ids, wire
+from edutrack.realtime.commands import (
+    CommandTable,
+    any_string,
+    choices,
+    count,
+    file_ids,
+    flag,
+    string,
+    user_ids,
+    wire,
+)
 from edutrack.realtime.connection import Connection
 from edutrack.realtime.delivery import ChannelDelivery
 from edutrack.realtime.protocol import ErrorCode, ProtocolError, Req, dumps
-from edutrack.services import chat
+from edutrack.services import chat, chat_acks
+from edutrack.services.ack_table import ACK_ROLES
 from edutrack.services.diary import news_acks
 from edutrack.services.files.store import MAX_ATTACHMENTS
 
@@ -125,6 +136,8 @@ class ChatSend:
     mentions: tuple[int, ...] = wire(user_ids(chat.MAX_MENTIONS))
     attachments: tuple[int, ...] = wire(file_ids(MAX_ATTACHMENTS))
     reply_to: int | None = wire(count(required=False))
+    ack: tuple[str, ...] = wire(choices(ACK_ROLES))
+    ack_each_parent: bool = wire(flag)
 
 
 @table.command("chat.send", ChatSend)
@@ -137,13 +150,14 @@ async def chat_send(conn: Connection, cmd: ChatSend, req: Req) -> None:
     sub = conn.subs.get(cmd.channel)
     # A subscribed chat was authorized at subscribe time (the same staleness as live delivery).
     known = sub is not None and sub.channel.is_chat
-    if cmd.mentions or cmd.attachments or cmd.reply_to is not None:
-        # Rarer, and each needs more than an insert (a notification per person mentioned, files to attach, the
-        # quoted message checked and read): the one-message path (it checks mutes and slow mode in its
-        # transaction), not the group commit.
+    if cmd.mentions or cmd.attachments or cmd.reply_to is not None or cmd.ack:
+        # Rarer, and each needs more than an insert (a notification per person mentioned or asked to confirm,
+        # files to attach, the quoted message checked and read): the one-message path (it checks mutes and slow
+        # mode in its transaction), not the group commit.
         result = await chat.send_message(conn.ctx, conn.principal, cmd.channel, cmd.text, cmd.client_msg_id,
                                          known_member=known, sender=conn.sender_name, mentions=cmd.mentions,
-                                         attachments=cmd.attachments, reply_to=cmd.reply_to)
+                                         attachments=cmd.attachments, reply_to=cmd.reply_to,
+                                         ack=chat_acks.ask_of(cmd.ack, cmd.ack_each_parent))
     else:
         result = await conn.gateway.sends.send(conn.principal, cmd.channel, cmd.text, cmd.client_msg_id,
                                                known_member=known, sender=conn.sender_name)
@@ -204,3 +218,17 @@ async def news_ack(conn: Connection, cmd: NewsAck, req: Req) -> None:
 
 
 COMMANDS = table.frozen()
+
+
+@dataclass(frozen=True, slots=True)
+class ChatAck:
+    channel: str = wire(channel_name)
+    message_id: int = wire(count(required=True))
+
+
+@table.command("chat.ack", ChatAck)
+async def chat_ack(conn: Connection, cmd: ChatAck, req: Req) -> None:
+    """Confirm an announcement (services/chat_acks.py); the same rules and budget as REST."""
+    found = await chat_acks.acknowledge(conn.ctx, conn.principal, cmd.channel, cmd.message_id, "socket")
+    conn.send(frames.chat_ack_ok(req, found["channel"], cmd.message_id, found["acknowledged_at"].isoformat(),
+                                 found["duplicate"]))

@@ -27,8 +27,8 @@ from edutrack.queries import chat_rooms as rq
 from edutrack.queries import files as fq
 from edutrack.queries import notifications as nq
 from edutrack.security.tokens import Principal
+from edutrack.services import chat_acks, chat_moderation, chat_replies
 from edutrack.services import chat_channels as cc
-from edutrack.services import chat_moderation, chat_replies
 from edutrack.services.chat_channels import Channel as Channel
 from edutrack.services.chat_channels import check_member as check_member
 from edutrack.services.chat_channels import dm_channel as dm_channel
@@ -139,19 +139,21 @@ class SendResult:
 async def send_message(ctx: AppContext, who: Principal, channel_name: str, raw_text: object,
                        client_msg_id: str | None, *, known_member: bool = False,
                        sender: str | None = None, mentions: Sequence[int] = (),
-                       attachments: Sequence[int] = (), reply_to: int | None = None) -> SendResult:
+                       attachments: Sequence[int] = (), reply_to: int | None = None,
+                       ack: chat_acks.AckAsk | None = None) -> SendResult:
     """Store and publish a message. `known_member`: the caller (a socket subscribed to the channel) has
     already checked membership; `sender`: the sender's display name if the caller has it; `mentions`: members
     the message names, each told by a `mention` notification (others of the list are ignored); `attachments`:
     ids of the sender's uploaded, not yet attached files (then the text may be empty); `reply_to`: the id of the
-    earlier message of this channel it answers (services/chat_replies.py)."""
+    earlier message of this channel it answers (services/chat_replies.py); `ack`: an announcement that asks its
+    readers to confirm it (services/chat_acks.py)."""
     channel = parse_channel(channel_name)
     if not channel.is_chat:
         raise errors.BadRequest(_("Messages go to chats, not to user:{id}"), code="invalid_channel")
     text = "" if attachments and isinstance(raw_text, str) and not raw_text.strip() else clean_text(raw_text)
     try:
         return await _send(ctx, who, channel, text, client_msg_id, known_member, sender, mentions, attachments,
-                           reply_to)
+                           reply_to, ack)
     except IntegrityError:
         # Two sends with the same client_msg_id raced; the other one committed. Answer with it.
         if client_msg_id is None:
@@ -166,7 +168,8 @@ async def send_message(ctx: AppContext, who: Principal, channel_name: str, raw_t
 
 async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, client_msg_id: str | None,
                 known_member: bool, sender: str | None, mentions: Sequence[int] = (),
-                attachments: Sequence[int] = (), reply_to: int | None = None) -> SendResult:
+                attachments: Sequence[int] = (), reply_to: int | None = None,
+                ack: chat_acks.AckAsk | None = None) -> SendResult:
     notes: list[Notification] = []
     async with unit_of_work(ctx) as uow:
         session = uow.session
@@ -211,6 +214,8 @@ async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, cl
             }))
         if mentions:
             notes += await _mention(session, who, channel, view, mentions)
+        if ack is not None:
+            notes += await chat_acks.request_acks(session, who, channel, message_id, sender, text, ack)
         uow.publish(channel.name, message_event(view))
         uow.publish_notifications(notes)
     return SendResult(view, False)

@@ -37,6 +37,7 @@
     return (c.kind === "announcements" || c.kind === "class-announcements" || c.kind === "grade-announcements") &&
       (me.role === "student" || me.role === "parent") && !me.is_superuser;
   }
+  function isBoard(c) { return c.kind === "announcements" || c.kind === "class-announcements"; }
   function atBottom(box) { return box.scrollHeight - box.scrollTop - box.clientHeight < 40; }
 
   // ---------------------------------------------------------------- channel list and badges
@@ -86,6 +87,7 @@
       m.deleted || m.text ? el("p", { class: "message-text", text: m.deleted ? t("Message deleted") : m.text }) : null,
       m.deleted ? null : attachmentsNode(m.attachments || []),
       m.deleted ? null : reactionsNode(c, m),
+      c.acks && c.acks[m.id] && !m.deleted ? ackNode(c, c.acks[m.id]) : null,
       m.deleted ? null : messageActions(c, m));
   }
 
@@ -185,6 +187,48 @@
       });
       input.value = "";
     });
+  }
+
+  // ---------------------------------------------------------------- announcements asking for confirmation
+
+  function loadAcks(c) {
+    if (!isBoard(c)) return Promise.resolve();
+    return ET.api("/api/v1/chats/" + encodeURIComponent(c.name) + "/ack-requests").then(function (page) {
+      c.acks = {};
+      page.items.forEach(function (item) { c.acks[item.message_id] = item; });
+      if (active === c.name) renderMessages();
+    }, function () {});
+  }
+
+  function ackNode(c, item) {
+    var box = el("p", { class: "message-ack" });
+    if (item.asks_me && item.acknowledged_at) {
+      box.append(el("span", { class: "ack-done", text: t("Confirmed") }));
+    } else if (item.asks_me) {
+      box.append(el("button", { type: "button", class: "chat-ack", text: t("Confirm you have read it"),
+        onclick: function (event) {
+          var button = event.currentTarget;
+          button.disabled = true;
+          var frame = { type: "chat.ack", channel: c.name, message_id: item.message_id };
+          var viaRest = function () {
+            return ET.api("/api/v1/chats/" + encodeURIComponent(c.name) + "/messages/" + item.message_id + "/ack",
+              { method: "POST" });
+          };
+          var done = ET.live.ready ? ET.live.request(frame).then(null, function (err) {
+            if (err.code) throw err;
+            return viaRest();
+          }) : viaRest();
+          done.then(function (reply) {
+            item.acknowledged_at = reply.acknowledged_at;
+            if (active === c.name) renderMessages();
+          }, function (err) { button.disabled = false; ET.toast(err.message, "error"); });
+        } }));
+    }
+    if (item.manage) {
+      box.append(" ", el("a", { href: "/chat/" + encodeURIComponent(c.name) + "/" + item.message_id +
+        "/acknowledgements", text: t("Who has read it") }));
+    }
+    return box;
   }
 
   // ---------------------------------------------------------------- reactions
@@ -509,6 +553,8 @@
     ET.$("send-form").hidden = readOnly(c);
     ET.$("read-only").hidden = !readOnly(c);
     renderReplyBar(c);
+    ET.$("ask-ack-box").hidden = !isBoard(c) || readOnly(c);
+    ET.$("ask-ack").checked = false;
     loadPins(c);
     loadModeration(c);
     renderChannels();
@@ -536,6 +582,7 @@
       box.scrollTop = box.scrollHeight;
       markRead(c);
       loadReactions(c);
+      loadAcks(c);
     }, function (err) {
       // Not a chat of this user (e.g. /chat?with= someone of another school): said in the page's words.
       ET.toast(err.code === "not_a_member" ? t("You are not in this chat.") : err.message, "error");
@@ -627,7 +674,9 @@
       // One id per message: a resend (socket dropped before the ack, then REST) stores it once.
       var clientId = "w" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
       var quoted = c.replyTo;
-      var body = { text: text, client_msg_id: clientId, attachments: ids };
+      // An announcement may ask the parents to confirm they have read it (docs/notifications.md).
+      var ack = isBoard(c) && ET.$("ask-ack").checked ? ["parent"] : [];
+      var body = { text: text, client_msg_id: clientId, attachments: ids, ack: ack };
       if (quoted) body.reply_to = quoted.id;
       var viaRest = function () {
         return ET.api("/api/v1/chats/" + encodeURIComponent(c.name) + "/messages", { method: "POST", body: body });
@@ -645,9 +694,11 @@
       renderPending();
       c.replyTo = null;
       renderReplyBar(c);
+      ET.$("ask-ack").checked = false;
       sent.then(function (m) {
         if (!c.messages[m.id]) onMessage(c, m);
         markRead(c);
+        if (ack.length) loadAcks(c);
       }, function (err) {
         input.value = text;
         pending = files;
@@ -657,6 +708,11 @@
       });
     });
     setupAttach();
+    // An announcement that asks me to confirm it arrives as a notification too: show its button.
+    window.addEventListener("edutrack:notification", function (event) {
+      var p = event.detail && event.detail.payload;
+      if (p && p.ack === true && typeof p.channel === "string" && chan(p.channel)) loadAcks(chan(p.channel));
+    });
     ET.$("load-older").addEventListener("click", loadOlder);
     ET.$("messages").addEventListener("scroll", function () {
       var c = active && chan(active);

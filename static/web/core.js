@@ -622,14 +622,19 @@
     reminder: t("Reminder"),
   };
 
-  // News that ask the reader to confirm ("ознакомлен"): one click, counted once (docs/notifications.md).
+  // News and chat announcements that ask the reader to confirm ("ознакомлен"): one click, counted once
+  // (docs/notifications.md).
   function ackButton(payload) {
-    if (payload.ack !== true || typeof payload.news_id !== "number") return null;
+    if (payload.ack !== true) return null;
+    var url = typeof payload.news_id === "number" ? "/api/v1/news/" + payload.news_id + "/ack"
+      : typeof payload.channel === "string" && typeof payload.message_id === "number"
+        ? "/api/v1/chats/" + encodeURIComponent(payload.channel) + "/messages/" + payload.message_id + "/ack" : null;
+    if (!url) return null;
     return ET.el("button", { type: "button", class: "link-button feed-ack", text: t("Confirm you have read it"),
       onclick: function (event) {
         var button = event.currentTarget;
         button.disabled = true;
-        ET.api("/api/v1/news/" + payload.news_id + "/ack", { method: "POST" }).then(function () {
+        ET.api(url, { method: "POST" }).then(function () {
           button.textContent = t("Confirmed");
         }, function (err) { button.disabled = false; ET.toast(err.message, "error"); });
       } });

@@ -46,12 +46,30 @@
     ET.$("week-range").textContent = ET.fmt.date(state.weekStart) + " — " + ET.fmt.date(ET.addDays(state.weekStart, 6));
     var query = "/api/v1/schedule/me?from=" + from + "&to=" + to;
     if (state.user.role !== "student") query += "&child_id=" + state.childId;
+    loadSeen();
     // With the child's hand-ins of homework (handin.js): their status under each lesson's homework.
     return loadFor(ET.$("week"), query, function (box, schedule, childId) {
       ET.handin.forChild(childId).then(function (handins) {
         if (childId === state.childId) renderWeek(box, schedule, childId, handins);
       });
     });
+  }
+
+  // A parent marks the week shown as seen ("Просмотрено"); the class teacher sees it (docs/notifications.md).
+  function loadSeen() {
+    var box = ET.$("week-seen-box");
+    if (state.user.role !== "parent" || !state.childId || state.weekStart > new Date()) { box.hidden = true; return; }
+    var childId = state.childId;
+    var week = ET.isoDay(state.weekStart);
+    ET.api("/api/v1/diary/seen-weeks?child_id=" + childId + "&week_start=" + week).then(function (seen) {
+      if (childId === state.childId && week === ET.isoDay(state.weekStart)) showSeen(seen.seen_at);
+    }, function () { box.hidden = true; });
+  }
+
+  function showSeen(at) {
+    ET.$("week-seen-box").hidden = false;
+    ET.$("week-seen").hidden = Boolean(at);
+    ET.$("week-seen-state").textContent = at ? t("Week marked as seen") : "";
   }
 
   function renderWeek(box, schedule, childId, handins) {
@@ -273,6 +291,16 @@
 
   ET.$("week-prev").addEventListener("click", function () { state.weekStart = ET.addDays(state.weekStart, -7); loadWeek(); });
   ET.$("week-next").addEventListener("click", function () { state.weekStart = ET.addDays(state.weekStart, 7); loadWeek(); });
+
+  ET.$("week-seen").addEventListener("click", function (event) {
+    var button = event.currentTarget;
+    button.disabled = true;
+    ET.api("/api/v1/diary/seen-weeks", { method: "POST",
+      body: { child_id: state.childId, week_start: ET.isoDay(state.weekStart) } }).then(function (seen) {
+      button.disabled = false;
+      showSeen(seen.seen_at);
+    }, function (err) { button.disabled = false; ET.toast(err.message, "error"); });
+  });
 
   ET.start().then(function (user) {
     state.user = user;

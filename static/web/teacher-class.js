@@ -100,6 +100,44 @@
     }
   }
 
+  // Which parents have not opened the diary for N days, and the last week each marked seen.
+  function loadActivity() {
+    var box = ET.$("activity");
+    var days = Number(ET.$("activity-days").value) || 7;
+    return ET.api("/api/v1/classes/" + state.classId + "/diary-activity?days=" + days).then(function (data) {
+      ET.$("activity-card").hidden = false;
+      renderActivity(box, data);
+    }, function (err) {
+      if (err.status === 403) ET.$("activity-card").hidden = true;
+      else J.failure(box, err);
+    });
+  }
+
+  function renderActivity(box, data) {
+    ET.$("activity-summary").textContent = t("Have not opened the diary for %(days)s days: %(num)s of %(total)s",
+      { days: data.days, num: data.stale, total: data.parents.length });
+    var body = el("tbody");
+    data.parents.forEach(function (p) {
+      p.children.forEach(function (c, i) {
+        body.append(el("tr", { "data-activity-parent": p.id, class: p.stale ? "stale" : "" },
+          i === 0 ? el("th", { scope: "row", rowspan: p.children.length, text: p.name }) : null,
+          el("td", { text: c.name }),
+          el("td", { class: "opened", text: c.last_opened_at ? ET.fmt.stamp(c.last_opened_at) : t("never") }),
+          el("td", { class: "week-seen", text: c.last_week_seen ? t("week of %(date)s", {
+            date: ET.fmt.date(c.last_week_seen) }) : "—" }),
+          i === 0 ? el("td", { rowspan: p.children.length, class: "stale-mark",
+            text: p.stale ? t("not opened") : "" }) : null));
+      });
+    });
+    ET.clear(box).append(el("table", { class: "activity-table" },
+      el("thead", {}, el("tr", {},
+        el("th", { scope: "col", text: t("Parent") }), el("th", { scope: "col", text: t("Child") }),
+        el("th", { scope: "col", text: t("Last opened") }), el("th", { scope: "col", text: t("Marked seen") }),
+        el("th", { scope: "col", text: t("For N days") }))), body));
+  }
+
+  ET.$("activity-days").addEventListener("change", function () { loadActivity(); });
+
   ET.$("sheet-term").addEventListener("change", function (event) {
     state.termId = Number(event.currentTarget.value);
     window.history.replaceState(null, "", J.href({ "class": state.classId, term: state.termId }));
@@ -124,9 +162,9 @@
       J.setCrumbs([J.home()]);
       J.fillTerms(ET.$("sheet-term"), state.termId);
       ET.clear(ET.$("term-sheet")).append(el("p", { class: "muted", text: t("Loading…") }));
-      return Promise.all([loadSubjects(), loadSheet(), loadParents()]);
+      return Promise.all([loadSubjects(), loadSheet(), loadParents(), loadActivity()]);
     },
-    refresh: function () { return Promise.all([loadSheet(), loadParents()]); },
+    refresh: function () { return Promise.all([loadSheet(), loadParents(), loadActivity()]); },
     onJournal: function (frames) {
       if (frames.some(function (f) { return f.class_id === state.classId && f.what !== "lesson"; })) loadSheet();
     },

@@ -64,10 +64,7 @@ async def journal_changes(ctx: AppContext, who: Principal, class_id: int, subjec
 async def class_parents(ctx: AppContext, who: Principal, class_id: int) -> dict[str, Any]:
     """The parents linked to the class's students, with their email: for the class teacher and the admins."""
     async with ctx.reads() as session:
-        cls = await attestation_q.class_with_policy(session, class_id)
-        if cls is None:
-            raise errors.NotFound(_("No such class"))
-        await _require_class_teacher(session, who, cls)
+        cls = await class_of_its_teacher(session, who, class_id)
         student_ids = await q.student_ids(session, class_id)
         links = await q.class_parents(session, class_id)
         people = await person_names(session, [*student_ids, *(link.parent_id for link in links)])
@@ -83,6 +80,15 @@ async def class_parents(ctx: AppContext, who: Principal, class_id: int) -> dict[
 
     return {"class_id": cls.id, "class_name": cls.name, "parents": sorted(parents.values(), key=order),
             "students_without_parents": sorted_students([s for s in student_ids if s not in linked], people)}
+
+
+async def class_of_its_teacher(session: Any, who: Principal, class_id: int) -> Any:
+    """The class (with its school and class teacher) for its class teacher and the school's admins."""
+    cls = await attestation_q.class_with_policy(session, class_id)
+    if cls is None:
+        raise errors.NotFound(_("No such class"))
+    await _require_class_teacher(session, who, cls)
+    return cls
 
 
 async def _require_class_teacher(session: Any, who: Principal, cls: Any) -> None:

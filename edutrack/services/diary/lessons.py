@@ -27,7 +27,7 @@ from edutrack.queries import membership
 from edutrack.queries import schools as school_q
 from edutrack.security.tokens import Principal
 from edutrack.serialize import dumps_bytes
-from edutrack.services.diary import lesson_notices, permissions
+from edutrack.services.diary import diary_seen, lesson_notices, permissions
 from edutrack.services.diary.clashes import check_conflicts, from_integrity
 from edutrack.services.diary.notify import journal_changed
 from edutrack.uow import AfterCommit, unit_of_work
@@ -338,6 +338,7 @@ async def my_schedule(ctx: AppContext, who: Principal, start: date | None, end: 
         else:
             raise errors.Forbidden(_("Administrators have no personal schedule; use /api/v1/lessons?class_id="))
         classes = await q.class_schools(session, await membership.class_ids_of_student(session, student_id))
+    await diary_seen.record_open(ctx, who.user_id, student_id)
     tz = ZoneInfo(classes[0].timezone) if classes else ZoneInfo("UTC")
     starts, ends = _range(tz, start, end)
     items: list[dict[str, Any]] = []

@@ -28,8 +28,8 @@ from edutrack.queries import news as q
 from edutrack.queries import news_acks as ack_q
 from edutrack.queries import schools as school_q
 from edutrack.security.tokens import Principal
+from edutrack.services.ack_table import ack_group
 from edutrack.services.diary.classes import target_school
-from edutrack.services.diary.news_acks import ack_group
 from edutrack.services.diary.notify import notify_users
 from edutrack.uow import unit_of_work
 

@@ -5,7 +5,6 @@ gets each confirmation live; a reminder goes only to those who have not, at most
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,25 +15,19 @@ from edutrack.context import AppContext
 from edutrack.db.diary import News
 from edutrack.db.models import Role
 from edutrack.i18n import _
-from edutrack.i18n.names import first_last
 from edutrack.queries import news as news_q
 from edutrack.queries import news_acks as q
-from edutrack.queries.people import person_names
 from edutrack.security.signed import sign, verify
 from edutrack.security.tokens import Principal
+from edutrack.services.ack_table import AckState, ack_group, ack_state, ack_table
 from edutrack.services.diary.notify import notify_users
 from edutrack.settings import Settings
 from edutrack.uow import unit_of_work
 
-ACK_ROLES = ("parent", "student", "staff")
 ACKS_PER_HOUR = 600
 PURPOSE = "ack"
 LINK_PATH = "/api/v1/news-acks/"
 ACK_EVENT = "news.ack"
-
-
-def ack_group(role: str) -> str:
-    return "staff" if role in (Role.TEACHER.value, Role.ADMIN.value) else role
 
 
 def ack_url(settings: Settings, user_id: int, news_id: int) -> str:
@@ -81,34 +74,9 @@ async def acknowledge_by_link(ctx: AppContext, token: str) -> dict[str, Any]:
     return await acknowledge(ctx, who, int(parts[1]), "email")
 
 
-@dataclass
-class _State:
-    news: News
-    roles: dict[int, str]
-    required: set[int]
-    done: dict[int, datetime]
-    children: dict[int, list[int]]  # child -> their parents who must confirm
-
-    def family_done(self, child: int) -> bool:
-        parents = self.children.get(child, [])
-        confirmed = [p for p in parents if p in self.done]
-        return bool(parents) and (len(confirmed) == len(parents) if self.news.ack_each_parent else bool(confirmed))
-
-    def owes(self, user_id: int) -> bool:
-        if user_id in self.done:
-            return False
-        if self.roles[user_id] != Role.PARENT.value or self.news.ack_each_parent:
-            return True
-        return any(not self.family_done(c) for c, ps in self.children.items() if user_id in ps)
-
-
-async def _state(session: AsyncSession, news: News) -> _State:
+async def _state(session: AsyncSession, news: News) -> AckState:
     recipients = await news_q.audience_user_ids(session, news)
-    roles = await q.roles_of(session, recipients)
-    required = {u for u in recipients if ack_group(roles[u]) in news.ack_roles}
-    parents = [u for u in required if roles[u] == Role.PARENT.value]
-    return _State(news, roles, required, await q.acks(session, news.id),
-                  await q.children_of_parents(session, parents))
+    return await ack_state(session, recipients, news.ack_roles, news.ack_each_parent, await q.acks(session, news.id))
 
 
 async def _managed(session: AsyncSession, who: Principal, news_id: int, *, for_update: bool = False) -> News:
@@ -121,36 +89,13 @@ async def _managed(session: AsyncSession, who: Principal, news_id: int, *, for_u
     return news
 
 
-def _person(names: dict[int, Any], user_id: int, state: _State) -> dict[str, Any]:
-    known = names.get(user_id)
-    at = state.done.get(user_id)
-    return {"id": user_id, "name": first_last(known) if known else str(user_id), "acknowledged": at is not None,
-            "at": at}
-
-
 async def overview(ctx: AppContext, who: Principal, news_id: int) -> dict[str, Any]:
     """Per class, each student (if students must confirm) and their parents (if parents must), and the staff."""
     async with ctx.reads() as session:
         news = await _managed(session, who, news_id)
-        state = await _state(session, news)
-        students = {u for u in state.required if state.roles[u] == Role.STUDENT.value} | set(state.children)
-        placed = await q.classes_of_students(session, students, news.school_id)
-        staff = sorted(u for u in state.required if ack_group(state.roles[u]) == "staff")
-        names = await person_names(session, students | state.required)
-    classes: dict[int, dict[str, Any]] = {}
-    for class_id, class_name, student in placed:
-        entry = classes.setdefault(class_id, {"class_id": class_id, "class_name": class_name, "students": []})
-        row = _person(names, student, state)
-        row["required"] = student in state.required
-        row["parents"] = [_person(names, p, state) for p in state.children.get(student, [])]
-        row["family_acknowledged"] = state.family_done(student) if student in state.children else None
-        entry["students"].append(row)
-    return {
-        "news_id": news.id, "ack": list(news.ack_roles), "each_parent": news.ack_each_parent,
-        "required": len(state.required), "acknowledged": len(state.required & set(state.done)),
-        "classes": list(classes.values()), "staff": [_person(names, u, state) for u in staff],
-        "reminded_at": news.ack_reminded_at,
-    }
+        table = await ack_table(session, await _state(session, news), news.school_id)
+    return {"news_id": news.id, "ack": list(news.ack_roles), "each_parent": news.ack_each_parent, **table,
+            "reminded_at": news.ack_reminded_at}
 
 
 async def remind(ctx: AppContext, who: Principal, news_id: int) -> dict[str, Any]:
@@ -166,7 +111,7 @@ async def remind(ctx: AppContext, who: Principal, news_id: int) -> dict[str, Any
             wait = int((news.ack_reminded_at + interval - now).total_seconds()) + 1
             raise errors.TooManyRequests(wait, _("A reminder was sent recently; try again later."))
         state = await _state(uow.session, news)
-        owing = sorted(u for u in state.required if state.owes(u))
+        owing = state.owing()
         payload = {"news_id": news.id, "title": news.title, "summary": news.body[:200], "ack": True}
         rows = await notify_users(uow.session, "reminder", owing, payload)
         await q.mark_reminded(uow.session, news.id, now)
