@@ -80,6 +80,8 @@ class JournalLessonSchema(ma.Schema):
     topic = fields.String(allow_none=True)
     homework = fields.String(allow_none=True)
     teacher_id = fields.Integer()
+    cancelled = fields.Boolean(metadata={"description": "cancelled (docs/diary-structure.md, one-off changes)"})
+    change_note = fields.String(allow_none=True, metadata={"description": "why it was cancelled or covered"})
 
 
 class JournalGradeSchema(ma.Schema):
