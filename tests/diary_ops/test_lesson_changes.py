@@ -71,6 +71,27 @@ async def test_cover_teacher_keeps_that_lesson_only(client: TestClient, ctx: App
     assert resp.status == 403
 
 
+async def test_a_covered_lesson_can_be_moved_and_change_rooms(client: TestClient, ctx: AppContext,
+                                                              factory: Factory, school: BuiltSchool) -> None:
+    """The cover is not assigned to the class: the move is checked against the teacher it replaces."""
+    cls, other_cls = school.classes
+    (lesson_id,) = await add_lessons(ctx, school, cls.id, school.subject(0), [D1], hour=9)
+    cover_user = school.teacher_of(other_cls.id, school.subject(2))
+    admin = await factory.login(school.admin)
+    resp = await client.put(f"/api/v1/lessons/{lesson_id}/cover", json={"teacher_id": cover_user.id},
+                            headers=admin.headers)
+    assert resp.status == 200, await resp.text()
+    resp = await client.patch(f"/api/v1/lessons/{lesson_id}", json={"room": "12"}, headers=admin.headers)
+    assert resp.status == 200, await resp.text()
+    moved_to = datetime(D2.year, D2.month, D2.day, 11, tzinfo=UTC)
+    resp = await client.patch(f"/api/v1/lessons/{lesson_id}", headers=admin.headers, json={
+        "starts_at": moved_to.isoformat(), "ends_at": (moved_to + timedelta(minutes=45)).isoformat()})
+    assert resp.status == 200, await resp.text()
+    lesson = await resp.json()
+    assert (lesson["teacher_id"], lesson["regular_teacher_id"], lesson["room"]) == (
+        cover_user.id, cls.teacher_by_subject[school.subject(0)], "12")
+
+
 async def test_cover_clash_and_who_may_change(client: TestClient, ctx: AppContext, factory: Factory,
                                               school: BuiltSchool) -> None:
     cls, other_cls = school.classes

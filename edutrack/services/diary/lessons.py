@@ -124,7 +124,13 @@ async def plan_change(session: AsyncSession, who: Principal, lesson: Lesson,
     fields["starts_at"] = _aware(fields["starts_at"], tz)
     fields["ends_at"] = _aware(fields["ends_at"], tz)
     _check_times(fields["starts_at"], fields["ends_at"])
-    await _validate_refs(session, who, fields)
+    # A one-off cover teaches this lesson without being assigned to the class: moving the covered lesson checks
+    # the assignment of the teacher it replaces.
+    checked = dict(fields)
+    if lesson.regular_teacher_id is not None and "teacher_id" not in changes:
+        checked["teacher_id"] = lesson.regular_teacher_id
+    await _validate_refs(session, who, checked)
+    fields["school_id"] = checked["school_id"]
     if fields["school_id"] != lesson.school_id:
         raise errors.ValidationFailed(_("A lesson cannot move to another school"),
                                       details={"class_id": [_("Must be a class of the same school.")]})
