@@ -19,7 +19,7 @@
   }
 
   function load() {
-    return Promise.all([loadJournal(), loadChanges()]);
+    return Promise.all([loadJournal(), loadChanges(), J.yearMarks.load(state.classId, state.subjectId)]);
   }
 
   function loadJournal() {
