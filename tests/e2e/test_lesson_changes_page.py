@@ -85,7 +85,8 @@ async def test_an_admin_covers_moves_cancels_and_restores_lessons(
                                            .where(Lesson.id == ids[(mine.id, history)]))).one()
         covered = (await session.execute(select(Lesson.teacher_id, Lesson.regular_teacher_id, Lesson.room)
                                          .where(Lesson.id == ids[(mine.id, maths)]))).one()
-    assert cancelled.cancelled_at is not None and cancelled.change_note == "Экскурсия"
+    assert cancelled.cancelled_at is not None
+    assert cancelled.change_note == "Экскурсия"
     assert tuple(covered) == (free, mine.teacher_by_subject[maths], "214")
     await assert_fits(page)
     await assert_accessible(page)
