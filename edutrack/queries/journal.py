@@ -76,7 +76,8 @@ async def lessons_of_teacher(session: AsyncSession, teacher_id: int, starts: dat
     stmt = (
         select(Lesson.id, Lesson.class_id, SchoolClass.name.label("class_name"), Lesson.subject_id,
                Subject.name.label("subject_name"), Lesson.room, Lesson.starts_at, Lesson.ends_at, Lesson.topic,
-               Lesson.homework, func.coalesce(marked.c.marked, 0).label("marked"),
+               Lesson.homework, Lesson.cancelled_at, Lesson.change_note,
+               func.coalesce(marked.c.marked, 0).label("marked"),
                func.coalesce(_student_counts.c.students, 0).label("students"))
         .join(SchoolClass, SchoolClass.id == Lesson.class_id)
         .join(Subject, Subject.id == Lesson.subject_id)

@@ -218,3 +218,18 @@ async def test_a_cancelled_lesson_is_cancelled_in_the_calendar_feed(client: Test
     events = [e for e in icalendar.Calendar.from_ical(await again.read()).walk("VEVENT")
               if str(e["uid"]).startswith(f"lesson-{lesson_id}@")]
     assert [str(e["status"]) for e in events] == ["CANCELLED"]
+
+
+async def test_a_cancelled_lesson_is_marked_on_the_teachers_day(client: TestClient, ctx: AppContext,
+                                                                factory: Factory, school: BuiltSchool) -> None:
+    cls = school.classes[0]
+    (kept,) = await add_lessons(ctx, school, cls.id, school.subject(0), [D1], hour=9)
+    (cancelled,) = await add_lessons(ctx, school, cls.id, school.subject(0), [D1], hour=11)
+    admin = await factory.login(school.admin)
+    resp = await client.put(f"/api/v1/lessons/{cancelled}/cancellation", json={"note": "Экскурсия"},
+                            headers=admin.headers)
+    assert resp.status == 200, await resp.text()
+    teacher = await factory.login(school.teacher_of(cls.id, school.subject(0)))
+    resp = await client.get(f"/api/v1/journal/home?date={D1}", headers=teacher.headers)
+    day = {lesson["id"]: (lesson["cancelled"], lesson["change_note"]) for lesson in (await resp.json())["lessons"]}
+    assert day == {kept: (False, None), cancelled: (True, "Экскурсия")}

@@ -1,9 +1,9 @@
 """The teacher's journal in real Chromium against a real app: attendance of a lesson taken with the keyboard alone
 reaches a parent's open diary live; topic and homework reach the student's diary; a grade is put, changed and
 deleted in the journal grid with its history visible (and appears live in another tab); marks for the period are
-confirmed and overridden with a reason, and so are year marks; a cancelled lesson's column says so; the class
-teacher reads the class sheet and the parents. Every screen fits 375, 768 and 1,280 px, passes axe-core and shows
-no English."""
+confirmed and overridden with a reason, and so are year marks; a cancelled lesson says so on the day and in the
+grid; the class teacher reads the class sheet and the parents. Every screen fits 375, 768 and 1,280 px, passes
+axe-core and shows no English."""
 
 from __future__ import annotations
 
@@ -317,13 +317,15 @@ async def test_year_marks_are_confirmed_and_a_cancelled_lesson_is_marked_in_the_
         resp = await client.put("/api/v1/attestations", headers=teacher.headers, json={
             "student_id": student, "subject_id": maths, "term_id": term, "final": final, "comment": "Итог"})
         assert resp.status == 200, await resp.text()
-    (lesson,) = await add_lessons(ctx, school, cls.id, maths, await weekdays_before(school_today(), 1), hour=6)
+    (lesson,) = await add_lessons(ctx, school, cls.id, maths, [school_today()], hour=6)
     admin = await factory.login(school.admin)
     resp = await client.put(f"/api/v1/lessons/{lesson}/cancellation", headers=admin.headers, json={"note": "Карантин"})
     assert resp.status == 200, await resp.text()
 
     tab = await browsers.login(teacher_user.email, expect_path="/teacher")
     page = tab.page
+    await expect(page.locator(f'.day-lesson[data-lesson-id="{lesson}"] .lesson-cancelled')).to_have_text(
+        "Урок отменён: Карантин")
     await page.locator(".class-item").get_by_role("link", name="Журнал: 5А, Математика").click()
     column = page.locator("#grid th.grid-col.cancelled")
     await expect(column).to_have_count(1)

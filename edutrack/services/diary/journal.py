@@ -101,6 +101,7 @@ async def home(ctx: AppContext, who: Principal, day: date | None) -> dict[str, A
         "lessons": [{"id": r.id, "class_id": r.class_id, "class_name": r.class_name, "subject_id": r.subject_id,
                      "subject_name": r.subject_name, "room": r.room, "starts_at": r.starts_at.astimezone(UTC),
                      "ends_at": r.ends_at.astimezone(UTC), "topic": r.topic, "homework": r.homework,
+                     "cancelled": r.cancelled_at is not None, "change_note": r.change_note,
                      "marked": r.marked, "students": r.students} for r in lessons],
     }
 
