@@ -84,6 +84,7 @@ class JournalLessonSchema(ma.Schema):
     teacher_id = fields.Integer()
     cancelled = fields.Boolean(metadata={"description": "cancelled (docs/diary-structure.md, one-off changes)"})
     change_note = fields.String(allow_none=True, metadata={"description": "why it was cancelled or covered"})
+    moved_from = fields.DateTime(allow_none=True, metadata={"description": "a moved lesson: its planned start"})
 
 
 class JournalGradeSchema(ma.Schema):

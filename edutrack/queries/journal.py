@@ -115,7 +115,7 @@ async def lesson_row(session: AsyncSession, lesson_id: int) -> Any:
     stmt = (
         select(Lesson.id, Lesson.class_id, Lesson.subject_id, Subject.name.label("subject_name"), Lesson.teacher_id,
                Lesson.regular_teacher_id, Lesson.room, Lesson.starts_at, Lesson.ends_at, Lesson.topic, Lesson.homework,
-               Lesson.cancelled_at, Lesson.change_note)
+               Lesson.cancelled_at, Lesson.change_note, Lesson.moved_from)
         .join(Subject, Subject.id == Lesson.subject_id)
         .where(Lesson.id == lesson_id)
     )

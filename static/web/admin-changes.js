@@ -1,5 +1,5 @@
 // One-off changes of a lesson (docs/diary-structure.md): the administrator picks a lesson of a class's week and
-// gives it a cover teacher, moves it or changes its room, or cancels it with a reason; the class's covers and
+// gives it a cover teacher, moves it or changes its room, or cancels it with a reason; the class's covers, moves and
 // cancellations of the next six weeks are listed with a way to take each back. Clashes are the API's own words.
 (function () {
   "use strict";
@@ -20,8 +20,19 @@
     return t("%(subject)s, %(date)s, %(time)s", { subject: lesson.subject_name, date: ET.fmt.date(w.day), time: w.time });
   }
 
-  // "Урок отменён: карантин", "Замена: Петрова Анна вместо Иванова Ивана", or nothing for a lesson as planned.
+  function movedText(lesson) {
+    var from = A.wallClock(lesson.moved_from, state.tz);
+    return t("Moved from %(when)s", { when: ET.fmt.date(from.day) + ", " + from.time });
+  }
+
+  // "Урок отменён: карантин", "Замена: Петрова Анна вместо Иванова Ивана", "Перенесён с 5 октября, 09:00" (all that
+  // apply), or nothing for a lesson as planned.
   function changeOf(lesson) {
+    var parts = [coverOrCancel(lesson), lesson.moved_from && !lesson.cancelled ? movedText(lesson) : ""];
+    return parts.filter(Boolean).join(". ");
+  }
+
+  function coverOrCancel(lesson) {
     if (lesson.cancelled) {
       return lesson.change_note ? t("Lesson cancelled: %(note)s", { note: lesson.change_note }) : t("Lesson cancelled");
     }
@@ -187,19 +198,46 @@
     var to = ET.isoDay(ET.addDays(new Date(), UPCOMING_DAYS));
     return ET.api("/api/v1/lessons?class_id=" + state.classId + "&from=" + from + "&to=" + to).then(function (page) {
       state.tz = page.timezone;
-      var items = page.items.filter(function (l) { return l.cancelled || l.regular_teacher_id; });
+      var items = page.items.filter(function (l) { return l.cancelled || l.regular_teacher_id || l.moved_from; });
       ET.clear(box);
-      if (!items.length) { box.append(el("p", { class: "muted", text: t("No covers or cancellations ahead.") })); return; }
+      if (!items.length) { box.append(el("p", { class: "muted", text: t("No changes ahead.") })); return; }
       box.append(A.table(t("Upcoming changes of the class"), [t("Lesson"), t("Lesson change"), t("Action")],
-        items.map(function (l) {
-          var label = what(l);
-          var cover = !l.cancelled;
-          return [label, changeOf(l), A.button(cover ? t("Remove the cover") : t("Restore the lesson"), function () {
-            undo(l, cover ? "/cover" : "/cancellation");
-          }, "secondary small", (cover ? t("Remove the cover: %(lesson)s", { lesson: label })
-            : t("Restore the lesson: %(lesson)s", { lesson: label })))];
-        }), "admin-table upcoming-table"));
+        items.map(function (l) { return [what(l), changeOf(l), undoButtons(l)]; }), "admin-table upcoming-table"));
     }, function (err) { A.failure(box, err); });
+  }
+
+  // A cancellation is taken back first (a cancelled lesson is neither covered nor moved in anyone's eyes).
+  function undoButtons(l) {
+    var label = what(l);
+    var box = el("span", { class: "actions" });
+    if (l.cancelled) {
+      box.append(A.button(t("Restore the lesson"), function () { undo(l, "/cancellation"); }, "secondary small",
+        t("Restore the lesson: %(lesson)s", { lesson: label })));
+      return box;
+    }
+    if (l.regular_teacher_id) {
+      box.append(A.button(t("Remove the cover"), function () { undo(l, "/cover"); }, "secondary small",
+        t("Remove the cover: %(lesson)s", { lesson: label })));
+    }
+    if (l.moved_from) {
+      box.append(A.button(t("Move back"), function () { moveBack(l); }, "secondary small",
+        t("Move back: %(lesson)s", { lesson: label })));
+    }
+    return box;
+  }
+
+  // Back to the planned start, keeping the lesson's length (checked for clashes like any move).
+  function moveBack(lesson) {
+    state.lesson = lesson;
+    var length = new Date(lesson.ends_at) - new Date(lesson.starts_at);
+    var body = { starts_at: lesson.moved_from, ends_at: new Date(new Date(lesson.moved_from).getTime() + length).toISOString() };
+    return ET.api(lessonUrl(), { method: "PATCH", body: body }).then(function (back) {
+      state.monday = ET.monday(ET.parseDay(when(back).day));
+      return changed(back, t("The lesson is back at its planned time: %(lesson)s.", { lesson: what(back) }));
+    }, function (err) {
+      choose(lesson);
+      try { clashes(err); } catch (e) { say(err.message, "error"); }
+    });
   }
 
   // ---------------------------------------------------------------- start

@@ -180,12 +180,22 @@ async def test_restore_move_and_room_are_announced(client: TestClient, ctx: AppC
     resp = await client.patch(f"/api/v1/lessons/{lesson_id}", json={"starts_at": moved_to, "ends_at": ends},
                               headers=admin.headers)
     assert resp.status == 200, await resp.text()
+    planned = datetime(D1.year, D1.month, D1.day, 9, tzinfo=UTC)
+    assert datetime.fromisoformat((await resp.json())["moved_from"]) == planned
     student = cls.student_ids[0]
     mine = [n.payload["change"] for n in await changes(ctx) if n.user_id == student]
     assert mine == ["cancelled", "restored", "room", "moved"]
+    # Moved again, it still remembers the first plan; moved back there, it is not "moved" any more.
+    later = datetime(D2.year, D2.month, D2.day, 12, tzinfo=UTC)
+    resp = await client.patch(f"/api/v1/lessons/{lesson_id}", headers=admin.headers, json={
+        "starts_at": later.isoformat(), "ends_at": (later + timedelta(minutes=45)).isoformat()})
+    assert datetime.fromisoformat((await resp.json())["moved_from"]) == planned
+    resp = await client.patch(f"/api/v1/lessons/{lesson_id}", headers=admin.headers, json={
+        "starts_at": planned.isoformat(), "ends_at": (planned + timedelta(minutes=45)).isoformat()})
+    assert (await resp.json())["moved_from"] is None
     resp = await client.patch(f"/api/v1/lessons/{lesson_id}", json={"topic": "Причастие"},
                               headers=admin.headers)
-    assert len([n for n in await changes(ctx) if n.user_id == student]) == 4
+    assert len([n for n in await changes(ctx) if n.user_id == student]) == 6
 
 
 async def test_lesson_changes_are_rate_limited(client: TestClient, ctx: AppContext, factory: Factory,

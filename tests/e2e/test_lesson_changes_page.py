@@ -1,6 +1,7 @@
 """The administrator's lesson changes page (/admin/changes) in Chromium: a cover refused for a clash (the API's
 Russian words) and then given, a room changed, a move refused for the class's clash, a lesson cancelled with a
-reason and restored from the list of upcoming changes; the page fits a phone, passes axe-core and is Russian."""
+reason and restored, and one moved and moved back from the list of upcoming changes; the page fits a phone,
+passes axe-core and is Russian."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ async def test_an_admin_covers_moves_cancels_and_restores_lessons(
     await page.goto(f"/admin/changes?class_id={mine.id}")
     slots = page.locator("#cw-week .slot")
     await expect(slots).to_have_count(2)
-    await expect(page.locator("#upcoming")).to_have_text("Впереди нет ни замен, ни отмен.")
+    await expect(page.locator("#upcoming")).to_have_text("Впереди изменений нет.")
 
     # A cover who teaches elsewhere at that time: refused, with the clash named as the API names it.
     await slots.filter(has_text="Математика").get_by_role("button", name="Выбрать").click()
@@ -94,7 +95,17 @@ async def test_an_admin_covers_moves_cancels_and_restores_lessons(
     await rows.filter(has_text="История").get_by_role("button", name="Вернуть урок").click()
     await expect(page.locator("#change-status")).to_contain_text("всё-таки состоится")
     await expect(rows).to_have_count(1)
+    # Moved an hour later it is listed with its planned time, and moved back from the list.
+    await page.fill("#move-starts", "11:00")
+    await page.fill("#move-ends", "11:45")
+    await page.locator("#move-form").get_by_role("button", name="Сохранить изменение").click()
+    await expect(page.locator("#change-status")).to_contain_text("Урок изменён: История")
+    await expect(rows.filter(has_text="История")).to_contain_text("Перенесён с ")
+    await rows.filter(has_text="История").get_by_role("button", name="Вернуть на прежнее время").click()
+    await expect(page.locator("#change-status")).to_contain_text("Урок возвращён на прежнее время: История")
+    await expect(slots.filter(has_text="История")).to_contain_text("10:00–10:45")
+    await expect(rows).to_have_count(1)
     await rows.get_by_role("button", name="Снять замену").click()
     await expect(page.locator("#change-status")).to_contain_text("снова ведёт")
-    await expect(page.locator("#upcoming")).to_have_text("Впереди нет ни замен, ни отмен.")
+    await expect(page.locator("#upcoming")).to_have_text("Впереди изменений нет.")
     tab.assert_clean()

@@ -73,7 +73,8 @@ def grade_view(row: Any, people: dict[int, PersonName]) -> dict[str, Any]:
 def lesson_brief(lesson: Any) -> dict[str, Any]:
     return {"id": lesson.id, "starts_at": lesson.starts_at.astimezone(UTC), "ends_at": lesson.ends_at.astimezone(UTC),
             "topic": lesson.topic, "homework": lesson.homework, "teacher_id": lesson.teacher_id,
-            "cancelled": lesson.cancelled_at is not None, "change_note": lesson.change_note}
+            "cancelled": lesson.cancelled_at is not None, "change_note": lesson.change_note,
+            "moved_from": lesson.moved_from.astimezone(UTC) if lesson.moved_from else None}
 
 
 # ---------------------------------------------------------------- the teacher's day

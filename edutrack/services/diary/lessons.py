@@ -49,6 +49,7 @@ def lesson_view(row: Row[Any]) -> dict[str, Any]:
         "ends_at": lesson.ends_at.astimezone(UTC).isoformat(), "topic": lesson.topic, "homework": lesson.homework,
         "cancelled": lesson.cancelled_at is not None, "regular_teacher_id": lesson.regular_teacher_id,
         "change_note": lesson.change_note,
+        "moved_from": lesson.moved_from.astimezone(UTC).isoformat() if lesson.moved_from else None,
     }
 
 
@@ -184,8 +185,11 @@ async def update_lesson(ctx: AppContext, who: Principal, lesson_id: int, changes
             if any(k in changes for k in PLANNING_FIELDS):
                 fields, tz = await plan_change(session, who, lesson, changes)
                 await check_conflicts(session, fields, tz, lesson.id)
+                planned = lesson.moved_from or lesson.starts_at
                 for key in PLANNING_FIELDS:
                     setattr(lesson, key, fields[key])
+                if lesson.starts_at != before[0]:
+                    lesson.moved_from = None if lesson.starts_at == planned else planned
             else:
                 await permissions.require_teaches(session, who, lesson.class_id, lesson.subject_id, lesson)
                 tz = await school_tz(session, lesson.school_id)
