@@ -46,7 +46,8 @@ DIARY = Page("diary", "diary.html", N_("Diary"), (LIVE_SCRIPT, "web/handin.js", 
                                                 "web/final-marks.js"))
 TEACHER = Page("teacher", "teacher.html", N_("Teacher's journal"),
                (LIVE_SCRIPT, "web/teacher-common.js", "web/teacher-handin.js", "web/teacher-lesson.js",
-                "web/teacher-journal.js", "web/teacher-class.js", "web/absence-review.js", "web/teacher.js"))
+                "web/teacher-journal.js", "web/teacher-year-marks.js", "web/teacher-class.js", "web/absence-review.js",
+                "web/teacher.js"))
 CHAT = Page("chat", "chat.html", N_("Chats"), (LIVE_SCRIPT, "web/chat.js", "web/chat-search.js",
                                               "web/chat-moderation.js"))
 NEWS = Page("news", "news.html", N_("News page"), (LIVE_SCRIPT, "web/news.js"))

@@ -1,7 +1,7 @@
 """The administrator's pages (/admin...): people, classes, subjects and teaching assignments, the calendar, the
-timetable, the email outbox, and the superuser's schools. Shells like every page of edutrack.web: the data comes
-from the JSON API, which decides who may see and change what (a teacher who opens /admin gets the page and
-nothing from the API)."""
+timetable and its one-off changes (covers, cancellations, moves), the email outbox, and the superuser's schools.
+Shells like every page of edutrack.web: the data comes from the JSON API, which decides who may see and change
+what (a teacher who opens /admin gets the page and nothing from the API)."""
 
 from __future__ import annotations
 
@@ -28,10 +28,11 @@ CLASSES = _page("admin-classes", "classes.html", N_("Classes"), "web/admin-class
 SUBJECTS = _page("admin-subjects", "subjects.html", N_("Subjects and teachers"), "web/admin-subjects.js")
 CALENDAR = _page("admin-calendar", "calendar.html", N_("Years and terms"), "web/admin-calendar.js")
 TIMETABLE = _page("admin-timetable", "timetable.html", N_("Timetable"), "web/admin-timetable.js")
+CHANGES = _page("admin-changes", "changes.html", N_("Lesson changes"), "web/admin-changes.js")
 OUTBOX = _page("admin-outbox", "outbox.html", N_("Email outbox"), "web/admin-outbox.js")
 SCHOOLS = _page("admin-schools", "schools.html", N_("Schools"), "web/admin-schools.js")
 PAGES = {"/admin": HOME, "/admin/people": PEOPLE, "/admin/classes": CLASSES, "/admin/subjects": SUBJECTS,
-         "/admin/calendar": CALENDAR, "/admin/timetable": TIMETABLE, "/admin/outbox": OUTBOX,
+         "/admin/calendar": CALENDAR, "/admin/timetable": TIMETABLE, "/admin/changes": CHANGES, "/admin/outbox": OUTBOX,
          "/admin/schools": SCHOOLS}
 
 

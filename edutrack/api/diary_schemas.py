@@ -324,6 +324,8 @@ class LessonSchema(ma.Schema):
     regular_teacher_id = fields.Integer(allow_none=True, metadata={
         "description": "with a one-off cover: the teacher it replaces (teacher_id is the cover)"})
     change_note = fields.String(allow_none=True, metadata={"description": "why it was cancelled or covered"})
+    moved_from = fields.String(allow_none=True, metadata={
+        "description": "a moved lesson: the start it was planned for (UTC); null when not moved or moved back"})
 
 
 class ScheduleSchema(ma.Schema):

@@ -27,6 +27,11 @@ class TermMarkSchema(ma.Schema):
     is_override = fields.Boolean()
 
 
+class TermMarkBriefSchema(ma.Schema):
+    term_id = fields.Integer()
+    final = fields.String()
+
+
 class YearMarkViewSchema(ma.Schema):
     proposed = fields.String(metadata={"description": "from the term marks by the school's year_mark_rule"})
     final = fields.String(allow_none=True, metadata={"description": "the confirmed year mark; null until confirmed"})
@@ -57,6 +62,35 @@ class FinalMarksSchema(ma.Schema):
     year_mark_rule = fields.String()
     terms = fields.List(fields.Nested(TermBriefSchema))
     subjects = fields.List(fields.Nested(SubjectFinalsSchema))
+
+
+class ClassYearMarksQuerySchema(FinalMarksQuerySchema):
+    subject_id = fields.Integer(required=True, validate=ID)
+
+
+class StudentYearMarkSchema(ma.Schema):
+    id = fields.Integer(metadata={"description": "the student"})
+    name = fields.String(metadata={"description": "Фамилия Имя"})
+    gender = fields.String(allow_none=True)
+    terms = fields.List(fields.Nested(TermMarkBriefSchema), metadata={"description": "confirmed term marks"})
+    proposed = fields.String(metadata={"description": "from the term marks by the school's year_mark_rule"})
+    final = fields.String(allow_none=True, metadata={"description": "the confirmed year mark; null until confirmed"})
+    is_override = fields.Boolean()
+    comment = fields.String(allow_none=True)
+    confirmed_at = fields.DateTime(allow_none=True)
+
+
+class ClassYearMarksSchema(ma.Schema):
+    class_id = fields.Integer()
+    class_name = fields.String()
+    subject_id = fields.Integer()
+    subject_name = fields.String()
+    year_id = fields.Integer()
+    year_name = fields.String()
+    year_mark_rule = fields.String()
+    can_edit = fields.Boolean(metadata={"description": "whether the caller may confirm (PUT /year-marks)"})
+    terms = fields.List(fields.Nested(TermBriefSchema))
+    students = fields.List(fields.Nested(StudentYearMarkSchema))
 
 
 class YearMarkSetSchema(StrictSchema):
@@ -91,6 +125,16 @@ async def student_final_marks(request: web.Request) -> web.Response:
     return json_response(FinalMarksSchema().dump(data))
 
 
+@doc("A class's year marks in a subject: per student the term marks, the proposal and the confirmed mark (as "
+     "the journal is read: the subject's teachers, the class teacher, admins)", tags=TAGS,
+     query=ClassYearMarksQuerySchema, response=ClassYearMarksSchema, errors=(403, 404, 422))
+async def class_year_marks(request: web.Request) -> web.Response:
+    query = load_query(request, ClassYearMarksQuerySchema())
+    data = await final_marks.class_year_marks(ctx_of(request), principal(request), path_int(request, "class_id"),
+                                              query["subject_id"], query.get("year_id"))
+    return json_response(ClassYearMarksSchema().dump(data))
+
+
 @doc("Confirm or override a year mark (the teacher of the class and subject, or an admin)", tags=TAGS,
      body=YearMarkSetSchema, response=YearMarkSchema, errors=(403, 404, 422, 429),
      description="The student and parents get a final_mark notification when the mark is set or changes.")
@@ -102,4 +146,5 @@ async def set_year_mark(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/students/{student_id}/final-marks", student_final_marks)
+    app.router.add_get("/api/v1/classes/{class_id}/year-marks", class_year_marks)
     app.router.add_put("/api/v1/year-marks", set_year_mark)

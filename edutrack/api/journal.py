@@ -49,6 +49,8 @@ class JournalDayLessonSchema(ma.Schema):
     ends_at = fields.DateTime()
     topic = fields.String(allow_none=True)
     homework = fields.String(allow_none=True)
+    cancelled = fields.Boolean(metadata={"description": "cancelled (docs/diary-structure.md, one-off changes)"})
+    change_note = fields.String(allow_none=True, metadata={"description": "why it was cancelled or covered"})
     marked = fields.Integer(metadata={"description": "students of the class with an attendance mark"})
     students = fields.Integer()
 
@@ -80,6 +82,9 @@ class JournalLessonSchema(ma.Schema):
     topic = fields.String(allow_none=True)
     homework = fields.String(allow_none=True)
     teacher_id = fields.Integer()
+    cancelled = fields.Boolean(metadata={"description": "cancelled (docs/diary-structure.md, one-off changes)"})
+    change_note = fields.String(allow_none=True, metadata={"description": "why it was cancelled or covered"})
+    moved_from = fields.DateTime(allow_none=True, metadata={"description": "a moved lesson: its planned start"})
 
 
 class JournalGradeSchema(ma.Schema):

@@ -191,6 +191,9 @@ class Lesson(TimestampMixin, Base):
     regular_teacher_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     cancelled_at: Mapped[datetime | None]
     change_note: Mapped[str | None] = mapped_column(String(300))
+    # A moved lesson's first planned start (a move back there clears it), so exports and pages can say
+    # "перенесён с ..."; set by PATCH /lessons/{id} (services/diary/lessons.py).
+    moved_from: Mapped[datetime | None]
 
 
 class Grade(TimestampMixin, Base):

@@ -13,7 +13,8 @@ from edutrack.db.diary import Attendance, Attestation, ClassStudent, Grade, Less
 
 async def journal_lessons(session: AsyncSession, class_id: int, subject_id: int, starts: datetime,
                           ends: datetime) -> list[Any]:
-    stmt = (select(Lesson.id, Lesson.starts_at, Lesson.topic, Lesson.homework)
+    stmt = (select(Lesson.id, Lesson.starts_at, Lesson.topic, Lesson.homework, Lesson.cancelled_at,
+                   Lesson.change_note, Lesson.moved_from)
             .where(Lesson.class_id == class_id, Lesson.subject_id == subject_id, Lesson.starts_at >= starts,
                    Lesson.starts_at < ends)
             .order_by(Lesson.starts_at, Lesson.id))

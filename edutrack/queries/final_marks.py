@@ -91,3 +91,19 @@ async def subjects_of_student(session: AsyncSession, student_id: int, year_id: i
 
 async def subject_name(session: AsyncSession, subject_id: int) -> str:
     return (await session.execute(select(Subject.name).where(Subject.id == subject_id))).scalar_one()
+
+
+async def class_term_marks(session: AsyncSession, student_ids: list[int], subject_id: int,
+                           year_id: int) -> list[Attestation]:
+    """The term marks of these students in one subject over a year (a class's year marks sheet)."""
+    stmt = (select(Attestation).join(Term, Term.id == Attestation.term_id)
+            .where(Attestation.student_id.in_(student_ids), Attestation.subject_id == subject_id,
+                   Term.academic_year_id == year_id))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def class_year_marks(session: AsyncSession, student_ids: list[int], subject_id: int,
+                           year_id: int) -> list[YearMark]:
+    stmt = select(YearMark).where(YearMark.student_id.in_(student_ids), YearMark.subject_id == subject_id,
+                                  YearMark.academic_year_id == year_id)
+    return list((await session.execute(stmt)).scalars())

@@ -76,7 +76,8 @@ async def lessons_of_teacher(session: AsyncSession, teacher_id: int, starts: dat
     stmt = (
         select(Lesson.id, Lesson.class_id, SchoolClass.name.label("class_name"), Lesson.subject_id,
                Subject.name.label("subject_name"), Lesson.room, Lesson.starts_at, Lesson.ends_at, Lesson.topic,
-               Lesson.homework, func.coalesce(marked.c.marked, 0).label("marked"),
+               Lesson.homework, Lesson.cancelled_at, Lesson.change_note,
+               func.coalesce(marked.c.marked, 0).label("marked"),
                func.coalesce(_student_counts.c.students, 0).label("students"))
         .join(SchoolClass, SchoolClass.id == Lesson.class_id)
         .join(Subject, Subject.id == Lesson.subject_id)
@@ -113,7 +114,8 @@ async def lessons(session: AsyncSession, class_id: int, subject_id: int, starts:
 async def lesson_row(session: AsyncSession, lesson_id: int) -> Any:
     stmt = (
         select(Lesson.id, Lesson.class_id, Lesson.subject_id, Subject.name.label("subject_name"), Lesson.teacher_id,
-               Lesson.regular_teacher_id, Lesson.room, Lesson.starts_at, Lesson.ends_at, Lesson.topic, Lesson.homework)
+               Lesson.regular_teacher_id, Lesson.room, Lesson.starts_at, Lesson.ends_at, Lesson.topic, Lesson.homework,
+               Lesson.cancelled_at, Lesson.change_note, Lesson.moved_from)
         .join(Subject, Subject.id == Lesson.subject_id)
         .where(Lesson.id == lesson_id)
     )

@@ -1,5 +1,5 @@
 // The diary's absence notes (docs/absences.md): a parent tells the class teacher ahead (or on the day) that the
-// chosen child will miss school, and reads the child's notes with the class teacher's decision. A student reads
+// chosen child will miss school (whole days, or some lessons of one day picked from the child's timetable), and reads the child's notes with the class teacher's decision. A student reads
 // their own notes. Follows the child diary.js shows ("edutrack:child"); a decision arriving live (absence_note)
 // reloads the list.
 (function () {
@@ -12,6 +12,7 @@
   var state = { childId: null, user: null };
 
   function form() { return ET.$("note-form"); }
+  function byLessons() { return form().elements.scope.value === "lessons"; }
 
   function errorNode(field) {
     var id = field.id + "-error";
@@ -42,13 +43,14 @@
   function showErrors(errors) {
     var first = null;
     Object.keys(errors).forEach(function (name) {
-      var field = form().elements.namedItem(name);
+      // The lessons' checkboxes answer as one group: the message goes after it, the first box takes the focus.
+      var field = name === "lesson_ids" ? ET.$("note-lessons") : form().elements.namedItem(name);
       if (!field || field.nodeType !== 1) { status(String(errors[name]), "error"); return; }
       var node = errorNode(field);
       node.textContent = Array.isArray(errors[name]) ? errors[name].join(" ") : String(errors[name]);
       field.setAttribute("aria-invalid", "true");
       field.setAttribute("aria-describedby", node.id);
-      if (!first) first = field;
+      if (!first) first = field.tagName === "FIELDSET" ? field.querySelector("input") || field : field;
     });
     if (first) first.focus();
     return Object.keys(errors).length > 0;
@@ -57,9 +59,10 @@
   function check(values) {
     var errors = {};
     var today = ET.isoDay(new Date());
-    if (!values.from) errors.from = t("Choose the first day.");
-    else if (values.from < today) errors.from = t("The first day can be today or later.");
-    if (values.to && values.from && values.to < values.from) errors.to = t("The last day is before the first.");
+    if (!values.from) errors.from = byLessons() ? t("Choose the day.") : t("Choose the first day.");
+    else if (values.from < today) errors.from = byLessons() ? t("The day can be today or later.") : t("The first day can be today or later.");
+    if (!byLessons() && values.to && values.from && values.to < values.from) errors.to = t("The last day is before the first.");
+    if (byLessons() && values.from && !errors.from && !values.lesson_ids.length) errors.lesson_ids = t("Choose at least one lesson.");
     if (values.comment.length > 500) errors.comment = t("At most 500 characters.");
     return errors;
   }
@@ -69,10 +72,12 @@
     clearErrors();
     var f = form();
     var values = { from: f.elements.from.value, to: f.elements.to.value, reason: f.elements.reason.value,
-      comment: f.elements.comment.value.trim() };
+      comment: f.elements.comment.value.trim(), lesson_ids: checkedLessons() };
     if (showErrors(check(values))) return;
-    var body = { student_id: state.childId, from: values.from, reason: values.reason };
-    if (values.to) body.to = values.to;
+    var body = { student_id: state.childId, reason: values.reason };
+    if (byLessons()) body.lesson_ids = values.lesson_ids;
+    else body.from = values.from;
+    if (values.to && !byLessons()) body.to = values.to;
     if (values.comment) body.comment = values.comment;
     var button = f.querySelector("button[type=submit]");
     button.disabled = true;
@@ -89,6 +94,46 @@
     var f = form();
     f.reset();
     f.elements.from.value = ET.isoDay(new Date());
+    showScope();
+  }
+
+  // ---------------------------------------------------------------- a note for some lessons of one day
+
+  function checkedLessons() {
+    return Array.prototype.filter.call(form().querySelectorAll("input[name=lesson_ids]"), function (box) {
+      return box.checked;
+    }).map(function (box) { return Number(box.value); });
+  }
+
+  function showScope() {
+    var lessons = byLessons();
+    ET.$("note-to-field").hidden = lessons;
+    ET.$("note-lessons").hidden = !lessons;
+    ET.$("note-from-label").textContent = lessons ? t("Day") : t("First day");
+    if (lessons) loadLessons();
+  }
+
+  // The chosen child's lessons of the chosen day (cancelled ones are not offered: nobody misses them).
+  var lessonSeq = 0;
+  function loadLessons() {
+    var box = ET.clear(ET.$("note-lesson-list"));
+    var day = form().elements.from.value;
+    if (!day || state.childId === null) { box.append(el("p", { class: "muted", text: t("Choose the day first.") })); return; }
+    var seq = ++lessonSeq;
+    ET.api("/api/v1/schedule/me?from=" + day + "&to=" + day + "&child_id=" + state.childId).then(function (week) {
+      if (seq !== lessonSeq) return;
+      var items = week.items.filter(function (l) { return !l.cancelled; });
+      if (!items.length) { box.append(el("p", { class: "muted", text: t("No lessons on this day.") })); return; }
+      items.forEach(function (l) {
+        var time = new Intl.DateTimeFormat(ET.locale, { timeZone: week.timezone, hour: "2-digit", minute: "2-digit" })
+          .format(new Date(l.starts_at));
+        box.append(el("label", { class: "choice" }, el("input", { type: "checkbox", name: "lesson_ids", value: l.id }),
+          t("%(time)s, %(subject)s", { time: time, subject: l.subject_name })));
+      });
+    }, function (err) {
+      if (seq !== lessonSeq) return;
+      box.append(el("p", { class: "error", role: "alert", text: t("Could not load: %(error)s", { error: err.message }) }));
+    });
   }
 
   function span(note) {
@@ -97,8 +142,11 @@
   }
 
   function noteItem(note) {
+    var lessons = note.lesson_ids && note.lesson_ids.length;
     return el("li", { class: "note", "data-note-id": note.id, "data-status": note.status },
       el("span", { class: "note-days", text: span(note) }), " · ",
+      lessons ? el("span", { class: "note-lessons", text: ET.tn("%(num)s lesson", "%(num)s lessons", lessons) }) : null,
+      lessons ? " · " : null,
       el("span", { class: "note-reason", text: REASONS[note.reason] || note.reason }),
       el("span", { class: "tag note-status note-" + note.status, text: STATUSES[note.status] || note.status }),
       note.comment ? el("p", { class: "note-comment muted", text: note.comment }) : null,
@@ -132,6 +180,7 @@
     form().hidden = state.user.role === "student";  // parents write notes (a teacher may be a parent too)
     if (first) resetForm();
     else clearErrors();
+    if (!first && byLessons()) loadLessons();
     loadNotes();
   });
 
@@ -141,4 +190,6 @@
   });
 
   form().addEventListener("submit", submit);
+  Array.prototype.forEach.call(form().elements.scope, function (radio) { radio.addEventListener("change", showScope); });
+  form().elements.from.addEventListener("change", function () { if (byLessons()) loadLessons(); });
 })();

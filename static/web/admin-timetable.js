@@ -45,14 +45,7 @@
 
   // ---------------------------------------------------------------- the week
 
-  function wallClock(iso, tz) {
-    var parts = {};
-    new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit",
-      hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(new Date(iso)).forEach(function (p) {
-      parts[p.type] = p.value;
-    });
-    return { day: parts.year + "-" + parts.month + "-" + parts.day, time: parts.hour + ":" + parts.minute };
-  }
+  var wallClock = A.wallClock;
 
   function loadWeek() {
     var box = ET.$("week");

@@ -299,5 +299,15 @@
     return ET.api("/api/v1/schools/" + A.schoolId + "/terms");
   };
 
+  // A moment (ISO, UTC) as the school's wall clock: {day: "2026-09-07", time: "09:00"}.
+  A.wallClock = function (iso, tz) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(new Date(iso)).forEach(function (p) {
+      parts[p.type] = p.value;
+    });
+    return { day: parts.year + "-" + parts.month + "-" + parts.day, time: parts.hour + ":" + parts.minute };
+  };
+
   A.date = function (iso) { return iso ? ET.fmt.date(iso.slice(0, 10)) : ""; };
 })();

@@ -19,7 +19,7 @@
   }
 
   function load() {
-    return Promise.all([loadJournal(), loadChanges()]);
+    return Promise.all([loadJournal(), loadChanges(), J.yearMarks.load(state.classId, state.subjectId)]);
   }
 
   function loadJournal() {
@@ -101,15 +101,24 @@
     var head = el("tr", {}, el("th", { scope: "col", class: "grid-name", text: t("Student") }));
     state.columns.forEach(function (col) {
       var when = J.noon(col.day);
+      var cancelled = !!(col.lesson && col.lesson.cancelled);
+      var moved = !cancelled && col.lesson && col.lesson.moved_from ? col.lesson.moved_from : null;
       var label = el("span", { class: "col-date" }, el("span", { class: "col-weekday", text: state.zone.weekday(when) }),
-        el("span", { text: state.zone.short(when) }));
-      var title = col.lesson && col.lesson.topic ? t("Topic: %(topic)s", { topic: col.lesson.topic }) : null;
-      var spoken = el("span", { class: "visually-hidden", text: col.lesson ? t("Lesson of %(date)s", { date: state.zone.day(when) })
+        el("span", { text: state.zone.short(when) }),
+        cancelled ? el("span", { class: "col-cancelled", text: t("cancelled") }) : null,
+        moved ? el("span", { class: "col-moved", text: t("moved") }) : null);
+      var movedText = moved ? t("Moved from %(when)s", { when: state.zone.day(new Date(moved)) + ", " + state.zone.time(moved) }) : null;
+      var title = cancelled ? (col.lesson.change_note ? t("Lesson cancelled: %(note)s", { note: col.lesson.change_note })
+        : t("Lesson cancelled")) : moved ? movedText
+        : col.lesson && col.lesson.topic ? t("Topic: %(topic)s", { topic: col.lesson.topic }) : null;
+      var spoken = el("span", { class: "visually-hidden", text: cancelled ? t("Cancelled lesson of %(date)s", { date: state.zone.day(when) })
+        : moved ? t("Lesson of %(date)s", { date: state.zone.day(when) }) + ". " + movedText
+        : col.lesson ? t("Lesson of %(date)s", { date: state.zone.day(when) })
         : t("Without a lesson, %(date)s", { date: state.zone.day(when) }) });
       label.querySelectorAll("span").forEach(function (part) { part.setAttribute("aria-hidden", "true"); });
       var inner = col.lesson ? J.link({ lesson: col.lesson.id }, "", { class: "col-link" }) : el("span", {});
       inner.append(label, spoken);
-      head.append(el("th", { scope: "col", class: "grid-col", title: title }, inner));
+      head.append(el("th", { scope: "col", class: "grid-col" + (cancelled ? " cancelled" : ""), title: title }, inner));
     });
     head.append(el("th", { scope: "col", class: "num", text: t("Average") }),
       el("th", { scope: "col", class: "num", text: t("For the period") }));

@@ -22,6 +22,10 @@
   }
 
   function attendanceState(lesson) {
+    if (lesson.cancelled) {
+      return el("span", { class: "state lesson-cancelled", text: lesson.change_note
+        ? t("Lesson cancelled: %(note)s", { note: lesson.change_note }) : t("Lesson cancelled") });
+    }
     if (!lesson.students) return el("span", { class: "muted", text: t("The class has no students.") });
     if (lesson.marked >= lesson.students) return el("span", { class: "state state-done", text: t("Attendance taken") });
     if (!lesson.marked) return el("span", { class: "state state-todo", text: t("Attendance not taken yet") });

@@ -90,10 +90,37 @@ async def test_the_class_journal_reads_back_with_the_right_cells(client: TestCli
     theirs = by_name[await name_of(ctx, second)]
     assert theirs[2:] == [None, "н", None, None, None, 1, None]
     topics = list(book["Темы и задания"].iter_rows(values_only=True))
-    assert topics[0] == ("Дата", "Тема", "Домашнее задание")
+    assert topics[0] == ("Дата", "Тема", "Домашнее задание", "Изменение урока")
     assert len(topics) == 4
-    assert topics[1][1:] == ("=HYPERLINK(\"http://example.test\")", None)  # text, not a formula Excel would run
+    assert topics[1][1:] == ("=HYPERLINK(\"http://example.test\")", None, None)  # text, not a formula Excel would run
     assert book["Темы и задания"]["B2"].data_type == "s"
+
+
+async def test_cancelled_and_moved_lessons_are_marked_in_the_journal_and_its_workbook(
+        client: TestClient, ctx: AppContext, graded: tuple[BuiltSchool, list[int]]) -> None:
+    school, _lessons = graded
+    cls, maths = school.classes[0], school.subject_ids["Математика"]
+    later = await add_lessons(ctx, school, cls.id, maths, [date(2026, 10, 5), date(2026, 10, 12)])
+    admin = auth(ctx, school.admin)
+    resp = await client.put(f"/api/v1/lessons/{later[0]}/cancellation", headers=admin, json={"note": "Карантин"})
+    assert resp.status == 200, await resp.text()
+    # The last one moves from 12.10 09:00 UTC (12:00 in Moscow) to 14.10.
+    resp = await client.patch(f"/api/v1/lessons/{later[1]}", headers=admin, json={
+        "starts_at": "2026-10-14T09:00:00+00:00", "ends_at": "2026-10-14T09:45:00+00:00"})
+    assert resp.status == 200, await resp.text()
+    resp = await client.get(f"/api/v1/journal?class_id={cls.id}&subject_id={maths}&term_id={school.term_ids[0]}",
+                            headers=auth(ctx, school.teacher_of(cls.id, maths)))
+    assert resp.status == 200
+    shown = {lesson["id"]: lesson for lesson in (await resp.json())["lessons"]}
+    assert (shown[later[0]]["cancelled"], shown[later[0]]["change_note"]) == (True, "Карантин")
+    assert (shown[later[1]]["cancelled"], shown[later[1]]["moved_from"]) == (False, "2026-10-12T09:00:00+00:00")
+    resp = await client.get(f"/api/v1/classes/{cls.id}/journal.xlsx?subject_id={maths}&term_id={school.term_ids[0]}",
+                            headers=admin)
+    book = openpyxl.load_workbook(io.BytesIO(await resp.read()))
+    header = [c.value for c in next(book["Журнал"].iter_rows(min_row=2, max_row=2))]
+    assert header[2:8] == ["07.09", "14.09", "21.09", "28.09", "05.10 отменён", "14.10 перенесён с 12.10"]
+    topics = list(book["Темы и задания"].iter_rows(values_only=True))
+    assert [row[3] for row in topics[-2:]] == ["Отменён: Карантин", "Перенесён с 12.10.2026 12:00"]
 
 
 async def test_the_term_sheet_reads_back(client: TestClient, ctx: AppContext,
@@ -126,7 +153,17 @@ async def test_the_report_card_is_a_pdf_with_the_name_and_marks_in_cyrillic(
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(await resp.read())).pages)
     assert "Табель успеваемости" in text
     assert f"Ученик: {name}" in text
-    assert "Математика 4,67 5 1 0" in " ".join(text.split()), text
+    assert "Годовая оценка" in " ".join(text.split())
+    assert "Математика 4,67 5 — 1 0" in " ".join(text.split()), text  # no year mark confirmed yet
+    # The teacher confirms the year mark (the mean of the one term mark): the report card prints it.
+    maths = school.subject_ids["Математика"]
+    resp = await client.put("/api/v1/year-marks", headers=auth(ctx, school.teacher_of(school.classes[0].id, maths)),
+                            json={"student_id": first.id, "subject_id": maths, "year_id": school.year_id})
+    assert resp.status == 200, await resp.text()
+    resp = await client.get(f"/api/v1/students/{first.id}/report-card.pdf?term_id={school.term_ids[0]}",
+                            headers=auth(ctx, school.parents(first.id)[0]))
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(await resp.read())).pages)
+    assert "Математика 4,67 5 5 1 0" in " ".join(text.split()), text
     assert "Пропущено уроков: 1, из них без уважительной причины: 0" in text
 
 

@@ -123,3 +123,44 @@ async def test_setting_year_marks_is_rate_limited(client: TestClient, ctx: AppCo
     resp = await client.put("/api/v1/year-marks", headers=teacher.headers, json={
         "student_id": cls.student_ids[0], "subject_id": math, "year_id": school.year_id})
     assert resp.status == 429
+
+
+async def test_a_class_year_marks_sheet_for_the_teacher(client: TestClient, ctx: AppContext, factory: Factory,
+                                                        school: BuiltSchool) -> None:
+    cls, other_cls = school.classes
+    math, history = school.subject(0), school.subject(2)
+    first, second, third = cls.student_ids
+    teacher = await factory.login(school.teacher_of(cls.id, math))
+    t1, t2 = school.term_ids
+    await term_mark(client, teacher, school, first, math, t1, "5")
+    await term_mark(client, teacher, school, first, math, t2, "4")
+    await term_mark(client, teacher, school, second, math, t1, "3")
+    resp = await client.put("/api/v1/year-marks", headers=teacher.headers, json={
+        "student_id": second, "subject_id": math, "year_id": school.year_id, "final": "4", "comment": "Олимпиада"})
+    assert resp.status == 200, await resp.text()
+    url = f"/api/v1/classes/{cls.id}/year-marks?subject_id={math}"
+    resp = await client.get(url, headers=teacher.headers)
+    assert resp.status == 200, await resp.text()
+    data = await resp.json()
+    assert (data["year_id"], data["year_mark_rule"], data["can_edit"]) == (school.year_id, "mean", True)
+    assert [t["id"] for t in data["terms"]] == [t1, t2]
+    rows = {r["id"]: r for r in data["students"]}
+    assert set(rows) == {first, second, third}
+    assert [(t["term_id"], t["final"]) for t in rows[first]["terms"]] == [(t1, "5"), (t2, "4")]
+    assert (rows[first]["proposed"], rows[first]["final"]) == ("5", None)  # 4.5 rounds up at 0.5
+    assert (rows[second]["proposed"], rows[second]["final"], rows[second]["is_override"],
+            rows[second]["comment"]) == ("3", "4", True, "Олимпиада")
+    assert (rows[third]["terms"], rows[third]["proposed"]) == ([], "na")
+    # The class teacher reads every subject of the class without confirming; others are kept out.
+    class_teacher = await factory.login(school.user(cls.class_teacher_id or 0))
+    resp = await client.get(url, headers=class_teacher.headers)
+    assert resp.status == 200
+    assert (await resp.json())["can_edit"] is (cls.class_teacher_id == cls.teacher_by_subject[math])
+    for user, status in ((school.teacher_of(other_cls.id, history), 404), (school.parents(first)[0], 403)):
+        resp = await client.get(url, headers=(await factory.login(user)).headers)
+        assert resp.status == status, user.email
+    other_school = await build_school(ctx, classes=1, students_per_class=1, parents_per_student=1)
+    resp = await client.get(url, headers=(await factory.login(other_school.admin)).headers)
+    assert resp.status == 404
+    resp = await client.get(f"{url}&year_id={other_school.year_id}", headers=teacher.headers)
+    assert resp.status == 422

@@ -71,6 +71,27 @@ async def test_cover_teacher_keeps_that_lesson_only(client: TestClient, ctx: App
     assert resp.status == 403
 
 
+async def test_a_covered_lesson_can_be_moved_and_change_rooms(client: TestClient, ctx: AppContext,
+                                                              factory: Factory, school: BuiltSchool) -> None:
+    """The cover is not assigned to the class: the move is checked against the teacher it replaces."""
+    cls, other_cls = school.classes
+    (lesson_id,) = await add_lessons(ctx, school, cls.id, school.subject(0), [D1], hour=9)
+    cover_user = school.teacher_of(other_cls.id, school.subject(2))
+    admin = await factory.login(school.admin)
+    resp = await client.put(f"/api/v1/lessons/{lesson_id}/cover", json={"teacher_id": cover_user.id},
+                            headers=admin.headers)
+    assert resp.status == 200, await resp.text()
+    resp = await client.patch(f"/api/v1/lessons/{lesson_id}", json={"room": "12"}, headers=admin.headers)
+    assert resp.status == 200, await resp.text()
+    moved_to = datetime(D2.year, D2.month, D2.day, 11, tzinfo=UTC)
+    resp = await client.patch(f"/api/v1/lessons/{lesson_id}", headers=admin.headers, json={
+        "starts_at": moved_to.isoformat(), "ends_at": (moved_to + timedelta(minutes=45)).isoformat()})
+    assert resp.status == 200, await resp.text()
+    lesson = await resp.json()
+    assert (lesson["teacher_id"], lesson["regular_teacher_id"], lesson["room"]) == (
+        cover_user.id, cls.teacher_by_subject[school.subject(0)], "12")
+
+
 async def test_cover_clash_and_who_may_change(client: TestClient, ctx: AppContext, factory: Factory,
                                               school: BuiltSchool) -> None:
     cls, other_cls = school.classes
@@ -159,12 +180,22 @@ async def test_restore_move_and_room_are_announced(client: TestClient, ctx: AppC
     resp = await client.patch(f"/api/v1/lessons/{lesson_id}", json={"starts_at": moved_to, "ends_at": ends},
                               headers=admin.headers)
     assert resp.status == 200, await resp.text()
+    planned = datetime(D1.year, D1.month, D1.day, 9, tzinfo=UTC)
+    assert datetime.fromisoformat((await resp.json())["moved_from"]) == planned
     student = cls.student_ids[0]
     mine = [n.payload["change"] for n in await changes(ctx) if n.user_id == student]
     assert mine == ["cancelled", "restored", "room", "moved"]
+    # Moved again, it still remembers the first plan; moved back there, it is not "moved" any more.
+    later = datetime(D2.year, D2.month, D2.day, 12, tzinfo=UTC)
+    resp = await client.patch(f"/api/v1/lessons/{lesson_id}", headers=admin.headers, json={
+        "starts_at": later.isoformat(), "ends_at": (later + timedelta(minutes=45)).isoformat()})
+    assert datetime.fromisoformat((await resp.json())["moved_from"]) == planned
+    resp = await client.patch(f"/api/v1/lessons/{lesson_id}", headers=admin.headers, json={
+        "starts_at": planned.isoformat(), "ends_at": (planned + timedelta(minutes=45)).isoformat()})
+    assert (await resp.json())["moved_from"] is None
     resp = await client.patch(f"/api/v1/lessons/{lesson_id}", json={"topic": "Причастие"},
                               headers=admin.headers)
-    assert len([n for n in await changes(ctx) if n.user_id == student]) == 4
+    assert len([n for n in await changes(ctx) if n.user_id == student]) == 6
 
 
 async def test_lesson_changes_are_rate_limited(client: TestClient, ctx: AppContext, factory: Factory,
@@ -197,3 +228,18 @@ async def test_a_cancelled_lesson_is_cancelled_in_the_calendar_feed(client: Test
     events = [e for e in icalendar.Calendar.from_ical(await again.read()).walk("VEVENT")
               if str(e["uid"]).startswith(f"lesson-{lesson_id}@")]
     assert [str(e["status"]) for e in events] == ["CANCELLED"]
+
+
+async def test_a_cancelled_lesson_is_marked_on_the_teachers_day(client: TestClient, ctx: AppContext,
+                                                                factory: Factory, school: BuiltSchool) -> None:
+    cls = school.classes[0]
+    (kept,) = await add_lessons(ctx, school, cls.id, school.subject(0), [D1], hour=9)
+    (cancelled,) = await add_lessons(ctx, school, cls.id, school.subject(0), [D1], hour=11)
+    admin = await factory.login(school.admin)
+    resp = await client.put(f"/api/v1/lessons/{cancelled}/cancellation", json={"note": "Экскурсия"},
+                            headers=admin.headers)
+    assert resp.status == 200, await resp.text()
+    teacher = await factory.login(school.teacher_of(cls.id, school.subject(0)))
+    resp = await client.get(f"/api/v1/journal/home?date={D1}", headers=teacher.headers)
+    day = {lesson["id"]: (lesson["cancelled"], lesson["change_note"]) for lesson in (await resp.json())["lessons"]}
+    assert day == {kept: (False, None), cancelled: (True, "Экскурсия")}

@@ -1,11 +1,12 @@
 """In headless Chromium: a parent reports the child's absence on the diary, the class teacher (a second browser
 context) first asks to clarify, then accepts it on the teacher's page, and the parent reads each decision; both pages
 fit a phone, a tablet and a laptop and pass axe-core with the notes on them (docs/absences.md). The diary also
-shows the child's final marks (term and year, docs/final-marks.md), a new one live."""
+shows the child's final marks (term and year, docs/final-marks.md), a new one live; a parent reports some lessons
+of a day, picked from the child's timetable."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from aiohttp.test_utils import TestClient
 from playwright.async_api import expect
@@ -14,7 +15,7 @@ from edutrack.context import AppContext
 from tests.e2e.conftest import WAIT_MS, Browsers, school_year_start, shot
 from tests.e2e.quality import assert_accessible, assert_fits
 from tests.support.factories import Factory
-from tests.support.school import build_school
+from tests.support.school import add_lessons, build_school
 
 
 async def test_a_parents_note_is_questioned_then_accepted_by_the_class_teacher(
@@ -107,4 +108,41 @@ async def test_the_diary_shows_the_childs_term_and_year_marks_live(
     await shot(page, "diary-final-marks")
     await assert_fits(page)
     await assert_accessible(page)
+    browsers.tabs[0].assert_clean()
+
+
+async def test_a_parent_reports_some_lessons_of_a_day(browsers: Browsers, ctx: AppContext, client: TestClient,
+                                                      factory: Factory) -> None:
+    school = await build_school(ctx, classes=1, students_per_class=1, parents_per_student=1,
+                                year_start=school_year_start(date.today()))
+    kid = school.student(0, 0)
+    cls = school.classes[0]
+    tomorrow = date.today() + timedelta(days=1)
+    (maths,) = await add_lessons(ctx, school, cls.id, school.subject_ids["Математика"], [tomorrow], hour=7)
+    await add_lessons(ctx, school, cls.id, school.subject_ids["История"], [tomorrow], hour=8)
+    (cancelled,) = await add_lessons(ctx, school, cls.id, school.subject_ids["Русский язык"], [tomorrow], hour=9)
+    admin = await factory.login(school.admin)
+    resp = await client.put(f"/api/v1/lessons/{cancelled}/cancellation", headers=admin.headers, json={})
+    assert resp.status == 200, await resp.text()
+
+    parent_user = school.parents(kid.id)[0]
+    page = (await browsers.login(parent_user.email, expect_path="/diary")).page
+    form = page.locator("#note-form")
+    await form.get_by_label("отдельные уроки одного дня").check()
+    await expect(page.locator("#note-to")).to_be_hidden()
+    await page.get_by_label("День", exact=True).fill(tomorrow.isoformat())
+    boxes = page.locator("#note-lessons input[type=checkbox]")
+    await expect(boxes).to_have_count(2)  # the cancelled lesson is not offered
+    await expect(page.locator("#note-lessons label")).to_contain_text(["Математика", "История"])
+    await form.get_by_role("button", name="Отправить заявление").click()
+    await expect(page.locator("#note-lessons-error")).to_have_text("Отметьте хотя бы один урок.")
+    await page.locator("#note-lessons label").filter(has_text="Математика").get_by_role("checkbox").check()
+    await form.get_by_role("button", name="Отправить заявление").click()
+    await expect(form.locator(".form-status")).to_have_text("Заявление отправлено классному руководителю.")
+    await expect(page.locator(".note").first.locator(".note-lessons")).to_have_text("1 урок")
+    await assert_fits(page)
+    await assert_accessible(page)
+    parent = await factory.login(parent_user)
+    notes = (await (await client.get(f"/api/v1/absence-notes?student_id={kid.id}", headers=parent.headers)).json())
+    assert [(n["lesson_ids"], n["from"]) for n in notes["items"]] == [([maths], tomorrow.isoformat())]
     browsers.tabs[0].assert_clean()

@@ -126,7 +126,7 @@ async def test_a_superuser_creates_a_school_and_its_administrator(
 
 
 ADMIN_PAGES = ["/admin", "/admin/people", "/admin/classes", "/admin/subjects", "/admin/calendar", "/admin/timetable",
-               "/admin/outbox", "/admin/schools"]
+               "/admin/changes", "/admin/outbox", "/admin/schools"]
 
 
 async def open_what_the_page_can_open(path: str, page: Page) -> None:

@@ -1,8 +1,9 @@
 """The teacher's journal in real Chromium against a real app: attendance of a lesson taken with the keyboard alone
 reaches a parent's open diary live; topic and homework reach the student's diary; a grade is put, changed and
 deleted in the journal grid with its history visible (and appears live in another tab); marks for the period are
-confirmed and overridden with a reason; the class teacher reads the class sheet and the parents. Every screen fits
-375, 768 and 1,280 px, passes axe-core and shows no English."""
+confirmed and overridden with a reason, and so are year marks; a cancelled lesson says so on the day and in the
+grid; the class teacher reads the class sheet and the parents. Every screen fits 375, 768 and 1,280 px, passes
+axe-core and shows no English."""
 
 from __future__ import annotations
 
@@ -301,6 +302,57 @@ async def test_marks_for_the_period_are_confirmed_and_overridden_with_a_reason(
     # The grid's column of the period shows the confirmed marks.
     await expect(page.locator(f'#grid tr[data-student-id="{second}"] .term-mark.final')).to_have_text("5")
     await check_screen(tab)
+    tab.assert_clean()
+
+
+async def test_year_marks_are_confirmed_and_a_cancelled_lesson_is_marked_in_the_grid(
+        browsers: Browsers, school: BuiltSchool, ctx: AppContext, client: TestClient, factory: Factory) -> None:
+    cls = school.classes[0]
+    maths = school.subject_ids["Математика"]
+    teacher_user = school.teacher_of(cls.id, maths)
+    teacher = await factory.login(teacher_user)
+    first, second = cls.student_ids[0], cls.student_ids[1]
+    t1, t2 = school.term_ids
+    for student, term, final in ((first, t1, "5"), (first, t2, "4"), (second, t1, "3")):
+        resp = await client.put("/api/v1/attestations", headers=teacher.headers, json={
+            "student_id": student, "subject_id": maths, "term_id": term, "final": final, "comment": "Итог"})
+        assert resp.status == 200, await resp.text()
+    (lesson,) = await add_lessons(ctx, school, cls.id, maths, [school_today()], hour=6)
+    admin = await factory.login(school.admin)
+    resp = await client.put(f"/api/v1/lessons/{lesson}/cancellation", headers=admin.headers, json={"note": "Карантин"})
+    assert resp.status == 200, await resp.text()
+
+    tab = await browsers.login(teacher_user.email, expect_path="/teacher")
+    page = tab.page
+    await expect(page.locator(f'.day-lesson[data-lesson-id="{lesson}"] .lesson-cancelled')).to_have_text(
+        "Урок отменён: Карантин")
+    await page.locator(".class-item").get_by_role("link", name="Журнал: 5А, Математика").click()
+    column = page.locator("#grid th.grid-col.cancelled")
+    await expect(column).to_have_count(1)
+    await expect(column.locator(".col-cancelled")).to_have_text("отменён")
+    await expect(column).to_have_attribute("title", "Урок отменён: Карантин")
+
+    years = page.locator("#year-marks")
+    one = years.locator(f'tr[data-student-id="{first}"]')
+    two = years.locator(f'tr[data-student-id="{second}"]')
+    await expect(years.locator("caption")).to_contain_text("среднее оценок за периоды года")
+    await expect(one.locator("td")).to_have_text(["5", "4", "5", "—", "не утверждена", re.compile("Утвердить 5")])
+    await one.get_by_role("button", name=re.compile("^Утвердить 5")).click()
+    await expect(one).to_have_attribute("data-state", "confirmed")
+    await expect(one.locator(".final-mark")).to_have_text("5")
+    await expect(page.locator("#year-status")).to_contain_text("оценка 5 утверждена")
+    await two.get_by_role("button", name=re.compile("^Другая оценка")).click()
+    await two.get_by_label("Оценка", exact=True).select_option("4")
+    await two.get_by_role("button", name="Сохранить оценку").click()
+    await expect(page.locator("#year-status")).to_have_text("Укажите причину изменения.")
+    await two.get_by_label("Причина").fill("Олимпиада")
+    await two.get_by_role("button", name="Сохранить оценку").click()
+    await expect(two).to_have_attribute("data-state", "overridden")
+    await expect(two.locator(".state")).to_contain_text("Причина: Олимпиада")
+    await check_screen(tab)
+    resp = await client.get(f"/api/v1/students/{second}/final-marks", headers=teacher.headers)
+    year = next(s for s in (await resp.json())["subjects"] if s["subject_id"] == maths)["year"]
+    assert (year["proposed"], year["final"], year["comment"]) == ("3", "4", "Олимпиада")
     tab.assert_clean()
 
 

@@ -23,9 +23,11 @@ from edutrack.db.models import Notification, Role
 from edutrack.i18n import _, for_recipients
 from edutrack.queries import final_marks as fq
 from edutrack.queries import grades as gq
+from edutrack.queries import journal as journal_q
 from edutrack.queries import membership
+from edutrack.queries.people import person_names
 from edutrack.security.tokens import Principal
-from edutrack.services.diary import permissions
+from edutrack.services.diary import journal, permissions
 from edutrack.services.diary.averages import round_mark
 from edutrack.services.diary.grades import visible_student
 from edutrack.services.diary.notify import journal_changed, notify_students_and_parents
@@ -106,6 +108,43 @@ async def final_marks(ctx: AppContext, who: Principal, student_id: int, year_id:
             "year_mark_rule": school.year_mark_rule,
             "terms": [{"id": t.id, "name": t.name, "starts_on": t.starts_on, "ends_on": t.ends_on} for t in terms],
             "subjects": rows}
+
+
+async def class_year_marks(ctx: AppContext, who: Principal, class_id: int, subject_id: int,
+                           year_id: int | None) -> dict[str, Any]:
+    """A class's year marks in one subject, as the journal shows them: per student the year's term marks, the
+    proposal by the school's rule and the confirmed mark. Read as the journal is read (`journal.open_journal`:
+    the subject's teachers and admins may confirm, the class teacher reads)."""
+    async with ctx.reads() as session:
+        cls, subject, can_edit = await journal.open_journal(session, who, class_id, subject_id)
+        school = await gq.school(session, cls.school_id)
+        assert school is not None
+        year = await fq.year_of_school(session, school.id, year_id, datetime.now(ZoneInfo(school.timezone)).date())
+        if year is None:
+            raise _bad("year_id", _("Unknown academic year for this school"))
+        terms = await fq.terms_of_year(session, year.id)
+        student_ids = await journal_q.student_ids(session, class_id)
+        marks = {(a.student_id, a.term_id): a.final
+                 for a in await fq.class_term_marks(session, student_ids, subject_id, year.id)}
+        years = {y.student_id: y for y in await fq.class_year_marks(session, student_ids, subject_id, year.id)}
+        people = await person_names(session, student_ids)
+    rows = []
+    for student in journal.sorted_students(student_ids, people):
+        sid = student["id"]
+        finals = [marks[(sid, t.id)] for t in terms if (sid, t.id) in marks]
+        confirmed = years.get(sid)
+        rows.append({**student, "terms": [{"term_id": t.id, "final": marks[(sid, t.id)]}
+                                          for t in terms if (sid, t.id) in marks],
+                     "proposed": propose_year(finals, school.year_mark_rule, school.rounding_threshold),
+                     "final": confirmed.final if confirmed else None,
+                     "is_override": confirmed.is_override if confirmed else False,
+                     "comment": confirmed.comment if confirmed else None,
+                     "confirmed_at": confirmed.confirmed_at if confirmed else None})
+    return {"class_id": cls.id, "class_name": cls.name, "subject_id": subject.id, "subject_name": subject.name,
+            "year_id": year.id, "year_name": year.name, "year_mark_rule": school.year_mark_rule,
+            "can_edit": can_edit, "terms": [{"id": t.id, "name": t.name, "starts_on": t.starts_on,
+                                             "ends_on": t.ends_on} for t in terms],
+            "students": rows}
 
 
 async def _class_of(session: AsyncSession, student_id: int, class_id: int | None) -> int:

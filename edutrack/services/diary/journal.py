@@ -72,7 +72,9 @@ def grade_view(row: Any, people: dict[int, PersonName]) -> dict[str, Any]:
 
 def lesson_brief(lesson: Any) -> dict[str, Any]:
     return {"id": lesson.id, "starts_at": lesson.starts_at.astimezone(UTC), "ends_at": lesson.ends_at.astimezone(UTC),
-            "topic": lesson.topic, "homework": lesson.homework, "teacher_id": lesson.teacher_id}
+            "topic": lesson.topic, "homework": lesson.homework, "teacher_id": lesson.teacher_id,
+            "cancelled": lesson.cancelled_at is not None, "change_note": lesson.change_note,
+            "moved_from": lesson.moved_from.astimezone(UTC) if lesson.moved_from else None}
 
 
 # ---------------------------------------------------------------- the teacher's day
@@ -100,6 +102,7 @@ async def home(ctx: AppContext, who: Principal, day: date | None) -> dict[str, A
         "lessons": [{"id": r.id, "class_id": r.class_id, "class_name": r.class_name, "subject_id": r.subject_id,
                      "subject_name": r.subject_name, "room": r.room, "starts_at": r.starts_at.astimezone(UTC),
                      "ends_at": r.ends_at.astimezone(UTC), "topic": r.topic, "homework": r.homework,
+                     "cancelled": r.cancelled_at is not None, "change_note": r.change_note,
                      "marked": r.marked, "students": r.students} for r in lessons],
     }
 

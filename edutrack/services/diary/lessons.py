@@ -49,6 +49,7 @@ def lesson_view(row: Row[Any]) -> dict[str, Any]:
         "ends_at": lesson.ends_at.astimezone(UTC).isoformat(), "topic": lesson.topic, "homework": lesson.homework,
         "cancelled": lesson.cancelled_at is not None, "regular_teacher_id": lesson.regular_teacher_id,
         "change_note": lesson.change_note,
+        "moved_from": lesson.moved_from.astimezone(UTC).isoformat() if lesson.moved_from else None,
     }
 
 
@@ -124,7 +125,13 @@ async def plan_change(session: AsyncSession, who: Principal, lesson: Lesson,
     fields["starts_at"] = _aware(fields["starts_at"], tz)
     fields["ends_at"] = _aware(fields["ends_at"], tz)
     _check_times(fields["starts_at"], fields["ends_at"])
-    await _validate_refs(session, who, fields)
+    # A one-off cover teaches this lesson without being assigned to the class: moving the covered lesson checks
+    # the assignment of the teacher it replaces.
+    checked = dict(fields)
+    if lesson.regular_teacher_id is not None and "teacher_id" not in changes:
+        checked["teacher_id"] = lesson.regular_teacher_id
+    await _validate_refs(session, who, checked)
+    fields["school_id"] = checked["school_id"]
     if fields["school_id"] != lesson.school_id:
         raise errors.ValidationFailed(_("A lesson cannot move to another school"),
                                       details={"class_id": [_("Must be a class of the same school.")]})
@@ -178,8 +185,11 @@ async def update_lesson(ctx: AppContext, who: Principal, lesson_id: int, changes
             if any(k in changes for k in PLANNING_FIELDS):
                 fields, tz = await plan_change(session, who, lesson, changes)
                 await check_conflicts(session, fields, tz, lesson.id)
+                planned = lesson.moved_from or lesson.starts_at
                 for key in PLANNING_FIELDS:
                     setattr(lesson, key, fields[key])
+                if lesson.starts_at != before[0]:
+                    lesson.moved_from = None if lesson.starts_at == planned else planned
             else:
                 await permissions.require_teaches(session, who, lesson.class_id, lesson.subject_id, lesson)
                 tz = await school_tz(session, lesson.school_id)

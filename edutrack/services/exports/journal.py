@@ -99,9 +99,10 @@ async def class_journal(ctx: AppContext, who: Principal, class_id: int, subject_
                    term=term.name, dates=_dates(term))], bold=True)
     _journal_table(sheet, students, lessons, grades, marks, finals, tz)
     topics = book.create_sheet(_("Topics and homework"))
-    _row(topics, [_("Date"), _("Topic"), _("Homework")], bold=True)
+    _row(topics, [_("Date"), _("Topic"), _("Homework"), _("Lesson change")], bold=True)
     for lesson in lessons:
-        _row(topics, [lesson.starts_at.astimezone(tz).replace(tzinfo=None), lesson.topic or "", lesson.homework or ""])
+        _row(topics, [lesson.starts_at.astimezone(tz).replace(tzinfo=None), lesson.topic or "", lesson.homework or "",
+                      _lesson_change(lesson, tz)])
     filename = _("Journal %(class_name)s %(subject)s %(term)s.xlsx", class_name=cls.name, subject=subject_name,
                  term=term.name)
     return Export(_saved(book), filename)
@@ -110,9 +111,11 @@ async def class_journal(ctx: AppContext, who: Principal, class_id: int, subject_
 def _journal_table(sheet: WriteOnlyWorksheet, students: list[Any], lessons: list[Any], grades: list[Any],
                    marks: list[Any], finals: dict[int, str], tz: ZoneInfo) -> None:
     """Students down, lesson days across: attendance (н, оп) and grades in each cell; then the average, the
-    absences and the term mark."""
+    absences and the term mark. A cancelled lesson keeps its column, headed "отменён"; a moved one is at its new
+    date, headed "перенесён с" its planned day."""
     columns: list[tuple[date, int | None]] = [(lesson.starts_at.astimezone(tz).date(), lesson.id)
                                               for lesson in lessons]
+    notes = {lesson.id: _heading_note(lesson, tz) for lesson in lessons}
     by_lesson = {lesson_id: n for n, (_day, lesson_id) in enumerate(columns)}
     first_of_day: dict[date, int] = {}
     for n, (day, _lesson) in enumerate(columns):
@@ -132,7 +135,7 @@ def _journal_table(sheet: WriteOnlyWorksheet, students: list[Any], lessons: list
             cells[(m.student_id, by_lesson[m.lesson_id])].insert(0, _("ABS") if m.status == "absent" else _("LATE"))
             absences[m.student_id] += m.status == "absent"
     order = sorted(range(len(columns)), key=lambda n: (columns[n][0], n))
-    _row(sheet, [_("No."), _("Student"), *(columns[n][0].strftime("%d.%m") for n in order), _("Weighted average"),
+    _row(sheet, [_("No."), _("Student"), *(_heading(columns[n], notes) for n in order), _("Weighted average"),
                  _("Absences"), _("Term mark")], bold=True)
     by_student: dict[int, list[Any]] = defaultdict(list)
     for g in grades:
@@ -143,6 +146,28 @@ def _journal_table(sheet: WriteOnlyWorksheet, students: list[Any], lessons: list
         _row(sheet, [number, st.name, *(" ".join(cells.get((st.id, n), [])) for n in order),
                      None if average is None else round(float(average), 2), absences.get(st.id, 0),
                      _mark(finals.get(st.id))])
+
+
+def _heading_note(lesson: Any, tz: ZoneInfo) -> str:
+    if lesson.cancelled_at is not None:
+        return _("cancelled")
+    if lesson.moved_from is not None:
+        return _("moved from %(date)s", date=lesson.moved_from.astimezone(tz).strftime("%d.%m"))
+    return ""
+
+
+def _heading(column: tuple[date, int | None], notes: dict[int, str]) -> str:
+    day = column[0].strftime("%d.%m")
+    note = notes.get(column[1]) if column[1] is not None else None
+    return f"{day} {note}" if note else day
+
+
+def _lesson_change(lesson: Any, tz: ZoneInfo) -> str:
+    if lesson.cancelled_at is not None:
+        return _("Cancelled: %(note)s", note=lesson.change_note) if lesson.change_note else _("Cancelled")
+    if lesson.moved_from is not None:
+        return _("Moved from %(when)s", when=lesson.moved_from.astimezone(tz).strftime("%d.%m.%Y %H:%M"))
+    return ""
 
 
 async def term_sheet(ctx: AppContext, who: Principal, class_id: int, term_id: int) -> Export:

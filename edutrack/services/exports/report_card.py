@@ -1,4 +1,5 @@
-"""A student's report card for a term, as PDF: per subject the weighted average, the term mark and the absences.
+"""A student's report card for a term, as PDF: per subject the weighted average, the term mark, the confirmed year
+mark of the term's school year (a proposal is not shown: it is not a mark yet) and the absences.
 
 Who may export it, and which subjects it holds, is decided as for the reads it gathers (a student's grades,
 attendance and performance): the student, their parents, the school's admins (every subject), a teacher of the
@@ -22,6 +23,7 @@ from edutrack.context import AppContext
 from edutrack.i18n import _, current_locale
 from edutrack.queries import attendance as attendance_q
 from edutrack.queries import exports as q
+from edutrack.queries import final_marks as fq
 from edutrack.queries import grades as gq
 from edutrack.security.tokens import Principal
 from edutrack.services.diary import permissions
@@ -48,6 +50,7 @@ async def _gather(ctx: AppContext, who: Principal, student_id: int, term_id: int
         marks = await attendance_q.student_marks(session, student_id, starts=lo, ends=hi, teacher_id=scope)
         finals = await q.student_attestations(session, student_id, term_id)
         classes = await q.class_names_of_student(session, student_id, term.academic_year_id)
+        years = {y.subject_id: y.final for y in await fq.year_marks(session, student_id, term.academic_year_id)}
     subjects: dict[int, dict[str, Any]] = {}
     for s in sums:
         average = average_of_sums(s.weighted_sum, s.weight_sum)
@@ -60,7 +63,7 @@ async def _gather(ctx: AppContext, who: Principal, student_id: int, term_id: int
             absences[m.subject_id][0] += 1
             absences[m.subject_id][1] += (m.reason or "unexcused") == "unexcused"
     rows = [{"name": v["name"], "average": v["average"] or "—", "final": _final(finals.get(k)),
-             "absent": absences[k][0], "unexcused": absences[k][1]}
+             "year": _final(years.get(k)), "absent": absences[k][0], "unexcused": absences[k][1]}
             for k, v in sorted(subjects.items(), key=lambda item: item[1]["name"])]
     return {"student": student.name, "school": school.name, "term": term, "classes": classes, "rows": rows}
 
@@ -97,11 +100,13 @@ def _document(data: dict[str, Any]) -> FPDF:
         pdf.cell(0, 7, line, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font(FAMILY, "", 11)
-    with pdf.table(col_widths=(70, 30, 30, 30, 30), text_align=("LEFT", "CENTER", "CENTER", "CENTER", "CENTER"),
+    with pdf.table(col_widths=(60, 26, 26, 26, 26, 26),
+                   text_align=("LEFT", "CENTER", "CENTER", "CENTER", "CENTER", "CENTER"),
                    headings_style=FontFace(emphasis="BOLD"), line_height=7) as table:
-        table.row([_("Subject"), _("Weighted average"), _("Term mark"), _("Absences"), _("Without a valid reason")])
+        table.row([_("Subject"), _("Weighted average"), _("Term mark"), _("Year mark"), _("Absences"),
+                   _("Without a valid reason")])
         for r in data["rows"]:
-            table.row([r["name"], r["average"], r["final"], str(r["absent"]), str(r["unexcused"])])
+            table.row([r["name"], r["average"], r["final"], r["year"], str(r["absent"]), str(r["unexcused"])])
     pdf.ln(4)
     total = sum(r["absent"] for r in data["rows"])
     unexcused = sum(r["unexcused"] for r in data["rows"])
