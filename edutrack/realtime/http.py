@@ -56,8 +56,11 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         await conn.run()
     finally:
         # Shielded: when the peer's TCP close cancels the handler (handler_cancellation, on in aiohttp's test
-        # server), presence and the "offline" event must still be settled.
-        await asyncio.shield(_teardown(gateway, conn, request, transport))
+        # server), presence and the "offline" event must still be settled. A task the app owns: at shutdown the
+        # handlers are cancelled first, and the context waits for these (ctx.background.drain) before it closes
+        # Redis; an orphan would take a new connection from the closing pool and leave it open.
+        teardown = gateway.ctx.background.spawn(_teardown(gateway, conn, request, transport), "ws.teardown")
+        await asyncio.shield(teardown)
     return ws
 
 

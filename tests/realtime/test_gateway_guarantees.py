@@ -51,6 +51,7 @@ from tests.realtime.helpers import (
 from tests.support.environment import TEST_JWT_SECRET, AppFactory
 from tests.support.factories import Actor, Factory
 from tests.support.school import build_school
+from tests.support.services import private_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -560,3 +561,35 @@ async def test_every_device_gets_each_notification_once_and_read_markers_follow(
     await phone.close()
     await laptop.close()
     await node_b.close()
+
+
+
+async def test_a_node_shutting_down_settles_its_sockets_before_it_closes_redis(
+        make_client: AppFactory, ctx: AppContext, factory: Factory) -> None:
+    """Shutdown cancels the handler of a socket whose peer vanished; its shielded teardown (presence, the
+    "offline" event) must finish before the node closes its Redis client. Left running, it would find its
+    connection closed under it, reconnect through the closed pool and leave that connection open for good."""
+    world = await make_class_world(ctx, factory)
+    with private_redis("--enable-debug-command", "yes") as server:
+        node = await make_client(redis_url=server.url)
+        ws = await connect(node, world.students[0])
+        await subscribe(ws, world.channel)
+        probe = Redis.from_url(server.url)
+        try:
+            # Redis answers nobody for a moment: the teardown is still waiting on it when the node shuts down.
+            stall = asyncio.create_task(probe.execute_command("DEBUG", "SLEEP", "0.5"))
+            await asyncio.sleep(0.05)
+            assert ws._conn is not None and ws._conn.transport is not None
+            ws._conn.transport.abort()  # the tab is gone without a close frame
+            await asyncio.sleep(0.05)
+            await node.close()
+            await stall
+            left: list[str] = []
+            for _ in range(20):  # the server notices closed connections on its next turns; a leak stays
+                left = [c["name"] for c in await probe.client_list() if c["name"].startswith("edutrack:")]
+                if not left:
+                    break
+                await asyncio.sleep(0.1)
+            assert left == []
+        finally:
+            await probe.aclose()
