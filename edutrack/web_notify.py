@@ -10,7 +10,7 @@ from edutrack.api.http import client_ip, ctx_of, path_int
 from edutrack.api.openapi import doc
 from edutrack.i18n import N_
 from edutrack.i18n.browser import page_catalogues
-from edutrack.services import unsubscribe
+from edutrack.services import ack_links, unsubscribe
 from edutrack.services.chat_channels import parse_channel
 from edutrack.web import CATALOGUES, CORE_SCRIPT, PAGES_TAG, STATIC_DIR, Page, render_page
 
@@ -19,6 +19,7 @@ NOTIFY_SETTINGS = Page("notify-settings", "notifications.html", N_("Notification
 UNSUBSCRIBE = Page("unsubscribe", "unsubscribe.html", N_("Unsubscribe from emails"), ())
 SERVICE_WORKER = STATIC_DIR / "web" / "sw.js"
 NEWS_ACKS = Page("news-acks", "news_acks.html", N_("Who has read it"), ("web/news-acks.js",))
+ACK_LINK = Page("ack-link", "ack_link.html", N_("Confirm you have read it"), ())
 
 
 @doc("Web client: your notification settings: channels per kind, email, quiet hours, the daily digest's hour, "
@@ -73,9 +74,28 @@ async def unsubscribe_confirm(request: web.Request) -> web.Response:
     return render_page(request, UNSUBSCRIBE, token=token, done=True)
 
 
+@doc("Web client: the email's link to confirm a news item or an announcement: asks before it confirms, since mail "
+     "scanners open links (HTML, no login; the signed link is the credential)", tags=PAGES_TAG, auth=False,
+     errors=(404, 429))
+async def ack_link_page(request: web.Request) -> web.Response:
+    await _admit(request)
+    token = request.match_info["token"]
+    ack_links.parse(ctx_of(request).settings, token)
+    return render_page(request, ACK_LINK, token=token, done=False, duplicate=False)
+
+
+@doc("Web client: the confirmation page's button; counts once, as a confirmation in the app does (HTML, no login)",
+     tags=PAGES_TAG, auth=False, errors=(404, 409, 429))
+async def ack_link_confirm(request: web.Request) -> web.Response:
+    await _admit(request)
+    token = request.match_info["token"]
+    found = await ack_links.confirm(ctx_of(request), token, "email")
+    return render_page(request, ACK_LINK, token=token, done=True, duplicate=bool(found["duplicate"]))
+
+
 def setup(app: web.Application) -> None:
     """After `web.setup`: the pages join the catalogues it built."""
-    for page in (NOTIFY_SETTINGS, NEWS_ACKS, UNSUBSCRIBE):
+    for page in (NOTIFY_SETTINGS, NEWS_ACKS, UNSUBSCRIBE, ACK_LINK):
         app[CATALOGUES][page.name] = page_catalogues(STATIC_DIR / s for s in (CORE_SCRIPT, *page.scripts))
     app.router.add_get("/settings/notifications", settings_page)
     app.router.add_get("/sw.js", service_worker)
@@ -83,3 +103,5 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/chat/{channel}/{message_id}/acknowledgements", chat_acks_page)
     app.router.add_get("/unsubscribe/{token}", unsubscribe_page)
     app.router.add_post("/unsubscribe/{token}", unsubscribe_confirm)
+    app.router.add_get("/ack/{token}", ack_link_page)
+    app.router.add_post("/ack/{token}", ack_link_confirm)

@@ -7,10 +7,11 @@ import marshmallow as ma
 from aiohttp import web
 from marshmallow import fields
 
-from edutrack.api.http import ctx_of, json_response, path_int, principal
+from edutrack import errors
+from edutrack.api.http import client_ip, ctx_of, json_response, path_int, principal
 from edutrack.api.news_acks import AckTableSchema
 from edutrack.api.openapi import doc
-from edutrack.services import chat_acks
+from edutrack.services import ack_links, chat_acks
 
 TAGS = ("chats",)
 
@@ -79,9 +80,22 @@ async def room_ack_requests(request: web.Request) -> web.Response:
     return json_response(RoomAckListSchema().dump({"items": items}))
 
 
+@doc("Confirm an announcement by the signed link of a push's \"I have read it\" action (POST, no login: the link is "
+     "the credential; the email's link opens the page /ack/{token}, which asks first)", tags=TAGS, auth=False,
+     response=ChatAckResultSchema, errors=(404, 409, 429))
+async def acknowledge_by_link(request: web.Request) -> web.Response:
+    ctx = ctx_of(request)
+    count, ttl = await ctx.limiter.hit(f"public:ip:{client_ip(request)}", ctx.settings.public_window)
+    if count > ctx.settings.public_max_per_window:
+        raise errors.TooManyRequests(ttl)
+    found = await ack_links.confirm(ctx, request.match_info["token"], "push", (ack_links.CHAT,))
+    return json_response(ChatAckResultSchema().dump(found))
+
+
 def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/v1/chats/{channel}/ack-requests", room_ack_requests)
     r.add_post("/api/v1/chats/{channel}/messages/{message_id}/ack", acknowledge_announcement)
     r.add_get("/api/v1/chats/{channel}/messages/{message_id}/acks", announcement_acks)
     r.add_post("/api/v1/chats/{channel}/messages/{message_id}/ack-reminders", remind_announcement)
+    r.add_post("/api/v1/chat-acks/{token}", acknowledge_by_link)

@@ -10,6 +10,7 @@ from marshmallow import fields
 from edutrack import errors
 from edutrack.api.http import client_ip, ctx_of, json_response, path_int, principal
 from edutrack.api.openapi import doc
+from edutrack.services import ack_links
 from edutrack.services.diary import news_acks
 
 TAGS = ("news",)
@@ -75,14 +76,16 @@ async def acknowledge(request: web.Request) -> web.Response:
     return json_response(_result.dump(found))
 
 
-@doc("Confirm a news item by the one-click link of its email (no login: the signed link is the credential)",
+@doc("Confirm a news item by the signed link of a push's \"I have read it\" action (POST, no login: the link is the "
+     "credential; the email's link opens the page /ack/{token}, which asks first)",
      tags=TAGS, auth=False, response=AckResultSchema, errors=(404, 409, 429))
 async def acknowledge_by_link(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     count, ttl = await ctx.limiter.hit(f"public:ip:{client_ip(request)}", ctx.settings.public_window)
     if count > ctx.settings.public_max_per_window:
         raise errors.TooManyRequests(ttl)
-    return json_response(_result.dump(await news_acks.acknowledge_by_link(ctx, request.match_info["token"])))
+    found = await ack_links.confirm(ctx, request.match_info["token"], "push", (ack_links.NEWS,))
+    return json_response(_result.dump(found))
 
 
 @doc("Who has and has not confirmed a news item, per class (parents per child) and staff: its author, the "

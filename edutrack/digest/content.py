@@ -101,17 +101,17 @@ def describe(row: Notification) -> str:
 
 
 def build_digest(rows: Sequence[Notification], recipient_id: int, names: Mapping[int, PersonName],
-                 ack_link: Callable[[int], str] | None = None) -> Digest:
-    """`ack_link(news_id)`: the recipient's one-click link for news that ask them to confirm."""
+                 ack_link: Callable[[Mapping[str, Any]], str] | None = None) -> Digest:
+    """`ack_link(payload)`: the recipient's link to confirm a news item or an announcement that asks them to
+    ("" for a row that asks nothing)."""
     children: dict[int | None, ChildGroup] = {}
     news: list[dict[str, str]] = []
     messages: list[dict[str, str]] = []
     for row in rows:
         p = row.payload or {}
         if row.kind in ("news", "reminder"):
-            asks = p.get("ack") is True and ack_link is not None and isinstance(p.get("news_id"), int)
             news.append({"title": _s(p, "title"), "summary": _short(_s(p, "summary"), 300),
-                         "ack_link": ack_link(p["news_id"]) if asks and ack_link is not None else ""})
+                         "ack_link": ack_link(p) if ack_link is not None else ""})
         elif row.kind == "message":
             messages.append({"sender": _s(p, "sender") or _("Someone"), "text": _short(_s(p, "text"))})
         else:

@@ -36,11 +36,16 @@ from edutrack.mail.templates import RenderedEmail
 from edutrack.queries import digest as q
 from edutrack.queries import outbox as outbox_q
 from edutrack.queries.people import person_names
-from edutrack.services.diary.news_acks import ack_url
+from edutrack.services import ack_links
 
 log = logging.getLogger(__name__)
 
 USERS_PER_ROUND = 500
+# Users queued at once. Each is one short transaction of several round trips (lock, read, render, insert, mark), so
+# one after another a school-wide announcement to 2,000 offline parents took 30-90 s to queue (25-60 a second,
+# docs/benchmarks.md); the rows of different users never conflict (each transaction locks its own user). Bounded
+# below the relay's connection pool, which the outbox relay shares.
+USERS_AT_ONCE = 6
 
 
 class DigestScheduler:
@@ -75,17 +80,29 @@ class DigestScheduler:
             offline = await self._offline(list(due))
             if offline is None:
                 return queued
-            for user_id in offline:
+            queued += await self._queue_all(offline, due, now)
+            if len(found) < USERS_PER_ROUND:
+                return queued
+
+    async def _queue_all(self, user_ids: list[int], due: dict[int, datetime | None], now: datetime) -> int:
+        gate = asyncio.Semaphore(USERS_AT_ONCE)
+
+        async def one(user_id: int) -> bool:
+            async with gate:
                 try:
-                    if await self.queue_digest(user_id, digest_until=due[user_id], now=now):
-                        queued += 1
+                    return await self.queue_digest(user_id, digest_until=due[user_id], now=now)
                 except (SQLAlchemyError, OSError):
                     raise
                 except Exception:
                     # One user's bad payload (a template error) must not stop everyone else's digests.
                     log.exception("digest for one user failed; skipped this round", extra={"user_id": user_id})
-            if len(found) < USERS_PER_ROUND:
-                return queued
+                    return False
+
+        results = await asyncio.gather(*(one(u) for u in user_ids), return_exceptions=True)
+        failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if failure is not None:
+            raise failure  # the database or the network: the round ends, the next one retries
+        return sum(1 for r in results if r is True)
 
     @staticmethod
     def _plan(c: q.Candidate, now: datetime) -> tuple[bool, datetime | None]:
@@ -141,7 +158,7 @@ class DigestScheduler:
             about = sorted({r.about_user_id for r in rows if r.about_user_id is not None})
             names = await person_names(session, about)
             with for_recipients():
-                link = partial(ack_url, self.settings, user_id)
+                link = partial(ack_links.page_url, self.settings, user_id)
                 mail = self._render(user, build_digest(rows, user_id, names, link))
             await outbox_q.insert_many(session, [{
                 "recipient": user.email, "subject": mail.subject, "body_text": mail.text, "body_html": mail.html,

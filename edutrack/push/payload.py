@@ -13,7 +13,7 @@ from edutrack.db.models import Notification, Role
 from edutrack.digest.content import KIND_LABELS, describe, plural_notifications
 from edutrack.i18n import N_, _, for_recipients
 from edutrack.i18n.names import PersonName, first_last
-from edutrack.services.diary.news_acks import ack_url
+from edutrack.services import ack_links
 from edutrack.settings import Settings
 
 BODY_LIMIT = 300
@@ -69,8 +69,9 @@ def build(settings: Settings, rows: Sequence[Notification], role: str,
             payload: dict[str, Any] = {"title": _title(last, names), "body": _short(_body(last)),
                                        "url": base + page_of(last.kind, role), "id": last.id, "tag": f"n{last.id}"}
             p = last.payload or {}
-            if p.get("ack") is True and isinstance(p.get("news_id"), int):
-                payload["ack"] = {"url": ack_url(settings, last.user_id, p["news_id"]), "title": _("I have read it")}
+            confirm = ack_links.api_url(settings, last.user_id, p)
+            if confirm is not None:
+                payload["ack"] = {"url": confirm, "title": _("I have read it")}
         else:
             kinds = {page_of(r.kind, role) for r in rows}
             lines = [_title(r, names) for r in rows[-3:]]

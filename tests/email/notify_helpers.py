@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
 from edutrack.context import AppContext
-from edutrack.db.models import EmailOutbox, Notification
+from edutrack.db.models import EmailOutbox, Notification, User
 from edutrack.digest.scheduler import DigestScheduler
 from edutrack.events import NOTIFICATION_KINDS
 from edutrack.services.diary.notify import notify_users
@@ -65,3 +67,16 @@ def scheduler(ctx: AppContext, settings: Settings, clock: Callable[[], datetime]
 
 def days_ago(days: float) -> datetime:
     return datetime.now(UTC) - timedelta(days=days)
+
+
+async def email_link(ctx: AppContext, settings: Settings, user: User) -> str:
+    """The confirmation link of the user's digest email, as the scheduler renders it (the page that asks first):
+    the user's rows are made old enough to be due, one round of the scheduler runs."""
+    async with ctx.sessions.begin() as session:
+        await session.execute(update(Notification).where(Notification.user_id == user.id)
+                              .values(created_at=datetime.now(UTC) - timedelta(hours=1)))
+    await scheduler(ctx, settings).run_once()
+    text = (await outbox_of(ctx, user.id))[0].body_text
+    found = re.search(r"https?://\S+/ack/\S+", text)
+    assert found is not None, text
+    return urllib.parse.urlsplit(found.group(0)).path

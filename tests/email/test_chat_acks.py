@@ -4,11 +4,16 @@ ACK_REMIND_INTERVAL; who may confirm, read the table and ask (docs/notifications
 
 from __future__ import annotations
 
+import urllib.parse
+
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from edutrack.context import AppContext
 from edutrack.db.models import Notification, User
+from edutrack.services import ack_links
+from edutrack.settings import Settings
+from tests.email.notify_helpers import email_link
 from tests.realtime.helpers import connect, recv_until, send, subscribe
 from tests.support.diary import auth, body_of
 from tests.support.school import BuiltSchool, build_school
@@ -158,3 +163,53 @@ async def test_reminders_reach_only_who_has_not_confirmed_once_per_interval(
     late = await body_of(await client.post(f"{base(room, any_one)}/ack-reminders", headers=admin), 429)
     assert late["error"]["code"] == "rate_limited"
     assert await kinds_of(ctx, "reminder", room, any_one) == {a1.id, b1.id}
+
+
+async def test_the_email_page_and_the_push_link_confirm_an_announcement_once(
+    client: TestClient, ctx: AppContext, settings: Settings,
+) -> None:
+    school = await build_school(ctx, classes=1, students_per_class=2)
+    room = f"announcements:{school.id}"
+    author = await connect(client, token=token_of(ctx, school.admin))
+    await subscribe(author, f"user:{school.admin.id}")
+    message_id = await announce(client, ctx, school.admin, room)
+    s0, s1 = school.classes[0].student_ids
+
+    by_email = school.parents(s0)[0]
+    path = await email_link(ctx, settings, by_email)
+    opened = await client.get(path)  # a mail scanner's visit too: it only shows the page
+    assert opened.status == 200
+    assert f'action="{path}"' in await opened.text()
+    table = await body_of(await client.get(f"{base(room, message_id)}/acks", headers=auth(ctx, school.admin)), 200)
+    assert table["acknowledged"] == 0
+    confirmed = await client.post(path)
+    assert confirmed.status == 200
+    assert "Спасибо" in await confirmed.text()
+    assert "уже" in await (await client.post(path)).text()
+
+    by_push = school.parents(s1)[0]
+    async with ctx.sessions() as session:
+        row = (await session.execute(select(Notification).where(
+            Notification.user_id == by_push.id, Notification.kind == "news"))).scalar_one()
+    link = ack_links.api_url(ctx.settings, by_push.id, row.payload)
+    assert link is not None
+    push_path = urllib.parse.urlsplit(link).path
+    assert push_path.startswith("/api/v1/chat-acks/")
+    first = await body_of(await client.post(push_path), 200)
+    assert (first["channel"], first["message_id"], first["duplicate"]) == (room, message_id, False)
+    assert (await body_of(await client.post(push_path), 200))["duplicate"] is True
+
+    # Forged, or signed for another purpose (a news link on the chat endpoint): not a link of ours.
+    token = push_path.rsplit("/", 1)[1]
+    await body_of(await client.post(push_path[:-3] + "AAA"), 404)
+    await body_of(await client.post(f"/api/v1/news-acks/{token}"), 404)
+    assert (await client.get(f"/ack/{token[:-3]}AAA")).status == 404
+
+    seen = set()
+    while len(seen) < 2:
+        frame, _ = await recv_until(author, lambda f: f["type"] == "chat.ack")
+        seen.add(frame["user_id"])
+    await author.close()
+    assert seen == {by_email.id, by_push.id}
+    table = await body_of(await client.get(f"{base(room, message_id)}/acks", headers=auth(ctx, school.admin)), 200)
+    assert table["acknowledged"] == 2

@@ -276,7 +276,7 @@ async def test_news_that_asks_to_confirm_carries_the_one_click_link(
                                      **Browser().keys()))
     assert await dispatcher(pctx, push_settings).run_once() == 1
     payload = json.loads((await push_rows(pctx, parent.id))[0].body_text)
-    assert payload["ack"]["title"] == "Ознакомлен"
+    assert payload["ack"]["title"] == "Подтверждаю"
     assert payload["url"] == push_settings.public_url + "/news"
     link = payload["ack"]["url"].removeprefix(push_settings.public_url)
     first = await api.post(link)

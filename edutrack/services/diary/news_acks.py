@@ -17,23 +17,13 @@ from edutrack.db.models import Role
 from edutrack.i18n import _
 from edutrack.queries import news as news_q
 from edutrack.queries import news_acks as q
-from edutrack.security.signed import sign, verify
 from edutrack.security.tokens import Principal
 from edutrack.services.ack_table import AckState, ack_group, ack_state, ack_table
 from edutrack.services.diary.notify import notify_users
-from edutrack.settings import Settings
 from edutrack.uow import unit_of_work
 
 ACKS_PER_HOUR = 600
-PURPOSE = "ack"
-LINK_PATH = "/api/v1/news-acks/"
 ACK_EVENT = "news.ack"
-
-
-def ack_url(settings: Settings, user_id: int, news_id: int) -> str:
-    """The one-click link of one recipient's email."""
-    return settings.public_url.rstrip("/") + LINK_PATH + sign(settings.jwt_secret, PURPOSE, str(user_id),
-                                                              str(news_id))
 
 
 async def _readable_news(session: AsyncSession, who: Principal, news_id: int) -> News:
@@ -60,18 +50,6 @@ async def acknowledge(ctx: AppContext, who: Principal, news_id: int, via: str) -
             uow.publish(channel, {"type": ACK_EVENT, "channel": channel, "news_id": news_id,
                                   "user_id": who.user_id, "at": at.isoformat()})
     return {"news_id": news_id, "acknowledged_at": at, "duplicate": duplicate}
-
-
-async def acknowledge_by_link(ctx: AppContext, token: str) -> dict[str, Any]:
-    parts = verify(ctx.settings.jwt_secret, PURPOSE, token)
-    if parts is None or len(parts) != 2 or not all(p.isdigit() for p in parts):
-        raise errors.NotFound(_("This link is not valid."))
-    async with ctx.reads() as session:
-        user = await q.active_user(session, int(parts[0]))
-    if user is None:
-        raise errors.NotFound(_("This link is not valid."))
-    who = Principal(user_id=user.id, role=user.role, school_id=user.school_id, is_superuser=user.is_superuser)
-    return await acknowledge(ctx, who, int(parts[1]), "email")
 
 
 async def _state(session: AsyncSession, news: News) -> AckState:
