@@ -21,7 +21,8 @@ Notification kinds and their payload (every payload has "title", a short Russian
   reminder:   news_id, title, summary, ack (true): the author reminds those who have not confirmed a news item
   message:    channel, message_id, sender_id, sender, text      (private messages only)
   absence_note: note_id, student_id, student_name, from, to, reason, status (pending, accepted, questioned),
-              comment (the parent's on a new note, the class teacher's on a decision)
+              comment (the parent's on a new note, the class teacher's on a decision), files_added (true: a
+              parent attached files to the note after writing it)
   lesson_changed: lesson_id, class_id, subject, date, starts_at, ends_at, room, teacher, change (cover,
               cover_removed, cancelled, restored, moved, room), cancelled, note
   final_mark: student_id, subject_id, subject, term_id (null for a year mark), year_id, period, final,

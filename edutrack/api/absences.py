@@ -9,12 +9,14 @@ import marshmallow as ma
 from aiohttp import web
 from marshmallow import fields, validate
 
+from edutrack.api.attachments import AttachSchema, FileListSchema, FileSchema
 from edutrack.api.http import ctx_of, json_response, load_json, load_query, path_int, principal
 from edutrack.api.openapi import doc
 from edutrack.api.schemas import PageQuerySchema, StrictSchema
 from edutrack.db.absences import NOTE_REASONS, NOTE_STATUSES
 from edutrack.i18n import _
 from edutrack.services.diary import absence_notes
+from edutrack.services.files.store import MAX_ATTACHMENTS
 
 TAGS = ("attendance",)
 ID = validate.Range(min=1, max=2**63 - 1)
@@ -29,6 +31,9 @@ class NoteCreateSchema(StrictSchema):
                              metadata={"description": "only these lessons of the child's class; or from/to"})
     reason = fields.String(required=True, validate=validate.OneOf(NOTE_REASONS))
     comment = fields.String(allow_none=True, validate=validate.Length(max=500))
+    attachments = fields.List(fields.Integer(strict=True, validate=ID), validate=validate.Length(max=MAX_ATTACHMENTS),
+                              metadata={"description": "ids of files you uploaded (POST /files) and not attached "
+                                                       "yet: a doctor's certificate"})
 
     @ma.validates_schema
     def _span(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -68,6 +73,7 @@ class NoteSchema(ma.Schema):
     decided_at = fields.DateTime(allow_none=True)
     decision_comment = fields.String(allow_none=True)
     created_at = fields.DateTime()
+    attachments = fields.List(fields.Nested(FileSchema), metadata={"description": "download: GET /files/{id}"})
 
 
 class NoteListSchema(ma.Schema):
@@ -81,9 +87,11 @@ class NoteQuerySchema(PageQuerySchema):
 
 
 @doc("Write an absence note for your child (parents), ahead or on the day", tags=TAGS, body=NoteCreateSchema,
-     response=NoteSchema, status=201, errors=(403, 404, 422, 429),
-     description="Whole days (from, to) or some lessons of the child's class (lesson_ids). The class teacher and "
-                 "the child's other parents are notified (absence_note).")
+     response=NoteSchema, status=201, errors=(403, 404, 409, 422, 429),
+     description="Whole days (from, to) or some lessons of the child's class (lesson_ids), and optionally your "
+                 "uploaded files (attachments; someone else's or unknown: 404 `file_not_found`, already attached: "
+                 "409 `file_already_attached`). The class teacher and the child's other parents are notified "
+                 "(absence_note).")
 async def create_note(request: web.Request) -> web.Response:
     data = await load_json(request, NoteCreateSchema())
     view = await absence_notes.create_note(ctx_of(request), principal(request), data)
@@ -117,8 +125,21 @@ async def decide_note(request: web.Request) -> web.Response:
     return json_response(NoteSchema().dump(view))
 
 
+@doc("Attach your uploaded files to your child's absence note while it is open (parents)", tags=TAGS,
+     body=AttachSchema, response=FileListSchema, errors=(403, 404, 409, 422, 429),
+     description="A new or questioned note; an accepted one is final (409 `absence_note_decided`). At most 10 "
+                 "files a note. The files are read by whoever reads the note. The class teacher and the child's "
+                 "other parents are notified (absence_note, files_added).")
+async def attach_note_files(request: web.Request) -> web.Response:
+    data = await load_json(request, AttachSchema())
+    items = await absence_notes.attach_files(ctx_of(request), principal(request), path_int(request, "note_id"),
+                                             data["file_ids"])
+    return json_response(FileListSchema().dump({"items": items}))
+
+
 def setup(app: web.Application) -> None:
     app.router.add_post("/api/v1/absence-notes", create_note)
     app.router.add_get("/api/v1/absence-notes", list_notes)
     app.router.add_get("/api/v1/absence-notes/{note_id}", get_note)
     app.router.add_post("/api/v1/absence-notes/{note_id}/decision", decide_note)
+    app.router.add_post("/api/v1/absence-notes/{note_id}/attachments", attach_note_files)

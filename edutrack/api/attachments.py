@@ -74,7 +74,8 @@ async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
         yield data
 
 
-@doc("Upload a file to attach to a chat message, a news item or a lesson's homework", tags=TAGS,
+@doc("Upload a file to attach to a chat message, a news item, a lesson's homework, a hand-in or an absence note",
+     tags=TAGS,
      query=UploadQuerySchema, response=FileSchema, status=201, errors=(413, 415, 422, 429),
      description="The body is the file itself (its name in `name`), or a multipart/form-data form with the file in "
                  "the field `file`. It is stored as it streams in; its type is told by its content and must be an "
@@ -139,8 +140,8 @@ def _range(header: str | None, size: int) -> tuple[int, int] | None:
     return (first, last) if first <= last else (-1, -1)
 
 
-@doc("Download a file: its uploader before it is attached, then whoever can read its message, news item or "
-     "lesson (others: 404)", tags=TAGS, errors=(404,),
+@doc("Download a file: its uploader before it is attached, then whoever can read its message, news item, "
+     "lesson, hand-in or absence note (others: 404)", tags=TAGS, errors=(404,),
      extra_responses={200: "The file", 206: "The requested range (Range: bytes=...)", 304: "Not modified (ETag)",
                       416: "The range is beyond the file"})
 async def download_file(request: web.Request) -> web.StreamResponse:

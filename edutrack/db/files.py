@@ -1,6 +1,7 @@
 """Attachments stored in PostgreSQL: one `files` row per file, its bytes as `file_chunks` rows of
 CHUNK_BYTES (docs/files.md says why PostgreSQL). A file belongs to its uploader until it is attached to one chat
-message, news item, lesson (homework) or homework submission; from then on whoever can read that can download it.
+message, news item, lesson (homework), homework submission or absence note; from then on whoever can read that
+can download it.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ class StoredFile(Base):
     __tablename__ = "files"
     __table_args__ = (
         CheckConstraint("(channel IS NULL) = (message_id IS NULL)", name="message_ref"),
-        CheckConstraint("num_nonnulls(message_id, news_id, lesson_id, submission_id) <= 1", name="one_owner"),
+        CheckConstraint("num_nonnulls(message_id, news_id, lesson_id, submission_id, absence_note_id) <= 1",
+                        name="one_owner"),
         Index("ix_files_message", "channel", "message_id", postgresql_where=text("message_id IS NOT NULL")),
         Index("ix_files_news_id", "news_id", postgresql_where=text("news_id IS NOT NULL")),
         Index("ix_files_lesson_id", "lesson_id", postgresql_where=text("lesson_id IS NOT NULL")),
         Index("ix_files_submission_id", "submission_id", postgresql_where=text("submission_id IS NOT NULL")),
+        Index("ix_files_absence_note_id", "absence_note_id", postgresql_where=text("absence_note_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
@@ -44,6 +47,8 @@ class StoredFile(Base):
     lesson_id: Mapped[int | None] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
     # A student's hand-in (services/diary/handin.py).
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("homework_submissions.id", ondelete="CASCADE"))
+    # A parent's absence note (a doctor's certificate: services/diary/absence_notes.py).
+    absence_note_id: Mapped[int | None] = mapped_column(ForeignKey("absence_notes.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     attached_at: Mapped[datetime | None]
 

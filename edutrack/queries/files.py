@@ -59,7 +59,7 @@ async def school_usage(session: AsyncSession, school_id: int) -> int:
 
 
 async def attach(session: AsyncSession, file_ids: Sequence[int], **target: Any) -> None:
-    """Attach the files (and their thumbnails) to one message, news item or lesson."""
+    """Attach the files (and their thumbnails) to one message, news item, lesson, hand-in or absence note."""
     ids = list(file_ids)
     thumbs = select(StoredFile.thumbnail_id).where(StoredFile.id.in_(ids), StoredFile.thumbnail_id.is_not(None))
     await session.execute(update(StoredFile).where(StoredFile.id.in_(ids) | StoredFile.id.in_(thumbs))
@@ -72,3 +72,15 @@ async def attached_to(session: AsyncSession, **target: Any) -> list[StoredFile]:
     for column, value in target.items():
         stmt = stmt.where(getattr(StoredFile, column) == value)
     return list((await session.execute(stmt)).scalars())
+
+
+async def attached_to_notes(session: AsyncSession, note_ids: Sequence[int]) -> dict[int, list[StoredFile]]:
+    """absence note id -> its files (not thumbnails), in upload order: one query for a page of notes."""
+    found: dict[int, list[StoredFile]] = {note_id: [] for note_id in note_ids}
+    if not found:
+        return found
+    stmt = (select(StoredFile).where(StoredFile.is_thumbnail.is_(False), StoredFile.absence_note_id.in_(list(found)))
+            .order_by(StoredFile.id))
+    for row in (await session.execute(stmt)).scalars():
+        found[row.absence_note_id or 0].append(row)
+    return found

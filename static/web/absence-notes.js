@@ -1,6 +1,7 @@
 // The diary's absence notes (docs/absences.md): a parent tells the class teacher ahead (or on the day) that the
 // chosen child will miss school (whole days, or some lessons of one day picked from the child's timetable), and reads the child's notes with the class teacher's decision. A student reads
-// their own notes. Follows the child diary.js shows ("edutrack:child"); a decision arriving live (absence_note)
+// their own notes. A parent may attach files (a doctor's certificate) to a note when writing it, and later while it
+// is open (new or questioned); everyone who reads the note downloads them. Follows the child diary.js shows ("edutrack:child"); a decision arriving live (absence_note)
 // reloads the list.
 (function () {
   "use strict";
@@ -81,13 +82,47 @@
     if (values.comment) body.comment = values.comment;
     var button = f.querySelector("button[type=submit]");
     button.disabled = true;
-    ET.api("/api/v1/absence-notes", { method: "POST", body: body }).then(function () {
+    uploadAll(f.elements.files.files).then(function (ids) {
+      if (ids.length) body.attachments = ids;
+      return ET.api("/api/v1/absence-notes", { method: "POST", body: body });
+    }).then(function () {
       resetForm();
       status(t("The note is sent to the class teacher."), "ok");
       return loadNotes();
     }, function (err) {
       if (!(err.details && typeof err.details === "object" && showErrors(err.details))) status(err.message, "error");
     }).then(function () { button.disabled = false; });
+  }
+
+  // Each chosen file uploaded (POST /files): their ids, or the first refusal (type, size) as the error.
+  function uploadAll(files) {
+    return Promise.all(Array.prototype.map.call(files || [], function (file) {
+      return ET.upload(file).then(function (meta) { return meta.id; }, function (err) {
+        throw { message: t("%(name)s was not attached: %(error)s", { name: file.name, error: err.message }) };
+      });
+    }));
+  }
+
+  // A note still open takes more files (often what a question asks for): chosen, uploaded, attached at once.
+  function addFiles(note) {
+    var id = "note-add-files-" + note.id;
+    var input = el("input", { type: "file", id: id, class: "visually-hidden", multiple: true });
+    var result = el("span", { class: "form-status", role: "status" });
+    input.addEventListener("change", function () {
+      var chosen = input.files;
+      if (!chosen.length) return;
+      result.textContent = t("Sending…");
+      result.dataset.kind = "";
+      uploadAll(chosen).then(function (ids) {
+        return ET.api("/api/v1/absence-notes/" + note.id + "/attachments", { method: "POST", body: { file_ids: ids } });
+      }).then(function () { return loadNotes(); }, function (err) {
+        input.value = "";
+        result.textContent = err.message;
+        result.dataset.kind = "error";
+      });
+    });
+    return el("p", { class: "note-add-files" },
+      el("label", { for: id, class: "attach-button button secondary", text: t("Attach a file") }), input, " ", result);
   }
 
   function resetForm() {
@@ -152,7 +187,9 @@
       note.comment ? el("p", { class: "note-comment muted", text: note.comment }) : null,
       note.status === "questioned" && note.decision_comment
         ? el("p", { class: "note-decision", text: t("Class teacher: %(comment)s", { comment: note.decision_comment }) })
-        : null);
+        : null,
+      ET.fileLinks(note.attachments),
+      state.user && state.user.role !== "student" && note.status !== "accepted" ? addFiles(note) : null);
   }
 
   function loadNotes() {

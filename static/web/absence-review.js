@@ -1,6 +1,7 @@
 // The class teacher's absence notes (docs/absences.md) on the teacher's day screen: the notes of the classes one
 // leads that wait for a decision (new ones and those questioned before), each accepted or questioned with a
-// comment the parent reads. A note written while the page is open arrives live (absence_note) and the list reloads.
+// comment the parent reads; the files the parent attached (a doctor's certificate) download from the note. A note
+// written (or given a file) while the page is open arrives live (absence_note) and the list reloads.
 (function () {
   "use strict";
   var ET = window.EduTrack;
@@ -72,6 +73,7 @@
         el("span", { class: "tag", text: STATUSES[note.status] || note.status })),
       note.comment ? el("p", { class: "muted", text: t("Parent: %(comment)s", { comment: note.comment }) }) : null,
       note.decision_comment ? el("p", { class: "muted", text: t("Your question: %(comment)s", { comment: note.decision_comment }) }) : null,
+      ET.fileLinks(note.attachments),
       el("div", { class: "form-actions" }, accept, ask), question, status);
   }
 

@@ -395,6 +395,32 @@
     }, function (err) { ET.toast(err.message, "error"); });
   };
 
+  ET.sizeText = function (bytes) {
+    return bytes < 1024 * 1024 ? ET.t("%(size)s KB", { size: Math.max(1, Math.round(bytes / 1024)) })
+      : ET.t("%(size)s MB", { size: (bytes / 1024 / 1024).toFixed(1) });
+  };
+
+  // Attached files ({id, name, type, size, has_thumbnail}) as download buttons, an image with its thumbnail
+  // (fetched with the token, like the file); null for none.
+  ET.fileLinks = function (files) {
+    if (!files || !files.length) return null;
+    var box = ET.el("ul", { class: "attachments" });
+    files.forEach(function (f) {
+      var open = ET.el("button", { type: "button", class: "link-button attachment-link", "data-file-id": f.id,
+        onclick: function () { ET.saveFile(f); } });
+      if (f.has_thumbnail) {
+        var img = ET.el("img", { class: "attachment-thumb", alt: "", width: 120 });
+        ET.fetchFile("/api/v1/files/" + f.id + "/thumbnail").then(function (blob) {
+          img.src = URL.createObjectURL(blob);
+        }, function () { img.remove(); });
+        open.append(img);
+      }
+      open.append(f.name + " (" + ET.sizeText(f.size) + ")");
+      box.append(ET.el("li", { class: "attachment" }, open));
+    });
+    return box;
+  };
+
   // ---------------------------------------------------------------- live connection (/ws)
 
   // Keeps one socket open, re-opens it after a drop (with backoff, at once when the browser is back online),

@@ -2,10 +2,12 @@
 context) first asks to clarify, then accepts it on the teacher's page, and the parent reads each decision; both pages
 fit a phone, a tablet and a laptop and pass axe-core with the notes on them (docs/absences.md). The diary also
 shows the child's final marks (term and year, docs/final-marks.md), a new one live; a parent reports some lessons
-of a day, picked from the child's timetable."""
+of a day, picked from the child's timetable; a parent attaches a certificate's photo in the form and a PDF to the
+open note, and the class teacher sees both (the photo's thumbnail) and downloads the PDF."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from aiohttp.test_utils import TestClient
@@ -14,6 +16,7 @@ from playwright.async_api import expect
 from edutrack.context import AppContext
 from tests.e2e.conftest import WAIT_MS, Browsers, school_year_start, shot
 from tests.e2e.quality import assert_accessible, assert_fits
+from tests.files.helpers import PDF_BYTES, png_bytes
 from tests.support.factories import Factory
 from tests.support.school import add_lessons, build_school
 
@@ -146,3 +149,44 @@ async def test_a_parent_reports_some_lessons_of_a_day(browsers: Browsers, ctx: A
     notes = (await (await client.get(f"/api/v1/absence-notes?student_id={kid.id}", headers=parent.headers)).json())
     assert [(n["lesson_ids"], n["from"]) for n in notes["items"]] == [([maths], tomorrow.isoformat())]
     browsers.tabs[0].assert_clean()
+
+
+async def test_a_parent_attaches_a_certificate_the_class_teacher_downloads_it(browsers: Browsers,
+                                                                              ctx: AppContext) -> None:
+    school = await build_school(ctx, classes=1, students_per_class=1, parents_per_student=1,
+                                year_start=school_year_start(date.today()))
+    kid = school.student(0, 0)
+    class_teacher_id = school.classes[0].class_teacher_id
+    assert class_teacher_id is not None
+    parent = (await browsers.login(school.parents(kid.id)[0].email, expect_path="/diary")).page
+    form = parent.locator("#note-form")
+    await parent.get_by_label("Первый день", exact=True).fill(date.today().isoformat())
+    await form.get_by_label("Файлы (справка от врача, если есть)").set_input_files([
+        {"name": "справка.png", "mimeType": "image/png", "buffer": png_bytes((400, 300))}])
+    await form.get_by_role("button", name="Отправить заявление").click()
+    await expect(form.locator(".form-status")).to_have_text("Заявление отправлено классному руководителю.")
+    note = parent.locator(".note").first
+    await expect(note.locator(".attachment-link")).to_contain_text("справка.png")
+    await expect(note.locator("img.attachment-thumb")).to_have_attribute("src", re.compile("^blob:"))
+    await expect(form.get_by_label("Файлы (справка от врача, если есть)")).to_have_value("")  # the form is reset
+    note_id = await note.get_attribute("data-note-id")
+
+    teacher = (await browsers.login(school.user(class_teacher_id).email, expect_path="/teacher")).page
+    item = teacher.locator(f'.review-note[data-note-id="{note_id}"]')
+    await expect(item.locator("img.attachment-thumb")).to_have_attribute("src", re.compile("^blob:"))
+    # A PDF added to the open note reaches the class teacher's list live.
+    await note.get_by_label("Приложить файл").set_input_files([
+        {"name": "выписка.pdf", "mimeType": "application/pdf", "buffer": PDF_BYTES}])
+    await expect(parent.locator(f'.note[data-note-id="{note_id}"] .attachment-link')).to_have_count(2)
+    pdf_link = item.locator(".attachment-link", has_text="выписка.pdf")
+    await expect(pdf_link).to_contain_text("КБ", timeout=WAIT_MS)
+    await assert_fits(teacher)
+    await assert_accessible(teacher)
+    await assert_accessible(parent)
+    async with teacher.expect_download() as download_info:
+        await pdf_link.click()
+    download = await download_info.value
+    assert download.suggested_filename == "выписка.pdf"
+    assert (await download.path()).read_bytes() == PDF_BYTES  # a small file: a blocking read is nothing
+    for tab in browsers.tabs:
+        tab.assert_clean()

@@ -6,12 +6,14 @@ absences already marked on the lessons it covers (their reason becomes the note'
 such a lesson marks an absence without a reason as excused with the note's reason (`excused_reasons`, called by
 attendance.mark_lesson). Each write is audited (`audit_log`, entity `absence_note`) and notifies the people it
 concerns with `absence_note` notifications: a new note the class teacher and the child's other parents; a
-decision the child and every parent, and on acceptance the teachers of the covered lessons.
+decision the child and every parent, and on acceptance the teachers of the covered lessons. A parent may attach
+files (a doctor's certificate) when writing the note or later while it is open (new or questioned); they are read
+by whoever reads the note (absence_access.py), and a file attached later notifies as a new note does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,20 +23,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from edutrack import errors
 from edutrack.context import AppContext
 from edutrack.db.absences import AbsenceNote
+from edutrack.db.files import StoredFile
 from edutrack.db.models import Notification, Role
 from edutrack.i18n import _, day_month, for_recipients, ngettext
 from edutrack.i18n.names import first_last
 from edutrack.queries import absences as q
+from edutrack.queries import files as files_q
 from edutrack.queries import membership
 from edutrack.queries.grades import insert_audit
 from edutrack.queries.notifications import insert_notifications
 from edutrack.queries.people import person_names
 from edutrack.security.tokens import Principal
+from edutrack.services.diary.absence_access import may_see
 from edutrack.services.diary.notify import journal_changed
+from edutrack.services.files import store as file_store  # a module: the files service imports us through lessons
 from edutrack.uow import unit_of_work
 
 NOTES_PER_HOUR = 30  # per parent: a family with several children, a few corrections
 DECISIONS_PER_HOUR = 600  # per teacher: a morning's notes of a class, twice over
+ATTACHES_PER_HOUR = 60  # per parent: a certificate in a few pages, for a few notes
 MAX_DAYS = 31
 KIND = "absence_note"
 
@@ -49,13 +56,19 @@ async def _admit(ctx: AppContext, who: Principal, action: str, limit: int) -> No
         raise errors.TooManyRequests(retry_after)
 
 
-def note_view(row: Any) -> dict[str, Any]:
+def note_view(row: Any, files: Sequence[StoredFile] = ()) -> dict[str, Any]:
     n: AbsenceNote = row.AbsenceNote
     return {"id": n.id, "student_id": n.student_id, "student_name": row.student_name, "class_id": n.class_id,
             "author_id": n.author_id, "author_name": row.author_name, "from_": n.starts_on, "to": n.ends_on,
             "lesson_ids": list(n.lesson_ids) if n.lesson_ids else None, "reason": n.reason, "comment": n.comment,
             "status": n.status, "decided_by": n.decided_by, "decided_at": n.decided_at,
-            "decision_comment": n.decision_comment, "created_at": n.created_at}
+            "decision_comment": n.decision_comment, "created_at": n.created_at,
+            "attachments": [file_store.file_view(f) for f in files]}
+
+
+async def _view(session: AsyncSession, note_id: int) -> dict[str, Any]:
+    files = await files_q.attached_to_notes(session, [note_id])
+    return note_view(await q.note_row(session, note_id), files[note_id])
 
 
 def _dates(n: AbsenceNote) -> str:
@@ -64,26 +77,31 @@ def _dates(n: AbsenceNote) -> str:
     return f"{day_month(n.starts_on)} – {day_month(n.ends_on)}"
 
 
-async def _notify(session: AsyncSession, n: AbsenceNote, user_ids: Iterable[int],
-                  comment: str | None) -> list[Notification]:
+async def _notify(session: AsyncSession, n: AbsenceNote, user_ids: Iterable[int], comment: str | None,
+                  *, files_added: bool = False) -> list[Notification]:
     names = await person_names(session, [n.student_id])
     name = first_last(names[n.student_id]) if n.student_id in names else ""
     with for_recipients():
         titles = {"pending": _("Absence note for %(name)s: %(dates)s", name=name, dates=_dates(n)),
                   "accepted": _("Absence note for %(name)s accepted: %(dates)s", name=name, dates=_dates(n)),
                   "questioned": _("Absence note for %(name)s questioned: %(dates)s", name=name, dates=_dates(n))}
+        title = (_("A file added to the absence note for %(name)s: %(dates)s", name=name, dates=_dates(n))
+                 if files_added else titles[n.status])
     payload = {"note_id": n.id, "student_id": n.student_id, "student_name": name, "from": n.starts_on.isoformat(),
                "to": n.ends_on.isoformat(), "reason": n.reason, "status": n.status, "comment": comment,
-               "title": titles[n.status]}
+               "files_added": files_added, "title": title}
     rows = [{"user_id": uid, "kind": KIND, "about_user_id": n.student_id, "payload": payload}
             for uid in sorted(set(user_ids))]
     return await insert_notifications(session, rows) if rows else []
 
 
-def _audit(n: AbsenceNote, action: str, actor_id: int) -> dict[str, Any]:
-    state = {"status": n.status, "from": n.starts_on.isoformat(), "to": n.ends_on.isoformat(), "reason": n.reason,
-             "lesson_ids": list(n.lesson_ids) if n.lesson_ids else None, "comment": n.comment,
-             "decision_comment": n.decision_comment}
+def _audit(n: AbsenceNote, action: str, actor_id: int, file_ids: Sequence[int] = ()) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "status": n.status, "from": n.starts_on.isoformat(), "to": n.ends_on.isoformat(), "reason": n.reason,
+        "lesson_ids": list(n.lesson_ids) if n.lesson_ids else None, "comment": n.comment,
+        "decision_comment": n.decision_comment}
+    if file_ids:
+        state["file_ids"] = list(file_ids)
     return {"school_id": n.school_id, "entity": KIND, "entity_id": n.id, "action": action, "actor_id": actor_id,
             "new": state}
 
@@ -125,34 +143,58 @@ async def create_note(ctx: AppContext, who: Principal, data: dict[str, Any]) -> 
         if ends - starts >= timedelta(days=MAX_DAYS):
             raise _bad("to", ngettext("An absence note covers at most %(num)s day",
                                       "An absence note covers at most %(num)s days", MAX_DAYS))
+        files = await file_store.claim(session, who, data.get("attachments") or [])
         note = await q.insert_note(session, {
             "school_id": cls.school_id, "student_id": student_id, "class_id": cls.id, "author_id": who.user_id,
             "starts_on": starts, "ends_on": ends, "lesson_ids": sorted(set(data["lesson_ids"]))
             if data.get("lesson_ids") else None, "reason": data["reason"], "comment": data.get("comment")})
-        await insert_audit(session, [_audit(note, "create", who.user_id)])
+        if files:
+            await files_q.attach(session, [f.id for f in files], absence_note_id=note.id)
+        await insert_audit(session, [_audit(note, "create", who.user_id, [f.id for f in files])])
         others = set(await membership.parent_ids_of(session, student_id)) - {who.user_id}
         teacher = {cls.class_teacher_id} if cls.class_teacher_id else set()
         uow.publish_notifications(await _notify(session, note, others | teacher, note.comment))
-        view = note_view(await q.note_row(session, note.id))
+        view = await _view(session, note.id)
     return view
 
 
-async def _may_see(session: AsyncSession, who: Principal, n: AbsenceNote) -> bool:
-    if who.is_superuser or who.user_id == n.student_id:
-        return True
-    if who.role == Role.ADMIN.value and who.school_id == n.school_id:
-        return True
-    if who.role == Role.TEACHER.value and await q.class_teacher_of(session, n.class_id) == who.user_id:
-        return True
-    return who.role != Role.STUDENT.value and await membership.is_parent_of(session, who.user_id, n.student_id)
+async def attach_files(ctx: AppContext, who: Principal, note_id: int, file_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """A parent of the child adds their uploaded files to a note still open (new or questioned: a question is
+    often "bring the certificate"); an accepted note is final, its files too."""
+    await _admit(ctx, who, "absence-note-files", ATTACHES_PER_HOUR)
+    async with unit_of_work(ctx) as uow:
+        session = uow.session
+        note = await q.note_by_id(session, note_id, for_update=True)
+        if note is None or not await may_see(session, who, note):
+            raise errors.NotFound(_("No such absence note"))
+        if who.role == Role.STUDENT.value or not await membership.is_parent_of(session, who.user_id,
+                                                                                 note.student_id):
+            raise errors.Forbidden(_("Only the child's parents can attach files to an absence note"))
+        if note.status == "accepted":
+            raise errors.Conflict(_("This absence note is already accepted"), code="absence_note_decided")
+        files = await file_store.claim(session, who, file_ids)
+        had = (await files_q.attached_to_notes(session, [note_id]))[note_id]
+        most = file_store.MAX_ATTACHMENTS
+        if len(had) + len(files) > most:
+            raise _bad("file_ids", ngettext("An absence note carries at most %(num)s file",
+                                            "An absence note carries at most %(num)s files", most))
+        await files_q.attach(session, [f.id for f in files], absence_note_id=note_id)
+        await insert_audit(session, [_audit(note, "attach", who.user_id, [f.id for f in files])])
+        others = set(await membership.parent_ids_of(session, note.student_id)) - {who.user_id}
+        teacher = await q.class_teacher_of(session, note.class_id)
+        recipients = others | ({teacher} if teacher else set())
+        uow.publish_notifications(await _notify(session, note, recipients, note.comment, files_added=True))
+        items = [file_store.file_view(f) for f in (await files_q.attached_to_notes(session, [note_id]))[note_id]]
+    return items
 
 
 async def get_note(ctx: AppContext, who: Principal, note_id: int) -> dict[str, Any]:
     async with ctx.reads() as session:
         row = await q.note_row(session, note_id)
-        if row is None or not await _may_see(session, who, row.AbsenceNote):
+        if row is None or not await may_see(session, who, row.AbsenceNote):
             raise errors.NotFound(_("No such absence note"))
-    return note_view(row)
+        view = await _view(session, note_id)
+    return view
 
 
 async def decide_note(ctx: AppContext, who: Principal, note_id: int, data: dict[str, Any]) -> dict[str, Any]:
@@ -161,7 +203,7 @@ async def decide_note(ctx: AppContext, who: Principal, note_id: int, data: dict[
     async with unit_of_work(ctx) as uow:
         session = uow.session
         note = await q.note_by_id(session, note_id, for_update=True)
-        if note is None or not await _may_see(session, who, note):
+        if note is None or not await may_see(session, who, note):
             raise errors.NotFound(_("No such absence note"))
         leads = who.role == Role.TEACHER.value and await q.class_teacher_of(session, note.class_id) == who.user_id
         if not (who.is_superuser or leads or (who.role == Role.ADMIN.value and who.school_id == note.school_id)):
@@ -179,7 +221,7 @@ async def decide_note(ctx: AppContext, who: Principal, note_id: int, data: dict[
                 await journal_changed(session, uow, class_id=class_id, subject_id=subject_id, what="attendance",
                                       actor_id=who.user_id)
         uow.publish_notifications(await _notify(session, note, recipients - {who.user_id}, note.decision_comment))
-        view = note_view(await q.note_row(session, note.id))
+        view = await _view(session, note.id)
     return view
 
 
@@ -190,7 +232,8 @@ async def list_notes(ctx: AppContext, who: Principal, *, student_id: int | None,
     async with ctx.reads() as session:
         scope = await _list_scope(session, who, student_id, class_id)
         rows = await q.notes(session, status=status, limit=limit, offset=offset, **scope)
-    return [note_view(r) for r in rows]
+        files = await files_q.attached_to_notes(session, [r.AbsenceNote.id for r in rows])
+    return [note_view(r, files[r.AbsenceNote.id]) for r in rows]
 
 
 async def _list_scope(session: AsyncSession, who: Principal, student_id: int | None,

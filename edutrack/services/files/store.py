@@ -32,6 +32,7 @@ from edutrack.queries import news as news_q
 from edutrack.security.tokens import Principal
 from edutrack.services import chat_channels
 from edutrack.services.diary import permissions
+from edutrack.services.diary.absence_access import may_read_note
 from edutrack.services.diary.lessons import visible_lesson
 from edutrack.services.files import sniff
 from edutrack.services.files.thumbnails import THUMB_TYPE, make_thumbnail
@@ -188,6 +189,8 @@ async def _may_read(session: AsyncSession, who: Principal, row: StoredFile) -> b
     if row.submission_id is not None:  # a hand-in: the student, their parents, their teachers, the admins
         handed_in = await handin_q.submission_by_id(session, row.submission_id)
         return handed_in is not None and await permissions.can_view_student(session, who, handed_in.student_id)
+    if row.absence_note_id is not None:  # the child, their parents, the class teacher, the school's admins
+        return await may_read_note(session, who, row.absence_note_id)
     return row.owner_id == who.user_id
 
 
