@@ -83,7 +83,7 @@ async def room_ack_requests(request: web.Request) -> web.Response:
 @doc("Confirm an announcement by the signed link of a push's \"I have read it\" action (POST, no login: the link is "
      "the credential; the email's link opens the page /ack/{token}, which asks first)", tags=TAGS, auth=False,
      response=ChatAckResultSchema, errors=(404, 409, 429))
-async def acknowledge_by_link(request: web.Request) -> web.Response:
+async def acknowledge_announcement_by_link(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     count, ttl = await ctx.limiter.hit(f"public:ip:{client_ip(request)}", ctx.settings.public_window)
     if count > ctx.settings.public_max_per_window:
@@ -98,4 +98,4 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/v1/chats/{channel}/messages/{message_id}/ack", acknowledge_announcement)
     r.add_get("/api/v1/chats/{channel}/messages/{message_id}/acks", announcement_acks)
     r.add_post("/api/v1/chats/{channel}/messages/{message_id}/ack-reminders", remind_announcement)
-    r.add_post("/api/v1/chat-acks/{token}", acknowledge_by_link)
+    r.add_post("/api/v1/chat-acks/{token}", acknowledge_announcement_by_link)
