@@ -13,7 +13,7 @@ on node A or B (alternately) subscribed to its feed `user:{id}`; the other is of
 2. email: each offline parent gets one email (their `email` channel, after DIGEST_DELAY): the time until every one
    is an outbox row, and until the sink has received every one and the database says `sent`; lost (an offline
    parent never mailed), duplicated (an outbox id or a recipient received twice), and online parents mailed
-   (must be none). Web push is not built yet (another branch): not measured;
+   (must be none). Web push is not measured (the parents have no push subscription);
 3. acknowledgements: `--acks` online parents send `chat.ack` over their sockets, spread evenly over
    `--ack-seconds`; the author's socket is on node B: the time from each send until the author's `chat.ack`
    frame, which is when the author's page marks that person (static/web/news-acks.js updates its table in place);
@@ -221,7 +221,8 @@ async def main() -> int:
               for _ in range(args.notifiers)]
     result: dict[str, Any] = {"families": args.families, "parents": 2 * args.families,
                               "online_parents": args.families, "relays": args.relays, "notifiers": args.notifiers,
-                              "digest_delay_s": args.digest_delay, "push": "not measured: web push is not built"}
+                              "digest_delay_s": args.digest_delay,
+                              "push": "not measured: the parents have no push subscription"}
     conn = await asyncpg.connect(dsn)
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
     parents: list[Parent] = []
