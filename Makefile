@@ -33,8 +33,11 @@ chromium:
 run: $(STAMP) services
 	$(BIN)/edutrack run
 
+# Two workers, a test file's tests kept together on one (they share module fixtures and some run in order);
+# TEST_WORKERS=0 runs everything in this one process.
+TEST_WORKERS ?= 2
 test: $(STAMP) services chromium
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
