@@ -72,6 +72,13 @@ class PasswordHasher:
         async with self._admitted(self._new):
             return await self._run(self._context.hash, password)
 
+    def refuse_if_full(self) -> None:
+        """Busy now if a new hash would be refused now: lets a caller refuse before work of its own (a database
+        read) that the refusal would waste. `hash` still decides; this only answers early."""
+        lane = self._new
+        if lane.slots.locked() and lane.waiting >= lane.queue_limit:
+            raise Busy(self.retry_after(lane.waiting))
+
     async def hash_if_idle(self, password: str) -> str | None:
         """A new hash if a worker is free now, else None: for work that can wait (a rehash at the next login)."""
         if self._new.slots.locked() or self._all.slots.locked():

@@ -112,6 +112,9 @@ async def _create(ctx: AppContext, new: NewUser) -> User:
     email = new.email.strip().lower()
     check_password_policy(new.password, email, names=(new.first_name, new.last_name, new.middle_name))
     # Refusals first, hashing last: a taken address costs no Argon2 work. The 409 says as much as its timing.
+    # A full hash queue refuses before the database read too: under a registration flood the refused requests
+    # then take no place at the database gate, which logins and every other request need.
+    ctx.passwords.refuse_if_full()
     async with ctx.reads() as session:
         if await q.email_taken(session, email):
             raise _email_taken()
