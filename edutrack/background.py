@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -37,3 +38,16 @@ class BackgroundTasks:
 
     def __len__(self) -> int:
         return len(self._tasks)
+
+
+async def every(stop: asyncio.Event, seconds: Callable[[], float], one_round: Callable[[], Awaitable[object]], *,
+                what: str, expected: tuple[type[BaseException], ...]) -> None:
+    """Run `one_round` until `stop` is set, `seconds()` apart (read each time: tests change the settings). An
+    `expected` failure (the database or the network away) is logged and the next round retries."""
+    while not stop.is_set():
+        try:
+            await one_round()
+        except expected as exc:
+            log.warning("%s round failed; next round retries", what, extra={"error": repr(exc)})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds())

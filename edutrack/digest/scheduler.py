@@ -15,7 +15,6 @@ Several relays may run this at once: each user is handled under a SKIP LOCKED lo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -24,6 +23,7 @@ from functools import partial
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from edutrack.background import every
 from edutrack.context import AppContext
 from edutrack.db.models import User
 from edutrack.digest.content import Digest, build_digest, plural_notifications
@@ -56,13 +56,8 @@ class DigestScheduler:
         self.clock = clock
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except (SQLAlchemyError, OSError) as exc:
-                log.warning("digest round failed; next round retries", extra={"error": repr(exc)})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.settings.digest_interval)
+        await every(stop, lambda: self.settings.digest_interval, self.run_once, what="digest",
+                    expected=(SQLAlchemyError, OSError))
 
     async def run_once(self) -> int:
         """One round; returns how many emails were queued."""

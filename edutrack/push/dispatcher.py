@@ -12,7 +12,6 @@ FOR UPDATE SKIP LOCKED, so several relays can run this at once and each row is p
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -20,6 +19,7 @@ from datetime import datetime
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from edutrack.background import every
 from edutrack.context import AppContext
 from edutrack.digest.timing import in_quiet_hours, system_clock, zone
 from edutrack.events import presence_key
@@ -41,13 +41,8 @@ class PushDispatcher:
         self.clock = clock  # quiet hours are decided on it; tests give their own
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except (SQLAlchemyError, OSError) as exc:
-                log.warning("push round failed; next round retries", extra={"error": repr(exc)})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.settings.push_interval)
+        await every(stop, lambda: self.settings.push_interval, self.run_once, what="push",
+                    expected=(SQLAlchemyError, OSError))
 
     async def run_once(self) -> int:
         """One round; returns how many pushes (outbox rows, one per subscription) were queued."""

@@ -85,7 +85,7 @@
         m.edited_at && !m.deleted ? el("span", { class: "muted", text: " " + t("(edited)") }) : null),
       m.reply_to ? quoteNode(m.reply_to) : null,
       m.deleted || m.text ? el("p", { class: "message-text", text: m.deleted ? t("Message deleted") : m.text }) : null,
-      m.deleted ? null : attachmentsNode(m.attachments || []),
+      m.deleted ? null : ET.fileLinks(m.attachments),
       m.deleted ? null : reactionsNode(c, m),
       c.acks && c.acks[m.id] && !m.deleted ? ackNode(c, c.acks[m.id]) : null,
       m.deleted ? null : messageActions(c, m));
@@ -140,38 +140,13 @@
 
   // ---------------------------------------------------------------- attachments
 
-  function sizeText(bytes) {
-    return bytes < 1024 * 1024 ? t("%(size)s KB", { size: Math.max(1, Math.round(bytes / 1024)) })
-      : t("%(size)s MB", { size: (bytes / 1024 / 1024).toFixed(1) });
-  }
-
-  function attachmentsNode(list) {
-    if (!list.length) return null;
-    var box = el("ul", { class: "attachments" });
-    list.forEach(function (a) {
-      var open = el("button", { type: "button", class: "link-button attachment-link", "data-file-id": a.id,
-        title: t("Download %(name)s", { name: a.name }), onclick: function () { ET.saveFile(a); } });
-      if (a.has_thumbnail) {
-        var img = el("img", { class: "attachment-thumb", alt: a.name, width: 160 });
-        ET.fetchFile("/api/v1/files/" + a.id + "/thumbnail").then(function (blob) {
-          img.src = URL.createObjectURL(blob);
-        }, function () { img.alt = t("The file is not available"); });
-        open.append(img);
-      } else {
-        open.append(a.name + " (" + sizeText(a.size) + ")");
-      }
-      box.append(el("li", { class: "attachment" }, open));
-    });
-    return box;
-  }
-
   var pending = [];  // files uploaded for the next message: {id, name, size, ...}
 
   function renderPending() {
     var box = ET.$("pending-attachments");
     box.replaceChildren();
     pending.forEach(function (a, i) {
-      box.append(el("li", { class: "attachment pending" }, a.name + " (" + sizeText(a.size) + ") ",
+      box.append(el("li", { class: "attachment pending" }, a.name + " (" + ET.sizeText(a.size) + ") ",
         el("button", { type: "button", class: "link-button", text: t("Remove"),
           onclick: function () { pending.splice(i, 1); renderPending(); } })));
     });
