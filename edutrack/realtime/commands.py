@@ -156,8 +156,8 @@ def count(*, required: bool) -> Check:
     return check
 
 
-def user_ids(max_items: int) -> Check:
-    """An optional list of up to `max_items` user ids (positive integers); missing: an empty tuple."""
+def _id_list(max_items: int, refusal: Callable[[str], str]) -> Check:
+    """An optional list of up to `max_items` ids (positive 64-bit integers); missing: an empty tuple."""
 
     def check(data: dict[str, Any], name: str) -> tuple[int, ...]:
         value = data.get(name)
@@ -165,11 +165,15 @@ def user_ids(max_items: int) -> Check:
             return ()
         if not isinstance(value, list) or len(value) > max_items or not all(
                 isinstance(v, int) and not isinstance(v, bool) and 0 < v <= INT64_MAX for v in value):
-            raise ProtocolError(ErrorCode.INVALID_FRAME, _("'%(name)s' must be a list of up to %(max)s user ids",
-                                                           name=name, max=max_items), {name: "invalid"})
+            raise ProtocolError(ErrorCode.INVALID_FRAME, refusal(name), {name: "invalid"})
         return tuple(value)
 
     return check
+
+
+def user_ids(max_items: int) -> Check:
+    return _id_list(max_items, lambda name: _("'%(name)s' must be a list of up to %(max)s user ids", name=name,
+                                              max=max_items))
 
 
 def choices(allowed: tuple[str, ...]) -> Check:
@@ -193,16 +197,6 @@ def flag(data: dict[str, Any], name: str) -> bool:
 
 
 def file_ids(max_items: int) -> Check:
-    """An optional list of up to `max_items` uploaded file ids (attachments); missing: an empty tuple."""
-
-    def check(data: dict[str, Any], name: str) -> tuple[int, ...]:
-        value = data.get(name)
-        if value is None:
-            return ()
-        if not isinstance(value, list) or len(value) > max_items or not all(
-                isinstance(v, int) and not isinstance(v, bool) and 0 < v <= INT64_MAX for v in value):
-            raise ProtocolError(ErrorCode.INVALID_FRAME, _("'%(name)s' must be a list of up to %(max)s file ids",
-                                                           name=name, max=max_items), {name: "invalid"})
-        return tuple(value)
-
-    return check
+    """Uploaded file ids (attachments)."""
+    return _id_list(max_items, lambda name: _("'%(name)s' must be a list of up to %(max)s file ids", name=name,
+                                              max=max_items))
