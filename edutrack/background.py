@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class BackgroundTasks:
@@ -51,3 +53,20 @@ async def every(stop: asyncio.Event, seconds: Callable[[], float], one_round: Ca
             log.warning("%s round failed; next round retries", what, extra={"error": repr(exc)})
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), seconds())
+
+
+async def in_batches(items: Sequence[T], size: int, at_once: int, work: Callable[[list[T]], Awaitable[int]]) -> int:
+    """`work` on `items` in slices of `size`, `at_once` at a time; the sum of what it returns. The first failure
+    is raised once every slice has settled (the others' transactions are their own: committed or rolled back)."""
+    gate = asyncio.Semaphore(at_once)
+
+    async def one(batch: list[T]) -> int:
+        async with gate:
+            return await work(batch)
+
+    results = await asyncio.gather(*(one(list(items[i:i + size])) for i in range(0, len(items), size)),
+                                   return_exceptions=True)
+    failure = next((r for r in results if isinstance(r, BaseException)), None)
+    if failure is not None:
+        raise failure
+    return sum(r for r in results if isinstance(r, int))

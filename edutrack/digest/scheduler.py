@@ -23,9 +23,9 @@ from functools import partial
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from edutrack.background import every
+from edutrack.background import every, in_batches
 from edutrack.context import AppContext
-from edutrack.db.models import User
+from edutrack.db.models import Notification, User
 from edutrack.digest.content import Digest, build_digest, plural_notifications
 from edutrack.digest.headers import digest_headers, preferences_url
 from edutrack.digest.timing import in_quiet_hours, last_digest_moment, system_clock, zone
@@ -41,11 +41,14 @@ from edutrack.services import ack_links
 log = logging.getLogger(__name__)
 
 USERS_PER_ROUND = 500
-# Users queued at once. Each is one short transaction of several round trips (lock, read, render, insert, mark), so
-# one after another a school-wide announcement to 2,000 offline parents took 30-90 s to queue (25-60 a second,
-# docs/benchmarks.md); the rows of different users never conflict (each transaction locks its own user). Bounded
-# below the relay's connection pool, which the outbox relay shares.
-USERS_AT_ONCE = 6
+# Users queued in one transaction. One transaction per user (lock, read, render, insert, mark: about eight round
+# trips each) queued a school-wide announcement to 2,000 offline parents in 12 s at best (docs/benchmarks.md);
+# per batch the round trips are shared and what is left is rendering. Each user's email and the marking of its
+# rows still commit together; a batch only makes several users' commits one.
+USERS_PER_BATCH = 50
+# Batches at once: one renders while another waits on the database. Bounded well below the relay's connection
+# pool, which the outbox relay shares.
+BATCHES_AT_ONCE = 2
 
 
 class DigestScheduler:
@@ -80,24 +83,11 @@ class DigestScheduler:
                 return queued
 
     async def _queue_all(self, user_ids: list[int], due: dict[int, datetime | None], now: datetime) -> int:
-        gate = asyncio.Semaphore(USERS_AT_ONCE)
+        async def batch(users: list[int]) -> int:
+            return await self.queue_batch({u: due[u] for u in users}, now)
 
-        async def one(user_id: int) -> bool:
-            async with gate:
-                try:
-                    return await self.queue_digest(user_id, digest_until=due[user_id], now=now)
-                except (SQLAlchemyError, OSError):
-                    raise
-                except Exception:
-                    # One user's bad payload (a template error) must not stop everyone else's digests.
-                    log.exception("digest for one user failed; skipped this round", extra={"user_id": user_id})
-                    return False
-
-        results = await asyncio.gather(*(one(u) for u in user_ids), return_exceptions=True)
-        failure = next((r for r in results if isinstance(r, BaseException)), None)
-        if failure is not None:
-            raise failure  # the database or the network: the round ends, the next one retries
-        return sum(1 for r in results if r is True)
+        # A failure (the database or the network) ends the round; the next one retries.
+        return await in_batches(user_ids, USERS_PER_BATCH, BATCHES_AT_ONCE, batch)
 
     @staticmethod
     def _plan(c: q.Candidate, now: datetime) -> tuple[bool, datetime | None]:
@@ -138,29 +128,46 @@ class DigestScheduler:
                            now: datetime | None = None) -> bool:
         """Queue one email of the user's rows that are due: the EMAIL rows past the delay and, with
         `digest_until`, the daily digest's rows written until then (the digest marked sent at `now`)."""
-        delay = self.settings.digest_delay
-        until = digest_until
+        return await self.queue_batch({user_id: digest_until}, now or self.clock()) == 1
+
+    async def queue_batch(self, digest_until: dict[int, datetime | None], now: datetime) -> int:
+        """Queue one email per user of `digest_until` (see queue_digest), in one transaction; returns how many."""
         async with self.ctx.sessions.begin() as session:
-            locked = await q.lock_recipient(session, user_id)
-            if locked is None:
-                return False
-            user, sent_at = locked
-            if until is not None and sent_at is not None and sent_at >= until:
-                until = None  # another relay sent this digest while we decided
-            rows = await q.pending_notifications(session, user_id, delay_seconds=delay, digest_until=until)
-            if not rows:
-                return False
-            about = sorted({r.about_user_id for r in rows if r.about_user_id is not None})
+            locked = await q.lock_recipients(session, list(digest_until))
+            until = {u: self._still_due(digest_until[u], r.digest_sent_at) for u, r in locked.items()}
+            pending = await q.pending_notifications(session, until, delay_seconds=self.settings.digest_delay)
+            about = {r.about_user_id for rows in pending.values() for r in rows if r.about_user_id is not None}
             names = await person_names(session, about)
+            emails: list[dict[str, object]] = []
+            emailed: list[int] = []
+            digests: list[int] = []
+            for user_id, rows in pending.items():
+                email = self._email(locked[user_id].user, rows, names)
+                if email is not None:
+                    emails.append(email)
+                    emailed += [r.id for r in rows]
+                    digests += [user_id] if until[user_id] is not None else []
+            await outbox_q.insert_many(session, emails)
+            await q.mark_emailed(session, emailed)
+            await q.mark_digests_sent(session, digests, now)
+        if emails:
+            log.info("digests queued", extra={"users": len(emails), "notifications": len(emailed)})
+        return len(emails)
+
+    @staticmethod
+    def _still_due(until: datetime | None, sent_at: datetime | None) -> datetime | None:
+        """None when another relay sent this daily digest while we decided."""
+        return None if until is not None and sent_at is not None and sent_at >= until else until
+
+    def _email(self, user: User, rows: list[Notification], names: dict[int, PersonName]) -> dict[str, object] | None:
+        """The outbox row of one user's email, or None when it cannot be rendered."""
+        try:
             with for_recipients():
-                link = partial(ack_links.page_url, self.settings, user_id)
-                mail = self._render(user, build_digest(rows, user_id, names, link))
-            await outbox_q.insert_many(session, [{
-                "recipient": user.email, "subject": mail.subject, "body_text": mail.text, "body_html": mail.html,
-                "kind": q.DIGEST_KIND, "user_id": user.id, "headers": digest_headers(self.settings, user.id, rows),
-            }])
-            await q.mark_emailed(session, [r.id for r in rows])
-            if until is not None:
-                await q.mark_digest_sent(session, user_id, now or self.clock())
-        log.info("digest queued", extra={"user_id": user_id, "notifications": len(rows)})
-        return True
+                link = partial(ack_links.page_url, self.settings, user.id)
+                mail = self._render(user, build_digest(rows, user.id, names, link))
+        except Exception:
+            # One user's bad payload (a template error) must not stop everyone else's digests.
+            log.exception("digest for one user failed; skipped this round", extra={"user_id": user.id})
+            return None
+        return {"recipient": user.email, "subject": mail.subject, "body_text": mail.text, "body_html": mail.html,
+                "kind": q.DIGEST_KIND, "user_id": user.id, "headers": digest_headers(self.settings, user.id, rows)}

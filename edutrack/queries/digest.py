@@ -8,7 +8,7 @@ hours, the digest hour) are the scheduler's (digest/timing.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -74,23 +74,28 @@ async def candidates(session: AsyncSession, *, delay_seconds: int, after: int, l
     return [Candidate(**r._mapping) for r in rows]
 
 
-async def lock_recipient(session: AsyncSession, user_id: int) -> tuple[User, datetime | None] | None:
-    """Lock the user's profile (SKIP LOCKED: another relay is already on this user) and re-check that email is
-    still wanted now that we hold the lock. Returns the user and when their last daily digest went out; None
-    means: not this time."""
-    profile = (
-        await session.execute(
-            select(Profile).where(Profile.user_id == user_id).with_for_update(skip_locked=True, key_share=True)
-        )
-    ).scalar_one_or_none()
-    if profile is None or profile.email_notifications == EmailPreference.OFF.value:
-        return None
-    user = await session.get(User, user_id)
-    if user is None or not user.is_active:
-        return None
-    sent = await session.execute(select(NotificationSettings.digest_sent_at)
-                                 .where(NotificationSettings.user_id == user_id))
-    return user, sent.scalar()
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    user: User
+    digest_sent_at: datetime | None  # when their last daily digest went out
+
+
+async def lock_recipients(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, Recipient]:
+    """Lock the users' profiles (SKIP LOCKED: another relay is already on those users) and re-check that email
+    is still wanted now that we hold the locks. The users left out are not for this time."""
+    locked = await session.execute(
+        select(Profile.user_id)
+        .where(Profile.user_id.in_(list(user_ids)), Profile.email_notifications != EmailPreference.OFF.value)
+        .with_for_update(skip_locked=True, key_share=True)
+    )
+    ids = list(locked.scalars())
+    if not ids:
+        return {}
+    users = await session.execute(select(User).where(User.id.in_(ids), User.is_active.is_(True)))
+    sent_rows = await session.execute(select(NotificationSettings.user_id, NotificationSettings.digest_sent_at)
+                                      .where(NotificationSettings.user_id.in_(ids)))
+    sent = {int(u): at for u, at in sent_rows}
+    return {u.id: Recipient(u, sent.get(u.id)) for u in users.unique().scalars()}
 
 
 def _email_due(delay_seconds: int) -> ColumnElement[bool]:
@@ -98,25 +103,34 @@ def _email_due(delay_seconds: int) -> ColumnElement[bool]:
     return and_(Notification.channels.op("&")(EMAIL) != 0, Notification.created_at <= cutoff)
 
 
-async def pending_notifications(session: AsyncSession, user_id: int, *, delay_seconds: int,
-                                digest_until: datetime | None) -> list[Notification]:
-    """The rows of one email: EMAIL rows past the delay and, when the daily digest is due, the DIGEST rows
-    written until its moment. Locked until the commit that marks them emailed."""
+async def pending_notifications(session: AsyncSession, digest_until: Mapping[int, datetime | None], *,
+                                delay_seconds: int) -> dict[int, list[Notification]]:
+    """Per user of `digest_until`, the rows of their email: EMAIL rows past the delay and, where the user's
+    daily digest is due (a moment, not None), the DIGEST rows written until that moment.
+
+    Not locked here: the caller holds the users' profile locks, which keep other schedulers off these users,
+    and the marking UPDATE locks the rows only from then to the commit. Locking them while the emails render
+    made the push dispatcher (which skips locked rows) leave those users' pushes to its next round."""
+    digest_rows = [and_(Notification.user_id == user_id, Notification.created_at <= until)
+                   for user_id, until in digest_until.items() if until is not None]
     wanted = _email_due(delay_seconds)
-    if digest_until is not None:
-        wanted = or_(wanted, and_(Notification.channels.op("&")(DIGEST) != 0,
-                                  Notification.created_at <= digest_until))
+    if digest_rows:
+        wanted = or_(wanted, and_(Notification.channels.op("&")(DIGEST) != 0, or_(*digest_rows)))
     rows = await session.execute(
         select(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None), Notification.emailed_at.is_(None),
-               wanted)
-        .order_by(Notification.id)
-        .with_for_update()
+        .where(Notification.user_id.in_(list(digest_until)), Notification.read_at.is_(None),
+               Notification.emailed_at.is_(None), wanted)
+        .order_by(Notification.user_id, Notification.id)
     )
-    return list(rows.scalars())
+    found: dict[int, list[Notification]] = {}
+    for row in rows.scalars():
+        found.setdefault(row.user_id, []).append(row)
+    return found
 
 
 async def mark_emailed(session: AsyncSession, ids: Sequence[int], at: datetime | None = None) -> None:
+    if not ids:
+        return
     await session.execute(
         update(Notification)
         .where(Notification.id.in_(list(ids)))
@@ -125,8 +139,9 @@ async def mark_emailed(session: AsyncSession, ids: Sequence[int], at: datetime |
     )
 
 
-async def mark_digest_sent(session: AsyncSession, user_id: int, at: datetime) -> None:
-    await session.execute(
-        insert(NotificationSettings).values(user_id=user_id, digest_sent_at=at)
-        .on_conflict_do_update(index_elements=[NotificationSettings.user_id], set_={"digest_sent_at": at})
-    )
+async def mark_digests_sent(session: AsyncSession, user_ids: Sequence[int], at: datetime) -> None:
+    if not user_ids:
+        return
+    statement = insert(NotificationSettings).values([{"user_id": u, "digest_sent_at": at} for u in user_ids])
+    await session.execute(statement.on_conflict_do_update(index_elements=[NotificationSettings.user_id],
+                                                          set_={"digest_sent_at": statement.excluded.digest_sent_at}))

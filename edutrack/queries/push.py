@@ -10,7 +10,7 @@ from datetime import time
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edutrack.db.models import Notification
+from edutrack.db.models import Notification, User
 from edutrack.db.notify import PUSH, PushSubscription
 from edutrack.queries.digest import DEFAULT_TIMEZONE
 
@@ -89,29 +89,52 @@ async def candidates(session: AsyncSession, *, after: int, limit: int) -> list[C
     return [Candidate(**r._mapping) for r in rows]
 
 
-async def lock_waiting(session: AsyncSession, user_id: int) -> list[Notification]:
-    """The user's waiting rows, locked until the commit that marks them (SKIP LOCKED: another dispatcher has
-    them)."""
+async def lock_waiting(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, list[Notification]]:
+    """The users' waiting rows by user, locked until the commit that marks them (SKIP LOCKED: another dispatcher
+    has them)."""
     rows = await session.execute(
         select(Notification)
-        .where(Notification.user_id == user_id, Notification.pushed_at.is_(None), Notification.read_at.is_(None),
-               Notification.channels.op("&")(PUSH) != 0)
-        .order_by(Notification.id)
+        .where(Notification.user_id.in_(list(user_ids)), Notification.pushed_at.is_(None),
+               Notification.read_at.is_(None), Notification.channels.op("&")(PUSH) != 0)
+        .order_by(Notification.user_id, Notification.id)
         .with_for_update(skip_locked=True)
     )
-    return list(rows.scalars())
+    found: dict[int, list[Notification]] = {}
+    for row in rows.scalars():
+        found.setdefault(row.user_id, []).append(row)
+    return found
+
+
+async def subscriptions_by_user(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, list[PushSubscription]]:
+    rows = await session.execute(select(PushSubscription).where(PushSubscription.user_id.in_(list(user_ids)))
+                                 .order_by(PushSubscription.user_id, PushSubscription.id))
+    found: dict[int, list[PushSubscription]] = {}
+    for s in rows.scalars():
+        found.setdefault(s.user_id, []).append(s)
+    return found
+
+
+async def active_roles(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, str]:
+    rows = await session.execute(select(User.id, User.role)
+                                 .where(User.id.in_(list(user_ids)), User.is_active.is_(True)))
+    return {int(i): str(r) for i, r in rows}
 
 
 async def mark_handled(session: AsyncSession, ids: Sequence[int]) -> None:
+    if not ids:
+        return
     await session.execute(update(Notification).where(Notification.id.in_(list(ids)))
                           .values(pushed_at=func.now()).execution_options(synchronize_session=False))
 
 
-async def mark_user_handled(session: AsyncSession, user_id: int) -> None:
-    """Every waiting row of a user with nowhere to push to: nothing is pushed later for them."""
+async def mark_users_handled(session: AsyncSession, user_ids: Sequence[int]) -> None:
+    """Every waiting row of users with nowhere to push to (or who have it live): nothing is pushed later for
+    them."""
+    if not user_ids:
+        return
     await session.execute(
         update(Notification)
-        .where(Notification.user_id == user_id, Notification.pushed_at.is_(None), Notification.read_at.is_(None),
-               Notification.channels.op("&")(PUSH) != 0)
+        .where(Notification.user_id.in_(list(user_ids)), Notification.pushed_at.is_(None),
+               Notification.read_at.is_(None), Notification.channels.op("&")(PUSH) != 0)
         .values(pushed_at=func.now()).execution_options(synchronize_session=False)
     )

@@ -13,7 +13,11 @@ on node A or B (alternately) subscribed to its feed `user:{id}`; the other is of
 2. email: each offline parent gets one email (their `email` channel, after DIGEST_DELAY): the time until every one
    is an outbox row, and until the sink has received every one and the database says `sent`; lost (an offline
    parent never mailed), duplicated (an outbox id or a recipient received twice), and online parents mailed
-   (must be none). Web push is not measured (the parents have no push subscription);
+   (must be none). Web push, the same way: each offline parent has one browser subscribed (`--no-push`: none),
+   whose endpoint is a push service in this process that checks every request's VAPID signature
+   (tests/email/push_service.py); its pushes go out at the dispatcher's default interval (PUSH_INTERVAL 2 s);
+   the time until every one is an outbox row of kind `push`, and until the service has received every one
+   and the database says `sent`; lost, duplicated, online parents pushed, and every payload decrypted;
 3. acknowledgements: `--acks` online parents send `chat.ack` over their sockets, spread evenly over
    `--ack-seconds`; the author's socket is on node B: the time from each send until the author's `chat.ack`
    frame, which is when the author's page marks that person (static/web/news-acks.js updates its table in place);
@@ -45,6 +49,8 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from collections import Counter  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from functools import partial  # noqa: E402
 from typing import Any  # noqa: E402
 
 import aio_pika  # noqa: E402
@@ -57,6 +63,7 @@ from edutrack.db.engine import drop_database, ensure_database  # noqa: E402
 from edutrack.outbox import topology  # noqa: E402
 from edutrack.security.tokens import TokenService  # noqa: E402
 from edutrack.settings import load_settings  # noqa: E402
+from tests.email.push_service import Browser, PushService, running_push_service  # noqa: E402
 
 OUTBOX_ID = re.compile(rb"^X-EduTrack-Outbox-Id: (\d+)", re.MULTILINE)
 EDUTRACK = str(Path(sys.executable).parent / "edutrack")
@@ -78,6 +85,10 @@ class Sink:
         return "250 OK"
 
 
+def push_arrivals(service: PushService | None) -> Counter[str]:
+    return Counter(a.token for a in service.arrivals) if service is not None else Counter()
+
+
 def stats(values: list[float]) -> dict[str, float]:
     """Milliseconds: median, p99, max."""
     if not values:
@@ -88,8 +99,10 @@ def stats(values: list[float]) -> dict[str, float]:
             "max_ms": round(ordered[-1] * 1000, 1)}
 
 
-async def prepare(dsn: str, families: int) -> tuple[int, int, list[tuple[int, int, int]]]:
-    """school, admin, [(student, online parent, offline parent)]."""
+async def prepare(dsn: str, families: int, push: PushService | None,
+                  browser: Browser) -> tuple[int, int, list[tuple[int, int, int]]]:
+    """school, admin, [(student, online parent, offline parent)]; with `push`, each offline parent has one
+    subscription there (the same browser keys for all: the server encrypts each push with a new key anyway)."""
     conn = await asyncpg.connect(dsn)
     try:
         school = await conn.fetchval("INSERT INTO schools (name) VALUES ('Bench') RETURNING id")
@@ -113,6 +126,11 @@ async def prepare(dsn: str, families: int) -> tuple[int, int, list[tuple[int, in
         families_list = [(s, parents[2 * i], parents[2 * i + 1]) for i, s in enumerate(students)]
         await conn.copy_records_to_table("parent_children", columns=["parent_id", "child_id"], records=[
             (p, s) for s, a, b in families_list for p in (a, b)])
+        if push is not None:
+            keys = browser.keys()
+            await conn.copy_records_to_table("push_subscriptions", columns=["user_id", "endpoint", "p256dh", "auth"],
+                                             records=[(b, push.endpoint(f"u{b}"), keys["p256dh"], keys["auth"])
+                                                      for _s, _a, b in families_list])
     finally:
         await conn.close()
     return school, admin, families_list
@@ -156,29 +174,32 @@ async def read_parent(parent: Parent, everyone: asyncio.Event, waiting: list[int
             parent.ack_ok += 1
 
 
-async def watch_email(conn: asyncpg.Connection, sink: Sink, offline: set[str], t0: float,
-                      timeout: float) -> dict[str, Any]:
-    """Until every offline parent's email is an outbox row, then until the sink has them all and they are 'sent'."""
+async def watch_outbox(conn: asyncpg.Connection, push: bool, arrivals: Callable[[], Counter[str]],
+                       wanted: set[str], t0: float, timeout: float) -> dict[str, Any]:
+    """Until every wanted recipient's email (or push) is an outbox row, then until the sink (or push service)
+    has them all and they are 'sent'. `arrivals()`: what reached the sink so far, by recipient."""
     queued_at = sent_at = None
     while time.perf_counter() < t0 + timeout:
         queued, sent = await conn.fetchrow("SELECT count(*), count(*) FILTER (WHERE status = 'sent') "
-                                           "FROM email_outbox")
+                                           "FROM email_outbox WHERE (kind = 'push') = $1", push)
         now = time.perf_counter()
-        if queued_at is None and queued >= len(offline):
+        if queued_at is None and queued >= len(wanted):
             queued_at = now - t0
-        if queued_at is not None and sent == queued and set(sink.recipients) >= offline:
+        if queued_at is not None and sent == queued and set(arrivals()) >= wanted:
             sent_at = now - t0
             break
         await asyncio.sleep(0.1)
     await asyncio.sleep(1.0)  # a late duplicate would land now
+    rows = await conn.fetch("SELECT id, recipient FROM email_outbox WHERE (kind = 'push') = $1", push)
+    arrived = arrivals()
     return {
-        "offline_parents": len(offline),
+        "wanted": len(wanted),
         "all_queued_s": None if queued_at is None else round(queued_at, 1),
         "all_sent_s": None if sent_at is None else round(sent_at, 1),
-        "outbox_rows": await conn.fetchval("SELECT count(*) FROM email_outbox"),
-        "lost": len(offline - set(sink.recipients)),
-        "duplicated": sum(c - 1 for c in sink.ids.values()) + sum(c - 1 for c in sink.recipients.values()),
-        "online_parents_mailed": len(set(sink.recipients) - offline),
+        "outbox_rows": len(rows),
+        "lost": len(wanted - set(arrived)),
+        "duplicated": sum(c - 1 for c in arrived.values()) + len(rows) - len({r["recipient"] for r in rows}),
+        "online_parents_reached": len(set(arrived) - wanted),
     }
 
 
@@ -191,10 +212,14 @@ async def main() -> int:
     parser.add_argument("--relays", type=int, default=1)
     parser.add_argument("--digest-delay", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--no-push", dest="push", action="store_false", help="no push subscriptions")
     args = parser.parse_args()
     resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
 
     sink = Sink()
+    browser = Browser()
+    stack = contextlib.AsyncExitStack()
+    push = await stack.enter_async_context(running_push_service()) if args.push else None
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: SMTP(sink, hostname="bench-sink"), "127.0.0.1", 0)
     namespace = f"bench{uuid.uuid4().hex[:10]}"
@@ -204,12 +229,12 @@ async def main() -> int:
         "ENVIRONMENT": "test", "DATABASE_URL": database_url, "JWT_SECRET": SECRET, "NAMESPACE": namespace,
         "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(server.sockets[0].getsockname()[1]), "DEV_MAIL_CATCHER": "false",
         "LOG_LEVEL": "WARNING", "RELAY_POLL_INTERVAL": "0.1", "DIGEST_INTERVAL": "0.5",
-        "DIGEST_DELAY": str(args.digest_delay), "SMTP_FROM": "school@bench.test",
+        "DIGEST_DELAY": str(args.digest_delay), "SMTP_FROM": "school@bench.test", "PUSH_ALLOW_LOCAL_HTTP": "true",
     }
     settings = load_settings(env, env_file=None)
     await ensure_database(database_url)
     await asyncio.to_thread(migrate, settings)
-    school, admin, families = await prepare(dsn, args.families)
+    school, admin, families = await prepare(dsn, args.families, push, browser)
     tokens = TokenService(SECRET, "HS256", 24 * 3600)
     ports = (18811, 18812)
     child_env = {**os.environ, **env}
@@ -221,9 +246,9 @@ async def main() -> int:
               for _ in range(args.notifiers)]
     result: dict[str, Any] = {"families": args.families, "parents": 2 * args.families,
                               "online_parents": args.families, "relays": args.relays, "notifiers": args.notifiers,
-                              "digest_delay_s": args.digest_delay,
-                              "push": "not measured: the parents have no push subscription"}
+                              "digest_delay_s": args.digest_delay, "push_subscriptions": args.families if push else 0}
     conn = await asyncpg.connect(dsn)
+    push_conn = await asyncpg.connect(dsn)  # the push watcher's: one connection runs one query at a time
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
     parents: list[Parent] = []
     readers: list[asyncio.Task[None]] = []
@@ -279,7 +304,10 @@ async def main() -> int:
         offline = {r["email"] for r in await conn.fetch("SELECT email FROM users WHERE id = ANY($1::bigint[])",
                                                         [b for _s, _a, b in families])}
         t0 = time.perf_counter()
-        mail = asyncio.create_task(watch_email(conn, sink, offline, t0, args.timeout))
+        mail = asyncio.create_task(watch_outbox(conn, False, lambda: sink.recipients, offline, t0, args.timeout))
+        subscribed = {f"u{b}" for _s, _a, b in families} if push is not None else set()
+        pushes = asyncio.create_task(watch_outbox(push_conn, True, partial(push_arrivals, push), subscribed, t0,
+                                                  args.timeout))
         async with http.post(f"http://127.0.0.1:{ports[0]}/api/v1/chats/{room}/messages", headers=headers,
                              json={"text": "Собрание в пятницу в 18:00. Подтвердите, пожалуйста.",
                                    "ack": ["parent"], "client_msg_id": "bench-1"}) as resp:
@@ -293,6 +321,10 @@ async def main() -> int:
                           "missing": sum(1 for got in mine if not got),
                           "duplicated": sum(len(got) - 1 for got in mine if got)}
         result["email"] = await mail
+        pushed = await pushes
+        if push is not None:
+            result["push"] = {**pushed, "service_refused": len(push.refused),
+                              "decrypted": sum(1 for a in push.arrivals if "title" in browser.decrypt(a.body))}
 
         # 3. acknowledgements and the author's table
         ackers = parents[: args.acks]
@@ -338,14 +370,16 @@ async def main() -> int:
             except TimeoutError:
                 proc.kill()
         await conn.close()
+        await push_conn.close()
         server.close()
         connection = await aio_pika.connect(settings.rabbitmq_url)
         await topology.delete(await connection.channel(), settings)
         await connection.close()
         await drop_database(database_url)
+        await stack.aclose()
     print(json.dumps(result, ensure_ascii=False, indent=2))
-    email = result.get("email", {})
-    return 0 if email.get("lost") == 0 and email.get("duplicated") == 0 else 1
+    checked = [result.get("email", {})] + ([result.get("push", {})] if args.push else [])
+    return 0 if all(c.get("lost") == 0 and c.get("duplicated") == 0 for c in checked) else 1
 
 
 if __name__ == "__main__":

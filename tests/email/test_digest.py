@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from edutrack.context import AppContext
 from edutrack.db.models import EmailOutbox, Notification, Profile, User
-from edutrack.digest.scheduler import DigestScheduler
+from edutrack.digest.scheduler import USERS_PER_BATCH, DigestScheduler
 from edutrack.events import presence_key
 from edutrack.notifier.worker import notifier_worker
 from edutrack.outbox.relay import relay_worker
@@ -227,3 +228,22 @@ async def test_open_websocket_holds_the_digest_back_until_the_socket_closes(
     assert [r.recipient for r in await outbox_rows(ctx)] == ["away@example.test", "live@example.test"]
     async with ctx.sessions() as session:
         assert (await session.get(Notification, held)).emailed_at is not None  # type: ignore[union-attr]
+
+
+async def test_users_queued_in_one_batch_each_get_only_their_own_rows(
+    ctx: AppContext, factory: Factory, mail_settings: Settings,
+) -> None:
+    users = [await factory.user("student") for _ in range(USERS_PER_BATCH + 7)]
+    for user in users:
+        await notify(ctx, user, "homework", {"subject": "Алгебра", "text": f"задание-{user.id}"})
+    scheduler = DigestScheduler(ctx)
+    scheduler.settings = mail_settings
+    assert await scheduler.run_once() == len(users)
+    rows = await outbox_rows(ctx)
+    for row in rows:
+        markers = re.findall(r"задание-(\d+)", row.body_text)
+        assert markers == [str(row.user_id)]
+    async with ctx.sessions() as session:
+        waiting = await session.scalar(select(func.count()).select_from(Notification)
+                                       .where(Notification.emailed_at.is_(None)))
+    assert waiting == 0

@@ -84,8 +84,8 @@ async def test_email_and_digest_take_exactly_their_kinds(
     # The day's digest already went out: only the kinds sent by email at once go now.
     await put_prefs(client, parent, {"digest_time": "00:00"})
     async with ctx.sessions.begin() as session:
-        from edutrack.queries.digest import mark_digest_sent
-        await mark_digest_sent(session, parent.id, datetime.now(UTC))
+        from edutrack.queries.digest import mark_digests_sent
+        await mark_digests_sent(session, [parent.id], datetime.now(UTC))
     assert await scheduler(ctx, mail_settings).run_once() == 1
     assert await emailed_kinds(ctx, parent.id) == wanting("email")
     # The next day's digest moment: the digest kinds follow, the rest never.

@@ -304,3 +304,22 @@ async def test_another_refusal_is_dead_lettered_and_keeps_the_subscription(
     assert row.attempts == 1
     assert "403" in (row.last_error or "")
     assert len((await (await api.get(SUBS, headers=parent.headers)).json())["items"]) == 1
+
+
+async def test_users_pushed_in_one_batch_each_get_their_own_push_per_subscription(
+    api: TestClient, pctx: AppContext, people: Factory, push_service: PushService, push_settings: Settings,
+) -> None:
+    two_browsers = await people.actor("parent")
+    graded, absent = await people.actor("parent"), await people.actor("parent")
+    await subscribe(api, two_browsers, push_service, "laptop")
+    await subscribe(api, two_browsers, push_service, "phone")
+    await subscribe(api, graded, push_service, "g")
+    await subscribe(api, absent, push_service, "a")
+    await write_kinds(pctx, two_browsers.id, ("grade",))
+    await write_kinds(pctx, graded.id, ("grade",))
+    await write_kinds(pctx, absent.id, ("attendance",))
+    assert await dispatcher(pctx, push_settings).run_once() == 4
+    titles = {p.id: [json.loads(r.body_text)["title"] for r in await push_rows(pctx, p.id)]
+              for p in (two_browsers, graded, absent)}
+    assert titles == {two_browsers.id: ["Новая оценка"] * 2, graded.id: ["Новая оценка"],
+                      absent.id: ["Посещаемость"]}
