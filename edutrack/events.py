@@ -147,6 +147,18 @@ def journal_changed_event(user_id: int, *, class_id: int, subject_id: int, what:
                      "what": what, "lesson_id": lesson_id}
 
 
+REPORTS_CHANGED = "reports"
+REPORTS_WHATS = ("reported", "resolved")
+
+
+def reports_changed_event(user_id: int, *, chat: str, message_id: int, what: str) -> tuple[str, dict[str, Any]]:
+    """On a moderator's feed: a message of a chat they moderate was reported, or its reports were dealt with."""
+    assert what in REPORTS_WHATS, what
+    channel = f"user:{user_id}"
+    return channel, {"type": REPORTS_CHANGED, "channel": channel, "chat": chat, "message_id": message_id,
+                     "what": what}
+
+
 MEMBERSHIP_CHANGED = "membership.changed"
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack.db.chat_rooms import ChatChannelSetting, ChatModerationAction, ChatReport
 from edutrack.db.chat_rooms import ChatModerationMute as Mute
+from edutrack.db.models import Role, User
 
 
 async def mute(session: AsyncSession, channel: str, user_id: int, until: datetime, by: int,
@@ -174,3 +175,10 @@ async def groups_created_by(session: AsyncSession, user_id: int) -> list[int]:
     rows = await session.execute(text("SELECT id FROM chat_groups WHERE created_by = :u ORDER BY id"),
                                  {"u": user_id})
     return [int(i) for i in rows.scalars()]
+
+
+async def admin_ids(session: AsyncSession, school_id: int) -> list[int]:
+    """The school's active administrators."""
+    rows = await session.execute(select(User.id).where(User.school_id == school_id, User.role == Role.ADMIN.value,
+                                                       User.is_active.is_(True)).order_by(User.id))
+    return list(rows.scalars())

@@ -223,6 +223,17 @@ class Journal(TypedDict):
     lesson_id: int | None
 
 
+class Reports(TypedDict):
+    """On a moderator's own feed: a chat they moderate had a message reported, or its reports were dealt with
+    (services/chat_moderation.py); the report inbox re-reads with its rights."""
+
+    type: Literal["reports"]
+    channel: str
+    chat: str
+    message_id: int
+    what: Literal["reported", "resolved"]
+
+
 class ImportProgress(TypedDict):
     """An onboarding import at work (services/imports/service.py), on the importing admin's own feed."""
 
@@ -283,7 +294,7 @@ SERVER_FRAMES: Mapping[str, type] = {
     "chat.message": ChatMessage, "chat.edited": ChatEdited, "chat.deleted": ChatDeleted, "chat.slow_mode": ChatSlowMode,
     "chat.reactions": ChatReactions, "chat.pinned": ChatPinned,
     "notification": Notification, "read": ReadMarker, "presence": Presence, "typing": Typing,
-    "journal": Journal, "import.progress": ImportProgress, "news.ack.ok": NewsAckOk, "news.ack": NewsAckEvent,
+    "journal": Journal, "reports": Reports, "import.progress": ImportProgress, "news.ack.ok": NewsAckOk, "news.ack": NewsAckEvent,
     "chat.ack.ok": ChatAckOk, "chat.ack": ChatAckEvent,
 }
 # Dropped, never replayed, and the first to go when a client falls behind.

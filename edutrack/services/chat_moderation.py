@@ -51,6 +51,29 @@ async def governs(session: AsyncSession, who: Principal, channel: Channel) -> bo
     return False
 
 
+async def moderators(session: AsyncSession, channel: Channel) -> set[int]:
+    """Who `governs` the chat, superusers aside: its school's admins, its class's class teacher, its group's
+    creator. Their report inboxes follow the chat's reports live."""
+    found: set[int] = set()
+    school = await cc.school_of_channel(session, channel)
+    if school is not None:
+        found.update(await mq.admin_ids(session, school))
+    class_id = cc.class_of(channel)
+    teacher = None if class_id is None else await rq.class_teacher_of(session, class_id)
+    if teacher is not None:
+        found.add(teacher)
+    group = await rq.group_by_id(session, channel.ids[0]) if channel.kind == "group" else None
+    if group is not None and group.created_by is not None:
+        found.add(group.created_by)
+    return found
+
+
+async def reports_changed(uow: UnitOfWork, channel: Channel, message_id: int, what: str) -> None:
+    """After the commit, the inboxes of the chat's moderators re-read (events.REPORTS_CHANGED on their feeds)."""
+    uow.publish_many(events.reports_changed_event(uid, chat=channel.name, message_id=message_id, what=what)
+                     for uid in sorted(await moderators(uow.session, channel)))
+
+
 async def _governed(session: AsyncSession, who: Principal, channel_name: str) -> Channel:
     channel = parse_channel(channel_name)
     if not channel.is_chat:
@@ -249,6 +272,7 @@ async def report(ctx: AppContext, who: Principal, channel_name: str, message_id:
         row = await mq.add_report(session, channel.name, message_id, who.user_id, reason)
         if row is None:
             raise errors.Conflict(_("You already reported this message"), code="already_reported")
+        await reports_changed(uow, channel, message_id, "reported")
         return {"id": row.id, "channel": row.channel, "message_id": row.message_id, "created_at": row.created_at}
 
 
@@ -266,6 +290,7 @@ async def resolve(ctx: AppContext, who: Principal, channel_name: str, report_id:
         if row is None:
             raise errors.NotFound(_("No such open report"))
         await record(uow, who, channel, "report_resolved", message_id=row.message_id)
+        await reports_changed(uow, channel, row.message_id, "resolved")
 
 
 async def log(ctx: AppContext, who: Principal, channel_name: str) -> list[dict[str, Any]]:

@@ -93,5 +93,6 @@ async def decide(ctx: AppContext, who: Principal, report_id: int, outcome: str, 
         for _id, reporter in closed:
             await moderation.record(uow, who, channel, action, target=reporter, message_id=report.message_id,
                                     reason=reason)
+        await moderation.reports_changed(uow, channel, report.message_id, "resolved")
     return {"outcome": outcome, "channel": channel.name, "message_id": report.message_id,
             "resolved": [i for i, _r in closed]}

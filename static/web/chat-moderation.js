@@ -1,7 +1,8 @@
 // Moderation on the chat page. Everyone may report a message of someone else ("Report": chat.js puts the button,
 // the form is here). Moderators (the class teacher, the school's admins) get: the report inbox across every chat
 // they moderate (GET /api/v1/chat-reports), where each report is dismissed, its message deleted with a reason, or
-// its author muted; and, in a chat they moderate, slow mode and mutes of its members.
+// its author muted, and which follows new reports live; and, in a chat they moderate, slow mode and mutes of its
+// members.
 (function () {
   "use strict";
   var ET = window.EduTrack;
@@ -161,6 +162,16 @@
   });
 
   ET.$("report-refresh").addEventListener("click", loadInbox);
+
+  // A chat this user moderates had a message reported, or its reports dealt with by another moderator (events.py,
+  // "reports" on the user's feed): the inbox re-reads, once for a burst.
+  var inboxTimer = null;
+  window.addEventListener("edutrack:live", function (event) {
+    var frame = event.detail;
+    if (!frame || frame.type !== "reports") return;
+    clearTimeout(inboxTimer);
+    inboxTimer = setTimeout(loadInbox, 150);
+  });
 
   ET.chatModeration = {
     reportForm: reportForm,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import update
 
 from edutrack.db.diary import SchoolClass
-from tests.realtime.helpers import ClassWorld, make_class_world, notifications_of
+from tests.realtime.helpers import ClassWorld, connect, make_class_world, notifications_of, recv_until, send, subscribe
 
 
 async def _lead(ctx: Any, class_id: int, teacher_id: int) -> None:
@@ -125,3 +125,36 @@ async def test_mute_the_author_from_a_report_and_dismiss_another(client, ctx, fa
     assert _moderation_actions(await notifications_of(ctx, world.parent.id)) == ["report_dismissed"]
     resp = await client.get(f"/api/v1/chats/{world.channel}/messages", headers=world.parent.headers)
     assert [m["deleted"] for m in (await resp.json())["items"] if m["id"] == message_id] == [False]
+
+
+async def test_moderators_inboxes_follow_reports_live_and_nobody_else_hears(client, ctx, factory):
+    world = await make_class_world(ctx, factory)
+    await _lead(ctx, world.class_id, world.teacher.id)
+    admin = await factory.actor("admin", school_id=world.school_id)
+    other_admin = await factory.actor("admin", school_id=world.stranger.user.school_id)
+    listeners = {}
+    for who in (world.teacher, admin, other_admin, world.students[1]):
+        ws = await connect(client, who)
+        await subscribe(ws, f"user:{who.id}")
+        listeners[who.id] = ws
+    message_id = await _reported(client, world, "Ты дурак", [world.students[1]])
+
+    def is_reports(frame: dict[str, Any]) -> bool:
+        return frame["type"] == "reports"
+
+    for moderator in (world.teacher, admin):
+        frame, _before = await recv_until(listeners[moderator.id], is_reports)
+        assert frame == {"type": "reports", "channel": f"user:{moderator.id}", "chat": world.channel,
+                         "message_id": message_id, "what": "reported"}
+    [item] = (await (await _inbox(client, admin)).json())["items"]
+    assert (await _decide(client, admin, item["id"], outcome="dismiss")).status == 200
+    # The class teacher's inbox hears that another moderator dealt with it.
+    frame, _before = await recv_until(listeners[world.teacher.id], is_reports)
+    assert frame["what"] == "resolved"
+    # Everything published for the reports is out by now; a ping's answer comes after anything queued before it.
+    for outsider in (other_admin, world.students[1]):
+        await send(listeners[outsider.id], {"type": "ping"})
+        _pong, frames = await recv_until(listeners[outsider.id], lambda f: f["type"] == "pong")
+        assert [f["type"] for f in frames if f["type"] == "reports"] == []
+    for ws in listeners.values():
+        await ws.close()
