@@ -145,7 +145,7 @@ class Worker:
         self.readers: list[asyncio.Task[None]] = []
         self.received = 0
         self.track = False  # log every chat.message per client (the failover step)
-        self.acks: list[tuple[str, int, float]] = []  # (channel, id, sent at) of each acknowledged send
+        self.acks: list[tuple[str, int, float, float]] = []  # (channel, id, sent at, acked at) of each send
         self.unacked: dict[str, str] = {}  # client_msg_id -> channel, sent and not yet acknowledged
         self.refused = 0
         self.resyncs = 0
@@ -200,7 +200,7 @@ class Worker:
             channel = self.unacked.pop(frame.get("client_msg_id") or "", None)
             if channel is not None:
                 sent_at = float(frame["client_msg_id"].split(":")[1])
-                self.acks.append((channel, frame["id"], sent_at))
+                self.acks.append((channel, frame["id"], sent_at, time.time()))
             return
         if kind == "error" and frame.get("client_msg_id"):
             self.unacked.pop(frame["client_msg_id"], None)
@@ -713,10 +713,13 @@ async def failover_step(fleet: Fleet, clients: list[Client], cluster: Any, names
                    senders_per_room=senders, warmup=WARMUP, acked=True), kill())
     acked_lists = await fleet.call("acknowledged")
     acked: dict[str, list[int]] = {}
-    for part in acked_lists:
-        for channel, message_id, _ in part["acks"]:
-            acked.setdefault(channel, []).append(message_id)
     kill_at = timing["kill_at"]
+    ack_waits: dict[bool, list[float]] = {True: [], False: []}  # sent after the kill: on the killed master's or not
+    for part in acked_lists:
+        for channel, message_id, sent_at, acked_at in part["acks"]:
+            acked.setdefault(channel, []).append(message_id)
+            if sent_at >= kill_at:
+                ack_waits[channel in affected].append(acked_at - sent_at)
     args_report = {"acked": acked, "kill_at": kill_at, "affected": affected, "timeout": 20.0}
     reports = await fleet.call("failover_report", **args_report)
     missing_before_next = sum(r["missing"] for r in reports)
@@ -749,6 +752,10 @@ async def failover_step(fleet: Fleet, clients: list[Client], cluster: Any, names
         "latency_after_kill_affected_ms": {"p50": round(percentile(late_hit, 0.5) * 1000),
                                            "p99": round(percentile(late_hit, 0.99) * 1000),
                                            "max": round(max(late_hit, default=0) * 1000)},
+        "ack_after_kill_affected_ms": {"p50": round(percentile(ack_waits[True], 0.5) * 1000),
+                                       "max": round(max(ack_waits[True], default=0) * 1000)},
+        "ack_after_kill_other_ms": {"p50": round(percentile(ack_waits[False], 0.5) * 1000),
+                                    "max": round(max(ack_waits[False], default=0) * 1000)},
         "latency_after_kill_other_ms": {"p50": round(percentile(late_other, 0.5) * 1000),
                                         "p99": round(percentile(late_other, 0.99) * 1000),
                                         "max": round(max(late_other, default=0) * 1000)},
