@@ -18,6 +18,18 @@ authenticated), then all close cleanly; node A's RSS is read before the first wa
 that frees a closed socket at close stays flat after the first waves; one that leaves them to the garbage
 collector grows with every wave.
 
+`--nodes 2,4 [--redis single|cluster|both] [--placement by-class|spread] [--failover]` runs instead, for each node
+count and each Redis set-up in the same run (interleaved): N `edutrack api` processes on a private redis-server or
+on a private Redis Cluster (3 masters + 3 replicas, tests/support/services.py, as scripts/bench/cluster.py starts
+it); clients connect to the node of their class ("by-class": a class's members on one node, class c on node
+c mod N) or spread over the nodes; the fan-out steps as in 2., with each node's share of the published events
+(each node counts the events its hub reads from Redis, NODE_WRAPPER; the denominator is a hub of this script
+subscribed to every class channel), and the redis-server processes' CPU per delivery. `--failover` (cluster only):
+clients keep sending acknowledged messages (client_msg_id) at `--failover-rate` while the master of the first
+class's channel is SIGKILLed; measured: when its replica serves the slot, how long each channel's members waited
+for their next delivery, the latency of messages sent after the kill, acknowledged messages some member never got
+(after the server's gap re-read, and a `resync` read over REST as the protocol says), duplicates and order.
+
 Needs PostgreSQL, Redis and RabbitMQ on localhost (as for the tests). Creates and drops its own database.
 """
 
@@ -37,10 +49,13 @@ import math  # noqa: E402
 import multiprocessing as mp  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
+import shutil  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+from collections.abc import Awaitable, Callable  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from multiprocessing.connection import Connection as Pipe  # noqa: E402
 from typing import Any  # noqa: E402
@@ -97,10 +112,25 @@ class Client:
     token: str
     channel: str
     index: int  # position inside its room
+    room: int = 0  # which room (class) of the benchmark, 0..rooms-1
     ws: aiohttp.ClientWebSocketResponse | None = None
+    url: str = ""  # the node it is connected to
     cursor: int = 0
     ids: list[int] = field(default_factory=list)
+    # While a failover is measured: (id, received at, sent at) of every chat.message, in arrival order.
+    log: list[tuple[int, float, float]] = field(default_factory=list)
     closed_code: int | None = None
+    sent: int = 0
+
+
+def node_for(client: Client, position: int, n_urls: int, assign: str) -> int:
+    """Which node a client connects to: "by-class" puts a class's members on one node (class c on node c mod N),
+    "spread" spreads every class over the nodes (as least-connections balancing does), "round" alternates."""
+    if assign == "by-class":
+        return client.room % n_urls
+    if assign == "spread":
+        return (client.room + client.index) % n_urls
+    return position % n_urls
 
 
 class Worker:
@@ -114,12 +144,18 @@ class Worker:
         self.in_window = 0
         self.readers: list[asyncio.Task[None]] = []
         self.received = 0
+        self.track = False  # log every chat.message per client (the failover step)
+        self.acks: list[tuple[str, int, float, float]] = []  # (channel, id, sent at, acked at) of each send
+        self.unacked: dict[str, str] = {}  # client_msg_id -> channel, sent and not yet acknowledged
+        self.refused = 0
+        self.resyncs = 0
+        self.side_tasks: list[asyncio.Task[None]] = []
 
     async def open(self) -> None:
         connector = aiohttp.TCPConnector(limit=0)
         self.session = aiohttp.ClientSession(connector=connector)
 
-    async def connect_all(self, urls: list[str], bare: bool, since: bool) -> dict[str, Any]:
+    async def connect_all(self, urls: list[str], bare: bool, since: bool, assign: str = "round") -> dict[str, Any]:
         assert self.session is not None
         sem = asyncio.Semaphore(100)
         started = time.perf_counter()
@@ -127,7 +163,8 @@ class Worker:
 
         async def one(i: int, client: Client) -> None:
             nonlocal failures
-            url = urls[i % len(urls)]
+            url = urls[node_for(client, i, len(urls), assign)]
+            client.url = url
             async with sem:
                 try:
                     if bare:
@@ -158,19 +195,55 @@ class Worker:
         return {"seconds": time.perf_counter() - started, "failures": failures}
 
     def _on_frame(self, client: Client, frame: dict[str, Any]) -> None:
-        if frame.get("type") != "chat.message":
+        kind = frame.get("type")
+        if kind == "ack":
+            channel = self.unacked.pop(frame.get("client_msg_id") or "", None)
+            if channel is not None:
+                sent_at = float(frame["client_msg_id"].split(":")[1])
+                self.acks.append((channel, frame["id"], sent_at, time.time()))
+            return
+        if kind == "error" and frame.get("client_msg_id"):
+            self.unacked.pop(frame["client_msg_id"], None)
+            self.refused += 1
+            return
+        if kind == "resync":  # the protocol: page the range over REST, live events continue after it
+            self.resyncs += 1
+            self.side_tasks.append(asyncio.create_task(self._page(client, frame)))
+            return
+        if kind != "chat.message":
             return
         self.received += 1
+        text = frame.get("text") or ""
         if "id" in frame:
             client.ids.append(frame["id"])
             client.cursor = max(client.cursor, frame["id"])
-        text = frame.get("text") or ""
+            if self.track:
+                sent = float(text[2:].split(":", 1)[0]) if text.startswith("t:") else 0.0
+                client.log.append((frame["id"], time.time(), sent))
         if self.measure and text.startswith("t:"):
             sent_at = float(text[2:].split(":", 1)[0])
             if sent_at >= self.measure_from:
                 now = time.time()
                 self.latencies.append(now - sent_at)
                 self.in_window += now <= self.measure_until
+
+    async def _page(self, client: Client, frame: dict[str, Any]) -> None:
+        """Read a resync's range over REST as a client does, taking only ids it does not hold yet."""
+        assert self.session is not None
+        base = client.url.rsplit("/ws", 1)[0]
+        after, until = frame["from"], frame.get("to")
+        while True:
+            async with self.session.get(f"{base}/api/v1/chats/{client.channel}/messages",
+                                        params={"after": after, "limit": 100},
+                                        headers={"Authorization": f"Bearer {client.token}"}) as resp:
+                items = sorted((await resp.json())["items"], key=lambda m: m["id"])
+            held = set(client.ids)
+            for item in items:
+                if item["id"] not in held and (until is None or item["id"] <= until):
+                    self._on_frame(client, {**item, "type": "chat.message"})
+            if len(items) < 100 or (until is not None and items[-1]["id"] >= until):
+                return
+            after = items[-1]["id"]
 
     async def _read(self, client: Client, ws: aiohttp.ClientWebSocketResponse) -> None:
         loads = json.loads
@@ -192,7 +265,7 @@ class Worker:
             client.ws = None
 
     async def fanout(self, rate: float, duration: float, rooms: int, senders_per_room: int,
-                     warmup: float) -> dict[str, Any]:
+                     warmup: float, acked: bool = False) -> dict[str, Any]:
         """This worker's share of `rate` messages/s, from its clients that are senders (index < senders_per_room)."""
         senders = [c for c in self.clients if c.index < senders_per_room and c.ws is not None]
         total_senders = rooms * senders_per_room
@@ -218,8 +291,13 @@ class Worker:
                 position += 1
                 assert client.ws is not None
                 try:
-                    await client.ws.send_str(json.dumps({"type": "chat.send", "channel": client.channel,
-                                                         "text": f"t:{time.time()}:{uuid.uuid4().hex[:6]}"}))
+                    now = time.time()
+                    frame = {"type": "chat.send", "channel": client.channel, "text": f"t:{now}:{uuid.uuid4().hex[:6]}"}
+                    if acked:  # idempotent sends whose ack is recorded (the failover step)
+                        client.sent += 1
+                        frame["client_msg_id"] = f"{client.user_id}-{client.sent}:{now}"
+                        self.unacked[frame["client_msg_id"]] = client.channel
+                    await client.ws.send_str(json.dumps(frame))
                     sent += 1
                     measured += time.perf_counter() - started >= warmup
                 except Exception:  # a socket closed under load: counted via `closed`
@@ -230,6 +308,33 @@ class Worker:
         closed = sum(1 for c in self.clients if c.closed_code is not None)
         return {"sent": sent, "measured": measured, "failed": failed, "latencies": self.latencies,
                 "in_window": self.in_window, "closed": closed}
+
+    def acknowledged(self) -> dict[str, Any]:
+        return {"acks": self.acks, "unacked": len(self.unacked), "refused": self.refused, "resyncs": self.resyncs}
+
+    async def failover_report(self, acked: dict[str, list[int]], kill_at: float, affected: list[str],
+                              timeout: float) -> dict[str, Any]:
+        """Wait until every client holds every acknowledged id of its channel (or timeout); then what was lost,
+        duplicated, and how long each channel's members went without a delivery after the kill."""
+        deadline = time.monotonic() + timeout
+        def missing(c: Client) -> int:
+            return len(set(acked.get(c.channel, ())) - set(c.ids))
+        while time.monotonic() < deadline and any(missing(c) for c in self.clients):  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        hit = set(affected)
+        silence: dict[str, float] = {}  # channel -> the longest wait of a member for its first delivery after the kill
+        late: dict[bool, list[float]] = {True: [], False: []}  # latency of messages sent after the kill
+        for c in self.clients:
+            after = [(r, s) for _, r, s in c.log if r > kill_at]
+            if after:
+                silence[c.channel] = max(silence.get(c.channel, 0.0), after[0][0] - kill_at)
+            late[c.channel in hit].extend(r - s for r, s in after if s >= kill_at)
+        return {"missing": sum(missing(c) for c in self.clients),
+                "clients_missing": sum(1 for c in self.clients if missing(c)),
+                "duplicates": sum(len(c.log) - len({i for i, _, _ in c.log}) for c in self.clients),
+                "ordered": all([i for i, _, _ in c.log] == sorted(i for i, _, _ in c.log) for c in self.clients),
+                "silence": silence, "late_affected": late[True], "late_other": late[False],
+                "resyncs": self.resyncs}
 
     def cursors(self) -> dict[int, int]:
         return {c.user_id: c.cursor for c in self.clients}
@@ -281,6 +386,17 @@ def worker_main(pipe: Pipe, clients: list[Client]) -> None:
                            "missing": sum(max(0, args["expected"] - len(set(c.ids))) for c in worker.clients)})
             elif command == "cursors":
                 pipe.send(worker.cursors())
+            elif command == "track":  # start (or stop) logging every delivery per client
+                worker.track = args["on"]
+                for client in worker.clients:
+                    client.log = []
+                    client.ids = []
+                worker.acks, worker.unacked, worker.refused, worker.resyncs = [], {}, 0, 0
+                pipe.send(None)
+            elif command == "acknowledged":
+                pipe.send(worker.acknowledged())
+            elif command == "failover_report":
+                pipe.send(await worker.failover_report(**args))
 
     asyncio.run(main())
 
@@ -322,12 +438,44 @@ async def prepare_database(db: str, clients: int, room: int) -> tuple[int, list[
     return school, [(class_ids[i // room], uid) for i, uid in enumerate(ids)]
 
 
+# How a node counts the events its hub reads from Redis (any channel, PUBLISH or SPUBLISH) and shows the count:
+# the benchmark runs `edutrack api` under this wrapper, which counts calls of Hub._dispatch (every pub/sub message
+# a hub, sharded or not, reads goes through it once) and writes the count to a file 5 times a second. The node's
+# code is unchanged; the count costs one Python call per event received.
+NODE_WRAPPER = """
+import os, sys, threading, time
+from edutrack.realtime import hub
+count = [0]
+dispatch = hub.Hub._dispatch
+def counted(self, name, data):
+    count[0] += 1
+    return dispatch(self, name, data)
+hub.Hub._dispatch = counted
+path = os.environ['BENCH_EVENTS_FILE']
+def write():
+    while True:
+        with open(path + '.tmp', 'w') as out:
+            out.write(str(count[0]))
+        os.replace(path + '.tmp', path)
+        time.sleep(0.2)
+threading.Thread(target=write, daemon=True).start()
+sys.argv = ['edutrack', *sys.argv[1:]]
+from edutrack.cli import main
+sys.exit(main())
+"""
+
+
 def start_node(db: str, port: int, namespace: str, profile: str | None = None,
-               gc_threshold: int = 0) -> subprocess.Popen[bytes]:
+               gc_threshold: int = 0, env_extra: dict[str, str] | None = None,
+               events_file: str | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": f"{PG}/{db}", "JWT_SECRET": SECRET, "NAMESPACE": namespace,
-           "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING", "DEV_MAIL_CATCHER": "false", "DB_POOL_SIZE": "10"}
+           "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING", "DEV_MAIL_CATCHER": "false", "DB_POOL_SIZE": "10",
+           **(env_extra or {})}
     command = [str(ROOT / ".venv/bin/edutrack"), "--env-file", "/nonexistent", "api", "--host", "127.0.0.1",
                "--port", str(port)]
+    if events_file:
+        env["BENCH_EVENTS_FILE"] = events_file
+        command = [sys.executable, "-c", NODE_WRAPPER, *command[1:]]
     if profile:  # cProfile the node; the profile is written when SIGTERM stops it
         command = [sys.executable, "-m", "cProfile", "-o", profile, *command]
     if gc_threshold:  # experiment: a larger first GC generation (fewer collections of a big heap)
@@ -390,13 +538,18 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def fanout_steps(fleet: Fleet, rates: list[int], duration: float, rooms: int, room: int,
-                       label: str, stop_on_failure: bool = True, pids: tuple[int, ...] = ()) -> list[dict[str, Any]]:
+                       label: str, stop_on_failure: bool = True, pids: tuple[int, ...] = (),
+                       redis_pids: tuple[int, ...] = (),
+                       counts: Callable[[], Awaitable[tuple[int, list[int]]]] | None = None) -> list[dict[str, Any]]:
     """One step per rate. EduTrack stops at its first failed step; the bare baseline runs every step, so that one
-    noisy step cannot cut its peak short (its peak is the denominator of the 40 % goal)."""
+    noisy step cannot cut its peak short (its peak is the denominator of the 40 % goal). `counts`: the messages
+    stored so far and the events each node's hub has read from Redis so far (the share each node received)."""
     steps = []
     for rate in rates:
         senders = max(1, min(room, math.ceil(rate / rooms / 2.0)))  # <= 2 msg/s per sending socket
         cpu_before = sum(cpu_seconds(pid) for pid in pids)
+        redis_before = sum(cpu_seconds(pid) for pid in redis_pids)
+        counted_before = await counts() if counts is not None else None
         results = await fleet.call("fanout", rate=rate, duration=duration, rooms=rooms, senders_per_room=senders,
                                    warmup=WARMUP)
         latencies = [x for r in results for x in r["latencies"]]
@@ -413,6 +566,15 @@ async def fanout_steps(fleet: Fleet, rates: list[int], duration: float, rooms: i
             # The server processes' CPU over the step (its drain included) per delivery.
             step["server_cpu_us_per_delivery"] = round(
                 (sum(cpu_seconds(pid) for pid in pids) - cpu_before) / len(latencies) * 1e6, 2)
+        if redis_pids and latencies:  # every redis-server of the set-up (6 for the cluster)
+            step["redis_cpu_us_per_delivery"] = round(
+                (sum(cpu_seconds(pid) for pid in redis_pids) - redis_before) / len(latencies) * 1e6, 2)
+        if counts is not None and counted_before is not None:
+            messages, received = await counts()
+            published = messages - counted_before[0]
+            step["published"] = published
+            step["node_received_fraction"] = [round((r - b) / published, 3) if published else None
+                                              for r, b in zip(received, counted_before[1], strict=True)]
         print(json.dumps(step), flush=True)
         steps.append(step)
         if stop_on_failure and (step["p99_ms"] > 250 or len(latencies) < 0.99 * expected or step["closed"]):
@@ -443,6 +605,247 @@ async def reconnect_waves(fleet: Fleet, pid: int, url: str, waves: int) -> dict[
     return result
 
 
+# --- several API nodes, one Redis against a Redis Cluster (--nodes, --redis) ----------------------------------
+
+
+@dataclass
+class RedisSetup:
+    label: str
+    env: dict[str, str]  # what the nodes get: REDIS_URL, or REDIS_CLUSTER_NODES
+    single: Any = None  # tests.support.services.PrivateRedis
+    cluster: Any = None  # tests.support.services.PrivateRedisCluster
+
+    def pids(self) -> tuple[int, ...]:
+        if self.cluster is not None:
+            return tuple(p.pid for p in self.cluster.processes.values())
+        return (self.single.process.pid,)
+
+
+class Spy:
+    """A hub of the benchmark's own (the real Hub, or ShardedHub on the cluster) subscribed to every class channel:
+    it counts every event published on them, whoever published it (chat messages, presence), as a node holding every
+    class would receive them. The denominator of each node's share."""
+
+    def __init__(self, setup: RedisSetup, namespace: str) -> None:
+        from edutrack.realtime.hub import Hub
+        from edutrack.realtime.shards import ShardedHub
+
+        if setup.cluster is not None:
+            nodes = [("127.0.0.1", port) for port in setup.cluster.ports]
+            self.hub: Any = ShardedHub(setup.env["REDIS_URL"], nodes, namespace)
+        else:
+            self.hub = Hub(setup.env["REDIS_URL"], namespace)
+        self.events = 0
+        self.hub._dispatch = self._count  # the reader calls it once per pub/sub message, as in a node
+
+    def _count(self, name: str, data: bytes | str) -> None:
+        self.events += 1
+
+    def on_event(self, channel: str, event: dict[str, Any], text: str) -> None:
+        pass
+
+    def on_redis_recovered(self, channels: set[str]) -> None:
+        pass
+
+    async def start(self, channels: list[str]) -> None:
+        await self.hub.start()
+        for channel in channels:
+            await self.hub.attach(channel, self)
+
+
+def slot_owners(cluster: Any, names: list[str]) -> dict[str, int]:
+    """The port of the master serving each shard channel now (one CLUSTER NODES read)."""
+    from redis.crc import key_slot
+
+    ranges = []
+    for line in cluster.cli(cluster.alive()[0], "CLUSTER", "NODES").splitlines():
+        fields = line.split()
+        if len(fields) > 8 and "master" in fields[2] and "fail" not in fields[2]:
+            port = int(fields[1].split("@")[0].rsplit(":", 1)[1])
+            for part in fields[8:]:
+                low, _, high = part.partition("-")
+                if low.isdigit():
+                    ranges.append((int(low), int(high or low), port))
+    owners = {}
+    for name in names:
+        slot = key_slot(name.encode())
+        owners[name] = next(port for low, high, port in ranges if low <= slot <= high)
+    return owners
+
+
+async def post_messages(ports: list[int], senders: list[Client], text: str) -> dict[str, int]:
+    """One message per sender's channel over REST (as the next chat message of the room); the ids stored."""
+    ids: dict[str, int] = {}
+    async with aiohttp.ClientSession() as session:
+        for n, client in enumerate(senders):
+            async with session.post(f"http://127.0.0.1:{ports[n % len(ports)]}/api/v1/chats/{client.channel}/messages",
+                                    json={"text": text}, headers={"Authorization": f"Bearer {client.token}"}) as resp:
+                assert resp.status == 201, await resp.text()
+                ids[client.channel] = (await resp.json())["id"]
+    return ids
+
+
+async def failover_step(fleet: Fleet, clients: list[Client], cluster: Any, namespace: str, ports: list[int],
+                        rooms: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Clients keep sending (acknowledged sends) while the master of some class channels is SIGKILLed."""
+    channels = sorted({c.channel for c in clients})
+    owners = slot_owners(cluster, [f"{namespace}:ev:{ch}" for ch in channels])
+    probe = f"{namespace}:ev:{clients[0].channel}"
+    victim = owners[probe]
+    affected = [ch for ch in channels if owners[f"{namespace}:ev:{ch}"] == victim]
+    await fleet.call("track", on=True)
+    timing: dict[str, float] = {}
+
+    async def kill() -> None:
+        await asyncio.sleep(args.failover_after)
+        timing["kill_at"] = time.time()
+        await asyncio.to_thread(cluster.kill, victim)
+        while time.time() - timing["kill_at"] < 60:
+            with contextlib.suppress(RuntimeError):  # no master serves the slot yet
+                if cluster.master_of(probe) != victim:
+                    break
+            await asyncio.sleep(0.05)
+        timing["promoted_after"] = time.time() - timing["kill_at"]
+
+    senders = max(1, min(args.room, math.ceil(args.failover_rate / rooms / 2.0)))
+    load, _ = await asyncio.gather(
+        fleet.call("fanout", rate=args.failover_rate, duration=args.failover_duration, rooms=rooms,
+                   senders_per_room=senders, warmup=WARMUP, acked=True), kill())
+    acked_lists = await fleet.call("acknowledged")
+    acked: dict[str, list[int]] = {}
+    kill_at = timing["kill_at"]
+    ack_waits: dict[bool, list[float]] = {True: [], False: []}  # sent after the kill: on the killed master's or not
+    for part in acked_lists:
+        for channel, message_id, sent_at, acked_at in part["acks"]:
+            acked.setdefault(channel, []).append(message_id)
+            if sent_at >= kill_at:
+                ack_waits[channel in affected].append(acked_at - sent_at)
+    args_report = {"acked": acked, "kill_at": kill_at, "affected": affected, "timeout": 20.0}
+    reports = await fleet.call("failover_report", **args_report)
+    missing_before_next = sum(r["missing"] for r in reports)
+    if missing_before_next:
+        # An acknowledged message whose publish failed after the hub had re-subscribed is noticed by a socket
+        # when the channel's next message arrives (a hole in the ids): send that next message, as a room would.
+        finals = await post_messages(ports, [c for c in clients if c.index == 0], "next")
+        for channel, message_id in finals.items():
+            acked.setdefault(channel, []).append(message_id)
+        reports = await fleet.call("failover_report", **{**args_report, "acked": acked})
+    silence: dict[str, float] = {}
+    for r in reports:
+        for channel, wait in r["silence"].items():
+            silence[channel] = max(silence.get(channel, 0.0), wait)
+    hit = [silence[ch] for ch in affected if ch in silence]
+    other = [silence[ch] for ch in channels if ch not in set(affected) and ch in silence]
+    late_hit = [x for r in reports for x in r["late_affected"]]
+    late_other = [x for r in reports for x in r["late_other"]]
+    result = {
+        "killed_master": victim, "affected_channels": len(affected), "channels": len(channels),
+        "replica_promoted_after_s": round(timing["promoted_after"], 2),
+        "sent": sum(r["sent"] for r in load), "acked": sum(len(v) for v in acked.values()),
+        "unacked": sum(a["unacked"] for a in acked_lists), "refused": sum(a["refused"] for a in acked_lists),
+        "missing_before_next_message": missing_before_next,
+        "lost": sum(r["missing"] for r in reports), "clients_missing": sum(r["clients_missing"] for r in reports),
+        "duplicates": sum(r["duplicates"] for r in reports), "ordered": all(r["ordered"] for r in reports),
+        "resyncs": sum(r["resyncs"] for r in reports),
+        "silence_affected_s": {"p50": round(percentile(hit, 0.5), 2), "max": round(max(hit, default=0), 2)},
+        "silence_other_s": {"p50": round(percentile(other, 0.5), 2), "max": round(max(other, default=0), 2)},
+        "latency_after_kill_affected_ms": {"p50": round(percentile(late_hit, 0.5) * 1000),
+                                           "p99": round(percentile(late_hit, 0.99) * 1000),
+                                           "max": round(max(late_hit, default=0) * 1000)},
+        "ack_after_kill_affected_ms": {"p50": round(percentile(ack_waits[True], 0.5) * 1000),
+                                       "max": round(max(ack_waits[True], default=0) * 1000)},
+        "ack_after_kill_other_ms": {"p50": round(percentile(ack_waits[False], 0.5) * 1000),
+                                    "max": round(max(ack_waits[False], default=0) * 1000)},
+        "latency_after_kill_other_ms": {"p50": round(percentile(late_other, 0.5) * 1000),
+                                        "p99": round(percentile(late_other, 0.99) * 1000),
+                                        "max": round(max(late_other, default=0) * 1000)},
+    }
+    print(json.dumps({"failover": result}), flush=True)
+    await fleet.call("track", on=False)
+    await asyncio.to_thread(cluster.start_node, victim)  # back, as a replica of the promoted one
+    await asyncio.to_thread(cluster.wait_ok)
+    await asyncio.to_thread(cluster.wait_replicated)
+    return result
+
+
+def read_count(file: str) -> int:
+    try:
+        return int(Path(file).read_text() or 0)
+    except FileNotFoundError:  # the node has not written it yet
+        return 0
+
+
+async def run_configuration(fleet: Fleet, clients: list[Client], db: str, rooms: int, setup: RedisSetup,
+                            n_nodes: int, args: argparse.Namespace) -> dict[str, Any]:
+    namespace = f"bench{uuid.uuid4().hex[:6]}"
+    workdir = Path(tempfile.mkdtemp(prefix="edutrack-bench-ws-"))
+    files = [str(workdir / f"node{i}") for i in range(n_nodes)]
+    ports = [18711 + i for i in range(n_nodes)]
+    nodes = [start_node(db, port, namespace, env_extra=setup.env, events_file=file)
+             for port, file in zip(ports, files, strict=True)]
+    label = f"{n_nodes} nodes, {setup.label}"
+    result: dict[str, Any] = {"nodes": n_nodes, "redis": setup.label, "placement": args.placement}
+
+    spy = Spy(setup, namespace)
+    await spy.start(sorted({c.channel for c in clients}))
+
+    async def counts() -> tuple[int, list[int]]:
+        await asyncio.sleep(0.5)  # the nodes write their counts 5 times a second: both sides current
+        return spy.events, [read_count(file) for file in files]
+
+    try:
+        for port in ports:
+            await wait_http(f"http://127.0.0.1:{port}/health")
+        urls = [f"http://127.0.0.1:{port}/ws" for port in ports]
+        connected = await fleet.call("connect", urls=urls, bare=False, since=False, assign=args.placement)
+        result["connect_seconds"] = round(max(r["seconds"] for r in connected), 1)
+        result["connect_failures"] = sum(r["failures"] for r in connected)
+        await asyncio.sleep(2)  # the sockets' presence announcements go out
+        rates = [int(r) for r in args.rates.split(",")]
+        result["steps"] = await fanout_steps(fleet, rates, args.duration, rooms, args.room, label,
+                                             pids=tuple(n.pid for n in nodes), redis_pids=setup.pids(),
+                                             counts=counts)
+        if setup.cluster is not None and args.failover:
+            result["failover"] = await failover_step(fleet, clients, setup.cluster, namespace, ports, rooms, args)
+        await fleet.call("drop")
+    finally:
+        await spy.hub.stop()
+        for node in nodes:
+            node.send_signal(signal.SIGTERM)
+        for node in nodes:
+            try:
+                node.wait(20)
+            except subprocess.TimeoutExpired:
+                node.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+async def run_nodes(fleet: Fleet, clients: list[Client], db: str, rooms: int,
+                    args: argparse.Namespace) -> list[dict[str, Any]]:
+    """For each node count, the same fan-out steps on one Redis and on a Redis Cluster, interleaved."""
+    from tests.support.services import private_redis, private_redis_cluster
+
+    modes = ["single", "cluster"] if args.redis == "both" else [args.redis]
+    results = []
+    with contextlib.ExitStack() as stack:
+        setups = []
+        if "single" in modes:
+            single = stack.enter_context(private_redis())
+            setups.append(RedisSetup("one Redis", {"REDIS_URL": single.url, "REDIS_CLUSTER_NODES": ""},
+                                     single=single))
+        if "cluster" in modes:
+            cluster = stack.enter_context(private_redis_cluster())
+            setups.append(RedisSetup("Redis Cluster (3 masters + 3 replicas)",
+                                     {"REDIS_URL": f"redis://127.0.0.1:{cluster.ports[0]}/0",
+                                      "REDIS_CLUSTER_NODES": cluster.nodes}, cluster=cluster))
+        for n_nodes in [int(n) for n in args.nodes.split(",")]:
+            for setup in setups:
+                results.append(await run_configuration(fleet, clients, db, rooms, setup, n_nodes, args))
+                print(json.dumps({"configuration": results[-1]}), flush=True)
+    return results
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=5000)
@@ -456,6 +859,19 @@ async def main() -> None:
     parser.add_argument("--skip-bare", action="store_true")
     parser.add_argument("--redis-cluster", action="store_true",
                         help="run both nodes on a Redis Cluster (3 masters + 3 replicas) this script starts")
+    parser.add_argument("--nodes", default="",
+                        help="run the fan-out steps across this many API nodes (comma list, e.g. 2,4) instead of "
+                             "the two-node scenarios; with --redis, --placement, --failover")
+    parser.add_argument("--redis", choices=("single", "cluster", "both"), default="both",
+                        help="with --nodes: a private redis-server, a private Redis Cluster (3 masters + 3 replicas), "
+                             "or both, interleaved in the same run")
+    parser.add_argument("--placement", choices=("by-class", "spread"), default="by-class",
+                        help="with --nodes: a class's members all on one node, or spread over the nodes")
+    parser.add_argument("--failover", action="store_true",
+                        help="with --nodes on the cluster: SIGKILL the master of some class channels mid-run")
+    parser.add_argument("--failover-rate", type=int, default=300, help="messages/s sent during the failover")
+    parser.add_argument("--failover-duration", type=float, default=15.0)
+    parser.add_argument("--failover-after", type=float, default=4.0, help="seconds of sending before the kill")
     parser.add_argument("--gc-threshold", type=int, default=0, help="experiment: gc.set_threshold(N, 20, 100)")
     parser.add_argument("--reconnect-waves", type=int, default=0,
                         help="only the reconnect-waves scenario: this many waves of --clients sockets")
@@ -472,11 +888,27 @@ async def main() -> None:
     rooms = math.ceil(args.clients / args.room)
     clients = []
     position: dict[int, int] = {}
+    room_of: dict[int, int] = {}
     for class_id, user_id in members:
         index = position.get(class_id, 0)
         position[class_id] = index + 1
+        room_of.setdefault(class_id, len(room_of))
         clients.append(Client(user_id, tokens.issue_access(user_id, "student", None, False)[0], f"class:{class_id}",
-                              index))
+                              index, room_of[class_id]))
+    if args.nodes:
+        loaders = Fleet(clients, args.workers)
+        try:
+            report["configurations"] = await run_nodes(loaders, clients, db, rooms, args)
+        finally:
+            await loaders.stop()
+            if not args.keep_db:
+                conn = await asyncpg.connect(f"{PG}/postgres")
+                try:
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+                finally:
+                    await conn.close()
+        print("REPORT " + json.dumps(report))
+        return
     port_a, port_b, port_bare = 18701, 18702, 18703
     cluster = contextlib.ExitStack()
     if args.redis_cluster:  # the nodes inherit the environment: REDIS_CLUSTER_NODES puts them on the cluster
