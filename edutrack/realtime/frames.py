@@ -294,8 +294,8 @@ SERVER_FRAMES: Mapping[str, type] = {
     "chat.message": ChatMessage, "chat.edited": ChatEdited, "chat.deleted": ChatDeleted, "chat.slow_mode": ChatSlowMode,
     "chat.reactions": ChatReactions, "chat.pinned": ChatPinned,
     "notification": Notification, "read": ReadMarker, "presence": Presence, "typing": Typing,
-    "journal": Journal, "reports": Reports, "import.progress": ImportProgress, "news.ack.ok": NewsAckOk, "news.ack": NewsAckEvent,
-    "chat.ack.ok": ChatAckOk, "chat.ack": ChatAckEvent,
+    "journal": Journal, "reports": Reports, "import.progress": ImportProgress, "news.ack.ok": NewsAckOk,
+    "news.ack": NewsAckEvent, "chat.ack.ok": ChatAckOk, "chat.ack": ChatAckEvent,
 }
 # Dropped, never replayed, and the first to go when a client falls behind.
 EPHEMERAL = frozenset({"typing", "presence"})

@@ -68,3 +68,31 @@ async def test_a_report_is_decided_from_the_inbox_and_the_author_is_muted_from_t
     await expect(a_tab.page.locator("#chat-mode")).to_contain_text("Модератор запретил", timeout=10_000)
     for tab in (r_tab, a_tab, t_tab):
         tab.assert_clean()
+
+
+async def test_a_new_report_reaches_the_open_inbox_live(
+    browsers: Browsers, school: BuiltSchool, client: TestClient, factory: Factory,
+) -> None:
+    cls = school.classes[0]
+    room = f"parents:{cls.id}"
+    author = school.parents(school.student(0, 0).id)[0]
+    reporter = school.parents(school.student(0, 1).id)[0]
+    assert cls.class_teacher_id is not None
+    t_tab = await browsers.login(school.user(cls.class_teacher_id).email, expect_path="/teacher")
+    lead_page = t_tab.page
+    await lead_page.goto(f"/chat?channel={room}")
+    await lead_page.wait_for_selector('#conn-status[data-state="online"]')
+    resp = await client.post(f"/api/v1/chats/{room}/messages", headers=(await factory.login(author)).headers,
+                             json={"text": "Кто продаст учебник по химии?"})
+    message_id = (await resp.json())["id"]
+    # It arrives live: the page's socket is up and subscribed (its feed is subscribed first, at start).
+    await lead_page.locator(f'.message[data-id="{message_id}"]').wait_for()
+    await expect(lead_page.locator("#report-inbox")).to_be_hidden()  # a teacher's empty inbox stays out of the way
+    resp = await client.post(f"/api/v1/chats/{room}/messages/{message_id}/report",
+                             headers=(await factory.login(reporter)).headers, json={"reason": "Не по теме"})
+    assert resp.status == 201, await resp.text()
+    # No reload, no click on "Обновить": the frame on the teacher's feed brings it.
+    report = lead_page.locator(".report")
+    await expect(report).to_have_count(1, timeout=10_000)
+    await expect(report).to_contain_text("Кто продаст учебник по химии?")
+    await expect(report).to_contain_text("Не по теме")
