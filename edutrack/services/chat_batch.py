@@ -134,18 +134,20 @@ class ChatSendBatcher:
             for item in batch:
                 item.future.cancel()
             raise
-        try:
-            # Live events of the committed batch: messages in id order per channel, then the private-message
-            # notifications, in one Redis round trip.
-            await stored.effects.run()
-        finally:  # committed: the acks are due even if publishing was interrupted
-            for item, result in zip(batch, stored.results, strict=True):
-                if item.future.done():
-                    continue
-                if isinstance(result, BaseException):
-                    item.future.set_exception(result)
-                else:
-                    item.future.set_result(result)
+        # Committed: the acks are due now, before the publish. The publish can wait seconds on a Redis Cluster master
+        # that just died (until its replica takes over), and the senders whose messages are stored must not wait
+        # with it (docs/benchmarks.md, the failover runs); the protocol lets ack and message come in either order.
+        for item, result in zip(batch, stored.results, strict=True):
+            if item.future.done():
+                continue
+            if isinstance(result, BaseException):
+                item.future.set_exception(result)
+            else:
+                item.future.set_result(result)
+        # Live events of the committed batch: messages in id order per channel, then the private-message
+        # notifications, in one Redis round trip. The next batch is stored after it, which keeps each channel's
+        # events in id order across batches.
+        await stored.effects.run()
 
     async def _store_retrying(self, batch: list[_Send]) -> _Stored:
         for attempt in range(1, _ATTEMPTS + 1):

@@ -5,9 +5,11 @@ error, ids in arrival order."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from edutrack import errors
 from edutrack.security.tokens import Principal
@@ -23,6 +25,7 @@ from tests.realtime.helpers import (
     stored_messages,
     subscribe,
 )
+from tests.support.services import private_redis
 
 
 async def _ack_and_messages(ws, req: str, count: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -225,3 +228,31 @@ async def test_a_joiner_that_goes_away_does_not_cancel_the_member_list_the_other
     with pytest.raises(errors.Forbidden):
         await outsider
     assert first.cancelled()
+
+
+async def test_a_stored_message_is_acknowledged_while_its_publish_waits_on_redis(make_client, ctx, factory) -> None:
+    """The ack follows the commit, not the publish: a Redis that does not answer for a moment (a Cluster master
+    that died, until its replica takes over) holds up the live event, not the sender's answer."""
+    world = await make_class_world(ctx, factory)
+    with private_redis("--enable-debug-command", "yes") as server:
+        node = await make_client(redis_url=server.url)
+        sender = await connect(node, world.students[0])
+        await subscribe(sender, world.channel)
+        probe = Redis.from_url(server.url)
+        try:
+            stall = asyncio.create_task(probe.execute_command("DEBUG", "SLEEP", "1.5"))
+            await asyncio.sleep(0.1)
+            started = time.monotonic()
+            await send(sender, {"type": "chat.send", "channel": world.channel, "text": "Пока Redis молчит",
+                                "client_msg_id": "stall-1", "req": "s1"})
+            ack, _messages = await _ack_and_messages(sender, "s1", 0)
+            acked_after = time.monotonic() - started
+            assert ack["type"] == "ack", ack
+            assert acked_after < 1.0, acked_after
+            assert not stall.done()  # Redis was still asleep when the ack came
+            [message] = await collect_messages(sender, world.channel, 1)
+            assert message["text"] == "Пока Redis молчит"
+            await stall
+        finally:
+            await probe.aclose()
+        await sender.close()
