@@ -1,4 +1,4 @@
-// A class's timetable: the week's lessons (change, move, cancel), a lesson form whose clashes with the class, the
+// A class's timetable: the week's lessons (change, move, delete), a lesson form whose clashes with the class, the
 // teacher and the room are shown as it is filled in (POST /api/v1/lessons/check, the rule saving applies), and a
 // regular weekly timetable laid over a term, checked lesson by lesson before anything is saved.
 (function () {
@@ -87,17 +87,19 @@
       el("span", { class: "actions" },
         el("button", { type: "button", class: "secondary small", text: t("Change"),
           "aria-label": t("Change: %(lesson)s", { lesson: what }), onclick: function () { edit(lesson); } }),
-        el("button", { type: "button", class: "danger small", text: t("Cancel the lesson"),
-          "aria-label": t("Cancel the lesson: %(lesson)s", { lesson: what }), onclick: function () { cancel(lesson, what); } })));
+        el("button", { type: "button", class: "danger small", text: t("Delete"),
+          "aria-label": t("Delete the lesson: %(lesson)s", { lesson: what }), onclick: function () { remove(lesson, what); } })));
   }
 
-  function cancel(lesson, what) {
+  // Deleting is for a lesson put in by mistake. A lesson that does not take place one day is cancelled, with its
+  // reason, on the "Lesson changes" page (/admin/changes): it stays in the diaries, marked cancelled.
+  function remove(lesson, what) {
     var status = ET.$("week-status");
-    A.confirm(t("Cancel the lesson %(lesson)s? It disappears from the diaries of the class.", { lesson: what }),
-      t("Cancel the lesson")).then(function (yes) {
+    A.confirm(t("Delete the lesson %(lesson)s from the timetable? It disappears from the diaries of the class. If it only does not take place this time, cancel it on the \"Lesson changes\" page instead.", { lesson: what }),
+      t("Delete")).then(function (yes) {
       if (!yes) return;
       ET.api("/api/v1/lessons/" + lesson.id, { method: "DELETE" }).then(function () {
-        status.textContent = t("The lesson is cancelled: %(lesson)s.", { lesson: what });
+        status.textContent = t("The lesson is deleted: %(lesson)s.", { lesson: what });
         status.className = "form-status ok";
         loadWeek();
       }, function (err) { status.textContent = err.message; status.className = "form-status error"; });

@@ -58,7 +58,7 @@ async def test_an_admin_sends_a_dead_email_again(browsers: Browsers, school: Bui
     tab.assert_clean()
 
 
-async def test_a_lesson_is_moved_with_its_clash_shown_first_and_one_is_cancelled(
+async def test_a_lesson_is_moved_with_its_clash_shown_first_and_one_put_in_by_mistake_is_deleted(
         browsers: Browsers, school: BuiltSchool, client: TestClient, ctx: AppContext) -> None:
     cls = school.classes[0]
     maths, history = school.subject_ids["Математика"], school.subject_ids["История"]
@@ -83,11 +83,13 @@ async def test_a_lesson_is_moved_with_its_clash_shown_first_and_one_is_cancelled
     await expect(page.locator("#lesson-form .form-status")).to_have_text("Урок перенесён: История.")
     await expect(slots.filter(has_text="История")).to_contain_text("11:00–11:45")
 
-    await slots.filter(has_text="Математика").get_by_role("button", name="Отменить урок").click()
-    await expect(page.locator("dialog.confirm")).to_contain_text("Отменить урок «Математика, 09:00»?")
+    # Deleting is for a lesson put in by mistake; the dialog points to the page where a lesson is cancelled.
+    await slots.filter(has_text="Математика").get_by_role("button", name="Удалить урок: Математика, 09:00").click()
+    await expect(page.locator("dialog.confirm")).to_contain_text("Удалить урок «Математика, 09:00» из расписания?")
+    await expect(page.locator("dialog.confirm")).to_contain_text("отмените его на странице «Изменения уроков»")
     await page.keyboard.press("Shift+Tab")
     await page.keyboard.press("Enter")
-    await expect(page.locator("#week-status")).to_have_text("Урок отменён: Математика, 09:00.")
+    await expect(page.locator("#week-status")).to_have_text("Урок удалён: Математика, 09:00.")
     await expect(slots).to_have_count(1)
     assert await lessons_of_class(ctx, cls.id) == 1
     await assert_no_english(page)
