@@ -30,16 +30,20 @@ def _active(*parts: str) -> Any:
 
 _PARENTS_ROOM = _active(_PARENTS, _TEACHERS, _ADMINS)
 _CLASS_BOARD = _active(_STUDENTS, _PARENTS, _TEACHERS, _ADMINS)
+# A class belongs to its grade's parallel while its academic year is the school's current one (the year that holds
+# today, else the next to start, else the last to end) or it has none: last year's 5А, kept for its diary, is not
+# this year's fifth grade, and its pupils (now in the sixth) must not read the fifth grade's announcements.
+_THIS_YEAR = ("(c.academic_year_id IS NULL OR c.academic_year_id = (SELECT y.id FROM academic_years y "
+              "WHERE y.school_id = c.school_id ORDER BY y.ends_on < current_date, "
+              "CASE WHEN y.ends_on >= current_date THEN y.starts_on END, y.ends_on DESC LIMIT 1))")
+_IN_PARALLEL = f"c.school_id = :school_id AND c.grade_level = :grade AND {_THIS_YEAR}"
 # A parallel: the same parts over every class of one grade of a school (:school_id, :grade), and its admins.
-_GRADE_BOARD = _active(
-    "SELECT cs.student_id FROM class_students cs JOIN classes c ON c.id = cs.class_id "
-    "WHERE c.school_id = :school_id AND c.grade_level = :grade",
-    "SELECT pc.parent_id FROM parent_children pc JOIN class_students cs ON cs.student_id = pc.child_id "
-    "JOIN classes c ON c.id = cs.class_id WHERE c.school_id = :school_id AND c.grade_level = :grade",
-    "SELECT ta.teacher_id FROM teaching_assignments ta JOIN classes c ON c.id = ta.class_id "
-    "WHERE c.school_id = :school_id AND c.grade_level = :grade",
-    "SELECT class_teacher_id FROM classes WHERE school_id = :school_id AND grade_level = :grade "
-    "AND class_teacher_id IS NOT NULL",
+_GRADE_BOARD = _active(  # the f-strings hold this module's constants only; every value is a bound parameter
+    f"SELECT cs.student_id FROM class_students cs JOIN classes c ON c.id = cs.class_id WHERE {_IN_PARALLEL}",  # noqa: S608
+    "SELECT pc.parent_id FROM parent_children pc JOIN class_students cs ON cs.student_id = pc.child_id "  # noqa: S608
+    f"JOIN classes c ON c.id = cs.class_id WHERE {_IN_PARALLEL}",
+    f"SELECT ta.teacher_id FROM teaching_assignments ta JOIN classes c ON c.id = ta.class_id WHERE {_IN_PARALLEL}",  # noqa: S608
+    f"SELECT c.class_teacher_id FROM classes c WHERE {_IN_PARALLEL} AND c.class_teacher_id IS NOT NULL",  # noqa: S608
     "SELECT id FROM users WHERE school_id = :school_id AND role = 'admin'")
 _STAFF = text("SELECT id FROM users WHERE school_id = :school_id AND is_active AND role IN ('teacher', 'admin')")
 _SCHOOL = text("SELECT id FROM users WHERE school_id = :school_id AND is_active")
@@ -71,11 +75,14 @@ async def grade_board_member_ids(session: AsyncSession, school_id: int, grade: i
     return await _ids(session, _GRADE_BOARD, school_id=school_id, grade=grade)
 
 
-async def parallels_of(session: AsyncSession, class_ids: Sequence[int]) -> set[tuple[int, int]]:
-    """(school, grade) of each of these classes: the parallels whose announcements they feed."""
+async def parallels_of(session: AsyncSession, class_ids: Sequence[int], *,
+                       this_year_only: bool = False) -> set[tuple[int, int]]:
+    """(school, grade) of each of these classes: the parallels whose announcements they feed (with
+    `this_year_only`, only of those in the school's current academic year, the ones a parallel counts)."""
     if not class_ids:
         return set()
-    rows = await session.execute(text("SELECT DISTINCT school_id, grade_level FROM classes WHERE id = ANY(:ids)"),
+    where = f"c.id = ANY(:ids) AND {_THIS_YEAR}" if this_year_only else "c.id = ANY(:ids)"
+    rows = await session.execute(text(f"SELECT DISTINCT c.school_id, c.grade_level FROM classes c WHERE {where}"),  # noqa: S608
                                  {"ids": list(class_ids)})
     return {(int(s), int(g)) for s, g in rows}
 

@@ -48,7 +48,7 @@ async def _room_names(session: AsyncSession, who: Principal) -> dict[str, str]:
             titles[f"parents:{cid}"] = _("Parents of %(class_name)s", class_name=name)
         if cid in board_ids:
             titles[f"class-announcements:{cid}"] = _("Announcements of %(class_name)s", class_name=name)
-    for school_id, grade in sorted(await rq.parallels_of(session, sorted(board_ids))):
+    for school_id, grade in sorted(await rq.parallels_of(session, sorted(board_ids), this_year_only=True)):
         titles[grade_board(school_id, grade)] = _("Announcements of grade %(grade)s", grade=grade)
     if school is not None:
         titles[f"announcements:{school}"] = _("School announcements")

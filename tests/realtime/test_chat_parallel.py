@@ -4,9 +4,12 @@ class moved to another grade leave it on open sockets."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
-from edutrack.db.diary import ClassStudent, ParentChild, SchoolClass
+from sqlalchemy import update
+
+from edutrack.db.diary import AcademicYear, ClassStudent, ParentChild, SchoolClass
 from tests.realtime.helpers import (
     ClassWorld,
     chat_send,
@@ -116,3 +119,36 @@ async def test_grade_channel_names_have_one_spelling(client, ctx, factory):
                  f"grade-announcements:{world.school_id}", f"grade-announcements:{world.school_id}:0"):
         resp = await client.get(f"/api/v1/chats/{name}/messages", headers=world.teacher.headers)
         assert resp.status == 400, name
+
+
+async def test_a_parallel_is_the_current_years_classes(client, ctx, factory):
+    """Last year's 7А stays for its diary, but its pupils (in the eighth grade now) no longer read the seventh
+    grade's announcements, nor see them among their chats; this year's classes and classes with no year do."""
+    world = await make_class_world(ctx, factory)  # 7Б, no year
+    today = date.today()
+    last_year = await _sibling_class(ctx, factory, world, "7А", 7)
+    this_year = await _sibling_class(ctx, factory, world, "7В", 7)
+    async with ctx.sessions.begin() as session:
+        old = AcademicYear(school_id=world.school_id, name="прошлый", starts_on=today - timedelta(days=400),
+                           ends_on=today - timedelta(days=40))
+        current = AcademicYear(school_id=world.school_id, name="этот", starts_on=today - timedelta(days=30),
+                               ends_on=today + timedelta(days=300))
+        session.add_all([old, current])
+        await session.flush()
+        await session.execute(update(SchoolClass).where(SchoolClass.id == last_year["class_id"])
+                              .values(academic_year_id=old.id))
+        await session.execute(update(SchoolClass).where(SchoolClass.id == this_year["class_id"])
+                              .values(academic_year_id=current.id))
+    board = f"grade-announcements:{world.school_id}:7"
+    for reader in (this_year["student"], this_year["parent"], world.students[0]):
+        ws = await connect(client, reader)
+        assert (await subscribe(ws, board))["type"] == "subscribed"
+        await ws.close()
+    for former in (last_year["student"], last_year["parent"]):
+        ws = await connect(client, former)
+        assert await _refused(ws, board) == "not_a_member"
+        await ws.close()
+        resp = await client.get("/api/v1/chats", headers=former.headers)
+        assert board not in {item["channel"] for item in (await resp.json())["items"]}
+    resp = await client.get("/api/v1/chats", headers=this_year["student"].headers)
+    assert board in {item["channel"] for item in (await resp.json())["items"]}

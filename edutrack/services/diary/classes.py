@@ -199,7 +199,8 @@ async def update_class(ctx: AppContext, who: Principal, class_id: int, changes: 
             assert row is not None
             view = class_view(row)
             uow.invalidate(*_ref_and_schedule(cls.school_id))
-            if "class_teacher_id" in changes or cls.grade_level != old_grade:
+            # A class moved to another academic year joins or leaves its grade's parallel (the current year's).
+            if {"class_teacher_id", "academic_year_id"} & changes.keys() or cls.grade_level != old_grade:
                 uow.membership_changed([class_id])
             if cls.grade_level != old_grade:  # its people leave the announcements of the parallel it was in
                 uow.membership_changed_channels([events.grade_board(cls.school_id, old_grade)])
