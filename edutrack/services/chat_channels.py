@@ -10,7 +10,7 @@ teaching assignments and accounts), who may post in it, and the schools' private
 - class-announcements:{class_id}: the class's students and parents, its teachers, the school's admins read;
   teachers and admins post.
 - grade-announcements:{school_id}:{grade}: the same for a parallel, every class of that grade (1..11) in the
-  school, whatever its academic year; teachers and admins post.
+  school in its current academic year (queries/chat_rooms.py); teachers and admins post.
 - group:{group_id}: the members staff chose (while still in the school) and the school's admins; members post.
 - dm:{a}:{b}: a and b, if they share a school; a send needs the school's policy (may_message).
 
