@@ -283,11 +283,13 @@ class Settings:
     import_max_per_hour: int = env(30, minimum=1)
     # Attachments (docs/files.md): the largest file (bytes, 413 as it streams past it), what one school may store
     # in all (413 `school_quota_exceeded`), uploads per person per hour (429), and the most pixels an image may
-    # have to be thumbnailed (larger ones are refused: a decompression bomb).
+    # have to be thumbnailed (larger ones are refused: a decompression bomb); after how many seconds an upload never
+    # attached, or the files of a deleted chat message, are deleted for good (the relay's file sweep).
     file_max_bytes: int = env(25 * 1024 * 1024, minimum=1024)
     file_school_quota_bytes: int = env(5 * 1024 * 1024 * 1024, minimum=1024)
     file_uploads_per_hour: int = env(120, minimum=1)
     file_max_image_pixels: int = env(40_000_000, minimum=10_000)
+    file_sweep_after: int = env(24 * 3600, minimum=60)
     # Exports (journals, term sheets, report cards) per person per minute.
     export_max_per_minute: int = env(30, minimum=1)
     # Fetches of one calendar feed, and of the public pages and feeds from one address, per window (seconds).

@@ -125,15 +125,17 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 
 
 async def relay_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """The `relay` role: the outbox relay, the digest scheduler, the push dispatcher, the scheduled-news job and the
-    refresh-token sweep, until `stop` is set."""
+    """The `relay` role: the outbox relay, the digest scheduler, the push dispatcher, the scheduled-news job, the
+    refresh-token sweep and the file sweep, until `stop` is set."""
     from edutrack.digest.news_publisher import ScheduledNewsPublisher
     from edutrack.digest.scheduler import DigestScheduler
     from edutrack.digest.token_sweeper import RefreshTokenSweeper
     from edutrack.push.dispatcher import PushDispatcher
+    from edutrack.services.files import sweep as file_sweep
 
     async with open_context(settings, role="relay", connect_amqp=False, small_pool=True) as ctx:
         relay = Relay(ctx)
         digests = DigestScheduler(ctx)
         await asyncio.gather(relay.run(stop), digests.run(stop), PushDispatcher(ctx).run(stop),
-                             ScheduledNewsPublisher(ctx).run(stop), RefreshTokenSweeper(ctx).run(stop))
+                             ScheduledNewsPublisher(ctx).run(stop), RefreshTokenSweeper(ctx).run(stop),
+                             file_sweep.run(ctx, stop))

@@ -84,3 +84,34 @@ async def attached_to_notes(session: AsyncSession, note_ids: Sequence[int]) -> d
     for row in (await session.execute(stmt)).scalars():
         found[row.absence_note_id or 0].append(row)
     return found
+
+
+# At most this many files (with their chunks and thumbnails) per statement: a sweep is short transactions.
+SWEEP_BATCH = 200
+# Files nothing will read again: uploads never attached, and the files of chat messages deleted, both more than
+# :after seconds ago; their thumbnails go with them (data-modifying CTEs all run), their chunks by the foreign key.
+_SWEEP = text("""
+WITH gone AS (
+    DELETE FROM files f
+    WHERE f.id IN (
+        SELECT c.id FROM files c
+        WHERE NOT c.is_thumbnail AND c.created_at < now() - make_interval(secs => :after)
+          AND (num_nonnulls(c.message_id, c.news_id, c.lesson_id, c.submission_id, c.absence_note_id) = 0
+               OR EXISTS (SELECT 1 FROM chat_messages m WHERE m.channel = c.channel AND m.id = c.message_id
+                          AND m.deleted_at < now() - make_interval(secs => :after)))
+        ORDER BY c.id
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED)
+    RETURNING f.thumbnail_id
+), thumbnails AS (
+    DELETE FROM files t WHERE t.id IN (SELECT thumbnail_id FROM gone WHERE thumbnail_id IS NOT NULL)
+)
+SELECT count(*) FROM gone
+""")
+
+
+async def sweep(session: AsyncSession, after_seconds: int) -> int:
+    """Delete up to SWEEP_BATCH such files; how many went (thumbnails not counted). SKIP LOCKED: several relays
+    may sweep at once."""
+    found = await session.execute(_SWEEP, {"after": after_seconds, "limit": SWEEP_BATCH})
+    return int(found.scalar_one())
