@@ -6,14 +6,12 @@ Production (`ENVIRONMENT=production`) refuses the development conveniences inste
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import functools
-import ipaddress
 import logging
 import os
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +19,19 @@ from typing import Any, TypeVar
 from dotenv import dotenv_values
 
 from edutrack.i18n import _
+from edutrack.settings_parsers import (
+    Parser,
+    choice,
+    parse_bool,
+    parse_delays,
+    parse_environment,
+    parse_float,
+    parse_int,
+    parse_networks,
+    parse_origins,
+    parse_text,
+    parse_vapid_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +47,6 @@ KNOWN_PLACEHOLDER_SECRETS = frozenset(
     }
 )
 MIN_JWT_SECRET_LENGTH = 32
-ENVIRONMENTS = ("development", "test", "production")
 SMTP_SECURITY = ("plain", "starttls", "tls")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 RABBITMQ_QUEUE_TYPES = ("classic", "quorum")
@@ -45,7 +55,6 @@ EVENT_LOOPS = ("uvloop", "asyncio")
 ENV = "edutrack.env"  # field metadata: the parser of a setting read from the environment, None for one that is not
 
 T = TypeVar("T")
-Parser = Callable[[str, str, list[str]], Any]
 
 
 class SettingsError(ValueError):
@@ -56,134 +65,32 @@ class SettingsError(ValueError):
         super().__init__(_("invalid configuration:") + "\n  - " + "\n  - ".join(problems))
 
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-def _parse_bool(name: str, raw: str, problems: list[str]) -> bool:
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    problems.append(_("%(name)s must be a boolean (true/false), got %(value)s", name=name, value=repr(raw)))
-    return False
-
-
-def _parse_int(name: str, raw: str, problems: list[str], minimum: int = 0) -> int:
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        problems.append(_("%(name)s must be an integer, got %(value)s", name=name, value=repr(raw)))
-        return minimum
-    if value < minimum:
-        problems.append(_("%(name)s must be >= %(minimum)s, got %(value)s", name=name, minimum=minimum, value=value))
-    return value
-
-
-def _parse_float(name: str, raw: str, problems: list[str]) -> float:
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        problems.append(_("%(name)s must be a number, got %(value)s", name=name, value=repr(raw)))
-        return 0.0
-    if value <= 0:
-        problems.append(_("%(name)s must be positive, got %(value)s", name=name, value=value))
-    return value
-
-
-def _parse_origins(name: str, raw: str, problems: list[str]) -> tuple[str, ...]:
-    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
-    for origin in origins:
-        if origin == "*" or "*" in origin:
-            problems.append(_("CORS_ORIGINS must list explicit origins; '*' is refused"))
-        elif not origin.startswith(("http://", "https://")):
-            problems.append(_("CORS_ORIGINS entry %(origin)s must start with http:// or https://", origin=repr(origin)))
-    return origins
-
-
-def _parse_networks(name: str, raw: str, problems: list[str]) -> tuple[str, ...]:
-    networks = []
-    for part in (p.strip() for p in raw.split(",")):
-        if not part:
-            continue
-        try:
-            networks.append(str(ipaddress.ip_network(part, strict=False)))
-        except ValueError:
-            problems.append(_("%(name)s entry %(value)s is not an IP address or network (e.g. 10.0.0.0/8)", name=name,
-                             value=repr(part)))
-    return tuple(networks)
-
-
-def _parse_text(name: str, raw: str, problems: list[str]) -> str:
-    return raw.strip()
-
-
-def _parse_vapid_key(name: str, raw: str, problems: list[str]) -> str:
-    value = raw.strip()
-    if value:
-        try:
-            decoded = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        except ValueError:
-            decoded = b""
-        if len(decoded) != 32:
-            problems.append(_("%(name)s must be the base64url of a raw P-256 private key (32 bytes)", name=name))
-    return value
-
-
-def _parse_delays(name: str, raw: str, problems: list[str]) -> tuple[float, ...]:
-    delays = tuple(_parse_float(name, part, problems) for part in raw.split(",") if part.strip())
-    if not delays:
-        problems.append(_("%(name)s must list at least one delay in seconds, e.g. 30,120,600", name=name))
-    return delays
-
-
-def _parse_environment(name: str, raw: str, problems: list[str]) -> str:
-    value = raw.strip().lower()
-    value = {"dev": "development", "prod": "production", "testing": "test"}.get(value, value)
-    if value not in ENVIRONMENTS:
-        problems.append(_("%(name)s must be one of %(allowed)s, got %(value)s", name=name,
-                          allowed=", ".join(ENVIRONMENTS), value=repr(value)))
-    return value
-
-
-def _choice(allowed: tuple[str, ...], normal: Callable[[str], str]) -> Parser:
-    def parse(name: str, raw: str, problems: list[str]) -> str:
-        value = normal(raw.strip())
-        if value not in allowed:
-            problems.append(_("%(name)s must be one of %(allowed)s, got %(value)s", name=name,
-                              allowed=", ".join(allowed), value=repr(value)))
-        return value
-
-    return parse
-
-
 def env(default: T, *, minimum: int = 0, parse: Parser | None = None) -> T:
     """A setting read from the environment variable named like the field in capitals (`port` <- PORT), with the
     parser its default's type calls for unless `parse` is given; `minimum` bounds an integer."""
     if parse is None:
         if isinstance(default, bool):
-            parse = _parse_bool
+            parse = parse_bool
         elif isinstance(default, int):
-            parse = functools.partial(_parse_int, minimum=minimum)
+            parse = functools.partial(parse_int, minimum=minimum)
         elif isinstance(default, float):
-            parse = _parse_float
+            parse = parse_float
         else:
-            parse = _parse_text
+            parse = parse_text
     found: T = field(default=default, metadata={ENV: parse})
     return found
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    environment: str = env("development", parse=_parse_environment)
+    environment: str = env("development", parse=parse_environment)
     debug: bool = env(False)
     host: str = env("127.0.0.1")
     port: int = env(8000, minimum=1)
     public_url: str = env("http://127.0.0.1:8000")
 
     # uvloop where it is installed (edutrack/loops.py); "asyncio" runs on asyncio's own loop.
-    event_loop: str = env("uvloop", parse=_choice(EVENT_LOOPS, str.lower))
+    event_loop: str = env("uvloop", parse=choice(EVENT_LOOPS, str.lower))
 
     database_url: str = env("postgresql+asyncpg://postgres@127.0.0.1:5432/edutrack")
     db_pool_size: int = env(10, minimum=1)
@@ -195,7 +102,7 @@ class Settings:
     # "transaction" when DATABASE_URL points at a PgBouncer in transaction pooling mode: no statement caches,
     # unique prepared statement names, every read inside a transaction (db/engine.py says why).
     database_pool_mode: str = env("session",
-                                  parse=_choice(DATABASE_POOL_MODES, str.lower))
+                                  parse=choice(DATABASE_POOL_MODES, str.lower))
     # A streaming replica for heavy reads (term sheets, analytics); empty: everything reads the primary.
     database_read_url: str = env("")
     # Seconds a heavy read waits for the replica to replay what the primary had committed when the read began,
@@ -211,13 +118,13 @@ class Settings:
     namespace: str = env("edutrack")
     rabbitmq_url: str = env("amqp://guest:guest@127.0.0.1:5672/")
     # "quorum": replicated queues with at-least-once dead-lettering (RabbitMQ 3.10+), for a RabbitMQ cluster.
-    rabbitmq_queue_type: str = env("classic", parse=_choice(RABBITMQ_QUEUE_TYPES, str.lower))
+    rabbitmq_queue_type: str = env("classic", parse=choice(RABBITMQ_QUEUE_TYPES, str.lower))
 
     smtp_host: str = env("127.0.0.1")
     smtp_port: int = env(8025, minimum=1)
     smtp_user: str = env("")
     smtp_password: str = env("")
-    smtp_security: str = env("plain", parse=_choice(SMTP_SECURITY, str.lower))
+    smtp_security: str = env("plain", parse=choice(SMTP_SECURITY, str.lower))
     # PEM file of the CA(s) that sign the SMTP server's certificate, for a server with a private CA;
     # empty: the system's trust store. Certificates are always verified for "starttls" and "tls".
     smtp_ca_file: str = env("")
@@ -238,7 +145,7 @@ class Settings:
     ack_remind_interval: int = env(6 * 3600, minimum=60)
     # Web push (docs/notifications.md). The VAPID key: base64url of a raw P-256 private key (32 bytes); empty: one
     # is generated on first use and kept in PostgreSQL (table vapid_keys), shared by every node.
-    vapid_private_key: str = env("", parse=_parse_vapid_key)
+    vapid_private_key: str = env("", parse=parse_vapid_key)
     # The VAPID `sub` claim, a contact for push services (mailto: or https:); empty: mailto: SMTP_FROM's address.
     vapid_subject: str = env("")
     # Seconds between the push dispatcher's rounds (in `edutrack relay`); how long (seconds) a push service keeps
@@ -249,7 +156,7 @@ class Settings:
     # Accept http:// push endpoints on 127.0.0.1/localhost (a local push service in tests); refused in production.
     push_allow_local_http: bool = env(False)
     # Waits (seconds) before each SMTP (and push) retry after a transient failure; the last value repeats.
-    email_retry_delays: tuple[float, ...] = env((30.0, 120.0, 600.0, 1800.0), parse=_parse_delays)
+    email_retry_delays: tuple[float, ...] = env((30.0, 120.0, 600.0, 1800.0), parse=parse_delays)
     # Attempts per email (and per push) before it is dead-lettered.
     email_max_attempts: int = env(5, minimum=1)
     relay_batch_size: int = env(200, minimum=1)
@@ -281,10 +188,9 @@ class Settings:
     # Onboarding imports: the largest file (bytes), and uploads (dry runs too) per admin per hour.
     import_max_bytes: int = env(10 * 1024 * 1024, minimum=1024)
     import_max_per_hour: int = env(30, minimum=1)
-    # Attachments (docs/files.md): the largest file (bytes, 413 as it streams past it), what one school may store
-    # in all (413 `school_quota_exceeded`), uploads per person per hour (429), and the most pixels an image may
-    # have to be thumbnailed (larger ones are refused: a decompression bomb); after how many seconds an upload never
-    # attached, or the files of a deleted chat message, are deleted for good (the relay's file sweep).
+    # Attachments (docs/files.md): the largest file (bytes, 413 as it streams past it), a school's total (413
+    # `school_quota_exceeded`), uploads per person per hour (429), the most pixels to thumbnail (more: refused, a
+    # decompression bomb), and seconds until unattached uploads and deleted messages' files are swept.
     file_max_bytes: int = env(25 * 1024 * 1024, minimum=1024)
     file_school_quota_bytes: int = env(5 * 1024 * 1024 * 1024, minimum=1024)
     file_uploads_per_hour: int = env(120, minimum=1)
@@ -298,11 +204,11 @@ class Settings:
     public_window: int = env(600, minimum=1)
     allow_self_registration: bool = env(True)
 
-    cors_origins: tuple[str, ...] = env(("http://127.0.0.1:8000", "http://localhost:8000"), parse=_parse_origins)
+    cors_origins: tuple[str, ...] = env(("http://127.0.0.1:8000", "http://localhost:8000"), parse=parse_origins)
     max_body_bytes: int = env(1024 * 1024, minimum=1024)
     # Load balancers / reverse proxies (IPs or CIDR networks) whose X-Forwarded-For is believed. Without this,
     # behind a proxy every client has the proxy's address and shares one login rate limit.
-    trusted_proxies: tuple[str, ...] = env((), parse=_parse_networks)
+    trusted_proxies: tuple[str, ...] = env((), parse=parse_networks)
 
     # Failed logins are throttled with doubling delays (1 s, 2 s, 4 s, ... up to login_max_delay) once a record
     # has had its free failures: per account and client (device token, else address), and for clients without a
@@ -334,7 +240,7 @@ class Settings:
     reset_max_per_ip: int = env(10, minimum=1)
     reset_ip_window: int = env(3600, minimum=1)
 
-    log_level: str = env("INFO", parse=_choice(LOG_LEVELS, str.upper))
+    log_level: str = env("INFO", parse=choice(LOG_LEVELS, str.upper))
     log_json: bool = env(True)
 
     # Set when the secret was generated for this process only (development without JWT_SECRET).
