@@ -134,12 +134,24 @@ async def insert_wanted(session: AsyncSession, user_ids: Sequence[int], kind: st
     return list(rows.all())
 
 
-async def mark_room_read(session: AsyncSession, user_id: int, kind: str, channel: str, up_to: int) -> int:
-    """The user's unread rows of `kind` about messages of `channel` up to `up_to`: read (the user read the chat,
-    so no digest or push repeats them)."""
+async def delete_room_rows(session: AsyncSession, channel: str, message_id: int) -> int:
+    """Every `chat_message` row about one message (it was deleted: no digest or push may still carry its text);
+    found by ix_notifications_chat_message (migration 0028)."""
+    result = await session.execute(text(
+        "DELETE FROM notifications WHERE kind = 'chat_message' AND payload ->> 'channel' = :channel "
+        "AND (payload ->> 'message_id')::bigint = :message_id RETURNING 1"),
+        {"channel": channel, "message_id": message_id})
+    return len(result.all())
+
+
+async def mark_room_read(session: AsyncSession, user_id: int, channel: str, up_to: int) -> int:
+    """The user's unread `chat_message` rows about messages of `channel` up to `up_to`: read (the user read the
+    chat, so no digest or push repeats them). Every read marker of every user runs this: the kind is a literal so
+    that the partial index of unread room rows (ix_notifications_chat_unread) answers it, usually with nothing."""
     result = await session.execute(
         update(Notification)
-        .where(Notification.user_id == user_id, Notification.kind == kind, Notification.read_at.is_(None),
+        .where(Notification.user_id == user_id, text("notifications.kind = 'chat_message'"),
+               Notification.read_at.is_(None),
                Notification.payload["channel"].astext == channel,
                Notification.payload["message_id"].as_integer() <= up_to)
         .values(read_at=func.now())

@@ -159,13 +159,14 @@ class ChatSendBatcher:
         raise AssertionError("unreachable")
 
     async def _store(self, batch: list[_Send]) -> _Stored:
+        # Before the connection below: the audiences' own reads (rarely: cached) need one of their own.
+        rooms = await self.audiences.of({item.channel for item in batch if item.channel.kind != "dm"})
         async with self.ctx.engine.connect() as conn:
             db = await q.driver(conn)
             unnamed = sorted({item.who.user_id for item in batch if item.sender is None})
             names = await q.user_names_raw(db, unnamed) if unnamed else {}
             keys = sorted({(item.who.user_id, item.client_msg_id) for item in batch if item.client_msg_id})
             existing = await q.messages_by_client_ids(db, keys) if keys else {}
-            rooms = await self.audiences.of({item.channel for item in batch if item.channel.kind != "dm"})
             plan = _plan(batch, names, existing, await _class_teachers(db, batch), rooms)
             stored = await q.append_messages(db, plan.new) if plan.new else []
         # Committed: the statement above ran outside any transaction block, so it was its own transaction.

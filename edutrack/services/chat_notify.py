@@ -89,7 +89,12 @@ async def notify_room(session: AsyncSession, channel: cc.Channel, message_id: in
 
 
 async def mark_read(session: AsyncSession, user_id: int, channel: str, up_to: int) -> int:
-    return await nq.mark_room_read(session, user_id, KIND, channel, up_to)
+    return await nq.mark_room_read(session, user_id, channel, up_to)
+
+
+async def forget_message(session: AsyncSession, channel: str, message_id: int) -> None:
+    """A deleted message: its rows go too, read or not (a moderator removed it; no digest may quote it)."""
+    await nq.delete_room_rows(session, channel, message_id)
 
 
 class AudienceCache:

@@ -132,11 +132,19 @@ def upgrade() -> None:
     _replace(_body().replace("(VALUES ", "(VALUES " + ", ".join(added) + ", ", 1))
     op.execute(MASK_FUNCTION)
     op.execute(CHANNELS_FUNCTION)
+    # Every read marker of every user looks for its unread room rows; most have none.
+    op.create_index('ix_notifications_chat_unread', 'notifications', ['user_id', 'id'], unique=False,
+                    postgresql_where=sa.text("kind = 'chat_message' AND read_at IS NULL"))
+    # A deleted message takes its rows with it: found by the message, whoever they are for.
+    op.execute("CREATE INDEX ix_notifications_chat_message ON notifications "
+               "((payload ->> 'channel'), ((payload ->> 'message_id')::bigint)) WHERE kind = 'chat_message'")
     # Rows written before this revision keep their kind: a confirmation asked by a `news` row is still recognised
     # by its payload (`ack: true`) everywhere, so no row is rewritten.
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX ix_notifications_chat_message")
+    op.drop_index('ix_notifications_chat_unread', table_name='notifications')
     op.execute(OLD_CHANNELS_FUNCTION)
     op.execute("DROP FUNCTION notification_mask(bigint, text, text)")
     body = _body()

@@ -54,7 +54,8 @@ async def test_rest_and_socket_each_count_once_and_the_author_sees_them_live(
     author = await connect(client, token=token_of(ctx, school.admin))
     await subscribe(author, f"user:{school.admin.id}")
     message_id = await announce(client, ctx, school.admin, room)
-    assert await kinds_of(ctx, "ack_request", room, message_id) == parents_of_class(school, 0) | parents_of_class(school, 1)
+    asked = parents_of_class(school, 0) | parents_of_class(school, 1)
+    assert await kinds_of(ctx, "ack_request", room, message_id) == asked
 
     s0, s1 = school.classes[0].student_ids
     by_rest = school.parents(s0)[0]

@@ -229,3 +229,13 @@ async def test_the_push_of_a_room_message_names_the_room_and_opens_it(
     pushed = push_payload.build(ctx.settings, [row], "parent", {})
     assert pushed["body"].endswith("(Родители 7Б): Завтра субботник")
     assert pushed["url"].endswith(f"/chat?channel=parents%3A{world.class_id}")
+
+
+async def test_a_deleted_message_takes_its_rows_with_it(client: TestClient, ctx: AppContext, factory: Factory) -> None:
+    world = await make_class_world(ctx, factory)
+    room = f"parents:{world.class_id}"
+    kept = await post(client, world, world.teacher, room, "Остаётся")
+    gone = await post(client, world, world.teacher, room, "Ошибся чатом")
+    resp = await client.delete(f"/api/v1/chats/{room}/messages/{gone}", headers=world.teacher.headers)
+    assert resp.status == 204, await resp.text()
+    assert [r.payload["message_id"] for r in await rows_of(ctx, world.parent.id, "chat_message")] == [kept]
