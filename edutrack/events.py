@@ -16,10 +16,17 @@ Notification kinds and their payload (every payload has "title", a short Russian
                                          teacher, comment
   homework:   lesson_id, class_id, subject, date, text
   attendance: lesson_id, student_id, student_name, subject, date, status, reason
-  news:       news_id, title, summary, urgent? (passes quiet hours), ack? (true: the recipient is asked to
-              confirm they read it: services/diary/news_acks.py)
+  news:       news_id, title, summary, urgent? (passes quiet hours); rows written before `ack_request` existed
+              may also have ack (true) and be an ack_request's payload
+  ack_request: someone asks you to confirm you read it ("ознакомлен"): a news item (news_id, title, summary,
+              urgent?, ack: true; services/diary/news_acks.py) or an announcement in a chat room (channel,
+              message_id, title, summary, ack: true; services/chat_acks.py)
   reminder:   news_id, title, summary, ack (true): the author reminds those who have not confirmed a news item
+              (or channel, message_id, title, ack: an announcement)
   message:    channel, message_id, sender_id, sender, text      (private messages only)
+  chat_message: channel, room (its title), message_id, sender_id, sender, text: a message in a chat room you
+              belong to (not dm:), written only for members whose channels for it are not empty
+              (services/chat_notify.py); reading the room marks them read
   absence_note: note_id, student_id, student_name, from, to, reason, status (pending, accepted, questioned),
               comment (the parent's on a new note, the class teacher's on a decision), files_added (true: a
               parent attached files to the note after writing it)
@@ -86,7 +93,7 @@ log = logging.getLogger(__name__)
 
 NOTIFICATION_KINDS = ("grade", "grade_changed", "grade_deleted", "homework", "attendance", "news", "message",
                       "absence_note", "lesson_changed", "final_mark", "reminder", "moderation", "mention",
-                      "homework_submitted", "homework_returned")
+                      "homework_submitted", "homework_returned", "ack_request", "chat_message")
 
 
 def redis_channel(namespace: str, channel: str) -> str:

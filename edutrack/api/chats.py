@@ -61,7 +61,7 @@ class SendMessageSchema(StrictSchema):
                                                        "answers (not deleted); else 400 invalid_reply"})
     ack = fields.List(fields.String(validate=validate.OneOf(ACK_ROLES)), load_default=list, metadata={
         "description": "Announcements rooms only: who must confirm they read it (any of parent, student, staff); "
-                       "each of them gets a `news` notification with `ack: true` (docs/notifications.md)"})
+                       "each of them gets an `ack_request` notification with `ack: true` (docs/notifications.md)"})
     ack_each_parent = fields.Boolean(load_default=False, metadata={
         "description": "With `parent` in `ack`: every parent must confirm, not one per child"})
 

@@ -30,6 +30,10 @@ KIND_LABELS = {
 }
 ATTENDANCE_STATUS = {"absent": N_("absence"), "late": N_("late arrival"), "present": N_("present")}
 DIARY_KINDS = frozenset(KIND_LABELS)
+# The news section: news, someone asking to confirm (also a `news` row written before `ack_request` existed),
+# a reminder to confirm.
+NEWS_KINDS = frozenset({"news", "ack_request", "reminder"})
+MESSAGE_KINDS = frozenset({"message", "chat_message"})  # private messages and messages in the user's rooms
 NO_SUBJECT = N_("No subject")
 
 
@@ -49,7 +53,7 @@ class ChildGroup:
 class Digest:
     children: list[ChildGroup]
     news: list[dict[str, str]]  # title, summary, ack_link (empty unless the item asks to confirm)
-    messages: list[dict[str, str]]
+    messages: list[dict[str, str]]  # sender, text, room ("" for a private message)
     count: int
 
 
@@ -109,11 +113,12 @@ def build_digest(rows: Sequence[Notification], recipient_id: int, names: Mapping
     messages: list[dict[str, str]] = []
     for row in rows:
         p = row.payload or {}
-        if row.kind in ("news", "reminder"):
+        if row.kind in NEWS_KINDS:
             news.append({"title": _s(p, "title"), "summary": _short(_s(p, "summary"), 300),
                          "ack_link": ack_link(p) if ack_link is not None else ""})
-        elif row.kind == "message":
-            messages.append({"sender": _s(p, "sender") or _("Someone"), "text": _short(_s(p, "text"))})
+        elif row.kind in MESSAGE_KINDS:
+            messages.append({"sender": _s(p, "sender") or _("Someone"), "text": _short(_s(p, "text")),
+                             "room": _s(p, "room") if row.kind == "chat_message" else ""})
         else:
             about = row.about_user_id
             own = about is None or about == recipient_id

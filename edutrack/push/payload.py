@@ -6,11 +6,12 @@ one-click acknowledgement link of its emails, for the notification's "Ознак
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from edutrack.db.models import Notification, Role
-from edutrack.digest.content import KIND_LABELS, describe, plural_notifications
+from edutrack.digest.content import KIND_LABELS, NEWS_KINDS, describe, plural_notifications
 from edutrack.i18n import N_, _, for_recipients
 from edutrack.i18n.names import PersonName, first_last
 from edutrack.services import ack_links
@@ -19,8 +20,10 @@ from edutrack.settings import Settings
 BODY_LIMIT = 300
 OTHER_LABELS = {
     "news": N_("News"),
+    "ack_request": N_("Please confirm you have read it"),
     "reminder": N_("Please confirm you have read it"),
     "message": N_("New message"),
+    "chat_message": N_("New message in a chat"),
     "mention": N_("You were mentioned"),
     "moderation": N_("Chat moderation"),
 }
@@ -29,13 +32,21 @@ DIARY = frozenset(KIND_LABELS) - {"absence_note"}
 
 def page_of(kind: str, role: str) -> str:
     """The page a click opens."""
-    if kind in ("news", "reminder"):
+    if kind in ("news", "reminder", "ack_request"):
         return "/news"
-    if kind in ("message", "mention", "moderation"):
+    if kind in ("message", "mention", "moderation", "chat_message"):
         return "/chat"
     if kind in DIARY:
         return "/teacher" if role in (Role.TEACHER.value, Role.ADMIN.value) else "/diary"
     return "/"
+
+
+def _page(row: Notification, role: str) -> str:
+    """The page of one row: a room's message or announcement opens that room."""
+    channel = (row.payload or {}).get("channel")
+    if row.kind in ("chat_message", "ack_request") and isinstance(channel, str):
+        return "/chat?" + urllib.parse.urlencode({"channel": channel})
+    return page_of(row.kind, role)
 
 
 def _short(text: str) -> str:
@@ -51,10 +62,12 @@ def _title(row: Notification, names: Mapping[int, PersonName]) -> str:
 
 def _body(row: Notification) -> str:
     p = row.payload or {}
-    if row.kind in ("news", "reminder"):
+    if row.kind in NEWS_KINDS:
         return " — ".join(str(p[k]) for k in ("title", "summary") if p.get(k))
     if row.kind in ("message", "mention"):
         return f"{p.get('sender') or _('Someone')}: {p.get('text') or ''}"
+    if row.kind == "chat_message":
+        return f"{p.get('sender') or _('Someone')} ({p.get('room') or ''}): {p.get('text') or ''}"
     subject = str(p.get("subject") or "")
     text = describe(row)
     return f"{subject}: {text}" if subject and row.kind in KIND_LABELS else text
@@ -67,7 +80,7 @@ def build(settings: Settings, rows: Sequence[Notification], role: str,
     with for_recipients():
         if len(rows) == 1:
             payload: dict[str, Any] = {"title": _title(last, names), "body": _short(_body(last)),
-                                       "url": base + page_of(last.kind, role), "id": last.id, "tag": f"n{last.id}"}
+                                       "url": base + _page(last, role), "id": last.id, "tag": f"n{last.id}"}
             p = last.payload or {}
             confirm = ack_links.api_url(settings, last.user_id, p)
             if confirm is not None:

@@ -93,6 +93,21 @@ class NewMessage:
     notify_user_id: int | None = None
     notify_payload: dict[str, Any] | None = None
     sender_role: str | None = None
+    # A room's message: the members who may want a `chat_message` row (services/chat_notify.py), and its payload
+    # without message_id. Each gets the row only if its channels (notification_mask) are not empty.
+    room_user_ids: Sequence[int] = ()
+    room_payload: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomNote:
+    """A `chat_message` row written with a message that the live channel consumes (to publish)."""
+
+    id: int
+    user_id: int
+    created_at: datetime
+    channels: int
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +117,7 @@ class StoredMessage:
     notification_id: int | None
     notification_created_at: datetime | None
     notification_channels: int | None = None
+    live_room_notes: tuple[RoomNote, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +134,9 @@ class ExistingMessage:
 _APPEND_MANY = """
 WITH input AS (
     SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::jsonb[],
-                         $8::text[])
-        AS t(ord, channel, sender_id, client_msg_id, text, notify_user_id, notify_payload, sender_role)
+                         $8::text[], $9::jsonb[])
+        AS t(ord, channel, sender_id, client_msg_id, text, notify_user_id, notify_payload, sender_role,
+             room_payload)
 ),
 counts AS (
     SELECT channel, count(*) AS n FROM input GROUP BY channel
@@ -149,9 +166,24 @@ notes AS (
     FROM numbered WHERE notify_user_id IS NOT NULL ORDER BY ord
     RETURNING id, created_at, channels, payload ->> 'channel' AS channel,
               (payload ->> 'message_id')::bigint AS message_id
+),
+room_notes AS (
+    -- Only the members whose channels for the kind are not empty (the trigger's rule, with the room's mute).
+    INSERT INTO notifications (user_id, kind, payload, channels)
+    SELECT w.user_id, 'chat_message', w.payload, w.mask FROM (
+        SELECT r.user_id, n.ord, n.room_payload || jsonb_build_object('message_id', n.id) AS payload,
+               notification_mask(r.user_id, 'chat_message', n.channel) AS mask
+        FROM unnest($10::int[], $11::bigint[]) AS r(ord, user_id) JOIN numbered n ON n.ord = r.ord
+    ) w
+    WHERE w.mask <> 0 ORDER BY w.ord, w.user_id
+    RETURNING id, user_id, created_at, channels, payload
 )
 SELECT n.ord, s.id, s.created_at, nt.id AS note_id, nt.created_at AS note_created_at,
-       nt.channels AS note_channels
+       nt.channels AS note_channels,
+       (SELECT json_agg(json_build_array(rn.id, rn.user_id, rn.created_at, rn.channels, rn.payload) ORDER BY rn.id)
+          FROM room_notes rn
+         WHERE rn.channels & 1 <> 0 AND rn.payload ->> 'channel' = n.channel
+           AND (rn.payload ->> 'message_id')::bigint = n.id)::text AS live_room_notes
 FROM numbered n
 JOIN stored s ON s.channel = n.channel AND s.id = n.id
 LEFT JOIN notes nt ON nt.channel = n.channel AND nt.message_id = n.id
@@ -171,11 +203,21 @@ async def append_messages(conn: asyncpg.Connection, items: Sequence[NewMessage])
         [m.notify_user_id for m in items],
         [None if m.notify_payload is None else json.dumps(m.notify_payload, ensure_ascii=False) for m in items],
         [m.sender_role for m in items],
+        [None if m.room_payload is None else json.dumps(m.room_payload, ensure_ascii=False) for m in items],
+        [i for i, m in enumerate(items) for _uid in m.room_user_ids],
+        [uid for m in items for uid in m.room_user_ids],
     )
     by_ord = {int(r["ord"]): StoredMessage(int(r["id"]), r["created_at"], r["note_id"], r["note_created_at"],
-                                           r["note_channels"])
+                                           r["note_channels"], _room_notes(r["live_room_notes"]))
               for r in rows}
     return [by_ord[i] for i in range(len(items))]
+
+
+def _room_notes(raw: str | None) -> tuple[RoomNote, ...]:
+    if raw is None:
+        return ()
+    return tuple(RoomNote(int(i), int(uid), datetime.fromisoformat(at), int(channels), dict(payload))
+                 for i, uid, at, channels, payload in json.loads(raw))
 
 
 _BY_CLIENT_IDS = """

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack.db.models import Notification
@@ -87,6 +88,73 @@ async def mark_notifications_read(session: AsyncSession, user_id: int, up_to: in
         update(Notification)
         .where(Notification.user_id == user_id, Notification.id <= up_to, Notification.read_at.is_(None), in_app())
         .values(read_at=at if at is not None else func.now())
+        .returning(literal(1))
+    )
+    return len(result.all())
+
+
+_MAY_WANT = text("""
+SELECT u.id FROM users u LEFT JOIN notification_settings s ON s.user_id = u.id
+WHERE u.id = ANY(CAST(:ids AS bigint[])) AND u.is_active
+  AND CASE WHEN jsonb_typeof(s.kinds -> :kind) = 'number' THEN (s.kinds ->> :kind)::integer
+           ELSE notification_default(u.role, :kind) END <> 0
+""")
+
+
+async def may_want(session: AsyncSession, user_ids: Sequence[int], kind: str) -> set[int]:
+    """Of `user_ids`, the active ones whose choice for `kind`, else their role's default, is not off: the only
+    people a row of that kind could reach. The master email switch and mutes are left to `notification_mask`
+    when the row is written (they can only take channels away)."""
+    if not user_ids:
+        return set()
+    rows = await session.execute(_MAY_WANT, {"ids": list(user_ids), "kind": kind})
+    return {int(i) for i in rows.scalars()}
+
+
+_INSERT_WANTED = text("""
+INSERT INTO notifications (user_id, kind, payload, channels)
+SELECT w.uid, :kind, CAST(:payload AS jsonb), w.mask
+FROM (SELECT uid, notification_mask(uid, :kind, :chat) AS mask FROM unnest(CAST(:ids AS bigint[])) AS uid) w
+WHERE w.mask <> 0
+ORDER BY w.uid
+RETURNING notifications.*
+""")
+
+
+async def insert_wanted(session: AsyncSession, user_ids: Sequence[int], kind: str, payload: dict[str, Any],
+                        chat: str | None) -> list[Notification]:
+    """One row of `kind` for each of `user_ids` whose channels for it (the trigger's rule, `notification_mask`,
+    with the mute of chat `chat`) are not empty; nothing for the others: a row no channel consumes is not
+    written."""
+    if not user_ids:
+        return []
+    stmt = select(Notification).from_statement(_INSERT_WANTED.columns(*Notification.__table__.c))
+    rows = await session.scalars(stmt, {"ids": sorted(user_ids), "kind": kind, "chat": chat,
+                                        "payload": json.dumps(payload, ensure_ascii=False)})
+    return list(rows.all())
+
+
+async def delete_room_rows(session: AsyncSession, channel: str, message_id: int) -> int:
+    """Every `chat_message` row about one message (it was deleted: no digest or push may still carry its text);
+    found by ix_notifications_chat_message (migration 0028)."""
+    result = await session.execute(text(
+        "DELETE FROM notifications WHERE kind = 'chat_message' AND payload ->> 'channel' = :channel "
+        "AND (payload ->> 'message_id')::bigint = :message_id RETURNING 1"),
+        {"channel": channel, "message_id": message_id})
+    return len(result.all())
+
+
+async def mark_room_read(session: AsyncSession, user_id: int, channel: str, up_to: int) -> int:
+    """The user's unread `chat_message` rows about messages of `channel` up to `up_to`: read (the user read the
+    chat, so no digest or push repeats them). Every read marker of every user runs this: the kind is a literal so
+    that the partial index of unread room rows (ix_notifications_chat_unread) answers it, usually with nothing."""
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, text("notifications.kind = 'chat_message'"),
+               Notification.read_at.is_(None),
+               Notification.payload["channel"].astext == channel,
+               Notification.payload["message_id"].as_integer() <= up_to)
+        .values(read_at=func.now())
         .returning(literal(1))
     )
     return len(result.all())

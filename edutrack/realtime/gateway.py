@@ -90,6 +90,7 @@ class Gateway:
 
     def membership_changed(self, name: str) -> None:
         self.members.changed(name)
+        self.sends.audiences.forget(name)
 
     async def _revoke_outsiders(self, name: str, members: set[int]) -> None:
         for sub in list(self.hub.subscribers(name)):

@@ -27,7 +27,7 @@ from edutrack.queries import chat_rooms as rq
 from edutrack.queries import files as fq
 from edutrack.queries import notifications as nq
 from edutrack.security.tokens import Principal
-from edutrack.services import chat_acks, chat_moderation, chat_replies
+from edutrack.services import chat_acks, chat_moderation, chat_notify, chat_replies
 from edutrack.services import chat_channels as cc
 from edutrack.services.chat_channels import Channel as Channel
 from edutrack.services.chat_channels import check_member as check_member
@@ -214,8 +214,13 @@ async def _send(ctx: AppContext, who: Principal, channel: Channel, text: str, cl
             }))
         if mentions:
             notes += await _mention(session, who, channel, view, mentions)
+        asked: list[Notification] = []
         if ack is not None:
-            notes += await chat_acks.request_acks(session, who, channel, message_id, sender, text, ack)
+            asked = await chat_acks.request_acks(session, who, channel, message_id, sender, text, ack)
+        if channel.kind != "dm":
+            notes += await chat_notify.notify_room(session, channel, message_id, who.user_id, sender, text,
+                                                   {n.user_id for n in asked})
+        notes += asked
         uow.publish(channel.name, message_event(view))
         uow.publish_notifications(notes)
     return SendResult(view, False)
@@ -308,6 +313,9 @@ async def mark_read(ctx: AppContext, who: Principal, channel_name: str, up_to: i
         await require_member(session, who, channel)
         last_id = await q.last_message_id(session, channel.name)
         marker = await q.advance_read_marker(session, who.user_id, channel.name, min(up_to, last_id))
+        if channel.kind != "dm":
+            # Read in the chat: not again in the digest or a push.
+            await chat_notify.mark_read(session, who.user_id, channel.name, marker)
         # Every device of the user moves its unread badge.
         uow.publish(f"user:{who.user_id}", {"type": "read", "channel": channel.name, "up_to": marker})
     return {"channel": channel.name, "last_read_id": marker}

@@ -3,8 +3,8 @@
 The rules are the news items' (services/ack_table.py): each person counts once whether they confirm on the chat
 page, over /ws or by REST; the author (and the school's admins) see per class who has and has not, each new
 confirmation arriving live on the author's feed (`chat.ack`); a reminder goes only to those who have not, at most
-once per ACK_REMIND_INTERVAL. Whoever is asked gets a `news` notification (kind "news and announcements") with
-`channel`, `message_id` and `ack: true`, so the feed, its button and the email digest carry it as they carry news.
+once per ACK_REMIND_INTERVAL. Whoever is asked gets an `ack_request` notification (as a news item asking the same
+does) with `channel`, `message_id` and `ack: true`: the feed's button, the digest's and the push's links carry it.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ async def request_acks(session: AsyncSession, who: Principal, channel: cc.Channe
         title = _("%(name)s asks you to confirm an announcement", name=sender)
     payload = {"title": title, "summary": text[:200], "channel": channel.name, "message_id": message_id,
                "ack": True}
-    return await notify_users(session, "news", sorted(state.required), payload)
+    return await notify_users(session, "ack_request", sorted(state.required), payload)
 
 
 async def _reads(session: AsyncSession, who: Principal, channel: cc.Channel) -> bool:

@@ -31,7 +31,7 @@ from edutrack.db.models import Notification, Role
 from edutrack.i18n import _
 from edutrack.queries import chat as q
 from edutrack.security.tokens import Principal
-from edutrack.services import chat, chat_channels
+from edutrack.services import chat, chat_channels, chat_notify
 from edutrack.services.chat import Channel, SendResult
 from edutrack.uow import AfterCommit
 
@@ -76,6 +76,8 @@ class ChatSendBatcher:
         self.max_batch = max_batch
         self._queue: list[_Send] = []
         self._task: asyncio.Task[None] | None = None
+        # Who in each room may want a `chat_message` row: a room where nobody does costs its sends nothing more.
+        self.audiences = chat_notify.AudienceCache(ctx)
         self.batches = 0  # statements that stored messages, and how many they stored (tests, diagnostics)
         self.stored = 0
 
@@ -159,13 +161,15 @@ class ChatSendBatcher:
         raise AssertionError("unreachable")
 
     async def _store(self, batch: list[_Send]) -> _Stored:
+        # Before the connection below: the audiences' own reads (rarely: cached) need one of their own.
+        rooms = await self.audiences.of({item.channel for item in batch if item.channel.kind != "dm"})
         async with self.ctx.engine.connect() as conn:
             db = await q.driver(conn)
             unnamed = sorted({item.who.user_id for item in batch if item.sender is None})
             names = await q.user_names_raw(db, unnamed) if unnamed else {}
             keys = sorted({(item.who.user_id, item.client_msg_id) for item in batch if item.client_msg_id})
             existing = await q.messages_by_client_ids(db, keys) if keys else {}
-            plan = _plan(batch, names, existing, await _class_teachers(db, batch))
+            plan = _plan(batch, names, existing, await _class_teachers(db, batch), rooms)
             stored = await q.append_messages(db, plan.new) if plan.new else []
         # Committed: the statement above ran outside any transaction block, so it was its own transaction.
         if plan.new:
@@ -201,7 +205,7 @@ def _role(item: _Send, leads: dict[int, int]) -> str:
 
 
 def _plan(batch: list[_Send], names: dict[int, str], existing: dict[tuple[int, str], q.ExistingMessage],
-          leads: dict[int, int]) -> _Plan:
+          leads: dict[int, int], rooms: dict[str, chat_notify.RoomAudience]) -> _Plan:
     plan = _Plan([None] * len(batch))
     first_with: dict[tuple[int, str], int] = {}
     for position, item in enumerate(batch):
@@ -222,7 +226,7 @@ def _plan(batch: list[_Send], names: dict[int, str], existing: dict[tuple[int, s
                     plan.followers.append((position, first_with[key]))
                 continue
             first_with[key] = position
-        plan.new.append(_new_message(item, sender, _role(item, leads)))
+        plan.new.append(_new_message(item, sender, _role(item, leads), rooms.get(item.channel.name)))
         plan.new_at.append(position)
     return plan
 
@@ -245,6 +249,9 @@ def _answers(ctx: AppContext, batch: list[_Send], plan: _Plan, stored: list[q.St
                                       about_user_id=None, created_at=row.notification_created_at,
                                       read_at=None, channels=row.notification_channels,
                                       payload={**(message.notify_payload or {}), "message_id": row.id}))
+        notes += [Notification(id=n.id, user_id=n.user_id, kind=chat_notify.KIND, about_user_id=None,
+                               created_at=n.created_at, read_at=None, channels=n.channels, payload=n.payload)
+                  for n in row.live_room_notes]
     for position, leader_at in plan.followers:
         first = results[leader_at]
         assert isinstance(first, SendResult)
@@ -257,9 +264,13 @@ def _answers(ctx: AppContext, batch: list[_Send], plan: _Plan, stored: list[q.St
     return _Stored(final, effects)
 
 
-def _new_message(item: _Send, sender: str, role: str) -> q.NewMessage:
+def _new_message(item: _Send, sender: str, role: str, room: chat_notify.RoomAudience | None) -> q.NewMessage:
     if item.channel.kind != "dm":
-        return q.NewMessage(item.channel.name, item.who.user_id, item.client_msg_id, item.text, sender_role=role)
+        wanting = sorted(room.user_ids - {item.who.user_id}) if room is not None else []
+        return q.NewMessage(item.channel.name, item.who.user_id, item.client_msg_id, item.text, sender_role=role,
+                            room_user_ids=wanting, room_payload=chat_notify.payload(
+                                item.channel.name, room.title, item.who.user_id, sender, item.text)
+                            if room is not None and wanting else None)
     # The recipient's feed gets the message too, in the same statement, so an offline recipient gets it
     # in the email digest.
     recipient = next(uid for uid in item.channel.ids if uid != item.who.user_id)

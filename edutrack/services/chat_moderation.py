@@ -27,6 +27,7 @@ from edutrack.queries import membership as m
 from edutrack.queries import notifications as nq
 from edutrack.security.tokens import Principal
 from edutrack.services import chat_channels as cc
+from edutrack.services import chat_notify
 from edutrack.services.chat_channels import STAFF, Channel, parse_channel
 from edutrack.uow import UnitOfWork, unit_of_work
 
@@ -251,6 +252,7 @@ async def delete_in(uow: UnitOfWork, who: Principal, channel: Channel, message: 
     own = message.sender_id == who.user_id
     await q.update_message(uow.session, message, deleted_at=func.now(), deleted_by=who.user_id,
                            delete_reason=None if own else reason)
+    await chat_notify.forget_message(uow.session, channel.name, message.id)
     event: dict[str, Any] = {"type": "chat.deleted", "channel": channel.name, "id": message.id,
                              "deleted_by": who.user_id}
     if not own:

@@ -645,7 +645,7 @@
   var KIND_LABELS = {
     grade: t("New grade"), grade_changed: t("Grade changed"), grade_deleted: t("Grade deleted"),
     homework: t("Homework"), attendance: t("Attendance"), news: t("News"), message: t("Private message"),
-    reminder: t("Reminder"),
+    reminder: t("Reminder"), ack_request: t("Please confirm you have read it"), chat_message: t("Chat message"),
   };
 
   // News and chat announcements that ask the reader to confirm ("ознакомлен"): one click, counted once
@@ -745,8 +745,9 @@
     var payload = n.payload || {};
     var label = KIND_LABELS[n.kind] || t("Notification");
     var title = payload.title || "";
-    var text = title.indexOf(label) === 0 || n.kind === "message" ? title : label + ": " + title;
-    if (n.kind === "message" && payload.text) {
+    var text = title.indexOf(label) === 0 || n.kind === "message" || n.kind === "chat_message" ? title
+      : label + ": " + title;
+    if ((n.kind === "message" || n.kind === "chat_message") && payload.text) {
       text += ": " + (payload.text.length > 80 ? payload.text.slice(0, 80) + "…" : payload.text);
     }
     var user = ET.session && ET.session.user;
@@ -787,7 +788,7 @@
         ET.el("span", { class: "feed-kind", text: KIND_LABELS[n.kind] || n.kind }),
         ET.el("span", { class: "feed-text", text: payload.title || "" }),
         about ? ET.el("span", { class: "feed-about", text: about }) : null,
-        n.kind === "news" && payload.summary ? ET.el("span", { class: "feed-summary", text: payload.summary }) : null,
+        (n.kind === "news" || n.kind === "ack_request") && payload.summary ? ET.el("span", { class: "feed-summary", text: payload.summary }) : null,
         ackButton(payload),
         n.created_at ? ET.el("time", { datetime: n.created_at, text: ET.fmt.stamp(n.created_at) }) : null));
     });

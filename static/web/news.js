@@ -211,7 +211,7 @@
 
   window.addEventListener("edutrack:notification", function (event) {
     var n = event.detail;
-    if (n.kind !== "news") return;
+    if (n.kind !== "news" && !(n.kind === "ack_request" && n.payload && n.payload.news_id)) return;
     if (n.payload && n.payload.news_id) state.fresh[n.payload.news_id] = true;
     load();
   });

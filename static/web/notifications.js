@@ -13,6 +13,7 @@
     message: t("Private messages"), reminder: t("Reminders to confirm news"),
     absence_note: t("Absence notes"), lesson_changed: t("Lesson changes"), final_mark: t("Final marks"),
     mention: t("Mentions in chats"), moderation: t("Chat moderation"),
+    ack_request: t("Requests to confirm you have read something"), chat_message: t("Messages in your chat rooms"),
   };
   var kinds = [];
   var titles = {};  // chat channel -> its title

@@ -54,7 +54,8 @@ async def test_rest_and_socket_each_count_once_and_the_author_sees_them_live(
     author = await connect(client, token=token_of(ctx, school.admin))
     await subscribe(author, f"user:{school.admin.id}")
     message_id = await announce(client, ctx, school.admin, room)
-    assert await kinds_of(ctx, "news", room, message_id) == parents_of_class(school, 0) | parents_of_class(school, 1)
+    asked = parents_of_class(school, 0) | parents_of_class(school, 1)
+    assert await kinds_of(ctx, "ack_request", room, message_id) == asked
 
     s0, s1 = school.classes[0].student_ids
     by_rest = school.parents(s0)[0]
@@ -103,7 +104,7 @@ async def test_a_socket_send_asks_too_and_a_class_board_asks_only_its_class(
     await ws.close()
     assert ack["type"] == "ack"
     student = school.classes[0].student_ids[0]
-    assert await kinds_of(ctx, "news", board, ack["id"]) == parents_of_class(school, 0) | {student}
+    assert await kinds_of(ctx, "ack_request", board, ack["id"]) == parents_of_class(school, 0) | {student}
     table = await body_of(await client.get(f"{base(board, ack['id'])}/acks", headers=auth(ctx, teacher)), 200)
     assert (table["required"], table["each_parent"], [c["class_id"] for c in table["classes"]]) == (
         3, True, [school.classes[0].id])
@@ -190,7 +191,7 @@ async def test_the_email_page_and_the_push_link_confirm_an_announcement_once(
     by_push = school.parents(s1)[0]
     async with ctx.sessions() as session:
         row = (await session.execute(select(Notification).where(
-            Notification.user_id == by_push.id, Notification.kind == "news"))).scalar_one()
+            Notification.user_id == by_push.id, Notification.kind == "ack_request"))).scalar_one()
     link = ack_links.api_url(ctx.settings, by_push.id, row.payload)
     assert link is not None
     push_path = urllib.parse.urlsplit(link).path

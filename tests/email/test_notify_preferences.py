@@ -21,7 +21,8 @@ from tests.support.factories import Factory
 CHOICE = {"grade": ["live", "email"], "grade_changed": ["live"], "grade_deleted": [], "homework": ["digest"],
           "attendance": ["email"], "news": ["live", "digest"], "message": ["email"], "reminder": ["live", "email"],
           "absence_note": ["live"], "lesson_changed": ["digest"], "final_mark": [], "moderation": ["live", "email"],
-          "mention": ["digest"], "homework_submitted": ["live"], "homework_returned": ["email"]}
+          "mention": ["digest"], "homework_submitted": ["live"], "homework_returned": ["email"],
+          "ack_request": ["email"], "chat_message": ["live", "digest"]}
 
 
 def wanting(channel: str) -> set[str]:
@@ -107,7 +108,10 @@ async def test_master_switch_off_and_daily(client: TestClient, ctx: AppContext, 
                                             .where(Notification.id.in_(list(written.values()))))).all())
     by_name = {name: masks[i] for name, i in written.items()}
     assert {n for n, m in by_name.items() if n.startswith("off-") and m & 6} == set()
-    assert {n for n, m in by_name.items() if n.startswith("off-") and m & 1} == {f"off-{k}" for k in CHOICE}
+    # Live stays for every kind whose role default has it; a parent's chat_message is the digest only: nothing.
+    assert {n for n, m in by_name.items() if n.startswith("off-") and m & 1} == {
+        f"off-{k}" for k in CHOICE if k != "chat_message"}
+    assert by_name["off-chat_message"] == 0
     assert by_name["daily-grade"] == 3  # chosen: stays email
     assert by_name["daily-homework"] == 13  # role default email -> the digest; push stays
     reset = await put_prefs(client, daily, {"kinds": {"grade": None}})

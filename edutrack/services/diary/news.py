@@ -66,7 +66,7 @@ async def _notify_audience(session: AsyncSession, news: News) -> list[Notificati
     roles = await ack_q.roles_of(session, recipients)
     asked = [u for u in recipients if ack_group(roles[u]) in news.ack_roles]
     others = [u for u in recipients if ack_group(roles[u]) not in news.ack_roles]
-    return [*await notify_users(session, "news", asked, {**payload, "ack": True}),
+    return [*await notify_users(session, "ack_request", asked, {**payload, "ack": True}),
             *await notify_users(session, "news", others, payload)]
 
 

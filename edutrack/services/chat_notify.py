@@ -1,0 +1,131 @@
+"""`chat_message` notifications: a message in a chat room (class chat, parents' room, staff room, groups,
+announcements; never a private `dm:` chat, whose rows are `message`) for the members who want them.
+
+Rows are written in the send's transaction, for members other than the sender whose channels for the kind are not
+empty (`notification_mask`, the trigger's rule, with the room's mute): by default only parents (the daily digest);
+students, teachers and admins read the chat itself. Nobody else gets a row, so a room where nobody wants the kind
+costs its sends nothing but knowing that (`RoomAudience`, cached per node by the group commit). Reading the room
+(its read marker, over /ws or REST) marks the reader's rows of it read, so the digest does not repeat them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from edutrack.context import AppContext
+from edutrack.db.models import Notification
+from edutrack.i18n import _, use_locale
+from edutrack.queries import chat as q
+from edutrack.queries import chat_rooms as rq
+from edutrack.queries import notifications as nq
+from edutrack.services import chat_channels as cc
+
+KIND = "chat_message"
+TEXT_LIMIT = 500
+AUDIENCE_TTL = 5.0  # seconds the group commit reuses a room's audience (a membership change drops it at once)
+MAX_CACHED = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class RoomAudience:
+    """Who in a room could get a row at all (their choice or role default for the kind is not off), and the
+    room's title for the rows' payload (empty when nobody could)."""
+
+    user_ids: frozenset[int]
+    title: str
+
+
+async def room_title(session: AsyncSession, channel: cc.Channel) -> str:
+    """The room's name as the chat page lists it, in the default language (as every row's `title`)."""
+    with use_locale(None):
+        kind = channel.kind
+        if kind in cc.CLASS_BOUND:
+            name = (await q.class_names(session, [channel.ids[0]])).get(channel.ids[0], "")
+            if kind == "parents":
+                return _("Parents of %(class_name)s", class_name=name)
+            if kind == "class-announcements":
+                return _("Announcements of %(class_name)s", class_name=name)
+            return _("Class %(name)s", name=name)
+        if kind == "grade-announcements":
+            return _("Announcements of grade %(grade)s", grade=channel.ids[1])
+        if kind == "announcements":
+            return _("School announcements")
+        if kind == "staff":
+            return _("Staff room")
+        if kind == "group":
+            return (await rq.group_titles(session, [channel.ids[0]])).get(channel.ids[0], "")
+        return channel.name
+
+
+async def audience(session: AsyncSession, channel: cc.Channel) -> RoomAudience:
+    if channel.kind in ("dm", "user"):
+        return RoomAudience(frozenset(), "")
+    wanting = await nq.may_want(session, sorted(await cc.member_ids(session, channel)), KIND)
+    return RoomAudience(frozenset(wanting), await room_title(session, channel) if wanting else "")
+
+
+def payload(channel: str, room: str, sender_id: int, sender: str, text: str) -> dict[str, Any]:
+    """A row's payload without `message_id` (the group commit adds it in SQL)."""
+    with use_locale(None):
+        title = _("%(name)s in %(room)s", name=sender, room=room)
+    return {"title": title, "channel": channel, "room": room, "sender_id": sender_id, "sender": sender,
+            "text": text[:TEXT_LIMIT]}
+
+
+async def notify_room(session: AsyncSession, channel: cc.Channel, message_id: int, sender_id: int, sender: str,
+                      text: str, told: set[int] | frozenset[int] = frozenset()) -> list[Notification]:
+    """In the send's transaction (services/chat.py): the rows of one message; `told`: members who already got a
+    row about it (an announcement's `ack_request`), not told twice."""
+    found = await audience(session, channel)
+    wanting = sorted(found.user_ids - {sender_id} - told)
+    if not wanting:
+        return []
+    body = {**payload(channel.name, found.title, sender_id, sender, text), "message_id": message_id}
+    return await nq.insert_wanted(session, wanting, KIND, body, channel.name)
+
+
+async def mark_read(session: AsyncSession, user_id: int, channel: str, up_to: int) -> int:
+    return await nq.mark_room_read(session, user_id, channel, up_to)
+
+
+async def forget_message(session: AsyncSession, channel: str, message_id: int) -> None:
+    """A deleted message: its rows go too, read or not (a moderator removed it; no digest may quote it)."""
+    await nq.delete_room_rows(session, channel, message_id)
+
+
+class AudienceCache:
+    """One per gateway, for the group commit: each room's audience reused for AUDIENCE_TTL seconds, dropped at
+    once when the room's membership changes (`forget`). A preference turned on reaches a busy room within that
+    time; one turned off, or a mute, takes effect at once (the row's channels are decided when it is written)."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self._cache: dict[str, tuple[float, RoomAudience]] = {}
+        self.loads = 0  # tests, diagnostics
+
+    async def of(self, channels: set[cc.Channel]) -> dict[str, RoomAudience]:
+        now = time.monotonic()
+        found: dict[str, RoomAudience] = {}
+        missing: list[cc.Channel] = []
+        for channel in channels:
+            cached = self._cache.get(channel.name)
+            if cached is not None and cached[0] > now:
+                found[channel.name] = cached[1]
+            else:
+                missing.append(channel)
+        if missing:
+            if len(self._cache) > MAX_CACHED:
+                self._cache.clear()
+            async with self.ctx.reads() as session:
+                for channel in sorted(missing, key=lambda c: c.name):
+                    found[channel.name] = await audience(session, channel)
+                    self._cache[channel.name] = (now + AUDIENCE_TTL, found[channel.name])
+                    self.loads += 1
+        return found
+
+    def forget(self, channel: str) -> None:
+        self._cache.pop(channel, None)
