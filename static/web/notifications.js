@@ -14,6 +14,7 @@
     absence_note: t("Absence notes"), lesson_changed: t("Lesson changes"), final_mark: t("Final marks"),
     mention: t("Mentions in chats"), moderation: t("Chat moderation"),
     ack_request: t("Requests to confirm you have read something"), chat_message: t("Messages in your chat rooms"),
+    homework_submitted: t("Homework handed in"), homework_returned: t("Homework returned for rework"),
   };
   var kinds = [];
   var titles = {};  // chat channel -> its title

@@ -22,10 +22,13 @@ async def test_a_parent_sets_channels_quiet_hours_and_the_digest_hour(
     page = tab.page
     await page.get_by_role("link", name="Настройки уведомлений").click()
     await page.wait_for_url("**/settings/notifications")
-    await expect(page.get_by_label("В приложении: Домашнее задание")).to_be_checked()
-    await page.get_by_label("Почта: Домашнее задание").select_option("digest")
-    await expect(page.get_by_label("Push: Домашнее задание")).to_be_checked()  # a parent's default
-    await page.get_by_label("Push: Домашнее задание").uncheck()
+    await expect(page.get_by_label("В приложении: Домашнее задание", exact=True)).to_be_checked()
+    # Every kind is named in Russian, none by its code.
+    kinds = await page.locator("#kinds th[scope=row]").all_inner_texts()
+    assert [k for k in kinds if k.isascii()] == []
+    await page.get_by_label("Почта: Домашнее задание", exact=True).select_option("digest")
+    await expect(page.get_by_label("Push: Домашнее задание", exact=True)).to_be_checked()  # a parent's default
+    await page.get_by_label("Push: Домашнее задание", exact=True).uncheck()
     await page.get_by_label("В приложении: Новости и объявления").uncheck()
     await page.get_by_label("Тихие часы каждый день").check()
     await page.locator("#quiet-start").fill("22:00")
@@ -40,8 +43,8 @@ async def test_a_parent_sets_channels_quiet_hours_and_the_digest_hour(
     assert channels["news"] == ["email", "push"]
     assert (saved["quiet_start"], saved["quiet_end"], saved["digest_time"]) == ("22:00", "07:00", "18:30")
     await page.reload()
-    await expect(page.get_by_label("Почта: Домашнее задание")).to_have_value("digest")
-    await expect(page.get_by_label("Push: Домашнее задание")).not_to_be_checked()
+    await expect(page.get_by_label("Почта: Домашнее задание", exact=True)).to_have_value("digest")
+    await expect(page.get_by_label("Push: Домашнее задание", exact=True)).not_to_be_checked()
 
     await page.get_by_label("на", exact=True).select_option("0")
     await page.get_by_role("button", name="Отключить уведомления").click()
