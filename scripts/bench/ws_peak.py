@@ -9,7 +9,9 @@ members in one process), so that the loader is not what caps a server's peak.
 For each server: the clients connect (EduTrack: `edutrack.v1` + `bearer.<token>` subprotocols, subscribed to their
 class chat, alternating between the two nodes; bare servers: `join`), then rate steps as ws.py's (`duration` s of
 chat.send spread over the rooms' members, each socket <= 2 msg/s, 1 s warm-up, 3 s drain; latency = receive - send
-time stamped in the text, on every member) until two steps in a row fail (p99 > 250 ms or < 99 % delivered).
+time stamped in the text, on every member). A step fails when p99 > 250 ms or < 99 % is delivered; the steps go on
+past a failed one while the deliveries received during the step are >= 90 % of those offered (the throughput has
+not peaked), at most three failed steps in a row.
 Reported per step: deliveries/s received while sending (the peak compares these), p50/p99, the server processes'
 CPU (user + system, /proc/<pid>/stat, drain included) per delivery, the loader's achieved send rate against the
 asked one and its own CPU. Last, ws.py's Python loader (2 processes) is driven at the bare aiohttp server's peak
@@ -46,7 +48,7 @@ ws = importlib.util.module_from_spec(_spec)
 sys.modules["bench_ws"] = ws
 _spec.loader.exec_module(ws)
 
-RATES = "500,1000,2000,3000,4000,5000,6000,7000,8000,9000,10000"
+RATES = "500,1000,1500,2000,3000,4000,5000,6000,7000,8000"
 
 
 class NodeLoaders:
@@ -124,6 +126,8 @@ async def step(loaders: NodeLoaders, clients: list[dict[str, Any]], rate: int, r
         "server_cpu_us_per_delivery": round(cpu / deliveries * 1e6, 2) if deliveries else None,
         "server_cpu_cores": round(cpu / (duration + 3.0), 2),
         "closed": sum(r["closed"] for r in results), "failed_sends": sum(r["failed"] for r in results),
+        "error_frames": {code: sum(r["errors"].get(code, 0) for r in results)
+                         for code in sorted({c for r in results for c in r["errors"]})},
     }
     result["ok"] = bool(result["p99_ms"] <= 250 and deliveries >= 0.99 * expected and not result["closed"])
     print(json.dumps(result), flush=True)
@@ -143,8 +147,12 @@ async def run_target(loaders: NodeLoaders, clients: list[dict[str, Any]], label:
     failures_in_row = 0
     for rate in [int(r) for r in args.rates.split(",")]:
         result["steps"].append(await step(loaders, clients, rate, rooms, args.room, args.duration, pids, label))
-        failures_in_row = 0 if result["steps"][-1]["ok"] else failures_in_row + 1
-        if failures_in_row == 2:
+        last = result["steps"][-1]
+        failures_in_row = 0 if last["ok"] else failures_in_row + 1
+        # Past the latency limit the steps go on while the server still delivers >= 90 % of what is offered (its
+        # throughput has not peaked yet), at most three failed steps in a row.
+        saturated = last["delivered_in_window_per_s"] < 0.9 * rate * args.room
+        if failures_in_row == 3 or (failures_in_row and saturated):
             break
     await loaders.same({"cmd": "drop"})
     await asyncio.sleep(2)

@@ -24,10 +24,11 @@ const WebSocket = require('ws');
 const nowS = () => (performance.timeOrigin + performance.now()) / 1000;
 let clients = [];
 const roomSize = new Map(); // room -> connected members (in this process: all of the room's members)
-const st = { measure: false, from: 0, until: 0, hist: new Map(), received: 0, inWindow: 0 };
+const st = { measure: false, from: 0, until: 0, hist: new Map(), received: 0, inWindow: 0, errors: {} };
 
 function onMessage(data) {
   const frame = JSON.parse(data);
+  if (frame.type === 'error') st.errors[frame.code] = (st.errors[frame.code] || 0) + 1;
   if (frame.type !== 'chat.message') return;
   st.received += 1;
   const text = frame.text || '';
@@ -92,7 +93,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function fanout({ rate, duration, sendersPerRoom, warmup, totalSenders }) {
   const senders = clients.filter((c) => c.index < sendersPerRoom && c.ws);
   const share = (rate * senders.length) / totalSenders;
-  Object.assign(st, { hist: new Map(), received: 0, inWindow: 0, measure: true });
+  Object.assign(st, { hist: new Map(), received: 0, inWindow: 0, measure: true, errors: {} });
   st.from = nowS() + warmup;
   st.until = nowS() + duration;
   const cpu0 = process.cpuUsage();
@@ -120,7 +121,7 @@ async function fanout({ rate, duration, sendersPerRoom, warmup, totalSenders }) 
   const cpu = process.cpuUsage(cpu0);
   return {
     sent, measured, failed, expected, hist: Object.fromEntries(st.hist), inWindow: st.inWindow,
-    received: st.received, asked: share, achieved: sent / sendSeconds,
+    received: st.received, errors: st.errors, asked: share, achieved: sent / sendSeconds,
     cpuSendingS: (sendCpu.user + sendCpu.system) / 1e6, sendSeconds, cpuS: (cpu.user + cpu.system) / 1e6,
     closed: clients.filter((c) => c.closed).length,
   };
