@@ -35,6 +35,7 @@ import resource  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 import uuid  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 import asyncpg  # noqa: E402
@@ -184,6 +185,59 @@ def spawn(command: list[str]) -> subprocess.Popen[bytes]:
                             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000)))
 
 
+PORTS = {"a": 18731, "b": 18732, "node": 18733, "bare": 18734}
+
+
+def make_clients(members: list[tuple[int, int]]) -> list[Any]:
+    """ws.py's clients (a token each, their class channel, room and place in it) for the users of the database."""
+    from edutrack.security.tokens import TokenService
+
+    tokens = TokenService(ws.SECRET, "HS256", 24 * 3600)
+    clients: list[Any] = []
+    position: dict[int, int] = {}
+    room_of: dict[int, int] = {}
+    for class_id, user_id in members:
+        position[class_id] = position.get(class_id, 0) + 1
+        room_of.setdefault(class_id, len(room_of))
+        clients.append(ws.Client(user_id, tokens.issue_access(user_id, "student", None, False)[0],
+                                 f"class:{class_id}", position[class_id] - 1, room_of[class_id]))
+    return clients
+
+
+async def measure(report: dict[str, Any], servers: dict[str, subprocess.Popen[bytes]], clients: list[Any],
+                  args: argparse.Namespace) -> None:
+    rooms = math.ceil(args.clients / args.room)
+    for name in ("a", "b"):
+        await ws.wait_http(f"http://127.0.0.1:{PORTS[name]}/health")
+    for name in ("bare", "node"):
+        await ws.wait_http(f"http://127.0.0.1:{PORTS[name]}/ws")
+    loaders = NodeLoaders()
+    await loaders.start(args.loaders)
+
+    def shaped(url: Callable[[int], str]) -> list[dict[str, Any]]:
+        return [{"id": c.user_id, "token": c.token, "channel": c.channel, "room": c.room, "index": c.index,
+                 "url": url(i)} for i, c in enumerate(clients)]
+
+    targets: dict[str, tuple[str, str, Callable[[int], str], tuple[str, ...]]] = {
+        "bare": ("bare aiohttp", "bare", lambda i: f"ws://127.0.0.1:{PORTS['bare']}/ws", ("bare",)),
+        "node": ("Node ws", "bare", lambda i: f"ws://127.0.0.1:{PORTS['node']}/ws", ("node",)),
+        "edutrack": ("EduTrack (2 nodes)", "edutrack",
+                     lambda i: f"ws://127.0.0.1:{PORTS['a' if i % 2 == 0 else 'b']}/ws", ("a", "b")),
+    }
+    try:
+        for key in args.only.split(","):
+            if key == "python":
+                peak_rate = report.get("bare", {}).get("best_passing_rate") or 5000
+                report["python_loader_on_bare"] = await python_loader_at(
+                    clients, f"http://127.0.0.1:{PORTS['bare']}/ws", servers["bare"].pid, peak_rate, rooms, args)
+                continue
+            label, mode, url, names = targets[key]
+            report[key] = await run_target(loaders, shaped(url), label, mode,
+                                           tuple(servers[n].pid for n in names), args, rooms)
+    finally:
+        await loaders.stop()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=5000)
@@ -197,58 +251,18 @@ async def main() -> None:
     if not (NODE_DIR / "node_modules" / "ws").exists():
         await asyncio.to_thread(subprocess.run, ["npm", "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund"],
                                 check=True)
-
-    from edutrack.security.tokens import TokenService
-
     db = f"edutrack_bench_wspeak_{uuid.uuid4().hex[:6]}"
     namespace = f"bench{uuid.uuid4().hex[:6]}"
     _, members = await ws.prepare_database(db, args.clients, args.room)
-    tokens = TokenService(ws.SECRET, "HS256", 24 * 3600)
-    rooms = math.ceil(args.clients / args.room)
-    py_clients: list[Any] = []
-    position: dict[int, int] = {}
-    room_of: dict[int, int] = {}
-    for class_id, user_id in members:
-        position[class_id] = position.get(class_id, 0) + 1
-        room_of.setdefault(class_id, len(room_of))
-        py_clients.append(ws.Client(user_id, tokens.issue_access(user_id, "student", None, False)[0],
-                                    f"class:{class_id}", position[class_id] - 1, room_of[class_id]))
-    ports = {"a": 18731, "b": 18732, "node": 18733, "bare": 18734}
     servers = {
-        "a": ws.start_node(db, ports["a"], namespace), "b": ws.start_node(db, ports["b"], namespace),
-        "bare": spawn([sys.executable, __file__, "--serve-bare", str(ports["bare"])]),
-        "node": spawn(["node", str(NODE_DIR / "server.js"), "--port", str(ports["node"])]),
+        "a": ws.start_node(db, PORTS["a"], namespace), "b": ws.start_node(db, PORTS["b"], namespace),
+        "bare": spawn([sys.executable, __file__, "--serve-bare", str(PORTS["bare"])]),
+        "node": spawn(["node", str(NODE_DIR / "server.js"), "--port", str(PORTS["node"])]),
     }
     report: dict[str, Any] = {"clients": args.clients, "room": args.room, "loaders": args.loaders}
-    loaders = NodeLoaders()
     try:
-        for name in ("a", "b"):
-            await ws.wait_http(f"http://127.0.0.1:{ports[name]}/health")
-        for name in ("bare", "node"):
-            await ws.wait_http(f"http://127.0.0.1:{ports[name]}/ws")
-        await loaders.start(args.loaders)
-
-        def shaped(url: Any) -> list[dict[str, Any]]:
-            return [{"id": c.user_id, "token": c.token, "channel": c.channel, "room": c.room, "index": c.index,
-                     "url": url(i)} for i, c in enumerate(py_clients)]
-
-        targets = {
-            "bare": ("bare aiohttp", "bare", lambda i: f"ws://127.0.0.1:{ports['bare']}/ws", ("bare",)),
-            "node": ("Node ws", "bare", lambda i: f"ws://127.0.0.1:{ports['node']}/ws", ("node",)),
-            "edutrack": ("EduTrack (2 nodes)", "edutrack",
-                         lambda i: f"ws://127.0.0.1:{ports['a' if i % 2 == 0 else 'b']}/ws", ("a", "b")),
-        }
-        for key in args.only.split(","):
-            if key == "python":
-                peak_rate = report.get("bare", {}).get("best_passing_rate") or 5000
-                report["python_loader_on_bare"] = await python_loader_at(
-                    py_clients, f"http://127.0.0.1:{ports['bare']}/ws", servers["bare"].pid, peak_rate, rooms, args)
-                continue
-            label, mode, url, names = targets[key]
-            report[key] = await run_target(loaders, shaped(url), label, mode,
-                                           tuple(servers[n].pid for n in names), args, rooms)
+        await measure(report, servers, make_clients(members), args)
     finally:
-        await loaders.stop()
         for server in servers.values():
             server.send_signal(signal.SIGTERM)
         for server in servers.values():
