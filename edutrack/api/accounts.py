@@ -131,8 +131,8 @@ async def password_reset_confirm(request: web.Request) -> web.Response:
 
 @doc("Your account and profile", tags=PROFILE, response=UserSchema)
 async def get_me(request: web.Request) -> web.Response:
-    user = await accounts.get_me(ctx_of(request), principal(request))
-    return json_response(_user.dump(accounts.user_view(user)))
+    view = await accounts.get_me(ctx_of(request), principal(request))
+    return json_response(_user.dump(view))
 
 
 @doc("Update your profile (name, birthday and its visibility to classmates, avatar, email preferences)",

@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,19 @@ async def user_by_id(session: AsyncSession, user_id: int, *, for_update: bool = 
         stmt = stmt.with_for_update(of=User, read=not for_update).execution_options(populate_existing=True)
     result = await session.execute(stmt)
     return result.scalar_one_or_none()
+
+
+_ACCOUNT = """
+SELECT u.id, u.email, u.role, u.is_superuser, u.is_active, u.school_id, u.created_at, p.first_name, p.last_name,
+       p.middle_name, p.birthday, p.show_birthday, p.avatar_url, p.email_notifications
+FROM users u JOIN profiles p ON p.user_id = u.id
+WHERE u.id = $1
+"""
+
+
+async def account_raw(db: asyncpg.Connection, user_id: int) -> asyncpg.Record | None:
+    """A user's columns and their profile's, by name, on the driver connection (`services.accounts.account_view`)."""
+    return await db.fetchrow(_ACCOUNT, user_id)
 
 
 async def school_exists(session: AsyncSession, school_id: int) -> bool:

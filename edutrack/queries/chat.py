@@ -11,12 +11,13 @@ from typing import Any
 import asyncpg
 from sqlalchemy import BigInteger, String, Text, and_, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack.db.chat import ChatChannel, ChatMessage, ChatReadMarker
 from edutrack.db.diary import ClassStudent, ParentChild, School, SchoolClass
 from edutrack.db.models import Profile, User
 from edutrack.queries.classes import full_name_sql
+from edutrack.queries.driver import driver as driver
 
 # --- channels and messages -------------------------------------------------------------------------
 
@@ -73,14 +74,6 @@ async def append_message(session: AsyncSession, channel: str, sender_id: int, cl
 # The batched send path runs below SQLAlchemy, on the asyncpg connection of a pooled engine connection: one
 # prepared statement per batch instead of Core compilation and result processing per message. These
 # statements run outside any SQLAlchemy transaction, so each one commits on its own (atomically).
-
-
-async def driver(conn: AsyncConnection) -> asyncpg.Connection:
-    """The asyncpg connection under a pooled SQLAlchemy connection (no SQLAlchemy transaction is open on it)."""
-    raw = await conn.get_raw_connection()
-    found = raw.driver_connection
-    assert isinstance(found, asyncpg.Connection)
-    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Row, and_, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -203,3 +204,39 @@ def sums_columns() -> list[Any]:
         func.coalesce(func.sum(Grade.value), 0).label("value_sum"),
         func.count().label("marks_count"),
     ]
+
+
+# --- the cache-missed grade list, on the driver connection -------------------------------------------------
+# The hot path of a read after a write (and of every read after a school-wide change): two prepared statements
+# on the asyncpg connection under a pooled engine connection (`queries/driver.py`), no ORM statements built,
+# compiled or processed per request. Same columns, filters and order as `student_grades` and `parent_ids_of`.
+
+_STUDENT_FACTS = """
+SELECT u.role, u.school_id, concat_ws(' ', p.last_name, p.first_name) AS name,
+       ARRAY(SELECT pc.parent_id FROM parent_children pc WHERE pc.child_id = u.id ORDER BY pc.parent_id) AS parents,
+       t.school_id AS term_school_id, t.starts_on AS term_starts, t.ends_on AS term_ends
+FROM users u JOIN profiles p ON p.user_id = u.id LEFT JOIN terms t ON t.id = $2
+WHERE u.id = $1
+"""
+
+_STUDENT_GRADES = """
+SELECT g.id, g.class_id, g.subject_id, s.name, g.work_type_id, w.name, w.weight, g.date, g.value, g.mark,
+       g.comment, g.lesson_id, g.teacher_id, concat_ws(' ', tp.last_name, tp.first_name), g.created_at, g.updated_at
+FROM grades g JOIN subjects s ON s.id = g.subject_id JOIN work_types w ON w.id = g.work_type_id
+     JOIN profiles tp ON tp.user_id = g.teacher_id
+WHERE g.student_id = $1 AND g.deleted_at IS NULL AND ($2::bigint IS NULL OR g.subject_id = $2)
+  AND ($3::date IS NULL OR g.date >= $3) AND ($4::date IS NULL OR g.date <= $4)
+ORDER BY s.name, g.date, g.id
+"""
+
+
+async def student_facts_raw(db: asyncpg.Connection, student_id: int, term_id: int | None) -> asyncpg.Record | None:
+    """A user's role, school, display name and linked parents (as `parent_ids_of`), and the term's school and
+    dates (None where there is no such term): what reading their grades is decided from."""
+    return await db.fetchrow(_STUDENT_FACTS, student_id, term_id)
+
+
+async def student_grades_raw(db: asyncpg.Connection, student_id: int, *, subject_id: int | None,
+                             starts: date | None, ends: date | None) -> list[asyncpg.Record]:
+    """`student_grades` without a teacher's scope: the same columns in the same order."""
+    return list(await db.fetch(_STUDENT_GRADES, student_id, subject_id, starts, ends))

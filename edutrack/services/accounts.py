@@ -15,6 +15,7 @@ from edutrack.db.models import Role, User
 from edutrack.i18n import _, ngettext
 from edutrack.queries import accounts as q
 from edutrack.queries import membership
+from edutrack.queries.driver import driver
 from edutrack.security import password_policy
 from edutrack.security.tokens import Principal
 from edutrack.services import chat_rooms, token_cutoffs
@@ -61,36 +62,46 @@ def names_of(user: User) -> tuple[str | None, ...]:
     return user.profile.first_name, user.profile.last_name, user.profile.middle_name
 
 
-def avatar_for(user: User) -> str:
+def avatar_for(avatar_url: str | None, first_name: str, last_name: str, email: str) -> str:
     """The user's own avatar, or one drawn from their initials by UI Avatars."""
-    profile = user.profile
-    if profile.avatar_url:
-        return profile.avatar_url
-    name = f"{profile.first_name} {profile.last_name}".strip() or user.email
+    if avatar_url:
+        return avatar_url
+    name = f"{first_name} {last_name}".strip() or email
     query = urllib.parse.urlencode({"name": name, "background": "random", "size": 128, "format": "png"})
     return f"https://ui-avatars.com/api/?{query}"
 
 
 def user_view(user: User) -> dict[str, Any]:
     profile = user.profile
+    return account_view({
+        "id": user.id, "email": user.email, "role": user.role, "is_superuser": user.is_superuser,
+        "is_active": user.is_active, "school_id": user.school_id, "created_at": user.created_at,
+        **{name: getattr(profile, name) for name in PROFILE_FIELDS},
+    })
+
+
+def account_view(row: Any) -> dict[str, Any]:
+    """UserSchema's shape from a user's columns and their profile's (`PROFILE_FIELDS`) by name: a dict, or a
+    record of `queries.accounts.account_raw`."""
+    first, last, middle = row["first_name"], row["last_name"], row["middle_name"]
     return {
-        "id": user.id,
-        "email": user.email,
-        "role": user.role,
-        "is_superuser": user.is_superuser,
-        "is_active": user.is_active,
-        "school_id": user.school_id,
-        "created_at": user.created_at,
+        "id": row["id"],
+        "email": row["email"],
+        "role": row["role"],
+        "is_superuser": row["is_superuser"],
+        "is_active": row["is_active"],
+        "school_id": row["school_id"],
+        "created_at": row["created_at"],
         "profile": {
-            "first_name": profile.first_name,
-            "last_name": profile.last_name,
-            "middle_name": profile.middle_name,
-            "full_name": " ".join(p for p in (profile.last_name, profile.first_name, profile.middle_name) if p),
-            "birthday": profile.birthday,
-            "show_birthday": profile.show_birthday,
-            "avatar_url": avatar_for(user),
-            "has_custom_avatar": profile.avatar_url is not None,
-            "email_notifications": profile.email_notifications,
+            "first_name": first,
+            "last_name": last,
+            "middle_name": middle,
+            "full_name": " ".join(p for p in (last, first, middle) if p),
+            "birthday": row["birthday"],
+            "show_birthday": row["show_birthday"],
+            "avatar_url": avatar_for(row["avatar_url"], first, last, row["email"]),
+            "has_custom_avatar": row["avatar_url"] is not None,
+            "email_notifications": row["email_notifications"],
         },
     }
 
@@ -274,12 +285,14 @@ async def update_user(ctx: AppContext, actor: Principal, user_id: int, changes: 
     return user
 
 
-async def get_me(ctx: AppContext, actor: Principal) -> User:
-    async with ctx.reads() as session:
-        user = await q.user_by_id(session, actor.user_id)
-    if user is None or not user.is_active:
+async def get_me(ctx: AppContext, actor: Principal) -> dict[str, Any]:
+    """The caller's account view: one statement on the driver connection (queries/driver.py), the floor of
+    every authenticated request."""
+    async with ctx.engine.connect() as conn:
+        row = await q.account_raw(await driver(conn), actor.user_id)
+    if row is None or not row["is_active"]:
         raise errors.Unauthorized(_("This account no longer exists or is disabled"), code="account_disabled")
-    return user
+    return account_view(row)
 
 
 async def update_me(ctx: AppContext, actor: Principal, changes: dict[str, Any]) -> User:

@@ -10,7 +10,7 @@
    `--seconds` of 32 concurrent keep-alive clients in a closed loop; every status must be 200.
    Endpoints: bare SELECT, GET /students/{id}/grades?term_id= (a parent), GET /lessons?class_id=&from=&to=
    (one week, the class teacher), GET /classes/{id}/term-sheet?term_id= (the admin), GET /profile/me (the
-   floor of the stack: token, middlewares, one ORM query), bare SELECT again.
+   floor of the stack: token, middlewares, one statement), bare SELECT again.
 Reports per endpoint: requests, req/s, p50, p99, ratio to the bare baseline (mean of the two bare runs).
 """
 
@@ -178,8 +178,8 @@ async def main() -> int:
              f"{base}/api/v1/lessons?class_id={student['class_id']}&from=2026-10-05&to=2026-10-11", teacher),
             ("GET /classes/{id}/term-sheet?term_id= (25 students x 12 subjects)",
              f"{base}/api/v1/classes/{student['class_id']}/term-sheet?term_id={term_id}", admin),
-            # The stack's own floor: token check, middlewares, one ORM query in a session transaction.
-            ("GET /profile/me (stack floor: auth + 1 ORM query)", f"{base}/api/v1/profile/me", parent),
+            # The stack's own floor: token check, middlewares, one statement (on the driver connection).
+            ("GET /profile/me (stack floor: auth + 1 query)", f"{base}/api/v1/profile/me", parent),
             ("bare SELECT (baseline, again)", f"http://127.0.0.1:{bare_port}/bare?id={student['id']}", {}),
         ]
         results = []
