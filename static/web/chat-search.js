@@ -49,7 +49,9 @@
     event.preventDefault();
     var q = ET.$("search-input").value.trim();
     if (!q) return;
-    ET.api("/api/v1/chats/search?q=" + encodeURIComponent(q)).then(function (page) { show(q, page); },
-      function (err) { ET.toast(err.message, "error"); });
+    // A search typed while the page still starts waits for it (ET.chat.ready): until then there is no token.
+    var ready = ET.chat && ET.chat.ready ? ET.chat.ready : Promise.resolve();
+    ready.then(function () { return ET.api("/api/v1/chats/search?q=" + encodeURIComponent(q)); })
+      .then(function (page) { show(q, page); }, function (err) { ET.toast(err.message, "error"); });
   });
 })();

@@ -750,7 +750,9 @@
     }, function () {});
   });
 
-  ET.start().then(function (user) {
+  // The chats are known (so a search hit can name its chat) and the page has its access token: a search sent
+  // before that went out without a token and was refused (chat-search.js waits for this).
+  ET.chat.ready = ET.start().then(function (user) {
     me = user;
     names[user.id] = (user.profile && user.profile.full_name) || user.email;
     setupForm();

@@ -6,8 +6,10 @@ mode show live."""
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp.test_utils import TestClient
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from tests.e2e.conftest import Browsers
 from tests.e2e.quality import assert_accessible, assert_fits
@@ -81,6 +83,15 @@ async def test_a_search_finds_other_word_forms_opens_the_chat_and_the_page_fits(
     assert resp.status == 201, await resp.text()
     tab = await browsers.login(parent.email, expect_path="/diary")
     page = tab.page
+
+    # The chat page gets its access token by a refresh after it loads; on a busy machine that answer came after
+    # the search was sent, without a token (401, no hit). A slow refresh makes that order certain: the search
+    # waits for the page's start.
+    async def slow_refresh(route: Route) -> None:
+        await asyncio.sleep(1.5)
+        await route.continue_()
+
+    await page.route("**/api/v1/auth/refresh", slow_refresh)
     await page.goto("/chat?channel=announcements:" + str(school.id))
     await page.get_by_label("Поиск по сообщениям").fill("контрольной")
     await page.get_by_role("button", name="Найти").click()
