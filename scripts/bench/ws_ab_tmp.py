@@ -1,0 +1,594 @@
+"""Realtime benchmark: two `edutrack api` nodes, a bare aiohttp broadcast baseline, and a load generator in
+separate processes with its own connections.
+
+    .venv/bin/python scripts/bench/ws.py [--clients 5000] [--room 30] [--workers 2] [--rates 100,250,500,...]
+
+Scenarios (results printed as JSON and as a Markdown table for docs/benchmarks.md):
+  1. connections: every client connects to node A (subprotocol token), subscribes its class chat;
+     memory per connection = RSS delta of node A / clients;
+  2. fan-out: clients re-connect split across both nodes; rooms of `room` members; for each rate, `duration`
+     seconds of chat.send spread over the rooms' members; latency = receive time - send time stamped in the text,
+     measured on every member (deliveries); the highest rate whose p99 stays <= 250 ms with nothing missing;
+  3. the same steps through a bare aiohttp broadcast (no auth, no database, no Redis), same clients and rooms;
+  4. reconnect storm: every client drops; `storm_messages` messages per room are sent over REST while they are
+     away; all reconnect at once with their cursors; time until every client holds exactly its missed messages.
+
+`--reconnect-waves N` runs only this instead (one node): N waves in which every client connects (subscribed,
+authenticated), then all close cleanly; node A's RSS is read before the first wave and 3 s after each wave. A node
+that frees a closed socket at close stays flat after the first waves; one that leaves them to the garbage
+collector grows with every wave.
+
+Needs PostgreSQL, Redis and RabbitMQ on localhost (as for the tests). Creates and drops its own database.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# scripts/bench/ holds email.py, which would shadow the standard library's `email` (aiohttp imports it).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import multiprocessing as mp  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from multiprocessing.connection import Connection as Pipe  # noqa: E402
+from typing import Any  # noqa: E402
+
+import aiohttp  # noqa: E402
+import asyncpg  # noqa: E402
+from aiohttp import web  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+PG = "postgresql://postgres@127.0.0.1:5432"
+SECRET = "bench-secret-" + "y" * 40
+WARMUP = 1.0  # seconds at the start of each fan-out step that are sent but not measured
+
+
+# --- the bare broadcast baseline --------------------------------------------------------------------------
+
+
+def run_bare_server(port: int) -> None:
+    rooms: dict[str, set[web.WebSocketResponse]] = {}
+
+    async def handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        room: str | None = None
+        try:
+            async for msg in ws:
+                data = json.loads(msg.data)
+                if data["type"] == "join":
+                    room = data["room"]
+                    rooms.setdefault(room, set()).add(ws)
+                    await ws.send_str(json.dumps({"type": "subscribed", "channel": room}))
+                elif data["type"] == "chat.send" and room is not None:
+                    frame = json.dumps({"type": "chat.message", "channel": room, "text": data["text"]})
+                    for peer in list(rooms[room]):
+                        await peer.send_str(frame)
+        finally:
+            if room is not None:
+                rooms[room].discard(ws)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ws", handler)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+# --- load generator worker (a separate process) ------------------------------------------------------------
+
+
+@dataclass
+class Client:
+    user_id: int
+    token: str
+    channel: str
+    index: int  # position inside its room
+    ws: aiohttp.ClientWebSocketResponse | None = None
+    cursor: int = 0
+    ids: list[int] = field(default_factory=list)
+    closed_code: int | None = None
+
+
+class Worker:
+    def __init__(self, clients: list[Client]) -> None:
+        self.clients = clients
+        self.session: aiohttp.ClientSession | None = None
+        self.latencies: list[float] = []
+        self.measure = False
+        self.measure_from = 0.0
+        self.measure_until = 0.0
+        self.in_window = 0
+        self.readers: list[asyncio.Task[None]] = []
+        self.received = 0
+
+    async def open(self) -> None:
+        connector = aiohttp.TCPConnector(limit=0)
+        self.session = aiohttp.ClientSession(connector=connector)
+
+    async def connect_all(self, urls: list[str], bare: bool, since: bool) -> dict[str, Any]:
+        assert self.session is not None
+        sem = asyncio.Semaphore(100)
+        started = time.perf_counter()
+        failures = 0
+
+        async def one(i: int, client: Client) -> None:
+            nonlocal failures
+            url = urls[i % len(urls)]
+            async with sem:
+                try:
+                    if bare:
+                        ws = await self.session.ws_connect(url, max_msg_size=0)  # type: ignore[union-attr]
+                        await ws.send_str(json.dumps({"type": "join", "room": client.channel}))
+                    else:
+                        ws = await self.session.ws_connect(  # type: ignore[union-attr]
+                            url, protocols=("edutrack.v1", f"bearer.{client.token}"), heartbeat=None)
+                        ready = json.loads((await ws.receive(timeout=60)).data)
+                        assert ready["type"] == "ready", ready
+                        frame: dict[str, Any] = {"type": "subscribe", "channel": client.channel}
+                        if since:
+                            frame["since"] = client.cursor
+                        await ws.send_str(json.dumps(frame))
+                    while True:
+                        reply = json.loads((await ws.receive(timeout=60)).data)
+                        if reply["type"] == "subscribed":
+                            break
+                        self._on_frame(client, reply)
+                    client.ws = ws
+                    client.closed_code = None
+                    self.readers.append(asyncio.create_task(self._read(client, ws)))
+                except Exception as exc:  # counted, reported
+                    failures += 1
+                    print(f"connect failed: {exc!r}", file=sys.stderr)
+
+        await asyncio.gather(*(one(i, c) for i, c in enumerate(self.clients)))
+        return {"seconds": time.perf_counter() - started, "failures": failures}
+
+    def _on_frame(self, client: Client, frame: dict[str, Any]) -> None:
+        if frame.get("type") != "chat.message":
+            return
+        self.received += 1
+        if "id" in frame:
+            client.ids.append(frame["id"])
+            client.cursor = max(client.cursor, frame["id"])
+        text = frame.get("text") or ""
+        if self.measure and text.startswith("t:"):
+            sent_at = float(text[2:].split(":", 1)[0])
+            if sent_at >= self.measure_from:
+                now = time.time()
+                self.latencies.append(now - sent_at)
+                self.in_window += now <= self.measure_until
+
+    async def _read(self, client: Client, ws: aiohttp.ClientWebSocketResponse) -> None:
+        loads = json.loads
+        while True:
+            msg = await ws.receive()
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                self._on_frame(client, loads(msg.data))
+            else:
+                client.closed_code = ws.close_code
+                return
+
+    async def drop_all(self) -> None:
+        for task in self.readers:
+            task.cancel()
+        await asyncio.gather(*self.readers, return_exceptions=True)
+        self.readers = []
+        await asyncio.gather(*(c.ws.close() for c in self.clients if c.ws is not None), return_exceptions=True)
+        for client in self.clients:
+            client.ws = None
+
+    async def fanout(self, rate: float, duration: float, rooms: int, senders_per_room: int,
+                     warmup: float) -> dict[str, Any]:
+        """This worker's share of `rate` messages/s, from its clients that are senders (index < senders_per_room)."""
+        senders = [c for c in self.clients if c.index < senders_per_room and c.ws is not None]
+        total_senders = rooms * senders_per_room
+        share = rate * len(senders) / total_senders
+        self.latencies = []
+        self.measure = True
+        self.measure_from = time.time() + warmup  # the first `warmup` seconds of a step are not measured
+        # Deliveries received before sending stops: the throughput the step sustained. The late ones of a
+        # saturated step (received while the step drains) count in `latencies` but not here.
+        self.measure_until = time.time() + duration
+        self.in_window = 0
+        sent = failed = measured = 0
+        started = time.perf_counter()
+        tick = 0.02
+        budget = 0.0
+        position = 0
+        while time.perf_counter() - started < duration:
+            budget += share * tick
+            burst = int(budget)
+            budget -= burst
+            for _ in range(burst):
+                client = senders[position % len(senders)]
+                position += 1
+                assert client.ws is not None
+                try:
+                    await client.ws.send_str(json.dumps({"type": "chat.send", "channel": client.channel,
+                                                         "text": f"t:{time.time()}:{uuid.uuid4().hex[:6]}"}))
+                    sent += 1
+                    measured += time.perf_counter() - started >= warmup
+                except Exception:  # a socket closed under load: counted via `closed`
+                    failed += 1
+            await asyncio.sleep(tick)
+        await asyncio.sleep(3.0)  # let deliveries drain
+        self.measure = False
+        closed = sum(1 for c in self.clients if c.closed_code is not None)
+        return {"sent": sent, "measured": measured, "failed": failed, "latencies": self.latencies,
+                "in_window": self.in_window, "closed": closed}
+
+    def cursors(self) -> dict[int, int]:
+        return {c.user_id: c.cursor for c in self.clients}
+
+    def reset_ids(self) -> None:
+        for client in self.clients:
+            client.ids = []
+
+
+def worker_main(pipe: Pipe, clients: list[Client]) -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
+
+    async def main() -> None:
+        worker = Worker(clients)
+        await worker.open()
+        loop = asyncio.get_running_loop()
+        while True:
+            command, args = await loop.run_in_executor(None, pipe.recv)
+            if command == "stop":
+                await worker.drop_all()
+                assert worker.session is not None
+                await worker.session.close()
+                pipe.send(None)
+                return
+            if command == "connect":
+                pipe.send(await worker.connect_all(**args))
+            elif command == "drop":
+                await worker.drop_all()
+                pipe.send(None)
+            elif command == "fanout":
+                pipe.send(await worker.fanout(**args))
+            elif command == "reset_ids":
+                worker.reset_ids()
+                pipe.send(None)
+            elif command == "wait_ids":
+                # Until every client holds `expected` new messages (or timeout); report losses and duplicates.
+                started = time.perf_counter()
+                deadline = started + args["timeout"]
+                while time.perf_counter() < deadline:
+                    if all(len(c.ids) >= args["expected"] for c in worker.clients):
+                        break
+                    await asyncio.sleep(0.02)
+                done = time.perf_counter()
+                complete = sum(1 for c in worker.clients if len(c.ids) >= args["expected"])
+                duplicates = sum(len(c.ids) - len(set(c.ids)) for c in worker.clients)
+                ordered = all(c.ids == sorted(c.ids) for c in worker.clients)
+                pipe.send({"done_at": time.time() - (time.perf_counter() - done), "complete": complete,
+                           "clients": len(worker.clients), "duplicates": duplicates, "ordered": ordered,
+                           "missing": sum(max(0, args["expected"] - len(set(c.ids))) for c in worker.clients)})
+            elif command == "cursors":
+                pipe.send(worker.cursors())
+
+    asyncio.run(main())
+
+
+# --- orchestration -----------------------------------------------------------------------------------------
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def prepare_database(db: str, clients: int, room: int) -> tuple[int, list[tuple[int, str]]]:
+    from edutrack.cli import migrate
+    from edutrack.settings import load_settings
+
+    url = f"{PG}/{db}".replace("postgresql://", "postgresql+asyncpg://")
+    settings = load_settings({"DATABASE_URL": url, "JWT_SECRET": SECRET, "ENVIRONMENT": "test"}, env_file=None)
+    await asyncio.to_thread(migrate, settings)  # migrate() runs its own event loop
+    conn = await asyncpg.connect(f"{PG}/{db}")
+    try:
+        school = await conn.fetchval("INSERT INTO schools (name) VALUES ('Bench') RETURNING id")
+        users = await conn.fetch(
+            "INSERT INTO users (email, password_hash, role, school_id) SELECT 'b' || g || '@bench.test', 'x', "
+            "'student', $1 FROM generate_series(1, $2) g RETURNING id", school, clients)
+        ids = sorted(r["id"] for r in users)
+        await conn.execute("INSERT INTO profiles (user_id, first_name, last_name) SELECT id, 'Bench', 'User' "
+                           "FROM users WHERE school_id = $1", school)
+        rooms = math.ceil(clients / room)
+        classes = await conn.fetch("INSERT INTO classes (school_id, name, grade_level) SELECT $1, 'C' || g, 5 "
+                                   "FROM generate_series(1, $2) g RETURNING id", school, rooms)
+        class_ids = sorted(r["id"] for r in classes)
+        pairs = [(class_ids[i // room], uid) for i, uid in enumerate(ids)]
+        await conn.copy_records_to_table("class_students", records=pairs, columns=["class_id", "student_id"])
+    finally:
+        await conn.close()
+    return school, [(class_ids[i // room], uid) for i, uid in enumerate(ids)]
+
+
+def start_node(db: str, port: int, namespace: str, profile: str | None = None,
+               gc_threshold: int = 0) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": f"{PG}/{db}", "JWT_SECRET": SECRET, "NAMESPACE": namespace,
+           "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING", "DEV_MAIL_CATCHER": "false", "DB_POOL_SIZE": "10"}
+    command = [str(ROOT / ".venv/bin/edutrack"), "--env-file", "/nonexistent", "api", "--host", "127.0.0.1",
+               "--port", str(port)]
+    if profile:  # cProfile the node; the profile is written when SIGTERM stops it
+        command = [sys.executable, "-m", "cProfile", "-o", profile, *command]
+    if gc_threshold:  # experiment: a larger first GC generation (fewer collections of a big heap)
+        command = [sys.executable, "-c", f"import gc, sys; gc.set_threshold({gc_threshold}, 20, 100); "
+                   "sys.argv = ['edutrack', *sys.argv[1:]]; from edutrack.cli import main; sys.exit(main())",
+                   *command[1:]]
+    return subprocess.Popen(command, env=env, cwd=ROOT,
+                            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000)))
+
+
+async def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(url) as resp:
+                    if resp.status < 500:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Fleet:
+    def __init__(self, clients: list[Client], workers: int) -> None:
+        self.pipes: list[Pipe] = []
+        self.procs: list[mp.Process] = []
+        ctx = mp.get_context("spawn")
+        for w in range(workers):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=worker_main, args=(child, clients[w::workers]), daemon=True)
+            proc.start()
+            self.pipes.append(parent)
+            self.procs.append(proc)
+
+    async def call(self, command: str, **args: Any) -> list[Any]:
+        for pipe in self.pipes:
+            pipe.send((command, args))
+        loop = asyncio.get_running_loop()
+        return list(await asyncio.gather(*(loop.run_in_executor(None, p.recv) for p in self.pipes)))
+
+    async def stop(self) -> None:
+        await self.call("stop")
+        for proc in self.procs:
+            proc.join(10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def fanout_steps(fleet: Fleet, rates: list[int], duration: float, rooms: int, room: int,
+                       label: str, stop_on_failure: bool = True, pids: tuple[int, ...] = ()) -> list[dict[str, Any]]:
+    """One step per rate. EduTrack stops at its first failed step; the bare baseline runs every step, so that one
+    noisy step cannot cut its peak short (its peak is the denominator of the 40 % goal)."""
+    steps = []
+    for rate in rates:
+        senders = max(1, min(room, math.ceil(rate / rooms / 2.0)))  # <= 2 msg/s per sending socket
+        cpu_before = sum(cpu_seconds(pid) for pid in pids)
+        results = await fleet.call("fanout", rate=rate, duration=duration, rooms=rooms, senders_per_room=senders,
+                                   warmup=WARMUP)
+        latencies = [x for r in results for x in r["latencies"]]
+        sent = sum(r["sent"] for r in results)
+        expected = sum(r["measured"] for r in results) * room
+        step = {"scenario": label, "rate": rate, "sent": sent, "deliveries": len(latencies),
+                "expected": expected, "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
+                "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+                "deliveries_per_s": round(len(latencies) / (duration - WARMUP)),
+                # What was delivered while the step was sending, per second: the peak compares these.
+                "delivered_in_window_per_s": round(sum(r["in_window"] for r in results) / (duration - WARMUP)),
+                "closed": sum(r["closed"] for r in results)}
+        if pids and latencies:
+            # The server processes' CPU over the step (its drain included) per delivery.
+            step["server_cpu_us_per_delivery"] = round(
+                (sum(cpu_seconds(pid) for pid in pids) - cpu_before) / len(latencies) * 1e6, 2)
+        print(json.dumps(step), flush=True)
+        steps.append(step)
+        if stop_on_failure and (step["p99_ms"] > 250 or len(latencies) < 0.99 * expected or step["closed"]):
+            break
+    return steps
+
+
+async def reconnect_waves(fleet: Fleet, pid: int, url: str, waves: int) -> dict[str, Any]:
+    """Waves of connect (authenticated, subscribed) then clean close; the node's RSS after each."""
+    await asyncio.sleep(1)
+    rss = [rss_kib(pid)]
+    seconds = []
+    failures = 0
+    for wave in range(waves):
+        results = await fleet.call("connect", urls=[url], bare=False, since=False)
+        failures += sum(r["failures"] for r in results)
+        seconds.append(round(max(r["seconds"] for r in results), 1))
+        await fleet.call("drop")
+        await asyncio.sleep(3)
+        rss.append(rss_kib(pid))
+        print(json.dumps({"wave": wave + 1, "connect_seconds": seconds[-1], "rss_mib": round(rss[-1] / 1024, 1)}),
+              flush=True)
+    mib = [round(r / 1024, 1) for r in rss]
+    result = {"waves": waves, "rss_mib_before_and_after_each_wave": mib, "connect_seconds": seconds,
+              "connect_failures": failures,
+              "growth_wave2_to_last_pct": round(100 * (rss[-1] - rss[2]) / rss[2], 1) if waves >= 2 else None}
+    print(json.dumps(result), flush=True)
+    return result
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=5000)
+    parser.add_argument("--room", type=int, default=30)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rates", default="250,500,750,1000,1500,2000,3000,4000")
+    parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--storm-messages", type=int, default=3)
+    parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--profile-node", help="write a cProfile of node A to this file")
+    parser.add_argument("--skip-bare", action="store_true")
+    parser.add_argument("--redis-cluster", action="store_true",
+                        help="run both nodes on a Redis Cluster (3 masters + 3 replicas) this script starts")
+    parser.add_argument("--gc-threshold", type=int, default=0, help="experiment: gc.set_threshold(N, 20, 100)")
+    parser.add_argument("--reconnect-waves", type=int, default=0,
+                        help="only the reconnect-waves scenario: this many waves of --clients sockets")
+    args = parser.parse_args()
+    resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
+
+    from edutrack.security.tokens import TokenService
+
+    db = f"edutrack_bench_ws_{uuid.uuid4().hex[:6]}"
+    namespace = f"bench{uuid.uuid4().hex[:6]}"
+    report: dict[str, Any] = {"clients": args.clients, "room": args.room, "workers": args.workers}
+    _, members = await prepare_database(db, args.clients, args.room)
+    tokens = TokenService(SECRET, "HS256", 24 * 3600)
+    rooms = math.ceil(args.clients / args.room)
+    clients = []
+    position: dict[int, int] = {}
+    for class_id, user_id in members:
+        index = position.get(class_id, 0)
+        position[class_id] = index + 1
+        clients.append(Client(user_id, tokens.issue_access(user_id, "student", None, False)[0], f"class:{class_id}",
+                              index))
+    port_a, port_b, port_bare = 18701, 18702, 18703
+    cluster = contextlib.ExitStack()
+    if args.redis_cluster:  # the nodes inherit the environment: REDIS_CLUSTER_NODES puts them on the cluster
+        from tests.support.services import private_redis_cluster
+
+        os.environ["REDIS_CLUSTER_NODES"] = cluster.enter_context(private_redis_cluster()).nodes
+        report["redis"] = "cluster (3 masters + 3 replicas)"
+    node_a = start_node(db, port_a, namespace, args.profile_node, args.gc_threshold)
+    node_b = start_node(db, port_b, namespace, gc_threshold=args.gc_threshold)
+    bare = mp.get_context("spawn").Process(target=run_bare_server, args=(port_bare,), daemon=True)
+    bare.start()
+    fleet: Fleet | None = None
+    try:
+        await wait_http(f"http://127.0.0.1:{port_a}/health")
+        await wait_http(f"http://127.0.0.1:{port_b}/health")
+        await wait_http(f"http://127.0.0.1:{port_bare}/ws")
+        fleet = Fleet(clients, args.workers)
+        url_a, url_b = f"http://127.0.0.1:{port_a}/ws", f"http://127.0.0.1:{port_b}/ws"
+        if args.reconnect_waves:
+            report["reconnect_waves"] = await reconnect_waves(fleet, node_a.pid, url_a, args.reconnect_waves)
+            return
+
+        # 1. connections on one node
+        await asyncio.sleep(1)
+        before = rss_kib(node_a.pid)
+        results = await fleet.call("connect", urls=[url_a], bare=False, since=False)
+        await asyncio.sleep(2)
+        after = rss_kib(node_a.pid)
+        report["connections"] = {
+            "sockets": args.clients - sum(r["failures"] for r in results),
+            "seconds": round(max(r["seconds"] for r in results), 1),
+            "rss_before_mib": round(before / 1024, 1), "rss_after_mib": round(after / 1024, 1),
+            "kib_per_connection": round((after - before) / args.clients, 1),
+        }
+        print(json.dumps(report["connections"]), flush=True)
+        await fleet.call("drop")
+
+        # 2. fan-out through both nodes
+        results = await fleet.call("connect", urls=[url_a, url_b], bare=False, since=False)
+        report["reconnect_split_seconds"] = round(max(r["seconds"] for r in results), 1)
+        rates = [int(r) for r in args.rates.split(",")]
+        report["edutrack"] = await fanout_steps(fleet, rates, args.duration, rooms, args.room, "edutrack",
+                                                pids=(node_a.pid, node_b.pid))
+
+        # 4. reconnect storm (before the bare run so the cursors are fresh)
+        await fleet.call("drop")
+        async with aiohttp.ClientSession() as session:
+            sem = asyncio.Semaphore(20)
+            senders = {c.channel: c for c in clients if c.index == 0}
+
+            async def post(client: Client, n: int) -> None:
+                async with sem, session.post(f"http://127.0.0.1:{port_a}/api/v1/chats/{client.channel}/messages",
+                                             json={"text": f"storm {n}"},
+                                             headers={"Authorization": f"Bearer {client.token}"}) as resp:
+                    assert resp.status == 201, await resp.text()
+
+            await asyncio.gather(*(post(c, n) for c in senders.values() for n in range(args.storm_messages)))
+        await fleet.call("reset_ids")
+        storm_started = time.time()
+        connect_results = await fleet.call("connect", urls=[url_a, url_b], bare=False, since=True)
+        waits = await fleet.call("wait_ids", expected=args.storm_messages, timeout=60)
+        report["storm"] = {
+            "clients": args.clients, "missed_per_client": args.storm_messages,
+            "connect_failures": sum(r["failures"] for r in connect_results),
+            "seconds_until_all_resumed": round(max(w["done_at"] for w in waits) - storm_started, 2),
+            "complete_clients": sum(w["complete"] for w in waits),
+            "missing": sum(w["missing"] for w in waits), "duplicates": sum(w["duplicates"] for w in waits),
+            "ordered": all(w["ordered"] for w in waits),
+        }
+        print(json.dumps(report["storm"]), flush=True)
+        await fleet.call("drop")
+
+        # 3. bare broadcast baseline, same clients and rooms
+        report["bare"] = []
+        if not args.skip_bare:
+            await fleet.call("connect", urls=[f"http://127.0.0.1:{port_bare}/ws"], bare=True, since=False)
+            report["bare"] = await fanout_steps(fleet, rates, args.duration, rooms, args.room, "bare",
+                                                stop_on_failure=False, pids=(bare.pid,) if bare.pid else ())
+            await fleet.call("drop")
+    finally:
+        if fleet is not None:
+            await fleet.stop()
+        for node in (node_a, node_b):
+            node.send_signal(signal.SIGTERM)
+        for node in (node_a, node_b):
+            try:
+                node.wait(20)
+            except subprocess.TimeoutExpired:
+                node.kill()
+        bare.terminate()
+        bare.join(5)
+        cluster.close()
+        if not args.keep_db:
+            conn = await asyncpg.connect(f"{PG}/postgres")
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            finally:
+                await conn.close()
+
+    def best(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
+        ok = [s for s in steps if s["p99_ms"] <= 250 and s["deliveries"] >= 0.99 * s["expected"] and not s["closed"]]
+        return max(ok, key=lambda s: s["rate"]) if ok else None
+
+    report["edutrack_best"], report["bare_best"] = best(report["edutrack"]), best(report["bare"])
+    # Deliveries that arrived while a step was sending: a saturated step's backlog, delivered late while it
+    # drains, does not count as throughput.
+    peak_e = max((s["delivered_in_window_per_s"] for s in report["edutrack"]), default=0)
+    peak_b = max((s["delivered_in_window_per_s"] for s in report["bare"]), default=0)
+    report["peak_deliveries_per_s"] = {"edutrack": peak_e, "bare": peak_b,
+                                       "ratio": round(peak_e / peak_b, 2) if peak_b else None}
+    print("REPORT " + json.dumps(report))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
