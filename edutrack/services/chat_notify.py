@@ -26,7 +26,9 @@ from edutrack.services import chat_channels as cc
 
 KIND = "chat_message"
 TEXT_LIMIT = 500
-AUDIENCE_TTL = 5.0  # seconds the group commit reuses a room's audience (a membership change drops it at once)
+# Seconds the group commit reuses a room's audience (a membership change drops it at once). At 5 s, reloading the
+# 167 class chats of the realtime benchmark took half of the group commit's time (py-spy, docs/benchmarks.md).
+AUDIENCE_TTL = 60.0
 MAX_CACHED = 10_000
 
 
