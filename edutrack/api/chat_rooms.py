@@ -77,7 +77,7 @@ class SearchHitSchema(ma.Schema):
     sender_role = fields.String(allow_none=True)
     created_at = fields.DateTime()
     edited_at = fields.DateTime(allow_none=True)
-    rank = fields.Float(metadata={"description": "Relevance: higher first"})
+    rank = fields.Float(metadata={"description": "Relevance (ts_rank_cd): higher first; equal ranks newest first"})
     snippet = fields.String(metadata={"description": "Safe HTML: a fragment of the message's text around the "
                                                      "matched words, which are in <mark>; & < > escaped. The "
                                                      "fragment is PostgreSQL's ts_headline, which drops tag-like "
@@ -144,7 +144,9 @@ async def set_policy(request: web.Request) -> web.Response:
 
 
 @doc("Search the messages of every chat I may read now (rooms I belong to, my private chats), best matches "
-     "first, with highlighted snippets", tags=CHATS, query=SearchQuerySchema, response=SearchPageSchema,
+     "first, with highlighted snippets. Where those chats hold more than 30,000 messages together, only the newest "
+     "500 matches (after the filters) are ranked and pages end there; older ones are reached by narrowing the "
+     "search (since/until, channel, author_id)", tags=CHATS, query=SearchQuerySchema, response=SearchPageSchema,
      errors=(400, 403))
 async def search_messages(request: web.Request) -> web.Response:
     query = load_query(request, SearchQuerySchema())

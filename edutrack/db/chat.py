@@ -46,6 +46,8 @@ class ChatMessage(Base):
         UniqueConstraint("sender_id", "client_msg_id", name="uq_chat_messages_sender_client_msg"),
         Index("ix_chat_messages_sender_id", "sender_id"),
         Index("ix_chat_messages_search", "channel", "search", postgresql_using="gin"),  # btree_gin
+        # Chat search reads the newest matches of many chats in date windows (queries/chat_search.py).
+        Index("ix_chat_messages_channel_created_at", "channel", "created_at"),
         # A reply quotes a message of its own channel: the key says so.
         ForeignKeyConstraint(["channel", "reply_to"], ["chat_messages.channel", "chat_messages.id"],
                              name="fk_chat_messages_reply_to"),

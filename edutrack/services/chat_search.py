@@ -24,7 +24,8 @@ def snippet_html(raw: str) -> str:
 
 async def search(ctx: AppContext, who: Principal, q: str, *, channel: str | None, author_id: int | None,
                  since: datetime | None, until: datetime | None, limit: int, offset: int) -> dict[str, Any]:
-    async with ctx.reads() as session:
+    # A transaction, not an autocommit read: the search may set its plan mode for it (queries/chat_search.py).
+    async with ctx.sessions.begin() as session:
         if channel is not None:
             wanted = cc.parse_channel(channel)
             await cc.require_member(session, who, wanted)

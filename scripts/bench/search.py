@@ -6,11 +6,11 @@ administrator, p50/p99 of each.
 A scratch database (removed at the end) migrated to head; the messages are generated inside PostgreSQL
 (generate_series; 4 to 16 words a message, each one of 20,000 made-up words or, one time in seven, a
 school-chat word in one of its forms, so that "контрольная" (4 forms) is in about 5% of the messages and
-"олимпиада" in about 1%), with the GIN index dropped during the fill and built after it, then ANALYZE.
-Each search is the statement the API runs (edutrack/queries/chat_search.py: ranked, the page's snippets
-highlighted, 20 per page) over the channels such a user reads: a student 4, a parent of two 8, a teacher 24,
-an administrator of a big school 300 (chosen at random for each query), for words that are common, rare, a
-phrase, two words, and a common word filtered by author or by date.
+"олимпиада" in about 1%), with the search indexes dropped during the fill and built after them, then ANALYZE.
+Each search is what the API runs (edutrack/queries/chat_search.py: every match ranked, or over many chats
+the newest 500; the page's snippets highlighted, 20 per page) over the channels such a user reads: a student 4,
+a parent of two 8, a teacher 24, an administrator of a big school 300 (chosen at random for each query), for
+words that are common, rare, a phrase, two words, and a common word filtered by author or by date.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ async def fill(url: str, messages: int, channels: int) -> float:
         raw = (await conn.get_raw_connection()).driver_connection
         assert raw is not None
         await raw.execute("DROP INDEX ix_chat_messages_search")
+        await raw.execute("DROP INDEX ix_chat_messages_channel_created_at")
         await raw.execute(
             "INSERT INTO users (email, password_hash, role) SELECT 'u' || g || '@bench.test', 'x', 'student' "
             "FROM generate_series(1, 2000) g")
@@ -104,14 +105,16 @@ async def fill(url: str, messages: int, channels: int) -> float:
         assert raw is not None
         started = time.perf_counter()
         await raw.execute("SET maintenance_work_mem = '256MB'")
-        await raw.execute("CREATE INDEX ix_chat_messages_search ON chat_messages USING gin (channel, search)")
+        await raw.execute("CREATE INDEX ix_chat_messages_search ON chat_messages USING gin (channel, search) "
+                          "WITH (fastupdate = off)")
+        await raw.execute("CREATE INDEX ix_chat_messages_channel_created_at ON chat_messages (channel, created_at)")
         await raw.execute("ANALYZE")
         print(f"index built in {time.perf_counter() - started:.1f} s")
     await engine.dispose()
     return fill_s
 
 
-async def measure(url: str, channels: int, queries: int) -> None:
+async def measure(url: str, channels: int, queries: int, only: str | None = None) -> None:
     engine = create_async_engine(url, pool_size=2)
     rnd = random.Random(15)
     print("| who (channels read) | search | p50 ms | p99 ms | hits on page |")
@@ -123,6 +126,8 @@ async def measure(url: str, channels: int, queries: int) -> None:
                   ("teacher", "common word, last 7 days", "контрольная",
                    {"since": datetime.now(UTC) - timedelta(days=7)})]
         for who, label, q, extra in cases:
+            if only is not None and only != who:
+                continue
             times, hits = [], 0
             for _ in range(queries):
                 picked = [f"class:{rnd.randint(1, channels)}" for _ in range(PROFILES[who])]
@@ -145,7 +150,7 @@ async def measure(url: str, channels: int, queries: int) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     if args.reuse:  # a database an earlier --keep run filled
-        await measure(args.reuse, args.channels, args.queries)
+        await measure(args.reuse, args.channels, args.queries, args.only)
         return
     url = f"{PG}/edutrack_bench_search_{uuid.uuid4().hex[:8]}"
     await ensure_database(url)
@@ -169,5 +174,6 @@ if __name__ == "__main__":
     parser.add_argument("--channels", type=int, default=2_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database (to explain the plans)")
+    parser.add_argument("--only", choices=sorted(PROFILES), help="with --reuse: only this kind of user's rows")
     parser.add_argument("--reuse", help="measure only, on the database URL that a --keep run printed")
     asyncio.run(main(parser.parse_args()))

@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy import text
+
+from edutrack.queries import chat_search
 from tests.realtime.helpers import make_class_world
 
 
@@ -82,3 +85,48 @@ async def test_bad_queries_are_4xx(client, ctx, factory):
     assert (await _search(client, world.teacher)).status == 422
     assert (await _search(client, world.teacher, q="x", channel="nope")).status == 400
     assert await _hits(client, world.teacher, q="и") == []  # only a stop word
+
+
+async def test_where_chats_hold_many_messages_only_the_newest_matches_are_ranked(client, ctx, factory,
+                                                                                monkeypatch):
+    monkeypatch.setattr(chat_search, "CANDIDATES", 2)
+    monkeypatch.setattr(chat_search, "FEW_MESSAGES", 0)
+    world = await make_class_world(ctx, factory)
+    await _post(client, world.teacher, world.channel, "Олимпиада, олимпиада, олимпиада")  # the best, but oldest
+    await _post(client, world.teacher, world.channel, "Кто идёт на олимпиаду?")
+    await _post(client, world.teacher, world.channel, "Олимпиада завтра в 9:00, кабинет 12")
+    resp = await _search(client, world.teacher, q="олимпиада")
+    page = await resp.json()
+    assert {h["id"] for h in page["items"]} == {2, 3}
+    assert page["has_more"] is False
+    # A date filter reaches the older one: the newest matches are counted after the filters.
+    until = (await _hits(client, world.teacher, q="олимпиада"))[0]["created_at"]
+    assert [h["id"] for h in await _hits(client, world.teacher, q="олимпиада", until=until)][:1] == [1]
+
+
+async def test_chats_with_many_messages_are_searched_by_date_windows(client, ctx, factory, monkeypatch):
+    monkeypatch.setattr(chat_search, "FEW_MESSAGES", 0)  # every search takes the windows' path
+    world = await make_class_world(ctx, factory)
+    await _post(client, world.teacher, world.channel, "Контрольная по алгебре, контрольная!")
+    await _post(client, world.teacher, world.channel, "Контрольной в пятницу не будет")
+    await _post(client, world.teacher, world.channel, "Принесите тетради")
+    async with ctx.sessions.begin() as session:  # the best match is older than the first 30-day window
+        await session.execute(text("UPDATE chat_messages SET created_at = now() - interval '400 days' "
+                                   "WHERE channel = :c AND id = 1"), {"c": world.channel})
+    hits = await _hits(client, world.students[0], q="контрольные")
+    assert [h["id"] for h in hits] == [1, 2]
+    recent = (datetime.now(UTC) - timedelta(days=100)).isoformat()
+    assert [h["id"] for h in await _hits(client, world.students[0], q="контрольные", since=recent)] == [2]
+    old = (datetime.now(UTC) - timedelta(days=200)).isoformat()
+    assert [h["id"] for h in await _hits(client, world.students[0], q="контрольные", until=old)] == [1]
+
+
+async def test_where_chats_hold_few_messages_every_match_is_ranked(client, ctx, factory, monkeypatch):
+    monkeypatch.setattr(chat_search, "CANDIDATES", 2)  # not used on this path
+    world = await make_class_world(ctx, factory)
+    await _post(client, world.teacher, world.channel, "Олимпиада, олимпиада, олимпиада")  # the best, but oldest
+    await _post(client, world.teacher, world.channel, "Кто идёт на олимпиаду?")
+    await _post(client, world.teacher, world.channel, "Олимпиада завтра в 9:00, кабинет 12")
+    hits = await _hits(client, world.teacher, q="олимпиада")
+    assert len(hits) == 3
+    assert hits[0]["id"] == 1
