@@ -656,13 +656,27 @@
       : typeof payload.channel === "string" && typeof payload.message_id === "number"
         ? "/api/v1/chats/" + encodeURIComponent(payload.channel) + "/messages/" + payload.message_id + "/ack" : null;
     if (!url) return null;
+    // The state is kept on the item's payload: confirming marks the row read, and the "read" frame draws the list
+    // again, maybe before the answer comes; the button drawn then must show where things stand.
+    if (payload.confirmed === true) {
+      return ET.el("button", { type: "button", class: "link-button feed-ack", disabled: true, text: t("Confirmed") });
+    }
     return ET.el("button", { type: "button", class: "link-button feed-ack", text: t("Confirm you have read it"),
+      disabled: payload.confirmed === "pending",
       onclick: function (event) {
         var button = event.currentTarget;
         button.disabled = true;
+        payload.confirmed = "pending";
+        // The same button when nothing drew the list meanwhile (it keeps the focus); else the list again.
+        function show() { if (document.contains(button)) return true; ET.feed.render(); return false; }
         ET.api(url, { method: "POST" }).then(function () {
-          button.textContent = t("Confirmed");
-        }, function (err) { button.disabled = false; ET.toast(err.message, "error"); });
+          payload.confirmed = true;
+          if (show()) button.textContent = t("Confirmed");
+        }, function (err) {
+          payload.confirmed = false;
+          if (show()) button.disabled = false;
+          ET.toast(err.message, "error");
+        });
       } });
   }
 

@@ -93,4 +93,13 @@ async def test_a_parent_confirms_from_the_notification_list(
     await expect(page.locator(".feed-ack")).to_have_text("Подтверждено")
     table = await body_of(await client.get(f"/api/v1/news/{made['id']}/acks", headers=auth(ctx, school.admin)), 200)
     assert table["acknowledged"] == 1
+    # The list drawn again (another item comes live) still shows it confirmed: the state is the item's, not the
+    # button's (the confirmation's own "read" frame draws the list again, sometimes before the answer came).
+    await body_of(await client.post("/api/v1/news", headers=auth(ctx, school.admin), json={
+        "title": "Субботник", "body": "В субботу в 10:00.", "audience": "school", "status": "published",
+        "ack": ["parent"]}), 201)
+    await expect(page.locator(".feed-item")).to_have_count(2)
+    first = page.locator(".feed-item").filter(has_text="Экскурсия")
+    await expect(first.locator(".feed-ack")).to_have_text("Подтверждено")
+    await expect(first.locator(".feed-ack")).to_be_disabled()
     tab.assert_clean()
