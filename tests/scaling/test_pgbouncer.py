@@ -61,7 +61,9 @@ async def _errors(settings: Settings) -> Counter[str]:
             try:
                 await _workload(ctx, i)
             except Exception as exc:
-                errors[re.sub(r'"__asyncpg_\w+__"', '"..."', str(exc).splitlines()[0])[:80]] += 1
+                # Some errors have no text (a connection the broken mode left in a bad state): their type names them.
+                first = (str(exc).splitlines() or [""])[0]
+                errors[type(exc).__name__ + ": " + re.sub(r'"__asyncpg_\w+__"', '"..."', first)[:80]] += 1
 
         await asyncio.gather(*(one(i) for i in range(150)))
     return errors
