@@ -3,7 +3,8 @@
 When every read is a cache miss (a term's first morning, a flushed cache, a school-wide change), requests pile up
 on the connection pool and each waits behind all the others: the tail grows to seconds while the database works
 as fast as it can. Instead, an API request takes one of DB_CONCURRENT_REQUESTS places the first time it needs a
-connection and keeps it until its response is done; when all are taken it may wait in a queue of DB_QUEUE_SIZE
+connection and keeps it until its response is done (a request that waits between two transactions on other
+work, a password hash, gives it back meanwhile: `step_out`); when all are taken it may wait in a queue of DB_QUEUE_SIZE
 for at most DB_QUEUE_WAIT seconds, and beyond that it is answered 503 `overloaded` with Retry-After (in the
 user's language). Requests the cache answers never take a place; nothing is half-written, because the refusal
 comes before the request's first statement.
@@ -108,15 +109,29 @@ class Admission:
             self.held = True
             self.since = time.monotonic()
 
-    def close(self) -> None:
-        """The request is done; what it left running goes on without a place."""
-        self.closed = True
+    def step_out(self) -> None:
+        """The request holds no connection and waits on something else for a while: its place goes back, and its
+        next connection asks for one again (and may be refused, before that connection's first statement)."""
         if self.held:
             self.held = False
             self.gate.release(time.monotonic() - self.since)
 
+    def close(self) -> None:
+        """The request is done; what it left running goes on without a place."""
+        self.closed = True
+        self.step_out()
+
 
 current_admission: contextvars.ContextVar[Admission | None] = contextvars.ContextVar("db_admission", default=None)
+
+
+def step_out() -> None:
+    """Called where a request, between two transactions, waits on other work (a password hash: tens of ms, behind a
+    queue of its own). Holding its place through that wait would let a registration flood fill every place with
+    requests that do not use the database, and logins would be refused `overloaded` behind them."""
+    admission = current_admission.get()
+    if admission is not None:
+        admission.step_out()
 
 
 class GatedPool(AsyncAdaptedQueuePool):

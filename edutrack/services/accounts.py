@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack import cache, errors
 from edutrack.context import AppContext
+from edutrack.db import gate
 from edutrack.db.models import Role, User
 from edutrack.i18n import _, ngettext
 from edutrack.queries import accounts as q
@@ -129,6 +130,7 @@ async def _create(ctx: AppContext, new: NewUser) -> User:
     async with ctx.reads() as session:
         if await q.email_taken(session, email):
             raise _email_taken()
+    gate.step_out()  # no connection is held while the hash waits for a worker
     password_hash = await ctx.passwords.hash(new.password)
     try:
         async with ctx.sessions.begin() as session:

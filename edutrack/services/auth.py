@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack import errors
 from edutrack.context import AppContext
+from edutrack.db import gate
 from edutrack.db.models import User
 from edutrack.i18n import _, for_recipients, ngettext
 from edutrack.i18n.names import PersonName, address_name
@@ -119,6 +120,7 @@ async def login(ctx: AppContext, email: str, password: str, ip: str, user_agent:
 
     async with ctx.reads() as session:
         user = await q.user_by_email(session, email)
+    gate.step_out()  # no connection is held while the check waits for a worker
     ok, needs_rehash = await ctx.passwords.verify(password, user.password_hash if user else None)
     if user is None or not ok or not user.is_active:
         raise errors.Unauthorized(_("Email or password is incorrect"), code="invalid_credentials")
@@ -217,6 +219,7 @@ async def change_password(ctx: AppContext, actor: Principal, current: str, new: 
         user = await q.user_by_id(session, actor.user_id)
     if user is None or not user.is_active:
         raise errors.Unauthorized(_("This account no longer exists or is disabled"), code="account_disabled")
+    gate.step_out()
     ok, _rehash = await ctx.passwords.verify(current, user.password_hash)
     if not ok:
         raise errors.ValidationFailed(_("Current password is incorrect"),
@@ -287,6 +290,7 @@ async def confirm_password_reset(ctx: AppContext, token: str, new_password: str)
     if row is None or user is None or row.used_at is not None or row.expires_at <= _now():
         raise invalid
     check_password_policy(new_password, user.email, field="new_password", names=names_of(user))
+    gate.step_out()
     new_hash = await ctx.passwords.hash(new_password)
     async with unit_of_work(ctx) as uow:
         session = uow.session

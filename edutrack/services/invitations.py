@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack import errors
 from edutrack.context import AppContext
+from edutrack.db import gate
 from edutrack.db.models import Role, TokenPurpose, User
 from edutrack.i18n import N_, _, for_recipients
 from edutrack.i18n.names import PersonName, address_name
@@ -121,6 +122,7 @@ async def invite(ctx: AppContext, actor: Principal, new: Invitee) -> dict[str, A
         if await account_q.email_taken(session, email):
             raise _email_taken()
     # Nobody knows this password: the account opens only through the link.
+    gate.step_out()
     unusable = await ctx.passwords.hash(new_opaque_token())
     try:
         async with unit_of_work(ctx) as uow:

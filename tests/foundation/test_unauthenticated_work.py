@@ -8,6 +8,7 @@ import asyncio
 import statistics
 import time
 
+from edutrack.keys import CTX
 from edutrack.security.passwords import PasswordHasher
 from tests.foundation.helpers import error_of, scalar
 
@@ -133,3 +134,23 @@ def test_the_readme_states_what_registration_reveals_and_why():
     paragraph = paragraph[:paragraph.index("\n\n")]
     for needed in ("409 `email_taken`", "REGISTER_MAX_PER_IP", "ALLOW_SELF_REGISTRATION", "before any hashing"):
         assert needed in paragraph, needed
+
+
+async def test_a_registration_waiting_for_its_hash_holds_no_place_at_the_database(make_client, factory):
+    """The only place at PostgreSQL is not held by a registration while its hash waits for a worker: a login
+    behind it is served, not refused `overloaded` (a registration flood did that in CI, the hash queue full of
+    requests that each held a place)."""
+    client = await make_client(db_concurrent_requests=1, db_queue_size=1, db_queue_wait=3.0,
+                               register_max_per_ip=100, login_max_attempts_per_ip=100)
+    user = await factory.user("student")
+    hasher = client.app[CTX].passwords
+    async with hasher._admitted(hasher._new):  # every worker for new hashes is taken
+        registration = asyncio.create_task(client.post(REGISTER, json=_person("waiting")))
+        await asyncio.sleep(0.3)  # it has read the address and waits for the hash
+        assert not registration.done()
+        started = time.perf_counter()
+        resp = await client.post(LOGIN, json={"email": user.email, "password": "correct-horse-42"})
+        assert resp.status == 200, await resp.text()
+        assert time.perf_counter() - started < 2.0
+        assert not registration.done()
+    assert (await registration).status == 201
