@@ -84,7 +84,9 @@
     schedule.items.forEach(function (lesson) { (byDay[day(lesson.starts_at)] = byDay[day(lesson.starts_at)] || []).push(lesson); });
     var wrap = el("div", { class: "days" });
     var today = ET.isoDay(new Date());
-    for (var i = 0; i < 6; i++) {
+    // Six school days; Sunday only in a week that has a lesson on it (a make-up day), so none is ever hidden.
+    var days = byDay[ET.isoDay(ET.addDays(state.weekStart, 6))] ? 7 : 6;
+    for (var i = 0; i < days; i++) {
       var date = ET.addDays(state.weekStart, i);
       var key = ET.isoDay(date);
       var lessons = (byDay[key] || []).sort(function (a, b) { return a.starts_at < b.starts_at ? -1 : 1; });

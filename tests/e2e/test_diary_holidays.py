@@ -1,5 +1,5 @@
 """The diary outside the school year: it opens on the last school week, and a week without lessons in the
-holidays says "Каникулы" once instead of six days of "Уроков нет"."""
+holidays says "Каникулы" once instead of six days of "Уроков нет"; a week shows Sunday only when it has a lesson."""
 
 from __future__ import annotations
 
@@ -31,4 +31,27 @@ async def test_in_the_holidays_the_diary_opens_on_the_last_school_week(browsers:
     await page.get_by_role("button", name="Следующая неделя").click()
     await expect(page.locator("#week .holidays-title")).to_have_text("Каникулы")
     assert await page.locator("#week .day").count() == 0
+    tab.assert_clean()
+
+
+async def test_a_sunday_lesson_is_shown_and_an_empty_sunday_is_not(browsers: Browsers, ctx: AppContext) -> None:
+    today = date.today()
+    school = await build_school(ctx, classes=1, students_per_class=1, parents_per_student=1,
+                                year_start=date(today.year if today.month >= 9 else today.year - 1, 9, 1))
+    monday = today - timedelta(days=today.weekday())
+    sunday = monday + timedelta(days=6)
+    cls = school.classes[0]
+    await add_lessons(ctx, school, cls.id, school.subject_ids["Математика"], [monday, monday + timedelta(days=7)],
+                      hour=9, room="12")
+    await add_lessons(ctx, school, cls.id, school.subject_ids["История"], [sunday], hour=10, room="7")
+
+    tab = await browsers.login(school.student(0, 0).email, expect_path="/diary")
+    page = tab.page
+    days = page.locator("#week .day")
+    await expect(days).to_have_count(7)
+    await expect(days.nth(6)).to_have_attribute("aria-label", format_date(sunday, "EEEE, d MMMM", locale="ru"))
+    await expect(days.nth(6).locator(".lesson-subject")).to_have_text(["История"])
+    await page.get_by_role("button", name="Следующая неделя").click()
+    await expect(days.nth(0).locator(".lesson-subject")).to_have_text(["Математика"])
+    await expect(days).to_have_count(6)
     tab.assert_clean()
