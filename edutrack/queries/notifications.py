@@ -134,13 +134,28 @@ async def insert_wanted(session: AsyncSession, user_ids: Sequence[int], kind: st
     return list(rows.all())
 
 
+# Both with the predicate of ix_notifications_about_message (migration 0031), written out so the planner matches it.
+DELETE_ABOUT_MESSAGE = text(
+    "DELETE FROM notifications WHERE kind IN ('chat_message', 'mention') AND payload ->> 'channel' = :channel "
+    "AND (payload ->> 'message_id')::bigint = :message_id RETURNING 1")
+REVISE_ABOUT_MESSAGE = text(
+    "UPDATE notifications SET payload = jsonb_set(payload, '{text}', to_jsonb(CAST(:quoted AS text))) "
+    "WHERE kind IN ('chat_message', 'mention') AND payload ->> 'channel' = :channel "
+    "AND (payload ->> 'message_id')::bigint = :message_id RETURNING 1")
+
+
 async def delete_room_rows(session: AsyncSession, channel: str, message_id: int) -> int:
-    """Every `chat_message` row about one message (it was deleted: no digest or push may still carry its text);
-    found by ix_notifications_chat_message (migration 0028)."""
-    result = await session.execute(text(
-        "DELETE FROM notifications WHERE kind = 'chat_message' AND payload ->> 'channel' = :channel "
-        "AND (payload ->> 'message_id')::bigint = :message_id RETURNING 1"),
-        {"channel": channel, "message_id": message_id})
+    """Every `chat_message` and `mention` row about one message (it was deleted: no digest, push or feed may still
+    carry its text)."""
+    result = await session.execute(DELETE_ABOUT_MESSAGE, {"channel": channel, "message_id": message_id})
+    return len(result.all())
+
+
+async def revise_room_rows(session: AsyncSession, channel: str, message_id: int, quoted: str) -> int:
+    """The rows about one message quote its edited text (a digest or push still to go out says what the author
+    says now; one already sent cannot be recalled)."""
+    result = await session.execute(REVISE_ABOUT_MESSAGE,
+                                   {"channel": channel, "message_id": message_id, "quoted": quoted})
     return len(result.all())
 
 

@@ -233,7 +233,7 @@ async def _mention(session: AsyncSession, who: Principal, channel: Channel, view
     with use_locale(None):
         title = _("%(name)s mentioned you in a chat", name=view["sender"])
     payload = {"title": title, "channel": channel.name, "message_id": view["id"], "sender_id": who.user_id,
-               "sender": view["sender"], "text": (view["text"] or "")[:500]}
+               "sender": view["sender"], "text": (view["text"] or "")[:chat_notify.TEXT_LIMIT]}
     return [await nq.insert_notification(session, uid, "mention", payload) for uid in named]
 
 
@@ -250,6 +250,7 @@ async def edit_message(ctx: AppContext, who: Principal, channel_name: str, messa
         if message.sender_id != who.user_id:
             raise errors.Forbidden(_("Only the author can edit a message"))
         await q.update_message(session, message, text=text, edited_at=func.now())
+        await chat_notify.revise_message(session, channel.name, message.id, text)
         await session.refresh(message, ["edited_at"])
         quotes = await chat_replies.quotes(session, channel.name, [message.reply_to])
         view = message_view(message, await q.sender_name(session, message.sender_id), quotes)

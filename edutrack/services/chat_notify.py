@@ -95,8 +95,14 @@ async def mark_read(session: AsyncSession, user_id: int, channel: str, up_to: in
 
 
 async def forget_message(session: AsyncSession, channel: str, message_id: int) -> None:
-    """A deleted message: its rows go too, read or not (a moderator removed it; no digest may quote it)."""
+    """A deleted message: its rows (`chat_message`, `mention`) go too, read or not (a moderator removed it; no
+    digest may quote it)."""
     await nq.delete_room_rows(session, channel, message_id)
+
+
+async def revise_message(session: AsyncSession, channel: str, message_id: int, text: str) -> None:
+    """An edited message: its rows quote the new text, cut as when they were written."""
+    await nq.revise_room_rows(session, channel, message_id, text[:TEXT_LIMIT])
 
 
 class AudienceCache:

@@ -239,3 +239,38 @@ async def test_a_deleted_message_takes_its_rows_with_it(client: TestClient, ctx:
     resp = await client.delete(f"/api/v1/chats/{room}/messages/{gone}", headers=world.teacher.headers)
     assert resp.status == 204, await resp.text()
     assert [r.payload["message_id"] for r in await rows_of(ctx, world.parent.id, "chat_message")] == [kept]
+
+
+async def test_an_edited_message_is_quoted_as_edited_and_a_deleted_one_takes_its_mentions(
+    client: TestClient, ctx: AppContext, factory: Factory,
+) -> None:
+    world = await make_class_world(ctx, factory)
+    room = f"parents:{world.class_id}"
+    url = f"/api/v1/chats/{room}/messages"
+    resp = await client.post(url, json={"text": "Собрание в 18:00", "mentions": [world.parent.id]},
+                             headers=world.teacher.headers)
+    message_id = int((await body_of(resp, 201))["id"])
+    resp = await client.patch(f"{url}/{message_id}", json={"text": "Собрание в 19:00"}, headers=world.teacher.headers)
+    await body_of(resp, 200)
+    [room_row] = await rows_of(ctx, world.parent.id, "chat_message")
+    [mention] = await rows_of(ctx, world.parent.id, "mention")
+    assert room_row.payload["text"] == "Собрание в 19:00"
+    assert mention.payload["text"] == "Собрание в 19:00"
+    resp = await client.delete(f"{url}/{message_id}", headers=world.teacher.headers)
+    assert resp.status == 204, await resp.text()
+    assert await rows_of(ctx, world.parent.id, "mention") == []
+
+
+async def test_the_rows_of_a_message_are_found_by_their_index(ctx: AppContext) -> None:
+    """The edit's and the deletion's statements match the partial index's predicate, or every edit of a chat message
+    would read the whole notifications table."""
+    from edutrack.queries import notifications as nq
+
+    plans = []
+    async with ctx.sessions.begin() as session:
+        await session.execute(text("SET LOCAL enable_seqscan = off"))
+        for statement in (nq.DELETE_ABOUT_MESSAGE, nq.REVISE_ABOUT_MESSAGE):
+            plan = await session.execute(text("EXPLAIN " + statement.text),
+                                         {"channel": "parents:1", "message_id": 1, "quoted": "x"})
+            plans.append("\n".join(plan.scalars().all()))
+    assert ["ix_notifications_about_message" in plan for plan in plans] == [True, True], plans
