@@ -15,6 +15,7 @@ from edutrack.amqp import AmqpLink
 from edutrack.background import BackgroundTasks
 from edutrack.db.gate import DbGate
 from edutrack.db.replica import HeavyReads
+from edutrack.live_retry import HeldPublishes
 from edutrack.mail.templates import MailTemplates
 from edutrack.ratelimit import FailureThrottle, RateLimiter, UserBudgets
 from edutrack.security.passwords import PasswordHasher
@@ -49,6 +50,8 @@ class AppContext:
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
     # Chat writes per user on this node, REST and sockets together (ratelimit.py).
     budgets: UserBudgets = field(default_factory=UserBudgets)
+    # Live events Redis did not take, published again when it does (live_retry.py).
+    held_publishes: HeldPublishes = field(default_factory=HeldPublishes)
 
     def redis_key(self, *parts: object) -> str:
         return ":".join([self.settings.namespace, *(str(p) for p in parts)])

@@ -117,29 +117,36 @@ def notification_event(row: Notification) -> dict[str, Any]:
     }
 
 
-async def publish(ctx: AppContext, channel: str, event: dict[str, Any]) -> None:
-    await publish_many(ctx, [(channel, event)])
+async def publish(ctx: AppContext, channel: str, event: dict[str, Any], *, held: bool = True) -> None:
+    await publish_many(ctx, [(channel, event)], held=held)
 
 
-async def publish_many(ctx: AppContext, items: Iterable[tuple[str, dict[str, Any]]]) -> None:
-    """Publish (channel, event) pairs in this order, in one Redis round trip. Call only after the commit."""
+async def publish_many(ctx: AppContext, items: Iterable[tuple[str, dict[str, Any]]], *, held: bool = True) -> None:
+    """Publish (channel, event) pairs in this order, in one Redis round trip. Call only after the commit. If Redis
+    does not take them, they are published again once it does (`held`, live_retry.py); pass held=False for an
+    event that means nothing late (typing, presence)."""
     batch = [(redis_channel(ctx.settings.namespace, channel), json.dumps(event, ensure_ascii=False, default=str))
              for channel, event in items]
     if not batch:
         return
-    sharded = is_cluster(ctx.redis)  # a Redis Cluster: sharded pub/sub, each channel on its slot's master
     try:
-        if len(batch) == 1:
-            await (ctx.redis.spublish if sharded else ctx.redis.publish)(*batch[0])
-            return
-        # In a cluster the pipeline sends each master its commands in this order: a channel's events stay in order.
-        async with ctx.redis.pipeline(transaction=False) as pipe:
-            for target, text in batch:
-                (pipe.spublish if sharded else pipe.publish)(target, text)
-            await pipe.execute()
+        await _send(ctx, batch)
     except (RedisError, OSError) as exc:
-        log.warning("live publish failed; clients will catch up on resume",
-                    extra={"count": len(batch), "error": str(exc)})
+        log.warning("live publish failed", extra={"count": len(batch), "held": held, "error": str(exc)})
+        if held:
+            ctx.held_publishes.hold(batch, lambda again: _send(ctx, again))
+
+
+async def _send(ctx: AppContext, batch: list[tuple[str, str]]) -> None:
+    sharded = is_cluster(ctx.redis)  # a Redis Cluster: sharded pub/sub, each channel on its slot's master
+    if len(batch) == 1:
+        await (ctx.redis.spublish if sharded else ctx.redis.publish)(*batch[0])
+        return
+    # In a cluster the pipeline sends each master its commands in this order: a channel's events stay in order.
+    async with ctx.redis.pipeline(transaction=False) as pipe:
+        for target, text in batch:
+            (pipe.spublish if sharded else pipe.publish)(target, text)
+        await pipe.execute()
 
 
 JOURNAL_CHANGED = "journal"

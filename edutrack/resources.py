@@ -74,6 +74,7 @@ async def open_context(settings: Settings, *, role: str, connect_amqp: bool = Tr
         yield ctx
     finally:
         await ctx.background.drain()
+        await ctx.held_publishes.close()
         await amqp.close()
         await redis.aclose()
         await ctx.heavy_reads.close()

@@ -168,5 +168,5 @@ class Connection:
             offline = await self.gateway.presence.disconnected(self.user_id)
             if offline:
                 for name in channels:
-                    await events.publish(self.ctx, name, frames.presence(name, self.user_id, "offline"))
+                    await events.publish(self.ctx, name, frames.presence(name, self.user_id, "offline"), held=False)
         await self.writer.release()

@@ -183,7 +183,7 @@ async def typing(conn: Connection, cmd: Typing, req: Req) -> None:
     if conn.ctx.budgets.take(conn.user_id, TYPING):
         return  # the user's typing budget on this node is spent (many sockets or channels): dropped too
     async with conn.gateway.redis_slots:
-        await events.publish(conn.ctx, name, frames.typing(name, conn.user_id))
+        await events.publish(conn.ctx, name, frames.typing(name, conn.user_id), held=False)
 
 
 def _channel_unless_feed(data: dict[str, Any], name: str) -> str | None:

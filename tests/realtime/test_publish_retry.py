@@ -1,0 +1,102 @@
+"""A live event whose publish fails while the node's subscriptions stay up is published again once Redis takes
+writes (edutrack/live_retry.py): before, a reader on a subscription that never dropped did not get it until its next
+`subscribe` (or, in a chat, the next message). `CLIENT PAUSE ... WRITE` makes exactly that: PUBLISH blocks past the
+client's timeout, subscriptions and reads go on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from redis.asyncio import Redis
+
+from edutrack.keys import CTX
+from tests.realtime.helpers import connect, make_class_world, recv_until, send, subscribe
+from tests.support.services import private_redis
+
+
+async def test_a_message_whose_publish_failed_reaches_a_subscribed_reader_when_redis_takes_writes_again(
+        make_client, ctx, factory) -> None:
+    world = await make_class_world(ctx, factory)
+    with private_redis() as server:
+        node = await make_client(redis_url=server.url)
+        sender = await connect(node, world.students[0])
+        reader = await connect(node, world.students[1])
+        await subscribe(reader, world.channel)
+        probe = Redis.from_url(server.url)
+        try:
+            await probe.execute_command("CLIENT", "PAUSE", "2500", "WRITE")
+            paused_at = time.monotonic()
+            await send(sender, {"type": "chat.send", "channel": world.channel, "text": "Пока Redis не пишет",
+                                "client_msg_id": "paused-1", "req": "p1"})
+            ack, _ = await recv_until(sender, lambda f: f.get("req") == "p1", timeout=5)
+            assert ack["type"] == "ack", ack
+            held = node.app[CTX].held_publishes
+            for _ in range(40):  # the publish gives up after its 1 s socket timeout and is held
+                if len(held):
+                    break
+                await asyncio.sleep(0.05)
+            assert len(held) == 1
+            message, _ = await recv_until(reader, lambda f: f.get("type") == "chat.message", timeout=8)
+            assert message["text"] == "Пока Redis не пишет"
+            assert time.monotonic() - paused_at >= 2.0  # it came after the pause, republished, not before
+            assert held.republished == 1
+        finally:
+            await probe.aclose()
+        await sender.close()
+        await reader.close()
+
+
+async def test_typing_is_not_held(make_client, ctx, factory) -> None:
+    """A typing indicator seconds late would say someone types who has stopped."""
+    world = await make_class_world(ctx, factory)
+    with private_redis() as server:
+        node = await make_client(redis_url=server.url)
+        typist = await connect(node, world.students[0])
+        await subscribe(typist, world.channel)
+        probe = Redis.from_url(server.url)
+        try:
+            await probe.execute_command("CLIENT", "PAUSE", "1500", "WRITE")
+            await send(typist, {"type": "typing", "channel": world.channel})
+            await asyncio.sleep(1.3)  # past the publish's timeout
+            assert len(node.app[CTX].held_publishes) == 0
+        finally:
+            await probe.aclose()
+        await typist.close()
+
+
+async def test_held_events_are_bounded_and_go_out_in_order_when_redis_is_back() -> None:
+    """At most `limit` held (the oldest dropped first); when Redis is back the rest are published in their order."""
+    from edutrack.live_retry import HeldPublishes
+
+    with private_redis() as server:
+        publisher = Redis.from_url(server.url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        listener = Redis.from_url(server.url)
+        held = HeldPublishes(limit=3, max_age=30.0)
+
+        async def send(batch: list[tuple[str, str]]) -> None:
+            async with publisher.pipeline(transaction=False) as pipe:
+                for target, text in batch:
+                    pipe.publish(target, text)
+                await pipe.execute()
+
+        pubsub = listener.pubsub()
+        try:
+            await pubsub.subscribe("retry-test")
+            await listener.execute_command("CLIENT", "PAUSE", "1500", "WRITE")  # retries time out meanwhile
+            for n in range(5):
+                held.hold([("retry-test", f"event {n}")], send)
+            assert (len(held), held.dropped) == (3, 2)
+            got: list[str] = []
+            deadline = time.monotonic() + 10
+            while len(got) < 3 and time.monotonic() < deadline:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+                if message is not None:
+                    got.append(message["data"].decode())
+            assert got == ["event 2", "event 3", "event 4"]
+            assert len(held) == 0
+        finally:
+            await pubsub.aclose()
+            await held.close()
+            await publisher.aclose()
+            await listener.aclose()
