@@ -107,3 +107,10 @@ async def class_year_marks(session: AsyncSession, student_ids: list[int], subjec
     stmt = select(YearMark).where(YearMark.student_id.in_(student_ids), YearMark.subject_id == subject_id,
                                   YearMark.academic_year_id == year_id)
     return list((await session.execute(stmt)).scalars())
+
+
+async def year_finals(session: AsyncSession, student_ids: list[int], year_id: int) -> dict[tuple[int, int], str]:
+    """The confirmed year marks of these students over a year, by (student, subject) (a class's term sheet)."""
+    stmt = select(YearMark.student_id, YearMark.subject_id, YearMark.final).where(
+        YearMark.student_id.in_(student_ids), YearMark.academic_year_id == year_id, YearMark.final.is_not(None))
+    return {(student, subject): final for student, subject, final in (await session.execute(stmt)).all()}

@@ -140,6 +140,29 @@ async def test_the_term_sheet_reads_back(client: TestClient, ctx: AppContext,
     assert row[maths:maths + 3] == (4.67, 5, 5)
 
 
+async def test_the_last_term_s_sheet_has_the_confirmed_year_marks(
+        client: TestClient, ctx: AppContext, graded: tuple[BuiltSchool, list[int]]) -> None:
+    school, _lessons = graded
+    cls, maths = school.classes[0], school.subject_ids["Математика"]
+    first, second = cls.student_ids
+    resp = await client.put("/api/v1/year-marks", headers=auth(ctx, school.teacher_of(cls.id, maths)),
+                            json={"student_id": first, "subject_id": maths, "year_id": school.year_id})
+    assert resp.status == 200, await resp.text()
+    sheets = {}
+    for term_id in (school.term_ids[0], school.term_ids[-1]):
+        resp = await client.get(f"/api/v1/classes/{cls.id}/term-sheet.xlsx?term_id={term_id}",
+                                headers=auth(ctx, school.admin))
+        sheets[term_id] = list(openpyxl.load_workbook(io.BytesIO(await resp.read())).active.iter_rows(values_only=True))
+    assert "Годовая оценка" not in sheets[school.term_ids[0]][2]  # a term before the last: no year column
+    last = sheets[school.term_ids[-1]]
+    assert last[2][2:6] == ("Средний балл", "Предложено", "Итог", "Годовая оценка")
+    subjects = [v for v in last[1][2:] if v]
+    column = 2 + 4 * subjects.index("Математика") + 3
+    by_name = {row[1]: row for row in last[3:]}
+    assert by_name[await name_of(ctx, first)][column] == 5  # the mean of its one term mark, confirmed
+    assert by_name[await name_of(ctx, second)][column] is None  # nothing confirmed: blank
+
+
 async def test_the_report_card_is_a_pdf_with_the_name_and_marks_in_cyrillic(
         client: TestClient, ctx: AppContext, factory: Factory, graded: tuple[BuiltSchool, list[int]]) -> None:
     school, _lessons = graded

@@ -26,6 +26,7 @@ from edutrack.i18n import _
 from edutrack.queries import attestations as aq
 from edutrack.queries import classes as class_q
 from edutrack.queries import exports as q
+from edutrack.queries import final_marks as fq
 from edutrack.queries import grades as gq
 from edutrack.queries import schools as school_q
 from edutrack.security.tokens import Principal
@@ -171,23 +172,29 @@ def _lesson_change(lesson: Any, tz: ZoneInfo) -> str:
 
 
 async def term_sheet(ctx: AppContext, who: Principal, class_id: int, term_id: int) -> Export:
-    """The term sheet the API serves (`attestations.term_sheet`, with its authorization), as a workbook."""
+    """The term sheet the API serves (`attestations.term_sheet`, with its authorization), as a workbook; the sheet
+    of a year's last term also has each subject's confirmed year mark (the year's summary sheet schools print)."""
     sheet_data, _school_id = await attestations.term_sheet(ctx, who, class_id, term_id)
     async with ctx.reads() as session:
         term = await school_q.term_by_id(session, term_id)
-    assert term is not None
+        assert term is not None
+        last = (await fq.terms_of_year(session, term.academic_year_id))[-1].id == term.id
+        years = await fq.year_finals(session, [s["student_id"] for s in sheet_data["students"]],
+                                     term.academic_year_id) if last else {}
     book = Workbook(write_only=True)
     sheet = book.create_sheet(_("Term sheet"))
     _row(sheet, [_("%(class_name)s, %(term)s (%(dates)s)", class_name=sheet_data["class_name"], term=term.name,
                    dates=_dates(term))], bold=True)
     subjects = sheet_data["subjects"]
-    _row(sheet, ["", "", *(name for s in subjects for name in (s["name"], "", ""))], bold=True)
-    _row(sheet, [_("No."), _("Student"), *(h for _s in subjects for h in (_("Average"), _("Proposed"),
-                                                                        _("Final")))], bold=True)
+    heads = [_("Average"), _("Proposed"), _("Final"), *([_("Year mark")] if last else [])]
+    _row(sheet, ["", "", *(name for s in subjects for name in (s["name"], *[""] * (len(heads) - 1)))], bold=True)
+    _row(sheet, [_("No."), _("Student"), *(h for _s in subjects for h in heads)], bold=True)
     for number, student in enumerate(sheet_data["students"], start=1):
         values: list[Any] = [number, student["name"]]
         for cell in student["cells"]:
             values += [cell["average"], _mark(cell["proposed"]), _mark(cell["final"])]
+            if last:
+                values.append(_mark(years.get((student["student_id"], cell["subject_id"]))))
         _row(sheet, values)
     filename = _("Term sheet %(class_name)s %(term)s.xlsx", class_name=sheet_data["class_name"], term=term.name)
     return Export(_saved(book), filename)
