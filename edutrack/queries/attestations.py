@@ -6,6 +6,7 @@ from collections.abc import Collection
 from datetime import date
 from typing import Any
 
+import asyncpg
 from sqlalchemy import and_, select, union
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,7 +57,7 @@ async def class_subjects(session: AsyncSession, class_id: int, starts: date, end
         .where(Grade.class_id == class_id, Grade.deleted_at.is_(None), Grade.date.between(starts, ends))
     )
     ids = union(taught, graded).subquery()
-    stmt = select(Subject.id, Subject.name).join(ids, ids.c.subject_id == Subject.id).order_by(Subject.name)
+    stmt = select(Subject.id, Subject.name).join(ids, ids.c.subject_id == Subject.id).order_by(Subject.name, Subject.id)
     if only is not None:
         stmt = stmt.where(Subject.id.in_(list(only)))
     return list((await session.execute(stmt)).all())
@@ -127,3 +128,73 @@ async def teacher_sees_subject(session: AsyncSession, teacher_id: int, student_i
         .where(SchoolClass.class_teacher_id == teacher_id, ClassStudent.student_id == student_id)
     )
     return (await session.execute(union(teaches, leads).limit(1))).first() is not None
+
+
+# --- the cache-missed term sheet, on the driver connection --------------------------------------------------
+# A sheet is dropped from the cache by every grade of its class, so under a mixed load its misses were most of
+# the server's CPU: six ORM statements built, compiled and processed per miss. Here: prepared statements on the
+# asyncpg connection under the heavy-read session's connection (`queries/driver.py`), with the same columns,
+# filters and order as the statements above.
+
+_SHEET_FACTS = """
+SELECT c.name, c.school_id, c.class_teacher_id, s.min_marks_for_attestation, s.rounding_threshold,
+       t.school_id AS term_school_id, t.starts_on, t.ends_on,
+       ARRAY(SELECT ta.subject_id FROM teaching_assignments ta WHERE ta.teacher_id = $3 AND ta.class_id = c.id)
+         AS taught
+FROM classes c JOIN schools s ON s.id = c.school_id LEFT JOIN terms t ON t.id = $2
+WHERE c.id = $1
+"""
+
+_SHEET_STUDENTS = """
+SELECT u.id, concat_ws(' ', p.last_name, p.first_name)
+FROM users u JOIN class_students cs ON cs.student_id = u.id JOIN profiles p ON p.user_id = u.id
+WHERE cs.class_id = $1
+ORDER BY p.last_name, p.first_name, u.id
+"""
+
+_SHEET_SUBJECTS = """
+SELECT s.id, s.name
+FROM subjects s JOIN (SELECT ta.subject_id FROM teaching_assignments ta WHERE ta.class_id = $1
+                      UNION
+                      SELECT g.subject_id FROM grades g
+                      WHERE g.class_id = $1 AND g.deleted_at IS NULL AND g.date BETWEEN $2 AND $3) ids
+     ON ids.subject_id = s.id
+WHERE $4::bigint[] IS NULL OR s.id = ANY($4::bigint[])
+ORDER BY s.name, s.id
+"""
+
+_SHEET_SUMS = """
+SELECT g.student_id, g.subject_id, coalesce(sum(g.value * w.weight), 0),
+       coalesce(sum(w.weight) FILTER (WHERE g.value IS NOT NULL), 0), count(g.value), coalesce(sum(g.value), 0),
+       count(*)
+FROM grades g JOIN class_students cs ON cs.student_id = g.student_id AND cs.class_id = $1
+     JOIN work_types w ON w.id = g.work_type_id
+WHERE g.class_id = $1 AND g.deleted_at IS NULL AND g.date BETWEEN $2 AND $3
+  AND ($4::bigint[] IS NULL OR g.subject_id = ANY($4::bigint[]))
+GROUP BY g.student_id, g.subject_id
+"""
+
+_SHEET_FINALS = """
+SELECT a.student_id, a.subject_id, a.final, a.is_override
+FROM attestations a JOIN class_students cs ON cs.student_id = a.student_id
+WHERE cs.class_id = $1 AND a.term_id = $2
+"""
+
+
+async def sheet_facts_raw(db: asyncpg.Connection, class_id: int, term_id: int,
+                          teacher_id: int) -> asyncpg.Record | None:
+    """The class (name, school, class teacher), its school's attestation policy, the term's school and dates
+    (None where there is no such term) and the subjects `teacher_id` teaches in the class: what the sheet's
+    reader is decided from (None for an unknown class)."""
+    return await db.fetchrow(_SHEET_FACTS, class_id, term_id, teacher_id)
+
+
+async def sheet_rows_raw(db: asyncpg.Connection, class_id: int, term_id: int, starts: date, ends: date,
+                         only: Collection[int] | None) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """`class_students`, `class_subjects`, `class_sums` and `class_attestations` (student, subject, final,
+    override) of one sheet, as records in the same column order."""
+    subjects = None if only is None else list(only)
+    return (list(await db.fetch(_SHEET_STUDENTS, class_id)),
+            list(await db.fetch(_SHEET_SUBJECTS, class_id, starts, ends, subjects)),
+            list(await db.fetch(_SHEET_SUMS, class_id, starts, ends, subjects)),
+            list(await db.fetch(_SHEET_FINALS, class_id, term_id)))
