@@ -23,13 +23,14 @@ its authorization check needs (whose parents, which school...), invalidated by t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from redis.exceptions import NoScriptError, RedisError
 
@@ -240,15 +241,49 @@ async def authorized_body(ctx: AppContext, buckets: Sequence[str], field: str,
 
     A hit is served only if `allowed(facts)`; otherwise (or on a miss) `load` gives the body from PostgreSQL
     with its own checks (so a caller the facts refuse gets PostgreSQL's exact 403/404), and the facts to
-    store with it, or None when the entry must not be stored (it would not depend on `buckets`)."""
+    store with it, or None when the entry must not be stored (it would not depend on `buckets`).
+
+    Right after a write invalidated an entry, every reader of it misses at once, and each would load the same
+    answer. A reader that misses while another request of this node loads the same entry, having seen the same
+    bucket tokens, waits for that load and takes its answer as it would take a hit stored by it (the same facts
+    check); with other tokens a write came between the two lookups, and it loads its own."""
     found = await lookup(ctx, buckets, field)
     if found.value is not None:
         facts, body = unpack(found.value)
         if allowed(facts):
             return body
-    body, fresh = await load()
+    if found.tokens is None:  # Redis is down: nothing to compare tokens with, nothing stored
+        return (await load())[0]
+    key = (tuple(buckets), field, found.tokens)
+    pending = ctx.cache_loads.get(key)
+    if pending is not None:
+        shared = await asyncio.shield(pending)
+        if shared is not None and allowed(shared[0]):
+            return cast(bytes, shared[1])
+        return await _load_and_store(ctx, buckets, field, found, load)
+    ctx.cache_loads[key] = future = asyncio.get_running_loop().create_future()
+    try:
+        body, fresh = await load()
+    except BaseException:
+        # Waiters of a refused or failed load load their own, with their own checks and errors.
+        _done(ctx, key, future, None)
+        raise
+    _done(ctx, key, future, None if fresh is None else (fresh, body))
     if fresh is not None:
         await store(ctx, buckets, field, found, pack(fresh, body))
+    return body
+
+
+def _done(ctx: AppContext, key: Any, future: asyncio.Future[Any], shared: Any) -> None:
+    del ctx.cache_loads[key]
+    future.set_result(shared)
+
+
+async def _load_and_store(ctx: AppContext, buckets: Sequence[str], field: str, seen: Lookup,
+                          load: Callable[[], Awaitable[tuple[bytes, dict[str, Any] | None]]]) -> bytes:
+    body, fresh = await load()
+    if fresh is not None:
+        await store(ctx, buckets, field, seen, pack(fresh, body))
     return body
 
 

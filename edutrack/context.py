@@ -6,7 +6,9 @@ Services receive this object instead of reaching for globals, so two apps in one
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -52,6 +54,9 @@ class AppContext:
     budgets: UserBudgets = field(default_factory=UserBudgets)
     # Live events Redis did not take, published again when it does (live_retry.py).
     held_publishes: HeldPublishes = field(default_factory=HeldPublishes)
+    # Whole-response cache misses being loaded on this node, by entry and the bucket tokens seen (cache.py):
+    # a reader that misses the same entry meanwhile waits for that load instead of repeating it.
+    cache_loads: dict[Any, asyncio.Future[Any]] = field(default_factory=dict)
 
     def redis_key(self, *parts: object) -> str:
         return ":".join([self.settings.namespace, *(str(p) for p in parts)])
