@@ -240,3 +240,24 @@ async def student_grades_raw(db: asyncpg.Connection, student_id: int, *, subject
                              starts: date | None, ends: date | None) -> list[asyncpg.Record]:
     """`student_grades` without a teacher's scope: the same columns in the same order."""
     return list(await db.fetch(_STUDENT_GRADES, student_id, subject_id, starts, ends))
+
+
+# --- the checks of a new grade, on the driver connection (services/diary/grade_target.py) -------------------
+
+_GRADE_FACTS = """
+SELECT u.role, u.school_id,
+       (SELECT c.school_id FROM classes c WHERE c.id = $2) AS class_school,
+       (SELECT s.school_id FROM subjects s WHERE s.id = $3) AS subject_school,
+       EXISTS (SELECT 1 FROM teaching_assignments ta
+               WHERE ta.teacher_id = $4 AND ta.class_id = $2 AND ta.subject_id = $3) AS teaches,
+       EXISTS (SELECT 1 FROM class_students cs WHERE cs.student_id = u.id AND cs.class_id = $2) AS enrolled,
+       (SELECT w.school_id FROM work_types w WHERE w.id = $5) AS work_type_school
+FROM users u WHERE u.id = $1
+"""
+
+
+async def grade_facts_raw(db: asyncpg.Connection, student_id: int, class_id: int, subject_id: int, teacher_id: int,
+                          work_type_id: int) -> asyncpg.Record | None:
+    """The user's role and school, the schools of the class, subject and work type, whether `teacher_id` teaches
+    the subject in the class and whether the user is enrolled in it (None for an unknown user)."""
+    return await db.fetchrow(_GRADE_FACTS, student_id, class_id, subject_id, teacher_id, work_type_id)

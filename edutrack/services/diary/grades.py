@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,15 +27,13 @@ from edutrack.queries import membership
 from edutrack.queries.driver import driver
 from edutrack.security.tokens import Principal
 from edutrack.serialize import dumps_bytes
-from edutrack.services.diary import permissions
+from edutrack.services.diary import grade_target, permissions
 from edutrack.services.diary.averages import average_of_sums, plain_average_of_sums
 from edutrack.services.diary.notify import journal_changed, notify_students_and_parents
 from edutrack.uow import AfterCommit, UnitOfWork, unit_of_work
 
 GRADE_FIELDS = ("student_id", "class_id", "subject_id", "lesson_id", "work_type_id", "date", "value", "mark",
                 "comment", "teacher_id")
-# Grades may be given for today (in any timezone of the school's users) or the past, never the future.
-FUTURE_SLACK = timedelta(days=1)
 
 
 def snapshot(grade: Grade) -> dict[str, Any]:
@@ -66,39 +64,22 @@ def grade_view(row: Any, *, iso: bool = False) -> dict[str, Any]:
     }
 
 
-def _bad(field: str, message: str) -> errors.ValidationFailed:
-    return errors.ValidationFailed(message, details={field: [message]})
-
-
-def _check_date(value: date) -> None:
-    if value > (datetime.now(UTC) + FUTURE_SLACK).date():
-        raise _bad("date", _("A grade cannot be dated in the future"))
-
-
-async def _school_student(session: AsyncSession, who: Principal, student_id: int) -> Any:
-    student = await q.student_row(session, student_id)
-    if student is None or student.role != Role.STUDENT.value or not (
-            who.is_superuser or (student.school_id is not None and student.school_id == who.school_id)):
-        raise errors.NotFound(_("No such student"))
-    return student
-
-
-async def _check_work_type(session: AsyncSession, work_type_id: int, school_id: int) -> None:
-    wt = await q.work_type(session, work_type_id)
-    if wt is None or wt.school_id != school_id:
-        raise _bad("work_type_id", _("Unknown work type for this school"))
-
-
-async def _payload(session: AsyncSession, grade: Grade) -> dict[str, Any]:
+async def _payload(session: AsyncSession, grade: Grade) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The notification's payload, and the grade as its list shows it (`grade_view`): both from one statement
+    of names, the rest is the written row."""
     labels = await q.grade_labels(session, grade.id)
     with for_recipients():
         shown = display(grade.value, grade.mark)
-    return {
+    payload = {
         "grade_id": grade.id, "student_id": grade.student_id, "student_name": labels.student_name,
         "subject": labels.subject, "value": grade.value if grade.value is not None else shown,
         "work_type": labels.work_type, "date": grade.date.isoformat(), "teacher": labels.teacher,
         "comment": grade.comment, "title": f"{labels.subject}: {shown} ({labels.work_type})",
     }
+    return payload, grade_view((
+        grade.id, grade.class_id, grade.subject_id, labels.subject, grade.work_type_id, labels.work_type,
+        labels.weight, grade.date, grade.value, grade.mark, grade.comment, grade.lesson_id, grade.teacher_id,
+        labels.teacher, grade.created_at, grade.updated_at))
 
 
 async def create_grade(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
@@ -112,56 +93,18 @@ async def add_grade(uow: UnitOfWork, who: Principal, data: dict[str, Any]) -> tu
     another service (the homework hand-in) uses to give a normal grade."""
     permissions.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
     session = uow.session
-    student = await _school_student(session, who, data["student_id"])
-    subject_id: int | None = data.get("subject_id")
-    class_id: int | None = data.get("class_id")
-    grade_date: date | None = data.get("date")
-    lesson: Any = None
-    if data.get("lesson_id") is not None:
-        lesson = await q.lesson_brief(session, data["lesson_id"])
-        if lesson is None or lesson.school_id != student.school_id:
-            raise errors.NotFound(_("No such lesson"))
-        if subject_id is not None and subject_id != lesson.subject_id:
-            raise _bad("subject_id", _("The lesson is of another subject"))
-        if class_id is not None and class_id != lesson.class_id:
-            raise _bad("class_id", _("The lesson is of another class"))
-        subject_id, class_id = lesson.subject_id, lesson.class_id
-        lesson_date = lesson.starts_at.date()
-        if grade_date is not None and grade_date != lesson_date:
-            raise _bad("date", _("The date must be the lesson's date (or be left out)"))
-        grade_date = lesson_date
-    if subject_id is None:
-        raise _bad("subject_id", _("Give subject_id or lesson_id"))
-    if grade_date is None:
-        raise _bad("date", _("Give date or lesson_id"))
-    _check_date(grade_date)
-    if class_id is None:
-        classes = await membership.class_ids_of_student(session, student.id)
-        if len(classes) != 1:
-            raise _bad("class_id", _("The student is in several classes (or none): give class_id"))
-        class_id = next(iter(classes))
-    class_school = await membership.school_of_class(session, class_id)
-    if class_school is None or class_school != student.school_id:
-        raise errors.NotFound(_("No such class"))
-    if await q.subject_school(session, subject_id) != class_school:
-        raise _bad("subject_id", _("Unknown subject for this school"))
-    await permissions.require_teaches(session, who, class_id, subject_id, lesson)
-    if lesson is not None and lesson.cancelled_at is not None:
-        raise errors.Conflict(_("The lesson is cancelled"), code="lesson_cancelled")
-    if not await q.is_enrolled(session, student.id, class_id):
-        raise _bad("student_id", _("The student is not in this class"))
-    await _check_work_type(session, data["work_type_id"], class_school)
+    to = await grade_target.target(session, who, data)
     grade = await q.insert_grade(session, {
-        "school_id": class_school, "student_id": student.id, "class_id": class_id, "subject_id": subject_id,
-        "teacher_id": who.user_id, "lesson_id": data.get("lesson_id"), "work_type_id": data["work_type_id"],
-        "date": grade_date, "value": data.get("value"), "mark": data.get("mark"), "comment": data.get("comment"),
+        "school_id": to.school_id, "student_id": to.student_id, "class_id": to.class_id,
+        "subject_id": to.subject_id, "teacher_id": who.user_id, "lesson_id": data.get("lesson_id"),
+        "work_type_id": data["work_type_id"], "date": to.date, "value": data.get("value"),
+        "mark": data.get("mark"), "comment": data.get("comment"),
     })
-    await q.insert_audit(session, [{"school_id": class_school, "entity": "grade", "entity_id": grade.id,
+    await q.insert_audit(session, [{"school_id": to.school_id, "entity": "grade", "entity_id": grade.id,
                                     "action": "create", "actor_id": who.user_id, "old": None,
                                     "new": snapshot(grade)}])
-    payload = await _payload(session, grade)
-    rows = await notify_students_and_parents(session, "grade", {student.id: payload})
-    view = await _grade_view_by_id(session, grade)
+    payload, view = await _payload(session, grade)
+    rows = await notify_students_and_parents(session, "grade", {to.student_id: payload})
     invalidate_marks(uow, grade)
     uow.publish_notifications(rows)
     await _journal_changed(session, uow, grade, who)
@@ -205,14 +148,14 @@ async def update_grade(ctx: AppContext, who: Principal, grade_id: int, data: dic
         if "mark" in data:
             changes.update(mark=data["mark"], value=None)
         if "work_type_id" in data:
-            await _check_work_type(session, data["work_type_id"], grade.school_id)
+            await grade_target.check_work_type(session, data["work_type_id"], grade.school_id)
             changes["work_type_id"] = data["work_type_id"]
         if "comment" in data:
             changes["comment"] = data["comment"]
         if "date" in data:
             if grade.lesson_id is not None and data["date"] != grade.date:
-                raise _bad("date", _("The grade belongs to a lesson: its date is the lesson's"))
-            _check_date(data["date"])
+                raise grade_target.bad("date", _("The grade belongs to a lesson: its date is the lesson's"))
+            grade_target.check_date(data["date"])
             changes["date"] = data["date"]
         changed = {k: v for k, v in changes.items() if getattr(grade, k) != v}
         if changed:
@@ -224,12 +167,13 @@ async def update_grade(ctx: AppContext, who: Principal, grade_id: int, data: dic
                                             "action": "update", "actor_id": who.user_id,
                                             "old": {k: old[k] for k in old if old[k] != new[k]},
                                             "new": {k: new[k] for k in new if old[k] != new[k]}}])
-            payload = await _payload(session, grade)
+            payload, view = await _payload(session, grade)
             rows = await notify_students_and_parents(session, "grade_changed", {grade.student_id: payload})
             invalidate_marks(uow, grade)
             uow.publish_notifications(rows)
             await _journal_changed(session, uow, grade, who)
-        view = await _grade_view_by_id(session, grade)
+        else:
+            view = await _grade_view_by_id(session, grade)
     return view
 
 
@@ -237,7 +181,7 @@ async def delete_grade(ctx: AppContext, who: Principal, grade_id: int) -> None:
     async with unit_of_work(ctx) as uow:
         session = uow.session
         grade = await _editable_grade(session, who, grade_id)
-        payload = await _payload(session, grade)
+        payload, _view = await _payload(session, grade)
         await q.update_grade(session, grade.id, {"deleted_at": datetime.now(UTC)})
         await q.insert_audit(session, [{"school_id": grade.school_id, "entity": "grade", "entity_id": grade.id,
                                         "action": "delete", "actor_id": who.user_id, "old": snapshot(grade),
@@ -254,12 +198,12 @@ async def term_range(session: AsyncSession, school_id: int | None, term_id: int 
                      starts: date | None, ends: date | None) -> tuple[date | None, date | None]:
     """Intersect an optional term with optional from/to dates."""
     if starts is not None and ends is not None and starts > ends:
-        raise _bad("from", _("from must not be after to"))
+        raise grade_target.bad("from", _("from must not be after to"))
     if term_id is None:
         return starts, ends
     term = await q.term(session, term_id)
     if term is None or term.school_id != school_id:
-        raise _bad("term_id", _("Unknown term for this school"))
+        raise grade_target.bad("term_id", _("Unknown term for this school"))
     return within(term.starts_on, term.ends_on, starts, ends)
 
 
