@@ -251,13 +251,24 @@ SELECT u.role, u.school_id,
        EXISTS (SELECT 1 FROM teaching_assignments ta
                WHERE ta.teacher_id = $4 AND ta.class_id = $2 AND ta.subject_id = $3) AS teaches,
        EXISTS (SELECT 1 FROM class_students cs WHERE cs.student_id = u.id AND cs.class_id = $2) AS enrolled,
-       (SELECT w.school_id FROM work_types w WHERE w.id = $5) AS work_type_school
-FROM users u WHERE u.id = $1
+       w.school_id AS work_type_school,
+       concat_ws(' ', sp.last_name, sp.first_name) AS student_name,
+       (SELECT s.name FROM subjects s WHERE s.id = $3) AS subject, w.name AS work_type, w.weight,
+       (SELECT concat_ws(' ', tp.last_name, tp.first_name) FROM profiles tp WHERE tp.user_id = $4) AS teacher,
+       ARRAY(SELECT pc.parent_id FROM parent_children pc JOIN users pu ON pu.id = pc.parent_id
+             WHERE pc.child_id = u.id AND pu.is_active ORDER BY pc.parent_id) AS parents,
+       ARRAY(SELECT ta.teacher_id FROM teaching_assignments ta WHERE ta.class_id = $2 AND ta.subject_id = $3
+             UNION
+             SELECT c.class_teacher_id FROM classes c WHERE c.id = $2 AND c.class_teacher_id IS NOT NULL) AS keepers
+FROM users u LEFT JOIN profiles sp ON sp.user_id = u.id LEFT JOIN work_types w ON w.id = $5
+WHERE u.id = $1
 """
 
 
 async def grade_facts_raw(db: asyncpg.Connection, student_id: int, class_id: int, subject_id: int, teacher_id: int,
                           work_type_id: int) -> asyncpg.Record | None:
-    """The user's role and school, the schools of the class, subject and work type, whether `teacher_id` teaches
-    the subject in the class and whether the user is enrolled in it (None for an unknown user)."""
+    """What a new grade is decided and announced from, before it is written: the user's role and school, the
+    schools of the class, subject and work type, whether `teacher_id` teaches the subject in the class and
+    whether the user is enrolled in it; the names `grade_labels` gives, the active parents (as `parents_of`)
+    and the journal's keepers (as `journal.journal_keepers`). None for an unknown user."""
     return await db.fetchrow(_GRADE_FACTS, student_id, class_id, subject_id, teacher_id, work_type_id)

@@ -8,10 +8,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from aiohttp.test_utils import TestClient
+
 from edutrack.context import AppContext
 from edutrack.db.models import User
+from edutrack.queries import grades as q
+from edutrack.queries import journal as journal_q
+from edutrack.queries import membership
 from edutrack.security.tokens import Principal
 from edutrack.services.diary import grade_target
+from tests.support.diary import auth, body_of
 from tests.support.school import BuiltSchool, build_school
 
 D = date(2026, 10, 5)
@@ -31,15 +37,31 @@ async def _full(ctx: AppContext, who: Principal, data: dict[str, Any]) -> grade_
         return await grade_target._checked_target(session, who, data)
 
 
-async def test_the_facts_allow_what_the_full_checks_allow(ctx: AppContext, school: BuiltSchool) -> None:
+async def test_the_facts_allow_what_the_full_checks_allow(client: TestClient, ctx: AppContext,
+                                                          school: BuiltSchool) -> None:
     c0, math = school.classes[0], school.subject(0)
-    data = {"student_id": c0.student_ids[0], "class_id": c0.id, "subject_id": math, "date": D,
+    student = c0.student_ids[0]
+    data = {"student_id": student, "class_id": c0.id, "subject_id": math, "date": D,
             "work_type_id": school.work_type_ids["Контрольная работа"]}
+    # One parent left the school: only active parents are told.
+    await body_of(await client.patch(f"/api/v1/users/{school.parents(student)[1].id}", headers=auth(ctx, school.admin),
+                                     json={"is_active": False}), 200)
     for user in (school.teacher_of(c0.id, math), school.admin):
         fast = await _fast(ctx, _who(user), data)
         assert fast is not None, user.role
-        assert fast == await _full(ctx, _who(user), data) == grade_target.Target(
-            c0.student_ids[0], c0.id, math, D, school.id)
+        full = await _full(ctx, _who(user), data)
+        assert (fast.student_id, fast.class_id, fast.subject_id, fast.date, fast.school_id) == (
+            full.student_id, full.class_id, full.subject_id, full.date, full.school_id) == (
+            student, c0.id, math, D, school.id)
+        # What the write would otherwise ask after its insert: the names, the parents, the journal's keepers.
+        written = await body_of(await client.post("/api/v1/grades", headers=auth(ctx, user),
+                                                  json={**data, "date": D.isoformat(), "value": 4}), 201)
+        async with ctx.reads() as session:
+            labels = await q.grade_labels(session, written["id"])
+            parents = await membership.parents_of(session, [student])
+            keepers = await journal_q.journal_keepers(session, c0.id, math)
+        assert fast.known == grade_target.Known(grade_target.Labels(*labels), parents[student], keepers)
+        assert len(parents[student]) == 1
 
 
 async def test_everything_else_is_left_to_the_full_checks(ctx: AppContext, school: BuiltSchool) -> None:

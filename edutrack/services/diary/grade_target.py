@@ -29,12 +29,33 @@ FUTURE_SLACK = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
+class Labels:
+    """The names a grade's notification and list view show (the columns of `queries.grades.grade_labels`)."""
+
+    student_name: str
+    subject: str
+    work_type: str
+    weight: int
+    teacher: str
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the facts already told about a grade to be written, so the write does not ask again."""
+
+    labels: Labels
+    parents: list[int]  # the student's active parents
+    keepers: set[int]  # the journal's teachers and the class teacher
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     student_id: int
     class_id: int
     subject_id: int
     date: date
     school_id: int
+    known: Known | None = None
 
 
 def bad(field: str, message: str) -> errors.ValidationFailed:
@@ -71,7 +92,9 @@ async def _target_by_facts(session: AsyncSession, who: Principal, data: dict[str
     allowed = f["teaches"] if who.role == Role.TEACHER.value else who.role == Role.ADMIN.value
     if not (allowed and f["enrolled"] and f["class_school"] == f["subject_school"] == f["work_type_school"] == school):
         return None
-    return Target(data["student_id"], class_id, subject_id, day, school)
+    known = Known(Labels(f["student_name"], f["subject"], f["work_type"], f["weight"], f["teacher"]),
+                  list(f["parents"]), set(f["keepers"]))
+    return Target(data["student_id"], class_id, subject_id, day, school, known)
 
 
 async def _school_student(session: AsyncSession, who: Principal, student_id: int) -> Any:

@@ -64,10 +64,11 @@ def grade_view(row: Any, *, iso: bool = False) -> dict[str, Any]:
     }
 
 
-async def _payload(session: AsyncSession, grade: Grade) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The notification's payload, and the grade as its list shows it (`grade_view`): both from one statement
-    of names, the rest is the written row."""
-    labels = await q.grade_labels(session, grade.id)
+async def _payload(session: AsyncSession, grade: Grade,
+                   known: grade_target.Labels | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The notification's payload, and the grade as its list shows it (`grade_view`): both from the names
+    (`known`, or one statement), the rest is the written row."""
+    labels: Any = known or await q.grade_labels(session, grade.id)
     with for_recipients():
         shown = display(grade.value, grade.mark)
     payload = {
@@ -103,17 +104,20 @@ async def add_grade(uow: UnitOfWork, who: Principal, data: dict[str, Any]) -> tu
     await q.insert_audit(session, [{"school_id": to.school_id, "entity": "grade", "entity_id": grade.id,
                                     "action": "create", "actor_id": who.user_id, "old": None,
                                     "new": snapshot(grade)}])
-    payload, view = await _payload(session, grade)
-    rows = await notify_students_and_parents(session, "grade", {to.student_id: payload})
+    known = to.known
+    payload, view = await _payload(session, grade, known.labels if known else None)
+    rows = await notify_students_and_parents(session, "grade", {to.student_id: payload},
+                                             {to.student_id: known.parents} if known else None)
     invalidate_marks(uow, grade)
     uow.publish_notifications(rows)
-    await _journal_changed(session, uow, grade, who)
+    await _journal_changed(session, uow, grade, who, known.keepers if known else None)
     return view, grade
 
 
-async def _journal_changed(session: AsyncSession, uow: AfterCommit, grade: Grade, who: Principal) -> None:
+async def _journal_changed(session: AsyncSession, uow: AfterCommit, grade: Grade, who: Principal,
+                           keepers: set[int] | None = None) -> None:
     await journal_changed(session, uow, class_id=grade.class_id, subject_id=grade.subject_id, what="grade",
-                          actor_id=who.user_id, lesson_id=grade.lesson_id)
+                          actor_id=who.user_id, lesson_id=grade.lesson_id, keepers=keepers)
 
 
 def invalidate_marks(uow: AfterCommit, grade: Grade) -> None:

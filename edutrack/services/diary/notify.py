@@ -22,12 +22,15 @@ from edutrack.uow import AfterCommit
 
 
 async def notify_students_and_parents(
-    session: AsyncSession, kind: str, payloads: Mapping[int, dict[str, Any]]
+    session: AsyncSession, kind: str, payloads: Mapping[int, dict[str, Any]],
+    parents: Mapping[int, list[int]] | None = None,
 ) -> list[Notification]:
     """`payloads` maps student id -> payload. Each student and each of their parents gets one row
-    with `about_user_id` = the student, so a parent of two children can tell them apart."""
+    with `about_user_id` = the student, so a parent of two children can tell them apart. `parents`: the
+    students' active parents (`membership.parents_of`) when the caller already read them."""
     assert kind in NOTIFICATION_KINDS, kind
-    parents = await membership.parents_of(session, payloads.keys())
+    if parents is None:
+        parents = await membership.parents_of(session, payloads.keys())
     rows: list[dict[str, Any]] = []
     for student_id, payload in payloads.items():
         for recipient in (student_id, *parents.get(student_id, ())):
@@ -44,9 +47,12 @@ async def notify_users(session: AsyncSession, kind: str, user_ids: Iterable[int]
 
 
 async def journal_changed(session: AsyncSession, after: AfterCommit, *, class_id: int, subject_id: int, what: str,
-                          actor_id: int, lesson_id: int | None = None) -> None:
+                          actor_id: int, lesson_id: int | None = None, keepers: set[int] | None = None) -> None:
     """After the commit, tell the teachers of the class in the subject, the class teacher, and the actor's own
-    other tabs that this journal changed (events.JOURNAL_CHANGED on their feeds): open pages re-read it."""
-    keepers = await journal_q.journal_keepers(session, class_id, subject_id) | {actor_id}
+    other tabs that this journal changed (events.JOURNAL_CHANGED on their feeds): open pages re-read it.
+    `keepers`: `journal_q.journal_keepers` when the caller already read them."""
+    if keepers is None:
+        keepers = await journal_q.journal_keepers(session, class_id, subject_id)
+    keepers = keepers | {actor_id}
     after.publish_many(journal_changed_event(user_id, class_id=class_id, subject_id=subject_id, what=what,
                                              lesson_id=lesson_id) for user_id in sorted(keepers))
