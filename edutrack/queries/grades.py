@@ -272,3 +272,32 @@ async def grade_facts_raw(db: asyncpg.Connection, student_id: int, class_id: int
     whether the user is enrolled in it; the names `grade_labels` gives, the active parents (as `parents_of`)
     and the journal's keepers (as `journal.journal_keepers`). None for an unknown user."""
     return await db.fetchrow(_GRADE_FACTS, student_id, class_id, subject_id, teacher_id, work_type_id)
+
+
+_EDIT_FACTS = """
+SELECT (SELECT c.school_id FROM classes c WHERE c.id = $2) AS class_school,
+       EXISTS (SELECT 1 FROM teaching_assignments ta
+               WHERE ta.teacher_id = $4 AND ta.class_id = $2 AND ta.subject_id = $3) AS teaches,
+       l.teacher_id AS lesson_teacher, l.regular_teacher_id AS lesson_regular_teacher,
+       (SELECT concat_ws(' ', sp.last_name, sp.first_name) FROM profiles sp WHERE sp.user_id = $1) AS student_name,
+       (SELECT s.name FROM subjects s WHERE s.id = $3) AS subject, w.name AS work_type, w.weight,
+       (SELECT concat_ws(' ', tp.last_name, tp.first_name) FROM profiles tp WHERE tp.user_id = $7) AS teacher,
+       ARRAY(SELECT pc.parent_id FROM parent_children pc JOIN users pu ON pu.id = pc.parent_id
+             WHERE pc.child_id = $1 AND pu.is_active ORDER BY pc.parent_id) AS parents,
+       ARRAY(SELECT ta.teacher_id FROM teaching_assignments ta WHERE ta.class_id = $2 AND ta.subject_id = $3
+             UNION
+             SELECT c.class_teacher_id FROM classes c WHERE c.id = $2 AND c.class_teacher_id IS NOT NULL) AS keepers
+FROM (SELECT 1) AS one LEFT JOIN work_types w ON w.id = $5 LEFT JOIN lessons l ON l.id = $6
+"""
+
+
+async def edit_facts_raw(db: asyncpg.Connection, *, student_id: int, class_id: int, subject_id: int, editor_id: int,
+                         work_type_id: int, lesson_id: int | None, author_id: int) -> asyncpg.Record:
+    """What an edit of a grade (of this student, class, subject, lesson and author) is decided and announced
+    from: the class's school, whether `editor_id` teaches the subject in the class, the lesson's teacher and
+    regular teacher (`lesson_brief`), the names `grade_labels` gives with this work type, the active parents
+    (as `parents_of`) and the journal's keepers (as `journal.journal_keepers`)."""
+    row = await db.fetchrow(_EDIT_FACTS, student_id, class_id, subject_id, editor_id, work_type_id, lesson_id,
+                            author_id)
+    assert row is not None
+    return row

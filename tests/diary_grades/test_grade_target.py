@@ -90,3 +90,35 @@ async def test_everything_else_is_left_to_the_full_checks(ctx: AppContext, schoo
     ]
     for who, data in left:
         assert await _fast(ctx, who, data) is None, (who, data)
+
+
+async def test_an_edit_knows_what_it_would_ask_only_for_whom_may_make_it(client: TestClient, ctx: AppContext,
+                                                                          school: BuiltSchool) -> None:
+    c0, c1, math = school.classes[0], school.classes[1], school.subject(0)
+    student, teacher = c0.student_ids[0], school.teacher_of(c0.id, math)
+    written = await body_of(await client.post("/api/v1/grades", headers=auth(ctx, teacher), json={
+        "student_id": student, "class_id": c0.id, "subject_id": math, "date": D.isoformat(), "value": 3,
+        "work_type_id": school.work_type_ids["Контрольная работа"]}), 201)
+    other_type = next(w for name, w in school.work_type_ids.items() if name != "Контрольная работа")
+    async with ctx.reads() as session:
+        parents = await membership.parents_of(session, [student])
+        keepers = await journal_q.journal_keepers(session, c0.id, math)
+    for user in (teacher, school.admin):
+        async with ctx.sessions.begin() as session:
+            grade = await q.grade_by_id(session, written["id"], for_update=True)
+            known = await grade_target.editable_known(session, _who(user), grade, other_type)
+            await q.update_grade(session, written["id"], {"work_type_id": other_type})
+            labels = await q.grade_labels(session, written["id"])  # with the new work type
+            await session.rollback()
+        assert known == grade_target.Known(grade_target.Labels(*labels), parents[student], keepers), user.role
+    other_admin = (await build_school(ctx, classes=1, students_per_class=1, parents_per_student=0)).admin
+    superuser = Principal(user_id=school.admin.id, role="admin", school_id=None, is_superuser=True)
+    for who in (_who(school.teacher_of(c1.id, math)), _who(school.teacher_of(c0.id, school.subject(1))),
+                _who(other_admin), superuser):
+        async with ctx.sessions.begin() as session:
+            grade = await q.grade_by_id(session, written["id"])
+            assert await grade_target.editable_known(session, who, grade, grade.work_type_id) is None, who
+    # The full checks still refuse them, with their errors.
+    resp = await client.patch(f"/api/v1/grades/{written['id']}", headers=auth(ctx, school.teacher_of(c1.id, math)),
+                              json={"value": 5})
+    assert resp.status == 403

@@ -92,9 +92,30 @@ async def _target_by_facts(session: AsyncSession, who: Principal, data: dict[str
     allowed = f["teaches"] if who.role == Role.TEACHER.value else who.role == Role.ADMIN.value
     if not (allowed and f["enrolled"] and f["class_school"] == f["subject_school"] == f["work_type_school"] == school):
         return None
-    known = Known(Labels(f["student_name"], f["subject"], f["work_type"], f["weight"], f["teacher"]),
-                  list(f["parents"]), set(f["keepers"]))
-    return Target(data["student_id"], class_id, subject_id, day, school, known)
+    return Target(data["student_id"], class_id, subject_id, day, school, _known(f))
+
+
+def _known(f: Any) -> Known:
+    return Known(Labels(f["student_name"], f["subject"], f["work_type"], f["weight"], f["teacher"]),
+                 list(f["parents"]), set(f["keepers"]))
+
+
+async def editable_known(session: AsyncSession, who: Principal, grade: Any, work_type_id: int) -> Known | None:
+    """For an edit of `grade` (locked, of the caller's school) by its class's teacher in the subject, the
+    lesson's cover teacher or the school's admin: what the edit would otherwise ask (`Known`, with the names
+    of `work_type_id`). None for anyone else: `permissions.require_teaches` then decides, with its errors."""
+    if who.is_superuser:
+        return None
+    db = await driver(await session.connection())
+    f = await q.edit_facts_raw(db, student_id=grade.student_id, class_id=grade.class_id, subject_id=grade.subject_id,
+                               editor_id=who.user_id, work_type_id=work_type_id, lesson_id=grade.lesson_id,
+                               author_id=grade.teacher_id)
+    if who.role == Role.ADMIN.value:
+        allowed = f["class_school"] == who.school_id
+    else:
+        covers = f["lesson_regular_teacher"] is not None and f["lesson_teacher"] == who.user_id
+        allowed = who.role == Role.TEACHER.value and (covers or f["teaches"])
+    return _known(f) if allowed else None
 
 
 async def _school_student(session: AsyncSession, who: Principal, student_id: int) -> Any:

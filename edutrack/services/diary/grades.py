@@ -131,20 +131,25 @@ async def _grade_view_by_id(session: AsyncSession, grade: Grade) -> dict[str, An
     return next(grade_view(r) for r in rows if r.id == grade.id)
 
 
-async def _editable_grade(session: AsyncSession, who: Principal, grade_id: int) -> Grade:
+async def _editable_grade(session: AsyncSession, who: Principal, grade_id: int,
+                         work_type_id: int | None = None) -> tuple[Grade, grade_target.Known | None]:
+    """The grade, locked, once the caller may edit it; and what the edit would otherwise ask (None when the
+    full checks decided)."""
     permissions.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
     grade = await q.grade_by_id(session, grade_id, for_update=True)
     if grade is None or not (who.is_superuser or grade.school_id == who.school_id):
         raise errors.NotFound(_("No such grade"))
-    lesson = await q.lesson_brief(session, grade.lesson_id) if grade.lesson_id is not None else None
-    await permissions.require_teaches(session, who, grade.class_id, grade.subject_id, lesson)
-    return grade
+    known = await grade_target.editable_known(session, who, grade, work_type_id or grade.work_type_id)
+    if known is None:
+        lesson = await q.lesson_brief(session, grade.lesson_id) if grade.lesson_id is not None else None
+        await permissions.require_teaches(session, who, grade.class_id, grade.subject_id, lesson)
+    return grade, known
 
 
 async def update_grade(ctx: AppContext, who: Principal, grade_id: int, data: dict[str, Any]) -> dict[str, Any]:
     async with unit_of_work(ctx) as uow:
         session = uow.session
-        grade = await _editable_grade(session, who, grade_id)
+        grade, known = await _editable_grade(session, who, grade_id, data.get("work_type_id"))
         old = snapshot(grade)
         changes: dict[str, Any] = {}
         if "value" in data:
@@ -171,11 +176,12 @@ async def update_grade(ctx: AppContext, who: Principal, grade_id: int, data: dic
                                             "action": "update", "actor_id": who.user_id,
                                             "old": {k: old[k] for k in old if old[k] != new[k]},
                                             "new": {k: new[k] for k in new if old[k] != new[k]}}])
-            payload, view = await _payload(session, grade)
-            rows = await notify_students_and_parents(session, "grade_changed", {grade.student_id: payload})
+            payload, view = await _payload(session, grade, known.labels if known else None)
+            rows = await notify_students_and_parents(session, "grade_changed", {grade.student_id: payload},
+                                                     {grade.student_id: known.parents} if known else None)
             invalidate_marks(uow, grade)
             uow.publish_notifications(rows)
-            await _journal_changed(session, uow, grade, who)
+            await _journal_changed(session, uow, grade, who, known.keepers if known else None)
         else:
             view = await _grade_view_by_id(session, grade)
     return view
@@ -184,18 +190,19 @@ async def update_grade(ctx: AppContext, who: Principal, grade_id: int, data: dic
 async def delete_grade(ctx: AppContext, who: Principal, grade_id: int) -> None:
     async with unit_of_work(ctx) as uow:
         session = uow.session
-        grade = await _editable_grade(session, who, grade_id)
-        payload, _view = await _payload(session, grade)
+        grade, known = await _editable_grade(session, who, grade_id)
+        payload, _view = await _payload(session, grade, known.labels if known else None)
         await q.update_grade(session, grade.id, {"deleted_at": datetime.now(UTC)})
         await q.insert_audit(session, [{"school_id": grade.school_id, "entity": "grade", "entity_id": grade.id,
                                         "action": "delete", "actor_id": who.user_id, "old": snapshot(grade),
                                         "new": None}])
         with for_recipients():
             payload["title"] = _("Grade deleted: %(grade)s", grade=payload["title"])
-        rows = await notify_students_and_parents(session, "grade_deleted", {grade.student_id: payload})
+        rows = await notify_students_and_parents(session, "grade_deleted", {grade.student_id: payload},
+                                                 {grade.student_id: known.parents} if known else None)
         invalidate_marks(uow, grade)
         uow.publish_notifications(rows)
-        await _journal_changed(session, uow, grade, who)
+        await _journal_changed(session, uow, grade, who, known.keepers if known else None)
 
 
 async def term_range(session: AsyncSession, school_id: int | None, term_id: int | None,
