@@ -74,6 +74,24 @@ async def channel_state(session: AsyncSession, channel: str) -> tuple[int, dict[
     return await slow_mode(session, channel), {m.user_id: m.until for m in await active_mutes(session, channel)}
 
 
+_STATES = text("""
+SELECT c.name, coalesce(s.slow_mode_seconds, 0) AS slow, m.user_id, m.until
+FROM unnest(CAST(:names AS text[])) AS c(name)
+LEFT JOIN chat_channel_settings s ON s.channel = c.name
+LEFT JOIN chat_moderation_mutes m ON m.channel = c.name AND m.until > now()
+""")
+
+
+async def channel_states(session: AsyncSession, channels: Sequence[str]) -> dict[str, tuple[int, dict[int, datetime]]]:
+    """`channel_state` of many channels in one statement (a node's background re-read of what it caches)."""
+    found: dict[str, tuple[int, dict[int, datetime]]] = {}
+    for name, slow, user_id, until in (await session.execute(_STATES, {"names": list(channels)})).all():
+        muted = found.setdefault(name, (int(slow), {}))[1]
+        if user_id is not None:
+            muted[int(user_id)] = until
+    return found
+
+
 async def log_action(session: AsyncSession, **values: Any) -> ChatModerationAction:
     row = ChatModerationAction(**values)
     session.add(row)

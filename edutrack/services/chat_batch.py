@@ -69,8 +69,9 @@ class ChatSendBatcher:
     """One per gateway (per process). `send` has the contract of `chat.send_message`."""
 
     def __init__(self, ctx: AppContext, *, max_batch: int = MAX_BATCH,
-                 screen: Callable[[Principal, Channel], Awaitable[None]] | None = None) -> None:
-        """`screen`: what else a send must pass before it is queued (the node's mutes and slow mode)."""
+                 screen: Callable[[Principal, Channel], Awaitable[None] | None] | None = None) -> None:
+        """`screen`: what else a send must pass before it is stored (the node's mutes and slow mode); it refuses
+        at once (raises), lets the send through (None), or returns what to await while the send waits in line."""
         self.ctx = ctx
         self.screen = screen
         self.max_batch = max_batch
@@ -88,11 +89,13 @@ class ChatSendBatcher:
             raise errors.BadRequest(_("Messages go to chats, not to user:{id}"), code="invalid_channel")
         text = chat.clean_text(raw_text)
         await chat_channels.check_sender(self.ctx, who, channel, known_member=known_member)
+        pending = self.screen(who, channel) if self.screen is not None else None
         future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
         # A sender that went away leaves its error unread: read it here, so asyncio does not report it as lost.
         future.add_done_callback(_consume_error)
-        # Queued now, in arrival order; its screen runs meanwhile and the batch waits for it (_screened).
-        screening = asyncio.ensure_future(self.screen(who, channel)) if self.screen is not None else None
+        # Queued now, in arrival order; a screen that has to wait runs meanwhile and the batch waits for it
+        # (_screened).
+        screening = asyncio.ensure_future(pending) if pending is not None else None
         self._queue.append(_Send(who, channel, text, client_msg_id, sender, future, screening))
         if self._task is None:
             self._task = asyncio.create_task(self._drain(), name="chat-group-commit")
