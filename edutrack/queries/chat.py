@@ -191,11 +191,8 @@ WITH input AS (
     SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])
         AS t(ord, channel, sender_id, client_msg_id, text, sender_role)
 ),
-counts AS (
-    SELECT channel, count(*) AS n FROM input GROUP BY channel
-),
-bump AS (
-    -- As above: channel rows locked in name order, held until the commit.
+counts AS (SELECT channel, count(*) AS n FROM input GROUP BY channel),
+bump AS (  -- as above: channel rows locked in name order, held until the commit
     INSERT INTO chat_channels AS c (name, last_message_id, last_message_at)
     SELECT channel, n, now() FROM counts ORDER BY channel
     ON CONFLICT (name) DO UPDATE
@@ -219,11 +216,10 @@ async def append_messages(conn: asyncpg.Connection, items: Sequence[NewMessage])
     """Store `items` in one statement (one round trip, one commit), in the order given: within a channel the
     ids follow the list order. Returns one result per item, in the same order. Any error stores nothing."""
     if not any(m.notify_user_id is not None or m.room_user_ids for m in items):
-        plain = await conn.fetch(_APPEND_PLAIN, list(range(len(items))), [m.channel for m in items],
-                                 [m.sender_id for m in items], [m.client_msg_id for m in items],
-                                 [m.text for m in items], [m.sender_role for m in items])
-        found = {int(r["ord"]): StoredMessage(int(r["id"]), r["created_at"], None, None) for r in plain}
-        return [found[i] for i in range(len(items))]
+        plain = {int(r["ord"]): StoredMessage(int(r["id"]), r["created_at"], None, None) for r in await conn.fetch(
+            _APPEND_PLAIN, list(range(len(items))), [m.channel for m in items], [m.sender_id for m in items],
+            [m.client_msg_id for m in items], [m.text for m in items], [m.sender_role for m in items])}
+        return [plain[i] for i in range(len(items))]
     rows = await conn.fetch(
         _APPEND_MANY,
         list(range(len(items))),

@@ -139,7 +139,9 @@ class ModerationCache:
 
     async def _load(self, channel: Channel, version: int) -> tuple[int, dict[int, datetime]]:
         async with self._db_slots:
-            slow, muted = await chat_moderation.channel_state(self.ctx, channel)
+            # The statement of the background re-read: one plain statement, where the ORM took two per chat.
+            states = await chat_moderation.channel_states(self.ctx, [channel.name])
+        slow, muted = states.get(channel.name, (0, {}))
         if len(self._cache) > MAX_CACHED:
             self._cache.clear()
         if self._version.get(channel.name, 0) == version:  # no change arrived during the read

@@ -134,12 +134,8 @@ async def require_may_speak(session: AsyncSession, who: Principal, channel: Chan
     return facts
 
 
-async def channel_state(ctx: AppContext, channel: Channel) -> tuple[int, dict[int, datetime]]:
-    async with ctx.reads() as session:
-        return await mq.channel_state(session, channel.name)
-
-
 async def channel_states(ctx: AppContext, names: Sequence[str]) -> dict[str, tuple[int, dict[int, datetime]]]:
+    """(slow mode seconds, {muted user: until}) of each chat: what a node caches for its sockets' sends."""
     async with ctx.reads() as session:
         return await mq.channel_states(session, names)
 
