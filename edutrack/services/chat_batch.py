@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,16 +69,18 @@ class ChatSendBatcher:
     """One per gateway (per process). `send` has the contract of `chat.send_message`."""
 
     def __init__(self, ctx: AppContext, *, max_batch: int = MAX_BATCH,
-                 screen: Callable[[Principal, Channel], Awaitable[None] | None] | None = None) -> None:
+                 screen: Callable[[Principal, Channel], Awaitable[None] | None] | None = None,
+                 serving: Callable[[], Iterable[str]] | None = None) -> None:
         """`screen`: what else a send must pass before it is stored (the node's mutes and slow mode); it refuses
-        at once (raises), lets the send through (None), or returns what to await while the send waits in line."""
+        at once (raises), lets the send through (None), or returns what to await while the send waits in line;
+        `serving`: the chats this node has subscribers in (chat_notify.AudienceCache)."""
         self.ctx = ctx
         self.screen = screen
         self.max_batch = max_batch
         self._queue: list[_Send] = []
         self._task: asyncio.Task[None] | None = None
         # Who in each room may want a `chat_message` row: a room where nobody does costs its sends nothing more.
-        self.audiences = chat_notify.AudienceCache(ctx)
+        self.audiences = chat_notify.AudienceCache(ctx, serving)
         self.batches = 0  # statements that stored messages, and how many they stored (tests, diagnostics)
         self.stored = 0
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from edutrack.db.models import Notification
 from edutrack.i18n import _, use_locale
 from edutrack.queries import chat as q
 from edutrack.queries import chat_rooms as rq
+from edutrack.queries import membership as membership_q
 from edutrack.queries import notifications as nq
 from edutrack.services import chat_channels as cc
 
@@ -34,6 +36,7 @@ TEXT_LIMIT = 500
 # 167 class chats of the realtime benchmark took half of the group commit's time (py-spy, docs/benchmarks.md).
 AUDIENCE_TTL = 60.0
 MAX_CACHED = 10_000
+MAX_ALONG = 1_000  # class chats read along with a first read, at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,17 +48,22 @@ class RoomAudience:
     title: str
 
 
+def class_room_title(kind: str, name: str) -> str:
+    """A class-bound room's title from its class's name, in the default language."""
+    with use_locale(None):
+        if kind == "parents":
+            return _("Parents of %(class_name)s", class_name=name)
+        if kind == "class-announcements":
+            return _("Announcements of %(class_name)s", class_name=name)
+        return _("Class %(name)s", name=name)
+
+
 async def room_title(session: AsyncSession, channel: cc.Channel) -> str:
     """The room's name as the chat page lists it, in the default language (as every row's `title`)."""
     with use_locale(None):
         kind = channel.kind
         if kind in cc.CLASS_BOUND:
-            name = (await q.class_names(session, [channel.ids[0]])).get(channel.ids[0], "")
-            if kind == "parents":
-                return _("Parents of %(class_name)s", class_name=name)
-            if kind == "class-announcements":
-                return _("Announcements of %(class_name)s", class_name=name)
-            return _("Class %(name)s", name=name)
+            return class_room_title(kind, (await q.class_names(session, [channel.ids[0]])).get(channel.ids[0], ""))
         if kind == "grade-announcements":
             return _("Announcements of grade %(grade)s", grade=channel.ids[1])
         if kind == "announcements":
@@ -111,8 +119,12 @@ class AudienceCache:
     read inside the group commit, the 167 rooms of the realtime benchmark stalled one batch a minute for as long
     as their 334 queries took."""
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, serving: Callable[[], Iterable[str]] | None = None) -> None:
+        """`serving`: the chats this node has subscribers in. A class chat's first read takes every class chat of
+        them not known yet along (one statement for their members, one for who of them may want rows): the 167
+        rooms of the realtime benchmark took two statements each, one room a batch, at the start."""
         self.ctx = ctx
+        self.serving = serving
         self._cache: dict[str, tuple[float, RoomAudience]] = {}
         self._version: dict[str, int] = {}
         self._stale: dict[str, cc.Channel] = {}
@@ -135,16 +147,29 @@ class AudienceCache:
             self._refresher = asyncio.create_task(self._refresh(), name="chat-audiences-refresh")
             self._refresher.add_done_callback(self._refreshed)
         if missing:
-            found.update(await self._load(missing))
+            if self.serving is not None and any(channel.kind == "class" for channel in missing):
+                missing += self._served_classes({channel.name for channel in missing})
+            loaded = await self._load(missing)
+            found.update((channel.name, loaded[channel.name]) for channel in channels if channel.name in loaded)
         return found
+
+    def _served_classes(self, known: set[str]) -> list[cc.Channel]:
+        assert self.serving is not None
+        names = [name for name in self.serving() if name.startswith("class:") and name not in self._cache
+                 and name not in known]
+        return [cc.parse_channel(name) for name in sorted(names)[:MAX_ALONG]]
 
     async def _load(self, channels: list[cc.Channel]) -> dict[str, RoomAudience]:
         versions = {channel.name: self._version.get(channel.name, 0) for channel in channels}
         loaded: dict[str, RoomAudience] = {}
+        classes = [channel for channel in channels if channel.kind == "class"]
         async with self.ctx.reads() as session:
+            if len(classes) > 1:
+                loaded.update(await _class_audiences(session, classes))
             for channel in sorted(channels, key=lambda c: c.name):
-                loaded[channel.name] = await audience(session, channel)
-                self.loads += 1
+                if channel.name not in loaded:
+                    loaded[channel.name] = await audience(session, channel)
+            self.loads += len(loaded)
         if len(self._cache) > MAX_CACHED:
             self._cache.clear()
         until = time.monotonic() + AUDIENCE_TTL
@@ -168,3 +193,14 @@ class AudienceCache:
         self._version[channel] = self._version.get(channel, 0) + 1
         self._cache.pop(channel, None)
         self._stale.pop(channel, None)
+
+
+async def _class_audiences(session: AsyncSession, channels: list[cc.Channel]) -> dict[str, RoomAudience]:
+    """`audience` of many class chats: three statements (members, who may want rows, class names) for all."""
+    members = await membership_q.class_chats_member_ids(session, [channel.ids[0] for channel in channels])
+    wanting = await nq.may_want(session, sorted(set().union(*members.values())), KIND)
+    rooms = {channel.name: frozenset(members[channel.ids[0]] & wanting) for channel in channels}
+    named = [channel.ids[0] for channel in channels if rooms[channel.name]]
+    names = await q.class_names(session, named) if named else {}
+    return {channel.name: RoomAudience(rooms[channel.name], class_room_title(
+        channel.kind, names.get(channel.ids[0], "")) if rooms[channel.name] else "") for channel in channels}

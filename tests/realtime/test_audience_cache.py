@@ -47,3 +47,22 @@ async def test_a_forgotten_room_is_read_before_the_next_batch_and_a_reread_in_fl
     loads = cache.loads
     await cache.of({room})  # not cached from the read that raced the change: read now
     assert cache.loads == loads + 1
+
+
+async def test_a_first_read_takes_the_nodes_other_class_chats_along_with_the_same_answers(ctx, factory):
+    worlds = [await make_class_world(ctx, factory), await make_class_world(ctx, factory, parents_in_chat=False),
+              await make_class_world(ctx, factory)]
+    rooms = [parse_channel(f"class:{world.class_id}") for world in worlds]
+    served = [room.name for room in rooms] + [f"user:{worlds[0].parent.id}", "dm:1:2"]
+    cache = AudienceCache(ctx, serving=lambda: served)
+    first = await cache.of({rooms[0]})
+    assert list(first) == [rooms[0].name]
+    assert cache.loads == 3  # the other class chats came along
+    async with ctx.reads() as session:
+        one_by_one = [await chat_notify.audience(session, room) for room in rooms]
+    for room, expected in zip(rooms, one_by_one, strict=True):
+        assert (await cache.of({room}))[room.name] == expected
+    assert cache.loads == 3
+    assert worlds[0].parent.id in one_by_one[0].user_ids
+    assert one_by_one[0].title
+    assert worlds[1].parent.id not in one_by_one[1].user_ids  # that school keeps parents out of class chats
