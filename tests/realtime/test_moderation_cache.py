@@ -85,3 +85,21 @@ async def test_a_change_drops_the_state_and_a_reread_does_not_bring_it_back(ctx,
     assert refused is not None
     with pytest.raises(errors.ApiError):
         await refused
+
+
+async def test_a_first_read_takes_the_nodes_other_chats_along(ctx, factory):
+    worlds = [await make_class_world(ctx, factory) for _ in range(3)]
+    chats = [parse_channel(world.channel) for world in worlds]
+    async with ctx.sessions.begin() as session:  # the third chat has a mute already
+        session.add(ChatModerationMute(channel=chats[2].name, user_id=worlds[2].students[0].id,
+                                       until=datetime.now(UTC) + timedelta(minutes=5)))
+    served = [chat.name for chat in chats] + [f"user:{worlds[0].students[0].id}"]
+    cache = ModerationCache(ctx, asyncio.Semaphore(2), serving=lambda: served)
+    first = cache.screen(_principal(worlds[0].students[0]), chats[0])
+    assert first is not None
+    await first
+    # The other chats are known now: their sends are decided at once, the mute included.
+    assert cache.screen(_principal(worlds[1].students[0]), chats[1]) is None
+    with pytest.raises(errors.ApiError) as refused:
+        cache.screen(_principal(worlds[2].students[0]), chats[2])
+    assert refused.value.code == "muted"
