@@ -47,7 +47,7 @@ class ModerationCache:
     def screen(self, who: Principal, channel: Channel) -> Awaitable[None] | None:
         """`check` for the group commit, without a task where the known state decides: a refusal is raised at
         once, None lets the send through, else what to await (the chat's first read, or slow mode's query).
-        Every send of the realtime benchmark takes the first way: a task per send was most of the screen's cost."""
+        Every send of the realtime benchmark takes the first way, with no task of its own."""
         if not channel.is_chat:
             return None
         cached = self._cache.get(channel.name)
