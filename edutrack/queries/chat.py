@@ -183,9 +183,43 @@ LEFT JOIN notes nt ON nt.channel = n.channel AND nt.message_id = n.id
 """
 
 
+# The same for a batch that writes no notification (no private message, no room member who may want a row): the
+# common case of a busy room. Without the notification CTEs and their per-row subquery, and with fewer arguments to
+# encode and columns to read, PostgreSQL and the node each spend less on it.
+_APPEND_PLAIN = """
+WITH input AS (
+    SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])
+        AS t(ord, channel, sender_id, client_msg_id, text, sender_role)
+),
+counts AS (SELECT channel, count(*) AS n FROM input GROUP BY channel),
+bump AS (  -- as above: channel rows locked in name order, held until the commit
+    INSERT INTO chat_channels AS c (name, last_message_id, last_message_at)
+    SELECT channel, n, now() FROM counts ORDER BY channel
+    ON CONFLICT (name) DO UPDATE
+        SET last_message_id = c.last_message_id + excluded.last_message_id, last_message_at = now()
+    RETURNING c.name, c.last_message_id
+),
+numbered AS (
+    SELECT i.*, b.last_message_id - k.n + row_number() OVER (PARTITION BY i.channel ORDER BY i.ord) AS id
+    FROM input i JOIN bump b ON b.name = i.channel JOIN counts k ON k.channel = i.channel
+),
+stored AS (
+    INSERT INTO chat_messages (channel, id, sender_id, client_msg_id, text, sender_role)
+    SELECT channel, id, sender_id, client_msg_id, text, sender_role FROM numbered ORDER BY channel, id
+    RETURNING channel, id, created_at
+)
+SELECT n.ord, s.id, s.created_at FROM numbered n JOIN stored s ON s.channel = n.channel AND s.id = n.id
+"""
+
+
 async def append_messages(conn: asyncpg.Connection, items: Sequence[NewMessage]) -> list[StoredMessage]:
     """Store `items` in one statement (one round trip, one commit), in the order given: within a channel the
     ids follow the list order. Returns one result per item, in the same order. Any error stores nothing."""
+    if not any(m.notify_user_id is not None or m.room_user_ids for m in items):
+        plain = {int(r["ord"]): StoredMessage(int(r["id"]), r["created_at"], None, None) for r in await conn.fetch(
+            _APPEND_PLAIN, list(range(len(items))), [m.channel for m in items], [m.sender_id for m in items],
+            [m.client_msg_id for m in items], [m.text for m in items], [m.sender_role for m in items])}
+        return [plain[i] for i in range(len(items))]
     rows = await conn.fetch(
         _APPEND_MANY,
         list(range(len(items))),

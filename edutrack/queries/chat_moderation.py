@@ -42,12 +42,6 @@ async def set_slow_mode(session: AsyncSession, channel: str, seconds: int) -> No
                                                            "updated_at": text("now()")}))
 
 
-async def slow_mode(session: AsyncSession, channel: str) -> int:
-    found = await session.execute(select(ChatChannelSetting.slow_mode_seconds)
-                                  .where(ChatChannelSetting.channel == channel))
-    return int(found.scalar() or 0)
-
-
 _SPEAK = text("""
 SELECT (SELECT until FROM chat_moderation_mutes
         WHERE channel = :channel AND user_id = :user AND until > now()) AS muted_until,
@@ -69,9 +63,22 @@ async def speak_facts(session: AsyncSession, channel: str, user_id: int, class_i
     return (await session.execute(_SPEAK, {"channel": channel, "user": user_id, "class_id": class_id})).one()
 
 
-async def channel_state(session: AsyncSession, channel: str) -> tuple[int, dict[int, datetime]]:
-    """(slow mode seconds, {muted user: until}) of a channel: what a node caches for its sockets' sends."""
-    return await slow_mode(session, channel), {m.user_id: m.until for m in await active_mutes(session, channel)}
+_STATES = text("""
+SELECT c.name, coalesce(s.slow_mode_seconds, 0) AS slow, m.user_id, m.until
+FROM unnest(CAST(:names AS text[])) AS c(name)
+LEFT JOIN chat_channel_settings s ON s.channel = c.name
+LEFT JOIN chat_moderation_mutes m ON m.channel = c.name AND m.until > now()
+""")
+
+
+async def channel_states(session: AsyncSession, channels: Sequence[str]) -> dict[str, tuple[int, dict[int, datetime]]]:
+    """(slow mode seconds, {muted user: until}) of each channel, in one statement."""
+    found: dict[str, tuple[int, dict[int, datetime]]] = {}
+    for name, slow, user_id, until in (await session.execute(_STATES, {"names": list(channels)})).all():
+        muted = found.setdefault(name, (int(slow), {}))[1]
+        if user_id is not None:
+            muted[int(user_id)] = until
+    return found
 
 
 async def log_action(session: AsyncSession, **values: Any) -> ChatModerationAction:

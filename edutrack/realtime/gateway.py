@@ -40,9 +40,10 @@ class Gateway:
         self.presence = Presence(ctx.redis, ctx.settings.namespace)
         # Gap reads after a reconnect storm or a Redis outage must not starve REST of database connections.
         self.db_slots = asyncio.Semaphore(max(2, ctx.settings.db_pool_size // 2))
-        self.moderation = ModerationCache(ctx, self.db_slots)  # mutes and slow mode for this node's sends
+        # Mutes and slow mode for this node's sends.
+        self.moderation = ModerationCache(ctx, self.db_slots, serving=self.hub.channels)
         # Sends of every socket of this node share transactions (group commit): see services/chat_batch.py.
-        self.sends = ChatSendBatcher(ctx, screen=self.moderation.check)
+        self.sends = ChatSendBatcher(ctx, screen=self.moderation.screen, serving=self.hub.channels)
         self.frames = FrameCache()  # an event's websocket frame, built once for all its local sockets
         self.stats = SendStats()
         self.connections: set[Connection] = set()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,15 +69,18 @@ class ChatSendBatcher:
     """One per gateway (per process). `send` has the contract of `chat.send_message`."""
 
     def __init__(self, ctx: AppContext, *, max_batch: int = MAX_BATCH,
-                 screen: Callable[[Principal, Channel], Awaitable[None]] | None = None) -> None:
-        """`screen`: what else a send must pass before it is queued (the node's mutes and slow mode)."""
+                 screen: Callable[[Principal, Channel], Awaitable[None] | None] | None = None,
+                 serving: Callable[[], Iterable[str]] | None = None) -> None:
+        """`screen`: what else a send must pass before it is stored (the node's mutes and slow mode); it refuses
+        at once (raises), lets the send through (None), or returns what to await while the send waits in line;
+        `serving`: the chats this node has subscribers in (chat_notify.AudienceCache)."""
         self.ctx = ctx
         self.screen = screen
         self.max_batch = max_batch
         self._queue: list[_Send] = []
         self._task: asyncio.Task[None] | None = None
         # Who in each room may want a `chat_message` row: a room where nobody does costs its sends nothing more.
-        self.audiences = chat_notify.AudienceCache(ctx)
+        self.audiences = chat_notify.AudienceCache(ctx, serving)
         self.batches = 0  # statements that stored messages, and how many they stored (tests, diagnostics)
         self.stored = 0
 
@@ -88,11 +91,13 @@ class ChatSendBatcher:
             raise errors.BadRequest(_("Messages go to chats, not to user:{id}"), code="invalid_channel")
         text = chat.clean_text(raw_text)
         await chat_channels.check_sender(self.ctx, who, channel, known_member=known_member)
+        pending = self.screen(who, channel) if self.screen is not None else None
         future: asyncio.Future[SendResult] = asyncio.get_running_loop().create_future()
         # A sender that went away leaves its error unread: read it here, so asyncio does not report it as lost.
         future.add_done_callback(_consume_error)
-        # Queued now, in arrival order; its screen runs meanwhile and the batch waits for it (_screened).
-        screening = asyncio.ensure_future(self.screen(who, channel)) if self.screen is not None else None
+        # Queued now, in arrival order; a screen that has to wait runs meanwhile and the batch waits for it
+        # (_screened).
+        screening = asyncio.ensure_future(pending) if pending is not None else None
         self._queue.append(_Send(who, channel, text, client_msg_id, sender, future, screening))
         if self._task is None:
             self._task = asyncio.create_task(self._drain(), name="chat-group-commit")

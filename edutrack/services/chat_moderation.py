@@ -10,6 +10,7 @@ channel for everyone in it. Sends check mutes and slow mode over REST here and o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -133,9 +134,10 @@ async def require_may_speak(session: AsyncSession, who: Principal, channel: Chan
     return facts
 
 
-async def channel_state(ctx: AppContext, channel: Channel) -> tuple[int, dict[int, datetime]]:
+async def channel_states(ctx: AppContext, names: Sequence[str]) -> dict[str, tuple[int, dict[int, datetime]]]:
+    """(slow mode seconds, {muted user: until}) of each chat: what a node caches for its sockets' sends."""
     async with ctx.reads() as session:
-        return await mq.channel_state(session, channel.name)
+        return await mq.channel_states(session, names)
 
 
 async def last_sent(ctx: AppContext, channel: Channel, user_id: int) -> tuple[datetime | None, datetime]:
