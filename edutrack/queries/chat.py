@@ -260,6 +260,14 @@ ORDER BY m.id
 """
 
 
+async def heads_raw(conn: asyncpg.Connection, channels: Sequence[str]) -> dict[str, int]:
+    """The newest message id of each channel (0 for one without messages), in one statement."""
+    rows = await conn.fetch("SELECT name, last_message_id FROM chat_channels WHERE name = ANY($1::text[])",
+                            list(channels))
+    found = {r["name"]: int(r["last_message_id"] or 0) for r in rows}
+    return {name: found.get(name, 0) for name in channels}
+
+
 async def head_and_after(conn: asyncpg.Connection, channel: str, after: int | None,
                          limit: int) -> tuple[int, list[asyncpg.Record]]:
     """The channel's newest id and up to `limit` messages after `after` (none when `after` is None), oldest

@@ -42,6 +42,8 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
     finally:
         if who is None:  # refused, or the peer left during the handshake
             _cut_library_cycles(request, transport)
+    # This frame lives as long as the socket: it keeps no copy of the token (~300 characters) it no longer needs.
+    del token
     if who is None:
         return ws
     cap = gateway.ctx.settings.ws_max_sockets_per_user

@@ -360,6 +360,13 @@ async def head_ids(ctx: AppContext, channels: list[Channel]) -> dict[str, int]:
     return result
 
 
+async def chat_heads(ctx: AppContext, names: list[str]) -> dict[str, int]:
+    """The newest message id of each of these chat channels, in one statement on the driver connection: what
+    subscribes without `since` need, for many sockets at once (realtime/heads.py)."""
+    async with ctx.engine.connect() as conn:
+        return await q.heads_raw(await q.driver(conn), names)
+
+
 async def resume(ctx: AppContext, channel: Channel, since: int | None,
                  limit: int) -> tuple[int, int, list[dict[str, Any]]]:
     """(head, cursor, events after the cursor up to limit + 1) in one session. Without `since` (or with one
