@@ -8,7 +8,8 @@ aiohttp server, all driven by ws_peak.py's Node loader (100 handshakes at a time
 Each round, for each target (the order is reversed every other round): start it, then
   1. all clients connect to one process (EduTrack: node A, `edutrack.v1` + `bearer.<token>`, `ready`, `subscribe`
      to the class chat, `subscribed`; bare: `join`, `subscribed`); seconds until the last is subscribed, the
-     process's RSS (VmRSS) before and 2 s after, so KiB per socket = delta / clients; CPU seconds of the process;
+     process's RSS (VmRSS) before and 2 s after, so KiB per socket = delta / clients; CPU seconds of the process
+     and of the loader processes (which share the machine's cores with it);
   2. all drop; all connect again split over two nodes (EduTrack, alternating as ws_peak.py; the bare server has
      one process): seconds;
 then stop it. The baseline (`--base-root`) runs with this venv and `PYTHONPATH=<base-root>`, so only the code
@@ -100,8 +101,10 @@ async def measure_target(label: str, loaders: Any, clients: list[Any], servers: 
         spy = start_py_spy(one.pid, profile)
         await asyncio.sleep(1)
     rss0, cpu0 = ws.rss_kib(one.pid), ws.cpu_seconds(one.pid)
+    loader_cpu0 = sum(ws.cpu_seconds(p.pid) for p in loaders.procs)
     single = await connect(loaders, clients, mode, [f"ws://127.0.0.1:{port_one}/ws"])
     cpu = ws.cpu_seconds(one.pid) - cpu0
+    loader_cpu = sum(ws.cpu_seconds(p.pid) for p in loaders.procs) - loader_cpu0
     if spy is not None:
         spy.send_signal(signal.SIGINT)
         spy.wait(30)
@@ -114,7 +117,8 @@ async def measure_target(label: str, loaders: Any, clients: list[Any], servers: 
     await loaders.same({"cmd": "drop"})
     await asyncio.sleep(2)
     result = {"target": label, "one_process_connect_s": single["seconds"], "failures": single["failures"],
-              "cpu_s_one_process": round(cpu, 2), "rss_before_mib": round(rss0 / 1024, 1),
+              "cpu_s_one_process": round(cpu, 2), "loader_cpu_s": round(loader_cpu, 2),
+              "rss_before_mib": round(rss0 / 1024, 1),
               "rss_after_mib": round(rss1 / 1024, 1), "kib_per_socket": round((rss1 - rss0) / len(clients), 2),
               "split_connect_s": split["seconds"], "split_failures": split["failures"]}
     print(json.dumps(result), flush=True)
@@ -172,7 +176,8 @@ async def main() -> None:
     report["loadavg_end"] = loadavg()
     report["medians"] = {
         label: {key: statistics.median(r[key] for r in report["runs"] if r["target"] == label)
-                for key in ("kib_per_socket", "one_process_connect_s", "split_connect_s", "cpu_s_one_process")}
+                for key in ("kib_per_socket", "one_process_connect_s", "split_connect_s", "cpu_s_one_process",
+                            "loader_cpu_s")}
         for label in {r["target"] for r in report["runs"]}}
     print("REPORT " + json.dumps(report), flush=True)
 
