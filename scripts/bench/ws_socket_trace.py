@@ -89,6 +89,22 @@ def start_traced(command: list[str], env: dict[str, str], cwd: Path) -> subproce
                             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000)))
 
 
+async def _waves(proc: subprocess.Popen[bytes], trace_dir: Path, loaders: Any, clients: list[Any], mode: str,
+                 port: int, waves: int) -> tuple[tracemalloc.Snapshot, tracemalloc.Snapshot, Any]:
+    """Waves of connect, then close; snapshots after the second and after the last (3 s after its close)."""
+    before = after = None
+    answer: Any = None
+    for wave in range(1, waves + 1):
+        answer = await sockets.connect(loaders, clients, mode, [f"ws://127.0.0.1:{port}/ws"])
+        await loaders.same({"cmd": "drop"})
+        await asyncio.sleep(3)
+        if wave == 2:
+            before = await snapshot(proc, trace_dir, 1)
+    after = await snapshot(proc, trace_dir, 2)
+    assert before is not None
+    return before, after, answer
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=1000)
@@ -96,6 +112,9 @@ async def main() -> None:
     parser.add_argument("--target", choices=("edutrack", "bare"), default="edutrack")
     parser.add_argument("--root", type=Path, help="run this checkout's code (PYTHONPATH) with this venv")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--waves", type=int, default=0,
+                        help="instead: this many waves of connect + close; the difference between the snapshots "
+                             "after the second and the last wave is what closed sockets left behind")
     args = parser.parse_args()
     resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
     trace_dir = Path(tempfile.mkdtemp(prefix="ws-trace-"))
@@ -127,10 +146,13 @@ async def main() -> None:
         await sockets.connect(loaders, clients[:60], mode, [f"ws://127.0.0.1:{port}/ws"])
         await loaders.same({"cmd": "drop"})
         await asyncio.sleep(2)
-        before = await snapshot(proc, trace_dir, 1)
-        answer = await sockets.connect(loaders, clients, mode, [f"ws://127.0.0.1:{port}/ws"])
-        await asyncio.sleep(2)
-        after = await snapshot(proc, trace_dir, 2)
+        if args.waves:
+            before, after, answer = await _waves(proc, trace_dir, loaders, clients, mode, port, args.waves)
+        else:
+            before = await snapshot(proc, trace_dir, 1)
+            answer = await sockets.connect(loaders, clients, mode, [f"ws://127.0.0.1:{port}/ws"])
+            await asyncio.sleep(2)
+            after = await snapshot(proc, trace_dir, 2)
         report["connect"] = answer
         diff = after.compare_to(before, "traceback")
         sites: dict[str, int] = {}
