@@ -50,6 +50,11 @@ def dump(*_):
     tracemalloc.take_snapshot().dump(os.path.join(os.environ['TRACE_DIR'], f'{count[0]}.snap'))
     open(os.path.join(os.environ['TRACE_DIR'], f'{count[0]}.done'), 'w').close()
 signal.signal(signal.SIGUSR1, dump)
+def collect_and_dump(*_):
+    import gc
+    gc.collect()
+    dump()
+signal.signal(signal.SIGUSR2, collect_and_dump)
 if sys.argv[1] == '--bare':
     sys.path.insert(0, os.environ['BENCH_DIR'])
     import importlib.util
@@ -65,8 +70,10 @@ else:
 OURS = ("edutrack/", "aiohttp/", "asyncio/", "yarl/", "multidict/", "jwt/", "redis/", "sqlalchemy/", "asyncpg/")
 
 
-async def snapshot(proc: subprocess.Popen[bytes], trace_dir: Path, n: int) -> tracemalloc.Snapshot:
-    proc.send_signal(signal.SIGUSR1)
+async def snapshot(proc: subprocess.Popen[bytes], trace_dir: Path, n: int,
+                   collect: bool = False) -> tracemalloc.Snapshot:
+    """`collect`: after a full garbage collection (what only waits for one is then gone)."""
+    proc.send_signal(signal.SIGUSR2 if collect else signal.SIGUSR1)
     while not (trace_dir / f"{n}.done").exists():  # noqa: ASYNC110 (another process writes the file)
         await asyncio.sleep(0.2)
     return tracemalloc.Snapshot.load(str(trace_dir / f"{n}.snap"))
@@ -99,8 +106,13 @@ async def _waves(proc: subprocess.Popen[bytes], trace_dir: Path, loaders: Any, c
         await loaders.same({"cmd": "drop"})
         await asyncio.sleep(3)
         if wave == 2:
-            before = await snapshot(proc, trace_dir, 1)
+            before = await snapshot(proc, trace_dir, 1, collect=True)
     after = await snapshot(proc, trace_dir, 2)
+    collected = await snapshot(proc, trace_dir, 3, collect=True)
+    grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    leaked = sum(stat.size_diff for stat in collected.compare_to(before, "filename"))
+    print(json.dumps({"grown_bytes_per_socket_wave": round(grown / len(clients) / (waves - 2)),
+                      "left_after_a_full_collection": round(leaked / len(clients) / (waves - 2))}), flush=True)
     assert before is not None
     return before, after, answer
 
