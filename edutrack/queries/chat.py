@@ -280,28 +280,6 @@ async def class_teachers_raw(conn: asyncpg.Connection, class_ids: Sequence[int])
     return {int(r["id"]): int(r["class_teacher_id"]) for r in rows}
 
 
-_HEAD_AND_AFTER = """
-SELECT h.head, m.id, m.sender_id, m.client_msg_id, m.text, m.created_at, m.edited_at, m.deleted_at,
-       m.sender_role, m.attachments::text AS attachments, m.reply_to,
-       concat_ws(' ', p.first_name, p.last_name) AS sender
-FROM (SELECT coalesce((SELECT last_message_id FROM chat_channels WHERE name = $1), 0) AS head) h
-LEFT JOIN LATERAL (
-    SELECT id, sender_id, client_msg_id, text, created_at, edited_at, deleted_at, sender_role, attachments, reply_to
-    FROM chat_messages WHERE channel = $1 AND id > $2 ORDER BY id LIMIT $3
-) m ON true
-LEFT JOIN profiles p ON p.user_id = m.sender_id
-ORDER BY m.id
-"""
-
-
-async def head_and_after(conn: asyncpg.Connection, channel: str, after: int | None,
-                         limit: int) -> tuple[int, list[asyncpg.Record]]:
-    """The channel's newest id and up to `limit` messages after `after` (none when `after` is None), oldest
-    first, with the sender's name: what a subscribe needs, in one statement (one snapshot, one round trip)."""
-    rows = await conn.fetch(_HEAD_AND_AFTER, channel, after, limit)
-    return int(rows[0]["head"]), [r for r in rows if r["id"] is not None]
-
-
 async def message_by_id(session: AsyncSession, channel: str, message_id: int, *,
                         for_update: bool = False) -> ChatMessage | None:
     stmt = select(ChatMessage).where(ChatMessage.channel == channel, ChatMessage.id == message_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -19,6 +20,8 @@ from edutrack.realtime.commands import Command, parse
 from edutrack.realtime.protocol import CloseCode, ErrorCode, Limits, ProtocolError, Req
 from edutrack.realtime.transport import SocketWriter
 from edutrack.security.tokens import Principal, TokenService
+
+log = logging.getLogger(__name__)
 
 FIRST_FRAME = N_("The first frame must be {\"type\": \"auth\", \"token\": ...}")
 
@@ -70,35 +73,90 @@ async def refuse(ws: web.WebSocketResponse, code: int, error: str, message: str)
         await asyncio.wait_for(ws.close(code=code, message=error.encode()[:123]), 2.0)
 
 
+class Deadlines:
+    """When each socket's token warning and expiry are due, for every socket of a node on one timer. A timer per
+    socket (a uvloop TimerHandle is ~540 bytes) was a fortieth of an idle socket's memory (docs/benchmarks.md,
+    "Memory per socket and connect time"). Kept to the whole second and fired at its start: a token's `exp` is a
+    whole second, so its expiry fires on time; a warning at a fractional offset, at most a second early."""
+
+    def __init__(self) -> None:
+        self._due: dict[int, dict[TokenLifetime, None]] = {}  # second -> who is due then (an ordered set)
+        self._timer: asyncio.TimerHandle | None = None
+        self._armed_for: int | None = None
+
+    def add(self, when: float, who: TokenLifetime) -> int:
+        second = int(when)
+        self._due.setdefault(second, {})[who] = None
+        if self._armed_for is None or second < self._armed_for:
+            self._arm(second)
+        return second
+
+    def remove(self, second: int, who: TokenLifetime) -> None:
+        bucket = self._due.get(second)
+        if bucket is not None:
+            bucket.pop(who, None)
+            if not bucket:
+                del self._due[second]
+
+    def _arm(self, second: int) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._armed_for = second
+        self._timer = asyncio.get_running_loop().call_later(max(0.0, second - time.time()), self._fire)
+
+    def _fire(self) -> None:
+        self._timer = self._armed_for = None
+        now = time.time()
+        for second in sorted(s for s in self._due if s <= now):
+            for who in self._due.pop(second):
+                try:
+                    who.due()
+                except Exception:  # one socket's failure must not cost the others their expiry
+                    log.exception("realtime: a token deadline failed")
+        if self._due:
+            self._arm(min(self._due))
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._armed_for = None
+        self._due.clear()
+
+
 class TokenLifetime:
-    """The access token a socket was opened (or last re-authenticated) with."""
+    """The access token a socket was opened (or last re-authenticated) with: `auth.expiring` token_refresh_warning
+    seconds before it expires, then the expiry, each due on the node's Deadlines."""
 
-    __slots__ = ("_limits", "_timers", "_tokens", "_writer", "principal")
+    __slots__ = ("_deadlines", "_due_at", "_limits", "_tokens", "_warned", "_writer", "principal")
 
-    def __init__(self, principal: Principal, writer: SocketWriter, tokens: TokenService, limits: Limits) -> None:
+    def __init__(self, principal: Principal, writer: SocketWriter, tokens: TokenService, limits: Limits,
+                 deadlines: Deadlines) -> None:
         self.principal = principal
         self._writer = writer
         self._tokens = tokens
         self._limits = limits
-        self._timers: list[asyncio.TimerHandle] = []
+        self._deadlines = deadlines
+        self._due_at: int | None = None  # the second this lifetime is due in `deadlines`
+        self._warned = False
 
     def start(self) -> None:
         self.stop()
-        loop = asyncio.get_running_loop()
-        left = self.principal.expires_at - time.time()
-        self._timers = [loop.call_later(max(0.0, left), self._expired)]
-        if left > self._limits.token_refresh_warning:
-            self._timers.append(loop.call_later(left - self._limits.token_refresh_warning, self._expiring))
+        warn_at = self.principal.expires_at - self._limits.token_refresh_warning
+        self._warned = warn_at <= time.time()
+        self._due_at = self._deadlines.add(self.principal.expires_at if self._warned else warn_at, self)
 
     def stop(self) -> None:
-        for timer in self._timers:
-            timer.cancel()
-        self._timers = []
+        if self._due_at is not None:
+            self._deadlines.remove(self._due_at, self)
+            self._due_at = None
 
-    def _expiring(self) -> None:
-        self._writer.send(frames.auth_expiring(self.principal.expires_at))
-
-    def _expired(self) -> None:
+    def due(self) -> None:
+        self._due_at = None
+        if not self._warned:
+            self._warned = True
+            self._writer.send(frames.auth_expiring(self.principal.expires_at))
+            self._due_at = self._deadlines.add(self.principal.expires_at, self)
+            return
         self._writer.send(frames.error(ErrorCode.TOKEN_EXPIRED, _("Access token expired; reconnect with a fresh one")))
         self._writer.spawn_close(CloseCode.TOKEN_EXPIRED, "token expired")
 

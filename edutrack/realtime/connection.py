@@ -45,9 +45,9 @@ class Connection:
         self.commands = commands
         self.writer = SocketWriter(ws, transport, stream, gateway.frames, gateway.stats, limits, user_id=who.user_id)
         self.send = self.writer.send
-        self.token = TokenLifetime(who, self.writer, self.ctx.tokens, limits)
+        self.token = TokenLifetime(who, self.writer, self.ctx.tokens, limits, gateway.deadlines)
         self.subs: dict[str, ChannelDelivery] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[Any]] | None = None  # gap reads in flight; made by the first
         self.sender_name: str | None = None  # filled by the first send
         self._frames = TokenBucket(limits.frames_per_second, limits.frames_burst)
         self._errors = TokenBucket(limits.errors_per_second, limits.errors_burst)
@@ -83,6 +83,8 @@ class Connection:
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work, name="realtime-sync")
+        if self._tasks is None:
+            self._tasks = set()
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -112,7 +114,6 @@ class Connection:
     # --- the reader ----------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        self.writer.start()
         self.token.start()
         async with self.gateway.redis_slots:
             first = await self.gateway.presence.connected(self.user_id)
@@ -159,7 +160,7 @@ class Connection:
     async def cleanup(self) -> None:
         self.writer.stop()
         self.token.stop()
-        for task in list(self._tasks):
+        for task in list(self._tasks or ()):
             task.cancel()
         channels = [name for name, sub in self.subs.items() if sub.channel.kind != "user"]
         for name in list(self.subs):

@@ -82,8 +82,10 @@ class ChannelDelivery:
         # consecutive messages of a channel in either order, so most holes close by themselves within ms.
         self.held: dict[int, Item] = {}
         self.gap_timer: asyncio.TimerHandle | None = None
-        self.seen: set[int] = set()
-        self.seen_order: deque[int] = deque()
+        # Feed ids delivered (de-duplication), made by the first notification: a chat subscription never needs
+        # them, and an empty set and deque are ~850 bytes on each of thousands of subscriptions.
+        self.seen: set[int] | None = None
+        self.seen_order: deque[int] | None = None
         self.last_typing = 0.0
 
     # --- live events (the hub calls these) ----------------------------------------------------------------
@@ -156,13 +158,18 @@ class ChannelDelivery:
             self.cursor = message_id
         elif kind == "notification":
             note_id = event.get("id")
-            if not isinstance(note_id, int) or note_id <= self.floor or note_id in self.seen:
+            if not isinstance(note_id, int) or note_id <= self.floor:
                 return
-            self.seen.add(note_id)
-            self.seen_order.append(note_id)
-            if len(self.seen_order) > SEEN_WINDOW:
-                oldest = self.seen_order.popleft()
-                self.seen.discard(oldest)
+            seen, order = self.seen, self.seen_order
+            if seen is None or order is None:
+                seen, order = self.seen, self.seen_order = set(), deque()
+            elif note_id in seen:
+                return
+            seen.add(note_id)
+            order.append(note_id)
+            if len(order) > SEEN_WINDOW:
+                oldest = order.popleft()
+                seen.discard(oldest)
                 self.floor = max(self.floor, oldest)
             self.cursor = max(self.cursor, note_id)
         self.sink.send(text or dumps(event))

@@ -16,8 +16,10 @@ from typing import Any
 from aiohttp import web
 
 from edutrack.context import AppContext
+from edutrack.realtime.auth import Deadlines
 from edutrack.realtime.connection import Connection
 from edutrack.realtime.delivery import ChannelDelivery
+from edutrack.realtime.heads import HeadReads
 from edutrack.realtime.membership import MemberCache
 from edutrack.realtime.moderation import ModerationCache
 from edutrack.realtime.presence import Presence
@@ -44,10 +46,13 @@ class Gateway:
         self.moderation = ModerationCache(ctx, self.db_slots, serving=self.hub.channels)
         # Sends of every socket of this node share transactions (group commit): see services/chat_batch.py.
         self.sends = ChatSendBatcher(ctx, screen=self.moderation.screen, serving=self.hub.channels)
+        self.deadlines = Deadlines()  # the sockets' token warnings and expiries, on one timer
+        self.heads = HeadReads(ctx, self.db_slots)  # chat heads of subscribes without `since`, read together
         self.frames = FrameCache()  # an event's websocket frame, built once for all its local sockets
         self.stats = SendStats()
         self.connections: set[Connection] = set()
-        self._by_user: dict[int, set[Connection]] = {}
+        # A tuple per user, not a set: most users hold one socket, and an empty set alone is 216 bytes.
+        self._by_user: dict[int, tuple[Connection, ...]] = {}
         # The shared Redis client's pool refuses (does not queue) beyond 100 connections: keep presence and
         # typing well below that during a reconnect storm, so chat publishes always find a connection.
         self.redis_slots = asyncio.Semaphore(32)
@@ -61,14 +66,18 @@ class Gateway:
 
     def add(self, conn: Connection) -> None:
         self.connections.add(conn)
-        self._by_user.setdefault(conn.user_id, set()).add(conn)
+        mine = self._by_user.get(conn.user_id, ())
+        if conn not in mine:
+            self._by_user[conn.user_id] = (*mine, conn)
 
     def discard(self, conn: Connection) -> None:
         self.connections.discard(conn)
         mine = self._by_user.get(conn.user_id)
         if mine is not None:
-            mine.discard(conn)
-            if not mine:
+            rest = tuple(c for c in mine if c is not conn)
+            if rest:
+                self._by_user[conn.user_id] = rest
+            else:
                 del self._by_user[conn.user_id]
 
     def sockets_of(self, user_id: int) -> list[Connection]:
@@ -151,6 +160,8 @@ class Gateway:
 
     async def stop(self) -> None:
         self.members.stop()
+        self.deadlines.stop()
+        await self.heads.close()
         if self._cutoff_watch is not None:
             self._cutoff_watch.cancel()
         await self.sends.close()

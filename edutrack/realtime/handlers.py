@@ -88,9 +88,13 @@ async def subscribe(conn: Connection, cmd: Subscribe, req: Req) -> None:
         if conn.subs.get(name) is not sub:  # revoked by a membership change while authorizing
             raise errors.Forbidden(_("You are not a member of this channel"), code="not_a_member",
                                    details={"channel": name})
-        async with gateway.db_slots:
-            head, cursor, missed = await chat.resume(conn.ctx, channel, since=cmd.since,
-                                                     limit=conn.limits.replay_limit)
+        if cmd.since is None and channel.is_chat:  # nothing to replay: only the head, read with others'
+            head = cursor = await gateway.heads.head(name)
+            missed: list[dict[str, Any]] = []
+        else:
+            async with gateway.db_slots:
+                head, cursor, missed = await chat.resume(conn.ctx, channel, since=cmd.since,
+                                                         limit=conn.limits.replay_limit)
     except BaseException:
         if conn.subs.get(name) is sub:
             await conn.leave(name)

@@ -41,14 +41,16 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         who = await authenticate(ws, token, limits=limits, tokens=gateway.ctx.tokens, commands=COMMANDS)
     finally:
         if who is None:  # refused, or the peer left during the handshake
-            _cut_library_cycles(request, transport)
+            _cut_library_cycles(request, ws, transport)
+    # This frame lives as long as the socket: it keeps no copy of the token (~300 characters) it no longer needs.
+    del token
     if who is None:
         return ws
     cap = gateway.ctx.settings.ws_max_sockets_per_user
     if gateway.socket_count(who.user_id) >= cap:
         await refuse(ws, CloseCode.TOO_MANY_SOCKETS, ErrorCode.TOO_MANY_SOCKETS,
                      _("At most %(num)s open sockets per user; close one first", num=cap))
-        _cut_library_cycles(request, transport)
+        _cut_library_cycles(request, ws, transport)
         return ws
     conn = Connection(gateway, ws, transport, stream, who, COMMANDS)
     gateway.add(conn)
@@ -59,25 +61,41 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         # server), presence and the "offline" event must still be settled. A task the app owns: at shutdown the
         # handlers are cancelled first, and the context waits for these (ctx.background.drain) before it closes
         # Redis; an orphan would take a new connection from the closing pool and leave it open.
-        teardown = gateway.ctx.background.spawn(_teardown(gateway, conn, request, transport), "ws.teardown")
+        teardown = gateway.ctx.background.spawn(_teardown(gateway, conn, request, ws, transport), "ws.teardown")
         await asyncio.shield(teardown)
     return ws
 
 
-async def _teardown(gateway: Gateway, conn: Connection, request: web.Request,
+async def _teardown(gateway: Gateway, conn: Connection, request: web.Request, ws: web.WebSocketResponse,
                     transport: asyncio.Transport | None) -> None:
     gateway.discard(conn)
     await conn.cleanup()
-    _cut_library_cycles(request, transport)
+    _cut_library_cycles(request, ws, transport)
 
 
-def _cut_library_cycles(request: web.Request, transport: asyncio.Transport | None) -> None:
+def _cut_library_cycles(request: web.Request, ws: web.WebSocketResponse,
+                        transport: asyncio.Transport | None) -> None:
     """A closed socket must be freed by reference counting, at once: the API process runs full collections
     rarely (see realtime/__init__.py), and every reconnect would otherwise leave its socket's memory behind until
     one runs. Two libraries leave a cycle on every websocket: aiohttp's request handler keeps the websocket's
     heartbeat callback after the connection is gone (handler -> ws._on_data_received -> ws -> request ->
     handler), and Python 3.11's selector transport keeps a bound method of itself (fixed in 3.12). Cut both once
     the socket is finished; tests/realtime/test_memory.py fails if either (or one of ours) comes back."""
+    # aiohttp keeps the error that ended a socket on it (ws.exception()): most often the close frame it could not
+    # write because the peer was already gone. The error's traceback holds the frame of ws.close, which holds ws:
+    # a cycle per socket that dropped, ~8 KB each that only a full collection frees (docs/benchmarks.md,
+    # "Memory per socket and connect time"). The error stays readable; its traceback goes.
+    error: BaseException | None = ws.exception()
+    for _depth in range(8):  # and the errors it was raised during
+        if error is None:
+            break
+        error.__traceback__ = None
+        error = error.__context__ or error.__cause__
+    # A handler cancelled because its peer left (handler_cancellation) never closed the websocket: aiohttp's
+    # heartbeat timer, still scheduled, would hold it for up to `heartbeat` seconds more.
+    cancel_heartbeat = getattr(ws, "_cancel_heartbeat", None)  # getattr: a later aiohttp may not have it
+    if cancel_heartbeat is not None:
+        cancel_heartbeat()
     protocol = request.protocol
     if getattr(protocol, "_data_received_cb", None) is not None:  # getattr: a later aiohttp may not have it
         protocol._data_received_cb = None

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from edutrack.events import presence_key
+from edutrack.realtime.script_batch import ScriptBatch
 from edutrack.redis_cluster import is_cluster
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class Presence:
         self._which = redis.register_script(_WHICH)
         # A Redis Cluster: each command touches one user's key (its own slot); no script spans users.
         self._sharded = is_cluster(redis)
+        self._batch = ScriptBatch(redis)  # single Redis: the calls of one turn of the loop in one pipeline
 
     def _key(self, user_id: int) -> str:
         return presence_key(self._namespace, user_id)
@@ -76,6 +78,7 @@ class Presence:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self._batch.close()
         users = list(self._sockets)
         self._sockets.clear()
         if users:
@@ -92,13 +95,23 @@ class Presence:
             return False
         now = int(time.time())
         done = self._start_touch([user_id])
+        keys, args = [self._key(user_id)], [self.node_id, str(now), str(now + TTL), str(TTL)]
+        if self._sharded:
+            try:
+                await self._touch(keys=keys, args=args)
+            except (RedisError, OSError) as exc:
+                log.debug("presence: Redis unavailable", extra={"error": str(exc)})
+            finally:
+                self._end_touch([user_id], done)
+            return True
+        landed = self._batch.call(self._touch, keys, args)
+        # Ended when the touch has landed, not when this caller stops waiting (a socket closed meanwhile): a
+        # disconnect waits for it, or its HDEL could overtake the HSET still on the wire.
+        landed.add_done_callback(lambda _: self._end_touch([user_id], done))
         try:
-            # A script call on its own is one round trip; inside a pipeline redis-py adds a SCRIPT EXISTS first.
-            await self._touch(keys=[self._key(user_id)], args=[self.node_id, now, now + TTL, TTL])
+            await asyncio.shield(landed)
         except (RedisError, OSError) as exc:
             log.debug("presence: Redis unavailable", extra={"error": str(exc)})
-        finally:
-            self._end_touch([user_id], done)
         return True
 
     async def disconnected(self, user_id: int) -> bool:
@@ -135,7 +148,8 @@ class Presence:
             if self._sharded:
                 found = await self._which_sharded(ids, announce)
             else:
-                found = await self._which(keys=[self._key(user_id) for user_id in ids], args=list(announce or ()))
+                found = await self._batch.call(self._which, [self._key(user_id) for user_id in ids],
+                                               list(announce or ()))
         except (RedisError, OSError) as exc:
             log.debug("presence: Redis unavailable", extra={"error": str(exc)})
             return {uid for uid in ids if uid in self._sockets}

@@ -7,7 +7,9 @@ node is UTF-8 encoded and framed once (FrameCache), instead of once per socket b
 
 Only a socket that is behind (bytes piling up in its transport, or frames already queued) uses the queue and its
 writer task; once anything is queued, everything after it is queued too, until the writer has emptied the queue,
-so a socket's frames keep their order across the two paths.
+so a socket's frames keep their order across the two paths. The queue and the writer task exist only while the
+socket is behind: an idle socket (most of a node's thousands) holds neither (docs/benchmarks.md, "Memory per socket
+and connect time").
 """
 
 from __future__ import annotations
@@ -80,9 +82,9 @@ class SocketWriter:
       * `max_unsent_bytes` bytes the node has not got to the client: its queue, the transport's buffer and the
         kernel's send buffer: fires first for large frames, and bounds what one socket can hold on the node."""
 
-    __slots__ = ("__weakref__", "_close_task", "_ephemeral_cap", "_frames", "_socket", "_stats", "_stream",
-                 "_transport", "_user_id", "_wake", "_watermark", "_writer", "close_code", "close_reason", "closing",
-                 "dropped_ephemeral", "limits", "queue", "queued_bytes", "ws")
+    __slots__ = ("__weakref__", "_close_task", "_frames", "_socket", "_stats", "_stream", "_transport", "_user_id",
+                 "_watermark", "_writer", "close_code", "close_reason", "closing", "dropped_ephemeral", "limits",
+                 "queue", "queued_bytes", "ws")
 
     def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport | None, stream: AbstractStreamWriter,
                  frames: FrameCache, stats: SendStats, limits: Limits, *, user_id: int) -> None:
@@ -95,20 +97,18 @@ class SocketWriter:
         self._stats = stats
         self.limits = limits
         self._user_id = user_id  # for the log
-        self.queue: deque[bytes] = deque()  # whole frames, framed once per event (FrameCache)
+        # Whole frames, framed once per event (FrameCache). Made when the client falls behind, dropped once the
+        # writer has caught up: an empty deque is ~600 bytes, an idle socket needs none.
+        self.queue: deque[bytes] | None = None
         self.queued_bytes = 0
         self._watermark = limits.write_buffer_watermark
-        self._ephemeral_cap = int(limits.send_queue * limits.ephemeral_watermark)
-        self._wake = asyncio.Event()
+        # The writer task runs only while frames are queued (started by the first, ended when the queue is empty).
         self._writer: asyncio.Task[None] | None = None
         self._close_task: asyncio.Task[None] | None = None
         self.closing = False
         self.close_code: int | None = None
         self.close_reason = ""
         self.dropped_ephemeral = 0
-
-    def start(self) -> None:
-        self._writer = asyncio.create_task(self._write_loop(), name="realtime-writer")
 
     def send(self, text: str, *, ephemeral: bool = False) -> None:
         """Send a frame now, or queue it if the client is behind."""
@@ -127,23 +127,26 @@ class SocketWriter:
                 transport.write(self._frames.frame(text))
                 self._stats.frames_direct += 1
                 return
-        queued = len(queue)
-        if ephemeral and queued >= self._ephemeral_cap:
+        queued = len(queue) if queue is not None else 0
+        limits = self.limits
+        if ephemeral and queued >= limits.send_queue * limits.ephemeral_watermark:
             self.dropped_ephemeral += 1
             return
         frame = self._frames.frame(text)
-        if queued >= self.limits.send_queue:
+        if queued >= limits.send_queue:
             self._cut_off("send queue overflow: read faster", queued=queued)
             return
         unsent = self.queued_bytes + len(frame) + self.unsent_bytes()
-        if unsent > self.limits.max_unsent_bytes:
+        if unsent > limits.max_unsent_bytes:
             self._cut_off("too many unsent bytes: read faster", queued=queued, unsent_bytes=unsent)
             return
+        if queue is None:
+            queue = self.queue = deque()
         queue.append(frame)
         self.queued_bytes += len(frame)
         self._stats.frames_queued += 1
-        if not queued:
-            self._wake.set()
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_loop(queue), name="realtime-writer")
 
     def unsent_bytes(self) -> int:
         """What the transport and the kernel hold for this socket and the client has not taken yet."""
@@ -156,27 +159,31 @@ class SocketWriter:
         log.info("realtime: closing a slow consumer", extra={"user_id": self._user_id, "reason": reason, **facts})
         self.spawn_close(CloseCode.SLOW_CONSUMER, reason)
 
-    async def _write_loop(self) -> None:
+    async def _write_loop(self, queue: deque[bytes]) -> None:
         """Drains the queue of a client that fell behind: one whole frame at a time, then a wait for the
         transport to drain. Each write is synchronous, so when the queue is empty every queued frame is in the
-        transport, ahead of any direct write that follows."""
-        queue, transport, stream = self.queue, self._transport, self._stream
+        transport, ahead of any direct write that follows. Ends with the queue empty (the next frame that has to
+        wait starts another) or with the transport closing (the reader sees the close)."""
+        transport, stream = self._transport, self._stream
         try:
-            while True:
-                if not queue:
-                    self._wake.clear()
-                    await self._wake.wait()
-                    continue
+            while queue:
                 if transport is None or transport.is_closing() or self.ws.closed:
-                    return  # the reader sees the close
+                    return
                 frame = queue.popleft()
                 self.queued_bytes -= len(frame)
                 transport.write(frame)
                 await stream.drain()
+            # Caught up: no suspension between the check above and here, so nothing was queued meanwhile.
+            if self.queue is queue:
+                self.queue = None
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the transport went away under us; the reader sees the close
             log.debug("realtime: writer stopped", extra={"error": str(exc)})
+        finally:
+            # Forgotten by the writer once done (cancelled ones are forgotten by _stop_writer): see there.
+            if self._writer is asyncio.current_task():
+                self._writer = None
 
     def spawn_close(self, code: int, reason: str) -> None:
         if self._close_task is None:
@@ -189,7 +196,8 @@ class SocketWriter:
             return
         self.closing = True
         self.close_code, self.close_reason = code, reason
-        self.queue.clear()
+        if self.queue is not None:
+            self.queue.clear()
         self.queued_bytes = 0
         self._stop_writer()
         try:

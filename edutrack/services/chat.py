@@ -23,6 +23,7 @@ from edutrack.db.chat import ChatMessage
 from edutrack.db.models import Notification, Role
 from edutrack.i18n import _, use_locale
 from edutrack.queries import chat as q
+from edutrack.queries import chat_heads as hq
 from edutrack.queries import chat_rooms as rq
 from edutrack.queries import files as fq
 from edutrack.queries import notifications as nq
@@ -361,6 +362,13 @@ async def head_ids(ctx: AppContext, channels: list[Channel]) -> dict[str, int]:
     return result
 
 
+async def chat_heads(ctx: AppContext, names: list[str]) -> dict[str, int]:
+    """The newest message id of each of these chat channels, in one statement on the driver connection: what
+    subscribes without `since` need, for many sockets at once (realtime/heads.py)."""
+    async with ctx.engine.connect() as conn:
+        return await hq.heads_raw(await q.driver(conn), names)
+
+
 async def resume(ctx: AppContext, channel: Channel, since: int | None,
                  limit: int) -> tuple[int, int, list[dict[str, Any]]]:
     """(head, cursor, events after the cursor up to limit + 1) in one session. Without `since` (or with one
@@ -369,7 +377,7 @@ async def resume(ctx: AppContext, channel: Channel, since: int | None,
         # The hot path of a reconnect storm: one statement on the driver connection, no ORM objects.
         async with ctx.engine.connect() as conn:
             db = await q.driver(conn)
-            head, rows = await q.head_and_after(db, channel.name, since, limit + 1)
+            head, rows = await hq.head_and_after(db, channel.name, since, limit + 1)
             quotes = await chat_replies.quotes_raw(db, channel.name, (row["reply_to"] for row in rows))
         cursor = head if since is None or since > head else since
         return head, cursor, [message_event(_record_view(channel.name, row, quotes)) for row in rows

@@ -127,6 +127,7 @@ async def step(loaders: NodeLoaders, clients: list[dict[str, Any]], rate: int, r
         "server_cpu_us_per_delivery": round(cpu / deliveries * 1e6, 2) if deliveries else None,
         "server_cpu_cores": round(cpu / (duration + 3.0), 2),
         "closed": sum(r["closed"] for r in results), "failed_sends": sum(r["failed"] for r in results),
+        "duplicate_acks": sum(r.get("duplicates", 0) for r in results),
         "error_frames": {code: sum(r["errors"].get(code, 0) for r in results)
                          for code in sorted({c for r in results for c in r["errors"]})},
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import replace
 
 from edutrack.ratelimit import BUDGETS, CHAT_SEND, Budget, UserBudgets
@@ -118,6 +119,20 @@ async def test_token_expiring_on_a_live_socket_closes_it_with_4002(client, facto
     user = await factory.user("student")
     # Two seconds, not one: `exp` is a whole second, so a one-second token may have 0.1 s left when it is issued.
     ws = await connect(client, token=token_for(user, ttl=2))
+    code, frames = await expect_close(ws, timeout=5)
+    assert code == CloseCode.TOKEN_EXPIRED
+    assert frames[-1]["code"] == "token_expired"
+
+
+async def test_a_socket_is_warned_before_its_token_expires_then_closed_4002(client, factory):
+    # The warning is due first; it then makes the expiry due (realtime/auth.py, Deadlines).
+    gateway = gateway_of(client)
+    gateway.limits = replace(gateway.limits, token_refresh_warning=1.5)
+    user = await factory.user("student")
+    ws = await connect(client, token=token_for(user, ttl=4))  # 3-4 s left at connect
+    warned, _ = await recv_until(ws, lambda f: f["type"] == "auth.expiring", timeout=5)
+    # Sent at the warning (1.5 s before, to the whole second: at most a second early), not at connect.
+    assert 0 < warned["expires_at"] - time.time() <= 2.6
     code, frames = await expect_close(ws, timeout=5)
     assert code == CloseCode.TOKEN_EXPIRED
     assert frames[-1]["code"] == "token_expired"

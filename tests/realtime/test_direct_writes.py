@@ -168,7 +168,6 @@ async def test_switching_between_direct_and_queued_keeps_order() -> None:
     limits = Limits()
     stats = SendStats()
     conn = SocketWriter(ws, transport, stream, FrameCache(), stats, limits, user_id=1)  # type: ignore[arg-type]
-    conn.start()
     try:
         conn.send("1")
         conn.send("2")

@@ -122,10 +122,10 @@ async def test_typing_is_dropped_first_under_pressure(client, ctx, factory):
     await subscribe(a, world.channel)
     [conn] = [c for c in gateway.connections if c.user_id == world.students[0].id]
     await eventually(lambda: not conn.subs[world.channel].syncing)
-    # Hold the writer back: fill the queue past the ephemeral watermark with durable frames.
+    # Hold the writer back: fill the queue past the ephemeral watermark with durable frames. The writer task starts
+    # with the first queued frame and runs at the next suspension; nothing below suspends before the checks.
     writer = conn.writer
-    writer._writer.cancel()  # white-box: a frozen writer is a slow network
-    writer._watermark = -1  # and a transport that is behind, so frames are queued instead of written directly
+    writer._watermark = -1  # white-box: a transport that is behind, so frames are queued, not written directly
     await asyncio.sleep(0)
     for i in range(conn.limits.send_queue // 2 + 1):
         conn.send(json.dumps({"type": "chat.message", "id": i}))

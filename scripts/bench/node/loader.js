@@ -11,7 +11,8 @@
 //       Python workers do; latency = receive - send on every member, for messages sent after the warm-up;
 //       `inWindow`: those received before sending stopped. Answers the latency histogram (0.1 ms buckets),
 //       sent/measured counts, expected deliveries (measured sends x connected members of the sender's room),
-//       the achieved send rate and the loader's own CPU.
+//       the achieved send rate, the loader's own CPU, and `duplicates`: acks that answered a send as a resend of
+//       an earlier one (none, since each send's client_msg_id is unique in the run).
 //   {"cmd":"drop"} closes every socket; {"cmd":"stop"} exits.
 //
 // A room's members all live in one loader process (the driver splits clients by room), so send and receive
@@ -24,11 +25,17 @@ const WebSocket = require('ws');
 const nowS = () => (performance.timeOrigin + performance.now()) / 1000;
 let clients = [];
 const roomSize = new Map(); // room -> connected members (in this process: all of the room's members)
-const st = { measure: false, from: 0, until: 0, hist: new Map(), received: 0, inWindow: 0, errors: {} };
+const st = { measure: false, from: 0, until: 0, hist: new Map(), received: 0, inWindow: 0, errors: {}, duplicates: 0 };
+// Numbers every chat.send of the process, over all steps: a client_msg_id must never repeat. Until 2026-12-06 it
+// restarted at 0 each step, so a sender could reuse an id of an earlier step; EduTrack answered those as resends
+// (an ack with duplicate: true, nothing stored or delivered: the idempotency the protocol promises), and its steps
+// came out 0.16-0.49 % short of the expected deliveries (docs/benchmarks.md, "Memory per socket and connect time").
+let sendSeq = 0;
 
 function onMessage(data) {
   const frame = JSON.parse(data);
   if (frame.type === 'error') st.errors[frame.code] = (st.errors[frame.code] || 0) + 1;
+  if (frame.type === 'ack' && frame.duplicate) st.duplicates += 1;
   if (frame.type !== 'chat.message') return;
   st.received += 1;
   const text = frame.text || '';
@@ -93,7 +100,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function fanout({ rate, duration, sendersPerRoom, warmup, totalSenders }) {
   const senders = clients.filter((c) => c.index < sendersPerRoom && c.ws);
   const share = (rate * senders.length) / totalSenders;
-  Object.assign(st, { hist: new Map(), received: 0, inWindow: 0, measure: true, errors: {} });
+  Object.assign(st, { hist: new Map(), received: 0, inWindow: 0, measure: true, errors: {}, duplicates: 0 });
   st.from = nowS() + warmup;
   st.until = nowS() + duration;
   const cpu0 = process.cpuUsage();
@@ -106,7 +113,7 @@ async function fanout({ rate, duration, sendersPerRoom, warmup, totalSenders }) 
       const c = senders[position++ % senders.length];
       const now = nowS();
       const frame = { type: 'chat.send', channel: c.channel, text: `t:${now}:${seq++}` };
-      if (c.mode === 'edutrack') frame.client_msg_id = `${c.id}-${process.pid}-${seq}`;
+      if (c.mode === 'edutrack') frame.client_msg_id = `${c.id}-${process.pid}-${sendSeq++}`;
       if (c.closed) { failed += 1; continue; }
       c.ws.send(JSON.stringify(frame));
       sent += 1;
@@ -121,7 +128,7 @@ async function fanout({ rate, duration, sendersPerRoom, warmup, totalSenders }) 
   const cpu = process.cpuUsage(cpu0);
   return {
     sent, measured, failed, expected, hist: Object.fromEntries(st.hist), inWindow: st.inWindow,
-    received: st.received, errors: st.errors, asked: share, achieved: sent / sendSeconds,
+    received: st.received, errors: st.errors, duplicates: st.duplicates, asked: share, achieved: sent / sendSeconds,
     cpuSendingS: (sendCpu.user + sendCpu.system) / 1e6, sendSeconds, cpuS: (cpu.user + cpu.system) / 1e6,
     closed: clients.filter((c) => c.closed).length,
   };
