@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -45,6 +46,13 @@ async def test_stalled_reader_is_disconnected_without_slowing_the_others(client,
     await subscribe(stalled, world.channel)
     await subscribe(healthy, world.channel)
     [stalled_writer] = [c.writer for c in gateway.connections if c.user_id == world.students[0].id]
+    # Kernel buffers bounded on both ends of the stalled connection: with send-buffer autotuning up to tcp_wmem's
+    # 4 MiB, the node's kernel alone could hold MAX_UNSENT_BYTES, and the first frame that had to wait met the
+    # byte limit before any frame was ever queued (seen on this machine: 4.16 MiB in the kernel, 68 KiB in the
+    # transport). The test is about the node's own path from direct writes to its queue to the cut-off.
+    stalled_writer._socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 128 * 1024)
+    client_end = stalled._response.connection.transport.get_extra_info("socket")  # type: ignore[union-attr]
+    client_end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
 
     # 3,000 frames of ~8 KB each (24 MB), far more than the socket buffers between server and the stalled
     # client hold. Published straight to Redis so the test measures delivery, not inserts.
