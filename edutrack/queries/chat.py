@@ -124,20 +124,13 @@ class ExistingMessage:
     sender_role: str | None = None
 
 
-_APPEND_MANY = """
-WITH input AS (
-    SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::jsonb[],
-                         $8::text[], $9::jsonb[])
-        AS t(ord, channel, sender_id, client_msg_id, text, notify_user_id, notify_payload, sender_role,
-             room_payload)
-),
-counts AS (
-    SELECT channel, count(*) AS n FROM input GROUP BY channel
-),
+# Shared by both statements below: one upsert per channel draws all of its ids at once. Rows are locked in name order,
+# so two batches sharing channels cannot deadlock; the locks are held until the statement commits, so ids of a
+# channel still become visible strictly in order. `input` (ord, channel, sender_id, client_msg_id, text,
+# sender_role, ...) comes before it.
+_NUMBER_AND_STORE = """
+counts AS (SELECT channel, count(*) AS n FROM input GROUP BY channel),
 bump AS (
-    -- One upsert per channel draws all of its ids at once. Rows are locked in name order, so two batches
-    -- sharing channels cannot deadlock; the locks are held until this statement commits, so ids of a
-    -- channel still become visible strictly in order.
     INSERT INTO chat_channels AS c (name, last_message_id, last_message_at)
     SELECT channel, n, now() FROM counts ORDER BY channel
     ON CONFLICT (name) DO UPDATE
@@ -152,7 +145,15 @@ stored AS (
     INSERT INTO chat_messages (channel, id, sender_id, client_msg_id, text, sender_role)
     SELECT channel, id, sender_id, client_msg_id, text, sender_role FROM numbered ORDER BY channel, id
     RETURNING channel, id, created_at
-),
+)"""
+
+_APPEND_MANY = """
+WITH input AS (
+    SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::jsonb[],
+                         $8::text[], $9::jsonb[])
+        AS t(ord, channel, sender_id, client_msg_id, text, notify_user_id, notify_payload, sender_role,
+             room_payload)
+),""" + _NUMBER_AND_STORE + """,
 notes AS (
     INSERT INTO notifications (user_id, kind, payload)
     SELECT notify_user_id, 'message', notify_payload || jsonb_build_object('message_id', id)
@@ -180,36 +181,18 @@ SELECT n.ord, s.id, s.created_at, nt.id AS note_id, nt.created_at AS note_create
 FROM numbered n
 JOIN stored s ON s.channel = n.channel AND s.id = n.id
 LEFT JOIN notes nt ON nt.channel = n.channel AND nt.message_id = n.id
-"""
+"""  # noqa: S608 (built from constants of this module only)
 
-
-# The same for a batch that writes no notification (no private message, no room member who may want a row): the
-# common case of a busy room. Without the notification CTEs and their per-row subquery, and with fewer arguments to
-# encode and columns to read, PostgreSQL and the node each spend less on it.
+# For a batch that writes no notification (no private message, no room member who may want a row): the common case
+# of a busy room. Without the notification CTEs and their per-row subquery, and with fewer arguments to encode and
+# columns to read, PostgreSQL and the node each spend less on it.
 _APPEND_PLAIN = """
 WITH input AS (
     SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])
         AS t(ord, channel, sender_id, client_msg_id, text, sender_role)
-),
-counts AS (SELECT channel, count(*) AS n FROM input GROUP BY channel),
-bump AS (  -- as above: channel rows locked in name order, held until the commit
-    INSERT INTO chat_channels AS c (name, last_message_id, last_message_at)
-    SELECT channel, n, now() FROM counts ORDER BY channel
-    ON CONFLICT (name) DO UPDATE
-        SET last_message_id = c.last_message_id + excluded.last_message_id, last_message_at = now()
-    RETURNING c.name, c.last_message_id
-),
-numbered AS (
-    SELECT i.*, b.last_message_id - k.n + row_number() OVER (PARTITION BY i.channel ORDER BY i.ord) AS id
-    FROM input i JOIN bump b ON b.name = i.channel JOIN counts k ON k.channel = i.channel
-),
-stored AS (
-    INSERT INTO chat_messages (channel, id, sender_id, client_msg_id, text, sender_role)
-    SELECT channel, id, sender_id, client_msg_id, text, sender_role FROM numbered ORDER BY channel, id
-    RETURNING channel, id, created_at
-)
+),""" + _NUMBER_AND_STORE + """
 SELECT n.ord, s.id, s.created_at FROM numbered n JOIN stored s ON s.channel = n.channel AND s.id = n.id
-"""
+"""  # noqa: S608 (built from constants of this module only)
 
 
 async def append_messages(conn: asyncpg.Connection, items: Sequence[NewMessage]) -> list[StoredMessage]:
