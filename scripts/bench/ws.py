@@ -55,7 +55,7 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
-from collections.abc import Awaitable, Callable  # noqa: E402
+from collections.abc import Awaitable, Callable, Iterable  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from multiprocessing.connection import Connection as Pipe  # noqa: E402
 from typing import Any  # noqa: E402
@@ -463,6 +463,26 @@ sys.argv = ['edutrack', *sys.argv[1:]]
 from edutrack.cli import main
 sys.exit(main())
 """
+
+
+def stop_processes(procs: Iterable[subprocess.Popen[bytes]], timeout: float = 20) -> None:
+    """SIGTERM to all at once (they shut down together), then wait for each; kill one that outlasts `timeout`."""
+    procs = list(procs)
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def drop_database(db: str) -> None:
+    conn = await asyncpg.connect(f"{PG}/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 def start_node(db: str, port: int, namespace: str, profile: str | None = None,
@@ -902,11 +922,7 @@ async def main() -> None:
         finally:
             await loaders.stop()
             if not args.keep_db:
-                conn = await asyncpg.connect(f"{PG}/postgres")
-                try:
-                    await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-                finally:
-                    await conn.close()
+                await drop_database(db)
         print("REPORT " + json.dumps(report))
         return
     port_a, port_b, port_bare = 18701, 18702, 18703
@@ -991,22 +1007,12 @@ async def main() -> None:
     finally:
         if fleet is not None:
             await fleet.stop()
-        for node in (node_a, node_b):
-            node.send_signal(signal.SIGTERM)
-        for node in (node_a, node_b):
-            try:
-                node.wait(20)
-            except subprocess.TimeoutExpired:
-                node.kill()
+        stop_processes((node_a, node_b))
         bare.terminate()
         bare.join(5)
         cluster.close()
         if not args.keep_db:
-            conn = await asyncpg.connect(f"{PG}/postgres")
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            finally:
-                await conn.close()
+            await drop_database(db)
 
     def best(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
         ok = [s for s in steps if s["p99_ms"] <= 250 and s["deliveries"] >= 0.99 * s["expected"] and not s["closed"]]

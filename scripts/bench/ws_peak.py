@@ -32,13 +32,10 @@ import importlib.util  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import resource  # noqa: E402
-import signal  # noqa: E402
 import subprocess  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
-
-import asyncpg  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 NODE_DIR = HERE / "node"
@@ -264,18 +261,8 @@ async def main() -> None:
     try:
         await measure(report, servers, make_clients(members), args)
     finally:
-        for server in servers.values():
-            server.send_signal(signal.SIGTERM)
-        for server in servers.values():
-            try:
-                server.wait(20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        conn = await asyncpg.connect(f"{ws.PG}/postgres")
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        ws.stop_processes(servers.values())
+        await ws.drop_database(db)
     summarise(report)
     print("REPORT " + json.dumps(report))
 

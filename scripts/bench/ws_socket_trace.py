@@ -30,8 +30,6 @@ import tracemalloc  # noqa: E402
 import uuid  # noqa: E402
 from typing import Any  # noqa: E402
 
-import asyncpg  # noqa: E402
-
 HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("bench_ws_sockets", HERE / "ws_sockets.py")
 assert _spec is not None and _spec.loader is not None
@@ -178,16 +176,8 @@ async def main() -> None:
         await loaders.same({"cmd": "drop"})
     finally:
         await loaders.stop()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        conn = await asyncpg.connect(f"{ws.PG}/postgres")
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        ws.stop_processes([proc], 30)
+        await ws.drop_database(db)
     print(json.dumps(report["connect"]))
     print(f"traced bytes per socket: {report['traced_bytes_per_socket']}")
     for site, size in report["top"]:

@@ -36,8 +36,6 @@ import subprocess  # noqa: E402
 import uuid  # noqa: E402
 from typing import Any  # noqa: E402
 
-import asyncpg  # noqa: E402
-
 HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("bench_ws_peak", HERE / "ws_peak.py")
 assert _spec is not None and _spec.loader is not None
@@ -58,16 +56,6 @@ def start_edutrack(db: str, namespace: str, root: Path | None) -> dict[str, subp
     if root is not None:  # the baseline's code, with this venv's packages
         extra = {"PYTHONPATH": str(root)}
     return {name: ws.start_node(db, PORTS[name], namespace, env_extra=extra) for name in ("a", "b")}
-
-
-def stop(servers: dict[str, subprocess.Popen[bytes]]) -> None:
-    for server in servers.values():
-        server.send_signal(signal.SIGTERM)
-    for server in servers.values():
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 def start_py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
@@ -163,16 +151,12 @@ async def main() -> None:
                     result = await measure_target(label, loaders, clients, servers,
                                                   "bare" if label == "bare" else "edutrack", profile)
                 finally:
-                    stop(servers)
+                    ws.stop_processes(servers.values(), 30)
                 result["round"] = round_no + 1
                 report["runs"].append(result)
     finally:
         await loaders.stop()
-        conn = await asyncpg.connect(f"{ws.PG}/postgres")
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        await ws.drop_database(db)
     report["loadavg_end"] = loadavg()
     report["medians"] = {
         label: {key: statistics.median(r[key] for r in report["runs"] if r["target"] == label)
