@@ -40,7 +40,6 @@ import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -56,25 +55,9 @@ from edutrack.cli import migrate  # noqa: E402
 from edutrack.db.engine import drop_database, ensure_database  # noqa: E402
 from edutrack.security.tokens import TokenService  # noqa: E402
 from edutrack.settings import load_settings  # noqa: E402
+from scripts.bench.common import bench_env, cpu_seconds, free_port  # noqa: E402
 
 PG = os.environ.get("BENCH_PG_SERVER", "postgresql+asyncpg://postgres@127.0.0.1:5432")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def bench_env(database_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url, "JWT_SECRET": "bench-" + "s" * 40,
-            "NAMESPACE": f"bench{uuid.uuid4().hex[:8]}", "LOG_LEVEL": "WARNING", "ENVIRONMENT": "production",
-            "DEV_MAIL_CATCHER": "false"}
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ----------------------------------------------------------------------------------------------- server side

@@ -43,6 +43,7 @@ from aiohttp import web  # noqa: E402
 from edutrack.cli import migrate  # noqa: E402
 from edutrack.db.engine import drop_database, ensure_database  # noqa: E402
 from edutrack.settings import load_settings  # noqa: E402
+from scripts.bench.common import bench_env, cpu_seconds, free_port  # noqa: E402
 
 PG = os.environ.get("BENCH_PG_SERVER", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 CONFIGS = {
@@ -51,25 +52,6 @@ CONFIGS = {
     "gate off, asyncio": {"EVENT_LOOP": "asyncio", "DB_CONCURRENT_REQUESTS": "100000"},
     "gate on, asyncio": {"EVENT_LOOP": "asyncio"},
 }
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def bench_env(database_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url, "JWT_SECRET": "bench-" + "s" * 40,
-            "NAMESPACE": f"bench{uuid.uuid4().hex[:8]}", "LOG_LEVEL": "WARNING", "ENVIRONMENT": "production",
-            "DEV_MAIL_CATCHER": "false"}
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ----------------------------------------------------------------------------------------------- server side

@@ -30,7 +30,6 @@ import asyncio  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
@@ -43,20 +42,9 @@ from aiohttp import web  # noqa: E402
 from edutrack.cli import migrate  # noqa: E402
 from edutrack.db.engine import drop_database, ensure_database  # noqa: E402
 from edutrack.settings import load_settings  # noqa: E402
+from scripts.bench.common import bench_env, free_port  # noqa: E402
 
 PG = os.environ.get("BENCH_PG_SERVER", "postgresql+asyncpg://postgres@127.0.0.1:5432")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def bench_env(database_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url, "JWT_SECRET": "bench-" + "s" * 40,
-            "NAMESPACE": f"bench{uuid.uuid4().hex[:8]}", "LOG_LEVEL": "WARNING", "ENVIRONMENT": "production",
-            "DEV_MAIL_CATCHER": "false"}
 
 
 # ----------------------------------------------------------------------------------------------- server side
