@@ -6,6 +6,12 @@
   "use strict";
 
   var ET = (window.EduTrack = {});
+  // Every form of the web client is sent by its page's script; one submitted before that script has bound it
+  // (a fast click while the page still loads its data) would otherwise navigate with its fields in the URL.
+  // Forms with an action of their own (unsubscribe, acknowledgement links) still submit natively.
+  document.addEventListener("submit", function (event) {
+    if (!event.target.hasAttribute("action")) event.preventDefault();
+  });
   // Sent with login, refresh, logout and password change: the refresh token travels in the HttpOnly cookie,
   // not in the JSON (README, "One login per browser").
   var COOKIE_MODE = { "X-EduTrack-Session": "cookie" };

@@ -203,6 +203,8 @@ async def test_errors_appear_in_russian_next_to_their_fields(
 
     await page.goto("/admin/classes")
     await page.locator("#classes table").wait_for()
+    # The form is bound in the same task that fills its year choices, after the table and the teachers load.
+    await expect(page.locator("#new-class-form select[name=academic_year_id] option")).not_to_have_count(0)
     await fill_by_keyboard(page, [("new-name", "5А")], submit="Создать класс")
     await expect(page.locator("#new-class-form .form-status")).to_have_text(
         "Класс 5А в этом учебном году уже есть")
