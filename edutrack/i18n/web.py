@@ -17,7 +17,9 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 
 def request_locale(request: web.Request) -> str:
     """API requests and the websocket: `?lang=` if given, else `Accept-Language`."""
-    return chosen(request.query.get(LANG_PARAM)) or negotiate(request.headers.get("Accept-Language"))
+    # query_string first: reading `query` builds (and caches, for a websocket's whole life) a mapping.
+    asked = chosen(request.query.get(LANG_PARAM)) if request.query_string else None
+    return asked or negotiate(request.headers.get("Accept-Language"))
 
 
 def page_locale(request: web.Request) -> str:

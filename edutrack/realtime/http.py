@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from aiohttp import web
 
 from edutrack import errors
-from edutrack.i18n import _
+from edutrack.api.middlewares import defer_to_outer
+from edutrack.i18n import _, locale_var
 from edutrack.realtime.auth import authenticate, refuse
 from edutrack.realtime.connection import Connection
 from edutrack.realtime.gateway import GATEWAY, Gateway
@@ -35,6 +37,7 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         raise errors.BadRequest(_("This endpoint speaks WebSocket only (see docs/websocket.md)"),
                                 code="websocket_required")
     stream = await ws.prepare(request)
+    _drop_request_parser(request)
     transport = request.transport
     who: Principal | None = None
     try:
@@ -54,6 +57,17 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         return ws
     conn = Connection(gateway, ws, transport, stream, who, COMMANDS)
     gateway.add(conn)
+    # This frame, and every middleware's around it, would otherwise stay alive as long as the socket does. A
+    # partial, not a closure: no cells or function object per socket.
+    lifetime = functools.partial(_lifetime, conn, request, transport, locale_var.get())
+    if not defer_to_outer(request, lifetime):
+        await lifetime()
+    return ws
+
+
+async def _lifetime(conn: Connection, request: web.Request, transport: asyncio.Transport | None,
+                    locale: str) -> None:
+    token = locale_var.set(locale)  # the socket's words stay in its handshake's language
     try:
         await conn.run()
     finally:
@@ -61,9 +75,13 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
         # server), presence and the "offline" event must still be settled. A task the app owns: at shutdown the
         # handlers are cancelled first, and the context waits for these (ctx.background.drain) before it closes
         # Redis; an orphan would take a new connection from the closing pool and leave it open.
-        teardown = gateway.ctx.background.spawn(_teardown(gateway, conn, request, ws, transport), "ws.teardown")
-        await asyncio.shield(teardown)
-    return ws
+        gateway = conn.gateway
+        teardown = gateway.ctx.background.spawn(_teardown(gateway, conn, request, conn.ws, transport),
+                                                "ws.teardown")
+        try:
+            await asyncio.shield(teardown)
+        finally:
+            locale_var.reset(token)
 
 
 async def _teardown(gateway: Gateway, conn: Connection, request: web.Request, ws: web.WebSocketResponse,
@@ -71,6 +89,15 @@ async def _teardown(gateway: Gateway, conn: Connection, request: web.Request, ws
     gateway.discard(conn)
     await conn.cleanup()
     _cut_library_cycles(request, ws, transport)
+
+
+def _drop_request_parser(request: web.Request) -> None:
+    """After an accepted upgrade aiohttp reads the socket with the websocket's parser only, but keeps the HTTP
+    request parser (~1 KB with its buffers) for the connection's life: let it go. aiohttp reads the attribute
+    only while no upgrade was accepted, and checks it for None elsewhere."""
+    protocol = request.protocol
+    if getattr(protocol, "_payload_parser", None) is not None and getattr(protocol, "_upgraded", False):
+        protocol._parser = None  # getattr above: a later aiohttp may not have these
 
 
 def _cut_library_cycles(request: web.Request, ws: web.WebSocketResponse,
