@@ -236,6 +236,13 @@ async def measure(report: dict[str, Any], servers: dict[str, subprocess.Popen[by
         await loaders.stop()
 
 
+async def ensure_node_packages() -> None:
+    """The Node loader's pinned `ws` package, installed once from the lock file."""
+    if not (NODE_DIR / "node_modules" / "ws").exists():
+        await asyncio.to_thread(subprocess.run, ["npm", "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund"],
+                                check=True)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=5000)
@@ -246,9 +253,7 @@ async def main() -> None:
     parser.add_argument("--only", default="bare,node,edutrack,python", help="which targets, in this order")
     args = parser.parse_args()
     resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
-    if not (NODE_DIR / "node_modules" / "ws").exists():
-        await asyncio.to_thread(subprocess.run, ["npm", "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund"],
-                                check=True)
+    await ensure_node_packages()
     db = f"edutrack_bench_wspeak_{uuid.uuid4().hex[:6]}"
     namespace = f"bench{uuid.uuid4().hex[:6]}"
     _, members = await ws.prepare_database(db, args.clients, args.room)

@@ -149,7 +149,7 @@ async def main() -> None:
         if args.target == "bare":
             await ws.wait_http(f"http://127.0.0.1:{port}/ws")
         else:
-            await ws.wait_http(f"http://127.0.0.1:{port}/health")
+            await ws.wait_http(f"http://127.0.0.1:{port}/health", timeout=240)  # imports under tracemalloc are slow
         await loaders.start(2)
         mode = "bare" if args.target == "bare" else "edutrack"
         # A first, small wave warms caches (imports, first-use objects) so that they are not counted per socket.

@@ -124,6 +124,7 @@ async def main() -> None:
     parser.add_argument("--skip-bare", action="store_true")
     args = parser.parse_args()
     resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
+    await peak.ensure_node_packages()
     report: dict[str, Any] = {"clients": args.clients, "loadavg_start": loadavg(), "runs": []}
     db = f"edutrack_bench_wssock_{uuid.uuid4().hex[:6]}"
     _, members = await ws.prepare_database(db, args.clients, args.room)
