@@ -1,7 +1,8 @@
-"""What a push says: a small JSON the service worker (static/sw.js) shows. One row: its kind and what happened;
+"""What a push says: a small JSON the service worker (static/web/sw.js) shows. One row: its kind and what happened;
 several (held by quiet hours, or arriving within one round): one merged push with the count. Texts are in the
-recipients' language (the catalogue). A news item that asks the recipient to confirm carries the signed
-one-click acknowledgement link of its emails, for the notification's "Ознакомлен" action."""
+recipients' language (the catalogue). A news item or chat announcement that asks the recipient to confirm carries
+the signed one-click acknowledgement link (the API's, which the worker POSTs), for the notification's "Подтверждаю"
+action."""
 
 from __future__ import annotations
 
