@@ -15,12 +15,13 @@ from edutrack.i18n import _
 from edutrack.i18n.validation import translate_messages
 from edutrack.keys import CTX, PRINCIPAL
 from edutrack.security.tokens import Principal
-from edutrack.serialize import dumps
+from edutrack.serialize import dumps_bytes
 from edutrack.validation import INT64_MAX, INT64_MIN, parse_json, reject_unstorable_text
 
 
 def json_response(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
-    return web.json_response(data, status=status, headers=headers, dumps=dumps)
+    return web.Response(body=dumps_bytes(data), status=status, headers=headers, content_type="application/json",
+                        charset="utf-8")
 
 
 def json_body_response(body: bytes) -> web.Response:
