@@ -11,8 +11,8 @@ events keep their order (one channel, one slot, one part). A part that fails or 
 is given up (redis-py closes a connection whose reply was not read) and returned to the caller, which holds it
 for a retry (live_retry.py); the others are published meanwhile. A master that failed is skipped for `DOWN_FOR`
 seconds, its parts returned at once, so that the next batches do not wait on it again; the retries still try it
-(`probe`), and a part that gets through clears the mark. An event sent twice this way (a part given up after its
-master took it) is harmless: subscribers drop ids they have already sent.
+(`probe`, with `PROBE_TIMEOUT`), and a part that gets through clears the mark. An event sent twice this way (a part
+given up after its master took it) is harmless: subscribers drop ids they have already sent.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 # A part's pipeline normally answers in a millisecond or two; beyond this its master is taken for failing and the
 # part is held. Each batch behind it waits this long at most.
 GROUP_TIMEOUT = 0.5
+# A retry of held events waits longer: nothing waits behind it but other held events, and redis-py, retrying within
+# it, reads the slot map again and reaches a promoted replica as soon as the cluster names it.
+PROBE_TIMEOUT = 2.0
 # The longest pause between two retries of held events on a cluster (one Redis: live_retry.LAST_RETRY): a failed
 # master's replica takes over within seconds, and its channels' events wait for the retry that finds it.
 CLUSTER_LAST_RETRY = 1.0
@@ -59,7 +62,8 @@ class MasterLanes:
                 unsent.update(positions)  # held without waiting on it again
             else:
                 tried.append((name, positions))
-        failures = await asyncio.gather(*(_publish(client, [batch[i] for i in positions])
+        timeout = PROBE_TIMEOUT if probe else GROUP_TIMEOUT
+        failures = await asyncio.gather(*(_publish(client, [batch[i] for i in positions], timeout)
                                           for _name, positions in tried))
         for (name, positions), failure in zip(tried, failures, strict=True):
             if failure is None:
@@ -84,10 +88,10 @@ def _master_name(client: RedisCluster, target: str) -> str | None:
     return node.name if node is not None else None
 
 
-async def _publish(client: RedisCluster, pairs: Batch) -> BaseException | None:
-    """Publish one master's part in its order; the error if it failed or took longer than GROUP_TIMEOUT."""
+async def _publish(client: RedisCluster, pairs: Batch, timeout: float) -> BaseException | None:
+    """Publish one master's part in its order; the error if it failed or took longer than `timeout`."""
     try:
-        async with asyncio.timeout(GROUP_TIMEOUT):
+        async with asyncio.timeout(timeout):
             if len(pairs) == 1:
                 await client.spublish(*pairs[0])
                 return None
