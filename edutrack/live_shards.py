@@ -73,7 +73,7 @@ class MasterLanes:
             unsent.update(positions)
             if name is not None:
                 self._down[name] = time.monotonic() + DOWN_FOR
-            log.warning("live publish to a cluster master failed; held",
+            log.warning("live publish to a cluster master failed",
                         extra={"master": name, "count": len(positions), "error": repr(failure)})
         return unsent
 
