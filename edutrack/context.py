@@ -18,6 +18,7 @@ from edutrack.background import BackgroundTasks
 from edutrack.db.gate import DbGate
 from edutrack.db.replica import HeavyReads
 from edutrack.live_retry import HeldPublishes
+from edutrack.live_shards import MasterLanes
 from edutrack.mail.templates import MailTemplates
 from edutrack.ratelimit import FailureThrottle, RateLimiter, UserBudgets
 from edutrack.security.passwords import PasswordHasher
@@ -54,6 +55,8 @@ class AppContext:
     budgets: UserBudgets = field(default_factory=UserBudgets)
     # Live events Redis did not take, published again when it does (live_retry.py).
     held_publishes: HeldPublishes = field(default_factory=HeldPublishes)
+    # On a Redis Cluster: which masters failed lately, skipped by new publishes for a while (live_shards.py).
+    publish_lanes: MasterLanes = field(default_factory=MasterLanes)
     # Whole-response cache misses being loaded on this node, by entry and the bucket tokens seen (cache.py):
     # a reader that misses the same entry meanwhile waits for that load instead of repeating it.
     cache_loads: dict[Any, asyncio.Future[Any]] = field(default_factory=dict)

@@ -87,7 +87,7 @@ from redis.exceptions import RedisError
 from edutrack.context import AppContext
 from edutrack.db.models import Notification
 from edutrack.db.notify import LIVE
-from edutrack.redis_cluster import is_cluster
+from edutrack.redis_cluster import as_cluster, is_cluster
 
 log = logging.getLogger(__name__)
 
@@ -122,31 +122,52 @@ async def publish(ctx: AppContext, channel: str, event: dict[str, Any], *, held:
 
 
 async def publish_many(ctx: AppContext, items: Iterable[tuple[str, dict[str, Any]]], *, held: bool = True) -> None:
-    """Publish (channel, event) pairs in this order, in one Redis round trip. Call only after the commit. If Redis
-    does not take them, they are published again once it does (`held`, live_retry.py); pass held=False for an
-    event that means nothing late (typing, presence)."""
+    """Publish (channel, event) pairs in this order, in one Redis round trip (on a cluster: one per master, at the
+    same time, live_shards.py). Call only after the commit. If Redis does not take them, they are published again
+    once it does (`held`, live_retry.py), and meanwhile the newer events of their channels wait behind them; pass
+    held=False for an event that means nothing late (typing, presence)."""
     batch = [(redis_channel(ctx.settings.namespace, channel), json.dumps(event, ensure_ascii=False, default=str))
              for channel, event in items]
     if not batch:
         return
+    waiting = ctx.held_publishes
+    if held:
+        batch, behind = waiting.split(batch)
+        if behind:
+            waiting.hold(behind, lambda again: _resend(ctx, again))
+        if not batch:
+            return
     try:
-        await _send(ctx, batch)
+        if is_cluster(ctx.redis):
+            unsent = [batch[i] for i in sorted(await ctx.publish_lanes.send(as_cluster(ctx.redis), batch))]
+        else:
+            await _send(ctx, batch)
+            unsent = []
     except (RedisError, OSError) as exc:
         log.warning("live publish failed", extra={"count": len(batch), "held": held, "error": str(exc)})
-        if held:
-            ctx.held_publishes.hold(batch, lambda again: _send(ctx, again))
+        unsent = batch
+    if unsent and held:
+        waiting.hold(unsent, lambda again: _resend(ctx, again))
 
 
 async def _send(ctx: AppContext, batch: list[tuple[str, str]]) -> None:
-    sharded = is_cluster(ctx.redis)  # a Redis Cluster: sharded pub/sub, each channel on its slot's master
+    """One Redis: the batch in one pipeline, in its order."""
     if len(batch) == 1:
-        await (ctx.redis.spublish if sharded else ctx.redis.publish)(*batch[0])
+        await ctx.redis.publish(*batch[0])
         return
-    # In a cluster the pipeline sends each master its commands in this order: a channel's events stay in order.
     async with ctx.redis.pipeline(transaction=False) as pipe:
         for target, text in batch:
-            (pipe.spublish if sharded else pipe.publish)(target, text)
+            pipe.publish(target, text)
         await pipe.execute()
+
+
+async def _resend(ctx: AppContext, batch: list[tuple[str, str]]) -> set[int]:
+    """A retry of held events (live_retry.py): the positions not published. On a cluster it tries failed masters
+    too: that is how they are found to take writes again."""
+    if is_cluster(ctx.redis):
+        return await ctx.publish_lanes.send(as_cluster(ctx.redis), batch, probe=True)
+    await _send(ctx, batch)
+    return set()
 
 
 JOURNAL_CHANGED = "journal"

@@ -5,7 +5,9 @@ to the master of its key's slot and follows MOVED/ASK and failovers by refreshin
 EduTrack does in Redis is laid out so that one command, script or transaction touches one slot:
 
   * live events use sharded pub/sub (SPUBLISH / SSUBSCRIBE): a channel lives on the master of its slot, and a
-    node's hub (realtime/shards.py) subscribes on each master only the channels its sockets hold;
+    node's hub (realtime/shards.py) subscribes on each master only the channels its sockets hold; a batch of
+    events is published per master, each part on its own, so a failing master delays only its own channels
+    (live_shards.py);
   * presence keys are one key per user; "who of these is online" asks key by key (a pipeline, grouped by node);
   * cache buckets are one hash each; what spans buckets (invalidations, entries depending on other buckets) is
     done bucket by bucket, kept correct by the buckets' tokens (cache.py);

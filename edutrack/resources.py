@@ -16,9 +16,11 @@ from edutrack.db import all_models  # noqa: F401
 from edutrack.db.engine import make_engine, make_read_sessionmaker, make_sessionmaker
 from edutrack.db.gate import DbGate
 from edutrack.db.replica import make_heavy_reads
+from edutrack.live_retry import HeldPublishes
+from edutrack.live_shards import CLUSTER_LAST_RETRY
 from edutrack.mail.templates import MailTemplates
 from edutrack.ratelimit import FailureThrottle, RateLimiter
-from edutrack.redis_cluster import make_cluster
+from edutrack.redis_cluster import is_cluster, make_cluster
 from edutrack.security.passwords import PasswordHasher
 from edutrack.security.tokens import TokenService
 from edutrack.settings import Settings
@@ -69,6 +71,8 @@ async def open_context(settings: Settings, *, role: str, connect_amqp: bool = Tr
         throttle=FailureThrottle(redis, settings.namespace),
         mail=MailTemplates(),
         db_gate=DbGate(settings.db_concurrent_requests, settings.db_queue_size, settings.db_queue_wait),
+        # On a cluster a failed master's held events are tried again at least every second (live_shards.py).
+        held_publishes=HeldPublishes(last_retry=CLUSTER_LAST_RETRY) if is_cluster(redis) else HeldPublishes(),
     )
     try:
         yield ctx

@@ -5,7 +5,8 @@ happen only if the change is kept: live events on Redis, cache invalidations, te
 cut-off. Nothing registered runs unless the commit succeeds; after it, the effects run in the order they were
 registered. An effect that fails is logged and the next one still runs: each is an optimisation (Redis is the
 fast path and PostgreSQL has the rows; a cache entry that cannot be dropped expires with its TTL), so one failing
-must not hide the others. Publishes registered one after another go to Redis in one round trip, in order.
+must not hide the others. Publishes registered one after another go to Redis in one round trip, in order (on a
+Redis Cluster one per master, at the same time: edutrack/live_shards.py).
 
     async with unit_of_work(ctx) as uow:
         rows = await notify_students_and_parents(uow.session, "grade", payloads)

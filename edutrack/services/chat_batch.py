@@ -152,8 +152,9 @@ class ChatSendBatcher:
             else:
                 item.future.set_result(result)
         # Live events of the committed batch: messages in id order per channel, then the private-message
-        # notifications, in one Redis round trip. The next batch is stored after it, which keeps each channel's
-        # events in id order across batches.
+        # notifications, in one Redis round trip (on a cluster one per master, none waiting more than
+        # live_shards.GROUP_TIMEOUT on a failing one; its part is held, and its channels' next events behind it).
+        # The next batch is stored after it, which keeps each channel's events in id order across batches.
         await stored.effects.run()
 
     async def _store_retrying(self, batch: list[_Send]) -> _Stored:

@@ -6,6 +6,7 @@ client's timeout, subscriptions and reads go on."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 from redis.asyncio import Redis
@@ -74,11 +75,12 @@ async def test_held_events_are_bounded_and_go_out_in_order_when_redis_is_back() 
         listener = Redis.from_url(server.url)
         held = HeldPublishes(limit=3, max_age=30.0)
 
-        async def send(batch: list[tuple[str, str]]) -> None:
+        async def send(batch: list[tuple[str, str]]) -> set[int]:
             async with publisher.pipeline(transaction=False) as pipe:
                 for target, text in batch:
                     pipe.publish(target, text)
                 await pipe.execute()
+            return set()  # all published (else it raised)
 
         pubsub = listener.pubsub()
         try:
@@ -99,4 +101,40 @@ async def test_held_events_are_bounded_and_go_out_in_order_when_redis_is_back() 
             await pubsub.aclose()
             await held.close()
             await publisher.aclose()
+            await listener.aclose()
+
+
+async def test_a_channel_with_held_events_gets_its_newer_ones_after_them_and_other_channels_do_not_wait(
+        make_client) -> None:
+    """While a channel has an event held, its next events are held behind it instead of being published past it
+    (one Redis too: before, a newer event was published at once, and reached Redis before the retry of the older
+    one); another channel's events are published at once."""
+    from edutrack import events
+
+    with private_redis() as server:
+        node = await make_client(redis_url=server.url)
+        ctx = node.app[CTX]
+        listener = Redis.from_url(server.url)
+        pubsub = listener.pubsub()
+        held, other = events.redis_channel(ctx.settings.namespace, "user:1"), events.redis_channel(
+            ctx.settings.namespace, "user:2")
+        try:
+            await pubsub.subscribe(held, other)
+            await listener.execute_command("CLIENT", "PAUSE", "1600", "WRITE")
+            await events.publish(ctx, "user:1", {"n": 1})  # gives up after its 1 s socket timeout: held
+            assert len(ctx.held_publishes) == 1
+            # The retry goes out 0.2 s from now; this, at once: user:1's waits behind the held one, user:2's does not.
+            await events.publish_many(ctx, [("user:1", {"n": 2}), ("user:2", {"n": 3})])
+            got: list[tuple[str, int]] = []
+            deadline = time.monotonic() + 10
+            while len(got) < 3 and time.monotonic() < deadline:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+                if message is not None:
+                    got.append((message["channel"].decode(), json.loads(message["data"])["n"]))
+            assert [n for channel, n in got if channel == held] == [1, 2]
+            assert [n for channel, n in got if channel == other] == [3]
+            assert ctx.held_publishes.republished == 2
+            assert len(ctx.held_publishes) == 0
+        finally:
+            await pubsub.aclose()
             await listener.aclose()

@@ -5,6 +5,7 @@ entries, and a part of the suites' key paths (cache, rate limits, presence, toke
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import subprocess
@@ -29,6 +30,7 @@ from tests.realtime.helpers import (
     eventually,
     gateway_of,
     make_class_world,
+    recv,
     recv_until,
     stored_messages,
     subscribe,
@@ -189,8 +191,10 @@ async def test_killing_a_master_mid_chat_loses_no_acked_message(make_client, set
         started = time.monotonic()
         for i in range(5):  # while the failover is under way: stored and acked; their live publish may fail
             acked.append((await chat_send(teacher, world.channel, f"during{i}"))["id"])
+        # The sends above take milliseconds (their publishes wait on the dead master at most
+        # live_shards.GROUP_TIMEOUT): the cluster may not even have noticed the kill yet.
+        await asyncio.to_thread(_promoted_at, own, f"{settings.namespace}:ev:{world.channel}", victim)
         await asyncio.to_thread(own.wait_ok)
-        assert own.master_of(f"{settings.namespace}:ev:{world.channel}") != victim
         await eventually(lambda: hub_b.reconnects > reconnects, timeout=20)
         for i in range(5):
             acked.append((await chat_send(teacher, world.channel, f"after{i}"))["id"])
@@ -208,6 +212,103 @@ async def test_killing_a_master_mid_chat_loses_no_acked_message(make_client, set
         await reader.close()
         await node_a.close()
         await node_b.close()
+
+
+class _Chat:
+    """One class chat of the test below: its sender's socket (node A), its reader's (node B), what was sent when and
+    acknowledged with which id, and what the reader received when."""
+
+    def __init__(self, world: Any, sender: Any, reader: Any) -> None:
+        self.channel = world.channel
+        self.sender, self.reader = sender, reader
+        self.sent_at: dict[str, float] = {}  # text -> when its frame was written
+        self.acked: dict[str, int] = {}  # req -> message id
+        self.got: list[tuple[dict[str, Any], float]] = []
+
+    async def send(self, text: str) -> None:
+        self.sent_at[text] = time.monotonic()
+        await self.sender.send_json({"type": "chat.send", "channel": self.channel, "text": text, "req": text})
+
+    async def read(self) -> None:  # tasks, both sockets: acks on one, messages on the other
+        async def acks() -> None:
+            while True:
+                frame = await recv(self.sender, 60)
+                if frame["type"] == "ack":
+                    self.acked[frame["req"]] = frame["id"]
+
+        async def messages() -> None:
+            while True:
+                frame = await recv(self.reader, 60)
+                if frame["type"] == "chat.message" and frame["channel"] == self.channel:
+                    self.got.append((frame, time.monotonic()))
+        await asyncio.gather(acks(), messages())
+
+    def latencies(self, prefix: str) -> list[float]:
+        return [at - self.sent_at[m["text"]] for m, at in self.got if m["text"].startswith(prefix)]
+
+
+async def test_a_killed_master_does_not_delay_the_chats_on_the_other_masters(make_client, settings, ctx, factory):
+    """Node A's group commit stores the three chats' sends together, so each committed batch has events for the
+    killed master's channel and for the others': those go out at once, per master, and only the killed master's
+    wait (held, then published again when its replica has taken over)."""
+    with private_redis_cluster() as own:
+        node_a = await make_client(redis_cluster_nodes=own.nodes)
+        node_b = await make_client(redis_cluster_nodes=own.nodes)
+        worlds: dict[int, Any] = {}  # one class chat on each master
+        for _ in range(40):
+            world = await make_class_world(ctx, factory)
+            worlds.setdefault(own.master_of(f"{settings.namespace}:ev:{world.channel}"), world)
+            if len(worlds) == 3:
+                break
+        chats = [_Chat(w, await connect(node_a, w.teacher), await connect(node_b, w.students[0]))
+                 for w in worlds.values()]
+        for chat in chats:
+            await subscribe(chat.reader, chat.channel, since=0)
+        readers = [asyncio.create_task(chat.read()) for chat in chats]
+        victim, killed = next(iter(worlds)), chats[0]
+        for i in range(3):
+            await asyncio.gather(*(chat.send(f"before{i}") for chat in chats))
+        await eventually(lambda: all(len(chat.got) == 3 for chat in chats), timeout=10)
+
+        await asyncio.to_thread(own.kill, victim)
+        promoted = asyncio.create_task(asyncio.to_thread(_promoted_at, own, f"{settings.namespace}:ev:{killed.channel}",
+                                                         victim))
+        for i in range(14):  # 3.5 s: the replica takes over after about 2 s (cluster-node-timeout 1000)
+            await asyncio.gather(*(chat.send(f"during{i}") for chat in chats))
+            await asyncio.sleep(0.25)
+        taken_over = await promoted
+        for i in range(3):
+            await asyncio.gather(*(chat.send(f"after{i}") for chat in chats))
+        await eventually(lambda: all(len(chat.acked) == 20 and len(chat.got) >= 20 for chat in chats), timeout=30)
+        await asyncio.sleep(0.5)  # anything delivered twice would come now
+        for task in readers:
+            task.cancel()
+
+        for chat in chats:
+            assert [m["id"] for m, _ in chat.got] == sorted(chat.acked.values()), chat.channel
+            assert [m["text"] for m, _ in chat.got] == ([f"before{i}" for i in range(3)] + [f"during{i}" for i in
+                                                        range(14)] + [f"after{i}" for i in range(3)])
+        # The other masters' chats went on while the killed one's slot had no master (some of their sends were
+        # made then), each message delivered within a second; before, each waited for the failover with it.
+        for chat in chats[1:]:
+            assert sum(1 for text, sent in chat.sent_at.items() if text.startswith("during") and sent < taken_over) >= 4
+            assert max(chat.latencies("during")) < 1.0, chat.latencies("during")
+        for chat in chats:
+            await chat.sender.close()
+            await chat.reader.close()
+        await node_a.close()
+        await node_b.close()
+
+
+def _promoted_at(cluster: PrivateRedisCluster, name: str, victim: int) -> float:
+    """When another master serves the slot of the killed master's channel."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(RuntimeError):  # no master serves the slot yet
+            if cluster.master_of(name) != victim:
+                return time.monotonic()
+        time.sleep(0.05)
+    raise AssertionError("the killed master's replica did not take over")
 
 
 async def test_an_unreachable_cluster_degrades_like_one_redis_down(make_client, ctx, factory):
