@@ -143,6 +143,7 @@ async def publish_many(ctx: AppContext, items: Iterable[tuple[str, dict[str, Any
         else:
             await _send(ctx, batch)
             unsent = []
+            waiting.nudge()  # the one Redis answers again: what it holds need not wait out its pause
     except (RedisError, OSError) as exc:
         log.warning("live publish failed", extra={"count": len(batch), "held": held, "error": str(exc)})
         unsent = batch

@@ -50,6 +50,7 @@ class HeldPublishes:
         self._channels: Counter[str] = Counter()  # how many events each channel has held
         self._next = 0
         self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None  # set by `nudge`: Redis took a publish, retry now
         self.republished = 0  # since the process started: logs, tests
         self.dropped = 0
 
@@ -69,6 +70,12 @@ class HeldPublishes:
             (behind if pair[0] in self._channels else now).append(pair)
         return now, behind
 
+    def nudge(self) -> None:
+        """Redis took a publish: retry at once instead of at the end of the current pause (up to `last_retry`),
+        so the channels waiting behind held events are not held seconds longer than Redis was away."""
+        if self._wake is not None and self._held:
+            self._wake.set()
+
     def hold(self, batch: Batch, send: Send) -> None:
         now = time.monotonic()
         for target, text in batch:
@@ -82,8 +89,11 @@ class HeldPublishes:
 
     async def _retry(self, send: Send) -> None:
         pause = FIRST_RETRY
+        wake = self._wake = asyncio.Event()
         while self._held:
-            await asyncio.sleep(pause)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), pause)
+            wake.clear()
             self._forget_old()
             head = list(itertools.islice(self._held, MAX_AT_ONCE))
             if not head:

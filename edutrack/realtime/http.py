@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 
 from aiohttp import web
 
@@ -16,6 +17,8 @@ from edutrack.realtime.gateway import GATEWAY, Gateway
 from edutrack.realtime.handlers import COMMANDS
 from edutrack.realtime.protocol import SUBPROTOCOL, CloseCode, ErrorCode, token_from_subprotocols
 from edutrack.security.tokens import Principal
+
+log = logging.getLogger(__name__)
 
 
 async def ws_handler(request: web.Request) -> web.StreamResponse:
@@ -70,6 +73,10 @@ async def _lifetime(conn: Connection, request: web.Request, transport: asyncio.T
     token = locale_var.set(locale)  # the socket's words stay in its handshake's language
     try:
         await conn.run()
+    except Exception:
+        # Outside error_handler now: logged here, with the request id request_context still holds.
+        log.exception("unhandled error", extra={"method": request.method, "path": request.path,
+                                                "user_id": conn.user_id})
     finally:
         # Shielded: when the peer's TCP close cancels the handler (handler_cancellation, on in aiohttp's test
         # server), presence and the "offline" event must still be settled. A task the app owns: at shutdown the

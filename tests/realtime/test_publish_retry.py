@@ -138,3 +138,37 @@ async def test_a_channel_with_held_events_gets_its_newer_ones_after_them_and_oth
         finally:
             await pubsub.aclose()
             await listener.aclose()
+
+
+async def test_a_publish_that_redis_takes_again_releases_the_held_ones_at_once(make_client) -> None:
+    """Retries back off (0.2, 0.4, 0.8, 1.6 s ... up to 5 s). When Redis takes a publish again, the held events go
+    out with it rather than at the end of the retry's pause: else a busy channel, its events waiting behind the
+    held ones, would stay silent for seconds after Redis is back."""
+    from edutrack import events
+
+    with private_redis() as server:
+        node = await make_client(redis_url=server.url)
+        ctx = node.app[CTX]
+        listener = Redis.from_url(server.url)
+        pubsub = listener.pubsub()
+        held, other = events.redis_channel(ctx.settings.namespace, "user:1"), events.redis_channel(
+            ctx.settings.namespace, "user:2")
+        try:
+            await pubsub.subscribe(held, other)
+            await listener.execute_command("CLIENT", "PAUSE", "6000", "WRITE")
+            paused_at = time.monotonic()
+            await events.publish(ctx, "user:1", {"n": 1})  # held after 1 s; retries at ~1.2, ~2.6, ~4.4, ~7.0 s
+            await asyncio.sleep(max(0.0, paused_at + 6.2 - time.monotonic()))  # Redis writes again, no retry due
+            await events.publish(ctx, "user:2", {"n": 2})
+            taken = time.monotonic()
+            arrived: dict[str, float] = {}
+            while len(arrived) < 2 and time.monotonic() < taken + 5:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)
+                if message is not None:
+                    arrived[message["channel"].decode()] = time.monotonic()
+            assert set(arrived) == {held, other}
+            assert arrived[held] - taken < 0.5, arrived[held] - taken
+            assert len(ctx.held_publishes) == 0
+        finally:
+            await pubsub.aclose()
+            await listener.aclose()
