@@ -177,8 +177,12 @@
     });
   }
 
+  // The table is drawn last, with the forms bound and the choices filled: its buttons open the class card, and a
+  // card opened before the years and teachers were in showed no year and no class teacher and saved it so; a
+  // form sent before its binding did nothing at all.
   A.start().then(function () {
-    return Promise.all([load(), A.people("teacher"), ET.api("/api/v1/schools/" + A.schoolId + "/years")]);
+    var classes = A.classes().catch(function (err) { A.failure(ET.$("classes"), err); return null; });
+    return Promise.all([classes, A.people("teacher"), ET.api("/api/v1/schools/" + A.schoolId + "/years")]);
   }).then(function (r) {
     state.teachers = r[1];
     state.years = r[2];
@@ -186,6 +190,7 @@
     fillChoices(ET.$("new-class-form"));
     setupClassCard();
     setupNewClass();
+    if (r[0]) { state.classes = r[0]; render(); }
     var asked = Number(new URLSearchParams(window.location.search).get("class_id"));
     var found = state.classes.filter(function (c) { return c.id === asked; })[0];
     if (found) open(found);

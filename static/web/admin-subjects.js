@@ -122,12 +122,14 @@
     });
   }
 
+  // The subject form needs none of the data: it is bound before the list of subjects shows, so a subject added
+  // as soon as the list is there is not lost to a form nothing listens to yet.
   A.start().then(function () {
+    setupSubjectForm();
     return Promise.all([A.classes(), A.people("teacher"), loadSubjects()]);
   }).then(function (r) {
     state.classes = r[0];
     state.teachers = r[1];
-    setupSubjectForm();
     setupTeaching();
     return loadTeaching();
   }).catch(function (err) { ET.toast(err.message, "error"); });

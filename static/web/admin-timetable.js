@@ -33,14 +33,20 @@
     sync();
   }
 
+  // The chosen class's subjects and teachers, loading or loaded: the week waits for them (see loadWeek).
+  var assignments = Promise.resolve();
+
   function loadAssignments() {
-    return ET.api("/api/v1/assignments?limit=200&class_id=" + state.classId).then(function (page) {
+    var classId = state.classId;
+    assignments = ET.api("/api/v1/assignments?limit=200&class_id=" + classId).then(function (page) {
+      if (classId !== state.classId) return; // another class was chosen meanwhile: its answer is the one to use
       state.assignments = page.items;
       var form = ET.$("lesson-form");
       A.options(form.elements.subject_id, subjectsOfClass(), function (s) { return s.name; });
       A.options(form.elements.teacher_id, teachersOf(form.elements.subject_id.value), function (p) { return p.name; });
       renderSlots(slotValues());
     });
+    return assignments;
   }
 
   // ---------------------------------------------------------------- the week
@@ -53,9 +59,15 @@
     var to = ET.isoDay(ET.addDays(state.monday, 6));
     ET.$("week-label").textContent = t("%(from)s — %(to)s", { from: ET.fmt.date(from), to: ET.fmt.date(to) });
     if (!state.classId) { ET.clear(box).append(el("p", { class: "muted", text: t("Create a class first.") })); return Promise.resolve(); }
-    return ET.api("/api/v1/lessons?class_id=" + state.classId + "&from=" + from + "&to=" + to).then(function (week) {
-      state.tz = week.timezone;
-      renderWeek(box, week.items);
+    // A lesson's "Change" fills the form's subject and teacher, which only the class's assignments offer: the
+    // week is drawn once they are in (a lesson changed earlier got the first subject of the list instead).
+    var classId = state.classId;
+    var monday = state.monday;
+    var lessons = ET.api("/api/v1/lessons?class_id=" + classId + "&from=" + from + "&to=" + to);
+    return Promise.all([lessons, assignments.catch(function () {})]).then(function (r) {
+      if (classId !== state.classId || monday !== state.monday) return; // a later week or class is on its way
+      state.tz = r[0].timezone;
+      renderWeek(box, r[0].items);
     }, function (err) { A.failure(box, err); });
   }
 

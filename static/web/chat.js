@@ -406,7 +406,8 @@
   function renderOnline() {
     var c = active && chan(active);
     var node = ET.$("online");
-    if (!c) { node.textContent = ""; return; }
+    // Who is online is known from the subscription's answer on: before it, "nobody else" would be a guess.
+    if (!c || !c.subscribed) { node.textContent = ""; return; }
     var ids = Object.keys(c.online).map(Number).filter(function (id) { return id !== me.id; });
     node.textContent = ids.length ? t("Online: %(names)s", { names: ids.map(nameOf).join(", ") })
       : t("Nobody else is online");
@@ -498,6 +499,7 @@
         ET.toast(t("You are no longer a member of the chat “%(chat)s”.", { chat: chatTitle(c) }));
       },
       subscribed: function (reply, resumed) {
+        c.subscribed = true;
         c.online = {};
         (reply.online || []).forEach(function (id) { c.online[id] = true; });
         if (c.name === active) renderOnline();
@@ -703,7 +705,7 @@
     var c = {
       name: s.channel, kind: s.kind, title: s.title, classId: s.kind === "class" ? Number(s.channel.split(":")[1]) : null,
       withUserId: s.with_user_id || null, lastId: s.last_message_id, lastRead: s.last_read_id, unread: s.unread,
-      messages: {}, reactions: {}, missed: {}, online: {}, typing: {}, loaded: false, hasMore: false,
+      messages: {}, reactions: {}, missed: {}, online: {}, typing: {}, loaded: false, hasMore: false, subscribed: false,
     };
     if (s.with_user_id && s.title) names[s.with_user_id] = s.title;
     channels[c.name] = c;

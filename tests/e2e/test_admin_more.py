@@ -195,6 +195,8 @@ async def test_the_other_forms_by_keyboard(browsers: Browsers, school: BuiltScho
                                   ("year-starts", Day(date(next_year, 9, 1))),
                                   ("year-ends", Day(date(next_year + 1, 5, 31)))], submit="Добавить год")
     await expect(page.locator("#year-form .form-status")).to_have_text(f"Сохранено: {next_year}/{next_year + 1}.")
+    # The years are read again after the save's answer; the list and the term form's year choices are drawn together.
+    await expect(page.locator("#years")).to_contain_text(f"{next_year}/{next_year + 1}")
     await fill_by_keyboard(page, [("term-year", Choose(f"{next_year}/")), ("term-name", "1 четверть"),
                                   ("term-starts", Day(date(next_year, 9, 1))),
                                   ("term-ends", Day(date(next_year, 10, 27)))], submit="Добавить период")

@@ -43,6 +43,9 @@ async def test_a_student_unenrolled_while_the_chat_is_open_sees_it_go(
     await page.goto(f"/chat?channel=class:{cls.id}")
     await page.locator("#message-list .empty").wait_for()
     await expect(page.locator("#channels")).to_contain_text("Класс")  # the class chat is its only chat
+    # The removal reaches the open page only once its socket is subscribed to the chat (it is not replayed); the
+    # page says who is online from that moment on.
+    await expect(page.locator("#online")).not_to_be_empty()
 
     admin = await factory.login(school.admin)
     resp = await client.delete(f"/api/v1/classes/{cls.id}/students/{student.id}", headers=admin.headers)

@@ -42,6 +42,8 @@ async def test_a_report_is_decided_from_the_inbox_and_the_author_is_muted_from_t
     a_tab = await browsers.login(author.email, expect_path="/diary")
     await a_tab.page.goto(f"/chat?channel={room}")
     await a_tab.page.locator(f'.message[data-id="{message_id}"]').wait_for()
+    # The deletion is not replayed: it reaches a page subscribed to the chat, which says who is online from then on.
+    await expect(a_tab.page.locator("#online")).not_to_be_empty()
     t_tab = await browsers.login(lead.email, expect_path="/teacher")
     lead_page = t_tab.page
     await lead_page.goto(f"/chat?channel={room}")

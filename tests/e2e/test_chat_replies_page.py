@@ -28,6 +28,9 @@ async def test_a_parent_replies_with_a_quote_that_follows_edits_and_deletion(
     for tab in (p_tab, t_tab):
         await tab.page.goto(f"/chat?channel={room}")
         await tab.page.locator(f'.message[data-id="{original_id}"]').wait_for()
+        # Edits and deletions are not replayed: they reach a page subscribed to the chat, which says who is online
+        # from then on (the history above comes by REST, before that).
+        await expect(tab.page.locator("#online")).not_to_be_empty()
 
     page = p_tab.page
     await page.locator(f'.message[data-id="{original_id}"]').get_by_role("button", name="Ответить").click()

@@ -56,6 +56,8 @@ async def test_a_teachers_message_reaches_the_parents_open_room_with_the_role_la
     for tab in (p_tab, t_tab):
         await tab.page.goto(f"/chat?channel=parents:{cls.id}")
         await tab.page.locator("#message-list .empty").wait_for()
+        # A reaction is not replayed: it reaches a page subscribed to the chat, which says who is online from then on.
+        await expect(tab.page.locator("#online")).not_to_be_empty()
 
     await t_tab.page.get_by_label("Сообщение", exact=True).fill("Собрание в пятницу в 18:00")
     await t_tab.page.get_by_role("button", name="Отправить").click()
@@ -127,6 +129,9 @@ async def test_a_pin_and_slow_mode_set_by_the_admin_show_on_the_parents_open_roo
     await page.goto(f"/chat?channel=parents:{cls.id}")
     await page.locator(f'.message[data-id="{message_id}"]').wait_for()
     await expect(page.locator("#pins")).to_be_hidden()
+    # The pin and the slow mode are not replayed: they reach a page subscribed to the chat, which says who is online
+    # from then on (the history above comes by REST, before that).
+    await expect(page.locator("#online")).not_to_be_empty()
 
     resp = await client.put(f"/api/v1/chats/parents:{cls.id}/messages/{message_id}/pin", headers=admin.headers)
     assert resp.status == 204, await resp.text()

@@ -143,6 +143,9 @@ async def test_a_private_chat_started_from_a_name_and_edits_and_deletes_seen_by_
     await theirs.locator(".channel-link").filter(has_text="Родитель").click()
     other = theirs.locator(".message").filter(has_text="Добрый день!")
     await other.wait_for()
+    # The edit and the deletion are not replayed: they reach a page subscribed to the chat, which says who is online
+    # from then on (the message above comes by REST, before that).
+    await expect(theirs.locator("#online")).not_to_be_empty()
 
     await sent.get_by_role("button", name="Изменить").click()
     await mine.get_by_label("Текст сообщения").fill("Добрый день! Можно два вопроса?")
