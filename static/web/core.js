@@ -7,10 +7,14 @@
 
   var ET = (window.EduTrack = {});
   // Every form of the web client is sent by its page's script; one submitted before that script has bound it
-  // (a fast click while the page still loads its data) would otherwise navigate with its fields in the URL.
-  // Forms with an action of their own (unsubscribe, acknowledgement links) still submit natively.
+  // (a fast click while the page still loads its data) would otherwise navigate with its fields in the URL. Its
+  // own handler (which runs first, the event bubbling here) has prevented the navigation; if none did, the page
+  // says why nothing happened. Forms with an action of their own (unsubscribe, acknowledgement links) still
+  // submit natively.
   document.addEventListener("submit", function (event) {
-    if (!event.target.hasAttribute("action")) event.preventDefault();
+    if (event.target.hasAttribute("action") || event.defaultPrevented) return;
+    event.preventDefault();
+    ET.toast(ET.t("The page is still loading; try again in a moment."));
   });
   // Sent with login, refresh, logout and password change: the refresh token travels in the HttpOnly cookie,
   // not in the JSON (README, "One login per browser").

@@ -5,10 +5,11 @@ Every text on the way is Russian."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 
 from aiohttp.test_utils import TestClient
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from edutrack.context import AppContext
 from tests.e2e.admin_support import accept_invitation, assert_no_english, emails_to, lessons_of_class
@@ -212,4 +213,32 @@ async def test_errors_appear_in_russian_next_to_their_fields(
     await expect(page.locator("#new-name-error")).to_have_text("Ожидается название класса вроде «10А» или «5Б».")
     await assert_russian(page)
     await assert_no_english(page)
+    tab.assert_clean()
+
+
+async def test_a_form_sent_before_its_page_is_ready_says_so_and_stays(
+        browsers: Browsers, school: BuiltSchool) -> None:
+    """The new-class form is bound once the school's years are in. Sent before that, the browser would submit it
+    itself and put its fields in the address; the page keeps it and says to try again."""
+    tab = await browsers.login(school.admin.email, expect_path="/admin")
+    page = tab.page
+    years_asked = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold_years(route: Route) -> None:
+        years_asked.set()
+        await release.wait()
+        await route.continue_()
+
+    await page.route("**/api/v1/schools/*/years", hold_years)
+    await page.goto("/admin/classes")
+    await asyncio.wait_for(years_asked.wait(), 10)
+    await page.locator("#new-name").fill("7Г")
+    await page.locator("#new-name").press("Enter")
+    await expect(page.locator(".toast").last).to_contain_text("Страница ещё загружается, повторите через секунду.")
+    assert page.url == browsers.base_url + "/admin/classes"
+    release.set()
+    await expect(page.locator("#new-class-form select[name=academic_year_id] option")).not_to_have_count(0)
+    await page.locator("#new-name").press("Enter")
+    await expect(page.locator("#new-class-form .form-status")).to_have_text("Класс 7Г создан.")
     tab.assert_clean()
