@@ -67,6 +67,8 @@ from aiohttp import web  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from scripts.bench.common import cpu_seconds  # noqa: E402  (ws.cpu_seconds for the scripts that import ws)
+
 PG = "postgresql://postgres@127.0.0.1:5432"
 SECRET = "bench-secret-" + "y" * 40
 WARMUP = 1.0  # seconds at the start of each fan-out step that are sent but not measured
@@ -549,12 +551,6 @@ class Fleet:
         await self.call("stop")
         for proc in self.procs:
             proc.join(10)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def fanout_steps(fleet: Fleet, rates: list[int], duration: float, rooms: int, room: int,

@@ -25,10 +25,10 @@ from pathlib import Path
 
 # scripts/bench/ holds email.py, which would shadow the standard library's `email` (aiohttp imports it).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # for scripts.bench.common
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
-import importlib.util  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import resource  # noqa: E402
@@ -37,14 +37,12 @@ import uuid  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
+from scripts.bench.common import load_script  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 NODE_DIR = HERE / "node"
 # ws.py loaded under a fixed name, also in the spawned Python loader processes (they import this module first).
-_spec = importlib.util.spec_from_file_location("bench_ws", HERE / "ws.py")
-assert _spec is not None and _spec.loader is not None
-ws = importlib.util.module_from_spec(_spec)
-sys.modules["bench_ws"] = ws
-_spec.loader.exec_module(ws)
+ws = load_script(HERE / "ws.py", "bench_ws")
 
 RATES = "500,1000,1500,2000,3000,4000,5000,6000,7000,8000"
 

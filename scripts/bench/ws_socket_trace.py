@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # for scripts.bench.common
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
-import importlib.util  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
@@ -30,12 +30,10 @@ import tracemalloc  # noqa: E402
 import uuid  # noqa: E402
 from typing import Any  # noqa: E402
 
+from scripts.bench.common import load_script  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("bench_ws_sockets", HERE / "ws_sockets.py")
-assert _spec is not None and _spec.loader is not None
-sockets = importlib.util.module_from_spec(_spec)
-sys.modules["bench_ws_sockets"] = sockets
-_spec.loader.exec_module(sockets)
+sockets = load_script(HERE / "ws_sockets.py", "bench_ws_sockets")
 peak, ws = sockets.peak, sockets.ws
 
 # Runs the node (or the bare server) with tracemalloc on; SIGUSR1 writes a snapshot to $TRACE_DIR/<n>.snap.

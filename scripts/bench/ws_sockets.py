@@ -23,10 +23,10 @@ from pathlib import Path
 
 # scripts/bench/ holds email.py, which would shadow the standard library's `email` (aiohttp imports it).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # for scripts.bench.common
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
-import importlib.util  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
@@ -36,12 +36,10 @@ import subprocess  # noqa: E402
 import uuid  # noqa: E402
 from typing import Any  # noqa: E402
 
+from scripts.bench.common import load_script  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("bench_ws_peak", HERE / "ws_peak.py")
-assert _spec is not None and _spec.loader is not None
-peak = importlib.util.module_from_spec(_spec)
-sys.modules["bench_ws_peak"] = peak
-_spec.loader.exec_module(peak)
+peak = load_script(HERE / "ws_peak.py", "bench_ws_peak")
 ws = peak.ws
 
 PORTS = {"a": 18741, "b": 18742, "bare": 18743}

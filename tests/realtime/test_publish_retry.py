@@ -6,8 +6,11 @@ client's timeout, subscriptions and reads go on."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -104,11 +107,10 @@ async def test_held_events_are_bounded_and_go_out_in_order_when_redis_is_back() 
             await listener.aclose()
 
 
-async def test_a_channel_with_held_events_gets_its_newer_ones_after_them_and_other_channels_do_not_wait(
-        make_client) -> None:
-    """While a channel has an event held, its next events are held behind it instead of being published past it
-    (one Redis too: before, a newer event was published at once, and reached Redis before the retry of the older
-    one); another channel's events are published at once."""
+@contextlib.asynccontextmanager
+async def _node_and_listener(make_client: Any) -> AsyncIterator[tuple[Any, Any, Redis, str, str]]:
+    """A node on a private Redis, and a listener there subscribed to the feeds user:1 and user:2: (the node's
+    context, the listener's pubsub, the listener, user:1's Redis channel, user:2's)."""
     from edutrack import events
 
     with private_redis() as server:
@@ -116,28 +118,39 @@ async def test_a_channel_with_held_events_gets_its_newer_ones_after_them_and_oth
         ctx = node.app[CTX]
         listener = Redis.from_url(server.url)
         pubsub = listener.pubsub()
-        held, other = events.redis_channel(ctx.settings.namespace, "user:1"), events.redis_channel(
-            ctx.settings.namespace, "user:2")
+        held = events.redis_channel(ctx.settings.namespace, "user:1")
+        other = events.redis_channel(ctx.settings.namespace, "user:2")
         try:
             await pubsub.subscribe(held, other)
-            await listener.execute_command("CLIENT", "PAUSE", "1600", "WRITE")
-            await events.publish(ctx, "user:1", {"n": 1})  # gives up after its 1 s socket timeout: held
-            assert len(ctx.held_publishes) == 1
-            # The retry goes out 0.2 s from now; this, at once: user:1's waits behind the held one, user:2's does not.
-            await events.publish_many(ctx, [("user:1", {"n": 2}), ("user:2", {"n": 3})])
-            got: list[tuple[str, int]] = []
-            deadline = time.monotonic() + 10
-            while len(got) < 3 and time.monotonic() < deadline:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
-                if message is not None:
-                    got.append((message["channel"].decode(), json.loads(message["data"])["n"]))
-            assert [n for channel, n in got if channel == held] == [1, 2]
-            assert [n for channel, n in got if channel == other] == [3]
-            assert ctx.held_publishes.republished == 2
-            assert len(ctx.held_publishes) == 0
+            yield ctx, pubsub, listener, held, other
         finally:
             await pubsub.aclose()
             await listener.aclose()
+
+
+async def test_a_channel_with_held_events_gets_its_newer_ones_after_them_and_other_channels_do_not_wait(
+        make_client) -> None:
+    """While a channel has an event held, its next events are held behind it instead of being published past it
+    (one Redis too: before, a newer event was published at once, and reached Redis before the retry of the older
+    one); another channel's events are published at once."""
+    from edutrack import events
+
+    async with _node_and_listener(make_client) as (ctx, pubsub, listener, held, other):
+        await listener.execute_command("CLIENT", "PAUSE", "1600", "WRITE")
+        await events.publish(ctx, "user:1", {"n": 1})  # gives up after its 1 s socket timeout: held
+        assert len(ctx.held_publishes) == 1
+        # The retry goes out 0.2 s from now; this, at once: user:1's waits behind the held one, user:2's does not.
+        await events.publish_many(ctx, [("user:1", {"n": 2}), ("user:2", {"n": 3})])
+        got: list[tuple[str, int]] = []
+        deadline = time.monotonic() + 10
+        while len(got) < 3 and time.monotonic() < deadline:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+            if message is not None:
+                got.append((message["channel"].decode(), json.loads(message["data"])["n"]))
+        assert [n for channel, n in got if channel == held] == [1, 2]
+        assert [n for channel, n in got if channel == other] == [3]
+        assert ctx.held_publishes.republished == 2
+        assert len(ctx.held_publishes) == 0
 
 
 async def test_a_publish_that_redis_takes_again_releases_the_held_ones_at_once(make_client) -> None:
@@ -146,29 +159,18 @@ async def test_a_publish_that_redis_takes_again_releases_the_held_ones_at_once(m
     held ones, would stay silent for seconds after Redis is back."""
     from edutrack import events
 
-    with private_redis() as server:
-        node = await make_client(redis_url=server.url)
-        ctx = node.app[CTX]
-        listener = Redis.from_url(server.url)
-        pubsub = listener.pubsub()
-        held, other = events.redis_channel(ctx.settings.namespace, "user:1"), events.redis_channel(
-            ctx.settings.namespace, "user:2")
-        try:
-            await pubsub.subscribe(held, other)
-            await listener.execute_command("CLIENT", "PAUSE", "6000", "WRITE")
-            paused_at = time.monotonic()
-            await events.publish(ctx, "user:1", {"n": 1})  # held after 1 s; retries at ~1.2, ~2.6, ~4.4, ~7.0 s
-            await asyncio.sleep(max(0.0, paused_at + 6.2 - time.monotonic()))  # Redis writes again, no retry due
-            await events.publish(ctx, "user:2", {"n": 2})
-            taken = time.monotonic()
-            arrived: dict[str, float] = {}
-            while len(arrived) < 2 and time.monotonic() < taken + 5:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)
-                if message is not None:
-                    arrived[message["channel"].decode()] = time.monotonic()
-            assert set(arrived) == {held, other}
-            assert arrived[held] - taken < 0.5, arrived[held] - taken
-            assert len(ctx.held_publishes) == 0
-        finally:
-            await pubsub.aclose()
-            await listener.aclose()
+    async with _node_and_listener(make_client) as (ctx, pubsub, listener, held, other):
+        await listener.execute_command("CLIENT", "PAUSE", "6000", "WRITE")
+        paused_at = time.monotonic()
+        await events.publish(ctx, "user:1", {"n": 1})  # held after 1 s; retries at ~1.2, ~2.6, ~4.4, ~7.0 s
+        await asyncio.sleep(max(0.0, paused_at + 6.2 - time.monotonic()))  # Redis writes again, no retry due
+        await events.publish(ctx, "user:2", {"n": 2})
+        taken = time.monotonic()
+        arrived: dict[str, float] = {}
+        while len(arrived) < 2 and time.monotonic() < taken + 5:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)
+            if message is not None:
+                arrived[message["channel"].decode()] = time.monotonic()
+        assert set(arrived) == {held, other}
+        assert arrived[held] - taken < 0.5, arrived[held] - taken
+        assert len(ctx.held_publishes) == 0
