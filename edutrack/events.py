@@ -87,6 +87,7 @@ from redis.exceptions import RedisError
 from edutrack.context import AppContext
 from edutrack.db.models import Notification
 from edutrack.db.notify import LIVE
+from edutrack.live_shards import publish_in_order
 from edutrack.redis_cluster import as_cluster, is_cluster
 
 log = logging.getLogger(__name__)
@@ -153,13 +154,7 @@ async def publish_many(ctx: AppContext, items: Iterable[tuple[str, dict[str, Any
 
 async def _send(ctx: AppContext, batch: list[tuple[str, str]]) -> None:
     """One Redis: the batch in one pipeline, in its order."""
-    if len(batch) == 1:
-        await ctx.redis.publish(*batch[0])
-        return
-    async with ctx.redis.pipeline(transaction=False) as pipe:
-        for target, text in batch:
-            pipe.publish(target, text)
-        await pipe.execute()
+    await publish_in_order(ctx.redis, batch, sharded=False)
 
 
 async def _resend(ctx: AppContext, batch: list[tuple[str, str]]) -> set[int]:

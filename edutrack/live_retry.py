@@ -57,9 +57,6 @@ class HeldPublishes:
     def __len__(self) -> int:
         return len(self._held)
 
-    def holds(self, target: str) -> bool:
-        return target in self._channels
-
     def split(self, batch: Batch) -> tuple[Batch, Batch]:
         """(what may be published now, what has to wait behind its channel's held events), each in its order."""
         if not self._channels:

@@ -21,6 +21,7 @@ import asyncio
 import logging
 import time
 
+from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
@@ -92,13 +93,18 @@ async def _publish(client: RedisCluster, pairs: Batch, timeout: float) -> BaseEx
     """Publish one master's part in its order; the error if it failed or took longer than `timeout`."""
     try:
         async with asyncio.timeout(timeout):
-            if len(pairs) == 1:
-                await client.spublish(*pairs[0])
-                return None
-            async with client.pipeline(transaction=False) as pipe:
-                for target, text in pairs:
-                    pipe.spublish(target, text)
-                await pipe.execute()
+            await publish_in_order(client, pairs, sharded=True)
     except (RedisError, RedisClusterException, OSError) as exc:  # TimeoutError is an OSError
         return exc
     return None
+
+
+async def publish_in_order(client: Redis | RedisCluster, pairs: Batch, *, sharded: bool) -> None:
+    """PUBLISH (one Redis) or SPUBLISH (a cluster, pairs of one master) the pairs in one round trip, in order."""
+    if len(pairs) == 1:
+        await (client.spublish if sharded else client.publish)(*pairs[0])
+        return
+    async with client.pipeline(transaction=False) as pipe:
+        for target, text in pairs:
+            (pipe.spublish if sharded else pipe.publish)(target, text)
+        await pipe.execute()

@@ -45,10 +45,10 @@ def _error_body(code: str, message: str, details: object = None) -> dict[str, ob
 
 # A handler that answers at once but goes on working for a long time (the websocket) leaves that work here, a
 # callable returning a coroutine, to run in request_context's frame after the other middlewares have returned:
-# each of them would otherwise keep a coroutine frame alive for the socket's whole life (~3 KB a socket).
+# each of them would otherwise keep a coroutine frame alive for the socket's whole life (with the handler's own,
+# ~0.7 KB a socket; docs/benchmarks.md).
 OuterRun = Callable[[], Awaitable[None]]
 OUTER_RUN: web.RequestKey[OuterRun | None] = web.RequestKey("outer_run")
-OUTER_PATHS = frozenset({"/ws"})
 
 
 def defer_to_outer(request: web.Request, run: OuterRun) -> bool:
@@ -67,8 +67,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     token = request_id_var.set(request_id)
     started = time.perf_counter()
     status = 500
-    if request.path in OUTER_PATHS:
-        request[OUTER_RUN] = None
+    request[OUTER_RUN] = None  # this request has the frame `defer_to_outer` leaves its work to
     try:
         response = await handler(request)
         status = response.status

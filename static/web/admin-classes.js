@@ -20,9 +20,11 @@
       })));
   }
 
+  function show(classes) { state.classes = classes; render(); return classes; }
+  function failed(err) { A.failure(ET.$("classes"), err); return null; }
+
   function load() {
-    return A.classes().then(function (classes) { state.classes = classes; render(); return classes; },
-      function (err) { A.failure(ET.$("classes"), err); });
+    return A.classes().then(show, failed);
   }
 
   function fillChoices(form) {
@@ -181,7 +183,7 @@
   // card opened before the years and teachers were in showed no year and no class teacher and saved it so; a
   // form sent before its binding did nothing at all.
   A.start().then(function () {
-    var classes = A.classes().catch(function (err) { A.failure(ET.$("classes"), err); return null; });
+    var classes = A.classes().catch(failed);
     return Promise.all([classes, A.people("teacher"), ET.api("/api/v1/schools/" + A.schoolId + "/years")]);
   }).then(function (r) {
     state.teachers = r[1];
@@ -190,7 +192,7 @@
     fillChoices(ET.$("new-class-form"));
     setupClassCard();
     setupNewClass();
-    if (r[0]) { state.classes = r[0]; render(); }
+    if (r[0]) show(r[0]);
     var asked = Number(new URLSearchParams(window.location.search).get("class_id"));
     var found = state.classes.filter(function (c) { return c.id === asked; })[0];
     if (found) open(found);
