@@ -2,8 +2,9 @@
 
 Services write `notifications` rows (and chat messages) inside their transaction and register the events on
 their unit of work (edutrack/uow.py), which publishes them only after the commit. Redis pub/sub is only the
-fast path: a publish that fails is logged and forgotten, because PostgreSQL has the row and clients resume
-from their last id. The email path of the same rows: edutrack/digest/scheduler.py -> outbox -> notifier.
+fast path: a publish that fails is held and published again once Redis takes writes (edutrack/live_retry.py),
+and PostgreSQL has the row, so clients that missed it resume from their last id. The email path of the same
+rows: edutrack/digest/scheduler.py -> outbox -> notifier.
 
 Channel names (logical, shared by REST, the websocket protocol and Redis):
   user:{id}      the user's notification feed
@@ -125,19 +126,28 @@ async def publish(ctx: AppContext, channel: str, event: dict[str, Any], *, held:
 async def publish_many(ctx: AppContext, items: Iterable[tuple[str, dict[str, Any]]], *, held: bool = True) -> None:
     """Publish (channel, event) pairs in this order, in one Redis round trip (on a cluster: one per master, at the
     same time, live_shards.py). Call only after the commit. If Redis does not take them, they are published again
-    once it does (`held`, live_retry.py), and meanwhile the newer events of their channels wait behind them; pass
-    held=False for an event that means nothing late (typing, presence)."""
+    once it does (`held`, live_retry.py), and meanwhile the newer events of their channels wait behind them (and
+    a publish waits for the one before it on its channels while that one still waits for Redis); pass held=False
+    for an event that means nothing late (typing, presence): it waits for nothing."""
     batch = [(redis_channel(ctx.settings.namespace, channel), json.dumps(event, ensure_ascii=False, default=str))
              for channel, event in items]
     if not batch:
         return
+    if not held:
+        await _publish_now(ctx, batch, held=False)
+        return
     waiting = ctx.held_publishes
-    if held:
+    async with waiting.in_order(batch):
         batch, behind = waiting.split(batch)
         if behind:
             waiting.hold(behind, lambda again: _resend(ctx, again))
-        if not batch:
-            return
+        if batch:
+            await _publish_now(ctx, batch, held=True)
+
+
+async def _publish_now(ctx: AppContext, batch: list[tuple[str, str]], *, held: bool) -> None:
+    """Publish a batch that waits for nothing; what Redis does not take is held when `held`."""
+    waiting = ctx.held_publishes
     try:
         if is_cluster(ctx.redis):
             unsent = [batch[i] for i in sorted(await ctx.publish_lanes.send(as_cluster(ctx.redis), batch))]

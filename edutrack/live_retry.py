@@ -9,9 +9,13 @@ Subscribers drop ids they have already sent and chats fill any hole from Postgre
 late, or twice, is harmless. Ephemeral events (typing, presence) are not held: late, they would lie.
 
 Order per channel: while a channel has events held, its newer events are held behind them (`split`) instead of
-being published past them, so a channel's events reach Redis in the order they were published. Channels without
-held events are published at once: on a Redis Cluster (edutrack/live_shards.py) the events of the masters that
-answer go out while a failed master's wait here, and a retry may publish some channels and keep the others.
+being published past them, so a channel's events reach Redis in the order they were published. And a publish
+waits for the one before it on any of its channels that is still waiting for Redis (`in_order`): else, if that
+one failed after the newer one went out, the older event would be held and published after the newer one (for a
+chat the hole is filled from PostgreSQL, but an edit or a reaction published late would undo a newer one).
+Channels without held events are published at once: on a Redis Cluster (edutrack/live_shards.py) the events of
+the masters that answer go out while a failed master's wait here, and a retry may publish some channels and keep
+the others.
 
 Bounded: at most `limit` events (the oldest dropped first) and none older than `max_age` seconds; beyond that a
 client has them at its next `subscribe` with `since`, as before.
@@ -25,7 +29,7 @@ import itertools
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from redis.exceptions import RedisError
 
@@ -51,6 +55,8 @@ class HeldPublishes:
         self._next = 0
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None  # set by `nudge`: Redis took a publish, retry now
+        # channel -> the latest publish of it still waiting for Redis: done once published, or held
+        self._in_flight: dict[str, asyncio.Future[None]] = {}
         self.republished = 0  # since the process started: logs, tests
         self.dropped = 0
 
@@ -66,6 +72,26 @@ class HeldPublishes:
         for pair in batch:
             (behind if pair[0] in self._channels else now).append(pair)
         return now, behind
+
+    @contextlib.asynccontextmanager
+    async def in_order(self, batch: Batch) -> AsyncIterator[None]:
+        """Wait for the publishes before this one on its channels that still wait for Redis, then let it go; the
+        next publish of those channels waits for this one to be published or held. Entered in call order (nothing
+        awaits before the registration), so the waits follow that order and cannot form a cycle."""
+        channels = {target for target, _text in batch}
+        before = {f for target in channels if (f := self._in_flight.get(target)) is not None}
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for target in channels:
+            self._in_flight[target] = mine
+        try:
+            if before:
+                await asyncio.wait(before)  # not gather: a cancelled caller must not cancel the others' futures
+            yield
+        finally:
+            mine.set_result(None)
+            for target in channels:
+                if self._in_flight.get(target) is mine:
+                    del self._in_flight[target]
 
     def nudge(self) -> None:
         """Redis took a publish: retry at once instead of at the end of the current pause (up to `last_retry`),

@@ -174,3 +174,58 @@ async def test_a_publish_that_redis_takes_again_releases_the_held_ones_at_once(m
         assert set(arrived) == {held, other}
         assert arrived[held] - taken < 0.5, arrived[held] - taken
         assert len(ctx.held_publishes) == 0
+
+
+async def test_a_newer_event_does_not_overtake_an_older_one_whose_publish_then_fails(make_client) -> None:
+    """An event whose publish still waits for Redis when a newer one of its channel is published: the newer one
+    waits for it. Before, the newer one went out on another connection, Redis took it when its pause ended, and
+    the older one, failed by then, was held and published after it: `[2, 1]`, an older edit undoing a newer one.
+    Times: the pause ends at 1.25 s; the first publish gives up at 1 s (its socket timeout), the second, sent at
+    0.5 s, would give up at 1.5 s, so Redis takes it when the pause ends unless it waits for the first."""
+    from edutrack import events
+
+    async with _node_and_listener(make_client) as (ctx, pubsub, listener, _held, _other):
+        await listener.execute_command("CLIENT", "PAUSE", "1250", "WRITE")
+        first = asyncio.create_task(events.publish(ctx, "user:1", {"n": 1}))
+        await asyncio.sleep(0.5)
+        second = asyncio.create_task(events.publish(ctx, "user:1", {"n": 2}))
+        await asyncio.gather(first, second)
+        got: list[int] = []
+        deadline = time.monotonic() + 10
+        while len(got) < 2 and time.monotonic() < deadline:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+            if message is not None:
+                got.append(json.loads(message["data"])["n"])
+        assert got == [1, 2]
+        assert len(ctx.held_publishes) == 0
+
+
+async def test_a_publish_waits_only_for_its_own_channels_and_a_cancelled_one_lets_the_next_go() -> None:
+    """`in_order`: a batch waits for the publishes still in flight on its channels, not on others; a publisher
+    cancelled while it waits still lets the one after it go (the futures are not cancelled with it)."""
+    from edutrack.live_retry import HeldPublishes
+
+    held = HeldPublishes()
+    order: list[str] = []
+    release_a = asyncio.Event()
+
+    async def publisher(name: str, channels: list[str], release: asyncio.Event | None = None) -> None:
+        async with held.in_order([(c, name) for c in channels]):
+            if release is not None:
+                await release.wait()
+            order.append(name)
+
+    a = asyncio.create_task(publisher("a", ["x"], release_a))
+    await asyncio.sleep(0)
+    b = asyncio.create_task(publisher("b", ["x", "y"]))  # waits for a
+    c = asyncio.create_task(publisher("c", ["z"]))  # waits for nothing
+    d = asyncio.create_task(publisher("d", ["y"]))  # waits for b
+    await asyncio.sleep(0.05)
+    assert order == ["c"]
+    b.cancel()
+    await asyncio.sleep(0.05)
+    assert order == ["c", "d"] and not a.done()
+    release_a.set()
+    await asyncio.gather(a, c, d)
+    assert order == ["c", "d", "a"]
+    assert held._in_flight == {}
