@@ -68,8 +68,11 @@ def avatar_for(avatar_url: str | None, first_name: str, last_name: str, email: s
     if avatar_url:
         return avatar_url
     name = f"{first_name} {last_name}".strip() or email
-    query = urllib.parse.urlencode({"name": name, "background": "random", "size": 128, "format": "png"})
-    return f"https://ui-avatars.com/api/?{query}"
+    # urlencode's bytes, without its general path (a tenth of `/profile/me`'s CPU in a profile)
+    return f"https://ui-avatars.com/api/?name={urllib.parse.quote_plus(name)}{_AVATAR_TAIL}"
+
+
+_AVATAR_TAIL = "&" + urllib.parse.urlencode({"background": "random", "size": 128, "format": "png"})
 
 
 def user_view(user: User) -> dict[str, Any]:
