@@ -191,11 +191,15 @@ async def sheet_facts_raw(db: asyncpg.Connection, class_id: int, term_id: int,
 
 # The four row statements above as one: each an array of anonymous records (asyncpg gives a record per row, its
 # fields decoded as in the statement alone), so a miss asks PostgreSQL twice (facts, rows) instead of five times.
-_SHEET_ROWS = f"""
-SELECT ARRAY(SELECT ROW(r.*) FROM ({_SHEET_STUDENTS}) r), ARRAY(SELECT ROW(r.*) FROM ({_SHEET_SUBJECTS}) r),
-       ARRAY(SELECT ROW(r.*) FROM ({_SHEET_SUMS}) r),
-       ARRAY(SELECT ROW(r.*) FROM ({_SHEET_FINALS.replace("$2", "$5")}) r)
-"""  # noqa: S608 (built from constants of this module only)
+# The ROW is built in each statement's own SELECT, so its ORDER BY orders the array.
+def _records(statement: str) -> str:
+    head, _, rest = statement.strip().partition("\nFROM ")
+    assert head.startswith("SELECT ") and rest, statement
+    return f"ARRAY(SELECT ROW({head.removeprefix('SELECT ')}) FROM {rest})"  # noqa: S608 (this module's constants)
+
+
+_SHEET_ROWS = (f"SELECT {_records(_SHEET_STUDENTS)}, {_records(_SHEET_SUBJECTS)}, {_records(_SHEET_SUMS)}, "
+               f"{_records(_SHEET_FINALS.replace('$2', '$5'))}")
 
 
 async def sheet_rows_raw(db: asyncpg.Connection, class_id: int, term_id: int, starts: date, ends: date,
