@@ -8,7 +8,7 @@ import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
 
@@ -176,7 +176,7 @@ async def test_everything_else_is_left_to_the_orm_path(client: TestClient, ctx: 
         assert was is not None
         await db.execute("UPDATE grades SET comment = 'meanwhile' WHERE id = $1", grade["id"])
         assert await wq.update_grade_raw(db, was, actor_id=teacher.user_id, value=5, mark=None, comment=None,
-                                         updated_at=was["date"], old="{}", new="{}", payload="{}",
+                                         updated_at=datetime.now(UTC), old="{}", new="{}", payload="{}",
                                          recipients=[student]) == []
     assert (await _written(ctx, grade["id"]))["grade"][8:11] == (3, None, "meanwhile")
     # A new grade the facts do not decide (a lesson), or one PostgreSQL refuses: nothing written, the ORM path's.
