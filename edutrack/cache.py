@@ -223,7 +223,9 @@ async def store(ctx: AppContext, buckets: Sequence[str], field: str, seen: Looku
     if seen.tokens is None:
         return  # Redis was down at the lookup: nothing to compare with
     keys = [bucket_key(ctx, b) for b in buckets]
-    fresh = [uuid.uuid4().hex for _ in buckets]
+    # A fresh token is used only for a bucket that was missing at the lookup (the script stores nothing if a
+    # bucket's token is not the one seen): the others get none, so a miss of existing buckets makes no token.
+    fresh = ["" if token else uuid.uuid4().hex for token in seen.tokens]
     try:
         if is_cluster(ctx.redis):
             await cache_sharded.store(ctx, keys, GENERATION_FIELD, field, value, seen.tokens, fresh, ttl)

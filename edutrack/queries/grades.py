@@ -274,7 +274,7 @@ async def grade_facts_raw(db: asyncpg.Connection, student_id: int, class_id: int
     return await db.fetchrow(_GRADE_FACTS, student_id, class_id, subject_id, teacher_id, work_type_id)
 
 
-_EDIT_FACTS = """
+EDIT_FACTS = """
 SELECT (SELECT c.school_id FROM classes c WHERE c.id = $2) AS class_school,
        EXISTS (SELECT 1 FROM teaching_assignments ta
                WHERE ta.teacher_id = $4 AND ta.class_id = $2 AND ta.subject_id = $3) AS teaches,
@@ -297,7 +297,7 @@ async def edit_facts_raw(db: asyncpg.Connection, *, student_id: int, class_id: i
     from: the class's school, whether `editor_id` teaches the subject in the class, the lesson's teacher and
     regular teacher (`lesson_brief`), the names `grade_labels` gives with this work type, the active parents
     (as `parents_of`) and the journal's keepers (as `journal.journal_keepers`)."""
-    row = await db.fetchrow(_EDIT_FACTS, student_id, class_id, subject_id, editor_id, work_type_id, lesson_id,
+    row = await db.fetchrow(EDIT_FACTS, student_id, class_id, subject_id, editor_id, work_type_id, lesson_id,
                             author_id)
     assert row is not None
     return row

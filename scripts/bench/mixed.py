@@ -2,11 +2,14 @@
 them, through the real REST API; p50/p90/p99 for reads, writes and both, the cache's hit ratio, errors.
 
     .venv/bin/python scripts/bench/mixed.py [--seconds 20] [--concurrency 32] [--rounds 3] [--write-share 0.1]
+                                            [--servers 1]
 
 1. Creates a scratch database, migrates it and loads the full demo school (as scripts/bench/rest.py does).
 2. Starts ONE server process (this script with --serve): the real app with production settings on the loop its
    settings choose (uvloop), beside a small stats site that reports how many whole-response cache lookups found
-   their entry (`edutrack.cache.lookup`, counted, not changed).
+   their entry (`edutrack.cache.lookup`, counted, not changed). `--servers N` starts N such processes (the
+   design's N stateless API nodes, here on the same machine), each client keeps to one of them (client i to
+   server i mod N), and hits, misses and CPU are summed over them.
 3. From this process (the load generator, on the same two cores), `--concurrency` keep-alive clients in a closed
    loop; each request is, at random, a read (share 1 - write_share) or a write:
    - reads, the diary's hot cached reads, each of the four equally often: a parent reads their child's grades of
@@ -186,27 +189,35 @@ def pct(values: list[float], q: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else 0.0
 
 
-async def run_mix(base: str, stats_url: str, pid: int, work: Workload, write_share: float, seconds: float,
-                  concurrency: int, seed: int) -> dict[str, Any]:
+async def _stats(http: aiohttp.ClientSession, stats_urls: list[str]) -> dict[str, int]:
+    """Hits and misses summed over the servers."""
+    total = {"hits": 0, "misses": 0}
+    for url in stats_urls:
+        async with http.get(url) as resp:
+            found = await resp.json()
+        total = {key: total[key] + found[key] for key in total}
+    return total
+
+
+async def run_mix(bases: list[str], stats_urls: list[str], pids: list[int], work: Workload, write_share: float,
+                  seconds: float, concurrency: int, seed: int) -> dict[str, Any]:
     tally = Tally()
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as http:
         async def worker(n: int, until: float, record: bool) -> None:
             rng = random.Random(seed * 1000 + n)
             while time.perf_counter() < until:
-                await one_request(http, base, work, write_share, rng, tally if record else None)
+                await one_request(http, bases[n % len(bases)], work, write_share, rng, tally if record else None)
 
         warm = time.perf_counter() + 2.0
         await asyncio.gather(*(worker(n, warm, False) for n in range(concurrency)))
-        async with http.get(stats_url) as resp:
-            before = await resp.json()
-        cpu0 = cpu_seconds(pid)
+        before = await _stats(http, stats_urls)
+        cpu0 = sum(cpu_seconds(pid) for pid in pids)
         started = time.perf_counter()
         await asyncio.gather(*(worker(n, started + seconds, True) for n in range(concurrency)))
         elapsed = time.perf_counter() - started
-        cpu = cpu_seconds(pid) - cpu0
-        async with http.get(stats_url) as resp:
-            after = await resp.json()
+        cpu = sum(cpu_seconds(pid) for pid in pids) - cpu0
+        after = await _stats(http, stats_urls)
     hits, misses = after["hits"] - before["hits"], after["misses"] - before["misses"]
     both = tally.reads + tally.writes
     return {"rps": len(both) / elapsed, "reads": len(tally.reads), "writes": len(tally.writes),
@@ -225,6 +236,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--write-share", type=float, default=0.1)
     parser.add_argument("--classes", type=int, default=12)
+    parser.add_argument("--servers", type=int, default=1, help="API processes; clients spread over them")
     parser.add_argument("--serve", nargs=2, type=int, metavar=("APP_PORT", "STATS_PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -237,7 +249,7 @@ async def measure(args: argparse.Namespace) -> int:
     database_url = f"{PG}/edutrack_bench_mixed_{uuid.uuid4().hex[:6]}"
     env = bench_env(database_url)
     await ensure_database(database_url)
-    proc: asyncio.subprocess.Process | None = None
+    procs: list[asyncio.subprocess.Process] = []
     try:
         settings = load_settings(env, env_file=None)
         await asyncio.to_thread(migrate, settings)
@@ -254,28 +266,35 @@ async def measure(args: argparse.Namespace) -> int:
         print(f"demo school loaded in {demo.seconds:.1f}s; {sum(len(r) for r in work.reads)} readers, "
               f"{len(work.teaching)} teaching assignments", file=sys.stderr)
 
-        app_port, stats_port = free_port(), free_port()
-        proc = await asyncio.create_subprocess_exec(sys.executable, __file__, "--serve", str(app_port),
-                                                    str(stats_port), env=env, stdout=asyncio.subprocess.PIPE)
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 120)
-        assert line.strip() == b"ready", line
-        base, stats_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{stats_port}/stats"
+        bases, stats_urls = [], []
+        for _ in range(args.servers):
+            app_port, stats_port = free_port(), free_port()
+            proc = await asyncio.create_subprocess_exec(sys.executable, __file__, "--serve", str(app_port),
+                                                        str(stats_port), env=env, stdout=asyncio.subprocess.PIPE)
+            procs.append(proc)
+            assert proc.stdout is not None
+            line = await asyncio.wait_for(proc.stdout.readline(), 120)
+            assert line.strip() == b"ready", line
+            bases.append(f"http://127.0.0.1:{app_port}")
+            stats_urls.append(f"http://127.0.0.1:{stats_port}/stats")
         mixes = {"reads only": 0.0, f"{100 - 100 * args.write_share:.0f} % reads, "
                                     f"{100 * args.write_share:.0f} % writes": args.write_share}
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in mixes}
         load_before = os.getloadavg()
         for n in range(args.rounds):
             for name, share in mixes.items():
-                r = await run_mix(base, stats_url, proc.pid, work, share, args.seconds, args.concurrency, n)
+                r = await run_mix(bases, stats_urls, [p.pid for p in procs], work, share, args.seconds,
+                                  args.concurrency, n)
                 runs[name].append(r)
                 print(f"round {n + 1} {name}: {json.dumps(r)}", file=sys.stderr)
         load_after = os.getloadavg()
         report(args, runs, load_before, load_after)
         return 0
     finally:
-        if proc is not None and proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
             try:
                 await asyncio.wait_for(proc.wait(), 15)
             except TimeoutError:
@@ -285,7 +304,8 @@ async def measure(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace, runs: dict[str, list[dict[str, Any]]], load_before: tuple[float, ...],
            load_after: tuple[float, ...]) -> None:
-    print(f"\n{args.concurrency} clients, {args.seconds:.0f} s per mix, medians of {args.rounds} rounds; load average "
+    print(f"\n{args.concurrency} clients, {args.servers} server process(es), {args.seconds:.0f} s per mix, medians of "
+          f"{args.rounds} rounds; load average "
           f"{load_before[0]:.2f} before, {load_after[0]:.2f} after ({os.cpu_count()} CPUs)\n")
     print("| mix | req/s | reads p50 / p90 / p99 ms | writes p50 / p90 / p99 ms | all p50 / p90 / p99 ms | "
           "hit ratio | errors | CPU ms per request | goal (all p99 <= 50 ms) |")

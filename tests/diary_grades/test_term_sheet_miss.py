@@ -1,4 +1,4 @@
-"""A cache-missed term sheet of a caller `sheet_scope` allows is read in five prepared statements on the driver
+"""A cache-missed term sheet of a caller `sheet_scope` allows is read in two prepared statements on the driver
 connection (`attestations._sheet_by_driver`): it must give exactly what the full path (ORM statements) gives, and
 leave every refusal (a stranger, another school's admin or term, no such class or term) to that path."""
 

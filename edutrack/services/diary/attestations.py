@@ -223,7 +223,7 @@ def _scope_by_facts(who: Principal, facts: Any) -> tuple[bool, list[int] | None]
 
 async def _sheet_by_driver(ctx: AppContext, who: Principal, class_id: int,
                            term_id: int) -> tuple[dict[str, Any], int] | None:
-    """A cache miss of a caller `sheet_scope` allows, in five statements on the driver connection of the same
+    """A cache miss of a caller `sheet_scope` allows, in two statements on the driver connection of the same
     heavy-read session (replica or primary as `term_sheet`). None for any refusal and any term not of the
     class's school: `term_sheet` then answers with its exact 403/404/422."""
     async with ctx.heavy_reads() as session:

@@ -110,6 +110,12 @@ async def editable_known(session: AsyncSession, who: Principal, grade: Any, work
     f = await q.edit_facts_raw(db, student_id=grade.student_id, class_id=grade.class_id, subject_id=grade.subject_id,
                                editor_id=who.user_id, work_type_id=work_type_id, lesson_id=grade.lesson_id,
                                author_id=grade.teacher_id)
+    return known_for_editor(who, f)
+
+
+def known_for_editor(who: Principal, f: Any) -> Known | None:
+    """`Known` from the facts of an edit (`edit_facts_raw`'s columns) if they allow `who` (not a superuser) to
+    make it: the class's teacher in the subject, the lesson's cover teacher, the admin of the class's school."""
     if who.role == Role.ADMIN.value:
         allowed = f["class_school"] == who.school_id
     else:

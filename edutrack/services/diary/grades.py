@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from edutrack import cache, errors
 from edutrack.context import AppContext
-from edutrack.db.diary import MARKS, Grade
+from edutrack.db.diary import Grade
 from edutrack.db.models import Role
 from edutrack.i18n import _, current_locale, for_recipients
 from edutrack.queries import attestations as attestation_q
@@ -27,39 +27,13 @@ from edutrack.queries import membership
 from edutrack.queries.driver import driver
 from edutrack.security.tokens import Principal
 from edutrack.serialize import dumps_bytes
-from edutrack.services.diary import grade_target, permissions
+from edutrack.services.diary import grade_fast, grade_target, permissions
 from edutrack.services.diary.averages import average_of_sums, plain_average_of_sums
+from edutrack.services.diary.grade_rows import GRADE_FIELDS as GRADE_FIELDS
+from edutrack.services.diary.grade_rows import display as display
+from edutrack.services.diary.grade_rows import grade_view, invalidate_marks, listed, notification_payload, snapshot
 from edutrack.services.diary.notify import journal_changed, notify_students_and_parents
 from edutrack.uow import AfterCommit, UnitOfWork, unit_of_work
-
-GRADE_FIELDS = ("student_id", "class_id", "subject_id", "lesson_id", "work_type_id", "date", "value", "mark",
-                "comment", "teacher_id")
-
-
-def snapshot(grade: Grade) -> dict[str, Any]:
-    """The audited state of a grade (JSON-safe)."""
-    data = {name: getattr(grade, name) for name in GRADE_FIELDS}
-    data["date"] = grade.date.isoformat()
-    return data
-
-
-def display(value: int | None, mark: str | None) -> str:
-    return str(value) if value is not None else _(MARKS[mark]) if mark in MARKS else mark or ""
-
-
-def grade_view(row: Any) -> dict[str, Any]:
-    """A grade from a row of `queries.grades.student_grades` (or `student_grades_raw`), unpacked by position: an
-    attribute of a SQLAlchemy row costs ~0.5 us, 17 of them per grade showed in profiles of the grade list. Dates
-    stay dates: the encoder (serialize.py) writes them as isoformat() would, without calling back into Python."""
-    (id_, class_id, subject_id, subject, work_type_id, work_type, weight, day, value, mark, comment, lesson_id,
-     teacher_id, teacher, created_at, updated_at) = row
-    return {
-        "id": id_, "class_id": class_id, "subject_id": subject_id, "subject": subject,
-        "work_type_id": work_type_id, "work_type": work_type, "weight": weight, "date": day,
-        "value": value, "mark": mark, "display": display(value, mark), "comment": comment,
-        "lesson_id": lesson_id, "teacher_id": teacher_id, "teacher": teacher,
-        "created_at": created_at, "updated_at": updated_at,
-    }
 
 
 async def _payload(session: AsyncSession, grade: Grade,
@@ -67,23 +41,16 @@ async def _payload(session: AsyncSession, grade: Grade,
     """The notification's payload, and the grade as its list shows it (`grade_view`): both from the names
     (`known`, or one statement), the rest is the written row."""
     labels: Any = known or await q.grade_labels(session, grade.id)
-    with for_recipients():
-        shown = display(grade.value, grade.mark)
-    payload = {
-        "grade_id": grade.id, "student_id": grade.student_id, "student_name": labels.student_name,
-        "subject": labels.subject, "value": grade.value if grade.value is not None else shown,
-        "work_type": labels.work_type, "date": grade.date.isoformat(), "teacher": labels.teacher,
-        "comment": grade.comment, "title": f"{labels.subject}: {shown} ({labels.work_type})",
-    }
-    return payload, grade_view((
-        grade.id, grade.class_id, grade.subject_id, labels.subject, grade.work_type_id, labels.work_type,
-        labels.weight, grade.date, grade.value, grade.mark, grade.comment, grade.lesson_id, grade.teacher_id,
-        labels.teacher, grade.created_at, grade.updated_at))
+    return notification_payload(grade, labels), listed(grade, labels)
 
 
 async def create_grade(ctx: AppContext, who: Principal, data: dict[str, Any]) -> dict[str, Any]:
     async with unit_of_work(ctx) as uow:
-        view, _grade = await add_grade(uow, who, data)
+        permissions.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
+        to = await grade_target.target(uow.session, who, data)
+        view = await grade_fast.create(uow, who, data, to)
+        if view is None:
+            view, _grade = await _add_to(uow, who, data, to)
     return view
 
 
@@ -91,8 +58,12 @@ async def add_grade(uow: UnitOfWork, who: Principal, data: dict[str, Any]) -> tu
     """A grade in the caller's transaction, with its audit row, notifications and cache invalidation: what
     another service (the homework hand-in) uses to give a normal grade."""
     permissions.require_role(who, Role.TEACHER.value, Role.ADMIN.value)
+    return await _add_to(uow, who, data, await grade_target.target(uow.session, who, data))
+
+
+async def _add_to(uow: UnitOfWork, who: Principal, data: dict[str, Any],
+                  to: grade_target.Target) -> tuple[dict[str, Any], Grade]:
     session = uow.session
-    to = await grade_target.target(session, who, data)
     grade = await q.insert_grade(session, {
         "school_id": to.school_id, "student_id": to.student_id, "class_id": to.class_id,
         "subject_id": to.subject_id, "teacher_id": who.user_id, "lesson_id": data.get("lesson_id"),
@@ -118,11 +89,6 @@ async def _journal_changed(session: AsyncSession, uow: AfterCommit, grade: Grade
                           actor_id=who.user_id, lesson_id=grade.lesson_id, keepers=keepers)
 
 
-def invalidate_marks(uow: AfterCommit, grade: Grade) -> None:
-    """After a committed grade change: the class's term sheets and the student's grade lists."""
-    uow.invalidate(cache.class_marks_bucket(grade.class_id), cache.student_marks_bucket(grade.student_id))
-
-
 async def _grade_view_by_id(session: AsyncSession, grade: Grade) -> dict[str, Any]:
     rows = await q.student_grades(session, grade.student_id, subject_id=grade.subject_id, starts=grade.date,
                                   ends=grade.date, teacher_id=None)
@@ -146,6 +112,9 @@ async def _editable_grade(session: AsyncSession, who: Principal, grade_id: int,
 
 async def update_grade(ctx: AppContext, who: Principal, grade_id: int, data: dict[str, Any]) -> dict[str, Any]:
     async with unit_of_work(ctx) as uow:
+        fast = await grade_fast.update(uow, who, grade_id, data)
+        if fast is not None:
+            return fast
         session = uow.session
         grade, known = await _editable_grade(session, who, grade_id, data.get("work_type_id"))
         old = snapshot(grade)
