@@ -224,7 +224,8 @@ async def test_a_publish_waits_only_for_its_own_channels_and_a_cancelled_one_let
     assert order == ["c"]
     b.cancel()
     await asyncio.sleep(0.05)
-    assert order == ["c", "d"] and not a.done()
+    assert order == ["c", "d"]
+    assert not a.done()
     release_a.set()
     await asyncio.gather(a, c, d)
     assert order == ["c", "d", "a"]
