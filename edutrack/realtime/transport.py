@@ -32,6 +32,7 @@ from edutrack.realtime.protocol import CloseCode, Limits
 log = logging.getLogger(__name__)
 
 _FIN_TEXT = 0x81  # FIN + opcode 1 (text), RSV bits clear: not compressed
+_PING = b"\x89\x00"  # FIN + opcode 9 (ping), no payload: a server frame is not masked
 _LEN2 = struct.Struct("!BBH")
 _LEN3 = struct.Struct("!BBQ")
 
@@ -147,6 +148,31 @@ class SocketWriter:
         self._stats.frames_queued += 1
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_loop(queue), name="realtime-writer")
+
+    def ping(self) -> bool:
+        """A websocket ping (the node's heartbeat, heartbeat.py); False if the socket is closing. Written straight
+        to the transport whatever is queued: a control frame may come between two frames, and every write here is
+        a whole frame, so it never lands inside one."""
+        if self.closing or self._close_task is not None:
+            return False
+        transport = self._transport
+        if transport is None or transport.is_closing() or self.ws.closed:
+            return False
+        transport.write(_PING)
+        return True
+
+    def give_up(self, silence: float) -> None:
+        """The client sent nothing (no pong, no frame) for `silence` seconds after a ping: end the connection as
+        aiohttp's own per-socket heartbeat did (its close code 1006, the transport closed, the reader woken with
+        the error). Unsent bytes then get close_timeout (release)."""
+        if self.closing or self._close_task is not None:
+            return  # a close is on the way, bounded by close_timeout
+        # getattr: a later aiohttp may not have it; then a reset, which the reader sees as the end too.
+        fail = getattr(self.ws, "_handle_ping_pong_exception", None)
+        if fail is not None:
+            fail(TimeoutError(f"No PONG received after {silence:g} seconds"))
+        else:
+            self.abort()
 
     def unsent_bytes(self) -> int:
         """What the transport and the kernel hold for this socket and the client has not taken yet."""
