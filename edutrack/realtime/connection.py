@@ -44,7 +44,8 @@ class Connection:
         self.limits = limits = gateway.limits
         self.ws = ws
         self.commands = commands
-        self.writer = SocketWriter(ws, transport, stream, gateway.frames, gateway.stats, limits, user_id=who.user_id)
+        self.writer = SocketWriter(ws, transport, stream, gateway.frames, gateway.stats, limits, user_id=who.user_id,
+                                   batch=gateway.writes)
         self.send = self.writer.send
         self.token = TokenLifetime(who, self.writer, self.ctx.tokens, limits, gateway.deadlines)
         self.subs: dict[str, ChannelDelivery] = {}

@@ -26,7 +26,7 @@ from edutrack.realtime.moderation import ModerationCache
 from edutrack.realtime.presence import Presence
 from edutrack.realtime.protocol import CloseCode, Limits
 from edutrack.realtime.shards import make_hub
-from edutrack.realtime.transport import FrameCache, SendStats
+from edutrack.realtime.transport import FrameCache, SendStats, WriteBatch
 from edutrack.security.tokens import Principal
 from edutrack.services import chat, token_cutoffs
 from edutrack.services.chat_batch import ChatSendBatcher
@@ -50,6 +50,7 @@ class Gateway:
         self.deadlines = Deadlines()  # the sockets' token warnings and expiries, on one timer
         self.heads = HeadReads(ctx, self.db_slots)  # chat heads of subscribes without `since`, read together
         self.frames = FrameCache()  # an event's websocket frame, built once for all its local sockets
+        self.writes = WriteBatch()  # a socket's frames of one turn of the loop, written together
         self.stats = SendStats()
         self.connections: set[Connection] = set()
         self.heartbeat = Heartbeat(self)  # pings every socket of the node, on one task
