@@ -52,7 +52,8 @@ async def _first_frame_token(ws: web.WebSocketResponse, limits: Limits,
             # is answered here, as aiohttp would have, and a pong is no frame.
             while msg.type in (WSMsgType.PING, WSMsgType.PONG):
                 if msg.type == WSMsgType.PING:
-                    await ws.pong(msg.data)
+                    with contextlib.suppress(ConnectionError):  # the peer left: the next receive says so
+                        await ws.pong(msg.data)
                 msg = await ws.receive()
     except TimeoutError:
         await refuse(ws, CloseCode.AUTH_TIMEOUT, ErrorCode.UNAUTHORIZED,

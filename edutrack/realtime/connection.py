@@ -6,6 +6,7 @@ order (handlers.py), a send path that never blocks (transport.py), one delivery 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -136,7 +137,8 @@ class Connection:
             elif kind == WSMsgType.PING:
                 # autoping is off (http.py) so that pongs reach this loop; a client's ping is answered here.
                 self.heard = HEARD
-                await ws.pong(msg.data)
+                with contextlib.suppress(ConnectionError):  # the peer left: the next receive says so
+                    await ws.pong(msg.data)
             elif kind == WSMsgType.BINARY:
                 self.heard = HEARD
                 self.error(ErrorCode.INVALID_FRAME, _("Send JSON text frames, not binary"))
