@@ -80,4 +80,7 @@ class Heartbeat:
         """Every socket still QUIET was pinged `timeout` seconds ago (one added since is HEARD) and sent nothing."""
         for conn in [c for c in self._node.connections if c.heard == QUIET]:
             log.debug("realtime: no pong, closing", extra={"user_id": conn.user_id})
-            conn.writer.give_up(timeout)
+            try:
+                conn.writer.give_up(timeout)
+            except Exception:  # the task must outlive one socket's failure: it is every socket's heartbeat
+                log.exception("realtime: closing a silent socket failed", extra={"user_id": conn.user_id})

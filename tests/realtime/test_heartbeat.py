@@ -72,7 +72,7 @@ async def test_a_client_that_stops_answering_is_closed_in_time_and_a_talking_one
     elapsed = time.monotonic() - stopped
     assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR), msg.type
     # At most an interval to the next ping and half of one for its pong (docs/websocket.md), with slack.
-    assert elapsed < HEARTBEAT * 1.5 + 0.5, f"closed only {elapsed:.2f} s after its last pong"
+    assert elapsed < HEARTBEAT * 1.5 + 1.0, f"closed only {elapsed:.2f} s after its last pong"
     await eventually(lambda: {c.user_id for c in gateway.connections} == {talker_actor.id}, timeout=3)
     assert await talking >= 3  # it was pinged all along, and never closed
     assert not talker.closed
