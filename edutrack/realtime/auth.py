@@ -46,7 +46,15 @@ async def authenticate(ws: web.WebSocketResponse, token: str | None, *, limits: 
 async def _first_frame_token(ws: web.WebSocketResponse, limits: Limits,
                              commands: Mapping[str, Command[Any]]) -> str | None:
     try:
-        msg = await ws.receive(timeout=limits.auth_timeout)
+        async with asyncio.timeout(limits.auth_timeout):
+            msg = await ws.receive()
+            # autoping is off (http.py: the node's heartbeat reads pongs itself): a ping before the auth frame
+            # is answered here, as aiohttp would have, and a pong is no frame.
+            while msg.type in (WSMsgType.PING, WSMsgType.PONG):
+                if msg.type == WSMsgType.PING:
+                    with contextlib.suppress(ConnectionError):  # the peer left: the next receive says so
+                        await ws.pong(msg.data)
+                msg = await ws.receive()
     except TimeoutError:
         await refuse(ws, CloseCode.AUTH_TIMEOUT, ErrorCode.UNAUTHORIZED,
                       _("Send an auth frame within %(seconds)s s", seconds=format(limits.auth_timeout, "g")))

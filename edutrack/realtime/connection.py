@@ -6,6 +6,7 @@ order (handlers.py), a send path that never blocks (transport.py), one delivery 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,6 +21,7 @@ from edutrack.realtime import frames
 from edutrack.realtime.auth import TokenLifetime
 from edutrack.realtime.commands import Command, parse
 from edutrack.realtime.delivery import ChannelDelivery
+from edutrack.realtime.heartbeat import BUSY, HEARD
 from edutrack.realtime.protocol import CloseCode, ErrorCode, ProtocolError, Req, TokenBucket
 from edutrack.realtime.transport import SocketWriter
 from edutrack.security.tokens import Principal
@@ -33,8 +35,8 @@ log = logging.getLogger(__name__)
 
 class Connection:
     # Slots: thousands of these live at once (see docs/benchmarks.md, memory per connection).
-    __slots__ = ("__weakref__", "_errors", "_frames", "_tasks", "commands", "ctx", "gateway", "limits", "send",
-                 "sender_name", "subs", "token", "writer", "ws")
+    __slots__ = ("__weakref__", "_errors", "_frames", "_tasks", "commands", "ctx", "gateway", "heard", "limits",
+                 "send", "sender_name", "subs", "token", "writer", "ws")
 
     def __init__(self, gateway: Gateway, ws: web.WebSocketResponse, transport: asyncio.Transport | None,
                  stream: AbstractStreamWriter, who: Principal, commands: Mapping[str, Command[Any]]) -> None:
@@ -43,7 +45,8 @@ class Connection:
         self.limits = limits = gateway.limits
         self.ws = ws
         self.commands = commands
-        self.writer = SocketWriter(ws, transport, stream, gateway.frames, gateway.stats, limits, user_id=who.user_id)
+        self.writer = SocketWriter(ws, transport, stream, gateway.frames, gateway.stats, limits, user_id=who.user_id,
+                                   batch=gateway.writes)
         self.send = self.writer.send
         self.token = TokenLifetime(who, self.writer, self.ctx.tokens, limits, gateway.deadlines)
         self.subs: dict[str, ChannelDelivery] = {}
@@ -51,6 +54,7 @@ class Connection:
         self.sender_name: str | None = None  # filled by the first send
         self._frames = TokenBucket(limits.frames_per_second, limits.frames_burst)
         self._errors = TokenBucket(limits.errors_per_second, limits.errors_burst)
+        self.heard = HEARD  # what the node's heartbeat heard of the client since its last ping (heartbeat.py)
 
     @property
     def principal(self) -> Principal:
@@ -120,11 +124,23 @@ class Connection:
         who = self.principal
         sends = self.ctx.budgets.budgets[CHAT_SEND].per_second
         self.send(frames.ready(who.user_id, who.role, who.expires_at, first, self.limits, sends))
+        ws = self.ws
         while not self.writer.closing:
-            msg = await self.ws.receive()
-            if msg.type == WSMsgType.TEXT:
+            msg = await ws.receive()
+            kind = msg.type
+            if kind == WSMsgType.TEXT:
+                self.heard = BUSY  # the client spoke; a slow handler must not make it look silent
                 await self._on_text(msg.data)
-            elif msg.type == WSMsgType.BINARY:
+                self.heard = HEARD
+            elif kind == WSMsgType.PONG:
+                self.heard = HEARD
+            elif kind == WSMsgType.PING:
+                # autoping is off (http.py) so that pongs reach this loop; a client's ping is answered here.
+                self.heard = HEARD
+                with contextlib.suppress(ConnectionError):  # the peer left: the next receive says so
+                    await ws.pong(msg.data)
+            elif kind == WSMsgType.BINARY:
+                self.heard = HEARD
                 self.error(ErrorCode.INVALID_FRAME, _("Send JSON text frames, not binary"))
             else:  # CLOSE, CLOSING, CLOSED, ERROR
                 break

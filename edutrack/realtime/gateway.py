@@ -20,12 +20,13 @@ from edutrack.realtime.auth import Deadlines
 from edutrack.realtime.connection import Connection
 from edutrack.realtime.delivery import ChannelDelivery
 from edutrack.realtime.heads import HeadReads
+from edutrack.realtime.heartbeat import Heartbeat
 from edutrack.realtime.membership import MemberCache
 from edutrack.realtime.moderation import ModerationCache
 from edutrack.realtime.presence import Presence
 from edutrack.realtime.protocol import CloseCode, Limits
 from edutrack.realtime.shards import make_hub
-from edutrack.realtime.transport import FrameCache, SendStats
+from edutrack.realtime.transport import FrameCache, SendStats, WriteBatch
 from edutrack.security.tokens import Principal
 from edutrack.services import chat, token_cutoffs
 from edutrack.services.chat_batch import ChatSendBatcher
@@ -49,8 +50,10 @@ class Gateway:
         self.deadlines = Deadlines()  # the sockets' token warnings and expiries, on one timer
         self.heads = HeadReads(ctx, self.db_slots)  # chat heads of subscribes without `since`, read together
         self.frames = FrameCache()  # an event's websocket frame, built once for all its local sockets
+        self.writes = WriteBatch()  # a socket's frames of one turn of the loop, written together
         self.stats = SendStats()
         self.connections: set[Connection] = set()
+        self.heartbeat = Heartbeat(self)  # pings every socket of the node, on one task
         # A tuple per user, not a set: most users hold one socket, and an empty set alone is 216 bytes.
         self._by_user: dict[int, tuple[Connection, ...]] = {}
         # The shared Redis client's pool refuses (does not queue) beyond 100 connections: keep presence and
@@ -66,6 +69,7 @@ class Gateway:
 
     def add(self, conn: Connection) -> None:
         self.connections.add(conn)
+        self.heartbeat.ensure_running()
         mine = self._by_user.get(conn.user_id, ())
         if conn not in mine:
             self._by_user[conn.user_id] = (*mine, conn)
@@ -161,6 +165,7 @@ class Gateway:
     async def stop(self) -> None:
         self.members.stop()
         self.deadlines.stop()
+        self.heartbeat.stop()
         await self.heads.close()
         if self._cutoff_watch is not None:
             self._cutoff_watch.cancel()

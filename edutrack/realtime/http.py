@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from edutrack import errors
 from edutrack.api.middlewares import defer_to_outer
@@ -34,7 +36,9 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
     limits = gateway.limits
     # compress=False: permessage-deflate is never negotiated, so a frame's bytes are the same for every socket
     # and are built once per event (transport.py); deflating per socket would also cost a compression per delivery.
-    ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), heartbeat=limits.heartbeat,
+    # No heartbeat of aiohttp's (a timer per socket): the node's, heartbeat.py, pings every socket on one task and
+    # needs the pongs, so autoping is off and the reader loop answers pings itself.
+    ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), heartbeat=None, autoping=False,
                                max_msg_size=limits.hard_frame_bytes, timeout=limits.close_timeout, compress=False)
     if not ws.can_prepare(request).ok:
         raise errors.BadRequest(_("This endpoint speaks WebSocket only (see docs/websocket.md)"),
@@ -71,6 +75,8 @@ async def ws_handler(request: web.Request) -> web.StreamResponse:
 async def _lifetime(conn: Connection, request: web.Request, transport: asyncio.Transport | None,
                     locale: str) -> None:
     token = locale_var.set(locale)  # the socket's words stay in its handshake's language
+    # Every middleware has returned: nothing reads the handshake's headers any more.
+    _drop_handshake_headers(request, conn.ws)
     try:
         await conn.run()
     except Exception:
@@ -107,14 +113,26 @@ def _drop_request_parser(request: web.Request) -> None:
         protocol._parser = None  # getattr above: a later aiohttp may not have these
 
 
+def _drop_handshake_headers(request: web.Request, ws: web.WebSocketResponse) -> None:
+    """The request's parsed headers (~1 KB with the ~300-character token in Sec-WebSocket-Protocol) and the 101
+    answer's, already sent, would stay for the socket's life. Nothing reads them after the middlewares are done
+    (the API runs without aiohttp's access log), so they are emptied: `request.headers` reads as empty from here on.
+    aiohttp's request handler keeps the parsed message in a local of its loop for the connection's life, so the
+    read-only proxy cannot be let go: the mapping it wraps is emptied in place, reached the one way multidict
+    offers (gc.get_referents). aiohttp's raw copy (`raw_headers`, a tuple of bytes, ~1 KB) cannot be emptied."""
+    ws.headers.clear()  # sent with the handshake; a header set later (X-Request-ID) would never be sent anyway
+    for inner in gc.get_referents(request.headers):
+        if isinstance(inner, CIMultiDict):
+            inner.clear()
+
+
 def _cut_library_cycles(request: web.Request, ws: web.WebSocketResponse,
                         transport: asyncio.Transport | None) -> None:
     """A closed socket must be freed by reference counting, at once: the API process runs full collections
     rarely (see realtime/__init__.py), and every reconnect would otherwise leave its socket's memory behind until
-    one runs. Two libraries leave a cycle on every websocket: aiohttp's request handler keeps the websocket's
-    heartbeat callback after the connection is gone (handler -> ws._on_data_received -> ws -> request ->
-    handler), and Python 3.11's selector transport keeps a bound method of itself (fixed in 3.12). Cut both once
-    the socket is finished; tests/realtime/test_memory.py fails if either (or one of ours) comes back."""
+    one runs. Python 3.11's selector transport keeps a bound method of itself (fixed in 3.12): cut it once the
+    socket is finished. (aiohttp's request handler kept the websocket's heartbeat callback, another cycle, while
+    aiohttp ran the heartbeat; heartbeat.py does now.) tests/realtime/test_memory.py fails if a cycle comes back."""
     # aiohttp keeps the error that ended a socket on it (ws.exception()): most often the close frame it could not
     # write because the peer was already gone. The error's traceback holds the frame of ws.close, which holds ws:
     # a cycle per socket that dropped, ~8 KB each that only a full collection frees (docs/benchmarks.md,
@@ -125,14 +143,6 @@ def _cut_library_cycles(request: web.Request, ws: web.WebSocketResponse,
             break
         error.__traceback__ = None
         error = error.__context__ or error.__cause__
-    # A handler cancelled because its peer left (handler_cancellation) never closed the websocket: aiohttp's
-    # heartbeat timer, still scheduled, would hold it for up to `heartbeat` seconds more.
-    cancel_heartbeat = getattr(ws, "_cancel_heartbeat", None)  # getattr: a later aiohttp may not have it
-    if cancel_heartbeat is not None:
-        cancel_heartbeat()
-    protocol = request.protocol
-    if getattr(protocol, "_data_received_cb", None) is not None:  # getattr: a later aiohttp may not have it
-        protocol._data_received_cb = None
     attrs = getattr(transport, "__dict__", None)
     # Only once the transport stopped reading (close() removes its reader): the callback is what a read calls.
     if transport is not None and attrs is not None and transport.is_closing() and "_read_ready_cb" in attrs:

@@ -1,5 +1,6 @@
-"""The send path of one socket: frames written straight to the transport while the client keeps up, a bounded
-queue drained by one writer task once it falls behind, the slow-consumer rule, and closing.
+"""The send path of one socket: frames written straight to the transport while the client keeps up (a socket's
+frames of one turn of the loop in one write, WriteBatch), a bounded queue drained by one writer task once it falls
+behind, the slow-consumer rule, and closing.
 
 A server frame is not masked (RFC 6455, 5.1) and /ws never negotiates permessage-deflate (the handler passes
 `compress=False`), so the bytes of a frame do not depend on the socket: an event fanned out to 30 sockets of a
@@ -32,6 +33,7 @@ from edutrack.realtime.protocol import CloseCode, Limits
 log = logging.getLogger(__name__)
 
 _FIN_TEXT = 0x81  # FIN + opcode 1 (text), RSV bits clear: not compressed
+_PING = b"\x89\x00"  # FIN + opcode 9 (ping), no payload: a server frame is not masked
 _LEN2 = struct.Struct("!BBH")
 _LEN3 = struct.Struct("!BBQ")
 
@@ -73,6 +75,34 @@ class SendStats:
         self.frames_direct = 0  # frames written straight to a socket's transport (its client kept up)
 
 
+class WriteBatch:
+    """The frames a node's sockets get within one turn of the event loop, written once per socket when the turn is
+    over: a burst of events (the hub hands Redis's replies over in bulk; during a connect wave most are presence)
+    costs each socket one transport write, not one per frame. One per gateway; a socket's frames keep their order
+    (SocketWriter.flush)."""
+
+    __slots__ = ("_armed", "_writers")
+
+    def __init__(self) -> None:
+        self._writers: list[SocketWriter] = []
+        self._armed = False
+
+    def add(self, writer: SocketWriter) -> None:
+        self._writers.append(writer)
+        if not self._armed:
+            self._armed = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._armed = False
+        writers, self._writers = self._writers, []
+        for writer in writers:
+            try:
+                writer.flush()
+            except Exception:  # one socket's broken transport must not cost the others their frames
+                log.exception("realtime: a batched write failed")
+
+
 class SocketWriter:
     """Everything that goes out of one socket. Never blocks its callers: a client that falls too far behind is
     cut off (4008) and its connection dropped within the close timeout; typing and presence are dropped well
@@ -82,12 +112,13 @@ class SocketWriter:
       * `max_unsent_bytes` bytes the node has not got to the client: its queue, the transport's buffer and the
         kernel's send buffer: fires first for large frames, and bounds what one socket can hold on the node."""
 
-    __slots__ = ("__weakref__", "_close_task", "_frames", "_socket", "_stats", "_stream", "_transport", "_user_id",
-                 "_watermark", "_writer", "close_code", "close_reason", "closing", "dropped_ephemeral", "limits",
-                 "queue", "queued_bytes", "ws")
+    __slots__ = ("__weakref__", "_batch", "_close_task", "_frames", "_pending", "_pending_bytes", "_socket",
+                 "_stats", "_stream", "_transport", "_user_id", "_watermark", "_writer", "close_code", "close_reason",
+                 "closing", "dropped_ephemeral", "limits", "queue", "queued_bytes", "ws")
 
     def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport | None, stream: AbstractStreamWriter,
-                 frames: FrameCache, stats: SendStats, limits: Limits, *, user_id: int) -> None:
+                 frames: FrameCache, stats: SendStats, limits: Limits, *, user_id: int,
+                 batch: WriteBatch | None = None) -> None:
         self.ws = ws
         # Prepared before the writer exists, so there is a transport; it is None only once the peer is gone.
         self._transport = transport
@@ -97,6 +128,10 @@ class SocketWriter:
         self._stats = stats
         self.limits = limits
         self._user_id = user_id  # for the log
+        # Direct frames of this turn of the loop, written together when it ends (WriteBatch); None: written at once.
+        self._batch = batch
+        self._pending: list[bytes] | None = None
+        self._pending_bytes = 0
         # Whole frames, framed once per event (FrameCache). Made when the client falls behind, dropped once the
         # writer has caught up: an empty deque is ~600 bytes, an idle socket needs none.
         self.queue: deque[bytes] | None = None
@@ -121,12 +156,23 @@ class SocketWriter:
                 # The peer is gone, or aiohttp has sent (or is sending) a close frame: nothing may follow it.
                 # The reader loop sees the close and tears the socket down.
                 return
-            if transport.get_write_buffer_size() <= self._watermark:
-                # Direct path. One synchronous write of a whole frame: aiohttp writes its own frames (pong,
-                # ping, close) the same way, synchronously, so the two never interleave inside a frame.
-                transport.write(self._frames.frame(text))
+            if transport.get_write_buffer_size() + self._pending_bytes <= self._watermark:
+                # Direct path: whole frames, written synchronously (aiohttp writes its own pong, ping and close
+                # frames the same way, so the two never interleave inside a frame), at the end of this turn
+                # together with the socket's other frames of the turn.
+                frame = self._frames.frame(text)
                 self._stats.frames_direct += 1
+                pending, batch = self._pending, self._batch
+                if batch is None:
+                    transport.write(frame)
+                elif pending is None:
+                    self._pending, self._pending_bytes = [frame], len(frame)
+                    batch.add(self)
+                else:
+                    pending.append(frame)
+                    self._pending_bytes += len(frame)
                 return
+            self.flush()  # what this turn gathered goes out before anything that has to wait
         queued = len(queue) if queue is not None else 0
         limits = self.limits
         if ephemeral and queued >= limits.send_queue * limits.ephemeral_watermark:
@@ -148,11 +194,48 @@ class SocketWriter:
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_loop(queue), name="realtime-writer")
 
+    def flush(self) -> None:
+        """Write this turn's direct frames, in the order they were sent, as one write; dropped if the transport is
+        gone or aiohttp has sent (or is sending) a close frame: nothing may follow it."""
+        pending = self._pending
+        if pending is None:
+            return
+        self._pending, self._pending_bytes = None, 0
+        transport = self._transport
+        if self.closing or transport is None or transport.is_closing() or self.ws.closed:
+            return
+        transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def ping(self) -> bool:
+        """A websocket ping (the node's heartbeat, heartbeat.py); False if the socket is closing. Written straight
+        to the transport whatever is queued: a control frame may come between two frames, and every write here is
+        a whole frame, so it never lands inside one."""
+        if self.closing or self._close_task is not None:
+            return False
+        transport = self._transport
+        if transport is None or transport.is_closing() or self.ws.closed:
+            return False
+        transport.write(_PING)
+        return True
+
+    def give_up(self, silence: float) -> None:
+        """The client sent nothing (no pong, no frame) for `silence` seconds after a ping: end the connection as
+        aiohttp's own per-socket heartbeat did (its close code 1006, the transport closed, the reader woken with
+        the error). Unsent bytes then get close_timeout (release)."""
+        if self.closing or self._close_task is not None:
+            return  # a close is on the way, bounded by close_timeout
+        # getattr: a later aiohttp may not have it; then a reset, which the reader sees as the end too.
+        fail = getattr(self.ws, "_handle_ping_pong_exception", None)
+        if fail is not None:
+            fail(TimeoutError(f"No PONG received after {silence:g} seconds"))
+        else:
+            self.abort()
+
     def unsent_bytes(self) -> int:
         """What the transport and the kernel hold for this socket and the client has not taken yet."""
         transport = self._transport
         buffered = transport.get_write_buffer_size() if transport is not None else 0
-        return buffered + kernel_unsent(self._socket)
+        return self._pending_bytes + buffered + kernel_unsent(self._socket)
 
     def _cut_off(self, reason: str, **facts: int) -> None:
         self._stats.closed_slow += 1
@@ -194,6 +277,7 @@ class SocketWriter:
         be sent the close frame, behind what it did not read) has its connection reset."""
         if self.closing:
             return
+        self.flush()  # the frames sent before the close (an error saying why) go before the close frame
         self.closing = True
         self.close_code, self.close_reason = code, reason
         if self.queue is not None:
@@ -222,7 +306,8 @@ class SocketWriter:
         transport.abort()
 
     def stop(self) -> None:
-        """The socket is being torn down: nothing more goes out."""
+        """The socket is being torn down: nothing more goes out after what was already sent."""
+        self.flush()
         self.closing = True
         self._stop_writer()
 

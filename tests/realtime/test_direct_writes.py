@@ -7,12 +7,13 @@ import asyncio
 import json
 import struct
 from dataclasses import replace
+from typing import Any
 
 import aiohttp
 
 from edutrack.events import redis_channel
 from edutrack.realtime.protocol import Limits
-from edutrack.realtime.transport import FrameCache, SendStats, SocketWriter, text_frame
+from edutrack.realtime.transport import FrameCache, SendStats, SocketWriter, WriteBatch, text_frame
 from tests.realtime.helpers import connect, gateway_of, make_class_world, message_event, recv, subscribe
 
 
@@ -205,3 +206,102 @@ async def test_a_closed_websocket_gets_no_direct_write() -> None:
     conn.send("late")
     assert log == []
     assert not conn.queue
+
+
+# --- one write per socket per turn of the loop (WriteBatch) -------------------------------------------------
+
+
+def _split(data: bytes) -> list[str]:
+    """The payloads of the whole, unmasked frames one write carried, in order."""
+    payloads = []
+    while data:
+        size, offset = data[1] & 0x7F, 2
+        if size == 126:
+            (size,), offset = struct.unpack("!H", data[2:4]), 4
+        elif size == 127:
+            (size,), offset = struct.unpack("!Q", data[2:10]), 10
+        payloads.append(data[offset:offset + size].decode())
+        data = data[offset + size:]
+    return payloads
+
+
+class _BatchTransport(_FakeTransport):
+    def __init__(self, log: list[str]) -> None:
+        super().__init__(log)
+        self.writes = 0
+
+    def write(self, data: bytes) -> None:
+        self.writes += 1
+        self.log.extend(_split(data))
+
+
+class _ClosingWs(_FakeWs):
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.close_code: int | None = None
+
+    async def close(self, code: int, message: bytes) -> None:
+        self.log.append(f"close {code}")
+        self.closed = True
+        self.close_code = code
+
+
+def _batched(limits: Limits | None = None) -> tuple[SocketWriter, _BatchTransport, _FakeStream, list[str], Any]:
+    log: list[str] = []
+    transport, stream, ws = _BatchTransport(log), _FakeStream(), _ClosingWs(log)
+    writer = SocketWriter(ws, transport, stream, FrameCache(), SendStats(), limits or Limits(),  # type: ignore[arg-type]
+                          user_id=1, batch=WriteBatch())
+    return writer, transport, stream, log, ws
+
+
+async def test_the_frames_of_one_turn_go_out_in_one_write_in_order() -> None:
+    writer, transport, _, log, _ = _batched()
+    other, other_transport, _, other_log, _ = _batched()
+    for text in ("1", "2", "3"):
+        writer.send(text)
+    other.send("x")
+    assert log == [] and transport.writes == 0  # not yet: the turn is not over
+    assert writer.unsent_bytes() == 9  # counted against the socket's limits meanwhile (3 frames of 3 bytes)
+    await asyncio.sleep(0)
+    assert log == ["1", "2", "3"] and transport.writes == 1
+    assert other_log == ["x"] and other_transport.writes == 1
+    writer.send("4")  # the next turn: its own write
+    await asyncio.sleep(0)
+    assert log == ["1", "2", "3", "4"] and transport.writes == 2
+    assert writer.unsent_bytes() == 0
+
+
+async def test_a_socket_that_falls_behind_within_a_turn_writes_the_turn_first_then_queues() -> None:
+    # The watermark counts the turn's frames too: after two 3-byte frames the socket is over a 5-byte watermark.
+    writer, _, stream, log, _ = _batched(replace(Limits(), write_buffer_watermark=5))
+    stream.drained.clear()
+    writer.send("1")
+    writer.send("2")
+    writer.send("3")  # over the watermark: "1" and "2" are written now, "3" waits in the queue behind them
+    assert log == ["1", "2"]
+    assert list(writer.queue or ()) == [text_frame("3")]
+    writer.send("4")
+    await asyncio.sleep(0)  # the writer task writes "3" and waits for the drain
+    assert log == ["1", "2", "3"]
+    stream.drained.set()
+    for _ in range(4):
+        await asyncio.sleep(0)
+    assert log == ["1", "2", "3", "4"]
+    writer.stop()
+
+
+async def test_a_close_writes_the_turn_frames_before_the_close_frame() -> None:
+    writer, _, _, log, _ = _batched()
+    writer.send("error: why")
+    writer.spawn_close(4009, "too many invalid frames")
+    writer.send("after the close was decided")  # refused: nothing may follow the close
+    await writer.release()
+    assert log == ["error: why", "close 4009"]
+
+
+async def test_the_turn_frames_are_dropped_once_aiohttp_closed_the_websocket() -> None:
+    writer, transport, _, log, ws = _batched()
+    writer.send("1")
+    ws.closed = True  # the client's close frame came and aiohttp answered it within this turn
+    await asyncio.sleep(0)
+    assert log == [] and transport.writes == 0
