@@ -1,8 +1,8 @@
 """The node's heartbeat: one task pings every socket of the node and closes those that sent nothing since.
 
 aiohttp's own heartbeat keeps a timer per socket (a uvloop TimerHandle is ~540 bytes, with the callbacks that
-reset it on every chunk received): a thirtieth of an idle socket (docs/benchmarks.md, "Issue 18: ... helper
-sockmem"). Here the sockets are marked by their reader instead (`Connection.heard`), and one task does the rest:
+reset it on every chunk received): a thirtieth of an idle socket (docs/benchmarks.md, "an idle socket under
+16 KiB"). Here the sockets are marked by their reader instead (`Connection.heard`), and one task does the rest:
 
 * every `heartbeat` seconds it pings every socket of the node (a 2-byte control frame, written at once);
 * half of `heartbeat` later it closes every socket that sent nothing since that ping: no pong, no frame.

@@ -260,14 +260,18 @@ async def test_the_frames_of_one_turn_go_out_in_one_write_in_order() -> None:
     for text in ("1", "2", "3"):
         writer.send(text)
     other.send("x")
-    assert log == [] and transport.writes == 0  # not yet: the turn is not over
+    assert log == []  # not yet: the turn is not over
+    assert transport.writes == 0
     assert writer.unsent_bytes() == 9  # counted against the socket's limits meanwhile (3 frames of 3 bytes)
     await asyncio.sleep(0)
-    assert log == ["1", "2", "3"] and transport.writes == 1
-    assert other_log == ["x"] and other_transport.writes == 1
+    assert log == ["1", "2", "3"]
+    assert transport.writes == 1
+    assert other_log == ["x"]
+    assert other_transport.writes == 1
     writer.send("4")  # the next turn: its own write
     await asyncio.sleep(0)
-    assert log == ["1", "2", "3", "4"] and transport.writes == 2
+    assert log == ["1", "2", "3", "4"]
+    assert transport.writes == 2
     assert writer.unsent_bytes() == 0
 
 
@@ -304,4 +308,5 @@ async def test_the_turn_frames_are_dropped_once_aiohttp_closed_the_websocket() -
     writer.send("1")
     ws.closed = True  # the client's close frame came and aiohttp answered it within this turn
     await asyncio.sleep(0)
-    assert log == [] and transport.writes == 0
+    assert log == []
+    assert transport.writes == 0

@@ -104,7 +104,8 @@ async def test_a_socket_whose_frame_is_still_being_handled_is_not_closed(client,
     conn.heard = BUSY  # as while a handler waits on the database, the client's pong unread behind its frame
     gateway.heartbeat.ping_all()
     gateway.heartbeat.close_silent(HEARTBEAT / 2)
-    assert not conn.writer.closing and not ws.closed
+    assert not conn.writer.closing
+    assert not ws.closed
     conn.heard = HEARD
     gateway.heartbeat.ping_all()
     assert conn.heard == QUIET
@@ -126,7 +127,8 @@ async def test_an_idle_socket_keeps_no_timer_of_its_own_and_no_handshake_headers
     [conn] = list(gateway_of(client).connections)
     server_ws = conn.ws
     # No per-socket heartbeat timer or data callback of aiohttp's: the node's one task pings.
-    assert server_ws._heartbeat is None and server_ws._heartbeat_cb is None
+    assert server_ws._heartbeat is None
+    assert server_ws._heartbeat_cb is None
     request = server_ws._req
     assert request.protocol._data_received_cb is None
     # The handshake's parsed headers, the token among them, are emptied; the sent answer's too. (aiohttp's raw
