@@ -84,7 +84,7 @@ async def update_grade_raw(db: asyncpg.Connection, was: Any, *, actor_id: int, v
 
 
 # The grade (not deleted) and `edit_facts_raw` of it, in one statement: the facts' parameters become the grade's
-# columns, the editor is $2.
+# columns, the editor is $2 (a placeholder the map does not name fails here, at import).
 _FACTS_OF_GRADE = {"$1": "g.student_id", "$2": "g.class_id", "$3": "g.subject_id", "$4": "$2",
                    "$5": "g.work_type_id", "$6": "g.lesson_id", "$7": "g.teacher_id"}
 _EDIT_TARGET = """
@@ -92,7 +92,7 @@ SELECT g.id, g.school_id, g.student_id, g.class_id, g.subject_id, g.lesson_id, g
        g.mark, g.comment, g.teacher_id, f.*
 FROM grades g CROSS JOIN LATERAL ({facts}) AS f
 WHERE g.id = $1 AND g.deleted_at IS NULL
-""".format(facts=re.sub(r"\$\d", lambda m: _FACTS_OF_GRADE[m.group(0)], EDIT_FACTS))
+""".format(facts=re.sub(r"\$\d+", lambda m: _FACTS_OF_GRADE[m.group(0)], EDIT_FACTS))
 
 
 async def edit_target_raw(db: asyncpg.Connection, grade_id: int, editor_id: int) -> asyncpg.Record | None:
